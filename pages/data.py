@@ -1,0 +1,148 @@
+"""Data page: upload files, correct the column mapping, and see every row the app used or left out."""
+
+import pandas as pd
+import streamlit as st
+
+from analytics import schema as s
+from analytics.columns import ColumnMapping, roles_for
+from analytics.schema import DataError
+from ui import state
+from ui.cache import current_data, read_upload
+from ui.frame import header, next_step
+
+ROLE_LABELS = {
+    s.CUSTOMER_ID: "Customer id", s.ORDER_DATE: "Purchase date", s.AMOUNT: "Amount",
+    s.ORDER_ID: "Order / invoice id", s.QUANTITY: "Quantity", s.PRODUCT: "Product", s.CHANNEL: "Channel",
+    s.SIGNUP_DATE: "Signup date", s.CHURNED: "Churned (yes/no)", s.CHURN_DATE: "Churn date",
+    s.TENURE_MONTHS: "Tenure (months)", s.PLAN: "Plan / contract", s.MONTHLY_CHARGE: "Monthly charge",
+    s.REGION: "Region", s.NPS: "NPS answer (0-10)", s.CSAT: "CSAT answer (1-5)", s.CES: "CES answer (1-7)",
+    s.TICKETS: "Support tickets", s.RESOLUTION_HOURS: "Resolution time (hours)", s.ESCALATIONS: "Escalations",
+    s.FIRST_CONTACT_RESOLUTION: "First-contact resolution", s.COMPLAINTS: "Complaints",
+    s.ACQUISITION_COST: "Acquisition cost",
+}
+KIND_LABELS = {s.TRANSACTIONS: "Purchases (one row per purchase)", s.CUSTOMERS: "Customers (one row per customer)"}
+NONE = "(none)"
+
+header(
+    "Data",
+    "Upload your own customer data or use a demo dataset. This page shows how each file was read, "
+    "which column plays which part, and every row that was left out and why.",
+)
+
+with st.expander("Upload your files", expanded=state.source() == state.UPLOAD or not state.uploads()):
+    st.markdown(
+        "Give a **purchase log** (one row per purchase: customer id, date, amount), a **customers "
+        "table** (one row per customer: id plus plan, signup, churn, survey answers, support figures), "
+        "or both. CSV (any separator, decimal comma fine), Excel .xlsx or Parquet."
+    )
+    files = st.file_uploader(
+        "Files", type=["csv", "txt", "tsv", "xlsx", "parquet"], accept_multiple_files=True, key="uploader"
+    )
+    if files:
+        incoming = [state.UploadedBytes.of(f.name, f.getvalue()) for f in files]
+        if [f.sha256 for f in incoming] != [f.sha256 for f in state.uploads()]:
+            state.set_uploads(incoming)
+            state.set_source(state.UPLOAD)
+            st.rerun()
+    st.caption("Files stay in your browser session. A link to this page carries demo names, never your files.")
+
+
+def mapping_editor(file: state.UploadedBytes) -> None:
+    """Let the user correct the guessed table type, column roles and date order for one file."""
+    try:
+        table = read_upload(file.sha256, file.name, file.content)
+    except DataError as exc:
+        st.error(str(exc))
+        return
+    chosen = state.mappings().get(file.sha256)
+    mapping = ColumnMapping.from_dict(chosen) if chosen else table.mapping
+    columns = [NONE] + list(table.raw.frame.columns)
+    with st.form(f"mapping-{file.sha256[:12]}"):
+        st.markdown(f"**{file.name}**: " + " ".join(table.raw.notes))
+        kind = st.radio(
+            "This file holds", list(KIND_LABELS), index=list(KIND_LABELS).index(mapping.kind),
+            format_func=KIND_LABELS.get, horizontal=True,
+        )
+        roles = {}
+        grid = st.columns(3)
+        for i, role in enumerate(roles_for(kind)):
+            current = mapping.roles.get(role, NONE)
+            with grid[i % 3]:
+                picked = st.selectbox(ROLE_LABELS[role], columns, index=columns.index(current) if current in columns else 0,
+                                      key=f"{file.sha256[:12]}-{role}")
+            if picked != NONE:
+                roles[role] = picked
+        order = st.radio(
+            "Dates like 03/04/2024 mean", ["Decide from the data", "Day first (3 April)", "Month first (March 4)"],
+            index={None: 0, True: 1, False: 2}[mapping.day_first], horizontal=True,
+        )
+        if st.form_submit_button("Apply this mapping"):
+            picked_columns = list(roles.values())
+            if len(set(picked_columns)) < len(picked_columns):
+                st.error("One column is picked for two roles. Give each role its own column.")
+                return
+            day_first = {"Decide from the data": None, "Day first (3 April)": True, "Month first (March 4)": False}[order]
+            state.set_mapping(file.sha256, ColumnMapping(kind=kind, roles=roles, day_first=day_first,
+                                                         unit_price=mapping.unit_price))
+            st.rerun()
+    st.dataframe(table.raw.frame.head(5), hide_index=True)
+
+
+if state.uploads():
+    with st.expander("Column mapping of your files", expanded=state.source() == state.UPLOAD):
+        st.caption("The app guessed each column's role from its name and content. Correct it here if needed.")
+        for file in state.uploads():
+            mapping_editor(file)
+
+try:
+    data = current_data()
+except DataError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.subheader(data.name)
+if data.description:
+    st.caption(data.description)
+
+for report in data.reports:
+    kind = "Purchases" if report.table == s.TRANSACTIONS else "Customers"
+    st.markdown(f"#### {kind}: {report.source}")
+    a, b, c = st.columns(3)
+    a.metric("Rows read", f"{report.rows_read:,}", help="Data rows in the file (the header not counted).")
+    b.metric("Rows used", f"{report.rows_used:,}", help="Rows every page analyses.")
+    c.metric("Rows left out", f"{report.rows_excluded:,}", help="Counted by reason below.")
+    st.caption(f"{report.rows_read:,} read = {report.rows_used:,} used + {report.rows_excluded:,} left out.")
+    if report.excluded:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Reason": [e.reason for e in report.excluded],
+                    "Rows": [e.rows for e in report.excluded],
+                    "Example rows in the file": [", ".join(map(str, e.examples)) for e in report.excluded],
+                }
+            ),
+            hide_index=True,
+        )
+    else:
+        st.success("No row was left out.")
+    mapped = pd.DataFrame({"Role": [ROLE_LABELS.get(r, r) for r in report.columns], "Your column": list(report.columns.values())})
+    left, right = st.columns([1, 2])
+    left.dataframe(mapped, hide_index=True)
+    with right:
+        for note in report.notes:
+            st.markdown(f"- {note}")
+
+a, b = st.columns(2)
+a.metric("Customers", f"{data.n_customers:,}")
+b.metric("Data runs to", f"{data.observation_end:%d %b %Y}", help="The latest date in the data; models treat it as today.")
+if data.has_transactions:
+    with st.expander("Cleaned purchases (first 200 rows)"):
+        st.dataframe(data.transactions.head(200), hide_index=True)
+if data.has_customers:
+    with st.expander("Cleaned customers (first 200 rows)"):
+        st.dataframe(data.customers.head(200), hide_index=True)
+
+next_step(
+    "If a count above looks wrong, fix the column mapping before reading any other page: every "
+    "figure in the app is computed from the rows used here."
+)

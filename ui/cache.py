@@ -1,0 +1,94 @@
+"""Cached wrappers around analytics calls.
+
+Demo data is the same for everyone, so work on it is cached for the whole server (`global`);
+work on an upload is cached per session (`scope="session"`), keyed on the sha256 of the bytes, so
+one user's upload never reaches another session. Nothing built from an upload goes into
+`st.cache_resource`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from analytics.columns import ColumnMapping
+from analytics.datasets import load_demo
+from analytics.ingest import LoadedTable, build_dataset, read_and_guess
+from analytics.schema import CustomerData, DataError
+from ui import state
+
+R = TypeVar("R")
+
+
+def per_dataset(max_entries: int = 8) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Cache `func(data, *args)` by the current dataset key and the other (hashable) arguments.
+
+    The wrapped function is called as `func(data, *args, **kwargs)` with the current
+    `CustomerData`; pass settings as frozen dataclasses so they hash.
+    """
+
+    def decorate(func: Callable[..., R]) -> Callable[..., R]:
+        def make(scope: str) -> Callable[..., R]:
+            def compute(key: str, args: tuple, kwargs: tuple, _data: CustomerData) -> R:
+                return func(_data, *args, **dict(kwargs))
+
+            # Distinct names: Streamlit identifies a cache by its function, so the shared (demo)
+            # and per-session (upload) caches must never be the same function.
+            compute.__name__ = compute.__qualname__ = f"{func.__qualname__}__{scope}"
+            compute.__module__ = func.__module__
+            return st.cache_data(show_spinner=False, max_entries=max_entries, scope=scope)(compute)
+
+        shared, private = make("global"), make("session")
+
+        @functools.wraps(func)
+        def wrapper(data: CustomerData, *args: Any, **kwargs: Any) -> R:
+            key = state.data_key()
+            cached = shared if key.startswith("demo:") else private
+            return cached(key, args, tuple(sorted(kwargs.items())), data)
+
+        return wrapper
+
+    return decorate
+
+
+@st.cache_data(show_spinner=False, max_entries=3)
+def demo_data(key: str) -> CustomerData:
+    return load_demo(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, scope="session")
+def read_upload(sha256: str, name: str, _content: bytes) -> LoadedTable:
+    """Read and guess one uploaded file (keyed on its sha256; raises DataError)."""
+    return read_and_guess(name, _content)
+
+
+@st.cache_data(show_spinner=False, max_entries=4, scope="session")
+def build_upload(key: str, _tables: tuple[LoadedTable, ...], name: str) -> CustomerData:
+    return build_dataset(list(_tables), name=name, description="Your upload (kept in this session only).")
+
+
+def loaded_uploads() -> list[LoadedTable]:
+    """Each uploaded file read, with the user's mapping where they corrected the guess."""
+    tables = []
+    for file in state.uploads():
+        table = read_upload(file.sha256, file.name, file.content)
+        chosen = state.mappings().get(file.sha256)
+        if chosen:
+            table = LoadedTable(raw=table.raw, mapping=ColumnMapping.from_dict(chosen))
+        tables.append(table)
+    return tables
+
+
+def current_data() -> CustomerData:
+    """The dataset the pages analyse now. Raises DataError (with a user message) when unusable."""
+    source = state.source()
+    if source.startswith("demo:"):
+        return demo_data(source.split(":", 1)[1])
+    files = state.uploads()
+    if not files:
+        raise DataError("No file uploaded yet. Upload a file on the Data page, or pick a demo dataset.")
+    tables = loaded_uploads()
+    return build_upload(state.data_key(), tuple(tables), " + ".join(f.name for f in files))

@@ -1,0 +1,83 @@
+"""Session-state keys and accessors. One place names every key, so pages never spell them out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import streamlit as st
+
+from analytics.columns import ColumnMapping
+from analytics.datasets import DEFAULT_DEMO, DEMOS
+
+UPLOAD = "upload"
+K_SOURCE = "data_source"  # "demo:<key>" or "upload"
+K_UPLOADS = "uploaded_files"  # list[UploadedBytes]
+K_MAPPINGS = "column_mappings"  # dict[sha256 -> mapping dict] chosen by the user
+
+
+@dataclass(frozen=True)
+class UploadedBytes:
+    """A file the user uploaded, kept in this session only."""
+
+    name: str
+    content: bytes
+    sha256: str
+
+    @classmethod
+    def of(cls, name: str, content: bytes) -> "UploadedBytes":
+        return cls(name=name, content=content, sha256=hashlib.sha256(content).hexdigest())
+
+
+def demo_from_url() -> str | None:
+    """The demo named in `?dataset=...`, if it is one we have."""
+    key = st.query_params.get("dataset")
+    return key if key in DEMOS else None
+
+
+def source() -> str:
+    """'demo:<key>' or 'upload'. Defaults to the URL's demo, else the default demo."""
+    if K_SOURCE not in st.session_state:
+        st.session_state[K_SOURCE] = f"demo:{demo_from_url() or DEFAULT_DEMO}"
+    return st.session_state[K_SOURCE]
+
+
+def set_source(value: str) -> None:
+    st.session_state[K_SOURCE] = value
+    if value.startswith("demo:"):
+        st.query_params["dataset"] = value.split(":", 1)[1]
+    elif "dataset" in st.query_params:
+        del st.query_params["dataset"]
+
+
+def uploads() -> list[UploadedBytes]:
+    return st.session_state.get(K_UPLOADS, [])
+
+
+def set_uploads(files: list[UploadedBytes]) -> None:
+    st.session_state[K_UPLOADS] = files
+    st.session_state[K_MAPPINGS] = {}
+
+
+def mappings() -> dict[str, dict]:
+    return st.session_state.setdefault(K_MAPPINGS, {})
+
+
+def set_mapping(sha256: str, mapping: ColumnMapping) -> None:
+    mappings()[sha256] = mapping.to_dict()
+
+
+def data_key() -> str:
+    """A key that changes whenever the data the pages see changes (source, files or mapping).
+
+    Demo keys start with 'demo:'; upload keys with 'upload:' and carry the files' sha256, so a
+    cache keyed on it can never hand one user's upload to another.
+    """
+    current = source()
+    if current.startswith("demo:"):
+        return current
+    files = uploads()
+    mapping_part = json.dumps({f.sha256: mappings().get(f.sha256) for f in files}, sort_keys=True)
+    digest = hashlib.sha256(("|".join(f.sha256 for f in files) + mapping_part).encode()).hexdigest()
+    return f"upload:{digest}"
