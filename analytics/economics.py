@@ -35,9 +35,9 @@ been customers, so tenure effects count only tenure built up within the horizon 
 Closed forms the model reproduces (tests pin them):
 
 - Customer lifetime value, margin ``m`` paid at the end of each period survived (Gupta & Lehmann
-  2003): ``CLV = m r / (1 + d - r)``. With linear spend growth (Berger & Nasr 1998, "Customer
-  lifetime value: marketing models and applications", J. Interactive Marketing 12(1), case with
-  growing margins): ``CLV = m q / (1 - q) + m g q**2 / (1 - q)**2`` where ``q = r / (1 + d)``.
+  2003): ``CLV = m r / (1 + d - r)``. With linear spend growth ``g`` the series
+  ``sum_k m (1 + g (k - 1)) q**k`` is arithmetico-geometric:
+  ``CLV = m q / (1 - q) + m g q**2 / (1 - q)**2`` where ``q = r / (1 + d)``.
 - Steady-state base with a constant ``A`` new customers a period: ``N* = A / (1 - r (1 + rho))``
   (e.g. 2,000 a period: 10,000 customers at r = 0.80, 13,333 at r = 0.85).
 
@@ -215,7 +215,7 @@ class LoyaltyEffects:
 
     def __post_init__(self) -> None:
         _check("spend_growth", self.spend_growth, -1.0, 1.0)
-        _check("referrals", self.referrals, 0.0, 1.0)
+        _check("referrals", self.referrals, 0.0, 0.5)
         _check("cost_reduction", self.cost_reduction, 0.0, 1.0)
         _check("cost_reduction_cap", self.cost_reduction_cap, 0.0, 1.0)
 
@@ -470,6 +470,8 @@ def simulate(
     _check_horizon(horizon)
     r = base.retention if retention is None else retention
     _check("retention", r, 0.0, MAX_RETENTION)
+    if method not in ("vectorized", "loop"):
+        raise ValueError(f"method must be 'vectorized' or 'loop', got {method!r}.")
     flows = _flows_vectorized if method == "vectorized" else _flows_loop
     return _finish_frame(base, flows(base, loyalty, r, int(horizon)), int(horizon))
 
@@ -877,7 +879,10 @@ def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[
     """Retention, revenue, new and starting customers, spend growth from the purchase log."""
     tx = data.transactions
     unit = PERIOD_NAMES[period]
-    first, last = _complete_range(tx[ORDER_DATE].min(), data.observation_end, period)
+    # The data runs to its observation end, but never past the period of the last purchase.
+    last_purchase = tx[ORDER_DATE].max()
+    end = min(data.observation_end, last_purchase.to_period(period).end_time.normalize())
+    first, last = _complete_range(tx[ORDER_DATE].min(), end, period)
     _need_two_periods(period, first, last, "purchases")
     codes = tx[ORDER_DATE].dt.to_period(period).array.asi8
     pairs = (
@@ -1273,15 +1278,15 @@ def build_assumptions(defaults: dict[str, DefaultValue], settings: WhatIfSetting
         f"percentage points of {basis}" if settings.lift_mode == "points" else f"percent of {basis}",
         "retention lift",
     )
-    loyalty = settings.loyalty
-    inputs["spend_growth"] = (
-        chosen(loyalty.spend_growth, defaults["spend_growth"].unit, "loyalty effect")
-        if loyalty.spend_growth
-        else DefaultValue(0.0, defaults["spend_growth"].unit, "Loyalty effect off (0).", False)
-    )
-    inputs["referrals"] = chosen(loyalty.referrals, f"new customers per retained customer per {unit}", "loyalty effect")
-    inputs["cost_reduction"] = chosen(loyalty.cost_reduction, f"share of variable cost per {unit} of tenure", "loyalty effect")
-    inputs["cost_reduction_cap"] = chosen(loyalty.cost_reduction_cap, "share of variable cost", "loyalty effect")
+    for name, unit_text in (
+        ("spend_growth", defaults["spend_growth"].unit),
+        ("referrals", f"new customers per retained customer per {unit}"),
+        ("cost_reduction", f"share of variable cost per {unit} of tenure"),
+        ("cost_reduction_cap", "share of variable cost"),
+    ):
+        value = getattr(settings.loyalty, name)
+        off = name != "cost_reduction_cap" and value == 0
+        inputs[name] = DefaultValue(0.0, unit_text, "Loyalty effect off (0).", False) if off else chosen(value, unit_text, "loyalty effect")
     base = BaseAssumptions(
         starting_customers=defaults["starting_customers"].value,
         retention=defaults["retention_rate"].value,

@@ -146,6 +146,8 @@ def test_lift_is_capped_below_one():
         with_(GL, retention=1.0)
     with pytest.raises(ValueError, match="mode"):
         RetentionLift(5, "percent")
+    with pytest.raises(ValueError, match="horizon"):
+        whatif(GL, lift=POINTS_5, horizon=0)
 
 
 @pytest.mark.parametrize("basis", ["period", "year"])
@@ -350,6 +352,10 @@ def test_an_incomplete_last_month_is_left_out():
     d = defaults_from_data(tx_data([*HAND_ROWS, ("a", "2024-05-03", 10)]))
     assert d["retention_rate"].value == pytest.approx(9 / 12)
     assert "2024-04" in d["starting_customers"].source
+    # A customers table whose dates run on past the purchases does not add empty months.
+    later = pd.DataFrame({s.CUSTOMER_ID: ["a"], s.SIGNUP_DATE: pd.to_datetime(["2024-09-30"])})
+    d = defaults_from_data(tx_data(HAND_ROWS, customers=later))
+    assert d["retention_rate"].value == pytest.approx(9 / 12)
 
 
 def test_quarterly_period():
