@@ -19,6 +19,7 @@ from analytics import schema as s
 from analytics.columns import ColumnMapping
 from analytics.io import RawTable
 from analytics.parsing import (
+    TEXT,
     flag_share_readable,
     is_blank,
     numeric_share,
@@ -71,7 +72,7 @@ def _require(mapping: ColumnMapping, roles: tuple[str, ...], raw: RawTable) -> N
     }
     needs = "; ".join(what[r] for r in missing)
     columns = ", ".join(f"'{c}'" for c in list(raw.frame.columns)[:12])
-    raise s.DataError(f"'{raw.source}' has no {needs}. Columns found: {columns}. Pick them in the column mapping.")
+    raise s.DataError(f"'{raw.source}' lacks {needs}. Columns found: {columns}. Pick them in the column mapping.")
 
 
 def clean_transactions(
@@ -119,7 +120,8 @@ def clean_transactions(
 
     order_ids = to_text(frame[roles[s.ORDER_ID]]) if s.ORDER_ID in roles else None
     if order_ids is not None:
-        cancelled = order_ids.str.upper().str.startswith("C").fillna(False).to_numpy()
+        raw_ids = frame[roles[s.ORDER_ID]].astype(TEXT).str.strip()
+        cancelled = raw_ids.str.startswith(("C", "c")).fillna(False).to_numpy(dtype=bool)
         ex.add("Cancellation (invoice number starts with C)", cancelled)
     ex.add("Return or refund (negative amount)", (amount < 0).to_numpy())
     zero = int(((amount == 0) & ex.kept).sum())

@@ -142,9 +142,13 @@ def _assign(frame: pd.DataFrame, role_order: tuple[str, ...]) -> dict[str, str]:
     taken: set[str] = set()
     roles: dict[str, str] = {}
     sample = frame.head(5000)
+    names = {c: normalise_name(c) for c in columns}
     for role in role_order:
         for column in _name_matches(role, columns):
-            if column in taken or not _content_fits(role, sample[column]):
+            # An exact name is the user's own statement: keep it even when the cells do not read,
+            # so cleaning counts the unreadable rows instead of the file changing its kind.
+            exact = names[column] in SYNONYMS[role] and names[column] not in ("id", "date", "value", "status", "active", "total")
+            if column in taken or not (exact or _content_fits(role, sample[column])):
                 continue
             roles[role] = column
             taken.add(column)
@@ -172,11 +176,14 @@ def _fallback_by_content(frame: pd.DataFrame, roles: dict[str, str]) -> dict[str
     return roles
 
 
+UNIT_PRICE_NAMES = {"unitprice", "priceeach", "itemprice", "einzelpreis", "stueckpreis", "price"}
+
+
 def _unit_price_column(frame: pd.DataFrame, roles: dict[str, str]) -> str | None:
     for column in frame.columns:
         if column in roles.values():
             continue
-        if normalise_name(column) in {"unitprice", "priceeach", "itemprice", "einzelpreis", "stueckpreis"}:
+        if normalise_name(column) in UNIT_PRICE_NAMES:
             return column
     return None
 
@@ -189,7 +196,11 @@ def guess_mapping(frame: pd.DataFrame, kind: str | None = None) -> ColumnMapping
     """
     transaction_roles = _fallback_by_content(frame, _assign(frame, TRANSACTION_ROLE_ORDER))
     unit_price = None
-    if s.AMOUNT not in transaction_roles and s.QUANTITY in transaction_roles:
+    amount_name = normalise_name(transaction_roles.get(s.AMOUNT, ""))
+    if s.QUANTITY in transaction_roles and amount_name in UNIT_PRICE_NAMES:
+        # A price per unit beside a quantity is not what was paid: amount = quantity x price.
+        unit_price = transaction_roles.pop(s.AMOUNT)
+    elif s.AMOUNT not in transaction_roles and s.QUANTITY in transaction_roles:
         unit_price = _unit_price_column(frame, transaction_roles)
     customer_roles = _assign(frame, CUSTOMER_ROLE_ORDER)
 

@@ -108,7 +108,8 @@ def load_files(
 def data_section(data: s.CustomerData) -> dict:
     """The headless report's `data` section (keys are a stable contract).
 
-    rows_read / rows_used / excluded add up over the tables; `tables` has the per-file detail.
+    rows_read / rows_used / excluded add up over the tables; `columns` maps table -> role -> the
+    user's column; `tables` has the per-file detail.
     """
     rows_read = sum(r.rows_read for r in data.reports)
     rows_used = sum(r.rows_used for r in data.reports)
@@ -117,9 +118,7 @@ def data_section(data: s.CustomerData) -> dict:
         for r in data.reports
         for e in r.excluded
     ]
-    columns = {}
-    for r in data.reports:
-        columns.update(r.columns if len(data.reports) == 1 else {f"{r.table}.{k}": v for k, v in r.columns.items()})
+    columns = {r.table: dict(r.columns) for r in data.reports}
     return {
         "name": data.name,
         "rows_read": rows_read,

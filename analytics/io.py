@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analytics.parsing import TEXT
 from analytics.schema import DataError
 
 CSV_DELIMITERS = ",;\t|"
@@ -86,7 +87,7 @@ def _read_csv(content: bytes, name: str) -> RawTable:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
-            dtype=str,
+            dtype=TEXT,
             keep_default_na=False,
             skipinitialspace=True,
             on_bad_lines="error",

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-BLANKS = {"", "na", "n/a", "nan", "null", "none", "-", "--", "?", "#n/a"}
+BLANKS = ["", "na", "n/a", "nan", "null", "none", "-", "--", "?", "#n/a"]
+# Arrow-backed strings: strip/lower/replace/match run vectorised in C++ (10x+ faster on 1M rows).
+TEXT = pd.StringDtype("pyarrow")
 
-_CURRENCY = re.compile(r"[€$£¥₹\s\u00a0']|(?:EUR|USD|GBP|CHF)", re.IGNORECASE)
+# A plain pattern string (not re.compile) so pandas hands it to Arrow's vectorised regex engine.
+_CURRENCY = r"(?i)[€$£¥₹\s\x{00a0}']|EUR|USD|GBP|CHF"
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
 _DECIMAL_POINT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
@@ -22,7 +25,7 @@ _DECIMAL_POINT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 def is_blank(values: pd.Series) -> pd.Series:
     """True where a cell holds nothing usable (empty, whitespace, NA-like text)."""
     if values.dtype == object or pd.api.types.is_string_dtype(values):
-        text = values.astype("string").str.strip().str.lower()
+        text = values.astype(TEXT).str.strip().str.lower()
         return values.isna() | text.isin(BLANKS).fillna(True)
     return values.isna()
 
@@ -41,7 +44,7 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return ParsedNumbers(values.astype("float64"), decimal_comma=False)
-    text = values.astype("string").str.strip()
+    text = values.astype(TEXT).str.strip()
     text = text.str.replace(_CURRENCY, "", regex=True)
     negative_parens = text.str.match(r"^\(.*\)$").fillna(False)
     text = text.str.strip("()")
@@ -101,8 +104,8 @@ def parse_dates(values: pd.Series, day_first: bool | None = None) -> ParsedDates
         out = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
         return ParsedDates(out.astype("datetime64[ns]"), "", None)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        values = values.astype("Int64").astype("string")  # e.g. 19970101 stored as a number
-    text = values.astype("string").str.strip()
+        values = values.astype("Int64").astype(TEXT)  # e.g. 19970101 stored as a number
+    text = values.astype(TEXT).str.strip()
     sample = text[~is_blank(values)].head(5000)
     if sample.empty:
         return ParsedDates(pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"), "", None)
@@ -152,7 +155,7 @@ def parse_flags(values: pd.Series) -> pd.Series:
     """Read a yes/no column (Yes/No, 1/0, True/False, Churned/Stayed, ...) as a nullable boolean."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype("boolean")
-    text = values.astype("string").str.strip().str.lower()
+    text = values.astype(TEXT).str.strip().str.lower()
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     out[text.isin(_TRUE).fillna(False).to_numpy()] = True
     out[text.isin(_FALSE).fillna(False).to_numpy()] = False
@@ -190,7 +193,7 @@ def to_text(values: pd.Series) -> pd.Series:
     """Trimmed strings (object dtype) with NaN for blank cells; whole-number floats lose '.0'."""
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
         values = values.astype("Int64")
-    text = values.astype("string").str.strip()
+    text = values.astype(TEXT).str.strip()
     blank = is_blank(values).to_numpy()
     return pd.Series(np.where(blank, np.nan, text.to_numpy(dtype=object, na_value=np.nan)),
                      index=values.index, dtype=object)

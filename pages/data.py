@@ -113,15 +113,14 @@ for report in data.reports:
     c.metric("Rows left out", f"{report.rows_excluded:,}", help="Counted by reason below.")
     st.caption(f"{report.rows_read:,} read = {report.rows_used:,} used + {report.rows_excluded:,} left out.")
     if report.excluded:
-        st.dataframe(
+        st.table(
             pd.DataFrame(
                 {
                     "Reason": [e.reason for e in report.excluded],
                     "Rows": [e.rows for e in report.excluded],
                     "Example rows in the file": [", ".join(map(str, e.examples)) for e in report.excluded],
                 }
-            ),
-            hide_index=True,
+            ).set_index("Reason"),
         )
     else:
         st.success("No row was left out.")
