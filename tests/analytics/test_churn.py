@@ -36,6 +36,7 @@ from analytics.churn import (
     suggest_horizon_days,
     transaction_features,
 )
+from analytics.charts_churn import calibration_chart, drivers_chart, gains_chart
 from analytics.datasets import load_demo
 from analytics.ingest import build_dataset, read_and_guess
 from analytics.schema import CustomerData, DataError
@@ -426,3 +427,21 @@ def test_report_section_raises_plain_error_without_a_label():
     customers = pd.DataFrame({"customer_id": ["a", "b"], "Plan": ["x", "y"]})
     with pytest.raises(DataError, match="No churn column found"):
         report_section(CustomerData(name="no label", customers=customers), ChurnSettings())
+
+
+def test_charts_carry_the_numbers():
+    gains = gains_curve(Y10, P10, points=10)
+    spec = gains_chart(gains).to_dict()
+    values = spec["datasets"][spec["data"]["name"]]
+    assert [row["share_caught"] for row in values] == gains["share_caught"].tolist()
+    assert spec["layer"][1]["encoding"]["y"]["title"] == "Share of churners caught"
+
+    table = calibration_table([0, 0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.6, 0.7, 0.8], n_bins=3)
+    spec = calibration_chart(table).to_dict()
+    diagonal = spec["datasets"][spec["layer"][0]["data"]["name"]]
+    assert diagonal == [{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0}]
+
+    importances = pd.DataFrame({"feature": ["a", "b"], "importance": [0.2, 0.05], "importance_std": [0.01, 0.0]})
+    spec = drivers_chart(importances, {"a": "Contract"}).to_dict()
+    bars = spec["datasets"][spec["data"]["name"]]
+    assert [(b["name"], b["importance"]) for b in bars] == [("Contract", 0.2), ("b", 0.05)]
