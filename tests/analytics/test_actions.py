@@ -1,0 +1,109 @@
+"""Action list ranked by value at stake with reasons in words; the close-the-loop list."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.actions import action_list, close_the_loop, filter_actions
+from analytics.schema import CustomerData, DataError
+
+
+def _inputs():
+    ids = ["big", "mid", "small", "gone"]
+    clv = pd.Series([1240.0, 500.0, 100.0, 5000.0], index=ids)
+    risk = pd.Series([0.72, 0.5, 0.9, 0.99], index=ids)
+    segment = pd.Series(["At risk", "Loyal", "Lost", "Champions"], index=ids)
+    days = pd.Series([94, 10, 300, 400], index=ids)
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "nps": [3.0, 9.0, np.nan, 0.0],
+            "escalations": [0.0, 2.0, 1.0, 0.0],
+            "churned": pd.array([False, False, False, True], dtype="boolean"),
+        }
+    )
+    return clv, risk, segment, days, customers
+
+
+def test_ranked_by_value_at_stake_with_reasons():
+    clv, risk, segment, days, customers = _inputs()
+    actions = action_list(clv, risk, segment=segment, days_since_last_purchase=days, customers=customers)
+    assert actions["customer_id"].tolist() == ["big", "mid", "small"]  # "gone" has churned
+    assert actions["rank"].tolist() == [1, 2, 3]
+    assert actions["value_at_stake"].tolist() == pytest.approx([892.8, 250.0, 90.0])
+    assert actions["reason"].tolist() == [
+        "Top-10% value (CLV 1,240), 72% churn risk, last purchase 94 days ago, detractor (NPS 3)",
+        "High value (CLV 500), 50% churn risk, last purchase 10 days ago, 2 escalated tickets",
+        "Lower value (CLV 100), 90% churn risk, last purchase 300 days ago, 1 escalated ticket",
+    ]
+    assert actions["segment"].tolist() == ["At risk", "Loyal", "Lost"]
+
+
+def test_without_optional_inputs_the_reason_is_shorter():
+    clv, risk, *_ = _inputs()
+    actions = action_list(clv, risk)
+    assert actions["customer_id"].tolist() == ["gone", "big", "mid", "small"]
+    assert actions.loc[0, "reason"] == "Top-10% value (CLV 5,000), 99% churn risk"
+
+
+def test_filter_by_segment_and_minimum():
+    clv, risk, segment, days, customers = _inputs()
+    actions = action_list(clv, risk, segment=segment, customers=customers)
+    assert filter_actions(actions, segments=["Loyal", "Lost"])["customer_id"].tolist() == ["mid", "small"]
+    assert filter_actions(actions, min_value_at_stake=100)["customer_id"].tolist() == ["big", "mid"]
+    assert filter_actions(actions, top=1)["customer_id"].tolist() == ["big"]
+
+
+def test_bad_inputs_are_data_errors():
+    clv = pd.Series({"a": 10.0})
+    with pytest.raises(DataError, match="nothing to rank"):
+        action_list(clv, pd.Series({"b": 0.5}))
+    with pytest.raises(DataError, match="between 0 and 1"):
+        action_list(clv, pd.Series({"a": 7.0}))
+
+
+def _support_customers():
+    return pd.DataFrame(
+        {
+            "customer_id": ["det", "esc", "open", "fine", "left", "old"],
+            "nps": [2.0, 8.0, np.nan, 10.0, 1.0, 4.0],
+            "support_tickets": [0.0, 3.0, 2.0, 1.0, 0.0, 0.0],
+            "escalations": [0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+            "resolution_hours": [np.nan, 12.0, np.nan, 5.0, np.nan, np.nan],
+            "churned": pd.array([False, False, False, False, True, False], dtype="boolean"),
+        }
+    )
+
+
+def test_close_the_loop_lists_detractors_escalations_and_unresolved_tickets():
+    loop = close_the_loop(CustomerData("x", customers=_support_customers().drop(columns=[])))
+    # no purchases: every current customer; "left" has churned, "fine" has nothing to close
+    assert set(loop["customer_id"]) == {"det", "esc", "open", "old"}
+    by_id = loop.set_index("customer_id")
+    assert by_id.loc["det", "issues"] == "detractor"
+    assert by_id.loc["esc", "reason"] == "1 escalated ticket"
+    assert by_id.loc["open", "reason"] == "2 tickets with no resolution recorded"
+    assert by_id.loc["det", "reason"] == "Detractor (NPS 2)"
+    # one issue each: detractors with the lowest score first
+    assert loop["customer_id"].tolist()[:2] == ["det", "old"]
+
+
+def test_close_the_loop_keeps_recent_buyers_when_purchases_exist():
+    customers = _support_customers()
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["det", "esc", "open", "old", "fine"],
+            "order_date": pd.to_datetime(["2024-06-20", "2024-06-01", "2024-05-15", "2023-01-01", "2024-06-30"]),
+            "amount": [10.0, 20.0, 30.0, 40.0, 50.0],
+        }
+    )
+    loop = close_the_loop(CustomerData("x", transactions=tx, customers=customers), recent_days=30)
+    assert loop["customer_id"].tolist() == ["det", "esc"]  # bought after 2024-05-31
+    assert loop.loc[0, "last_purchase"] == pd.Timestamp("2024-06-20")
+
+
+def test_close_the_loop_needs_a_column():
+    with pytest.raises(DataError, match="'nps' column"):
+        close_the_loop(CustomerData("x", customers=pd.DataFrame({"customer_id": ["a"], "plan": ["Basic"]})))
