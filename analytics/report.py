@@ -42,9 +42,49 @@ class ReportSettings:
             raise DataError(f"Unknown period '{self.period}': use D (days), W (weeks) or M (months).")
 
 
+# Adapters: each maps the shared ReportSettings onto one capability's own settings. Imports are
+# local so `python -m analytics report` loads only what it runs.
+
+
+def kpis_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.kpis import kpis_report_section
+
+    return kpis_report_section(data, {"kpi_period": "month"})
+
+
+def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.clv import ClvSettings, report_section
+
+    return report_section(data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end))
+
+
+def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.churn import ChurnSettings, report_section
+
+    return report_section(data, ChurnSettings())
+
+
+def whatif_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.economics import WhatIfSettings, report_section
+
+    return report_section(data, WhatIfSettings())
+
+
+def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.segments import segments_report_section
+
+    return segments_report_section(data, None)
+
+
 # Section name -> "module:function". Each function takes (CustomerData, ReportSettings) and returns
 # a JSON-ready dict, or raises DataError with a reason the report shows instead of the section.
-SECTIONS: dict[str, str] = {}
+SECTIONS: dict[str, str] = {
+    "kpis": "analytics.report:kpis_section",
+    "clv": "analytics.report:clv_section",
+    "churn": "analytics.report:churn_section",
+    "whatif": "analytics.report:whatif_section",
+    "segments": "analytics.report:segments_section",
+}
 
 
 def _load(target: str) -> Callable[[CustomerData, ReportSettings], dict]:

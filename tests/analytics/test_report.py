@@ -1,0 +1,48 @@
+"""The headless report as a whole: every section present with its stable keys, or null with a reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analytics.datasets import DATA_DIR, load_demo
+from analytics.ingest import load_files
+from analytics.report import SECTIONS, ReportSettings, build_report
+
+SECTION_KEYS = {
+    "kpis": {"period", "current_period", "previous_period", "values", "missing"},
+    "clv": {"models", "gamma_gamma", "selected", "mean_clv"},
+    "churn": {"target", "n", "churn_rate", "auc", "pr_auc", "brier", "model", "top_drivers"},
+    "whatif": {"retention_rate", "lift_points", "profit_change_pct", "clv_change_pct", "inputs"},
+}
+
+
+@pytest.fixture(scope="module")
+def sample_report() -> dict:
+    return build_report(load_demo("cdnow_sample"), ReportSettings(period="W"))
+
+
+def test_every_section_runs_on_a_purchase_log(sample_report):
+    assert list(sample_report) == ["version", "settings", "data", *SECTIONS, "reasons"]
+    assert sample_report["reasons"] == {}
+    for section, keys in SECTION_KEYS.items():
+        assert keys <= set(sample_report[section]), section
+    for model in ("bg_nbd", "pareto_nbd", "mbg_nbd"):
+        holdout = sample_report["clv"]["models"][model]["holdout"]
+        assert set(holdout) >= {"actual", "predicted"}
+    assert set(sample_report["segments"]) == {
+        "Champions", "Loyal", "Potential loyalists", "New", "At risk", "Can't lose them", "Hibernating", "Lost"
+    }
+    assert sum(v["customers"] for v in sample_report["segments"].values()) == 2357
+    json.dumps(sample_report, allow_nan=False)  # strict JSON: no NaN or numpy types
+
+
+def test_customers_table_alone_gives_null_sections_with_reasons():
+    content = (DATA_DIR / "subscription_customers.csv").read_bytes()
+    report = build_report(load_files([("customers.csv", content)]), ReportSettings(period="M"))
+    assert report["data"]["customers"] == 6000
+    assert report["clv"] is None and "purchase log" in report["reasons"]["clv"]
+    assert report["segments"] is None and report["reasons"]["segments"]
+    assert report["churn"]["target"].startswith("'Churned'")
+    assert 0.2 < report["churn"]["churn_rate"] < 0.35
