@@ -1,0 +1,159 @@
+"""The offline HTML report: KPI numbers present, charts as inline SVG, nothing fetched, text escaped.
+Also renders every chart builder of analytics.charts_health on the tiny log."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.actions import action_list
+from analytics.charts_health import (
+    cohort_heatmap,
+    kpi_trend_chart,
+    lifecycle_bar,
+    persona_profile_chart,
+    retention_curve_chart,
+    segment_bars,
+    transition_chart,
+    value_risk_scatter,
+)
+from analytics.cohorts import average_retention_curve, cohort_table
+from analytics.html_report import build_html_report, chart_to_svg, format_change, format_value
+from analytics.kpis import compute_kpis, kpi_trend
+from analytics.lifecycle import lifecycle_snapshots, stage_counts, transition_flows, transition_table
+from analytics.segments import rfm_table, segment_summary, value_risk_matrix
+from tests.analytics.test_kpis import tiny_data, tiny_transactions
+
+EVIL = "</script><script>alert(1)</script>"
+MARK_WITH_TOOLTIP = re.compile(r"<(rect|circle)[^>]*><title>")
+
+
+def _marks(svg: str) -> int:
+    return len(MARK_WITH_TOOLTIP.findall(svg))
+
+
+def _report(**extra) -> str:
+    data = tiny_data(with_customers=True)
+    kpis = compute_kpis(data)
+    clv = pd.Series({"A": 1240.0, "B": 300.0, "C": 80.0, EVIL: 50.0})
+    risk = pd.Series({"A": 0.72, "B": 0.4, "C": 0.9, EVIL: 0.5})
+    actions = action_list(clv, risk)
+    charts = {"Revenue by month": kpi_trend_chart(kpi_trend(data, "revenue"), label="Revenue", unit="currency")}
+    return build_html_report(
+        kpis=kpis,
+        charts=charts,
+        actions=actions,
+        scenario={"retention_lift": 0.05, "value_of_lift": 123456.7, "assumptions": {"margin": 0.3}},
+        dataset="tiny",
+        currency="$",
+        generated_at=datetime(2024, 4, 1, 9, 30),
+        **extra,
+    )
+
+
+def test_report_contains_the_kpi_numbers_and_their_changes():
+    html = _report()
+    assert "month 2024-03 compared with 2024-02" in html
+    for text in ("$150.00", "$37.50", "40.0%", "50.0%", "2.5 months", "3.1:1", "Rule of thumb: 3.0:1"):
+        assert text in html, text
+    assert "-10.0 pp vs 2024-02" in html  # churn 0.5 -> 0.4
+    assert "+$20.00 (+15.4%) vs 2024-02" in html  # revenue 130 -> 150
+    assert 'data-kpi="nps"' in html and "Generated 2024-04-01 09:30" in html
+
+
+def test_missing_kpis_say_which_column_enables_them():
+    html = build_html_report(kpis=compute_kpis(tiny_data()))
+    nps_card = html.split('data-kpi="nps"')[1].split('data-kpi="csat"')[0]
+    assert "n/a" in nps_card and "Needs a customers table with a &#x27;nps&#x27; column" in nps_card
+
+
+def test_report_is_self_contained():
+    html = _report()
+    assert html.startswith("<!DOCTYPE html>")
+    for pattern in (r"\bsrc\s*=", r"\bhref\s*=", r"<link\b", r"@import", r"url\("):
+        assert re.search(pattern, html) is None, pattern
+    assert "<svg" in html and "<script src" not in html
+
+
+def test_user_text_is_escaped_everywhere():
+    html = _report(notes=[EVIL])
+    assert EVIL not in html
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the action table
+    # the chart spec is embedded as inert JSON with < and > escaped
+    assert '<script type="application/json" class="vega-lite-spec">' in html
+    spec_text = html.split('class="vega-lite-spec">')[1].split("</script>")[0]
+    assert "<" not in spec_text
+
+
+def test_actions_and_scenario_sections():
+    html = _report()
+    assert "Whom to call first (top 4)" in html
+    assert "Top-10% value (CLV 1,240), 72% churn risk" in html
+    assert "<th>Retention lift</th><td>0.05</td>" in html
+    assert "<th>Value of lift</th><td>123,457</td>" in html
+    assert "Margin: 0.3" in html
+
+
+def test_bar_heights_are_proportional():
+    chart = alt.Chart(pd.DataFrame({"k": ["a", "b"], "v": [1.0, 2.0]})).mark_bar().encode(
+        x="k:N", y="v:Q", tooltip=["v:Q"]
+    )
+    svg = chart_to_svg(chart)
+    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"[^>]*><title>', svg)]
+    assert len(heights) == 2
+    assert heights[1] / heights[0] == pytest.approx(2.0, rel=0.01)
+
+
+def test_unsupported_charts_fall_back_to_the_data_table():
+    frame = pd.DataFrame({"k": ["a", "b"], "v": [1.0, 2.0]})
+    chart = alt.Chart(frame).mark_bar().encode(x="k:N", y="sum(v):Q")
+    assert chart_to_svg(chart) is None
+    html = build_html_report(kpis=compute_kpis(tiny_data()), charts=[("Aggregated", chart)])
+    assert "shown as its data table" in html and "<td>a</td>" in html
+
+
+def test_every_health_chart_renders_offline():
+    data = tiny_data()
+    cohorts = cohort_table(data)
+    rfm = rfm_table(tiny_transactions(), as_of=pd.Timestamp("2024-03-31"))
+    clv = pd.Series({"A": 300.0, "B": 50.0, "C": 10.0, "D": 200.0})
+    risk = pd.Series({"A": 0.2, "B": 0.6, "C": 0.9, "D": 0.1})
+    before, now, _, _ = lifecycle_snapshots(data)
+    z = pd.DataFrame({"orders": [1.2, -0.6], "revenue": [0.4, -0.2]}, index=pd.Index(["Persona 1", "Persona 2"], name="persona"))
+    charts = {
+        "trend": (kpi_trend_chart(kpi_trend(data, "churn_rate"), label="Churn rate", unit="share"), None),
+        "spark": (kpi_trend_chart(kpi_trend(data, "revenue"), label="Revenue", unit="currency", compact=True), None),
+        "heatmap": (cohort_heatmap(cohorts), 6),  # 6 observed cohort cells
+        "revenue heatmap": (cohort_heatmap(cohorts, measure="revenue"), 6),
+        "curve": (retention_curve_chart(average_retention_curve(cohorts), revenue_curve=average_retention_curve(cohorts, revenue=True)), 0),
+        "segments": (segment_bars(segment_summary(rfm, clv)), 8),
+        "value x risk": (value_risk_scatter(value_risk_matrix(clv, risk)), 4),
+        "lifecycle": (lifecycle_bar(stage_counts(now["stage"])), 5),
+        "transitions": (transition_chart(transition_flows(transition_table(before["stage"], now["stage"]))), 30),
+        "personas": (persona_profile_chart(z), 4),
+    }
+    for name, (chart, marks) in charts.items():
+        chart.to_dict()  # valid Vega-Lite
+        svg = chart_to_svg(chart)
+        assert svg is not None and svg.startswith("<svg"), name
+        if marks:
+            assert _marks(svg) == marks, name
+    scatter = chart_to_svg(charts["value x risk"][0])
+    assert ">Save first</text>" in scatter and scatter.count('class="rule"') == 2
+    assert ">1</text>" in chart_to_svg(charts["transitions"][0])  # counts written in the cells
+
+
+def test_value_formats():
+    assert format_value(0.1234, "share") == "12.3%"
+    assert format_value(1234.5, "currency", "€") == "€1,234"
+    assert format_value(12.345, "currency") == "12.35"
+    assert format_value(3.456, "ratio") == "3.5:1"
+    assert format_value(None, "share") == "n/a"
+    assert format_value(np.nan, "customers") == "n/a"
+    kpi = compute_kpis(tiny_data())["customers"]
+    assert format_change(kpi) == "+1 (+33.3%) vs 2024-02"
