@@ -114,7 +114,7 @@ def _reason(row: object) -> str:
     parts = [f"{label} (CLV {_money(row.clv)})", f"{row.churn_probability:.0%} churn risk"]
     days = row.days_since_last_purchase
     if pd.notna(days):
-        parts.append(f"last purchase {int(days)} days ago")
+        parts.append("last purchase today" if int(days) == 0 else f"last purchase {_plural(days, 'day')} ago")
     nps = getattr(row, NPS, np.nan)
     if pd.notna(nps) and nps <= DETRACTOR_MAX:
         parts.append(f"detractor (NPS {nps:.0f})")

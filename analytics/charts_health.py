@@ -19,8 +19,10 @@ QUADRANT_COLOURS = ("#d32f2f", "#1976d2", "#ffa000", "#9e9e9e")
 MAX_POINTS = 5000  # Altair's default row limit; larger frames are sampled for the scatter
 
 
-def _unit_format(unit: str) -> str:
-    return {"share": ".1%", "currency": ",.2f", "customers": ",.0f"}.get(unit, ",.2f")
+def _unit_format(unit: str, *, axis: bool = False) -> str:
+    if unit == "currency":
+        return ",.0f" if axis else ",.2f"
+    return {"share": ".1%", "customers": ",.0f"}.get(unit, ",.2f")
 
 
 def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact: bool = False) -> alt.Chart:
@@ -32,7 +34,7 @@ def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact:
     y_title = f"{label} ({unit})" if unit else label
     base = alt.Chart(trend).encode(
         x=alt.X("period:T", title=None if compact else "Period", axis=None if compact else alt.Axis(format="%b %Y")),
-        y=alt.Y("value:Q", title=None if compact else y_title, axis=None if compact else alt.Axis(format=fmt),
+        y=alt.Y("value:Q", title=None if compact else y_title, axis=None if compact else alt.Axis(format=_unit_format(unit, axis=True)),
                 scale=alt.Scale(zero=False)),
         tooltip=[alt.Tooltip("period:T", title="Period", format="%b %Y"), alt.Tooltip("value:Q", title=label, format=fmt)],
     )

@@ -107,3 +107,10 @@ def test_close_the_loop_keeps_recent_buyers_when_purchases_exist():
 def test_close_the_loop_needs_a_column():
     with pytest.raises(DataError, match="'nps' column"):
         close_the_loop(CustomerData("x", customers=pd.DataFrame({"customer_id": ["a"], "plan": ["Basic"]})))
+
+
+def test_days_read_naturally():
+    clv = pd.Series({"a": 10.0, "b": 5.0})
+    risk = pd.Series({"a": 0.5, "b": 0.5})
+    actions = action_list(clv, risk, days_since_last_purchase=pd.Series({"a": 0, "b": 1}))
+    assert actions["reason"].str.split(", ").str[-1].tolist() == ["last purchase today", "last purchase 1 day ago"]
