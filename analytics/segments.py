@@ -145,16 +145,14 @@ def segment_summary(rfm: pd.DataFrame, clv: pd.Series | None = None) -> pd.DataF
     revenue_share (0..1), mean_days_since_last_purchase, mean_orders, mean_clv (currency, NaN
     without `clv`), advice.
     """
-    g = rfm.groupby("segment", observed=False)
-    out = pd.DataFrame(
-        {
-            "customers": g.size(),
-            "revenue": g["revenue"].sum(),
-            "mean_days_since_last_purchase": g["days_since_last_purchase"].mean(),
-            "mean_orders": g["orders"].mean(),
-        }
-    ).reindex(list(SEGMENTS))
-    out["customers"] = out["customers"].fillna(0).astype(int)
+    out = _per_group(
+        rfm,
+        "segment",
+        SEGMENTS,
+        revenue=("revenue", "sum"),
+        mean_days_since_last_purchase=("days_since_last_purchase", "mean"),
+        mean_orders=("orders", "mean"),
+    )
     out["revenue"] = out["revenue"].fillna(0.0)
     out["customer_share"] = out["customers"] / max(len(rfm), 1)
     total = out["revenue"].sum()
@@ -165,7 +163,14 @@ def segment_summary(rfm: pd.DataFrame, clv: pd.Series | None = None) -> pd.DataF
     else:
         out["mean_clv"] = np.nan
     out["advice"] = [SEGMENT_ADVICE[s] for s in out.index]
-    out.index.name = "segment"
+    return out
+
+
+def _per_group(frame: pd.DataFrame, by: str, order: Sequence[str], **aggregations: tuple[str, str]) -> pd.DataFrame:
+    """customers per group plus named aggregations, one row per group in `order` (empty groups 0)."""
+    out = frame.groupby(by, observed=False).agg(customers=(by, "size"), **aggregations).reindex(list(order))
+    out["customers"] = out["customers"].fillna(0).astype(int)
+    out.index.name = by
     return out
 
 
@@ -215,18 +220,15 @@ class ValueRisk:
 
     def summary(self) -> pd.DataFrame:
         """Per quadrant: customers, total clv, value_at_stake, mean churn_probability, advice."""
-        g = self.customers.groupby("quadrant", observed=False)
-        out = pd.DataFrame(
-            {
-                "customers": g.size(),
-                "clv": g["clv"].sum(),
-                "value_at_stake": g["value_at_stake"].sum(),
-                "mean_churn_probability": g["churn_probability"].mean(),
-            }
-        ).reindex(list(QUADRANT_ADVICE))
-        out["customers"] = out["customers"].fillna(0).astype(int)
+        out = _per_group(
+            self.customers,
+            "quadrant",
+            tuple(QUADRANT_ADVICE),
+            clv=("clv", "sum"),
+            value_at_stake=("value_at_stake", "sum"),
+            mean_churn_probability=("churn_probability", "mean"),
+        )
         out["advice"] = list(QUADRANT_ADVICE.values())
-        out.index.name = "quadrant"
         return out
 
 
