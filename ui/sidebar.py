@@ -34,6 +34,8 @@ def dataset_picker() -> None:
             state.set_source(choice)
             st.rerun()
         if choice.startswith("demo:"):
+            # Query params are cleared on page switches: keep the demo's name in every page's link.
+            st.query_params["dataset"] = choice.split(":", 1)[1]
             st.caption(DEMOS[choice.split(":", 1)[1]].description)
         else:
             st.caption("Your files stay in this browser session only; they are not in the page's link.")

@@ -81,3 +81,44 @@ def data_key() -> str:
     mapping_part = json.dumps({f.sha256: mappings().get(f.sha256) for f in files}, sort_keys=True)
     digest = hashlib.sha256(("|".join(f.sha256 for f in files) + mapping_part).encode()).hexdigest()
     return f"upload:{digest}"
+
+
+# --- settings that outlive a page switch --------------------------------------------------------
+# Streamlit clears query params on page navigation and forgets a widget's value once its page is
+# not shown. Result-changing widgets therefore use keys starting with their page's prefix; app.py
+# calls keep_settings() on every run so those values persist for the whole session (other pages
+# read them with setting()), and a share snapshot carries them (settings_snapshot()).
+SETTINGS_PREFIXES = ("wi_", "clv_", "ch_", "kpi_", "coh_", "seg_", "act_")
+
+
+def _is_setting(key: str) -> bool:
+    return isinstance(key, str) and key.startswith(SETTINGS_PREFIXES)
+
+
+def keep_settings() -> None:
+    """Re-assign every setting to itself so Streamlit keeps it when its widget is not on the page."""
+    for key in list(st.session_state.keys()):
+        if _is_setting(key):
+            st.session_state[key] = st.session_state[key]
+
+
+def setting(key: str, default):
+    """A setting chosen on any page in this session (its default when never touched)."""
+    return st.session_state.get(key, default)
+
+
+def settings_snapshot() -> dict:
+    """Every JSON-ready setting of this session, for a share link."""
+    snapshot = {}
+    for key in st.session_state.keys():
+        value = st.session_state[key]
+        if _is_setting(key) and isinstance(value, (str, int, float, bool, list, type(None))):
+            snapshot[key] = value
+    return snapshot
+
+
+def restore_settings(snapshot: dict) -> None:
+    """Put a share's settings back into this session (unknown keys are ignored)."""
+    for key, value in snapshot.items():
+        if _is_setting(key):
+            st.session_state[key] = value

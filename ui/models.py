@@ -1,0 +1,103 @@
+"""Cached model results that several pages share: lifetime value and churn risk per customer.
+
+The Lifetime value and Churn pages own the widgets (keys `clv_*` and `ch_*`, kept for the session
+by `ui.state.keep_settings`); every other page (Overview, Segments, Actions, Home) reads the same
+cached results here, so a model is fitted once per dataset and settings, not once per page.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics.churn import ChurnAnalysis, ChurnSettings, analyse_churn
+from analytics.clv import ClvAnalysis, ClvSettings, analyse_clv
+from analytics.schema import CUSTOMER_ID, CustomerData, DataError
+from ui.cache import per_dataset
+from ui.state import setting
+
+# Widget keys and defaults. Percentages are stored as the widget shows them (30 = 30%).
+CLV_DEFAULTS = {
+    "clv_unit": "W",  # model time unit: D, W or M
+    "clv_horizon": 12,  # months
+    "clv_margin": 30,  # % of revenue kept as margin (an assumption: set your own)
+    "clv_discount": 10,  # % a year
+    "clv_model": "auto",  # auto = best on the holdout, or bg_nbd / pareto_nbd / mbg_nbd
+    "clv_calibration_end": "",  # YYYY-MM-DD, "" = the last third of the history is held out
+}
+CHURN_DEFAULTS = {
+    "ch_label_source": "auto",  # auto, column or purchases
+    "ch_label_column": "",  # "" = detected
+    "ch_churn_value": "",  # "" = detected
+    "ch_horizon_days": 0,  # 0 = chosen from the purchase rhythm
+    "ch_model": "auto",  # auto, logistic or gradient_boosting
+}
+
+
+def clv_settings() -> ClvSettings:
+    """The lifetime-value settings chosen in this session (defaults until the CLV page sets them)."""
+    value = {k: setting(k, d) for k, d in CLV_DEFAULTS.items()}
+    return ClvSettings(
+        time_unit=value["clv_unit"],
+        horizon_months=float(value["clv_horizon"]),
+        margin=float(value["clv_margin"]) / 100,
+        annual_discount_rate=float(value["clv_discount"]) / 100,
+        model=None if value["clv_model"] == "auto" else value["clv_model"],
+        calibration_end=pd.Timestamp(value["clv_calibration_end"]) if value["clv_calibration_end"] else None,
+    )
+
+
+def churn_settings() -> ChurnSettings:
+    """The churn settings chosen in this session (defaults until the Churn page sets them)."""
+    value = {k: setting(k, d) for k, d in CHURN_DEFAULTS.items()}
+    return ChurnSettings(
+        label_source=value["ch_label_source"],
+        label_column=value["ch_label_column"] or None,
+        churn_value=value["ch_churn_value"] or None,
+        horizon_days=int(value["ch_horizon_days"]) or None,
+        model=value["ch_model"],
+    )
+
+
+@per_dataset(max_entries=4)
+def clv_analysis(data: CustomerData, settings: ClvSettings) -> ClvAnalysis:
+    """Holdout validation, model choice and per-customer CLV (needs a purchase log)."""
+    if not data.has_transactions:
+        raise DataError(
+            "Lifetime value from purchase behaviour needs a purchase log (customer id, date, amount)."
+        )
+    return analyse_clv(data.transactions, settings)
+
+
+@per_dataset(max_entries=4)
+def churn_analysis(data: CustomerData, settings: ChurnSettings) -> ChurnAnalysis:
+    """Churn label, cross-validated models, drivers and a risk score per customer."""
+    return analyse_churn(data, settings)
+
+
+def current_clv(data: CustomerData) -> ClvAnalysis:
+    return clv_analysis(data, clv_settings())
+
+
+def current_churn(data: CustomerData) -> ChurnAnalysis:
+    return churn_analysis(data, churn_settings())
+
+
+def value_and_risk(data: CustomerData) -> pd.DataFrame:
+    """One row per customer (index customer_id): clv, p_alive (when a purchase log exists) and
+    churn_probability, active (when the churn model runs). Missing pieces are simply absent."""
+    frames = []
+    try:
+        customers = current_clv(data).customers
+        frames.append(customers[["clv", "p_alive"]])
+    except DataError:
+        pass
+    try:
+        scores = current_churn(data).scores.set_index(CUSTOMER_ID)
+        frames.append(scores[["churn_probability", "active"]])
+    except DataError:
+        pass
+    if not frames:
+        raise DataError("Neither lifetime value nor churn risk can be computed on this data.")
+    out = pd.concat(frames, axis=1)
+    out.index.name = CUSTOMER_ID
+    return out
