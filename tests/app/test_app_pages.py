@@ -4,38 +4,24 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from tests.app.helpers import open_page
 from tests.conftest import csv_bytes
-
-TIMEOUT = 120
-
-
-def app() -> AppTest:
-    return AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
 
 
 def metric_values(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_app_opens_on_demo_data_with_no_upload():
-    at = app().run()
-    assert not at.exception
-    assert at.title[0].value == "Keepwise"
-    assert metric_values(at)["Customers"] == "6,000"
-    assert at.sidebar.selectbox[0].value == "demo:subscription"
-
-
 def test_dataset_in_the_url_picks_the_demo():
-    at = app()
-    at.query_params["dataset"] = "cdnow_sample"
-    at.run()
+    at = open_page("pages/data.py", dataset="cdnow_sample")
     assert not at.exception
+    assert at.sidebar.selectbox[0].value == "demo:cdnow_sample"
     assert metric_values(at)["Customers"] == "2,357"
 
 
 def test_data_page_shows_rows_read_used_and_left_out():
-    at = app().run()
-    at.switch_page("pages/data.py").run()
+    at = open_page("pages/data.py")
+    assert at.sidebar.selectbox[0].value == "demo:subscription"
     assert not at.exception
     values = [m.value for m in at.metric]
     assert values[:3] == ["79,797", "79,454", "343"]  # purchases: read, used, left out
@@ -43,8 +29,7 @@ def test_data_page_shows_rows_read_used_and_left_out():
 
 
 def test_upload_is_read_and_becomes_the_dataset():
-    at = app().run()
-    at.switch_page("pages/data.py").run()
+    at = open_page("pages/data.py")
     content = csv_bytes(
         """
         client;date;amount
@@ -62,8 +47,7 @@ def test_upload_is_read_and_becomes_the_dataset():
 
 
 def test_garbage_upload_shows_a_message_not_a_traceback():
-    at = app().run()
-    at.switch_page("pages/data.py").run()
+    at = open_page("pages/data.py")
     at.file_uploader[0].set_value(("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "text/csv")).run()
     assert not at.exception
     messages = [e.value for e in at.error]
