@@ -17,6 +17,19 @@ BASELINE_COLOR = "#9e9e9e"
 BEST_COLOR = "#2e7d32"
 
 
+def _share_axes(x: str, x_title: str, y: str, y_title: str) -> dict[str, alt.X | alt.Y]:
+    """Quantitative x and y encodings for shares (0..1) shown as percentages."""
+    return {
+        "x": alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format="%")),
+        "y": alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format="%")),
+    }
+
+
+def _tooltips(*fields: tuple[str, str, str]) -> list[alt.Tooltip]:
+    """Tooltips from (quantitative field, title, d3 format) triples."""
+    return [alt.Tooltip(f"{name}:Q", title=title, format=fmt) for name, title, fmt in fields]
+
+
 def gains_chart(gains: pd.DataFrame) -> alt.LayerChart:
     """Cumulative gains curve.
 
@@ -27,13 +40,10 @@ def gains_chart(gains: pd.DataFrame) -> alt.LayerChart:
     """
     base = alt.Chart(gains)
     model = base.mark_line(color=MODEL_COLOR).encode(
-        x=alt.X("share_targeted:Q", title="Customers contacted (riskiest first)", axis=alt.Axis(format="%")),
-        y=alt.Y("share_caught:Q", title="Share of churners caught", axis=alt.Axis(format="%")),
-        tooltip=[
-            alt.Tooltip("share_targeted:Q", title="Contacted", format=".0%"),
-            alt.Tooltip("share_caught:Q", title="Churners caught", format=".0%"),
-            alt.Tooltip("lift:Q", title="Lift (x random)", format=".2f"),
-        ],
+        **_share_axes("share_targeted", "Customers contacted (riskiest first)", "share_caught",
+                      "Share of churners caught"),
+        tooltip=_tooltips(("share_targeted", "Contacted", ".0%"), ("share_caught", "Churners caught", ".0%"),
+                          ("lift", "Lift (x random)", ".2f")),
     )
     random = base.mark_line(color=BASELINE_COLOR, strokeDash=[4, 4]).encode(
         x="share_targeted:Q", y="random:Q"
@@ -49,13 +59,10 @@ def calibration_chart(calibration: pd.DataFrame) -> alt.LayerChart:
     diagonal = pd.DataFrame({"x": [0.0, top], "y": [0.0, top]})
     line = alt.Chart(diagonal).mark_line(color=BASELINE_COLOR, strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
     points = alt.Chart(calibration).mark_line(point=True, color=MODEL_COLOR).encode(
-        x=alt.X("mean_predicted:Q", title="Predicted churn (average in group)", axis=alt.Axis(format="%")),
-        y=alt.Y("observed_rate:Q", title="Observed churn in group", axis=alt.Axis(format="%")),
-        tooltip=[
-            alt.Tooltip("mean_predicted:Q", title="Predicted", format=".1%"),
-            alt.Tooltip("observed_rate:Q", title="Observed", format=".1%"),
-            alt.Tooltip("customers:Q", title="Customers", format=","),
-        ],
+        **_share_axes("mean_predicted", "Predicted churn (average in group)", "observed_rate",
+                      "Observed churn in group"),
+        tooltip=_tooltips(("mean_predicted", "Predicted", ".1%"), ("observed_rate", "Observed", ".1%"),
+                          ("customers", "Customers", ",")),
     )
     return alt.layer(line, points).properties(
         title="Calibration: are predicted risks right on average? (dashed = perfect)"

@@ -6,7 +6,8 @@ tenure, so they count while observed and do not pull the curve down.
 
 Durations are in months (30.44 days = 365.25 / 12). Inputs come from a customers table (tenure
 in months + churned) via `durations_from_customers`, or from purchases (first to last purchase +
-a churn label) via `durations_from_transactions`.
+a churn label) via `durations_from_transactions`; `retention_inputs` picks the right one for a
+dataset.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from analytics.schema import (
     ORDER_DATE,
     SIGNUP_DATE,
     TENURE_MONTHS,
+    CustomerData,
     DataError,
 )
 
@@ -195,3 +197,39 @@ def durations_from_transactions(transactions: pd.DataFrame) -> pd.Series:
             raise DataError(f"The purchases table lacks {col}.")
     span = transactions.groupby(CUSTOMER_ID)[ORDER_DATE].agg(["min", "max"])
     return ((span["max"] - span["min"]).dt.days / DAYS_PER_MONTH).rename("months")
+
+
+def retention_inputs(data: CustomerData, churned: pd.Series) -> pd.DataFrame:
+    """One row per customer with a known churn status: customer_id, months, churned.
+
+    Parameters
+    ----------
+    data : the dataset. With a customers table, months come from `durations_from_customers`
+        (tenure, or signup to churn / observation end); with purchases only, from
+        `durations_from_transactions` (first to last purchase).
+    churned : churned (bool, NA = unknown) indexed by customer_id, e.g. the churn analysis label.
+
+    Raises
+    ------
+    DataError : no durations can be built, or no customer has a known status.
+    """
+    status = pd.Series(churned).astype("boolean")
+    status.index = status.index.astype(str)
+    if data.has_customers and (TENURE_MONTHS in data.customers or SIGNUP_DATE in data.customers):
+        customers = data.customers
+        ids = customers[CUSTOMER_ID].astype(str)
+        aligned = status.reindex(ids).set_axis(customers.index)
+        end = None if TENURE_MONTHS in customers else data.observation_end
+        months = durations_from_customers(customers, aligned, end)
+        frame = pd.DataFrame({CUSTOMER_ID: ids, "months": months, "churned": aligned})
+    elif data.has_transactions:
+        months = durations_from_transactions(data.transactions)
+        months.index = months.index.astype(str)
+        frame = pd.DataFrame({CUSTOMER_ID: months.index, "months": months.to_numpy(),
+                              "churned": status.reindex(months.index).to_numpy()})
+    else:
+        raise DataError("Retention curves need a tenure, signup dates, or purchase dates.")
+    frame = frame.dropna(subset=["months", "churned"]).reset_index(drop=True)
+    if frame.empty:
+        raise DataError("No customer has both a known duration and a known churn status.")
+    return frame

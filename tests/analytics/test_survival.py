@@ -7,13 +7,14 @@ import pytest
 
 from analytics.charts_churn import retention_chart
 from analytics.datasets import load_demo
-from analytics.schema import DataError
+from analytics.schema import CustomerData, DataError
 from analytics.survival import (
     ALL,
     DAYS_PER_MONTH,
     durations_from_customers,
     durations_from_transactions,
     retention_curves,
+    retention_inputs,
 )
 
 
@@ -100,3 +101,20 @@ def test_demo_month_to_month_median_and_chart():
     line = spec["layer"][1]
     assert line["mark"]["interpolate"] == "step-after"
     assert spec["title"] == "Share of customers still with you after m months, by Contract"
+
+
+def test_retention_inputs_from_customers_and_from_purchases():
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "tenure_months": [3.0, 7.5, None]})
+    status = pd.Series({"a": True, "b": False, "c": True})
+    frame = retention_inputs(CustomerData(name="t", customers=customers), status)
+    assert frame.to_dict("list") == {"customer_id": ["a", "b"], "months": [3.0, 7.5], "churned": [True, False]}
+
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "c"],
+        "order_date": pd.to_datetime(["2024-01-01", "2024-01-31", "2024-02-01", "2024-03-01"]),
+        "amount": 1.0,
+    })
+    frame = retention_inputs(CustomerData(name="p", transactions=tx), pd.Series({"a": False, "b": True}))
+    assert frame["customer_id"].tolist() == ["a", "b"]  # c has no known status
+    assert frame["months"].tolist() == pytest.approx([30 / DAYS_PER_MONTH, 0.0])
+    assert frame["churned"].tolist() == [False, True]
