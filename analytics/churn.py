@@ -446,6 +446,8 @@ class FeatureSet:
 def _single_column_auc(values: pd.Series, y: np.ndarray) -> float:
     """max(AUC, 1 - AUC) of one column on its own (text: levels ranked by churn rate in-sample)."""
     if values.dtype == object:
+        if values.nunique() * 10 > len(values):
+            return 0.5  # too few customers per level to judge in-sample
         rates = pd.Series(y).groupby(values.to_numpy()).mean()
         score = values.map(rates).to_numpy(dtype=float)
     else:
@@ -548,7 +550,7 @@ def prepare_features(
         elif values.nunique() <= 1:
             dropped[col] = "the same value for every customer"
         elif _looks_like_id(name, values, filled):
-            dropped[col] = "an identifier (a different value on almost every row)"
+            dropped[col] = "an identifier or free text (a different value on almost every row)"
         elif values.dtype == object and values.nunique() > max_levels:
             dropped[col] = (
                 f"free text or a detailed code ({values.nunique():,} different values, "
@@ -612,9 +614,13 @@ def gains_curve(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series, points: in
     DataFrame: share_targeted (0..1), share_caught (share of churners in that top group),
     lift (share_caught / share_targeted; NaN at 0), random (= share_targeted, the baseline).
     """
+    ordered = _order_by_risk(np.asarray(y), np.asarray(p))
+    if ordered.sum() == 0:
+        raise DataError("There are no churners, so no share of them can be caught.")
     shares = np.arange(points + 1) / points
-    caught = [0.0] + [gains_at(y, p, s) for s in shares[1:]]
-    out = pd.DataFrame({"share_targeted": shares, "share_caught": caught})
+    found = np.concatenate([[0.0], np.cumsum(ordered)])
+    k = np.ceil(shares * len(ordered) - 1e-9).astype(int)  # same top groups as `gains_at`
+    out = pd.DataFrame({"share_targeted": shares, "share_caught": found[k] / ordered.sum()})
     out["lift"] = out["share_caught"] / out["share_targeted"].where(out["share_targeted"] > 0)
     out["random"] = out["share_targeted"]
     return out

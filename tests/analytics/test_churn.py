@@ -118,6 +118,7 @@ def _attribute_frame(n: int = 200, seed: int = 3) -> tuple[pd.DataFrame, pd.Seri
         "Country": ["NL"] * n,
         "Churn Reason": np.where(churned, "Price", ""),
         "Risk Flag": np.where(churned, 1.0, 0.0),  # a perfect proxy with an innocent name
+        "Notice Days": np.where(churned, rng.integers(1, 60, n), np.nan),  # filled only for leavers
         "Churn": np.where(churned, "Yes", "No"),
     })
     return frame, pd.Series(churned)
@@ -131,12 +132,13 @@ def test_prepare_features_converts_excludes_and_reports():
     assert fs.X.index.name == "customer_id" and fs.X.index[0] == "C0000"
     assert fs.X["TotalCharges"].isna().sum() == 4 and fs.X["TotalCharges"].dtype == float
     assert "'TotalCharges' read as numbers (4 blank cells)." in fs.notes
-    assert set(fs.dropped) == {"RowNumber", "Comment", "Country", "Churn Reason", "Risk Flag"}
-    assert fs.dropped["RowNumber"].startswith("an identifier")
-    assert fs.dropped["Comment"].startswith("an identifier")  # unique per row
+    assert set(fs.dropped) == {"RowNumber", "Comment", "Country", "Churn Reason", "Risk Flag", "Notice Days"}
+    assert fs.dropped["RowNumber"].startswith("an identifier")  # consecutive whole numbers
+    assert fs.dropped["Comment"].startswith("an identifier or free text")  # unique per row
     assert fs.dropped["Country"] == "the same value for every customer"
     assert fs.dropped["Churn Reason"].startswith("named like a churn outcome")
     assert fs.dropped["Risk Flag"].startswith("gives the answer away (on its own it separates churners with AUC 1.000)")
+    assert fs.dropped["Notice Days"].startswith("gives the answer away")  # by its blanks alone
 
 
 def test_prepare_features_drops_high_cardinality_text_and_dates():
@@ -345,7 +347,7 @@ def test_too_few_churners_is_a_plain_error():
     frame, _ = _attribute_frame(n=100)
     y = np.zeros(100, dtype=bool)
     y[:5] = True
-    fs = prepare_features(frame, exclude=("Churn", "Churn Reason", "Risk Flag"))
+    fs = prepare_features(frame, exclude=("Churn", "Churn Reason", "Risk Flag", "Notice Days"))
     with pytest.raises(DataError, match=r"Too few churned customers \(5\)"):
         ChurnModel().fit(fs.X, y)
 
