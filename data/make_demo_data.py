@@ -213,14 +213,18 @@ def simulate_churn_and_payments(
     )
 
     churned = churn_month >= 0
-    churn_dates = pd.to_datetime(
+    # The cancellation lands on a random day of the month after the last payment (a fixed day
+    # would make whole-month tenures give churn away to a model). Own stream: payments unchanged.
+    cancel_rng = np.random.default_rng(SEED + 1)
+    last_payment = pd.to_datetime(
         {
             "year": START.year + np.maximum(churn_month, 0) // 12,
             "month": np.maximum(churn_month, 0) % 12 + 1,
             "day": np.minimum(customers["Signup Date"].dt.day.to_numpy(), 28),
         }
-    ) + pd.DateOffset(months=1)
-    churn_dates = churn_dates.where(churned)
+    )
+    churn_dates = last_payment + pd.to_timedelta(cancel_rng.integers(1, 31, n), "D")
+    churn_dates = churn_dates.where(churned & (churn_dates <= OBSERVATION_END), OBSERVATION_END).where(churned)
     end = churn_dates.fillna(OBSERVATION_END)
     tenure_months = np.round((end - customers["Signup Date"]).dt.days / (365.25 / 12), 1)
 
