@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -23,6 +25,15 @@ ACTUAL = "Actual"
 
 def _series_label(name: str) -> str:
     return MODEL_LABELS.get(name, ACTUAL if name == "actual" else name)
+
+
+def _chart(frame: pd.DataFrame, title: str, subtitle: str) -> alt.Chart:
+    return alt.Chart(frame, title=alt.Title(title, subtitle=subtitle))
+
+
+def _solid_actual_dashed_models() -> dict[str, Any]:
+    """Actual data as a solid line, model predictions dashed."""
+    return alt.condition(alt.datum.series == ACTUAL, alt.value([1, 0]), alt.value([5, 3]))
 
 
 def clv_distribution(values: pd.DataFrame, *, currency: str = "", bins: int = 40, clip_quantile: float = 0.99) -> alt.Chart:
@@ -48,7 +59,7 @@ def clv_distribution(values: pd.DataFrame, *, currency: str = "", bins: int = 40
     subtitle = (f"{len(clv):,} customers; the last bar also holds the top {100 * (1 - clip_quantile):.0f}% "
                 f"(above {top:,.2f})")
     return (
-        alt.Chart(frame, title=alt.Title(title, subtitle=subtitle))
+        _chart(frame, title, subtitle)
         .mark_bar()
         .encode(
             x=alt.X("from:Q", bin="binned", title=f"CLV over the horizon{unit}"),
@@ -72,10 +83,8 @@ def p_alive_matrix(grid: pd.DataFrame, *, time_unit_name: str = "weeks", T: floa
     frame = grid.copy()
     age = f" after {T:,.0f} {time_unit_name}" if T is not None else ""
     return (
-        alt.Chart(frame, title=alt.Title(
-            f"Probability a customer is still active{age}",
-            subtitle="Frequent buyers who stopped buying long ago are probably gone (dark).",
-        ))
+        _chart(frame, f"Probability a customer is still active{age}",
+               "Frequent buyers who stopped buying long ago are probably gone (dark).")
         .mark_rect()
         .encode(
             x=alt.X("recency:Q", bin=alt.Bin(maxbins=40), title=f"Recency: first to last purchase ({time_unit_name})"),
@@ -102,16 +111,14 @@ def holdout_by_frequency(table: pd.DataFrame) -> alt.Chart:
     long["series"] = long["series"].map(_series_label)
     order = list(table["frequency_group"])
     return (
-        alt.Chart(long, title=alt.Title(
-            "Holdout check: purchases per customer by calibration frequency",
-            subtitle="Mean repeat purchases in the holdout period; the 7+ group pools all heavy buyers.",
-        ))
+        _chart(long, "Holdout check: purchases per customer by calibration frequency",
+               "Mean repeat purchases in the holdout period; the 7+ group pools all heavy buyers.")
         .mark_line(point=True)
         .encode(
             x=alt.X("frequency_group:O", sort=order, title="Repeat purchases in the calibration period"),
             y=alt.Y("purchases:Q", title="Holdout purchases per customer"),
             color=alt.Color("series:N", title=None),
-            strokeDash=alt.condition(alt.datum.series == ACTUAL, alt.value([1, 0]), alt.value([5, 3])),
+            strokeDash=_solid_actual_dashed_models(),
             tooltip=[
                 alt.Tooltip("frequency_group:O", title="Calibration purchases"),
                 alt.Tooltip("series:N", title="Series"),
@@ -137,7 +144,7 @@ def cumulative_tracking(tracking: pd.DataFrame, calibration_end: pd.Timestamp, *
             x=alt.X("period_end:T", title=f"End of {time_unit_name}"),
             y=alt.Y("purchases:Q", title="Cumulative repeat purchases"),
             color=alt.Color("series:N", title=None),
-            strokeDash=alt.condition(alt.datum.series == ACTUAL, alt.value([1, 0]), alt.value([5, 3])),
+            strokeDash=_solid_actual_dashed_models(),
             tooltip=[
                 alt.Tooltip("period_end:T", title=f"End of {time_unit_name}"),
                 alt.Tooltip("series:N", title="Series"),
@@ -164,10 +171,8 @@ def retention_curve(curve: pd.DataFrame, *, period_name: str = "month") -> alt.C
     frame = curve.copy()
     frame["part"] = np.where(frame["projected"], "projected", "within observed tenures")
     return (
-        alt.Chart(frame, title=alt.Title(
-            "Share of a new cohort still subscribed",
-            subtitle="Shifted-beta-geometric model (Fader & Hardie 2007); retention rises with tenure.",
-        ))
+        _chart(frame, "Share of a new cohort still subscribed",
+               "Shifted-beta-geometric model (Fader & Hardie 2007); retention rises with tenure.")
         .mark_line(point=True)
         .encode(
             x=alt.X("period:Q", title=f"{period_name.capitalize()}s since signup"),
