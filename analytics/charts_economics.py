@@ -34,7 +34,7 @@ def customers_over_time(frame: pd.DataFrame, *, period_name: str = "month") -> a
         .mark_line(point=False)
         .encode(
             x=alt.X("period:Q", title=f"{period_name.capitalize()}s from now"),
-            y=alt.Y("customers:Q", title="Customers", scale=alt.Scale(zero=False)),
+            y=alt.Y("customers:Q", title="Customers", scale=alt.Scale(zero=False), axis=alt.Axis(format=",.0f")),
             color=alt.Color("scenario:N", title="Scenario", sort=None),
             tooltip=[
                 alt.Tooltip("scenario:N", title="Scenario"),
@@ -83,7 +83,13 @@ def profit_waterfall(waterfall: pd.DataFrame, *, currency: str = "") -> alt.Char
         alt.Chart(steps, title="Where the extra profit comes from")
         .mark_bar()
         .encode(
-            x=alt.X("source:N", title=None, sort=list(steps["source"]), axis=alt.Axis(labelAngle=-20)),
+            # One word per line, level: angled labels were cut short ("More customers k…").
+            x=alt.X(
+                "source:N",
+                title=None,
+                sort=list(steps["source"]),
+                axis=alt.Axis(labelAngle=0, labelExpr="split(datum.label, ' ')", labelLimit=0),
+            ),
             y=alt.Y("start:Q", title=f"Profit, discounted{unit}"),
             y2="end:Q",
             color=alt.Color(

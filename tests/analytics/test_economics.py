@@ -514,3 +514,13 @@ def test_charts_build_with_tooltips():
     spec = band.to_dict()
     assert spec["layer"][0]["mark"]["type"] == "rect"
     assert len(band.layer[1].data) == 1  # the NaN scenario is left out
+
+
+def test_chart_labels_are_readable():
+    # Waterfall sources sit level, one word per line (angled labels were cut to "More customers k…"
+    # and every other one was hidden); customer counts show as whole numbers (a flat base showed 4,277.000000).
+    result = whatif(BUSY, ALL_EFFECTS, POINTS_5, horizon=36)
+    axis = profit_waterfall(result.waterfall).to_dict()["encoding"]["x"]["axis"]
+    assert axis == {"labelAngle": 0, "labelExpr": "split(datum.label, ' ')", "labelLimit": 0}
+    line = customers_over_time(result.customers_frame()).to_dict()
+    assert line["encoding"]["y"]["axis"]["format"] == ",.0f"

@@ -1,0 +1,237 @@
+"""What-if: what a retention lift is worth on the business's own numbers (issue 5).
+
+The defaults are measured once per dataset and period (cached); the sliders live in a fragment,
+so moving one recomputes only the what-if (a few milliseconds) and never re-measures or refits.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from analytics.charts_economics import customers_over_time, profit_waterfall, reichheld_band
+from analytics.economics import PERIOD_NAMES, PERIODS_PER_YEAR, SOURCE_DISCOUNTING, DefaultValue
+from ui import state
+from ui import whatif as wi
+from ui.frame import friendly_errors, header, next_step, require_data
+
+BIND = "query-params"
+CURRENT = "Current sliders"
+METRIC_LABELS = {"retention_rate": "Retention", "revenue_per_customer": "Revenue per active customer",
+                 "new_customers": "New customers", "starting_customers": "Customers today"}
+METRIC_FORMATS = {"retention_rate": "{:.1%}", "revenue_per_customer": "{:,.2f}", "new_customers": "{:,.0f}",
+                  "starting_customers": "{:,.0f}"}
+
+header(
+    "What-if: retention lift",
+    "Bain & Company's well-known claim is that keeping 5 points more customers a year lifts profit by 25% to 95%. "
+    "Test it on your own numbers: the defaults below come from your data, the sliders are yours, and the page's "
+    "link carries the scenario to a colleague.",
+)
+data = require_data()
+
+period = st.radio(
+    "The model steps in",
+    wi.PERIOD_CHOICES,
+    format_func=wi.PERIOD_LABELS.get,
+    horizontal=True,
+    key=wi.K_PERIOD,
+    bind=BIND,
+    help="Retention, revenue and new customers are measured per period of this length.",
+)
+unit = PERIOD_NAMES[period]
+
+defaults: dict[str, DefaultValue] | None = None
+with friendly_errors("What-if"):
+    with st.spinner("Measuring retention, revenue and new customers from your data…"):
+        defaults = wi.whatif_defaults(data, period)
+if defaults is None:
+    st.markdown(
+        "The what-if needs **retention** and **revenue per customer**: a purchase log (customer id, date, amount), "
+        "or a customers table with signup and churn dates (or a churned flag with tenure in months) and a monthly "
+        "charge. Add the missing column on the Data page."
+    )
+    next_step("Add the purchase log or the missing customer columns, then come back to test the retention lift.")
+    st.stop()
+
+st.subheader("Your business today, from the data")
+cols = st.columns(4)
+for col, name in zip(cols, ("retention_rate", "revenue_per_customer", "new_customers", "starting_customers")):
+    d = defaults[name]
+    col.metric(METRIC_LABELS[name], METRIC_FORMATS[name].format(d.value), help=d.source)
+    col.caption(wi.provenance(name, d) + ("" if name == "starting_customers" else f" · per {unit}"))
+st.caption(
+    f"Revenue and money amounts are in your file's currency. Keeping {defaults['retention_rate'].value:.1%} of "
+    f"customers each {unit} means keeping "
+    f"{defaults['retention_rate'].value ** PERIODS_PER_YEAR[period]:.1%} of them over a year."
+)
+with st.expander("Where each number comes from", expanded=False):
+    st.dataframe(wi.defaults_table(defaults, period), hide_index=True, width="stretch")
+    st.caption("Measured numbers come from your file; assumed ones are starting points: set your own with the sliders.")
+
+
+def scenario_sliders(defaults: dict[str, DefaultValue], period: str) -> dict:
+    """All scenario widgets (bound to the URL); returns {key: value}."""
+    unit = PERIOD_NAMES[period]
+    values: dict = {}
+    with st.container(border=True):
+        st.markdown("**1. The retention lift**")
+        a, b, c = st.columns([2, 1, 2])
+        values[wi.K_LIFT] = a.slider(
+            "Retention lift", 0.0, 20.0, wi.DEFAULT_LIFT, 0.5, key=wi.K_LIFT, bind=BIND,
+            help="How much more of your customers you keep: in percentage points (5: 80% → 85%) or relative % "
+            "(5: 80% → 84%).",
+        )
+        values[wi.K_MODE] = b.radio("Measured in", list(wi.MODE_LABELS), format_func=wi.MODE_LABELS.get,
+                                    key=wi.K_MODE, bind=BIND)
+        values[wi.K_BASIS] = c.radio(
+            "The lift applies to", list(wi.BASIS_LABELS), format_func=wi.BASIS_LABELS.get,
+            key=wi.K_BASIS, bind=BIND, disabled=period == "Y",
+            help="Bain's 25–95% is quoted for yearly retention (the default); 'per period' lifts the retention of "
+            f"each {unit} itself, a much bigger change.",
+        )
+        st.caption(wi.basis_sentence(defaults["retention_rate"].value, values[wi.K_LIFT], values[wi.K_MODE], period))
+    with st.container(border=True):
+        st.markdown("**2. Your economics** — assumptions the data cannot give; set your own")
+        a, b, c = st.columns(3)
+        values[wi.K_MARGIN] = a.slider("Margin (% of revenue)", 1, 100, 30, 1, key=wi.K_MARGIN, bind=BIND,
+                                       help="Share of revenue left after the cost of goods and of serving customers.")
+        values[wi.K_DISCOUNT] = b.slider("Discount rate (% a year)", 0.0, 30.0, 10.0, 0.5, key=wi.K_DISCOUNT, bind=BIND,
+                                         help="Money later is worth less today; 8-12% a year is common.")
+        values[wi.K_YEARS] = c.slider("Horizon (years)", 1, 10, wi.DEFAULT_YEARS, 1, key=wi.K_YEARS, bind=BIND)
+        cac = wi.acquisition_range(defaults)
+        values[wi.K_CAC] = a.slider(
+            "Acquisition cost per new customer", 0.0, cac.high, cac.value, cac.step, format=cac.format,
+            key=wi.K_CAC, bind=BIND,
+            help=defaults["acquisition_cost"].source,
+        )
+        fixed = wi.fixed_cost_range(defaults)
+        values[wi.K_FIXED] = b.slider(
+            f"Fixed costs per {unit}", 0.0, fixed.high, fixed.value, fixed.step, format=fixed.format,
+            key=wi.K_FIXED, bind=BIND,
+            help="The same in both scenarios; the larger they are, the more profit reacts to retention.",
+        )
+        values[wi.K_ACQUISITION] = c.radio(
+            "New customers", list(wi.ACQUISITION_LABELS), format_func=wi.ACQUISITION_LABELS.get,
+            key=wi.K_ACQUISITION, bind=BIND,
+            help=f"Measured: {defaults['new_customers'].value:,.0f} new customers a {unit}. 'Replace' holds the base "
+            "at its size, so a lift saves acquisition spend instead of growing the base.",
+        )
+    with st.container(border=True):
+        st.markdown("**3. Loyalty effects** — Reichheld's reasons the gain is large; each starts at zero")
+        a, b, c = st.columns(3)
+        values[wi.K_GROWTH] = a.slider(
+            f"Spend growth (% of first-{unit} spend per {unit} of tenure)", -5.0, 15.0, 0.0, 0.01,
+            key=wi.K_GROWTH, bind=BIND,
+        )
+        measured = wi.measured_growth_percent(defaults)
+        if measured is not None:
+            a.button(f"Use the measured {measured:+.2f}%", on_click=wi.set_widget, args=(wi.K_GROWTH, measured),
+                     help=defaults["spend_growth"].source)
+        else:
+            a.caption(defaults["spend_growth"].source)
+        values[wi.K_REFERRALS] = b.slider(
+            f"Referrals (new customers per 100 retained, per {unit})", 0.0, 10.0, 0.0, 0.05,
+            key=wi.K_REFERRALS, bind=BIND, help="Referred customers cost nothing to win.",
+        )
+        values[wi.K_SERVE] = c.slider(
+            f"Lower cost to serve (% per {unit} of tenure, at most 25%)", 0.0, 5.0, 0.0, 0.05,
+            key=wi.K_SERVE, bind=BIND, help="Long-standing customers need less help; a share of the variable cost.",
+        )
+    return values
+
+
+def money(x: float) -> str:
+    return f"{x:+,.0f}"
+
+
+def pct(x: float | None, fmt: str = "+.1f") -> str:
+    return "n/a" if x is None or x != x else f"{x:{fmt}}%"
+
+
+@st.fragment
+def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str) -> None:
+    """Sliders, results and scenarios. Reruns alone on a slider move: no measuring, no fitting."""
+    unit = PERIOD_NAMES[period]
+    values = scenario_sliders(defaults, period)
+    settings = wi.settings_from_values(values, period)
+    result = wi.run_scenario(defaults, settings)
+    years = settings.horizon / PERIODS_PER_YEAR[period]
+
+    st.subheader("What the lift is worth")
+    a, b, c, d = st.columns(4)
+    a.metric("Profit change", pct(result.profit_change_pct),
+             help="Discounted profit over the horizon, with the lift vs today.")
+    b.metric(f"Extra profit over {years:g} years", money(result.profit_change),
+             help="Discounted to today, in your file's currency.")
+    c.metric("Lifetime value of a new customer", f"{result.clv_lifted:,.2f}", pct(result.clv_change_pct),
+             help=f"Discounted margin a newly won customer brings (today: {result.clv_base:,.2f}).")
+    d.metric(f"Retention per {unit}", f"{result.retention_lifted:.1%}",
+             f"{result.lift_points:+.2f} points from {result.retention_base:.1%}")
+    st.markdown(f"**Why your business lands here.** {result.explanation}")
+    if result.profit_base <= 0:
+        st.warning("Today's business makes a loss over this horizon with these costs, so the percentage change is "
+                   "not shown; lower the fixed or acquisition costs, or raise the margin.")
+
+    left, right = st.columns(2)
+    with left:
+        frame = result.customers_frame()
+        st.altair_chart(customers_over_time(frame, period_name=unit), width="stretch")
+        end_base, end_lift = result.frame_base["customers"].iloc[-1], result.frame_lifted["customers"].iloc[-1]
+        st.caption(customers_sentence(end_base, end_lift, years, settings.acquisition))
+    with right:
+        st.altair_chart(profit_waterfall(result.waterfall), width="stretch")
+        st.caption(waterfall_sentence(result.waterfall))
+
+    st.subheader("Save and compare scenarios")
+    saved = wi.saved_scenarios(data_key, period)
+    a, b = st.columns([3, 1], vertical_alignment="bottom")
+    name = a.text_input("Scenario name", placeholder=f"Scenario {len(saved) + 1}", key="wi_name").strip()
+    if b.button("Save this scenario", type="primary", width="stretch"):
+        name = name or f"Scenario {len(saved) + 1}"
+        wi.save_scenario(data_key, wi.SavedScenario(name, period, dict(values), wi.scenario_row(name, settings, result)))
+        st.toast(f"Saved “{name}”.")
+    rows = [s.row for s in saved.values()] + [wi.scenario_row(CURRENT, settings, result)]
+    band = pd.DataFrame({"scenario": [r["Scenario"] for r in rows],
+                         "profit_change_pct": [r["Profit change %"] for r in rows]}).astype({"profit_change_pct": float})
+    st.altair_chart(reichheld_band(band), width="stretch")
+    st.caption("Each dot is a scenario's profit change; the blue band is Bain's 25–95% for a 5-point lift of yearly "
+               "retention. Dots left of it: your margins or horizon give a lift less leverage than Bain's clients had.")
+    st.dataframe(wi.comparison_table(rows), hide_index=True, width="stretch")
+    if saved:
+        a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
+        chosen = a.selectbox("Saved scenario", list(saved), key="wi_pick")
+        b.button("Load it", on_click=wi.load_scenario, args=(data_key, period, chosen), width="stretch")
+        c.button("Forget saved", on_click=wi.delete_scenarios, args=(data_key, period), width="stretch")
+        st.caption("Saved scenarios stay in this browser session only.")
+    st.caption("**Share:** the page's address holds the current sliders; copy it from the address bar and a colleague "
+               "opens the same scenario on the same demo dataset. An uploaded file cannot travel in a link.")
+
+
+def customers_sentence(end_base: float, end_lift: float, years: float, acquisition: str) -> str:
+    """What the customers chart says, in one sentence."""
+    if acquisition == "replace":
+        return ("You replace everyone who leaves, so the base holds its size in both scenarios (the lines overlap): "
+                "the lift pays off as acquisition spend saved, not as more customers.")
+    change = f" ({100 * (end_lift / end_base - 1):+.0f}%)" if end_base > 0 else ""
+    return (f"With the lift you would have {end_lift:,.0f} customers after {years:g} years instead of {end_base:,.0f}"
+            f"{change}: every customer kept is one you do not have to win again.")
+
+
+def waterfall_sentence(waterfall: pd.DataFrame) -> str:
+    """Name the biggest source of the extra profit and what the discounting bar means."""
+    parts = waterfall[waterfall["source"] != SOURCE_DISCOUNTING]
+    if parts.empty or not parts["amount"].abs().max() > 0:
+        return "No extra profit: the lift is zero or changes nothing over this horizon."
+    top = parts.loc[parts["amount"].abs().idxmax()]
+    undiscounted = parts["amount"].sum()
+    share = top["amount"] / undiscounted if undiscounted > 0 else float("nan")
+    lead = (f"All of the extra profit comes from “{top['source'].lower()}”" if share > 0.995 else
+            f"The largest part of the extra profit comes from “{top['source'].lower()}” ({share:.0%} before discounting)")
+    return f"{lead}. The discounting bar is how much less that profit is worth today because it arrives later."
+
+
+scenario_panel(state.data_key(), defaults, period)
+
+next_step(
+    "Save a cautious and an ambitious scenario, send the link to whoever owns the margin and cost numbers to check "
+    "the assumptions, and weigh the extra profit against what a retention programme would cost to run."
+)

@@ -1,0 +1,262 @@
+"""What-if page (issue 5): defaults from the data, sliders in a fragment, URL state, saved scenarios.
+
+Expected numbers are checked two ways: against hand-readable figures measured on the demo data
+(97.8% monthly retention, 4,277 customers, +12.0% profit for 5 points of yearly retention), and
+against the library computed directly with the same settings, so the page shows what the model says.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+import streamlit.testing.v1.local_script_runner as local_script_runner
+from streamlit.testing.v1 import AppTest
+
+import ui.whatif as wi
+from ui import state
+from analytics.datasets import load_demo
+from analytics.economics import WhatIfSettings, build_assumptions, defaults_from_data, whatif
+from tests.conftest import csv_bytes
+
+TIMEOUT = 120
+PAGE = "pages/whatif.py"
+CUSTOMERS_CSV = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
+
+
+def open_page(**query: str) -> AppTest:
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """Label -> value; the page shows 'Retention' (today) and 'Retention per <unit>' (lifted) separately."""
+    return {m.label: m.value for m in at.metric}
+
+
+def deltas(at: AppTest) -> dict[str, str]:
+    return {m.label: m.delta for m in at.metric}
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def comparison(at: AppTest) -> pd.DataFrame:
+    """The side-by-side scenario table (the last dataframe on the page), indexed by row label."""
+    return at.dataframe[-1].value.set_index("")
+
+
+def expected_pct(demo: str, settings: WhatIfSettings) -> str:
+    """Profit change the library computes for these settings, formatted as the page does."""
+    base, _ = build_assumptions(defaults_from_data(load_demo(demo), settings.period), settings)
+    return f"{whatif(base, settings.loyalty, settings.retention_lift, settings.horizon).profit_change_pct:+.1f}%"
+
+
+def fragment_only_run(at: AppTest) -> AppTest:
+    """Rerun only the page's fragment, as the browser does on a slider move.
+
+    AppTest always reruns the whole script, so this queues the fragments registered by the last
+    run the way Streamlit's own RerunData does (private API, pinned Streamlit version).
+    """
+    fragment_ids = list(at._fragment_storage._fragments)
+    assert len(fragment_ids) == 1  # the scenario panel
+    original = local_script_runner.RerunData
+    local_script_runner.RerunData = functools.partial(original, fragment_id_queue=fragment_ids)
+    try:
+        return at.run()
+    finally:
+        local_script_runner.RerunData = original
+
+
+@pytest.fixture()
+def measure_calls(monkeypatch) -> list[str]:
+    """Count every real measurement of the defaults (cache misses of ui.whatif.whatif_defaults).
+
+    Caches are shared within this module (tests/app/conftest.py), so this test starts from empty ones.
+    """
+    st.cache_data.clear()
+    calls: list[str] = []
+    real = wi.defaults_from_data
+
+    def counting(data, period="M", **kwargs):
+        calls.append(period)
+        return real(data, period, **kwargs)
+
+    monkeypatch.setattr(wi, "defaults_from_data", counting)
+    return calls
+
+
+def test_subscription_demo_opens_with_every_default_from_the_data():
+    at = open_page()
+    shown = metrics(at)
+    # Measured on the demo: 97.8% of payers pay again next month; 40.91 a month; 212 new a month.
+    assert [shown["Retention"], shown["Revenue per active customer"], shown["New customers"], shown["Customers today"]] == [
+        "97.8%", "40.91", "212", "4,277",
+    ]
+    assert captions(at).count("Measured · per month") == 3
+    table = at.dataframe[0].value.set_index("Input")
+    assert table.loc["Retention per month", "From"] == "Measured"
+    assert table.loc["Spend growth with tenure", "From"] == "Measured"
+    assert table.loc["Spend growth with tenure", "Value"] == "+0.78% of first-month spend per month of tenure"
+    assert table.loc["Margin", "From"] == "Assumed — set your own"
+    assert table.loc["Fixed costs per month", "From"] == "Assumed — set your own"
+    assert table.loc["Acquisition cost per new customer", "From"] == "Measured"  # the acquisition_cost column
+    # Default: 5 points of YEARLY retention (76.3% -> 81.3% a year = 97.8% -> 98.3% a month).
+    assert shown["Profit change"] == "+12.0%" == expected_pct("subscription", WhatIfSettings(acquisition_cost=50.4))
+    assert shown["Retention per month"] == "98.3%"
+    assert "below Bain's 25–95% band" in markdown(at)
+    assert at.slider(key=wi.K_LIFT).value == 5.0 and at.slider(key=wi.K_GROWTH).value == 0.0
+    assert at.slider(key=wi.K_CAC).value == 50.4  # measured 50.35, on the slider's 0.1 grid
+    assert "Use the measured +0.78%" in [b.label for b in at.button]
+    assert list(comparison(at).columns) == ["Current sliders"]
+
+
+def test_slider_move_recomputes_the_whatif_and_never_remeasures(measure_calls):
+    at = open_page()
+    assert measure_calls == ["M"]
+    at.slider(key=wi.K_LIFT).set_value(10.0).run()  # a full rerun: the cached defaults are reused
+    assert not at.exception and measure_calls == ["M"]
+    assert metrics(at)["Profit change"] == "+25.2%"
+    at.slider(key=wi.K_LIFT).set_value(12.0)
+    fragment_only_run(at)  # what the browser does: only the fragment reruns
+    assert not at.exception and measure_calls == ["M"]
+    assert metrics(at)["Profit change"] == "+30.8%"
+    assert "Customers today" not in metrics(at)  # outside the fragment: not redrawn
+    at.slider(key=wi.K_LIFT).set_value(0.0)
+    fragment_only_run(at)
+    assert metrics(at)["Profit change"] == "+0.0%" and metrics(at)["Extra profit over 5 years"] == "+0"
+    assert "No extra profit" in captions(at)
+    at.run()  # a full rerun redraws the whole page (the period radio sits outside the fragment)
+    at.radio(key=wi.K_PERIOD).set_value("Q").run()  # a new period is measured once, then cached
+    assert measure_calls == ["M", "Q"]
+
+
+def test_a_shared_link_reopens_the_same_sliders():
+    at = open_page(
+        dataset="cdnow_sample", wi_period="quarter", wi_lift="8", wi_mode="relative %",
+        wi_basis="retention per period", wi_margin="45", wi_years="3", wi_cac="3.5", wi_growth="0.5", wi_ref="99",
+    )
+    assert at.radio(key=wi.K_PERIOD).value == "Q"
+    assert at.radio(key=wi.K_MODE).value == "relative"
+    assert at.radio(key=wi.K_BASIS).value == "period"
+    values = {s.key: s.value for s in at.slider}
+    assert values[wi.K_LIFT] == 8.0 and values[wi.K_MARGIN] == 45 and values[wi.K_YEARS] == 3
+    assert values[wi.K_CAC] == 3.5 and values[wi.K_GROWTH] == 0.5
+    assert values[wi.K_REFERRALS] == 0.0  # 99 is out of range (0-10): the slider keeps its default
+    settings = wi.settings_from_values({**values, **{r.key: r.value for r in at.radio}}, "Q")
+    assert settings.horizon == 12 and settings.lift_mode == "relative" and settings.margin_rate == 0.45
+    assert metrics(at)["Profit change"] == expected_pct("cdnow_sample", settings)
+    assert metrics(at)["Customers today"] == "300"  # distinct cdnow_sample buyers, 1 Apr - 30 Jun 1998
+
+
+def test_relative_switch_and_basis_switch_on_cdnow_sample():
+    at = open_page(dataset="cdnow_sample")
+    # Occasional buyers skip months: yearly retention is ~0%, so the lift applies to the month.
+    assert metrics(at)["Retention"] == "30.0%"
+    assert "skip months rather than leave" in captions(at)
+    assert metrics(at)["Retention per month"] == "35.0%"  # 30.0% + 5 points
+    at.radio(key=wi.K_MODE).set_value("relative").run()
+    assert metrics(at)["Retention per month"] == "31.5%"  # 30.0% x 1.05
+    assert deltas(at)["Retention per month"] == "+1.50 points from 30.0%"
+
+
+def test_literal_monthly_basis_is_an_explained_switch():
+    at = open_page()
+    assert "on **retention per period** it takes 97.8% → 99.9% a month (stopped at 99.9%" in captions(at)
+    at.radio(key=wi.K_BASIS).set_value("period").run()
+    assert metrics(at)["Retention per month"] == "99.9%"
+    assert metrics(at)["Profit change"] == "+64.0%"
+    assert "stopped at 99.9% a month" in markdown(at)
+
+
+def test_save_compare_and_reload_scenarios():
+    at = open_page()
+    at.text_input(key="wi_name").set_value("Bain reading")
+    at.button[[b.label for b in at.button].index("Save this scenario")].click().run()
+    at.slider(key=wi.K_LIFT).set_value(10.0).run()
+    at.text_input(key="wi_name").set_value("Ambitious")
+    at.button[[b.label for b in at.button].index("Save this scenario")].click().run()
+    table = comparison(at)
+    assert list(table.columns) == ["Bain reading", "Ambitious", "Current sliders"]
+    assert list(table.loc["Profit change %"]) == ["+12.0%", "+25.2%", "+25.2%"]
+    assert list(table.loc["Retention per month"]) == ["97.8% → 98.3%", "97.8% → 98.8%", "97.8% → 98.8%"]
+    assert len(at.get("vega_lite_chart")) == 3  # customers, waterfall, band with all scenarios
+    at.selectbox(key="wi_pick").set_value("Bain reading").run()
+    at.button[[b.label for b in at.button].index("Load it")].click().run()
+    assert at.slider(key=wi.K_LIFT).value == 5.0
+    assert metrics(at)["Profit change"] == "+12.0%"
+
+
+def test_measured_spend_growth_is_offered_not_imposed():
+    at = open_page()
+    assert at.slider(key=wi.K_GROWTH).value == 0.0
+    at.button[[b.label for b in at.button].index("Use the measured +0.78%")].click().run()
+    assert at.slider(key=wi.K_GROWTH).value == 0.78
+    assert comparison(at).loc["Loyalty effects", "Current sliders"] == "spend +0.78%/month"
+    assert "Loyalty effects bring" in markdown(at)
+
+
+def test_cdnow_full_log_opens_with_defaults():
+    at = open_page(dataset="cdnow")
+    shown = metrics(at)
+    assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == ["30.4%", "50.79", "1,506"]
+    assert shown["New customers"] == "0"  # CDNOW follows one cohort: nobody new after Q1 1997
+    assert shown["Profit change"] == "+25.3%"
+    assert "Not measured with confidence" in captions(at)  # spend trend t = -1.9: not offered
+
+
+def open_with_upload(name: str, content: bytes) -> AppTest:
+    """The page on an upload, seeded in session state as the Data page leaves it."""
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
+    at.session_state[state.K_UPLOADS] = [state.UploadedBytes.of(name, content)]
+    at.session_state[state.K_SOURCE] = state.UPLOAD
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def test_customers_table_alone_uses_churned_flag_and_tenure():
+    frame = pd.read_csv(CUSTOMERS_CSV).drop(columns=["Signup Date", "Churn Date"])
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    at = open_with_upload("customers.csv", buffer.getvalue().encode())
+    # By hand from the file: 1,723 leavers over 70,721.4 customer-months = 2.44% churn a month;
+    # 4,277 not churned paying 35.54 a month on average; 4,277 x 2.44% = 104 to replace each month.
+    churned = frame["Churned"] == "Yes"
+    churn = churned.sum() / frame["Tenure Months"].sum()
+    assert (churned.sum(), round(churn, 4)) == (1723, 0.0244)
+    shown = metrics(at)
+    assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == ["97.6%", "35.54", "4,277"]
+    assert shown["New customers"] == f"{(~churned).sum() * churn:,.0f}" == "104"
+    table = at.dataframe[0].value.set_index("Input")
+    assert table.loc["Retention per month", "How"].startswith("1,723 customers left in")
+    assert table.loc["New customers per month", "From"] == "Assumed — set your own"
+    assert table.loc["Spend growth with tenure", "From"] == "Not measured: starts at 0"
+    assert "Not measured: needs a purchase log" in captions(at)
+    assert shown["Profit change"].endswith("%") and shown["Profit change"] != "n/a"
+
+
+def test_upload_without_retention_columns_says_what_is_missing():
+    content = csv_bytes(
+        """
+        customer_id,plan,monthly_charge
+        a1,Basic,19.9
+        a2,Pro,49.0
+        """
+    )
+    at = open_with_upload("plans.csv", content)
+    messages = [i.value for i in at.info]
+    assert any("Retention cannot be measured" in m and "signup and churn dates" in m for m in messages)
+    assert not at.slider and not at.error
