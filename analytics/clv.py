@@ -406,6 +406,9 @@ class PurchaseModel:
             except (ConvergenceError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
                 problems.append(f"penalty {penalty:g}: {str(exc).strip() or type(exc).__name__}")
                 continue
+            # lifetimes stores a lambda (`generate_new_data`) on the fitter, which makes the fit
+            # unpicklable and so uncacheable (st.cache_data pickles results); nothing here uses it.
+            vars(fitter).pop("generate_new_data", None)
             self.fitter_ = fitter
             self.log_likelihood_ = ll
             self.penalizer_ = penalty
@@ -714,10 +717,12 @@ class GammaGamma:
                 f"Only {w.sum():,.0f} customers bought more than once; the spend model needs at least "
                 f"{MIN_REPEAT_BUYERS} repeat buyers to learn how spend varies between customers."
             )
+        keep = w > 0  # zero-weight rows (left out, or not drawn in a bootstrap) play no part
+        x, m, w = x[keep], m[keep], w[keep]
         bad = ~np.isfinite(m) | (m <= 0)
-        if (bad & (w > 0)).any():
+        if bad.any():
             raise DataError(
-                f"{int((bad & (w > 0)).sum()):,} repeat buyer(s) have an average repeat spend of zero or "
+                f"{int(bad.sum()):,} repeat buyer(s) have an average repeat spend of zero or "
                 "less. The spend model needs positive spend per purchase: remove free orders or net "
                 "refunds into the orders they belong to."
             )

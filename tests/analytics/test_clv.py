@@ -438,3 +438,14 @@ def test_charts_have_titles_tooltips_and_the_calibration_rule(analysis):
     rule_rows = spec["datasets"][rule["data"]["name"]]
     assert pd.Timestamp(rule_rows[0]["calibration_end"]) == pd.Timestamp(CAL_END)
     assert spec["title"]["text"].startswith("Tracking")
+
+
+def test_free_repeat_orders_are_left_out_of_the_spend_model_with_a_note():
+    t = cdnow_transactions()
+    first = t.groupby("customer_id")["order_date"].transform("min")
+    # make every repeat purchase of one repeat buyer free
+    buyer = t.loc[t["order_date"] > first, "customer_id"].iloc[0]
+    t.loc[(t["customer_id"] == buyer) & (t["order_date"] > first), "amount"] = 0.0
+    a = analyse_clv(t, ClvSettings(calibration_end=CAL_END, n_bootstrap=0, model="bg_nbd"))
+    assert "1 repeat buyer(s) whose repeat purchases were all free were left out" in a.notes[-1]
+    assert a.spend_model.n_customers_ == int((a.customers["frequency"] > 0).sum()) - 1
