@@ -449,3 +449,12 @@ def test_free_repeat_orders_are_left_out_of_the_spend_model_with_a_note():
     a = analyse_clv(t, ClvSettings(calibration_end=CAL_END, n_bootstrap=0, model="bg_nbd"))
     assert "1 repeat buyer(s) whose repeat purchases were all free were left out" in a.notes[-1]
     assert a.spend_model.n_customers_ == int((a.customers["frequency"] > 0).sum()) - 1
+
+
+def test_analysis_pickles_for_caching(analysis):
+    """st.cache_data pickles results: the fitted lifetimes objects must not carry lambdas."""
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(analysis))
+    assert clone.total_clv == pytest.approx(analysis.total_clv)
+    assert clone.purchase_model.params_ == analysis.purchase_model.params_
