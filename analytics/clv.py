@@ -368,6 +368,7 @@ class PurchaseModel:
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
     param_names: ClassVar[tuple[str, ...]] = ()
+    _fitter_class: ClassVar[type] = object
 
     def __init__(self, *, time_unit: str = "W", penalizer: float = 0.0) -> None:
         self.time_unit = time_unit
@@ -473,8 +474,10 @@ class PurchaseModel:
         t = np.asarray(t, dtype=np.float64)
         out = np.zeros_like(t)
         pos = t > 0
+        fitter = self._fitter_class()  # lifetimes' formula at this object's parameters
+        fitter.params_ = pd.Series(self.params_)
         with np.errstate(all="ignore"):
-            out[pos] = self.fitter_.expected_number_of_purchases_up_to_time(t[pos])
+            out[pos] = fitter.expected_number_of_purchases_up_to_time(t[pos])
         return out
 
     # -- predictions on triples ------------------------------------------------------------
@@ -624,6 +627,7 @@ class ParetoNBD(PurchaseModel):
     name = "pareto_nbd"
     label = "Pareto/NBD"
     param_names = ("r", "alpha", "s", "beta")
+    _fitter_class = ParetoNBDFitter
 
     def _run(self, tr, penalty, initial):
         start = np.ones(4) if initial is None else initial

@@ -458,3 +458,15 @@ def test_analysis_pickles_for_caching(analysis):
     clone = pickle.loads(pickle.dumps(analysis))
     assert clone.total_clv == pytest.approx(analysis.total_clv)
     assert clone.purchase_model.params_ == analysis.purchase_model.params_
+
+
+def test_predictions_follow_the_parameters_of_a_copy(comparison):
+    """Uncertainty draws copy a fitted model with other parameters: every prediction must use them."""
+    model = comparison.models["bg_nbd"]
+    theta = np.array([0.3, 5.0, 0.9, 2.0])
+    draw = model._with_params(theta)
+    ref = BetaGeoFitter()
+    ref.params_ = pd.Series(dict(zip(model.param_names, theta)))
+    t = np.array([5.0, 39.0])
+    np.testing.assert_allclose(draw.expected_purchases_new_customer(t), ref.expected_number_of_purchases_up_to_time(t))
+    assert model.expected_purchases_new_customer(t)[1] != pytest.approx(draw.expected_purchases_new_customer(t)[1])
