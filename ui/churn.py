@@ -1,0 +1,190 @@
+"""Churn page helpers: widget keys and labels, cached retention curves and campaign inputs.
+
+The churn model itself is fitted once per dataset and settings in `ui.models.churn_analysis` (every
+page shares it); the settings widgets are the `ch_*` keys of `ui.models.CHURN_DEFAULTS`, owned by
+the Churn page. Here live the page's own cached steps on top of that fit: Kaplan-Meier retention
+curves per attribute (`retention`) and the per-customer risk and value at stake the campaign
+planner ranks (`campaign_inputs`). The planner itself (`analytics.campaign.plan_campaign`) is a
+sort and a cumulative sum, milliseconds even on 100,000 customers, so a slider move recomputes it
+without any cache or refit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.campaign import CampaignAssumptions, CampaignPlan, value_at_stake
+from analytics.churn import ChurnAnalysis, ChurnSettings
+from analytics.churn import _value_text as cell_text  # the label reader's own cell normalisation
+from analytics.clv import ClvSettings
+from analytics.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, SIGNUP_DATE, TENURE_MONTHS, CustomerData
+from analytics.survival import RetentionCurves, retention_curves, retention_inputs
+from ui import models
+from ui.cache import per_dataset
+
+BIND = "query-params"
+# Widget keys of this page beyond the shared model settings (ui.models.CHURN_DEFAULTS).
+K_SURVIVAL_BY = "ch_survival_by"
+K_OFFER_COST = "ch_offer_cost"
+K_SAVE_RATE = "ch_save_rate"
+DEFAULT_OFFER_COST = 5.0  # currency per contacted customer: an assumption, set your own
+DEFAULT_SAVE_RATE = 20  # % of would-be leavers an offer keeps: an assumption, set your own
+VALUE_MONTHS = 12.0  # months of revenue counted as the value at stake when no CLV is available
+MAX_LABEL_VALUES = 30  # a column with more distinct values is not offered as a churn flag
+LIST_ATTRIBUTES = 3  # driver attributes copied into the contact list
+
+SOURCE_LABELS = {
+    "auto": "Detect automatically",
+    "column": "A churn column in the customers table",
+    "purchases": "Derived from purchases (no purchase in a window)",
+}
+MODEL_LABELS = {
+    "auto": "The better of the two (by cross-validated ROC AUC)",
+    "logistic": "Logistic regression",
+    "gradient_boosting": "Gradient boosting",
+}
+# Durations are built from these, so grouping retention curves by them would be circular.
+DURATION_COLUMNS = (TENURE_MONTHS, SIGNUP_DATE, "tenure_days", "days_since_last_purchase")
+
+
+def money(x: float) -> str:
+    """A money amount in the file's currency: whole units from 100 up, else two decimals."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
+
+def label_values(values: pd.Series) -> list[str]:
+    """The distinct cells of a column as the churn-label reader sees them (trimmed, lower case).
+
+    Empty when the column has more than `MAX_LABEL_VALUES` distinct values (not a yes/no flag).
+    """
+    distinct = cell_text(values).dropna().unique()
+    return [] if len(distinct) > MAX_LABEL_VALUES else sorted(str(v) for v in distinct)
+
+
+def not_modelled_sentence(analysis: ChurnAnalysis) -> str:
+    """How many customers were left out of training and testing, and why, in one sentence."""
+    n = analysis.n_unlabelled
+    if analysis.derived is not None:
+        if n == 0:
+            return "Every customer bought before the cutoff, so all of them are modelled."
+        return (
+            f"{n:,} customers first bought on or after {analysis.derived.cutoff:%d %b %Y}: they have no "
+            "history before the cutoff, so they are not modelled (they are still scored on today's data)."
+        )
+    if n == 0:
+        return "Every customer has a readable churn status, so all of them are modelled."
+    return (
+        f"{n:,} customers have a blank or unreadable churn cell: their outcome is unknown, so they are "
+        "left out of training and testing (they still get a risk score)."
+    )
+
+
+def median_sentence(median: float | None, source: str, max_months: float) -> str:
+    """What the median customer lifetime (months) means, in one sentence."""
+    if median is None:
+        return (f"More than half of the customers are still with you after {max_months:.0f} months, the longest "
+                "time observed, so the median lifetime is not reached yet.")
+    if source == "purchases" and median < 0.5:
+        return (f"More than half of the customers never bought again after their first purchase, so the median "
+                f"lifetime (first to last purchase) is {median:.1f} months.")
+    return f"Half of the customers have left after {median:.1f} months."
+
+
+def survival_options(analysis: ChurnAnalysis) -> list[str]:
+    """Attributes to split retention curves by: the model's inputs, most predictive first."""
+    columns = [c for c in analysis.model.importances_["feature"] if c not in DURATION_COLUMNS]
+    return [c for c in columns if c in analysis.features.X.columns]
+
+
+@per_dataset(max_entries=16)
+def retention(data: CustomerData, settings: ChurnSettings, by: str | None) -> RetentionCurves:
+    """Kaplan-Meier retention (months) with the churn label of `settings`, overall or per `by`.
+
+    Durations come from tenure or signup dates in the customers table, else from the first to the
+    last purchase (`analytics.survival.retention_inputs`); `by` is a column of the churn model's
+    inputs (blank groups are left out of the grouped curves).
+    """
+    analysis = models.churn_analysis(data, settings)
+    inputs = retention_inputs(data, analysis.scores.set_index(CUSTOMER_ID)[CHURNED])
+    if by is None:
+        return retention_curves(inputs["months"], inputs["churned"])
+    groups = analysis.features.X[by].reindex(inputs[CUSTOMER_ID].to_numpy())
+    name = analysis.features.display.get(by, by)
+    return retention_curves(inputs["months"], inputs["churned"], groups.reset_index(drop=True), by=name)
+
+
+@dataclass(frozen=True)
+class CampaignInputs:
+    """Who can be contacted, their churn risk and what keeping them is worth.
+
+    customers : one row per active customer in risk order as scored (customer_id,
+        churn_probability 0..1, value in the file's currency), plus the model's top driver
+        attributes under their display names (customers table only).
+    value_source : plain words for where `value` comes from.
+    """
+
+    customers: pd.DataFrame
+    value_source: str
+
+
+@per_dataset(max_entries=8)
+def campaign_inputs(
+    data: CustomerData, settings: ChurnSettings, clv_settings: ClvSettings | None
+) -> CampaignInputs:
+    """Active customers' risk (from the churn fit of `settings`) and value at stake.
+
+    With `clv_settings` the value is each customer's lifetime value from the shared CLV fit;
+    without, `VALUE_MONTHS` months of revenue (monthly charge, else the last year's spend).
+    """
+    analysis = models.churn_analysis(data, settings)
+    scores = analysis.scores[analysis.scores["active"].astype(bool)]
+    ids = scores[CUSTOMER_ID].astype(str)
+    if clv_settings is not None:
+        clv = models.clv_analysis(data, clv_settings).customers["clv"]
+        value = value_at_stake(data, ids, clv=clv)
+        source = (
+            f"each customer's lifetime value (discounted margin over the next "
+            f"{clv_settings.horizon_months:g} months, with the Lifetime value page's settings)"
+        )
+    else:
+        value = value_at_stake(data, ids, months=VALUE_MONTHS)
+        source = (
+            f"{VALUE_MONTHS:g} months of revenue at the customer's monthly charge"
+            if data.has_column(MONTHLY_CHARGE)
+            else f"{VALUE_MONTHS:g} months of revenue at the customer's spend over the last year"
+        )
+        source += " (revenue, not margin: no lifetime value is available)"
+    frame = pd.DataFrame({
+        CUSTOMER_ID: ids.to_numpy(),
+        "churn_probability": scores["churn_probability"].to_numpy(dtype=float),
+        "value": value.to_numpy(dtype=float),
+    })
+    if analysis.source == "column":
+        X = analysis.features.X
+        for driver in analysis.drivers[:LIST_ATTRIBUTES]:
+            frame[driver.name] = X[driver.column].reindex(ids).to_numpy()
+    return CampaignInputs(frame, source)
+
+
+def contact_list(inputs: CampaignInputs, plan: CampaignPlan, assumptions: CampaignAssumptions) -> pd.DataFrame:
+    """The customers the plan contacts (its best k%), riskiest first, ready for a CSV.
+
+    Ranked as `plan_campaign` ranks them (descending risk, ties in input order). Columns: rank,
+    customer_id, churn risk (%), value at stake and expected value saved (p x save rate x value,
+    file currency), then the driver attributes.
+    """
+    ranked = inputs.customers.iloc[np.argsort(-inputs.customers["churn_probability"].to_numpy(), kind="stable")]
+    top = ranked.head(plan.best_customers).reset_index(drop=True)
+    saved = top["churn_probability"] * assumptions.save_rate * top["value"]
+    out = pd.DataFrame({
+        "rank": np.arange(1, len(top) + 1),
+        CUSTOMER_ID: top[CUSTOMER_ID],
+        "churn_risk_pct": (100 * top["churn_probability"]).round(1),
+        "value_at_stake": top["value"].round(2),
+        "expected_value_saved": saved.round(2),
+    })
+    extra = [c for c in top.columns if c not in (CUSTOMER_ID, "churn_probability", "value")]
+    return pd.concat([out, top[extra]], axis=1)
