@@ -1,0 +1,150 @@
+"""Customer health page (issue 6): KPI cards equal the library's KPIs, period change, targets, other data.
+
+Every expected number is computed here with analytics.kpis on the same data and formatted
+independently of the page's helpers, so a card shows what the library says, in the right unit.
+The model-based CLV (a purchase-model fit) is switched off on the subscription demo to keep the
+file fast; it is checked on the CDNOW sample, where the fit takes a few seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.clv import ClvSettings, analyse_clv
+from analytics.datasets import load_demo
+from analytics.ingest import build_dataset, read_and_guess
+from analytics.kpis import compute_kpis
+from ui.state import UploadedBytes
+
+TIMEOUT = 300
+PAGE = "pages/overview.py"
+CUSTOMERS_CSV = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
+GREEN, RED = 1, 0  # Metric.color of a good and a bad move
+
+
+def open_page(session: dict | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert not at.error
+    return at
+
+
+def cards(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def text(at: AppTest) -> str:
+    return "\n".join(e.value for e in [*at.markdown, *at.caption])
+
+
+@pytest.fixture(scope="module")
+def subscription():
+    return load_demo("subscription")
+
+
+@pytest.fixture(scope="module")
+def subscription_page() -> AppTest:
+    return open_page({"kpi_model": False}, dataset="subscription")
+
+
+def test_cards_show_the_library_kpis_with_units_and_deltas(subscription, subscription_page):
+    at, report = subscription_page, compute_kpis(subscription, period="month")
+    shown = cards(at)
+    nps, churn, revenue = report["nps"], report["churn_rate"], report["revenue"]
+    assert shown["NPS"][0] == f"{nps.value:+.1f}"
+    assert shown["CSAT"][0] == f"{report.value('csat'):.1%}"
+    assert shown["CES"][0] == f"{report.value('ces'):.2f} / 7"
+    assert shown["Revenue"][0] == f"{revenue.value:,.0f}"
+    assert shown["Revenue"][1] == f"+{revenue.change:,.0f} ({revenue.change / revenue.previous:+.1%})"
+    assert shown["Churn rate"] == (f"{churn.value:.1%}", f"{100 * churn.change:+.1f} pts")
+    assert shown["Average resolution time"][0] == f"{report.value('avg_resolution_hours'):.1f} h"
+    assert shown["LTV:CAC"][0] == f"{report.value('ltv_cac'):.1f} : 1"
+    assert shown["LTV:CAC"][1] == f"{report.value('ltv_cac') - 3:+.1f} vs 3 : 1"
+    # churn is a lower-is-better KPI: its fall is coloured as good news
+    churn_card = next(m for m in at.metric if m.label == "Churn rate")
+    assert churn.change < 0 and churn_card.color == GREEN
+    assert churn_card.help.startswith("Customers lost in the period / average customers")
+    # the simple CLV shows its factors
+    aov = report["average_order_value"].value
+    assert f"= {aov:,.2f} average order value ×" in text(at)
+    # the period both cards compare
+    assert f"**{report.current_period}** (the last complete month) against **{report.previous_period}**" in text(at)
+    # data that is missing is listed once, with the column that would enable it
+    assert "**Complaints per day**: needs a 'complaints' column" in text(at)
+    assert "Complaints per day" not in shown
+
+
+def test_period_change_recomputes_every_card(subscription, subscription_page):
+    at = subscription_page
+    at.radio(key="kpi_period").set_value("quarter").run()
+    assert not at.exception
+    report = compute_kpis(subscription, period="quarter")
+    assert report.current_period == "2025Q4"
+    shown = cards(at)
+    assert shown["Customers"][0] == f"{report.value('customers'):,.0f}"
+    assert shown["Churn rate"][0] == f"{report.value('churn_rate'):.1%}"
+    assert shown["Expected customer lifetime"][0].endswith("quarters")
+    assert "**2025Q4** (the last complete quarter) against **2025Q3**" in text(at)
+
+
+def test_setting_a_target_shows_its_gap_and_goes_into_the_link(subscription, subscription_page):
+    at = subscription_page
+    nps = compute_kpis(subscription, period="quarter").value("nps")
+    at.selectbox(key="ovt_pick").set_value("nps").run()
+    at.number_input(key="ovt_value_nps").set_value(30.0)
+    at.button(key="ovt_set").click().run()
+    assert not at.exception
+    assert at.session_state["kpi_targets"] == "nps:30"
+    gaps = at.dataframe[0].value.set_index("KPI")
+    assert gaps.loc["NPS", "Now"] == f"{nps:+.1f}"
+    assert gaps.loc["NPS", "Target"] == "+30.0"
+    assert gaps.loc["NPS", "Gap"] == f"{nps - 30:+.1f}"
+    assert gaps.loc["NPS", "Status"] == f"off target by {30 - nps:.1f}"
+    assert f"🎯 Target +30.0: off target by {30 - nps:.1f}" in text(at)
+
+
+def test_targets_arrive_with_the_link_lower_is_better(subscription):
+    at = open_page({"kpi_model": False}, dataset="subscription", kpi_targets="churn_rate:0.05,csat:0.9")
+    report = compute_kpis(subscription, period="month")
+    gaps = at.dataframe[0].value.set_index("KPI")
+    churn, csat = report.value("churn_rate"), report.value("csat")
+    assert churn < 0.05  # below a 5% ceiling is on target for churn
+    assert gaps.loc["Churn rate", "Status"] == f"on target ({100 * (churn - 0.05):+.1f} pts)"
+    assert gaps.loc["CSAT", "Status"] == f"off target by {100 * (0.9 - csat):.1f} pts"
+
+
+def test_cdnow_sample_lists_what_is_missing_and_shows_the_model_clv():
+    at = open_page(dataset="cdnow_sample")
+    data = load_demo("cdnow_sample")
+    report = compute_kpis(data, period="month")
+    shown, page_text = cards(at), text(at)
+    assert "NPS" not in shown
+    assert "**NPS**: needs a customers table with a 'nps' column (0-10 recommendation answers)." in page_text
+    assert "**CAC, LTV:CAC**: need a customers table with a 'acquisition_cost' column" in page_text
+    assert shown["Active customers"][0] == f"{report.value('active_customers'):,.0f}"
+    mean_clv = analyse_clv(data.transactions, ClvSettings()).mean_clv
+    assert shown["CLV (model)"][0] == f"{mean_clv:,.2f}"
+    assert "fitting…" not in [value for value, _ in shown.values()]
+
+
+def test_customers_only_upload_runs_and_names_the_purchase_log():
+    content = CUSTOMERS_CSV.read_bytes()
+    at = open_page({"uploaded_files": [UploadedBytes.of(CUSTOMERS_CSV.name, content)], "data_source": "upload"})
+    data = build_dataset([read_and_guess(CUSTOMERS_CSV.name, content)], name="upload")
+    report = compute_kpis(data, period="month")
+    shown, page_text = cards(at), text(at)
+    assert shown["Churn rate"][0] == f"{report.value('churn_rate'):.1%}"
+    assert shown["NPS"][0] == f"{report.value('nps'):+.1f}"
+    assert "Revenue" not in shown
+    assert ("**Revenue, Average order value, Purchase frequency, Repeat-purchase rate**: need transactions "
+            "(customer id, order date, amount).") in page_text
+    assert "**CLV (model)**: Lifetime value from purchase behaviour needs a purchase log" in page_text
+    # the simple CLV falls back to the monthly charge
+    assert "monthly charge × 1.00 charges per period" in page_text
