@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.charts_economics import customers_over_time, profit_waterfall, reichheld_band
-from analytics.economics import PERIOD_NAMES, PERIODS_PER_YEAR, SOURCE_DISCOUNTING, DefaultValue
+from analytics.economics import PERIOD_NAMES, PERIODS_PER_YEAR, DefaultValue
 from ui import state
 from ui import whatif as wi
 from ui.frame import friendly_errors, header, next_step, require_data
@@ -63,6 +63,10 @@ st.caption(
     f"customers each {unit} means keeping "
     f"{defaults['retention_rate'].value ** PERIODS_PER_YEAR[period]:.1%} of them over a year."
 )
+if defaults["new_customers"].measured and defaults["new_customers"].value == 0:
+    st.caption(f"Nobody bought for the first time in the last {unit}s measured: the data follows a closed group of "
+               "customers, so the base can only shrink (set 'New customers' below to 'replace everyone who leaves' "
+               "to model a business that keeps winning customers).")
 with st.expander("Where each number comes from", expanded=False):
     st.dataframe(wi.defaults_table(defaults, period), hide_index=True, width="stretch")
     st.caption("Measured numbers come from your file; assumed ones are starting points: set your own with the sliders.")
@@ -175,16 +179,15 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
     with left:
         frame = result.customers_frame()
         st.altair_chart(customers_over_time(frame, period_name=unit), width="stretch")
-        end_base, end_lift = result.frame_base["customers"].iloc[-1], result.frame_lifted["customers"].iloc[-1]
-        st.caption(customers_sentence(end_base, end_lift, years, settings.acquisition))
+        st.caption(wi.customers_sentence(result, years, unit))
     with right:
         st.altair_chart(profit_waterfall(result.waterfall), width="stretch")
-        st.caption(waterfall_sentence(result.waterfall))
+        st.caption(wi.waterfall_sentence(result.waterfall))
 
     st.subheader("Save and compare scenarios")
     saved = wi.saved_scenarios(data_key, period)
     a, b = st.columns([3, 1], vertical_alignment="bottom")
-    name = a.text_input("Scenario name", placeholder=f"Scenario {len(saved) + 1}", key="wi_name").strip()
+    name = a.text_input("Scenario name", placeholder=f"Scenario {len(saved) + 1}", key=wi.K_NAME).strip()
     if b.button("Save this scenario", type="primary", width="stretch"):
         name = name or f"Scenario {len(saved) + 1}"
         wi.save_scenario(data_key, wi.SavedScenario(name, period, dict(values), wi.scenario_row(name, settings, result)))
@@ -198,35 +201,12 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
     st.dataframe(wi.comparison_table(rows), hide_index=True, width="stretch")
     if saved:
         a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
-        chosen = a.selectbox("Saved scenario", list(saved), key="wi_pick")
+        chosen = a.selectbox("Saved scenario", list(saved), key=wi.K_PICK)
         b.button("Load it", on_click=wi.load_scenario, args=(data_key, period, chosen), width="stretch")
         c.button("Forget saved", on_click=wi.delete_scenarios, args=(data_key, period), width="stretch")
         st.caption("Saved scenarios stay in this browser session only.")
     st.caption("**Share:** the page's address holds the current sliders; copy it from the address bar and a colleague "
                "opens the same scenario on the same demo dataset. An uploaded file cannot travel in a link.")
-
-
-def customers_sentence(end_base: float, end_lift: float, years: float, acquisition: str) -> str:
-    """What the customers chart says, in one sentence."""
-    if acquisition == "replace":
-        return ("You replace everyone who leaves, so the base holds its size in both scenarios (the lines overlap): "
-                "the lift pays off as acquisition spend saved, not as more customers.")
-    change = f" ({100 * (end_lift / end_base - 1):+.0f}%)" if end_base > 0 else ""
-    return (f"With the lift you would have {end_lift:,.0f} customers after {years:g} years instead of {end_base:,.0f}"
-            f"{change}: every customer kept is one you do not have to win again.")
-
-
-def waterfall_sentence(waterfall: pd.DataFrame) -> str:
-    """Name the biggest source of the extra profit and what the discounting bar means."""
-    parts = waterfall[waterfall["source"] != SOURCE_DISCOUNTING]
-    if parts.empty or not parts["amount"].abs().max() > 0:
-        return "No extra profit: the lift is zero or changes nothing over this horizon."
-    top = parts.loc[parts["amount"].abs().idxmax()]
-    undiscounted = parts["amount"].sum()
-    share = top["amount"] / undiscounted if undiscounted > 0 else float("nan")
-    lead = (f"All of the extra profit comes from “{top['source'].lower()}”" if share > 0.995 else
-            f"The largest part of the extra profit comes from “{top['source'].lower()}” ({share:.0%} before discounting)")
-    return f"{lead}. The discounting bar is how much less that profit is worth today because it arrives later."
 
 
 scenario_panel(state.data_key(), defaults, period)

@@ -25,6 +25,7 @@ from analytics.economics import (
     PERIODS_PER_YEAR,
     DefaultValue,
     LoyaltyEffects,
+    SOURCE_DISCOUNTING,
     RetentionLift,
     WhatIfResult,
     WhatIfSettings,
@@ -54,8 +55,11 @@ K_SERVE = "wi_serve"
 SCENARIO_KEYS: tuple[str, ...] = (
     K_LIFT, K_MODE, K_BASIS, K_MARGIN, K_DISCOUNT, K_YEARS, K_CAC, K_FIXED, K_ACQUISITION, K_GROWTH, K_REFERRALS, K_SERVE,
 )
-#: Session-only store of saved scenarios: {"<data_key>|<period>": {name: SavedScenario}}.
-K_SCENARIOS = "wi_scenarios"
+#: Session-only store of saved scenarios: {"<data_key>|<period>": {name: SavedScenario}}. Not 'wi_':
+#: that prefix marks settings, which ui.state keeps across pages and puts into share snapshots.
+K_SCENARIOS = "whatif_scenarios"
+K_NAME = "whatif_name"  # the scenario-name box
+K_PICK = "whatif_pick"  # which saved scenario to load
 
 PERIOD_CHOICES: tuple[str, ...] = ("M", "Q", "Y")
 # Radio labels are what the URL carries (?wi_mode=relative+%25), so they are short and never change.
@@ -208,7 +212,7 @@ class SavedScenario:
 def scenario_row(name: str, settings: WhatIfSettings, result: WhatIfResult) -> dict[str, Any]:
     """One line of the comparison table (plain numbers; money in the file's currency)."""
     unit = PERIOD_NAMES[settings.period]
-    lift = f"{settings.lift:g} {'pts' if settings.lift_mode == 'points' else '%'} of "
+    lift = f"+{settings.lift:g} {'points' if settings.lift_mode == 'points' else '%'} of "
     lift += "yearly retention" if result.lift_basis_used == "year" else f"retention per {unit}"
     return {
         "Scenario": name,
@@ -338,3 +342,37 @@ def defaults_table(defaults: dict[str, DefaultValue], period: str) -> pd.DataFra
         for name, d in ((n, defaults[n]) for n in LABELS if n in defaults)
     ]
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Sentences under the charts
+# --------------------------------------------------------------------------------------------
+
+
+def customers_sentence(result: WhatIfResult, years: float, unit: str) -> str:
+    """What the customers chart says, in one sentence (growing, held, or shrinking base)."""
+    if result.base.acquisition == "replace":
+        return ("You replace everyone who leaves, so the base holds its size in both scenarios (the lines overlap): "
+                "the lift pays off as acquisition spend saved, not as more customers.")
+    end_base, end_lift = result.frame_base["customers"].iloc[-1], result.frame_lifted["customers"].iloc[-1]
+    if end_base < result.base.starting_customers:
+        kept_base, kept_lift = result.frame_base["customers"].sum(), result.frame_lifted["customers"].sum()
+        more = f"{100 * (kept_lift / kept_base - 1):+.0f}%" if kept_base > 0 else "more"
+        return (f"With {result.base.new_customers:,.0f} new customers a {unit} the base shrinks in both scenarios; the "
+                f"lift keeps {more} customer-{unit}s over {years:g} years ({kept_lift:,.0f} instead of {kept_base:,.0f}).")
+    change = f" ({100 * (end_lift / end_base - 1):+.0f}%)" if end_base > 0 else ""
+    return (f"With the lift you would have {end_lift:,.0f} customers after {years:g} years instead of {end_base:,.0f}"
+            f"{change}: every customer kept is one you do not have to win again.")
+
+
+def waterfall_sentence(waterfall: pd.DataFrame) -> str:
+    """Name the biggest source of the extra profit and what the discounting bar means."""
+    parts = waterfall[waterfall["source"] != SOURCE_DISCOUNTING]
+    if parts.empty or not parts["amount"].abs().max() > 0:
+        return "No extra profit: the lift is zero or changes nothing over this horizon."
+    top = parts.loc[parts["amount"].abs().idxmax()]
+    undiscounted = parts["amount"].sum()
+    share = top["amount"] / undiscounted if undiscounted > 0 else float("nan")
+    lead = (f"All of the extra profit comes from “{top['source'].lower()}”" if share > 0.995 else
+            f"The largest part of the extra profit comes from “{top['source'].lower()}” ({share:.0%} before discounting)")
+    return f"{lead}. The discounting bar is how much less that profit is worth today because it arrives later."

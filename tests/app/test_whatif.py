@@ -53,6 +53,11 @@ def markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def click(at: AppTest, label: str) -> AppTest:
+    """Click the button with this label and rerun."""
+    return next(b for b in at.button if b.label == label).click().run()
+
+
 def comparison(at: AppTest) -> pd.DataFrame:
     """The side-by-side scenario table (the last dataframe on the page), indexed by row label."""
     return at.dataframe[-1].value.set_index("")
@@ -183,18 +188,18 @@ def test_literal_monthly_basis_is_an_explained_switch():
 
 def test_save_compare_and_reload_scenarios():
     at = open_page()
-    at.text_input(key="wi_name").set_value("Bain reading")
-    at.button[[b.label for b in at.button].index("Save this scenario")].click().run()
+    at.text_input(key=wi.K_NAME).set_value("Bain reading")
+    click(at, "Save this scenario")
     at.slider(key=wi.K_LIFT).set_value(10.0).run()
-    at.text_input(key="wi_name").set_value("Ambitious")
-    at.button[[b.label for b in at.button].index("Save this scenario")].click().run()
+    at.text_input(key=wi.K_NAME).set_value("Ambitious")
+    click(at, "Save this scenario")
     table = comparison(at)
     assert list(table.columns) == ["Bain reading", "Ambitious", "Current sliders"]
     assert list(table.loc["Profit change %"]) == ["+12.0%", "+25.2%", "+25.2%"]
     assert list(table.loc["Retention per month"]) == ["97.8% → 98.3%", "97.8% → 98.8%", "97.8% → 98.8%"]
     assert len(at.get("vega_lite_chart")) == 3  # customers, waterfall, band with all scenarios
-    at.selectbox(key="wi_pick").set_value("Bain reading").run()
-    at.button[[b.label for b in at.button].index("Load it")].click().run()
+    at.selectbox(key=wi.K_PICK).set_value("Bain reading").run()
+    click(at, "Load it")
     assert at.slider(key=wi.K_LIFT).value == 5.0
     assert metrics(at)["Profit change"] == "+12.0%"
 
@@ -202,7 +207,7 @@ def test_save_compare_and_reload_scenarios():
 def test_measured_spend_growth_is_offered_not_imposed():
     at = open_page()
     assert at.slider(key=wi.K_GROWTH).value == 0.0
-    at.button[[b.label for b in at.button].index("Use the measured +0.78%")].click().run()
+    click(at, "Use the measured +0.78%")
     assert at.slider(key=wi.K_GROWTH).value == 0.78
     assert comparison(at).loc["Loyalty effects", "Current sliders"] == "spend +0.78%/month"
     assert "Loyalty effects bring" in markdown(at)
@@ -215,6 +220,8 @@ def test_cdnow_full_log_opens_with_defaults():
     assert shown["New customers"] == "0"  # CDNOW follows one cohort: nobody new after Q1 1997
     assert shown["Profit change"] == "+25.3%"
     assert "Not measured with confidence" in captions(at)  # spend trend t = -1.9: not offered
+    assert "the data follows a closed group of customers" in captions(at)
+    assert "the base shrinks in both scenarios; the lift keeps +" in captions(at)
 
 
 def open_with_upload(name: str, content: bytes) -> AppTest:
