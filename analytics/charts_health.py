@@ -94,7 +94,8 @@ def retention_curve_chart(curve: pd.DataFrame, *, period: str = "month", revenue
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period_number:Q", title=f"{period.capitalize()}s since acquisition"),
+            x=alt.X("period_number:Q", title=f"{period.capitalize()}s since acquisition",
+                    axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("retention:Q", title="Retained share of the cohort", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("measure:N", title="Measure"),
             tooltip=[

@@ -6,6 +6,7 @@ is rebuilt here from the table's cells, so the page says what the matrix holds.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,10 @@ def test_reading_and_matrix_equal_the_library(subscription, page):
     # the average curve in words
     curve = average_retention_curve(table).set_index("period_number")["retention"]
     assert f"On average a cohort keeps {curve[1]:.0%} of its customers after 1 month, {curve[3]:.0%} after 3 months" in text(page)
+    # the heatmap carries each cell's percentage; the curve's axis counts whole months
+    heatmap, curve_chart = (json.loads(c.proto.spec) for c in page.get("vega_lite_chart"))
+    assert [layer["mark"]["type"] for layer in heatmap["layer"]] == ["rect", "text"]
+    assert curve_chart["encoding"]["x"]["axis"] == {"format": "d", "tickMinStep": 1}
     # the numbers behind the heatmap
     shown = page.dataframe[0].value
     assert len(shown) == 24
