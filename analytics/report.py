@@ -58,6 +58,13 @@ def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
     return report_section(data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end))
 
 
+def retention_sbg_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.clv import ClvSettings
+    from analytics.sbg import report_section
+
+    return report_section(data, ClvSettings())
+
+
 def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
     from analytics.churn import ChurnSettings, report_section
 
@@ -81,6 +88,7 @@ def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
 SECTIONS: dict[str, str] = {
     "kpis": "analytics.report:kpis_section",
     "clv": "analytics.report:clv_section",
+    "retention_sbg": "analytics.report:retention_sbg_section",
     "churn": "analytics.report:churn_section",
     "whatif": "analytics.report:whatif_section",
     "segments": "analytics.report:segments_section",

@@ -25,7 +25,9 @@ def sample_report() -> dict:
 
 def test_every_section_runs_on_a_purchase_log(sample_report):
     assert list(sample_report) == ["version", "settings", "data", *SECTIONS, "reasons"]
-    assert sample_report["reasons"] == {}
+    # A purchase log has no customers table, so only the subscription retention model stands aside.
+    assert list(sample_report["reasons"]) == ["retention_sbg"]
+    assert sample_report["retention_sbg"] is None
     for section, keys in SECTION_KEYS.items():
         assert keys <= set(sample_report[section]), section
     for model in ("bg_nbd", "pareto_nbd", "mbg_nbd"):
@@ -43,6 +45,8 @@ def test_customers_table_alone_gives_null_sections_with_reasons():
     report = build_report(load_files([("customers.csv", content)]), ReportSettings(period="M"))
     assert report["data"]["customers"] == 6000
     assert report["clv"] is None and "purchase log" in report["reasons"]["clv"]
+    sbg = report["retention_sbg"]
+    assert set(sbg["params"]) == {"alpha", "beta"} and sbg["n_customers"] == 6000
     assert report["segments"] is None and report["reasons"]["segments"]
     assert report["churn"]["target"].startswith("'Churned'")
     assert 0.2 < report["churn"]["churn_rate"] < 0.35
