@@ -133,7 +133,10 @@ for report in data.reports:
 
 a, b = st.columns(2)
 a.metric("Customers", f"{data.n_customers:,}")
-b.metric("Data runs to", f"{data.observation_end:%d %b %Y}", help="The latest date in the data; models treat it as today.")
+try:
+    b.metric("Data runs to", f"{data.observation_end:%d %b %Y}", help="The latest date in the data; models treat it as today.")
+except DataError as exc:  # a customers table without any date column
+    b.info(str(exc))
 if data.has_transactions:
     with st.expander("Cleaned purchases (first 200 rows)"):
         st.dataframe(data.transactions.head(200), hide_index=True)
