@@ -94,7 +94,10 @@ class Snapshot:
     demo : str, optional
         The key of a demo dataset (its data is not copied: every server has it).
     params : dict of str to list of str
-        The page's URL query parameters (each key with all its values), e.g. {"wi_lift": ["0.05"]}.
+        The URL query parameters (each key with all its values), e.g. {"dataset": ["cdnow"]}.
+    settings : dict of str to JSON value
+        The session's result-changing settings (widget key -> value: str, int, float, bool, list
+        or None), e.g. {"wi_lift": 0.05}; they reopen every page as the sender left it.
     mappings : dict
         The column mapping the user chose per uploaded file (file sha256 -> mapping dict).
     file_names : tuple of str
@@ -106,6 +109,7 @@ class Snapshot:
     data: CustomerData | None = None
     demo: str | None = None
     params: dict[str, list[str]] = field(default_factory=dict)
+    settings: dict[str, object] = field(default_factory=dict)
     mappings: dict[str, dict] = field(default_factory=dict)
     file_names: tuple[str, ...] = ()
     page: str = ""
@@ -127,6 +131,7 @@ class ShareInfo:
     demo: str | None
     file_names: tuple[str, ...]
     params: dict[str, list[str]]
+    settings: dict[str, object]
     page: str
     rows: dict[str, int]  # table -> rows stored (empty for a demo)
 
@@ -229,6 +234,7 @@ def _serialise(snapshot: Snapshot) -> tuple[dict, dict[str, bytes]]:
         "version": FORMAT_VERSION,
         "demo": snapshot.demo,
         "params": {str(k): [str(v) for v in values] for k, values in snapshot.params.items()},
+        "settings": snapshot.settings,
         "mappings": snapshot.mappings,
         "file_names": list(snapshot.file_names),
         "page": snapshot.page,
@@ -260,9 +266,16 @@ def _info_from_meta(share_id: str, meta: dict, size_bytes: int) -> ShareInfo:
         demo=meta["demo"],
         file_names=tuple(meta["file_names"]),
         params={k: list(v) for k, v in meta["params"].items()},
+        settings=dict(meta.get("settings", {})),
         page=str(meta["page"]),
         rows={k: int(v) for k, v in meta["rows"].items()},
     )
+
+
+def _mb(n_bytes: int) -> str:
+    """Bytes as megabytes for a message: '500', '12', '3.4', '0.002'."""
+    value = n_bytes / MB
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -346,15 +359,18 @@ class FolderShareStore:
         now = self.clock()
         meta["created"] = _timestamp(now)
         meta["expires"] = _timestamp(now + timedelta(days=self.days))
-        meta_bytes = json.dumps(meta, sort_keys=True).encode("utf-8")
+        try:
+            meta_bytes = json.dumps(meta, sort_keys=True, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"These settings cannot be stored in a link ({exc}).") from exc
         size = len(meta_bytes) + sum(len(b) for b in files.values())
         with self._lock:
             self.purge_expired()
             used = self.used_bytes()
             if used + size > self.max_bytes:
                 raise ShareStoreFull(
-                    f"The share store is full: {used / MB:,.1f} MB of its {self.max_bytes / MB:g} MB are used "
-                    f"and this analysis needs {size / MB:,.1f} MB. Delete links you no longer need on the Share "
+                    f"The share store is full: {_mb(used)} MB of its {_mb(self.max_bytes)} MB are used "
+                    f"and this analysis needs {_mb(size)} MB. Delete links you no longer need on the Share "
                     "page, wait for old links to expire, or ask whoever runs the app to raise "
                     "KEEPWISE_SHARE_MAX_MB."
                 )
@@ -398,7 +414,7 @@ class FolderShareStore:
                 description=str(meta.get("description", "")),
             )
         snapshot = Snapshot(
-            data=data, demo=meta["demo"], params=info.params, mappings=dict(meta["mappings"]),
+            data=data, demo=meta["demo"], params=info.params, settings=info.settings, mappings=dict(meta["mappings"]),
             file_names=info.file_names, page=info.page,
         )
         return StoredShare(info=info, snapshot=snapshot)

@@ -87,8 +87,19 @@ def current_data() -> CustomerData:
     source = state.source()
     if source.startswith("demo:"):
         return demo_data(source.split(":", 1)[1])
+    if source.startswith(state.SHARE_PREFIX):
+        return shared_data(source[len(state.SHARE_PREFIX):])
     files = state.uploads()
     if not files:
         raise DataError("No file uploaded yet. Upload a file on the Data page, or pick a demo dataset.")
     tables = loaded_uploads()
     return build_upload(state.data_key(), tuple(tables), " + ".join(f.name for f in files))
+
+
+# --- shared links: the link's data, loaded once per session (never shared across sessions) ------
+@st.cache_data(show_spinner=False, max_entries=2, scope="session")
+def shared_data(share_id: str) -> CustomerData:
+    """The dataset stored under a share link (raises DataError with a plain message when unusable)."""
+    from ui.share import load_shared_data  # late import: ui.share builds snapshots from this module
+
+    return load_shared_data(share_id)

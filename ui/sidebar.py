@@ -5,21 +5,29 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.datasets import DEMOS
-from ui import state
+from ui import share, state
 
 
 def dataset_picker() -> None:
+    current = state.source()  # first: a new session opened with ?share=<id> takes the link's data here
     options = [f"demo:{key}" for key in DEMOS]
     if state.uploads():
         options.insert(0, state.UPLOAD)
-    current = state.source()
+    opened = state.shared_link()  # a share link this session was opened with (ui/share.py)
+    if opened and not opened.get("demo"):
+        options.insert(0, state.SHARE_PREFIX + opened["id"])
     if current not in options:
         current = options[0]
         state.set_source(current)
+    # Labels are read now: AppTest calls format_func after the run, when session state is gone.
+    upload_label = "Your upload: " + ", ".join(f.name for f in state.uploads())
+    share_label = share.sidebar_label()
 
     def label(option: str) -> str:
         if option == state.UPLOAD:
-            return "Your upload: " + ", ".join(f.name for f in state.uploads())
+            return upload_label
+        if option.startswith(state.SHARE_PREFIX):
+            return share_label
         return DEMOS[option.split(":", 1)[1]].title
 
     with st.sidebar:
@@ -37,5 +45,8 @@ def dataset_picker() -> None:
             # Query params are cleared on page switches: keep the demo's name in every page's link.
             st.query_params["dataset"] = choice.split(":", 1)[1]
             st.caption(DEMOS[choice.split(":", 1)[1]].description)
+        elif choice.startswith(state.SHARE_PREFIX):
+            st.query_params[state.SHARE_PARAM] = choice[len(state.SHARE_PREFIX):]  # like the demo's name
+            st.caption(share.sidebar_caption())
         else:
             st.caption("Your files stay in this browser session only; they are not in the page's link.")

@@ -37,9 +37,13 @@ def demo_from_url() -> str | None:
 
 
 def source() -> str:
-    """'demo:<key>' or 'upload'. Defaults to the URL's demo, else the default demo."""
+    """'demo:<key>', 'upload' or 'share:<id>'. Defaults to the URL's link, else its demo, else the default demo."""
     if K_SOURCE not in st.session_state:
         st.session_state[K_SOURCE] = f"demo:{demo_from_url() or DEFAULT_DEMO}"
+        if shared_id_from_url() is not None:
+            from ui.share import open_link  # late import: ui.share builds on this module
+
+            open_link(shared_id_from_url())  # the link's dataset becomes the source; its settings return
     return st.session_state[K_SOURCE]
 
 
@@ -49,6 +53,10 @@ def set_source(value: str) -> None:
         st.query_params["dataset"] = value.split(":", 1)[1]
     elif "dataset" in st.query_params:
         del st.query_params["dataset"]
+    if value.startswith(SHARE_PREFIX):  # the URL names a shared link only while its data is shown
+        st.query_params[SHARE_PARAM] = value[len(SHARE_PREFIX):]
+    elif SHARE_PARAM in st.query_params:
+        del st.query_params[SHARE_PARAM]
 
 
 def uploads() -> list[UploadedBytes]:
@@ -72,10 +80,11 @@ def data_key() -> str:
     """A key that changes whenever the data the pages see changes (source, files or mapping).
 
     Demo keys start with 'demo:'; upload keys with 'upload:' and carry the files' sha256, so a
-    cache keyed on it can never hand one user's upload to another.
+    cache keyed on it can never hand one user's upload to another; a shared link's key is
+    'share:<id>' (cached per session too, like an upload).
     """
     current = source()
-    if current.startswith("demo:"):
+    if current.startswith(("demo:", SHARE_PREFIX)):  # a shared link's data never changes under its id
         return current
     files = uploads()
     mapping_part = json.dumps({f.sha256: mappings().get(f.sha256) for f in files}, sort_keys=True)
@@ -122,3 +131,22 @@ def restore_settings(snapshot: dict) -> None:
     for key, value in snapshot.items():
         if _is_setting(key):
             st.session_state[key] = value
+
+
+# --- shared links (?share=<id>): opened once per session, see ui/share.py ----------------------
+SHARE_PARAM = "share"
+SHARE_PREFIX = "share:"  # source() of a session showing a shared link's data
+K_SHARED = "shared_link"  # dict about the link this session was opened with (id, available, name, ...)
+
+
+def shared_id_from_url() -> str | None:
+    """The raw `?share=` value (validated by the store before it touches anything)."""
+    return st.query_params.get(SHARE_PARAM) or None
+
+
+def shared_link() -> dict | None:
+    return st.session_state.get(K_SHARED)
+
+
+def set_shared_link(facts: dict) -> None:
+    st.session_state[K_SHARED] = facts

@@ -66,6 +66,7 @@ def upload_snapshot(data) -> Snapshot:
     return Snapshot(
         data=data,
         params={"ch_weeks": ["8"], "seg_cols": ["plan", "region"]},
+        settings={"wi_lift": 0.05, "ch_weeks": 8, "seg_on": True, "seg_cols": ["plan", "region"], "kpi_x": None},
         mappings={"ab12": {"kind": "transactions", "roles": {"customer_id": "client"}}},
         file_names=("shop.csv",),
         page="health",
@@ -103,6 +104,9 @@ def test_upload_round_trip_keeps_cleaned_tables_reports_and_settings(store, shop
     assert data.transactions["amount"].sum() == pytest.approx(63.5)
     assert data.n_customers == 2
     assert stored.snapshot.params == {"ch_weeks": ["8"], "seg_cols": ["plan", "region"]}
+    assert stored.snapshot.settings == {"wi_lift": 0.05, "ch_weeks": 8, "seg_on": True,
+                                        "seg_cols": ["plan", "region"], "kpi_x": None}
+    assert type(stored.snapshot.settings["ch_weeks"]) is int
     assert stored.snapshot.mappings["ab12"]["roles"] == {"customer_id": "client"}
     assert stored.snapshot.file_names == ("shop.csv",)
     assert stored.snapshot.page == "health"
@@ -127,11 +131,15 @@ def test_demo_snapshot_keeps_only_the_key(store):
     assert sorted(p.name for p in (store.root / info.share_id).iterdir()) == ["meta.json"]
 
 
-def test_a_snapshot_needs_exactly_one_dataset(shop):
+def test_a_snapshot_needs_exactly_one_dataset_and_json_settings(store, shop):
     with pytest.raises(DataError):
         Snapshot()
     with pytest.raises(DataError):
         Snapshot(data=shop, demo="subscription")
+    with pytest.raises(DataError, match="cannot be stored in a link"):
+        store.create(Snapshot(demo="subscription", settings={"wi_lift": float("nan")}))
+    with pytest.raises(DataError, match="cannot be stored in a link"):
+        store.create(Snapshot(demo="subscription", settings={"when": datetime(2024, 1, 1)}))
 
 
 def test_link_expires_after_the_configured_days_and_is_deleted(store, shop, clock):
@@ -184,7 +192,7 @@ def test_size_cap_refuses_with_the_cap_named_and_deleting_makes_room(tmp_path, s
     store = FolderShareStore(tmp_path / "shares", max_bytes=cap, clock=clock)
     first = store.create(upload_snapshot(shop))
     assert store.used_bytes() == first.size_bytes == probe.size_bytes
-    with pytest.raises(ShareStoreFull, match=rf"of its {cap / MB:g} MB are used.*KEEPWISE_SHARE_MAX_MB"):
+    with pytest.raises(ShareStoreFull, match=rf"of its {cap / MB:.2g} MB are used.*KEEPWISE_SHARE_MAX_MB"):
         store.create(upload_snapshot(shop))
     assert len(list(store.root.iterdir())) == 1  # nothing half-written left behind
     store.delete(first.share_id)
@@ -215,6 +223,15 @@ def test_customers_table_with_nullable_flags_round_trips(store):
     assert stored.customers["churned"].tolist()[:2] == [True, False]
     assert pd.isna(stored.customers["churned"].iloc[2])
     assert stored.observation_end == pd.Timestamp("2024-03-15")
+
+
+def test_full_message_names_the_cap_in_megabytes(tmp_path, clock):
+    store = FolderShareStore(tmp_path / "shares", max_bytes=500 * MB, clock=clock)
+    share = store.create(Snapshot(demo="subscription"))
+    with open(store.root / share.share_id / "transactions.parquet", "wb") as filler:
+        filler.truncate(500 * MB - 200)  # a sparse file: 500 MB by size, no disk used
+    with pytest.raises(ShareStoreFull, match=r"full: 500 MB of its 500 MB are used and this analysis needs 0.00\d+ MB"):
+        store.create(Snapshot(demo="cdnow"))
 
 
 def test_settings_from_environment(tmp_path):

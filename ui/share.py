@@ -1,0 +1,183 @@
+"""Share links in the app: make a link to the current analysis, open `?share=<id>`, list, delete.
+
+`analytics.share_store` keeps the snapshots; this module decides what goes into one (from the
+session) and how a session opens one:
+
+- Making a link snapshots the current dataset (a demo's key, or the cleaned upload), the URL's
+  query parameters, the session's settings (`ui.state.settings_snapshot()`, every page's
+  result-changing widgets) and the column mapping.
+- Opening `?share=<id>` happens once, when a new session first asks for its data source
+  (`ui.state.source()` calls `open_link`): the settings go back into session state before any
+  page draws a widget, and the source becomes `share:<id>` (or the demo's key). The link's data
+  is then loaded per session by `ui.cache.shared_data`, so a session only ever sees another
+  session's data by opening its link.
+- A link that does not exist, has expired, or is not an id at all (`?share=../../etc/passwd`)
+  gives the store's plain message on every page; nothing else is read.
+
+Server settings (environment): KEEPWISE_DATA_DIR (default var/shares next to app.py),
+KEEPWISE_SHARE_DAYS (30), KEEPWISE_SHARE_MAX_MB (500).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analytics.datasets import DEMOS, load_demo
+from analytics.schema import CustomerData, DataError
+from analytics.share_store import FolderShareStore, ShareInfo, Snapshot, StoreSettings
+from ui import state
+from ui.auth import sign_in_configured
+from ui.cache import current_data
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ROOT = ROOT / "var" / "shares"
+SHARE_PAGE_PATH = "share"  # url path of pages/share.py (its file name), stripped to get the app's address
+NOT_SETTINGS = {state.SHARE_PARAM, "embed", "embed_options"}  # URL keys a snapshot never carries
+K_MADE = "share_links_made"  # list[ShareInfo]: links made in this session, newest last
+PAGE_OF_PREFIX = {"wi_": "What-if", "clv_": "Lifetime value", "ch_": "Churn", "kpi_": "Health KPIs",
+                  "coh_": "Cohorts", "seg_": "Segments", "act_": "Actions"}
+
+
+def store_settings() -> StoreSettings:
+    return StoreSettings.from_env(os.environ, default_root=DEFAULT_ROOT)
+
+
+def share_store() -> FolderShareStore:
+    """The store as configured by the environment (cheap: it holds only settings)."""
+    return FolderShareStore.from_settings(store_settings())
+
+
+# --- making a link ------------------------------------------------------------------------------
+
+
+def current_snapshot() -> Snapshot:
+    """The current view as a snapshot: dataset + URL parameters + settings + column mapping."""
+    current = state.source()
+    params = {k: st.query_params.get_all(k) for k in st.query_params.keys() if k not in NOT_SETTINGS}
+    settings = state.settings_snapshot()
+    if current.startswith("demo:"):
+        key = current.split(":", 1)[1]
+        return Snapshot(demo=key, params=params | {"dataset": [key]}, settings=settings)
+    params.pop("dataset", None)
+    data = current_data()  # raises DataError with the user's message when there is nothing to share
+    if current.startswith(state.SHARE_PREFIX):  # sharing a shared link again: same data, fresh expiry
+        opened = state.shared_link() or {}
+        names, mappings = tuple(opened.get("file_names", ())), dict(opened.get("mappings", {}))
+    else:
+        names, mappings = tuple(f.name for f in state.uploads()), dict(state.mappings())
+    return Snapshot(data=data, params=params, settings=settings, mappings=mappings, file_names=names)
+
+
+def create_link() -> ShareInfo:
+    """Store the current view; remember the link for this session's list. Raises DataError."""
+    info = share_store().create(current_snapshot())
+    st.session_state.setdefault(K_MADE, []).append(info)
+    return info
+
+
+def settings_table(settings: dict) -> pd.DataFrame:
+    """The settings a link carries, one row each: page, setting key, value as shown."""
+    rows = []
+    for key in sorted(settings):
+        page = next((name for prefix, name in PAGE_OF_PREFIX.items() if key.startswith(prefix)), "")
+        value = settings[key]
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        rows.append({"Page": page, "Setting": key, "Value": shown})
+    return pd.DataFrame(rows, columns=["Page", "Setting", "Value"])
+
+
+def sign_in_required() -> bool:
+    return sign_in_configured()
+
+
+def links_made() -> list[ShareInfo]:
+    return list(st.session_state.get(K_MADE, []))
+
+
+def delete_link(share_id: str) -> bool:
+    """Delete a link for everyone (whoever has it may). True when it still existed."""
+    st.session_state[K_MADE] = [i for i in links_made() if i.share_id != share_id]
+    return share_store().delete(share_id)
+
+
+def app_url() -> str:
+    """The app's address as the browser sees it ('' where unknown, e.g. in AppTest)."""
+    url = st.context.url or ""
+    suffix = "/" + SHARE_PAGE_PATH
+    return url[: -len(SHARE_PAGE_PATH)] if url.endswith(suffix) else url
+
+
+def link_url(share_id: str) -> str:
+    return f"{app_url()}?{state.SHARE_PARAM}={share_id}"
+
+
+# --- opening a link -----------------------------------------------------------------------------
+
+
+def open_link(share_id: str) -> None:
+    """Make this new session show the link's view: its dataset as the source, its settings restored.
+
+    Called once per session by `ui.state.source()`. An unusable link leaves the source at
+    `share:<id>`, so every page shows the store's plain message (see `shared_data`).
+    """
+    st.session_state[state.K_SOURCE] = state.SHARE_PREFIX + share_id
+    try:
+        info = share_store().info(share_id)  # validates the id before any path is built
+    except DataError as exc:  # kept: an expired link is deleted as it is found, so say "expired" only now
+        state.set_shared_link({"id": share_id, "available": False, "problem": str(exc)})
+        return
+    state.set_shared_link(
+        {
+            "id": share_id,
+            "available": True,
+            "name": info.name,
+            "demo": info.demo,
+            "file_names": list(info.file_names),
+            "created": f"{info.created:%d %b %Y}",
+            "expires": f"{info.expires:%d %b %Y}",
+        }
+    )
+    state.restore_settings(info.settings)
+    if info.demo in DEMOS:
+        state.set_source(f"demo:{info.demo}")  # demo data is everyone's: use the shared cache
+    extra = {k: v for k, v in info.params.items() if k not in NOT_SETTINGS | {"dataset"}}
+    if extra:
+        st.query_params.update(extra)
+
+
+def load_shared_data(share_id: str) -> CustomerData:
+    """The link's dataset (raises the store's DataError when the link is unusable)."""
+    opened = state.shared_link() or {}
+    if opened.get("id") == share_id and opened.get("problem"):
+        raise DataError(opened["problem"])
+    stored = share_store().open(share_id)
+    if stored.snapshot.data is None:
+        return load_demo(stored.info.demo)
+    files = ", ".join(stored.info.file_names) or stored.info.name
+    return dataclasses.replace(
+        stored.snapshot.data,
+        description=(
+            f"Opened from a share link made on {stored.info.created:%d %b %Y} (files: {files}). "
+            f"The link works until {stored.info.expires:%d %b %Y}."
+        ),
+    )
+
+
+def sidebar_label() -> str:
+    opened = state.shared_link() or {}
+    return f"Shared link: {opened['name']}" if opened.get("available") else "Shared link (not available)"
+
+
+def sidebar_caption() -> str:
+    opened = state.shared_link() or {}
+    if not opened.get("available"):
+        return "This link does not open an analysis. Pick a demo dataset, or ask the sender for a new link."
+    return (
+        f"Opened from a share link; it works until {opened['expires']}. "
+        "Anyone who has the link sees this data."
+    )
