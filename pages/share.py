@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from analytics.schema import DataError
-from analytics.share_store import MB
 from ui import share, state
 from ui.cache import current_data
 from ui.frame import friendly_errors, header, next_step
@@ -78,12 +77,13 @@ st.subheader("Links made in this session")
 if not made_here:
     st.caption("None yet. Links you make appear here so you can copy or delete them; the list ends with this tab.")
 for info in reversed(made_here):
-    files = f" ({', '.join(info.file_names)})" if info.file_names else ""
+    files = ", ".join(info.file_names)
+    files = f" ({files})" if files and files != info.name else ""
     left, right = st.columns([5, 1], vertical_alignment="center")
     with left:
         st.markdown(
             f"**{info.name}**{files}: made {info.created:%d %b %Y %H:%M} UTC, works until "
-            f"{info.expires:%d %b %Y}, {info.size_bytes / MB:,.1f} MB."
+            f"{info.expires:%d %b %Y}, {share.size_text(info.size_bytes)}."
         )
         st.code(share.link_url(info.share_id), language=None)
     if right.button("Delete", key=f"share_delete_{info.share_id}", icon=":material/delete:"):
@@ -102,7 +102,7 @@ st.markdown(
 - **How long:** {days} from when it was made, or until someone with the link deletes it. A deleted or expired
   link shows a plain "link not found" message. A tab that already opened it keeps its copy until closed.
 - **Where:** on this app's server. The server keeps at most {settings.max_mb:g} MB of shared analyses
-  ({share.share_store().used_bytes() / MB:,.1f} MB now); when full, delete links you no longer need.
+  ({share.size_text(share.share_store().used_bytes())} now); when full, delete links you no longer need.
 """
 )
 

@@ -29,7 +29,7 @@ import streamlit as st
 
 from analytics.datasets import DEMOS, load_demo
 from analytics.schema import CustomerData, DataError
-from analytics.share_store import FolderShareStore, ShareInfo, Snapshot, StoreSettings
+from analytics.share_store import MB, FolderShareStore, ShareInfo, Snapshot, StoreSettings
 from ui import state
 from ui.auth import sign_in_configured
 from ui.cache import current_data
@@ -39,8 +39,8 @@ DEFAULT_ROOT = ROOT / "var" / "shares"
 SHARE_PAGE_PATH = "share"  # url path of pages/share.py (its file name), stripped to get the app's address
 NOT_SETTINGS = {state.SHARE_PARAM, "embed", "embed_options"}  # URL keys a snapshot never carries
 K_MADE = "share_links_made"  # list[ShareInfo]: links made in this session, newest last
-PAGE_OF_PREFIX = {"wi_": "What-if", "clv_": "Lifetime value", "ch_": "Churn", "kpi_": "Health KPIs",
-                  "coh_": "Cohorts", "seg_": "Segments", "act_": "Actions"}
+PAGE_OF_PREFIX = {"kpi_": "Customer health", "coh_": "Cohorts", "seg_": "Segments", "ch_": "Churn",
+                  "clv_": "Lifetime value", "wi_": "What-if", "act_": "Action list"}  # ui.state.SETTINGS_PREFIXES
 
 
 def store_settings() -> StoreSettings:
@@ -87,6 +87,8 @@ def settings_table(settings: dict) -> pd.DataFrame:
         page = next((name for prefix, name in PAGE_OF_PREFIX.items() if key.startswith(prefix)), "")
         value = settings[key]
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if value is None or shown == "":
+            shown = "(none)"
         rows.append({"Page": page, "Setting": key, "Value": shown})
     return pd.DataFrame(rows, columns=["Page", "Setting", "Value"])
 
@@ -110,6 +112,11 @@ def app_url() -> str:
     url = st.context.url or ""
     suffix = "/" + SHARE_PAGE_PATH
     return url[: -len(SHARE_PAGE_PATH)] if url.endswith(suffix) else url
+
+
+def size_text(n_bytes: int) -> str:
+    """'4 KB', '12.3 MB'."""
+    return f"{n_bytes / 1024:,.0f} KB" if n_bytes < MB else f"{n_bytes / MB:,.1f} MB"
 
 
 def link_url(share_id: str) -> str:

@@ -160,7 +160,7 @@ def test_settings_travel_with_the_link(share_dir):
     table = a.dataframe[0].value
     chosen = dict(zip(table["Setting"], table["Value"]))
     assert (chosen["kpi_period"], chosen["kpi_model"]) == ("quarter", "False")
-    assert set(table["Page"]) == {"Health KPIs"}
+    assert set(table["Page"]) == {"Customer health"}
 
     b = session(share_id)
     assert b.session_state["kpi_period"] == "quarter" and b.session_state["kpi_model"] is False
