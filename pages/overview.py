@@ -53,7 +53,7 @@ def card(report: KPIReport, key: str, *, pending: bool = False, note: str = "", 
     with st.container(border=True):
         if pending or failed:
             st.metric(kpi.label, "fitting…" if pending else "n/a", help=kpi.definition)
-            st.caption(failed or "Fitting the purchase model; the card fills in when it is done.")
+            st.caption(failed or "Waiting for the purchase model; the card fills in when it is fitted.")
             return
         helptext = kpi.definition + (" In your file's currency." if kpi.unit == "currency" else "")
         delta, colour, described = h.format_delta(kpi), h.delta_color(kpi), f"vs {kpi.previous_period}"
@@ -69,7 +69,8 @@ def card(report: KPIReport, key: str, *, pending: bool = False, note: str = "", 
 def section(report: KPIReport, title: str, notes: dict[str, str], later: tuple[str, ...] = ()) -> dict:
     """A titled row of cards for the KPIs of this section that this data supports.
 
-    Cards named in `later` are drawn into placeholders (returned by key) to be drawn again.
+    Cards named in `later` wait for the model: drawn as pending into placeholders (returned by
+    key) and drawn again once it is fitted.
     """
     keys = [k for k in h.SECTIONS[title] if report[k].value is not None or k in later]
     st.subheader(title)
@@ -82,7 +83,7 @@ def section(report: KPIReport, title: str, notes: dict[str, str], later: tuple[s
             if key in later:
                 slots[key] = st.empty()
                 with slots[key].container():
-                    card(report, key, pending=report[key].value is None, note=notes.get(key, ""))
+                    card(report, key, pending=True)
             else:
                 card(report, key, note=notes.get(key, ""))
     return slots
@@ -92,8 +93,7 @@ def value_notes(report: KPIReport, model_note: str) -> dict[str, str]:
     """Captions of the Value cards: the simple CLV's factors, the model, and which LTV the ratio uses."""
     notes = {
         "clv_simple": f"= {h.factors_text(report['clv_simple'])}. Revenue over the whole expected lifetime.",
-        "clv_model": model_note and model_note + " Unlike the simple CLV (revenue, whole lifetime), this is margin "
-        "over a set horizon: plan spending on this one.",
+        "clv_model": model_note and model_note + " Margin, not revenue: plan spending on this one.",
         "cac": "Acquisition spend per new customer in the period.",
     }
     ltv = "the model-based CLV" if report["clv_model"].value is not None else "the simple CLV before acquisition cost"

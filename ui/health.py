@@ -98,8 +98,8 @@ def model_clv(data: CustomerData) -> tuple[float, str]:
     s = clv.settings
     label = MODEL_LABELS.get(clv.selected, clv.selected)
     text = (
-        f"Mean over {len(clv.customers):,} customers: {label} + Gamma-Gamma, margin over the next "
-        f"{s.horizon_months:g} months at {s.margin:.0%} margin, discounted {s.annual_discount_rate:.0%} a year."
+        f"Mean of {len(clv.customers):,} customers ({label}): {s.margin:.0%} margin over the next "
+        f"{s.horizon_months:g} months, discounted {s.annual_discount_rate:.0%} a year."
     )
     return clv.mean_clv, text
 
@@ -164,30 +164,30 @@ def shown_unit(key: str) -> str:
 # --- formats -------------------------------------------------------------------------------------
 
 
+FORMATS = {
+    "customers": "{:,.0f}",
+    "share": "{:.1%}",
+    "ratio": "{:.1f} : 1",
+    "hours": "{:.1f} h",
+    "per day": "{:.2f} / day",
+    "orders per customer": "{:.2f} orders",
+}
+"""How a value of each KPI unit is written (currency and period counts are below)."""
+KEY_FORMATS = {"nps": "{:+.1f}", "ces": "{:.2f} / 7"}
+
+
 def format_value(key: str, value: float | None, unit: str | None = None) -> str:
     """A KPI value with its unit: '98.0%', '+4.8', '3.33 / 7', '52.3 months', '42.0 : 1'."""
     if value is None:
         return "n/a"
     unit = unit or KPI_SPECS[key].unit
-    if key == "nps":
-        return f"{value:+.1f}"
-    if key == "ces":
-        return f"{value:.2f} / 7"
-    if unit == "customers":
-        return f"{value:,.0f}"
+    template = KEY_FORMATS.get(key) or FORMATS.get(unit)
+    if template:
+        return template.format(value)
     if unit == "currency":
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit == "ratio":
-        return f"{value:.1f} : 1"
-    if unit == "hours":
-        return f"{value:.1f} h"
-    if unit == "per day":
-        return f"{value:.2f} / day"
-    if unit == "orders per customer":
-        return f"{value:.2f} orders"
-    return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.1f} {unit}"
+    decimals = 0 if abs(value) >= 100 else 1 if abs(value) >= 1 or value == 0 else 2
+    return f"{value:,.{decimals}f} {unit}"
 
 
 def format_change(key: str, change: float, unit: str | None = None) -> str:
@@ -257,11 +257,11 @@ def gap_table(report: KPIReport, chosen: Mapping[str, float]) -> pd.DataFrame:
 
 
 def target_caption(report: KPIReport, key: str, chosen: Mapping[str, float]) -> str:
-    """'🎯 Target 30.0: off target by 25.2' for a card, or '' without a target."""
+    """'Target +30.0: off target by 25.2' for a card, or '' without a target."""
     if key not in chosen:
         return ""
     row = kpi_gaps(report, {key: chosen[key]}).iloc[0]
-    return f"🎯 Target {format_value(key, row['target'], row['unit'])}: {gap_text(key, row['gap'], row['on_target'])}"
+    return f"Target {format_value(key, row['target'], row['unit'])}: {gap_text(key, row['gap'], row['on_target'])}"
 
 
 NEEDS_WHAT = ("a ", "an ", "'", "transactions", "tenure", "dates", "CAC")

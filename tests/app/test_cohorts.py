@@ -6,35 +6,18 @@ is rebuilt here from the table's cells, so the page says what the matrix holds.
 
 from __future__ import annotations
 
+import functools
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.cohorts import average_retention_curve, cohort_table
 from analytics.datasets import load_demo
-from analytics.ingest import build_dataset, read_and_guess
-from ui.state import UploadedBytes
+from tests.app import test_overview as helpers
+from tests.app.test_overview import customers_only_upload, text
 
-TIMEOUT = 120
-PAGE = "pages/cohorts.py"
-CUSTOMERS_CSV = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
-
-
-def open_page(session: dict | None = None, **query: str) -> AppTest:
-    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    assert not at.error
-    return at
-
-
-def text(at: AppTest) -> str:
-    return "\n".join(e.value for e in [*at.markdown, *at.caption])
+open_page = functools.partial(helpers.open_page, page="pages/cohorts.py")
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +88,8 @@ def test_cdnow_sample_three_cohorts():
 
 
 def test_customers_only_upload_uses_signup_and_churn_dates():
-    content = CUSTOMERS_CSV.read_bytes()
-    at = open_page({"uploaded_files": [UploadedBytes.of(CUSTOMERS_CSV.name, content)], "data_source": "upload"})
-    data = build_dataset([read_and_guess(CUSTOMERS_CSV.name, content)], name="upload")
+    session, data = customers_only_upload()
+    at = open_page(session)
     table = cohort_table(data, period="month", max_cohorts=24)
     assert table.basis == "subscriptions"
     assert "No purchase log: a customer counts as active in a period when subscribed" in text(at)
