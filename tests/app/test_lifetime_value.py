@@ -1,0 +1,229 @@
+"""Lifetime value page (issue 3): holdout check, published CDNOW parameters, customer values, sBG.
+
+What the page shows is checked against the shared cached fit every page uses
+(`ui.models.current_clv`), read back by a tiny AppTest script that hits the same in-process cache,
+so no model is fitted twice; the literature's numbers (Fader, Hardie & Lee 2005) pin the CDNOW run
+and the sBG numbers come from `analytics.sbg.report_section` on the uploaded file read directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.ingest import build_dataset, read_and_guess
+from analytics.sbg import report_section as sbg_report
+from tests.app.helpers import TIMEOUT
+from tests.conftest import csv_bytes
+from ui import clv as lv
+from ui import state
+
+PAGE = "pages/lifetime_value.py"
+CUSTOMERS_CSV = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
+
+
+def open_page(query: dict | None = None, session: dict | None = None) -> AppTest:
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert not at.error
+    return at
+
+
+def shared_clv(query: dict | None = None, **session) -> dict:
+    """What `ui.models.current_clv` says for this dataset and these settings (a cache hit)."""
+
+    def script() -> None:
+        import streamlit as st
+
+        from ui.cache import current_data
+        from ui.models import current_clv
+
+        analysis = current_clv(current_data())
+        st.session_state["expected"] = {
+            "metrics": analysis.comparison.metrics,
+            "selected": analysis.selected,
+            "mean": analysis.mean_clv,
+            "total": analysis.total_clv,
+            "interval": analysis.interval,
+            "top": analysis.customers["clv"].idxmax(),
+            "time_unit": analysis.purchase_model.time_unit_,
+        }
+
+    at = AppTest.from_function(script, default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception
+    return at.session_state["expected"]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def table(at: AppTest, column: str) -> pd.DataFrame:
+    """The first st.dataframe on the page with this column."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def chart_data(chart) -> list[pd.DataFrame]:
+    """The frames an Altair chart on the page was drawn from (Arrow datasets of its proto)."""
+    return [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets]
+
+
+def apply(at: AppTest) -> AppTest:
+    """Press the settings form's button (the form applies every setting at once)."""
+    next(b for b in at.button if b.label == "Apply and refit").click().run()
+    assert not at.exception and not at.error
+    return at
+
+
+def test_cdnow_sample_reproduces_the_published_bg_nbd_fit_and_holdout():
+    cdnow = {"dataset": "cdnow_sample", "clv_calibration_end": "1997-09-30"}  # as a shared link carries it
+    at = open_page(cdnow)
+    assert at.radio(key="clv_unit").value == "W"
+    assert at.date_input(key="clv_calibration_end").value == dt.date(1997, 9, 30)
+    cal_end = {"clv_calibration_end": dt.date(1997, 9, 30)}  # the date widget's value, as other pages read it
+    expected = shared_clv(cdnow, **cal_end)
+    m = expected["metrics"]
+
+    # Holdout: 1,882 actual repeat purchases, BG/NBD predicts 1,653 (FHL 2005), as the library computes.
+    holdout = table(at, "Predicted repeat purchases").set_index("Model")
+    assert holdout.loc["BG/NBD", "Actual repeat purchases"] == "1,882" == f"{m.loc['bg_nbd', 'actual']:,.0f}"
+    assert holdout.loc["BG/NBD", "Predicted repeat purchases"] == "1,653" == f"{m.loc['bg_nbd', 'predicted']:,.0f}"
+    assert holdout.loc["Pareto/NBD", "Predicted repeat purchases"] == f"{m.loc['pareto_nbd', 'predicted']:,.0f}"
+    assert holdout.loc["BG/NBD", "Difference"] == "-12.1%"  # (1,653.4 - 1,882) / 1,882
+    used = holdout.index[holdout["Used"] == "yes"].tolist()
+    assert used == [lv.MODEL_CHOICES[expected["selected"]]] == ["Pareto/NBD"]  # lowest per-customer RMSE
+    assert "lowest holdout error per customer" in markdown(at)
+
+    # Published parameters (weeks): BG/NBD r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9,582.4;
+    # Pareto/NBD r 0.553, alpha 10.58, s 0.606, beta 11.67.
+    params = table(at, "Log-likelihood").set_index("Model")
+    assert params.loc["BG/NBD", ["r", "alpha", "a", "b"]].tolist() == ["0.243", "4.414", "0.793", "2.426"]
+    assert params.loc["BG/NBD", "Log-likelihood"] == "-9,582.4"
+    assert params.loc["Pareto/NBD", ["r", "alpha", "s", "beta"]].tolist() == ["0.553", "10.577", "0.606", "11.670"]
+
+    # Conditional expectations, 0 calibration purchases: 0.237 actual vs 0.225 predicted per customer.
+    cond = table(at, "Repeat purchases in calibration").set_index("Repeat purchases in calibration")
+    assert cond.loc["0", ["Actual", "BG/NBD"]].tolist() == ["0.237", "0.225"]
+    assert cond.index[-1] == "7+" and cond.loc["7+", "Customers"] == 64
+
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 4  # conditional expectations, tracking, CLV distribution, P(alive) map
+    assert list(chart_data(charts[0])[0]["frequency_group"].unique()) == [str(i) for i in range(7)] + ["7+"]
+    lines, rule = chart_data(charts[1])
+    assert rule["calibration_end"].tolist() == [pd.Timestamp("1997-09-30")]  # the calibration end is marked
+    assert lines["period_end"].max() == pd.Timestamp("1998-06-30")
+
+    # Customer values: the shared fit's mean and total with their 90% range; the top customer first.
+    shown = metrics(at)
+    assert shown["Mean lifetime value per customer"] == lv.money(expected["mean"])
+    assert shown["Total lifetime value"] == lv.money(expected["total"])
+    lo, hi = expected["interval"]["total"]
+    assert f"90% range: {lv.money(lo)} to {lv.money(hi)}" in captions(at)
+    assert lo < expected["total"] < hi
+    top = table(at, "p_alive_pct")
+    assert len(top) == lv.TOP_CUSTOMERS and top["customer_id"].iloc[0] == str(expected["top"])
+    assert at.get("download_button")[0].label == "Download all 2,357 customers (CSV)"
+    assert any("nearly unrelated (correlation 0.07)" in s.value for s in at.success)  # Gamma-Gamma check holds
+
+    # Unit invariance: in days the rate parameter is 7x the weekly one and the CLV barely moves.
+    weekly_mean = expected["mean"]
+    at.radio(key="clv_unit").set_value("D")
+    apply(at)
+    daily = shared_clv(cdnow, clv_unit="D", **cal_end)
+    assert daily["time_unit"] == "D"
+    params = table(at, "Log-likelihood").set_index("Model")
+    assert params.loc["BG/NBD", "r"] == "0.243"
+    assert float(params.loc["BG/NBD", "alpha"]) == pytest.approx(7 * 4.4136, rel=1e-3)
+    assert metrics(at)["Mean lifetime value per customer"] == lv.money(daily["mean"])
+    assert daily["mean"] == pytest.approx(weekly_mean, rel=0.02)
+    assert "alpha and beta are in days" in captions(at)
+
+    # Model override: BG/NBD values every customer and the page says it was the user's choice.
+    at.selectbox(key="clv_model").set_value("bg_nbd")
+    apply(at)
+    chosen = shared_clv(cdnow, clv_unit="D", clv_model="bg_nbd", **cal_end)
+    assert chosen["selected"] == "bg_nbd"
+    assert "**The values below use BG/NBD**, as you chose in the settings. The holdout favours Pareto/NBD." in markdown(at)
+    assert metrics(at)["Mean lifetime value per customer"] == lv.money(chosen["mean"])
+
+
+@pytest.mark.slow  # the first fit on the 6,000-customer subscription demo (~40 s on a busy machine)
+def test_subscription_demo_shows_the_shared_mean_clv_and_the_retention_view():
+    at = open_page()
+    expected = shared_clv()
+    shown = metrics(at)
+    assert shown["Mean lifetime value per customer"] == lv.money(expected["mean"])
+    lo, hi = expected["interval"]["mean"]
+    assert f"90% range: {lv.money(lo)} to {lv.money(hi)}" in captions(at)
+    assert shown["Customers likely still active"].endswith("of 6,000")
+    assert at.date_input(key="clv_calibration_end").value is None  # default: last third held out
+    assert "Calibration ends (empty = 2024-12-31)" == at.date_input(key="clv_calibration_end").label
+    # The customers table also gets the subscription (sBG) view, fitted by the library's report section.
+    assert "alpha 0.437, beta 10.534" in captions(at)
+    assert shown["Leave in their first month"] == "4.0%"
+
+    # A calibration end chosen on another dataset is dropped with a note, and the shared fit is reused.
+    again = open_page(session={"clv_calibration_end": "1997-09-30"})
+    assert any("outside this data's purchase history" in i.value for i in again.info)
+    assert metrics(again)["Mean lifetime value per customer"] == lv.money(expected["mean"])
+
+
+def test_customers_only_upload_gets_the_sbg_retention_model():
+    content = CUSTOMERS_CSV.read_bytes()
+    session = {state.K_UPLOADS: [state.UploadedBytes.of(CUSTOMERS_CSV.name, content)], state.K_SOURCE: state.UPLOAD}
+    at = open_page(session=session)
+    data = build_dataset([read_and_guess(CUSTOMERS_CSV.name, content)], name="customers")
+    report = sbg_report(data, None)  # margin 30%, 10% a year: the page's defaults
+    assert any("no purchase log" in i.value for i in at.info)
+    alpha, beta = report["params"]["alpha"], report["params"]["beta"]
+    assert f"alpha {alpha:.3f}, beta {beta:.3f}" in captions(at)
+    shown = metrics(at)
+    assert shown["Value of a new customer"] == lv.money(report["new_customer_clv"])
+    assert shown["Remaining value of active customers"] == lv.money(report["active_remaining_value_total"])
+    assert shown["Expected lifetime"] == "unbounded"  # alpha < 1
+    assert shown["Median lifetime"] == f"{report['median_lifetime_periods']:,.0f} months"
+    assert len(table(at, "remaining_value")) == lv.TOP_CUSTOMERS
+    assert not at.radio  # no purchase log: no time unit, calibration or model to choose
+
+    # Value is margin x charge x discounted payments: 50% margin = 5/3 of the 30% value.
+    at.slider(key="clv_margin").set_value(50)
+    apply(at)
+    assert metrics(at)["Value of a new customer"] == lv.money(report["new_customer_clv"] * 50 / 30)
+
+
+def test_too_short_a_history_is_explained_in_plain_words():
+    content = csv_bytes(
+        """
+        customer_id,date,amount
+        a,2024-01-02,10
+        a,2024-01-20,12
+        b,2024-01-05,8
+        b,2024-02-01,9
+        """
+    )
+    session = {state.K_UPLOADS: [state.UploadedBytes.of("short.csv", content)], state.K_SOURCE: state.UPLOAD}
+    at = open_page(session=session)
+    warning = next(w.value for w in at.warning if "Lifetime value cannot be computed" in w.value)
+    assert "All purchases fall within 31 day(s)" in warning and "at least 12 weeks of history" in warning
+    assert not at.metric
