@@ -54,8 +54,8 @@ def settings_form(data: CustomerData) -> lv.CalibrationBounds | None:
                          "it. Empty holds out the last third of the history.")
             c.selectbox("Purchase model", list(lv.MODEL_CHOICES), format_func=lv.MODEL_CHOICES.get, key=lv.K_MODEL,
                         bind=BIND, help="Automatic uses the model whose holdout forecast is closest, customer by customer.")
-        d, e, f = st.columns(3)
-        if bounds is not None:
+        d, e, f = st.columns(3) if bounds is not None else (None, *st.columns(2))
+        if d is not None:
             d.number_input("Horizon (months)", min_value=1, max_value=120, value=CLV_DEFAULTS[lv.K_HORIZON], step=1,
                            key=lv.K_HORIZON, bind=BIND, help="How far ahead lifetime value counts purchases.")
         e.slider("Margin on revenue (%), an assumption", 1, 100, CLV_DEFAULTS[lv.K_MARGIN], key=lv.K_MARGIN,
