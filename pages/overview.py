@@ -77,8 +77,10 @@ def section(report: KPIReport, title: str, notes: dict[str, str], later: tuple[s
     if not keys:
         st.caption("None of these can be computed on this data: see *Not available on this data* below.")
         return {}
-    columns, slots = st.columns(PER_ROW), {}
+    slots = {}
     for i, key in enumerate(keys):
+        if i % PER_ROW == 0:  # a new row, so cards of different heights stay aligned
+            columns = st.columns(PER_ROW)
         with columns[i % PER_ROW]:
             if key in later:
                 slots[key] = st.empty()
