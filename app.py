@@ -6,7 +6,9 @@ Pages live in pages/ and are registered here; the sidebar picks the dataset ever
 import streamlit as st
 
 from ui.auth import require_sign_in
+from ui.frame import forward_deep_link, frame_finished, frame_started
 from ui.sidebar import dataset_picker
+from ui.state import keep_settings
 
 st.set_page_config(page_title="Keepwise: customer retention and value", page_icon=":material/favorite:", layout="wide")
 require_sign_in()  # only when .streamlit/secrets.toml has [auth] (see ui/auth.py); otherwise the app is open
@@ -16,11 +18,28 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
     ],
+    "Customers": [
+        st.Page("pages/overview.py", title="Customer health", icon=":material/monitor_heart:"),
+        st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),
+    ],
+    "Value & risk": [
+        st.Page("pages/churn.py", title="Churn: who is leaving", icon=":material/person_remove:"),
+        st.Page("pages/lifetime_value.py", title="Lifetime value", icon=":material/savings:"),
+    ],
+    "Decide": [
+        st.Page("pages/whatif.py", title="What-if: retention lift", icon=":material/trending_up:"),
+    ],
     "Share": [
         st.Page("pages/share.py", title="Share this analysis", icon=":material/share:"),
     ],
 }
 
 navigation = st.navigation(PAGES)
+forward_deep_link()
+keep_settings()
 dataset_picker()
-navigation.run()
+frame_started()
+try:
+    navigation.run()
+finally:
+    frame_finished()

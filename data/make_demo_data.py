@@ -169,7 +169,7 @@ def simulate_churn_and_payments(
             + np.where(renewal, 0.0, -1.6)
         )
         hazard = 1 / (1 + np.exp(-logit))
-        leaving = active & (rng.random(n) < hazard) & (month < MONTHS - 1)
+        leaving = active & (rng.random(n) < hazard)
         churn_month[leaving] = month
         alive &= ~leaving
 
@@ -224,7 +224,9 @@ def simulate_churn_and_payments(
         }
     )
     churn_dates = last_payment + pd.to_timedelta(cancel_rng.integers(1, 31, n), "D")
-    churn_dates = churn_dates.where(churned & (churn_dates <= OBSERVATION_END), OBSERVATION_END).where(churned)
+    # A cancellation after the data's end has not happened yet as far as the data can tell.
+    churned &= (churn_dates <= OBSERVATION_END).to_numpy()
+    churn_dates = churn_dates.where(churned)
     end = churn_dates.fillna(OBSERVATION_END)
     tenure_months = np.round((end - customers["Signup Date"]).dt.days / (365.25 / 12), 1)
 

@@ -404,7 +404,7 @@ def test_demo_report_section_contract(demo_analysis):
     }
     json.dumps(section)  # JSON-serialisable as it is
     assert section["n"] == 6000
-    assert section["churn_rate"] == pytest.approx(1723 / 6000)
+    assert section["churn_rate"] == pytest.approx(1764 / 6000)
     assert section["model"] in ("logistic", "gradient_boosting")
     assert section["auc"] == pytest.approx(demo_analysis.model.metrics_["auc"])
     assert section["lift_top_10"] <= section["lift_top_20"] <= section["lift_top_30"] <= 1

@@ -180,7 +180,7 @@ def test_subscription_demo_shows_the_shared_mean_clv_and_the_retention_view():
     assert at.date_input(key="clv_calibration_end").value is None  # default: last third held out
     assert "Calibration ends (empty = 2024-12-31)" == at.date_input(key="clv_calibration_end").label
     # The customers table also gets the subscription (sBG) view, fitted by the library's report section.
-    assert "alpha 0.437, beta 10.534" in captions(at)
+    assert "alpha 0.457, beta 10.877" in captions(at)
     assert shown["Leave in their first month"] == "4.0%"
 
     # A calibration end chosen on another dataset is dropped with a note, and the shared fit is reused.
