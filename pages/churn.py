@@ -5,6 +5,7 @@ shared `ch_*` keys of `ui.models.CHURN_DEFAULTS`, so every page sees the same ca
 retention curves and the campaign planner sit in fragments: their widgets never refit the model.
 """
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -34,6 +35,11 @@ def display_name(data: CustomerData, column: str) -> str:
     return column
 
 
+def titled(chart: alt.TopLevelMixin, *lines: str) -> alt.TopLevelMixin:
+    """The chart with its title on several lines (a half-width column cuts one long line off)."""
+    return chart.properties(title=alt.Title(list(lines), anchor="start"))
+
+
 def reset_churn_value() -> None:
     """A new churn column: the value that meant 'left' in the old one means nothing here."""
     st.session_state["ch_churn_value"] = CHURN_DEFAULTS["ch_churn_value"]
@@ -41,34 +47,38 @@ def reset_churn_value() -> None:
 
 def label_controls(data: CustomerData) -> None:
     """The widgets that define the outcome and the model (bound to the URL; shared with every page)."""
+    grid = st.columns(3)
+    slots = iter(grid[i % 3] for i in range(6))  # filled left to right, row by row
     sources = ["auto"] + (["column"] if data.has_customers else []) + (["purchases"] if data.has_transactions else [])
-    a, b, c = st.columns(3)
-    source = a.selectbox("Where the churn outcome comes from", sources, format_func=ch.SOURCE_LABELS.get,
-                         key="ch_label_source", bind=BIND,
-                         help="Automatic: a churn column in the customers table if there is one, else derived from purchases.")
+    source = next(slots).selectbox(
+        "Where the churn outcome comes from", sources, format_func=ch.SOURCE_LABELS.get, key="ch_label_source",
+        bind=BIND, help="Automatic: a churn column in the customers table if there is one, else derived from purchases.",
+    )
     if data.has_customers and source != "purchases":
         columns = [""] + [col for col in data.customers.columns if col != CUSTOMER_ID]
-        column = b.selectbox(
+        column = next(slots).selectbox(
             "Churn column", columns, key="ch_label_column", bind=BIND, on_change=reset_churn_value,
             format_func=lambda col: "Detected automatically" if col == "" else display_name(data, col),
             help="The column that says whether a customer has left (yes/no, 1/0, churned/stayed, or a churn date).",
         )
         values = [""] + (ch.label_values(data.customers[column]) if column else [])
-        c.selectbox(
+        next(slots).selectbox(
             "Value that means 'left'", values, key="ch_churn_value", bind=BIND, disabled=not column,
             format_func=lambda v: "Read automatically" if v == "" else v,
             help="Pick a churn column first. Every other filled value then means the customer stayed.",
         )
     if data.has_transactions and source != "column":
-        b.number_input(
-            "No-purchase window for derived churn (days)", min_value=0, max_value=730,
-            value=CHURN_DEFAULTS["ch_horizon_days"], step=10, key="ch_horizon_days", bind=BIND,
+        next(slots).number_input(
+            "No-purchase window for derived churn (days)", min_value=CHURN_DEFAULTS["ch_horizon_days"],
+            max_value=730, step=10, key="ch_horizon_days", bind=BIND,  # default = min_value = 0 ("automatic")
             help="A customer has churned when they buy nothing for this many days after the cutoff. "
             "0 = twice the typical gap between a customer's purchases (90 to 365 days).",
         )
-    a.selectbox("Model", list(ch.MODEL_LABELS), format_func=ch.MODEL_LABELS.get, key="ch_model", bind=BIND,
-                help="Logistic regression is easier to explain; gradient boosting catches interactions. "
-                "Both are compared by stratified 5-fold cross-validation.")
+    next(slots).selectbox(
+        "Model", list(ch.MODEL_LABELS), format_func=ch.MODEL_LABELS.get, key="ch_model", bind=BIND,
+        help="Logistic regression is easier to explain; gradient boosting catches interactions. Both are compared "
+        "by stratified cross-validation and the one with the higher ROC AUC is kept.",
+    )
 
 
 with st.expander("The churn outcome and the model (correct them here)", expanded=False):
@@ -109,7 +119,7 @@ st.caption(ch.not_modelled_sentence(analysis) + " Rows left out when the file wa
 st.subheader("2. How well can we tell in advance?")
 metrics = analysis.model.metrics_
 chosen = ch.MODEL_LABELS[analysis.model.model_name_]
-a, b, c, d = st.columns(4)
+a, b, c, d = st.columns([1.6, 1, 1, 1])
 a.metric("Model used", chosen, help="The model whose risk scores every page uses.")
 b.metric("ROC AUC", f"{metrics['auc']:.3f}",
          help="Chance that a random churner gets a higher risk than a random stayer: 0.5 = coin toss, 1 = perfect.")
@@ -138,18 +148,21 @@ st.caption(
 
 left, right = st.columns(2)
 with left:
-    st.altair_chart(gains_chart(analysis.gains), width="stretch")
+    st.altair_chart(titled(gains_chart(analysis.gains), "Gains: churners caught by contacting",
+                           "the riskiest customers first (dashed = random)"), width="stretch")
     caught = {share: analysis.lift_at(share) for share in (0.1, 0.2, 0.3)}
     cols = st.columns(3)
     for col, (share, value) in zip(cols, caught.items()):
-        col.metric(f"Churners caught in the riskiest {share:.0%}", f"{value:.0%}",
-                   help=f"Contacting a random {share:.0%} would catch {share:.0%} of them.")
+        col.metric(f"Riskiest {share:.0%} catch", f"{value:.0%}",
+                   help=f"Share of all churners among the riskiest {share:.0%} of customers; "
+                   f"a random {share:.0%} would catch {share:.0%} of them.")
     st.caption(
         f"Contacting the riskiest 20% of customers reaches {caught[0.2]:.0%} of everyone who leaves, "
         f"{caught[0.2] / 0.2:.1f} times what a random 20% would (a perfect model: {min(1.0, 0.2 / rate):.0%})."
     )
 with right:
-    st.altair_chart(calibration_chart(analysis.calibration), width="stretch")
+    st.altair_chart(titled(calibration_chart(analysis.calibration), "Calibration: are predicted risks",
+                           "right on average? (dashed = perfect)"), width="stretch")
     top_group = analysis.calibration.iloc[-1]
     st.caption(
         f"Among the riskiest tenth of customers the model predicts {top_group['mean_predicted']:.0%} churn and "
@@ -172,11 +185,7 @@ with right:
     dropped = analysis.features.dropped
     st.markdown(f"**Columns left out ({len(dropped)})**")
     if dropped:
-        st.dataframe(
-            pd.DataFrame({"Column": [analysis.features.display.get(c, c) for c in dropped],
-                          "Why": list(dropped.values())}),
-            hide_index=True, width="stretch",
-        )
+        st.markdown("\n".join(f"- **{analysis.features.display.get(col, col)}**: {why}" for col, why in dropped.items()))
     else:
         st.caption("None: every column was usable.")
     st.caption("Identifiers, free text and anything recorded when or after a customer left are left out, so the "
@@ -248,15 +257,20 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
     st.caption(f"Value at stake: {inputs.value_source}. Only customers who have not left yet are ranked, "
                f"{len(inputs.customers):,} in all.")
     a, b, c, d = st.columns(4)
-    a.metric("Best share to contact", f"Top {plan.best_percent}%", help="Riskiest customers first.")
+    a.metric("Best share to contact", f"Top {plan.best_percent}%" if plan.best_customers else "Nobody",
+             help="Riskiest customers first.")
     b.metric("Customers to contact", f"{plan.best_customers:,}")
     c.metric("Expected profit", ch.money(plan.best_profit), help="Expected value kept minus offer costs (your currency).")
     d.metric("Offer cost in total", ch.money(plan.best_cost), help="Your currency.")
     st.altair_chart(profit_chart(plan.curve, plan.best_percent), width="stretch")
     if plan.best_customers == 0:
+        riskiest = inputs.customers.nlargest(max(1, len(inputs.customers) // 10), "churn_probability")
         st.markdown(
-            "**No campaign pays at these assumptions:** even for the riskiest customers, the chance of leaving x "
-            "the save rate x the value at stake is below the offer's cost. Lower the cost, or keep the budget."
+            f"**No campaign pays at these assumptions.** The riskiest tenth of customers are worth "
+            f"{ch.money(riskiest['value'].mean())} each on average and {riskiest['churn_probability'].mean():.0%} "
+            f"of them are expected to leave, so an offer costing {ch.money(assumptions.offer_cost)} that keeps "
+            f"{assumptions.save_rate:.0%} of leavers costs more than it saves. Lower the cost, aim at valuable "
+            "customers instead (the Action list ranks by value at stake), or keep the budget."
         )
         return
     st.markdown(

@@ -42,7 +42,7 @@ SOURCE_LABELS = {
     "purchases": "Derived from purchases (no purchase in a window)",
 }
 MODEL_LABELS = {
-    "auto": "The better of the two (by cross-validated ROC AUC)",
+    "auto": "Best of both (by ROC AUC)",
     "logistic": "Logistic regression",
     "gradient_boosting": "Gradient boosting",
 }
@@ -172,19 +172,19 @@ def campaign_inputs(
 def contact_list(inputs: CampaignInputs, plan: CampaignPlan, assumptions: CampaignAssumptions) -> pd.DataFrame:
     """The customers the plan contacts (its best k%), riskiest first, ready for a CSV.
 
-    Ranked as `plan_campaign` ranks them (descending risk, ties in input order). Columns: rank,
-    customer_id, churn risk (%), value at stake and expected value saved (p x save rate x value,
-    file currency), then the driver attributes.
+    Ranked as `plan_campaign` ranks them (descending risk, ties in input order). Columns: Rank,
+    Customer (id), Churn risk (%), Value at stake and Expected value saved (p x save rate x value,
+    file currency), then the driver attributes under their display names.
     """
     ranked = inputs.customers.iloc[np.argsort(-inputs.customers["churn_probability"].to_numpy(), kind="stable")]
     top = ranked.head(plan.best_customers).reset_index(drop=True)
     saved = top["churn_probability"] * assumptions.save_rate * top["value"]
     out = pd.DataFrame({
-        "rank": np.arange(1, len(top) + 1),
-        CUSTOMER_ID: top[CUSTOMER_ID],
-        "churn_risk_pct": (100 * top["churn_probability"]).round(1),
-        "value_at_stake": top["value"].round(2),
-        "expected_value_saved": saved.round(2),
+        "Rank": np.arange(1, len(top) + 1),
+        "Customer": top[CUSTOMER_ID],
+        "Churn risk (%)": (100 * top["churn_probability"]).round(1),
+        "Value at stake": top["value"].round(2),
+        "Expected value saved": saved.round(2),
     })
     extra = [c for c in top.columns if c not in (CUSTOMER_ID, "churn_probability", "value")]
     return pd.concat([out, top[extra]], axis=1)

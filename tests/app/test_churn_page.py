@@ -197,9 +197,9 @@ def test_contact_list_ranks_like_the_planner_and_prices_each_customer():
     assert (plan.best_percent, plan.best_customers) == (51, 3)
     assert plan.best_profit == pytest.approx(62.0)
     contacts = ch.contact_list(inputs, plan, assumptions)
-    assert list(contacts["customer_id"]) == ["b", "d", "c"]  # the tie (b, d at 0.9) keeps input order
-    assert list(contacts["rank"]) == [1, 2, 3]
-    assert list(contacts["churn_risk_pct"]) == [90.0, 90.0, 50.0]
-    assert list(contacts["expected_value_saved"]) == [4.5, 22.5, 50.0]
+    assert list(contacts["Customer"]) == ["b", "d", "c"]  # the tie (b, d at 0.9) keeps input order
+    assert list(contacts["Rank"]) == [1, 2, 3]
+    assert list(contacts["Churn risk (%)"]) == [90.0, 90.0, 50.0]
+    assert list(contacts["Expected value saved"]) == [4.5, 22.5, 50.0]
     assert list(contacts["Contract"]) == ["=1+1", "z", "y"]
     assert "'=1+1" in to_csv_bytes(contacts).decode("utf-8-sig")  # the download cannot run a formula
