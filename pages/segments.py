@@ -1,0 +1,280 @@
+"""Segments: RFM segments, value x risk, personas and lifecycle stages (issue 6).
+
+RFM and personas render first (seconds); the lifetime-value and churn models (shared with the other
+pages through ui.models) are fitted after that, then the mean CLV per segment, the value x risk
+matrix and the lifecycle stages fill in.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from analytics.charts_health import (
+    lifecycle_bar,
+    persona_profile_chart,
+    segment_bars,
+    transition_chart,
+    value_risk_scatter,
+)
+from analytics.lifecycle import LifecycleThresholds, NEW, STAGES, stage_counts, transition_flows
+from analytics.segments import (
+    AT_RISK,
+    CANT_LOSE,
+    CHAMPIONS,
+    LOYAL,
+    QUADRANT_ADVICE,
+    SAVE_FIRST,
+    segment_summary,
+)
+from ui import models
+from ui import segments as us
+from ui.frame import friendly_errors, header, next_step, require_data
+
+BIND = "query-params"
+MEASURES = {"customers": "Customers", "revenue": "Revenue", "mean_clv": "Mean CLV"}
+PERIODS = {"month": "the previous month", "quarter": "the previous quarter"}
+
+header(
+    "Segments",
+    "Who your customers are: RFM segments from purchase behaviour, value against churn risk, personas the data "
+    "forms on its own, and where each customer stands in their lifecycle. Money is in your file's currency.",
+)
+data = require_data()
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks
+# --------------------------------------------------------------------------------------------
+
+
+def segment_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The per-segment table as shown (one row per named segment)."""
+    return pd.DataFrame(
+        {
+            "Segment": summary.index.astype(str),
+            "Customers": summary["customers"].to_numpy(),
+            "% of customers": 100 * summary["customer_share"].to_numpy(),
+            "Revenue": summary["revenue"].to_numpy(),
+            "% of revenue": 100 * summary["revenue_share"].to_numpy(),
+            "Mean CLV": summary["mean_clv"].to_numpy(),
+            "What to do": summary["advice"].to_numpy(),
+        }
+    )
+
+
+def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: str) -> None:
+    summary = segment_summary(rfm, clv)
+    shares = summary[["customer_share", "revenue_share"]]
+    best = shares.loc[[CHAMPIONS, LOYAL]].sum()
+    slipping = summary.loc[[AT_RISK, CANT_LOSE]]
+    st.markdown(
+        f"**{best['customer_share']:.0%} of customers are Champions or Loyal and bring {best['revenue_share']:.0%} "
+        f"of revenue.** {int(slipping['customers'].sum()):,} customers are *At risk* or *Can't lose them*: they "
+        f"used to buy often but have gone quiet, and spent {us.money(slipping['revenue'].sum())} so far. Win them back "
+        "before spending on the Lost and Hibernating."
+    )
+    left, right = st.columns([3, 2])
+    with left:
+        if measure == "mean_clv" and clv is None:
+            measure = "customers"
+            st.caption("Mean CLV is shown once the lifetime-value model is ready.")
+        st.altair_chart(segment_bars(summary, measure=measure), width="stretch")
+    right.markdown(
+        "**How to read it.** Each customer gets three scores from 1 to 5 by quintile: **R** from days since the "
+        "last purchase (fewer days = 5), **F** from the number of orders and **M** from total spend (more = 5). "
+        "The segment name comes from R and F: *Champions* bought recently and often, *Can't lose them* bought "
+        "often but long ago, *New* bought once, recently."
+    )
+    st.table(
+        segment_table(summary).style.format(
+            {"Customers": "{:,}", "% of customers": "{:.1f}%", "Revenue": "{:,.0f}", "% of revenue": "{:.1f}%",
+             "Mean CLV": "{:,.2f}"}, na_rep="n/a",
+        ),
+        hide_index=True, border="horizontal",
+    )
+    st.caption(clv_note)
+    with st.expander("How the RFM scores work, and every customer's scores"):
+        st.markdown(
+            "Customers with equal values always get equal scores, so with many one-time buyers the F quintiles "
+            "fill unevenly. The first table counts customers by their R and F scores; the second lists everyone."
+        )
+        grid = pd.crosstab(rfm["r_score"], rfm["f_score"]).sort_index(ascending=False)
+        grid.index, grid.columns = [f"R = {r}" for r in grid.index], [f"F = {f}" for f in grid.columns]
+        st.dataframe(grid, width="content")
+        shown = rfm.sort_values(["r_score", "f_score", "m_score"], ascending=False).reset_index()
+        st.dataframe(shown, hide_index=True, width="stretch", height=260)
+
+
+def value_risk_block(scores: us.Scores) -> None:
+    matrix = us.value_risk(scores)
+    quadrants = matrix.summary()
+    save = quadrants.loc[SAVE_FIRST]
+    n = len(matrix.customers)
+    st.markdown(
+        f"**{int(save['customers']):,} customers ({save['customers'] / n:.0%} of the {n:,} current customers) are in "
+        f"*Save first*:** value of at least {us.money(matrix.value_threshold)} and churn risk of at least "
+        f"{matrix.risk_threshold:.0%} (the medians). Together they are worth {us.money(save['clv'])}, of which "
+        f"{us.money(save['value_at_stake'])} is at stake (value x churn probability): call them first."
+    )
+    left, right = st.columns([3, 2])
+    left.altair_chart(value_risk_scatter(matrix), width="stretch")
+    with right:
+        st.markdown(
+            "**How to read it.** Each dot is a current customer; the dashed lines are the medians. Top right "
+            "(*Save first*, red): worth a lot and likely to leave, so a personal call pays. Top left: valuable and "
+            "safe, keep them happy. Bottom right: likely to leave but worth less, so use cheap, automated offers."
+        )
+        st.caption(f"Value: {scores.value_source}. Churn risk: {scores.risk_source}. Customers who already left "
+                   "are not shown.")
+        st.page_link("pages/actions.py", label="Open the action list: whom to call, with reasons",
+                     icon=":material/checklist:")
+    table = pd.DataFrame(
+        {
+            "Quadrant": quadrants.index.astype(str),
+            "Customers": quadrants["customers"].to_numpy(),
+            "Value": quadrants["clv"].to_numpy(),
+            "Value at stake": quadrants["value_at_stake"].to_numpy(),
+            "Mean churn risk": 100 * quadrants["mean_churn_probability"].to_numpy(),
+            "What to do": list(QUADRANT_ADVICE.values()),
+        }
+    )
+    st.table(
+        table.style.format({"Customers": "{:,}", "Value": "{:,.0f}", "Value at stake": "{:,.0f}",
+                            "Mean churn risk": "{:.0f}%"}),
+        hide_index=True, border="horizontal",
+    )
+
+
+def persona_block() -> None:
+    with st.spinner("Finding personas…"):
+        found = us.personas(data)
+    score = found.silhouette_[found.k_]
+    clarity = "clearly separated" if score >= 0.5 else "fairly distinct" if score >= 0.25 else "overlapping"
+    st.markdown(
+        f"**The data forms {found.k_} personas.** k-means on standardised behaviour and attributes; {found.k_} groups "
+        f"gave the best silhouette ({score:.2f} on a scale of -1 to 1, tried k = {min(found.silhouette_)} to "
+        f"{max(found.silhouette_)}), so the groups are {clarity}"
+        + (": read them as tendencies, not boxes." if clarity == "overlapping" else ".")
+    )
+    for sentence in found.descriptions_.values():
+        st.markdown(f"- {sentence}")
+    st.altair_chart(persona_profile_chart(found.z_).configure_axisX(labelLimit=220), width="stretch")
+    st.caption("Red: the persona is above the average customer on that feature; blue: below (in standard deviations). "
+               "Give each persona a name your team recognises and a different offer.")
+    with st.expander("Persona averages in the data's own units"):
+        st.dataframe(found.profile_, width="stretch")
+
+
+def lifecycle_block() -> None:
+    stages = us.current_stages(data)
+    counts = stage_counts(stages.frame["stage"])
+    by = counts.set_index("stage")["customers"]
+    total = int(by.sum())
+    t = LifecycleThresholds()
+    st.markdown(
+        f"**{by['Active']:,} of {total:,} customers ({by['Active'] / max(total, 1):.0%}) are active; "
+        f"{by['At risk'] + by['Highly at risk']:,} are at risk or highly at risk.** A reminder or an offer to them "
+        "now costs less than winning them back once they are lost."
+    )
+    left, right = st.columns(2)
+    left.altair_chart(lifecycle_bar(counts).properties(height=320), width="stretch")
+    rule = (
+        f"Stages come from {stages.basis}. A chance of still being a customer of at least {t.active:.0%} is Active, "
+        f"{t.cooling_down:.0%} Cooling down, {t.at_risk:.0%} At risk, {t.highly_at_risk:.0%} Highly at risk, below "
+        "that Lost; customers marked as churned are Lost."
+    )
+    if stages.repeat_gap_days is not None:
+        rule += (
+            f" **One-time buyers** ({stages.one_time_buyers:,}) always get a probability of 1 from the model, so they "
+            f"are staged by the time since their purchase against the typical gap between purchases "
+            f"({stages.repeat_gap_days:,.0f} days): up to {t.gap_active:g}x the gap Active, {t.gap_cooling_down:g}x "
+            f"Cooling down, {t.gap_at_risk:g}x At risk, {t.gap_highly_at_risk:g}x Highly at risk, beyond Lost."
+        )
+    left.caption(rule)
+    with right:
+        if not data.has_transactions:
+            st.info("Moves between stages need a purchase log (customer id, order date, amount): with only a "
+                    "customers table there is no earlier state to compare with.")
+            return
+        period = st.segmented_control("Compare with the end of", list(PERIODS), format_func=PERIODS.get,
+                                      default="month", required=True, key="seg_period", bind=BIND) or "month"
+        with friendly_errors("Moves between stages"):
+            table, before_date, now_date = us.stage_moves(data, period)
+            st.altair_chart(transition_chart(transition_flows(table)), width="stretch")
+            st.caption(moves_sentence(table, before_date, now_date))
+
+
+def moves_sentence(table: pd.DataFrame, before_date: pd.Timestamp, now_date: pd.Timestamp) -> str:
+    order = {s: i for i, s in enumerate(STAGES)}
+    worse = better = 0
+    biggest, biggest_n = None, 0
+    for before in STAGES:
+        for now in STAGES:
+            n = int(table.at[before, now])
+            if order[now] > order[before]:
+                worse += n
+            elif order[now] < order[before]:
+                better += n
+            if before != now and n > biggest_n:
+                biggest, biggest_n = (before, now), n
+    new = int(table.loc[NEW].sum())
+    text = (f"Between {before_date:%d %b %Y} and {now_date:%d %b %Y}, {worse:,} customers moved to a worse stage, "
+            f"{better:,} to a better one, and {new:,} were new.")
+    if biggest:
+        text += f" The largest move: {biggest[0]} → {biggest[1]} ({biggest_n:,})."
+    return (text + " Both dates are judged by the same model-free rule (days since the last purchase against the "
+            "customer's usual gap), because a model fitted today cannot say how customers looked back then.")
+
+
+# --------------------------------------------------------------------------------------------
+# Page
+# --------------------------------------------------------------------------------------------
+
+st.subheader("RFM segments")
+rfm = None
+measure = "customers"
+if data.has_transactions:
+    # outside the slot below: a widget may be drawn once per run, the slot is drawn twice
+    measure = st.segmented_control("Bars show", list(MEASURES), format_func=MEASURES.get, default="customers",
+                                   required=True, key="seg_measure", bind=BIND) or "customers"
+rfm_slot = st.empty()
+if not data.has_transactions:
+    rfm_slot.info(f"RFM segments need {us.NEEDS_PURCHASES}; this data has only a customers table. "
+                  "Add the purchase log on the Data page to see them.")
+else:
+    with rfm_slot.container(), friendly_errors("RFM segments"):
+        rfm = us.rfm(data)
+        rfm_block(rfm, None, "Mean CLV fills in once the lifetime-value model has been fitted.", measure)
+
+st.subheader("Value x risk: whom to save first")
+value_slot = st.empty()
+value_slot.caption("Waiting for the lifetime-value and churn models…")
+
+st.subheader("Personas")
+with friendly_errors("Personas"):
+    persona_block()
+
+st.subheader("Lifecycle stages")
+lifecycle_slot = st.empty()
+lifecycle_slot.caption("Waiting for the models…")
+
+scores = None
+with value_slot.container(), friendly_errors("Value x risk"):
+    with st.spinner("Fitting the lifetime-value and churn models (the first time takes up to a minute)…"):
+        scores = us.customer_scores(data)
+    value_risk_block(scores)
+
+if rfm is not None:
+    with rfm_slot.container(), friendly_errors("RFM segments"):
+        clv = models.current_clv(data).customers["clv"] if scores is not None and scores.model_clv else None
+        note = (f"Mean CLV: {scores.value_source}, averaged over the segment's customers."
+                if clv is not None else "Mean CLV needs the lifetime-value model, which could not run on this data.")
+        rfm_block(rfm, clv, note, measure)
+
+with lifecycle_slot.container(), friendly_errors("Lifecycle stages"):
+    lifecycle_block()
+
+next_step(
+    "Pick one segment or persona per team and agree one action each: win back *Can't lose them* and *At risk* "
+    "personally, onboard *New* customers for a second purchase, and give the *Save first* quadrant to your best "
+    "people. The action list turns this into names."
+)

@@ -1,0 +1,111 @@
+"""AppTest runs of the Segments page: the subscription demo, CDNOW sample and a customers-only upload.
+
+Caches are kept within this module (tests/app/conftest.py), so the demo's models are fitted once.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.datasets import load_demo
+from analytics.segments import SEGMENTS, segment_summary, rfm_table
+from tests.app.helpers import open_page
+from tests.conftest import ROOT
+
+PAGE = "pages/segments.py"
+
+
+def text(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info])
+
+
+def table(at: AppTest, first_column: str) -> pd.DataFrame:
+    return next(t.value for t in [*at.table, *at.dataframe] if list(t.value.columns)[:1] == [first_column])
+
+
+def chart_fields(at: AppTest) -> list[str]:
+    """The x field of every Vega-Lite chart on the page (layered charts: their first layer)."""
+    fields = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        view = spec["layer"][0] if "layer" in spec else spec
+        fields.append(view.get("encoding", {}).get("x", {}).get("field"))
+    return fields
+
+
+def expected_sizes(demo: str) -> list[int]:
+    data = load_demo(demo)
+    summary = segment_summary(rfm_table(data.transactions, as_of=data.observation_end))
+    return summary["customers"].tolist()
+
+
+@pytest.mark.slow
+def test_subscription_demo_segments_value_risk_personas_and_stages():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert not at.error
+    segments = table(at, "Segment")
+    assert segments["Segment"].tolist() == list(SEGMENTS)
+    assert segments["Customers"].tolist() == expected_sizes("subscription")
+    assert segments["Customers"].sum() == 6000  # everyone who ever paid
+    assert segments["Mean CLV"].notna().sum() == 8  # the model's CLV filled in after the fit
+    quadrants = table(at, "Quadrant")
+    save_first = int(quadrants.set_index("Quadrant").at["Save first", "Customers"])
+    current = int(quadrants["Customers"].sum())
+    churned = load_demo("subscription").customers["churned"].astype(bool)
+    assert current == int((~churned).sum())  # customers who already left are not in the matrix
+    page = text(at)
+    assert f"**{save_first:,} customers ({save_first / current:.0%} of the {current:,} current customers)" in page
+    assert "The data forms 3 personas." in page
+    assert sum(m.value.startswith("- Persona ") for m in at.markdown) == 3  # one sentence each
+    assert "Between 30 Nov 2025 and 31 Dec 2025" in page
+    assert "the churn model judges who is still a customer" in page  # subscription: churn column exists
+
+    at.segmented_control(key="seg_measure").set_value("revenue").run()
+    assert "revenue" in chart_fields(at)
+    at.segmented_control(key="seg_period").set_value("quarter").run()
+    assert not at.exception
+    assert "Between 30 Sep 2025 and 31 Dec 2025" in text(at)
+
+
+def test_cdnow_sample_runs_with_one_time_buyer_rule():
+    at = open_page(PAGE, dataset="cdnow_sample")
+    assert not at.exception
+    assert not at.error
+    segments = table(at, "Segment")
+    assert segments["Customers"].tolist() == expected_sizes("cdnow_sample")
+    assert int(segments.set_index("Segment").at["New", "Customers"]) == 0  # nobody joined after March 1997
+    page = text(at)
+    assert "The data forms 2 personas." in page
+    assert "**One-time buyers** (1,218)" in page  # BG/NBD frequency 0: p_alive is 1, the gap rule applies
+    assert "Between 31 May 1998 and 30 Jun 1998" in page
+
+
+def telco_customers() -> pd.DataFrame:
+    """A customers-only table (no purchase log): 400 rows of the IBM Telco sample."""
+    return pd.read_csv(ROOT / "tests" / "data" / "telco_churn_4930.csv").head(400)
+
+
+def upload_then_open(page: str, name: str, content: bytes) -> AppTest:
+    """Upload one file through the Data page's uploader, then open `page` on it."""
+    at = open_page("pages/data.py")
+    at.file_uploader[0].set_value((name, content, "text/csv")).run()
+    return at.switch_page(page).run()
+
+
+def test_customers_only_upload_says_what_rfm_needs():
+    telco = telco_customers()
+    at = upload_then_open(PAGE, "telco.csv", telco.to_csv(index=False).encode())
+    assert not at.exception
+    assert not at.error
+    page = text(at)
+    assert "RFM segments need a purchase log (customer id, order date, amount)" in page
+    assert "Moves between stages need a purchase log" in page
+    assert "12 months of margin (30%) at today's monthly charge" in page
+    quadrants = table(at, "Quadrant")
+    current = int((telco["churn"] == "No").sum())
+    assert int(quadrants["Customers"].sum()) == current

@@ -1,0 +1,260 @@
+"""Cached wrappers and shared helpers for the Segments and Action list pages.
+
+Both pages read the same per-customer value and churn risk (`customer_scores`, built on the shared
+model results of `ui.models`), the same RFM table and the same lifecycle stages, so a number on one
+page is the number on the other. Heavy work (RFM, personas, stage snapshots, KPIs, the what-if
+summary) is cached per dataset with `ui.cache.per_dataset`; the light steps on top of cached model
+results (value x risk, stages from p_alive) run in milliseconds and are not cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics import lifecycle as lc
+from analytics.economics import PERIOD_NAMES, PERIODS_PER_YEAR, WhatIfSettings, report_section
+from analytics.kpis import KPIReport, compute_kpis
+from analytics.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
+from analytics.segments import Personas, ValueRisk, fit_personas, rfm_table, value_risk_matrix
+from ui import models
+from ui import whatif as wi  # the What-if page's keys and slider -> settings conversion
+from ui.cache import per_dataset
+from ui.state import setting
+
+# Which columns would enable a block that cannot run (shown to the user as is).
+NEEDS_PURCHASES = "a purchase log (customer id, order date, amount)"
+NEEDS_VALUE = f"{NEEDS_PURCHASES} for a model-based CLV, or a `monthly_charge` column in the customers table"
+NEEDS_RISK = f"a `churned` column in the customers table, or {NEEDS_PURCHASES}"
+
+
+def money(x: float) -> str:
+    """A money amount for a sentence (file currency): whole units from 100 up, else two decimals."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Cached analytics
+# --------------------------------------------------------------------------------------------
+
+
+@per_dataset()
+def rfm(data: CustomerData) -> pd.DataFrame:
+    """RFM values, quintile scores and named segment per customer, as of the data's last day."""
+    if not data.has_transactions:
+        raise DataError(f"RFM segments need {NEEDS_PURCHASES}; this data has only a customers table.")
+    return rfm_table(data.transactions, as_of=data.observation_end)
+
+
+@per_dataset()
+def personas(data: CustomerData) -> Personas:
+    """k-means personas (k chosen by silhouette) on behaviour and numeric attributes."""
+    return fit_personas(data)
+
+
+@per_dataset()
+def repeat_gap_days(data: CustomerData) -> float:
+    """Typical days between purchases (median over repeat buyers), for the one-time buyer rule."""
+    return lc.typical_repeat_gap_days(data.transactions, as_of=data.observation_end)
+
+
+@per_dataset(max_entries=6)
+def stage_moves(data: CustomerData, period: str) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    """Transition table (stage at the end of the previous `period` x stage now), both dates."""
+    before, now, before_date, now_date = lc.lifecycle_snapshots(data, period=period)
+    return lc.transition_table(before["stage"], now["stage"]), before_date, now_date
+
+
+@per_dataset()
+def kpi_report(data: CustomerData, model_clv: float | None) -> KPIReport:
+    """KPIs of the last complete month against the month before."""
+    return compute_kpis(data, model_clv=model_clv)
+
+
+@per_dataset(max_entries=16)
+def whatif_summary(data: CustomerData, settings: WhatIfSettings) -> dict[str, Any]:
+    """The what-if report section for these settings (measures the defaults from the data)."""
+    return report_section(data, settings)
+
+
+# --------------------------------------------------------------------------------------------
+# Value and risk per customer
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Value and churn risk of current customers.
+
+    frame : index customer_id; value (currency), churn_probability (0..1), p_alive (0..1, only
+        with a purchase log).
+    value_source / risk_source : plain words for where each number comes from.
+    model_clv : True when `value` is the model-based CLV (not the monthly-charge proxy).
+    """
+
+    frame: pd.DataFrame
+    value_source: str
+    risk_source: str
+    model_clv: bool
+
+
+def charge_value(monthly_charge: pd.Series, *, months: float, margin: float, annual_discount_rate: float) -> pd.Series:
+    """Value of a subscriber without a purchase log: margin x monthly charge over `months` months,
+    each month discounted at the yearly rate (present value of an annuity,
+    sum_{m=1..M} (1 + d)^(-m/12)). Currency per customer."""
+    steps = np.arange(1, int(round(months)) + 1)
+    annuity = float(np.sum((1.0 + annual_discount_rate) ** (-steps / 12.0)))
+    return margin * monthly_charge.astype(float) * annuity
+
+
+def customer_scores(data: CustomerData) -> Scores:
+    """Value (CLV, or the monthly-charge proxy) and churn risk (churn model, or 1 - p_alive) of
+    every current customer. Raises DataError naming the columns that would enable it."""
+    try:
+        vr = models.value_and_risk(data)
+    except DataError:
+        vr = pd.DataFrame(index=pd.Index([], name=CUSTOMER_ID))
+    frame = pd.DataFrame(index=vr.index)
+    settings = models.clv_settings()
+    horizon = f"{settings.horizon_months:g} months"
+    if "clv" in vr.columns:
+        frame["value"] = vr["clv"]
+        value_source = f"CLV over {horizon} from the purchase model (discounted margin, {settings.margin:.0%} margin)"
+        model_clv = True
+    elif data.has_column(MONTHLY_CHARGE):
+        charge = data.customers.set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
+        value = charge_value(charge, months=settings.horizon_months, margin=settings.margin,
+                             annual_discount_rate=settings.annual_discount_rate)
+        frame = frame.join(value.rename("value"), how="outer")
+        value_source = (f"{horizon} of margin ({settings.margin:.0%}) at today's monthly charge, discounted "
+                        f"{settings.annual_discount_rate:.0%} a year (no purchase log, so no model-based CLV)")
+        model_clv = False
+    else:
+        raise DataError(f"Value per customer needs {NEEDS_VALUE}.")
+    if "p_alive" in vr.columns:
+        frame["p_alive"] = vr["p_alive"]
+    if "churn_probability" in vr.columns:
+        frame["churn_probability"] = vr["churn_probability"]
+        risk_source = "the churn model (probability of leaving)"
+    elif "p_alive" in vr.columns:
+        frame["churn_probability"] = 1.0 - vr["p_alive"]
+        risk_source = "1 - the purchase model's probability that the customer is still active"
+    else:
+        raise DataError(f"Churn risk needs {NEEDS_RISK}.")
+    current = _current(vr, data).reindex(frame.index, fill_value=True)
+    frame = frame[current.to_numpy(dtype=bool)].dropna(subset=["value", "churn_probability"])
+    if frame.empty:
+        raise DataError("No current customer has both a value and a churn risk.")
+    frame.index.name = CUSTOMER_ID
+    return Scores(frame=frame, value_source=value_source, risk_source=risk_source, model_clv=model_clv)
+
+
+def _current(vr: pd.DataFrame, data: CustomerData) -> pd.Series:
+    """True for customers not known to have left (churn model's `active`, else `churned`)."""
+    if "active" in vr.columns:
+        return vr["active"].astype("boolean").fillna(True).astype(bool)
+    if data.has_column(CHURNED):
+        churned = data.customers.set_index(CUSTOMER_ID)[CHURNED].astype("boolean").fillna(False)
+        return ~churned.astype(bool)
+    return pd.Series(True, index=vr.index)
+
+
+def value_risk(scores: Scores) -> ValueRisk:
+    """Value x risk matrix of current customers, split at the medians."""
+    return value_risk_matrix(scores.frame["value"].rename("clv"), scores.frame["churn_probability"])
+
+
+# --------------------------------------------------------------------------------------------
+# Lifecycle stage now
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stages:
+    """Stage per customer now (`lifecycle_stages` output) and the rule used, in words."""
+
+    frame: pd.DataFrame
+    basis: str
+    one_time_buyers: int
+    repeat_gap_days: float | None
+
+
+def current_stages(data: CustomerData) -> Stages:
+    """Stage per customer now; customers marked churned are Lost.
+
+    Where the data records who left (the churn model learns from a churn column: a contractual
+    business such as a subscription), stages come from 1 - churn risk. Otherwise (purchases only:
+    nobody announces leaving) they come from the purchase model's p_alive, with one-time buyers
+    staged by the gap rule because BG/NBD gives them p_alive = 1.
+    """
+    churned = data.customers.set_index(CUSTOMER_ID)[CHURNED] if data.has_column(CHURNED) else None
+    churn = None
+    try:
+        churn = models.current_churn(data)
+    except DataError:
+        if not data.has_transactions:
+            raise
+    if churn is not None and (churn.source == "column" or not data.has_transactions):
+        risk = churn.scores.set_index(CUSTOMER_ID)["churn_probability"]
+        frame = lc.lifecycle_stages(churn_probability=risk, churned=churned)
+        return Stages(frame, "1 - the churn model's probability of leaving (your data records who left, so the "
+                      "churn model judges who is still a customer)", 0, None)
+    clv = models.current_clv(data).customers
+    gap = repeat_gap_days(data)
+    # BG/NBD's one-time buyers: no repeat purchase on a later day (frequency 0), not orders == 1
+    orders = (clv["frequency"] + 1).astype(int)
+    frame = lc.lifecycle_stages(
+        p_alive=clv["p_alive"], orders=orders, days_since_last_purchase=rfm(data)["days_since_last_purchase"],
+        repeat_gap_days=gap, churned=churned,
+    )
+    return Stages(frame, "the purchase model's probability that the customer is still active (p_alive)",
+                  int((orders == 1).sum()), gap)
+
+
+# --------------------------------------------------------------------------------------------
+# The what-if scenario for the report
+# --------------------------------------------------------------------------------------------
+
+
+def scenario_settings() -> tuple[WhatIfSettings, bool]:
+    """The What-if page's current sliders when they were set in this session, else the defaults.
+
+    Returns (settings, from_page).
+    """
+    keys = (wi.K_PERIOD, *wi.SCENARIO_KEYS)
+    if all(setting(k, None) is not None for k in keys):
+        values = {k: setting(k, None) for k in wi.SCENARIO_KEYS}
+        try:
+            return wi.settings_from_values(values, setting(wi.K_PERIOD, "M")), True
+        except (DataError, ValueError, TypeError, KeyError):
+            pass
+    return WhatIfSettings(), False
+
+
+def scenario_summary(section: dict[str, Any], settings: WhatIfSettings, from_page: bool) -> dict[str, str]:
+    """Plain-word lines of the what-if for the HTML report (money in the file's currency)."""
+    unit = PERIOD_NAMES[section["period"]]
+    years = section["horizon_periods"] / PERIODS_PER_YEAR[section["period"]]
+    basis = "yearly retention" if section["lift_basis_used"] == "year" else f"retention per {unit}"
+    mode = "percentage points" if settings.lift_mode == "points" else "%"
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:+.1f}%"
+
+    profit, clv_base = section["profit_change"], section["clv_base"]
+    return {
+        "Scenario": "the What-if page's current sliders" if from_page else
+        "the default scenario (the What-if page was not opened in this session)",
+        "Retention lift": f"{settings.lift:g} {mode} of {basis}",
+        f"Retention per {unit}": f"{section['retention_rate']:.1%} today, "
+        f"{section['lifted_retention_rate']:.1%} with the lift",
+        "Profit change": "n/a" if profit is None else
+        f"{pct(section['profit_change_pct'])} over {years:g} years ({profit:+,.0f} in today's money)",
+        "Lifetime value of a new customer": "n/a" if clv_base is None else
+        f"{clv_base:,.2f} today, {section['clv_lifted']:,.2f} with the lift ({pct(section['clv_change_pct'])})",
+        "Assumptions": f"margin {settings.margin_rate:.0%} of revenue, "
+        f"discount {settings.discount_rate_annual:.0%} a year",
+    }
