@@ -1,0 +1,153 @@
+"""AppTest runs of the Action list: ranking, filters, exports with formula escaping, the HTML report.
+
+Caches are kept within this module (tests/app/conftest.py), so the demo's models are fitted once.
+Downloads are read from Streamlit's in-memory media store as the page hands them over.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from analytics.datasets import load_demo
+from analytics.html_report import format_value
+from analytics.kpis import compute_kpis
+from tests.app.helpers import open_page
+from tests.app.test_segments import telco_customers, upload_then_open
+
+PAGE = "pages/actions.py"
+MALICIOUS = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture()
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """file name -> bytes of every download button the page draws."""
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        if filename and isinstance(path_or_data, bytes):
+            files[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
+
+
+def action_table(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if list(d.value.columns)[:2] == ["Rank", "Customer"])
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def tiny_log() -> bytes:
+    """40 customers over a year of purchases; customer 0 has a formula for an id."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(40):
+        customer = MALICIOUS if i == 0 else f"c{i:02d}"
+        first = int(rng.integers(0, 200))
+        for _ in range(int(rng.integers(1, 8))):
+            day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=first + int(rng.integers(0, 365 - first)))
+            rows.append((customer, f"{day:%Y-%m-%d}", round(float(rng.uniform(5, 80)), 2)))
+    return pd.DataFrame(rows, columns=["customer", "date", "amount"]).to_csv(index=False).encode()
+
+
+@pytest.mark.slow
+def test_subscription_ranking_filters_downloads_and_report(downloads):
+    at = open_page(PAGE)
+    assert not at.exception
+    assert not at.error
+    actions = action_table(at)
+    data = load_demo("subscription")
+    current = int((~data.customers["churned"].astype(bool)).sum())
+    assert len(actions) == current  # customers who already left are not listed
+    assert metrics(at)["Customers in the list"] == f"{current:,}"
+    top = actions.iloc[0]
+    assert top["Value at stake"] == actions["Value at stake"].max()
+    assert top["Value at stake"] == pytest.approx(top["Value"] * top["Churn probability"])
+    assert (np.diff(actions["Value at stake"].to_numpy()) <= 1e-12).all()
+    assert top["Reason"].startswith(("Top-10% value (CLV", "High value (CLV", "Lower value (CLV"))
+    csv = downloads["action_list.csv"].decode("utf-8-sig")
+    assert csv.splitlines()[1].startswith(f"1,{top['Customer']},")
+
+    at.multiselect(key="act_segment").set_value(["Can't lose them"]).run()
+    chosen = action_table(at)
+    expected = actions[actions["RFM segment"] == "Can't lose them"]
+    assert 0 < len(chosen) == len(expected) < len(actions)
+    assert chosen["Customer"].tolist() == expected["Customer"].tolist()
+    threshold = float(expected["Value at stake"].median())
+    at.number_input(key="act_min_value").set_value(threshold).run()
+    assert len(action_table(at)) == int((expected["Value at stake"] >= threshold).sum())
+    at.number_input(key="act_min_value").set_value(1e9).run()
+    assert not at.exception
+    assert any("No customer matches these filters" in i.value for i in at.info)
+    assert list(action_table(at).columns) == list(chosen.columns)  # an empty list keeps its columns
+    at.multiselect(key="act_segment").set_value([]).run()
+    at.number_input(key="act_min_value").set_value(0.0).run()
+
+    # a scenario set on the What-if page travels into the report
+    at.switch_page("pages/whatif.py").run()
+    at.slider(key="wi_lift").set_value(10.0).run()
+    at.switch_page(PAGE).run()
+    click(at, "Build the workshop report")
+    assert not at.exception
+    html = downloads["keepwise_report.html"].decode("utf-8")
+    revenue = compute_kpis(data).value("revenue")  # December 2025, the last complete month
+    assert re.search(r'data-kpi="revenue">.*?<div class="v">' + re.escape(format_value(revenue, "currency")), html)
+    assert top["Customer"] in html
+    assert "10 percentage points of yearly retention" in html
+    assert "the What-if page&#x27;s current sliders" in html
+    assert html.count("<svg") >= 2 and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_formula_in_a_customer_id_is_escaped_in_csv_and_excel(downloads):
+    at = upload_then_open(PAGE, "shop.csv", tiny_log())
+    assert not at.exception
+    assert not at.error
+    assert MALICIOUS in action_table(at)["Customer"].tolist()  # shown as it is on screen
+    csv = downloads["action_list.csv"].decode("utf-8-sig")
+    assert "'" + MALICIOUS in csv
+    assert not any(field.startswith("=") for line in csv.splitlines() for field in line.split(","))
+
+    click(at, "Prepare the Excel file")
+    sheet = openpyxl.load_workbook(io.BytesIO(downloads["action_list.xlsx"]))["Action list"]
+    ids = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "'" + MALICIOUS in ids and MALICIOUS not in ids
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_cdnow_sample_runs_and_says_what_close_the_loop_needs(downloads):
+    at = open_page(PAGE, dataset="cdnow_sample")
+    assert not at.exception
+    assert not at.error
+    assert any("close-the-loop list needs a customers table" in i.value for i in at.info)
+    assert len(action_table(at)) == 2357
+    click(at, "Build the workshop report")
+    html = downloads["keepwise_report.html"].decode("utf-8")
+    assert "the default scenario" in html and "Whom to call first (top 20)" in html
+
+
+def test_customers_only_upload_ranks_by_charge_value_and_quadrant(downloads):
+    telco = telco_customers()
+    at = upload_then_open(PAGE, "telco.csv", telco.to_csv(index=False).encode())
+    assert not at.exception
+    assert not at.error
+    actions = action_table(at)
+    assert len(actions) == int((telco["churn"] == "No").sum())
+    assert "Value x risk quadrant" in actions.columns
+    at.multiselect(key="act_segment").set_value(["Save first"]).run()
+    assert set(action_table(at)["Value x risk quadrant"]) == {"Save first"}
