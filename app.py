@@ -21,6 +21,7 @@ PAGES = {
     "Customers": [
         st.Page("pages/overview.py", title="Customer health", icon=":material/monitor_heart:"),
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),
+        st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:"),
     ],
     "Value & risk": [
         st.Page("pages/churn.py", title="Churn: who is leaving", icon=":material/person_remove:"),
@@ -28,6 +29,7 @@ PAGES = {
     ],
     "Decide": [
         st.Page("pages/whatif.py", title="What-if: retention lift", icon=":material/trending_up:"),
+        st.Page("pages/actions.py", title="Action list", icon=":material/checklist:"),
     ],
     "Share": [
         st.Page("pages/share.py", title="Share this analysis", icon=":material/share:"),
