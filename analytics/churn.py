@@ -106,8 +106,19 @@ def _norm_name(name: object) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
-def _value_text(values: pd.Series) -> pd.Series:
-    """Cells as trimmed lower-case text (NaN for blank); 1.0 reads as '1', True as 'true'."""
+def label_cell_text(values: pd.Series) -> pd.Series:
+    """Cells of a label column as the label reader compares them.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read from the file (any dtype).
+
+    Returns
+    -------
+    pd.Series
+        Trimmed lower-case text, NaN for a blank cell; 1.0 reads as '1', True as 'true'.
+    """
     if pd.api.types.is_bool_dtype(values):
         values = values.astype("boolean").astype("string")
     text = to_text(values)
@@ -155,7 +166,7 @@ class LabelChoice:
             out[blank] = False
             out[dated & ~blank] = True
             return out
-        text = _value_text(values)
+        text = label_cell_text(values)
         out[text.isin(self.churn_values).to_numpy()] = True
         out[text.isin(self.stay_values).to_numpy()] = False
         return out
@@ -163,7 +174,7 @@ class LabelChoice:
 
 def _flag_choice(values: pd.Series, column: str, inverted: bool) -> LabelChoice | None:
     """Read a column of two to four yes/no-like values, or None when it is not one."""
-    distinct = [v for v in _value_text(values).dropna().unique()]
+    distinct = [v for v in label_cell_text(values).dropna().unique()]
     if not 1 <= len(distinct) <= 4:
         return None
     flags = parse_flags(pd.Series(distinct, dtype=object))
@@ -238,7 +249,7 @@ def _override_label(frame: pd.DataFrame, column: str, churn_value: object | None
             f"{', '.join(map(str, frame.columns[:12]))}{'...' if frame.shape[1] > 12 else ''}."
         )
     values = frame[column]
-    distinct = sorted(_value_text(values).dropna().unique())
+    distinct = sorted(label_cell_text(values).dropna().unique())
     if churn_value is None:
         choice = _flag_choice(values, column, _norm_name(column) in INVERTED_NAMES)
         if choice is not None:
@@ -249,7 +260,7 @@ def _override_label(frame: pd.DataFrame, column: str, churn_value: object | None
             f"Tell us which value of '{column}' means the customer left. Values found: "
             f"{', '.join(distinct[:10])}{'...' if len(distinct) > 10 else ''}."
         )
-    wanted = _value_text(pd.Series([churn_value], dtype=object)).iloc[0]
+    wanted = label_cell_text(pd.Series([churn_value], dtype=object)).iloc[0]
     if wanted not in distinct:
         raise DataError(
             f"No cell of '{column}' says '{churn_value}'. Values found: "

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.campaign import CampaignAssumptions, CampaignPlan, value_at_stake
-from analytics.churn import ChurnAnalysis, ChurnSettings
-from analytics.churn import _value_text as cell_text  # the label reader's own cell normalisation
+from analytics.churn import ChurnAnalysis, ChurnSettings, label_cell_text
 from analytics.clv import ClvSettings
 from analytics.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, SIGNUP_DATE, TENURE_MONTHS, CustomerData
 from analytics.survival import RetentionCurves, retention_curves, retention_inputs
@@ -60,7 +59,7 @@ def label_values(values: pd.Series) -> list[str]:
 
     Empty when the column has more than `MAX_LABEL_VALUES` distinct values (not a yes/no flag).
     """
-    distinct = cell_text(values).dropna().unique()
+    distinct = label_cell_text(values).dropna().unique()
     return [] if len(distinct) > MAX_LABEL_VALUES else sorted(str(v) for v in distinct)
 
 
