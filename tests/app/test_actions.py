@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.datasets import load_demo
 from analytics.html_report import format_value
 from analytics.kpis import compute_kpis
-from tests.app.helpers import open_page
+from tests.app.helpers import click, metrics, open_page
 from tests.app.test_segments import telco_customers, upload_then_open
 
 PAGE = "pages/actions.py"
@@ -43,14 +43,6 @@ def downloads(monkeypatch) -> dict[str, bytes]:
 
 def action_table(at: AppTest) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if list(d.value.columns)[:2] == ["Rank", "Customer"])
-
-
-def click(at: AppTest, label: str) -> AppTest:
-    return next(b for b in at.button if b.label == label).click().run()
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def tiny_log() -> bytes:

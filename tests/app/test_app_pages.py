@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
-
-from tests.app.helpers import open_page
+from tests.app.helpers import metrics, open_page
 from tests.conftest import csv_bytes
-
-
-def metric_values(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def test_dataset_in_the_url_picks_the_demo():
     at = open_page("pages/data.py", dataset="cdnow_sample")
     assert not at.exception
     assert at.sidebar.selectbox[0].value == "demo:cdnow_sample"
-    assert metric_values(at)["Customers"] == "2,357"
+    assert metrics(at)["Customers"] == "2,357"
 
 
 def test_data_page_shows_rows_read_used_and_left_out():

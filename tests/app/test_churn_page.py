@@ -17,35 +17,17 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.campaign import CampaignAssumptions, CampaignPlan, plan_campaign
 from analytics.export import to_csv_bytes
+from tests.app import helpers
+from tests.app.helpers import captions, markdown, metrics, script_result, table, upload_session
 from tests.conftest import csv_bytes
 from ui import churn as ch
-from ui import state
 
-TIMEOUT = 300
 PAGE = "pages/churn.py"
 TELCO = Path(__file__).resolve().parents[1] / "data" / "telco_churn_4930.csv"
 
 
 def open_page(query: dict | None = None, session: dict | None = None) -> AppTest:
-    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def captions(at: AppTest) -> str:
-    return "\n".join(c.value for c in at.caption)
+    return helpers.open_page(PAGE, query, session)
 
 
 def shared_results(save_rate: float = 0.2, offer_cost: float = 5.0, **session) -> dict:
@@ -75,12 +57,7 @@ def shared_results(save_rate: float = 0.2, offer_cost: float = 5.0, **session) -
             "plan": plan,
         }
 
-    at = AppTest.from_function(script, default_timeout=TIMEOUT, args=(save_rate, offer_cost))
-    for key, value in session.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception
-    return at.session_state["expected"]
+    return script_result(script, save_rate, offer_cost, session=session)
 
 
 def campaign_metrics(plan: CampaignPlan) -> dict[str, str]:
@@ -148,10 +125,6 @@ def test_cdnow_sample_uses_the_derived_label_and_its_window_can_be_changed():
     assert "your choice" in captions(at)
 
 
-def upload_session(name: str, content: bytes) -> dict:
-    return {state.K_UPLOADS: [state.UploadedBytes.of(name, content)], state.K_SOURCE: state.UPLOAD}
-
-
 @pytest.mark.slow  # first fits of the churn (and lifetime-value) models
 def test_customers_only_upload_models_the_churn_column_and_values_a_year_of_charges():
     frame = pd.read_csv(TELCO, dtype=str, keep_default_na=False).head(1500)
@@ -164,9 +137,9 @@ def test_customers_only_upload_models_the_churn_column_and_values_a_year_of_char
     assert metrics(at)["Customers modelled"] == "1,500"
     at.selectbox(key=ch.K_SURVIVAL_BY).set_value("plan").run()
     assert not at.exception
-    table = next(d.value for d in at.dataframe if "Median lifetime" in d.value.columns)
-    assert set(table["contract"]) == {"Month-to-month", "One year", "Two year"}
-    assert int(table["Customers"].sum()) == 1500
+    lifetimes = table(at, "Median lifetime")
+    assert set(lifetimes["contract"]) == {"Month-to-month", "One year", "Two year"}
+    assert int(lifetimes["Customers"].sum()) == 1500
 
 
 def test_customers_table_without_any_churn_signal_gets_a_plain_message():

@@ -6,7 +6,6 @@ is rebuilt here from the table's cells, so the page says what the matrix holds.
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pytest
@@ -14,10 +13,14 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.cohorts import average_retention_curve, cohort_table
 from analytics.datasets import load_demo
-from tests.app import test_overview as helpers
+from tests.app import helpers
 from tests.app.test_overview import customers_only_upload, text
 
-open_page = functools.partial(helpers.open_page, page="pages/cohorts.py")
+PAGE = "pages/cohorts.py"
+
+
+def open_page(session: dict | None = None, **query: str) -> AppTest:
+    return helpers.open_page(PAGE, query, session, check_errors=True)
 
 
 @pytest.fixture(scope="module")

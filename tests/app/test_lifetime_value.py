@@ -18,24 +18,17 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.ingest import build_dataset, read_and_guess
 from analytics.sbg import report_section as sbg_report
-from tests.app.helpers import TIMEOUT
+from tests.app import helpers
+from tests.app.helpers import captions, click, markdown, metrics, script_result, table, upload_session
 from tests.conftest import csv_bytes
 from ui import clv as lv
-from ui import state
 
 PAGE = "pages/lifetime_value.py"
 CUSTOMERS_CSV = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
 
 
 def open_page(query: dict | None = None, session: dict | None = None) -> AppTest:
-    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    assert not at.error
-    return at
+    return helpers.open_page(PAGE, query, session, check_errors=True)
 
 
 def shared_clv(query: dict | None = None, **session) -> dict:
@@ -58,30 +51,7 @@ def shared_clv(query: dict | None = None, **session) -> dict:
             "time_unit": analysis.purchase_model.time_unit_,
         }
 
-    at = AppTest.from_function(script, default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    for key, value in session.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception
-    return at.session_state["expected"]
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def captions(at: AppTest) -> str:
-    return "\n".join(c.value for c in at.caption)
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def table(at: AppTest, column: str) -> pd.DataFrame:
-    """The first st.dataframe on the page with this column."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    return script_result(script, query=query, session=session)
 
 
 def chart_data(chart) -> list[pd.DataFrame]:
@@ -91,7 +61,7 @@ def chart_data(chart) -> list[pd.DataFrame]:
 
 def apply(at: AppTest) -> AppTest:
     """Press the settings form's button (the form applies every setting at once)."""
-    next(b for b in at.button if b.label == "Apply and refit").click().run()
+    click(at, "Apply and refit")
     assert not at.exception and not at.error
     return at
 
@@ -191,8 +161,7 @@ def test_subscription_demo_shows_the_shared_mean_clv_and_the_retention_view():
 
 def test_customers_only_upload_gets_the_sbg_retention_model():
     content = CUSTOMERS_CSV.read_bytes()
-    session = {state.K_UPLOADS: [state.UploadedBytes.of(CUSTOMERS_CSV.name, content)], state.K_SOURCE: state.UPLOAD}
-    at = open_page(session=session)
+    at = open_page(session=upload_session(CUSTOMERS_CSV.name, content))
     data = build_dataset([read_and_guess(CUSTOMERS_CSV.name, content)], name="customers")
     report = sbg_report(data, None)  # margin 30%, 10% a year: the page's defaults
     assert any("no purchase log" in i.value for i in at.info)
@@ -222,8 +191,7 @@ def test_too_short_a_history_is_explained_in_plain_words():
         b,2024-02-01,9
         """
     )
-    session = {state.K_UPLOADS: [state.UploadedBytes.of("short.csv", content)], state.K_SOURCE: state.UPLOAD}
-    at = open_page(session=session)
+    at = open_page(session=upload_session("short.csv", content))
     warning = next(w.value for w in at.warning if "Lifetime value cannot be computed" in w.value)
     assert "All purchases fall within 31 day(s)" in warning and "at least 12 weeks of history" in warning
     assert not at.metric

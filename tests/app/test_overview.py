@@ -18,31 +18,22 @@ from analytics.datasets import load_demo
 from analytics.ingest import build_dataset, read_and_guess
 from analytics.kpis import compute_kpis
 from analytics.schema import CustomerData
-from ui.state import UploadedBytes
+from tests.app import helpers
+from tests.app.helpers import upload_session
 
-TIMEOUT = 300
 PAGE = "pages/overview.py"
 CUSTOMERS_CSV = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
 GREEN, RED = 1, 0  # Metric.color of a good and a bad move
 
 
-def open_page(session: dict | None = None, page: str = PAGE, **query: str) -> AppTest:
-    """Run app.py straight on `page` with seeded session state and URL; no exception, no error."""
-    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    at.switch_page(page).run()
-    assert not at.exception
-    assert not at.error
-    return at
+def open_page(session: dict | None = None, **query: str) -> AppTest:
+    return helpers.open_page(PAGE, query, session, check_errors=True)
 
 
 def customers_only_upload() -> tuple[dict, CustomerData]:
     """Session state of an upload of data/subscription_customers.csv alone, and that dataset."""
     content = CUSTOMERS_CSV.read_bytes()
-    session = {"uploaded_files": [UploadedBytes.of(CUSTOMERS_CSV.name, content)], "data_source": "upload"}
-    return session, build_dataset([read_and_guess(CUSTOMERS_CSV.name, content)], name="upload")
+    return upload_session(CUSTOMERS_CSV.name, content), build_dataset([read_and_guess(CUSTOMERS_CSV.name, content)], name="upload")
 
 
 def cards(at: AppTest) -> dict[str, tuple[str, str]]:

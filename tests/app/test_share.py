@@ -21,10 +21,10 @@ from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from analytics.ingest import load_files
 from analytics.share_store import FolderShareStore, Snapshot, new_share_id
+from tests.app.helpers import TIMEOUT, open_page
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 300
 NOT_FOUND = "This share link does not open an analysis"
 
 
@@ -86,12 +86,7 @@ def share_dir(tmp_path, monkeypatch) -> Path:
 
 def session(share: str | None = None, page: str | None = None) -> AppTest:
     """A new browser session: on `?share=<share>` (landing on Home) or, without a link, on `page`."""
-    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
-    if share is not None:
-        at.query_params["share"] = share
-    if page is not None:
-        at.switch_page(page)
-    return at.run()
+    return open_page(page, None if share is None else {"share": share})
 
 
 def upload(at: AppTest) -> AppTest:

@@ -18,44 +18,18 @@ import streamlit.testing.v1.local_script_runner as local_script_runner
 from streamlit.testing.v1 import AppTest
 
 import ui.whatif as wi
-from ui import state
 from analytics.datasets import load_demo
 from analytics.economics import WhatIfSettings, build_assumptions, defaults_from_data, whatif
+from tests.app import helpers
+from tests.app.helpers import captions, click, deltas, markdown, metrics, upload_session
 from tests.conftest import csv_bytes
 
-TIMEOUT = 120
 PAGE = "pages/whatif.py"
 CUSTOMERS_CSV = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
 
 
 def open_page(**query: str) -> AppTest:
-    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    """Label -> value; the page shows 'Retention' (today) and 'Retention per <unit>' (lifted) separately."""
-    return {m.label: m.value for m in at.metric}
-
-
-def deltas(at: AppTest) -> dict[str, str]:
-    return {m.label: m.delta for m in at.metric}
-
-
-def captions(at: AppTest) -> str:
-    return "\n".join(c.value for c in at.caption)
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def click(at: AppTest, label: str) -> AppTest:
-    """Click the button with this label and rerun."""
-    return next(b for b in at.button if b.label == label).click().run()
+    return helpers.open_page(PAGE, query)
 
 
 def comparison(at: AppTest) -> pd.DataFrame:
@@ -226,12 +200,7 @@ def test_cdnow_full_log_opens_with_defaults():
 
 def open_with_upload(name: str, content: bytes) -> AppTest:
     """The page on an upload, seeded in session state as the Data page leaves it."""
-    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
-    at.session_state[state.K_UPLOADS] = [state.UploadedBytes.of(name, content)]
-    at.session_state[state.K_SOURCE] = state.UPLOAD
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
+    return helpers.open_page(PAGE, session=upload_session(name, content))
 
 
 def test_customers_table_alone_uses_churned_flag_and_tenure():
