@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics.schema import DataError
 from ui import share, state
+from ui.auth import sign_in_configured
 from ui.cache import current_data
 from ui.frame import friendly_errors, header, next_step
 
@@ -97,7 +98,7 @@ st.markdown(
   the settings of every page you changed, and the column mapping. Opening it shows the same numbers you see.
 - **Does not hold:** your original files, the rows cleaning left out, data from other uploads, your other
   browser tabs, or anything about you.
-- **Who can open it:** anyone who has the link{" and can sign in to this app" if share.sign_in_required() else ""}.
+- **Who can open it:** anyone who has the link{" and can sign in to this app" if sign_in_configured() else ""}.
   The id is 32 random characters (192 bits), so it cannot be guessed; treat the link like the data itself.
 - **How long:** {days} from when it was made, or until someone with the link deletes it. A deleted or expired
   link shows a plain "link not found" message. A tab that already opened it keeps its copy until closed.

@@ -31,7 +31,6 @@ from analytics.datasets import DEMOS, load_demo
 from analytics.schema import CustomerData, DataError
 from analytics.share_store import MB, FolderShareStore, ShareInfo, Snapshot, StoreSettings
 from ui import state
-from ui.auth import sign_in_configured
 from ui.cache import current_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +65,7 @@ def current_snapshot() -> Snapshot:
     params.pop("dataset", None)
     data = current_data()  # raises DataError with the user's message when there is nothing to share
     if current.startswith(state.SHARE_PREFIX):  # sharing a shared link again: same data, fresh expiry
-        opened = state.shared_link() or {}
-        names, mappings = tuple(opened.get("file_names", ())), dict(opened.get("mappings", {}))
+        names, mappings = tuple((state.shared_link() or {}).get("file_names", ())), {}
     else:
         names, mappings = tuple(f.name for f in state.uploads()), dict(state.mappings())
     return Snapshot(data=data, params=params, settings=settings, mappings=mappings, file_names=names)
@@ -91,10 +89,6 @@ def settings_table(settings: dict) -> pd.DataFrame:
             shown = "(none)"
         rows.append({"Page": page, "Setting": key, "Value": shown})
     return pd.DataFrame(rows, columns=["Page", "Setting", "Value"])
-
-
-def sign_in_required() -> bool:
-    return sign_in_configured()
 
 
 def links_made() -> list[ShareInfo]:

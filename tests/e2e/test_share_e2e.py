@@ -2,25 +2,23 @@
 see the same KPIs with the same setting; a third context without the link sees only the demo; an
 upload over the size limit is refused with the limit named.
 
-Runs its own app server with a private share folder (KEEPWISE_DATA_DIR), so nothing is written into
-the repository's var/ and no link from another test run can interfere.
+Uses the shared app server (tests/e2e/conftest.py), whose links go to KEEPWISE_DATA_DIR or the
+git-ignored var/shares; the test deletes the link it made, through the Share page.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, _free_port, screenshot
+from tests.e2e.conftest import ROOT, screenshot
 
 pytestmark = pytest.mark.e2e
 WAIT_MS = 120_000
 IDLE = "[data-test-script-state='notRunning']"
+SHARES = Path(os.environ.get("KEEPWISE_DATA_DIR") or ROOT / "var" / "shares")
 
 
 def shop_csv() -> str:
@@ -30,33 +28,6 @@ def shop_csv() -> str:
         lines += [f"c{i:02d};05.{month:02d}.2024;{10 + i},00" for month in range(1, i % 6 + 2)]
     lines.append("c01;06.01.2024;-11,00")
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture(scope="module")
-def share_app(tmp_path_factory):
-    """The app on a free port, storing links in a temporary folder."""
-    folder = tmp_path_factory.mktemp("shares")
-    port = _free_port()
-    env = dict(os.environ, STREAMLIT_SERVER_HEADLESS="true", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-               KEEPWISE_DATA_DIR=str(folder))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the app did not answer /_stcore/health within 60 s")
-    yield url, folder
-    process.terminate()
-    process.wait(timeout=20)
 
 
 def fresh(browser):
@@ -86,8 +57,8 @@ def metrics(page) -> dict[str, str]:
     }
 
 
-def test_upload_share_and_open_in_a_fresh_browser(share_app, browser, tmp_path):
-    url, folder = share_app
+def test_upload_share_and_open_in_a_fresh_browser(app_url, browser, tmp_path):
+    url = app_url
     upload = tmp_path / "shop.csv"
     upload.write_text(shop_csv())
 
@@ -114,8 +85,9 @@ def test_upload_share_and_open_in_a_fresh_browser(share_app, browser, tmp_path):
     sender.get_by_role("button", name="Create the link").click()
     sender.get_by_text("Link ready.").wait_for(timeout=WAIT_MS)
     link = sender.locator("[data-testid='stCode'] code").first.inner_text().strip()
-    assert link.startswith(f"{url}/?share=") and len(link.split("share=")[1]) == 32
-    assert [p.name for p in folder.iterdir()] == [link.split("share=")[1]]
+    share_id = link.split("share=")[1]
+    assert link == f"{url}/?share={share_id}" and len(share_id) == 32
+    assert sorted(p.name for p in (SHARES / share_id).iterdir()) == ["meta.json", "transactions.parquet"]
     screenshot(sender, "share_link_made")
 
     receiver_context, receiver = fresh(browser)
@@ -135,12 +107,17 @@ def test_upload_share_and_open_in_a_fresh_browser(share_app, browser, tmp_path):
     assert other.get_by_text("shop.csv").count() == 0
     for page in (sender, other, receiver):
         assert page.locator("[data-testid='stException']").count() == 0
+
+    go(sender, "Share this analysis")  # the maker deletes it: the link stops working for everyone
+    sender.get_by_role("button", name="Delete").click()
+    sender.get_by_text("None yet.").wait_for(timeout=WAIT_MS)
+    assert not (SHARES / share_id).exists()
     for context in (sender_context, other_context, receiver_context):
         context.close()
 
 
-def test_bad_link_and_oversized_upload(share_app, browser, tmp_path):
-    url, _ = share_app
+def test_bad_link_and_oversized_upload(app_url, browser, tmp_path):
+    url = app_url
     context, page = fresh(browser)
     page.goto(f"{url}/?share=../../etc/passwd")
     page.get_by_text("This share link does not open an analysis").wait_for(timeout=WAIT_MS)
