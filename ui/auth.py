@@ -41,17 +41,9 @@ def providers(section: Mapping) -> list[str | None]:
     return named
 
 
-def require_sign_in() -> None:
-    """Stop every page until the user has signed in, when the deployment configures `[auth]`."""
-    section = auth_section()
-    if section is None:
-        return
-    if st.user.get("is_logged_in", False):
-        with st.sidebar:
-            who = st.user.get("name") or st.user.get("email") or "you"
-            st.caption(f"Signed in as {who}.")
-            st.button("Sign out", on_click=st.logout, key="auth_sign_out", icon=":material/logout:")
-        return
+def sign_in_page() -> None:
+    """The only page a signed-out visitor can reach: one button per configured provider."""
+    section = auth_section() or {}
     st.title("Keepwise")
     st.markdown("This Keepwise is for your team only. Sign in with your work account to continue.")
     if importlib.util.find_spec("authlib") is None:
@@ -60,11 +52,26 @@ def require_sign_in() -> None:
             "package that sign-in needs. Whoever runs the app: install Authlib (version 1.3.2 or newer) and "
             "restart. The app stays closed until then."
         )
-        st.stop()
+        return
     for provider in providers(section):
         label = "Sign in" if provider is None else f"Sign in with {provider.replace('_', ' ').title()}"
         st.button(label, on_click=st.login, args=() if provider is None else (provider,), type="primary",
                   key=f"auth_sign_in_{provider or 'default'}", icon=":material/login:")
     if st.query_params.get("share"):
         st.info("You opened a share link. Signing in brings you to the home page: open the link again afterwards.")
+
+
+def require_sign_in() -> None:
+    """Stop every page until the user has signed in, when the deployment configures `[auth]`."""
+    if auth_section() is None:
+        return
+    if st.user.get("is_logged_in", False):
+        with st.sidebar:
+            who = st.user.get("name") or st.user.get("email") or "you"
+            st.caption(f"Signed in as {who}.")
+            st.button("Sign out", on_click=st.logout, key="auth_sign_out", icon=":material/logout:")
+        return
+    # A navigation of one hidden page: every address shows the sign-in page, and Streamlit does not
+    # fall back to listing the files of pages/ in the sidebar (it does when st.navigation is not called).
+    st.navigation([st.Page(sign_in_page, title="Sign in", default=True)], position="hidden").run()
     st.stop()
