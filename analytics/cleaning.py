@@ -61,6 +61,13 @@ class _Exclusions:
         return tuple(out)
 
 
+def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
+    """The same raw row again (all of the user's columns equal), among rows not yet excluded."""
+    duplicate = np.zeros(len(frame), dtype=bool)
+    duplicate[ex.kept] = frame.loc[ex.kept].duplicated(keep="first").to_numpy()
+    ex.add("Exact duplicate of an earlier row", duplicate)
+
+
 def _require(mapping: ColumnMapping, roles: tuple[str, ...], raw: RawTable) -> None:
     missing = [r for r in roles if r not in mapping.roles and not (r == s.AMOUNT and mapping.unit_price)]
     if not missing:
@@ -140,28 +147,14 @@ def clean_transactions(
 
     # Exact duplicates: the same raw row again (all of the user's columns equal), after the rows
     # already excluded for another reason are set aside.
-    duplicate = np.zeros(len(frame), dtype=bool)
-    candidates = ex.kept
-    duplicate[candidates] = frame.loc[candidates].duplicated(keep="first").to_numpy()
-    ex.add("Exact duplicate of an earlier row", duplicate)
+    _exclude_exact_duplicates(frame, ex)
 
     out = out.loc[ex.kept].reset_index(drop=True)
     out[s.CUSTOMER_ID] = out[s.CUSTOMER_ID].astype(str)
     out[s.AMOUNT] = out[s.AMOUNT].astype("float64")
     out = out.sort_values([s.ORDER_DATE, s.CUSTOMER_ID], kind="stable").reset_index(drop=True)
-    report = s.TableReport(
-        table=s.TRANSACTIONS,
-        source=raw.source,
-        rows_read=len(frame),
-        rows_used=len(out),
-        excluded=ex.report(),
-        columns=dict(roles) | ({"unit_price": mapping.unit_price} if mapping.unit_price else {}),
-        notes=tuple(notes),
-    )
-    _check_accounting(report)
-    if report.rows_used == 0:
-        raise s.DataError(_nothing_usable(report))
-    return out, report
+    columns = dict(roles) | ({"unit_price": mapping.unit_price} if mapping.unit_price else {})
+    return out, _report(raw, ex, len(out), columns, notes)
 
 
 def clean_customers(
@@ -182,9 +175,7 @@ def clean_customers(
 
     ids = to_text(frame[roles[s.CUSTOMER_ID]])
     ex.add("No customer id", ids.isna())
-    exact = np.zeros(len(frame), dtype=bool)
-    exact[ex.kept] = frame.loc[ex.kept].duplicated(keep="first").to_numpy()
-    ex.add("Exact duplicate of an earlier row", exact)
+    _exclude_exact_duplicates(frame, ex)
     repeated = np.zeros(len(frame), dtype=bool)
     repeated[ex.kept] = ids[ex.kept].duplicated(keep="first").to_numpy()
     ex.add("Customer id repeated (the first row was kept)", repeated)
@@ -237,19 +228,7 @@ def clean_customers(
         notes.append(f"Tenure computed from signup to churn date (or {pd.Timestamp(end):%Y-%m-%d}), in months.")
 
     out = out.loc[ex.kept].reset_index(drop=True)
-    report = s.TableReport(
-        table=s.CUSTOMERS,
-        source=raw.source,
-        rows_read=len(frame),
-        rows_used=len(out),
-        excluded=ex.report(),
-        columns=dict(roles),
-        notes=tuple(notes),
-    )
-    _check_accounting(report)
-    if report.rows_used == 0:
-        raise s.DataError(_nothing_usable(report))
-    return out, report
+    return out, _report(raw, ex, len(out), dict(roles), notes)
 
 
 def _numeric_with_note(values: pd.Series, column: str, notes: list[str]) -> pd.Series:
@@ -263,9 +242,22 @@ def _numeric_with_note(values: pd.Series, column: str, notes: list[str]) -> pd.S
     return parsed
 
 
-def _check_accounting(report: s.TableReport) -> None:
+def _report(raw: RawTable, ex: _Exclusions, rows_used: int, columns: dict[str, str], notes: list[str]) -> s.TableReport:
+    """The table's report; checks rows read = used + excluded and refuses a table with no usable row."""
+    report = s.TableReport(
+        table=ex.table,
+        source=raw.source,
+        rows_read=len(raw.frame),
+        rows_used=rows_used,
+        excluded=ex.report(),
+        columns=columns,
+        notes=tuple(notes),
+    )
     if report.rows_read != report.rows_used + report.rows_excluded:  # pragma: no cover - invariant
         raise AssertionError(f"row accounting broke for {report.source}")
+    if report.rows_used == 0:
+        raise s.DataError(_nothing_usable(report))
+    return report
 
 
 def _nothing_usable(report: s.TableReport) -> str:

@@ -56,24 +56,6 @@ FIRST_CONTACT_RESOLUTION = "first_contact_resolution"  # float64 share 0..1 (or 
 COMPLAINTS = "complaints"  # float64: complaints filed
 ACQUISITION_COST = "acquisition_cost"  # float64: what it cost to win this customer
 
-CUSTOMER_ROLES: tuple[str, ...] = (
-    SIGNUP_DATE,
-    CHURNED,
-    CHURN_DATE,
-    TENURE_MONTHS,
-    PLAN,
-    MONTHLY_CHARGE,
-    REGION,
-    NPS,
-    CSAT,
-    CES,
-    TICKETS,
-    RESOLUTION_HOURS,
-    ESCALATIONS,
-    FIRST_CONTACT_RESOLUTION,
-    COMPLAINTS,
-    ACQUISITION_COST,
-)
 CUSTOMER_DATE_ROLES: tuple[str, ...] = (SIGNUP_DATE, CHURN_DATE)
 CUSTOMER_NUMERIC_ROLES: tuple[str, ...] = (
     TENURE_MONTHS,
@@ -89,6 +71,9 @@ CUSTOMER_NUMERIC_ROLES: tuple[str, ...] = (
     ACQUISITION_COST,
 )
 CUSTOMER_TEXT_ROLES: tuple[str, ...] = (PLAN, REGION)
+CUSTOMER_ROLES: tuple[str, ...] = (
+    CHURNED, *CUSTOMER_DATE_ROLES, *CUSTOMER_NUMERIC_ROLES, *CUSTOMER_TEXT_ROLES
+)
 
 TRANSACTIONS = "transactions"
 CUSTOMERS = "customers"
