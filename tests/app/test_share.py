@@ -14,10 +14,7 @@ from pathlib import Path
 import ast
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from analytics.ingest import load_files
 from analytics.share_store import FolderShareStore, Snapshot, new_share_id
@@ -39,40 +36,6 @@ def shop_csv() -> bytes:
             lines.append(f"c{i:02d};05.{month:02d}.2024;{10 + i},00")
     lines.append("c01;06.01.2024;-11,00")
     return ("\n".join(lines) + "\n").encode()
-
-
-@pytest.fixture(autouse=True)
-def one_session_id_per_apptest(monkeypatch):
-    """Give each AppTest its own session id, as a server gives each browser tab.
-
-    AppTest runs every instance as "test session id", so caches with scope="session" would be
-    shared between two AppTests and a test of "two sessions" would test nothing.
-    """
-    original = LocalScriptRunner.__init__
-
-    def init(self, script_path, session_state, *args, **kwargs):
-        original(self, script_path, session_state, *args, **kwargs)
-        self._session_id = f"apptest-{id(session_state)}"
-
-    monkeypatch.setattr(LocalScriptRunner, "__init__", init)
-
-
-class RouterPagesManager(PagesManager):
-    """Keep st.navigation in charge on every run, as on a server.
-
-    AppTest makes a new PagesManager per run, which sees the pages/ folder and switches back to
-    the old pages-folder mode: every run after the first then executes the page file alone,
-    without app.py (no sidebar, no sign-in gate, no restored settings).
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-
-@pytest.fixture(autouse=True)
-def app_py_runs_every_time(monkeypatch):
-    monkeypatch.setattr(app_test_module, "PagesManager", RouterPagesManager)
 
 
 @pytest.fixture(autouse=True)
