@@ -44,7 +44,10 @@ with st.expander("Upload your files", expanded=state.source() == state.UPLOAD or
             state.set_uploads(incoming)
             state.set_source(state.UPLOAD)
             st.rerun()
-    st.caption("Files stay in your browser session. A link to this page carries demo names, never your files.")
+    st.caption(
+        "Files stay in your browser session: the page's address carries demo names, never your files. "
+        "To show your data to a colleague, make a link on the Share page (it holds the cleaned tables)."
+    )
 
 
 def mapping_editor(file: state.UploadedBytes) -> None:

@@ -49,4 +49,7 @@ def dataset_picker() -> None:
             st.query_params[state.SHARE_PARAM] = choice[len(state.SHARE_PREFIX):]  # like the demo's name
             st.caption(share.sidebar_caption())
         else:
-            st.caption("Your files stay in this browser session only; they are not in the page's link.")
+            st.caption(
+                "Your files stay in this browser session; the address bar does not carry them. "
+                "To show a colleague, make a link on the Share page."
+            )
