@@ -21,6 +21,7 @@ from analytics.segments import QUADRANT_ADVICE, SEGMENTS, segment_summary
 from ui import models, state
 from ui import segments as us
 from ui.frame import friendly_errors, header, next_step, require_data
+from ui.health import kpi_report
 
 BIND = "query-params"
 K_EXCEL = "actions_excel"  # (signature, bytes): session only, not a setting (no act_ prefix)
@@ -92,7 +93,7 @@ def excel_block(export: pd.DataFrame, loop: pd.DataFrame | None, sig: str) -> No
 def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
     """The workshop report: KPIs, up to four charts, the top actions and the what-if scenario."""
     clv = models.current_clv(data).customers["clv"] if scores.model_clv else None
-    kpis = us.kpi_report(data, float(clv.mean()) if clv is not None else None)
+    kpis = kpi_report(data, "month", float(clv.mean()) if clv is not None else None)
     charts = []
     if data.has_transactions:
         trend = kpi_trend(data, "revenue")

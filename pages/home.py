@@ -5,25 +5,12 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.economics import WhatIfSettings
-from analytics.economics import report_section as whatif_section
-from analytics.kpis import compute_kpis
-from analytics.schema import CustomerData
-from ui.cache import per_dataset
 from ui.frame import friendly_errors, header, next_step, require_data
+from ui.health import kpi_report
 from ui.models import current_churn, current_clv, value_and_risk
+from ui.segments import whatif_summary
 
 PAGES_DIR = Path(__file__).resolve().parent
-
-
-@per_dataset()
-def headline_kpis(data: CustomerData) -> dict:
-    report = compute_kpis(data, period="month")
-    return {k.key: k for k in report.kpis} | {"_period": report.current_period}
-
-
-@per_dataset()
-def headline_whatif(data: CustomerData) -> dict:
-    return whatif_section(data, WhatIfSettings())
 
 
 def step(number: int, page: str, title: str, explain: str) -> st.delta_generator.DeltaGenerator:
@@ -63,13 +50,12 @@ slot.metric("Rows used", f"{rows_used:,} of {rows_read:,}", help="Rows read = ro
 
 slot = step(2, "overview", "Customer health", "Retention, churn, satisfaction and support KPIs against the previous period.")
 with slot, friendly_errors("Customer health"):
-    kpis = headline_kpis(data)
-    retention, nps = kpis.get("retention_rate"), kpis.get("nps")
+    kpis = kpi_report(data, "month")
     a, b = st.columns(2)
-    a.metric(f"Retention ({kpis['_period']})", pct(retention.value if retention else None),
+    a.metric(f"Retention ({kpis.current_period})", pct(kpis.value("retention_rate")),
              help="Share of last period's customers who were customers again this period.")
-    if nps is not None and nps.value is not None:
-        b.metric("NPS", f"{nps.value:+.0f}", help="% promoters (9-10) minus % detractors (0-6).")
+    if kpis.value("nps") is not None:
+        b.metric("NPS", f"{kpis.value('nps'):+.0f}", help="% promoters (9-10) minus % detractors (0-6).")
 
 slot = step(3, "churn", "Who is leaving", "A risk score per customer, the drivers in plain words, and a campaign that pays.")
 slot4 = step(4, "lifetime_value", "What they are worth", "Lifetime value per customer from validated purchase models.")
@@ -77,7 +63,7 @@ slot5 = step(5, "whatif", "What a retention lift is worth", "The 5% retention cl
 slot6 = step(6, "actions", "Whom to call first", "Customers ranked by value at stake, with the reason in words.")
 
 with slot5, friendly_errors("What-if"):
-    scenario = headline_whatif(data)
+    scenario = whatif_summary(data, WhatIfSettings())
     change = scenario["profit_change_pct"]
     st.metric("Profit change from +5 points of yearly retention", "n/a" if change is None else f"{change:+.1f}%",
               help="Discounted profit over the horizon, lifted vs today (What-if page for the assumptions).")

@@ -17,7 +17,6 @@ import pandas as pd
 
 from analytics import lifecycle as lc
 from analytics.economics import PERIOD_NAMES, PERIODS_PER_YEAR, WhatIfSettings, report_section
-from analytics.kpis import KPIReport, compute_kpis
 from analytics.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
 from analytics.segments import Personas, ValueRisk, fit_personas, rfm_table, value_risk_matrix
 from ui import models
@@ -66,12 +65,6 @@ def stage_moves(data: CustomerData, period: str) -> tuple[pd.DataFrame, pd.Times
     """Transition table (stage at the end of the previous `period` x stage now), both dates."""
     before, now, before_date, now_date = lc.lifecycle_snapshots(data, period=period)
     return lc.transition_table(before["stage"], now["stage"]), before_date, now_date
-
-
-@per_dataset()
-def kpi_report(data: CustomerData, model_clv: float | None) -> KPIReport:
-    """KPIs of the last complete month against the month before."""
-    return compute_kpis(data, model_clv=model_clv)
 
 
 @per_dataset(max_entries=16)
