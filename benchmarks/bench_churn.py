@@ -29,8 +29,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.churn import ChurnSettings, analyse_churn  # noqa: E402
-from analytics.schema import CustomerData  # noqa: E402
+from analytics.data.schema import CustomerData
+from analytics.models.churn import ChurnSettings, analyse_churn
 
 
 def make_customers(n: int, seed: int = 42) -> pd.DataFrame:
@@ -56,37 +56,41 @@ def make_customers(n: int, seed: int = 42) -> pd.DataFrame:
     total[tenure == 0] = " "
     states = np.array([f"State {i:02d}" for i in range(40)])
     state_p = np.r_[np.full(30, 0.03), np.full(10, 0.01)]
-    frame = pd.DataFrame({
-        "customerID": [f"{i:07d}-X" for i in range(n)],
-        "Contract": contract,
-        "Plan": rng.choice(["Basic", "Standard", "Premium"], n),
-        "Region": rng.choice([f"Region {i}" for i in range(10)], n),
-        "Channel": rng.choice(["Paid", "Referral", "Organic", "Partner", "Retail"], n),
-        "PaymentMethod": rng.choice(["Card", "Bank", "Check", "Wallet"], n),
-        "Gender": rng.choice(["Female", "Male"], n),
-        "State": rng.choice(states, n, p=state_p / state_p.sum()),
-        "PaperlessBilling": rng.choice(["Yes", "No"], n),
-        "tenure": tenure,
-        "MonthlyCharges": charge,
-        "TotalCharges": total,
-        "NPS": np.where(rng.random(n) < 0.35, np.nan, nps),
-        "SupportTickets": tickets,
-        "ResolutionHours": resolution,
-        "Escalations": rng.binomial(tickets.astype(int), 0.1).astype(float),
-        "Age": rng.integers(18, 90, n).astype(float),
-        "Discount": np.round(rng.uniform(0, 0.3, n), 2),
-        "LoginsPerMonth": rng.poisson(8, n).astype(float),
-        "PageViews": rng.poisson(40, n).astype(float),
-        "Noise": rng.normal(size=n),
-        "Churn": np.where(churned, "Yes", "No"),
-    })
+    frame = pd.DataFrame(
+        {
+            "customerID": [f"{i:07d}-X" for i in range(n)],
+            "Contract": contract,
+            "Plan": rng.choice(["Basic", "Standard", "Premium"], n),
+            "Region": rng.choice([f"Region {i}" for i in range(10)], n),
+            "Channel": rng.choice(["Paid", "Referral", "Organic", "Partner", "Retail"], n),
+            "PaymentMethod": rng.choice(["Card", "Bank", "Check", "Wallet"], n),
+            "Gender": rng.choice(["Female", "Male"], n),
+            "State": rng.choice(states, n, p=state_p / state_p.sum()),
+            "PaperlessBilling": rng.choice(["Yes", "No"], n),
+            "tenure": tenure,
+            "MonthlyCharges": charge,
+            "TotalCharges": total,
+            "NPS": np.where(rng.random(n) < 0.35, np.nan, nps),
+            "SupportTickets": tickets,
+            "ResolutionHours": resolution,
+            "Escalations": rng.binomial(tickets.astype(int), 0.1).astype(float),
+            "Age": rng.integers(18, 90, n).astype(float),
+            "Discount": np.round(rng.uniform(0, 0.3, n), 2),
+            "LoginsPerMonth": rng.poisson(8, n).astype(float),
+            "PageViews": rng.poisson(40, n).astype(float),
+            "Noise": rng.normal(size=n),
+            "Churn": np.where(churned, "Yes", "No"),
+        }
+    )
     return frame
 
 
 def run(customers: int) -> None:
     frame = make_customers(customers)
     data = CustomerData(name="bench", customers=frame)
-    print(f"customers: {len(frame):,}; attributes: {frame.shape[1] - 2}; churn rate {(frame['Churn'] == 'Yes').mean():.1%}")
+    print(
+        f"customers: {len(frame):,}; attributes: {frame.shape[1] - 2}; churn rate {(frame['Churn'] == 'Yes').mean():.1%}"
+    )
     print(f"cores: {os.cpu_count()}")
 
     start = time.perf_counter()
@@ -114,10 +118,7 @@ def run(customers: int) -> None:
         f"{cv.loc['logistic', 'auc']:.3f}, boosting {cv.loc['gradient_boosting', 'auc']:.3f}; "
         f"chosen: {full.model.model_name_}"
     )
-    print(
-        f"boosting only (importance on boosting):         {t_boost:7.1f} s  AUC "
-        f"{boosting.model.metrics_['auc']:.3f}"
-    )
+    print(f"boosting only (importance on boosting):         {t_boost:7.1f} s  AUC {boosting.model.metrics_['auc']:.3f}")
     print(f"score {len(X):,} customers:                      {t_score:7.2f} s")
     print(f"ratio full / baseline: {t_full / t_base:.1f}x")
     print("drivers:")

@@ -11,7 +11,7 @@ observed for 78 weeks (the CDNOW design of Fader, Hardie & Lee 2005): ~10 purcha
 Both pipelines do: per-customer summary (weekly, day granularity) -> fit BG/NBD, Pareto/NBD,
 modified BG/NBD and Gamma-Gamma -> a 12-month CLV for every customer.
 
-- ours: analytics.btyd.summarize_customers + analytics.clv (fits on distinct (frequency, recency,
+- ours: analytics.models.btyd.summarize_customers + analytics.models.clv (fits on distinct (frequency, recency,
   T) triples with counts as weights; 2F1 once per distinct pair; CLV per triple).
 - baseline: lifetimes.utils.summary_data_from_transaction_data(freq='D', freq_multiplier=7) +
   unweighted lifetimes fits + GammaGammaFitter.customer_lifetime_value(freq='W').
@@ -38,8 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.btyd import simulate_transactions, summarize_customers  # noqa: E402
-from analytics.clv import (  # noqa: E402
+from analytics.models.btyd import simulate_transactions, summarize_customers
+from analytics.models.clv import (
     BetaGeo,
     ClvSettings,
     GammaGamma,
@@ -51,8 +51,9 @@ from analytics.clv import (  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
-SIMULATION = dict(r=1.2, alpha=5.0, a=0.8, b=8.0, spend=(6.25, 3.74, 15.44), time_unit="W",
-                  acquisition_days=84, observation_days=546)
+SIMULATION = dict(
+    r=1.2, alpha=5.0, a=0.8, b=8.0, spend=(6.25, 3.74, 15.44), time_unit="W", acquisition_days=84, observation_days=546
+)
 MODELS = {"bg_nbd": BetaGeo, "pareto_nbd": ParetoNBD, "mbg_nbd": ModifiedBetaGeo}
 
 
@@ -101,8 +102,13 @@ def run_ours(tx, settings: ClvSettings) -> dict:
     values = customer_values(summary, models["bg_nbd"], spend, settings, triples=tr)
     clock.lap("clv")
     clock.finish()
-    return {"clock": clock, "params": params, "total_clv": float(values["clv"].sum()),
-            "n_customers": len(summary), "n_triples": len(tr.weights)}
+    return {
+        "clock": clock,
+        "params": params,
+        "total_clv": float(values["clv"].sum()),
+        "n_customers": len(summary),
+        "n_triples": len(tr.weights),
+    }
 
 
 def run_baseline(tx, settings: ClvSettings) -> dict:
@@ -130,10 +136,19 @@ def run_baseline(tx, settings: ClvSettings) -> dict:
     params["gamma_gamma"] = dict(gg.params_)
     clock.lap("gamma_gamma")
     monthly = (1 + settings.annual_discount_rate) ** (1 / 12) - 1
-    clv = gg.customer_lifetime_value(
-        fitted["bg_nbd"], f, r, T, s["monetary_value"], time=int(settings.horizon_months),
-        discount_rate=monthly, freq="W",
-    ) * settings.margin
+    clv = (
+        gg.customer_lifetime_value(
+            fitted["bg_nbd"],
+            f,
+            r,
+            T,
+            s["monetary_value"],
+            time=int(settings.horizon_months),
+            discount_rate=monthly,
+            freq="W",
+        )
+        * settings.margin
+    )
     clock.lap("clv")
     clock.finish()
     return {"clock": clock, "params": params, "total_clv": float(clv.sum()), "n_customers": len(s)}
@@ -149,8 +164,12 @@ def simulate(n: int, seed: int):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
-    ap.add_argument("--baseline-customers", type=int, default=None,
-                    help="run the lifetimes baseline (and ours again) on a smaller log of this size")
+    ap.add_argument(
+        "--baseline-customers",
+        type=int,
+        default=None,
+        help="run the lifetimes baseline (and ours again) on a smaller log of this size",
+    )
     ap.add_argument("--seed", type=int, default=2005)
     args = ap.parse_args(argv)
     settings = ClvSettings(horizon_months=12, margin=0.3, annual_discount_rate=0.10, n_bootstrap=0)
@@ -158,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     tx = simulate(args.customers, args.seed)
     ours = run_ours(tx, settings)
     ours_peak = peak_rss_gb()
-    print(f"\nours @ {ours['n_customers']:,} customers ({ours['n_triples']:,} distinct triples): "
-          + ours["clock"].line(), flush=True)
+    print(
+        f"\nours @ {ours['n_customers']:,} customers ({ours['n_triples']:,} distinct triples): " + ours["clock"].line(),
+        flush=True,
+    )
     print(f"  peak RSS so far (simulated log + ours): {ours_peak:.2f} GB")
 
     if args.baseline_customers and args.baseline_customers != args.customers:
@@ -175,9 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  peak RSS of the process (both pipelines): {peak_rss_gb():.2f} GB")
 
     b, o = base["clock"], ours_small["clock"]
-    print(f"\nspeed-up end to end: {b.wall['total'] / o.wall['total']:.1f}x wall clock "
-          f"({b.wall['total']:.1f} s -> {o.wall['total']:.1f} s), {b.cpu['total'] / o.cpu['total']:.1f}x CPU time "
-          f"({b.cpu['total']:.1f} s -> {o.cpu['total']:.1f} s)")
+    print(
+        f"\nspeed-up end to end: {b.wall['total'] / o.wall['total']:.1f}x wall clock "
+        f"({b.wall['total']:.1f} s -> {o.wall['total']:.1f} s), {b.cpu['total'] / o.cpu['total']:.1f}x CPU time "
+        f"({b.cpu['total']:.1f} s -> {o.cpu['total']:.1f} s)"
+    )
     print("  stage        lifetimes wall (cpu)  ->  ours wall (cpu)")
     for stage in ("summary", *MODELS, "gamma_gamma", "clv"):
         print(f"  {stage:12s} {b.wall[stage]:8.2f} ({b.cpu[stage]:7.2f}) -> {o.wall[stage]:7.2f} ({o.cpu[stage]:6.2f})")
@@ -186,9 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         q = base["params"][model]
         diff = max(abs(p[k] / q[k] - 1) for k in p)
         print(f"  {model:12s} {diff:.1e}   " + ", ".join(f"{k} {p[k]:.4f}" for k in p))
-    print(f"\ntotal 12-month CLV: ours {ours_small['total_clv']:,.0f}, lifetimes "
-          f"{base['total_clv']:,.0f} ({100 * (ours_small['total_clv'] / base['total_clv'] - 1):+.2f}%; lifetimes "
-          "discounts month-end steps of 4.345 weeks, ours weekly midpoints of continuous discounting)")
+    print(
+        f"\ntotal 12-month CLV: ours {ours_small['total_clv']:,.0f}, lifetimes "
+        f"{base['total_clv']:,.0f} ({100 * (ours_small['total_clv'] / base['total_clv'] - 1):+.2f}%; lifetimes "
+        "discounts month-end steps of 4.345 weeks, ours weekly midpoints of continuous discounting)"
+    )
     return 0
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.ingest import load_files  # noqa: E402
+from analytics.data.ingest import load_files
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -73,7 +73,9 @@ def measure(variant: str, path: Path) -> dict:
     """Each variant in a fresh interpreter, so peak memory is its own."""
     out = subprocess.run(
         [sys.executable, __file__, "--variant", variant, "--path", str(path)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout)
 
@@ -91,14 +93,22 @@ def main() -> None:
     print(f"file: {path.name}, {path.stat().st_size / 2**20:.0f} MiB, {args.rows:,} rows")
     base = measure("baseline", path)
     ours = measure("ours", path)
-    print(f"{'baseline: pandas.read_csv (inferred)':<40} {base['seconds']:7.2f} s   peak RSS {base['peak_mib']:6.0f} MiB")
-    print(f"{'ours: read + detect + clean + report':<40} {ours['seconds']:7.2f} s   peak RSS {ours['peak_mib']:6.0f} MiB")
-    print(f"rows read {ours['rows_read']:,} = used {ours['rows_used']:,} + excluded "
-          f"{ours['rows_read'] - ours['rows_used']:,}")
+    print(
+        f"{'baseline: pandas.read_csv (inferred)':<40} {base['seconds']:7.2f} s   peak RSS {base['peak_mib']:6.0f} MiB"
+    )
+    print(
+        f"{'ours: read + detect + clean + report':<40} {ours['seconds']:7.2f} s   peak RSS {ours['peak_mib']:6.0f} MiB"
+    )
+    print(
+        f"rows read {ours['rows_read']:,} = used {ours['rows_used']:,} + excluded "
+        f"{ours['rows_read'] - ours['rows_used']:,}"
+    )
     for reason, rows in ours["excluded"]:
         print(f"  {rows:>7,}  {reason}")
-    print(f"ratio vs baseline: time x{ours['seconds'] / base['seconds']:.1f}, "
-          f"peak memory x{ours['peak_mib'] / base['peak_mib']:.1f}")
+    print(
+        f"ratio vs baseline: time x{ours['seconds'] / base['seconds']:.1f}, "
+        f"peak memory x{ours['peak_mib'] / base['peak_mib']:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.datasets import load_demo  # noqa: E402
-from analytics.economics import (  # noqa: E402
+from analytics.business.economics import (
     LoyaltyEffects,
     WhatIfSettings,
     build_assumptions,
@@ -27,9 +26,12 @@ from analytics.economics import (  # noqa: E402
     simulate,
     whatif,
 )
+from analytics.data.datasets import load_demo
 
 # The demo subscription business's measured inputs, with every loyalty effect switched on.
-SETTINGS = WhatIfSettings(fixed_costs=10_000.0, loyalty=LoyaltyEffects(spend_growth=0.008, referrals=0.02, cost_reduction=0.01))
+SETTINGS = WhatIfSettings(
+    fixed_costs=10_000.0, loyalty=LoyaltyEffects(spend_growth=0.008, referrals=0.02, cost_reduction=0.01)
+)
 BASE, _ = build_assumptions(defaults_from_data(load_demo("subscription")), SETTINGS)
 LOYALTY = SETTINGS.loyalty
 LIFT = SETTINGS.retention_lift
@@ -53,7 +55,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
     worst = 0.0
-    print(f"{'horizon':>7} | {'whatif median':>13} {'p95':>8} | {'2 sims fast':>11} | {'2 sims loop':>11} {'p95':>8} | ratio")
+    print(
+        f"{'horizon':>7} | {'whatif median':>13} {'p95':>8} | {'2 sims fast':>11} | {'2 sims loop':>11} {'p95':>8} | ratio"
+    )
     for horizon in (12, 36, 60, 120):
         lifted = min(BASE.retention + 0.005, 0.999)
 
@@ -73,7 +77,9 @@ def main() -> None:
             f" | loop / fast = {l_med / f_med:.1f}x"
         )
         worst = max(worst, w_p95)
-    print(f"Slowest whatif 95th percentile: {worst:.2f} ms (target: under 50 ms) -> {'OK' if worst < 50 else 'TOO SLOW'}")
+    print(
+        f"Slowest whatif 95th percentile: {worst:.2f} ms (target: under 50 ms) -> {'OK' if worst < 50 else 'TOO SLOW'}"
+    )
 
 
 if __name__ == "__main__":

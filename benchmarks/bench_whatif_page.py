@@ -26,18 +26,27 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from analytics.charts_economics import customers_over_time, profit_waterfall, reichheld_band  # noqa: E402
-from analytics.datasets import load_demo  # noqa: E402
-from analytics.economics import defaults_from_data  # noqa: E402
+from analytics.business.economics import defaults_from_data  # noqa: E402
+from analytics.data.datasets import load_demo  # noqa: E402
+from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band  # noqa: E402
 from benchmarks.bench_whatif import timings  # noqa: E402  (median, p95 in ms after two warm-up calls)
 from tests.app.test_whatif import fragment_only_run  # noqa: E402
 from ui import whatif as wi  # noqa: E402
 
 TARGET_MS = 50.0
 SLIDERS = {
-    wi.K_LIFT: 5.0, wi.K_MODE: "points", wi.K_BASIS: "year", wi.K_MARGIN: 30, wi.K_DISCOUNT: 10.0,
-    wi.K_YEARS: 5, wi.K_CAC: 50.4, wi.K_FIXED: 0.0, wi.K_ACQUISITION: "constant",
-    wi.K_GROWTH: 0.0, wi.K_REFERRALS: 0.0, wi.K_SERVE: 0.0,
+    wi.K_LIFT: 5.0,
+    wi.K_MODE: "points",
+    wi.K_BASIS: "year",
+    wi.K_MARGIN: 30,
+    wi.K_DISCOUNT: 10.0,
+    wi.K_YEARS: 5,
+    wi.K_CAC: 50.4,
+    wi.K_FIXED: 0.0,
+    wi.K_ACQUISITION: "constant",
+    wi.K_GROWTH: 0.0,
+    wi.K_REFERRALS: 0.0,
+    wi.K_SERVE: 0.0,
 }
 
 
@@ -65,8 +74,11 @@ def recomputation(repeat: int) -> float:
             row = wi.scenario_row("now", settings, result)
             band = pd.DataFrame({"scenario": ["now"], "profit_change_pct": [row["Profit change %"]]})
             with alt.data_transformers.enable("by_name"):
-                for chart in (customers_over_time(result.customers_frame()), profit_waterfall(result.waterfall),
-                              reichheld_band(band)):
+                for chart in (
+                    customers_over_time(result.customers_frame()),
+                    profit_waterfall(result.waterfall),
+                    reichheld_band(band),
+                ):
                     chart.to_dict()  # validated against the Vega-Lite schema, as st.altair_chart does
 
         med, p95 = timings(lambda: wi.run_scenario(defaults, settings), repeat * 5)
@@ -75,8 +87,10 @@ def recomputation(repeat: int) -> float:
         print(f"   {label:<40} whatif {med:6.2f} ms (p95 {p95:6.2f})   + charts {c_med:6.2f} ms (p95 {c_p95:6.2f})")
         worst = max(worst, p95)
     verdict = "OK" if worst < TARGET_MS else "TOO SLOW"
-    print(f"   slowest what-if p95: {worst:.2f} ms (target under {TARGET_MS:.0f} ms) -> {verdict}; the charts' schema "
-          "validation (Altair) costs more than the model")
+    print(
+        f"   slowest what-if p95: {worst:.2f} ms (target under {TARGET_MS:.0f} ms) -> {verdict}; the charts' schema "
+        "validation (Altair) costs more than the model"
+    )
     return worst
 
 
@@ -110,10 +124,14 @@ def page_runs(repeat: int) -> None:
     assert not at.exception and at.metric[0].label == "Profit change"
     print("3. AppTest on the subscription demo (median / p95)")
     print(f"   baseline: full page run, caches cleared     {cold_med:7.1f} / {cold_p95:7.1f} ms")
-    print(f"   slider move, full rerun, warm caches        {full_med:7.1f} / {full_p95:7.1f} ms"
-          f"   {cold_med / full_med:5.1f}x faster than the baseline")
-    print(f"   slider move, fragment only (as in browser)  {frag_med:7.1f} / {frag_p95:7.1f} ms"
-          f"   {cold_med / frag_med:5.1f}x faster than the baseline, {full_med / frag_med:.1f}x faster than a full rerun")
+    print(
+        f"   slider move, full rerun, warm caches        {full_med:7.1f} / {full_p95:7.1f} ms"
+        f"   {cold_med / full_med:5.1f}x faster than the baseline"
+    )
+    print(
+        f"   slider move, fragment only (as in browser)  {frag_med:7.1f} / {frag_p95:7.1f} ms"
+        f"   {cold_med / frag_med:5.1f}x faster than the baseline, {full_med / frag_med:.1f}x faster than a full rerun"
+    )
 
 
 def main() -> None:

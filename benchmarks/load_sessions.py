@@ -38,12 +38,20 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PORTS = range(8520, 8530)
 BUDGET_S = 3.0
 DEBUG_DIR = Path(os.environ["LOAD_DEBUG_DIR"]) if os.environ.get("LOAD_DEBUG_DIR") else None  # screenshots of timeouts
 PAGE_TIMEOUT_S = 180.0
+
 
 @dataclass
 class Round:
@@ -81,9 +89,25 @@ def rss_mb(pid: int) -> float:
 def start_server(port: int, data_dir: str) -> subprocess.Popen:
     env = dict(os.environ, KEEPWISE_DATA_DIR=data_dir, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.disconnectedSessionTTL", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.disconnectedSessionTTL",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -110,7 +134,7 @@ class RunWatcher:
         msg = ForwardMsg()
         try:
             msg.ParseFromString(payload)
-        except Exception:  # noqa: BLE001 - not every frame has to be a ForwardMsg
+        except Exception:
             return
         if msg.WhichOneof("type") == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
             self.finished += 1
@@ -189,17 +213,24 @@ async def main_async(sizes: list[int], budget: float) -> list[Round]:
                         await context.close()
                     seconds = [s for _, s, _ in renders]
                     slowest = max(renders, key=lambda r: r[1])
-                    rounds.append(Round(
-                        sessions=n, renders=len(renders), p50_s=round(statistics.median(seconds), 2),
-                        p95_s=round(percentile(seconds, 0.95), 2), max_s=round(max(seconds), 2),
-                        slowest_page=slowest[0], errors=sum(e for _, _, e in renders),
-                        rss_before_mb=round(before, 1), rss_after_mb=round(after, 1),
-                        mb_per_session=round((after - before) / n, 1),
-                        page_median_s={
-                            page: round(statistics.median(s for p, s, _ in renders if p == page), 2)
-                            for page in dict.fromkeys(p for p, _, _ in renders)
-                        },
-                    ))
+                    rounds.append(
+                        Round(
+                            sessions=n,
+                            renders=len(renders),
+                            p50_s=round(statistics.median(seconds), 2),
+                            p95_s=round(percentile(seconds, 0.95), 2),
+                            max_s=round(max(seconds), 2),
+                            slowest_page=slowest[0],
+                            errors=sum(e for _, _, e in renders),
+                            rss_before_mb=round(before, 1),
+                            rss_after_mb=round(after, 1),
+                            mb_per_session=round((after - before) / n, 1),
+                            page_median_s={
+                                page: round(statistics.median(s for p, s, _ in renders if p == page), 2)
+                                for page in dict.fromkeys(p for p, _, _ in renders)
+                            },
+                        )
+                    )
                     print(f"  N={n}: {rounds[-1]}", file=sys.stderr)
                     if rounds[-1].p50_s > 4 * budget:
                         print(f"  stopping: the median render is over {4 * budget:.0f} s", file=sys.stderr)
@@ -222,10 +253,14 @@ def main() -> None:
         raise SystemExit(f"no Chromium at {CHROMIUM}")
     rounds = asyncio.run(main_async(sizes, args.budget))
 
-    print(f"{'N':>3} {'renders':>7} {'p50 s':>6} {'p95 s':>6} {'max s':>6}  {'MB/session':>10}  {'errors':>6}  slowest page")
+    print(
+        f"{'N':>3} {'renders':>7} {'p50 s':>6} {'p95 s':>6} {'max s':>6}  {'MB/session':>10}  {'errors':>6}  slowest page"
+    )
     for r in rounds:
-        print(f"{r.sessions:>3} {r.renders:>7} {r.p50_s:>6.2f} {r.p95_s:>6.2f} {r.max_s:>6.2f}  {r.mb_per_session:>10.1f}"
-              f"  {r.errors:>6}  {r.slowest_page}")
+        print(
+            f"{r.sessions:>3} {r.renders:>7} {r.p50_s:>6.2f} {r.p95_s:>6.2f} {r.max_s:>6.2f}  {r.mb_per_session:>10.1f}"
+            f"  {r.errors:>6}  {r.slowest_page}"
+        )
     pages = list(rounds[0].page_median_s) if rounds else []
     print("\nmedian render per page (s):")
     print(f"{'page':<28}" + "".join(f"{'N=' + str(r.sessions):>7}" for r in rounds))

@@ -78,9 +78,7 @@ def make_customers(rng: np.random.Generator) -> pd.DataFrame:
     resolution = np.where(tickets > 0, np.round(resolution, 1), np.nan)
     escalation_share = np.clip(0.05 + np.nan_to_num(resolution) / 400, 0, 0.6)
     escalations = rng.binomial(tickets, escalation_share)
-    fcr = np.where(
-        tickets > 0, np.clip(0.85 - np.nan_to_num(resolution) / 120 + rng.normal(0, 0.08, n), 0, 1), np.nan
-    )
+    fcr = np.where(tickets > 0, np.clip(0.85 - np.nan_to_num(resolution) / 120 + rng.normal(0, 0.08, n), 0, 1), np.nan)
     fcr = np.round(fcr, 2)
 
     csat_latent = (
@@ -122,9 +120,7 @@ def make_customers(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def simulate_churn_and_payments(
-    customers: pd.DataFrame, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_churn_and_payments(customers: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Walk month by month: churn hazard, then a payment for each customer still active."""
     n = len(customers)
     signup = customers["Signup Date"].to_numpy(dtype="datetime64[D]")
@@ -146,9 +142,7 @@ def simulate_churn_and_payments(
         active = alive & started
         # Payment for this month (the first one on signup).
         idx = np.flatnonzero(active)
-        amounts = charge[idx] * (1 + SPEND_GROWTH_PER_MONTH * tenure[idx]) * rng.uniform(
-            0.97, 1.03, idx.size
-        )
+        amounts = charge[idx] * (1 + SPEND_GROWTH_PER_MONTH * tenure[idx]) * rng.uniform(0.97, 1.03, idx.size)
         pay_cust.append(idx)
         pay_month.append(np.full(idx.size, month))
         pay_amount.append(amounts)
@@ -177,9 +171,7 @@ def simulate_churn_and_payments(
     month = np.concatenate(pay_month)
     amount = np.round(np.concatenate(pay_amount), 2)
     day = customers["Signup Date"].dt.day.to_numpy()[cust]
-    pay_dates = pd.to_datetime(
-        {"year": START.year + month // 12, "month": month % 12 + 1, "day": np.minimum(day, 28)}
-    )
+    pay_dates = pd.to_datetime({"year": START.year + month // 12, "month": month % 12 + 1, "day": np.minimum(day, 28)})
     # Add-ons land a few days after the monthly payment.
     is_addon = np.zeros(cust.size, dtype=bool)
     offsets = np.cumsum([0] + [a.size for a in pay_cust])

@@ -10,14 +10,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.actions import action_list, close_the_loop, filter_actions
-from analytics.charts_health import kpi_trend_chart, lifecycle_bar, segment_bars, value_risk_scatter
-from analytics.export import to_csv_bytes, to_excel_bytes
-from analytics.html_report import build_html_report
-from analytics.kpis import kpi_trend
-from analytics.lifecycle import stage_counts
-from analytics.schema import CUSTOMER_ID, NPS, CustomerData, DataError
-from analytics.segments import QUADRANT_ADVICE, SEGMENTS, segment_summary
+from analytics.business.actions import action_list, close_the_loop, filter_actions
+from analytics.business.kpis import kpi_trend
+from analytics.business.lifecycle import stage_counts
+from analytics.business.segments import QUADRANT_ADVICE, SEGMENTS, segment_summary
+from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData, DataError
+from analytics.reports.charts.health import kpi_trend_chart, lifecycle_bar, segment_bars, value_risk_scatter
+from analytics.reports.export import to_csv_bytes, to_excel_bytes
+from analytics.reports.html_report import build_html_report
 from ui import models, state
 from ui import segments as us
 from ui.frame import friendly_errors, header, next_step, require_data
@@ -45,8 +45,13 @@ def ranked(data: CustomerData, scores: us.Scores) -> tuple[pd.DataFrame, str]:
         segment, label, days = rfm["segment"], "RFM segment", rfm["days_since_last_purchase"]
     else:
         segment, label, days = us.value_risk(scores).customers["quadrant"], "Value x risk quadrant", None
-    actions = action_list(frame["value"], frame["churn_probability"], segment=segment, days_since_last_purchase=days,
-                          customers=data.customers)
+    actions = action_list(
+        frame["value"],
+        frame["churn_probability"],
+        segment=segment,
+        days_since_last_purchase=days,
+        customers=data.customers,
+    )
     return actions, label
 
 
@@ -54,10 +59,17 @@ def for_people(actions: pd.DataFrame, segment_label: str, full: pd.DataFrame) ->
     """The list with readable headers (as shown and exported); columns empty in the `full` list
     (e.g. NPS without survey answers) dropped."""
     names = {
-        "rank": "Rank", CUSTOMER_ID: "Customer", "segment": segment_label, "clv": "Value",
-        "churn_probability": "Churn probability", "value_at_stake": "Value at stake",
-        "days_since_last_purchase": "Days since last purchase", NPS: "NPS answer", "reason": "Reason",
-        "escalations": "Escalations", "complaints": "Complaints",
+        "rank": "Rank",
+        CUSTOMER_ID: "Customer",
+        "segment": segment_label,
+        "clv": "Value",
+        "churn_probability": "Churn probability",
+        "value_at_stake": "Value at stake",
+        "days_since_last_purchase": "Days since last purchase",
+        NPS: "NPS answer",
+        "reason": "Reason",
+        "escalations": "Escalations",
+        "complaints": "Complaints",
     }
     first = ["rank", CUSTOMER_ID, "value_at_stake", "reason", "segment"]
     filled = [c for c in full.columns if c in first or full[c].notna().any()]
@@ -76,8 +88,11 @@ def signature(*parts: object) -> str:
 
 
 def excel_block(export: pd.DataFrame, loop: pd.DataFrame | None, sig: str) -> None:
-    if st.button("Prepare the Excel file", icon=":material/table_view:",
-                 help="Builds the workbook (about 7 seconds for 23,000 customers)."):
+    if st.button(
+        "Prepare the Excel file",
+        icon=":material/table_view:",
+        help="Builds the workbook (about 7 seconds for 23,000 customers).",
+    ):
         sheets = {"Action list": export}
         if loop is not None:
             sheets["Close the loop"] = loop
@@ -85,9 +100,15 @@ def excel_block(export: pd.DataFrame, loop: pd.DataFrame | None, sig: str) -> No
             st.session_state[K_EXCEL] = (sig, to_excel_bytes(sheets))
     prepared = st.session_state.get(K_EXCEL)
     if prepared and prepared[0] == sig:
-        st.download_button("Download Excel", prepared[1], file_name="action_list.xlsx", on_click="ignore",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           icon=":material/download:", type="primary")
+        st.download_button(
+            "Download Excel",
+            prepared[1],
+            file_name="action_list.xlsx",
+            on_click="ignore",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            icon=":material/download:",
+            type="primary",
+        )
 
 
 def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
@@ -112,8 +133,16 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
     notes = [f"Value: {scores.value_source}.", f"Churn risk: {scores.risk_source}.", f"Action list: {filters}."]
     top = export.head(REPORT_TOP).copy()
     top["Churn probability"] = [f"{p:.0%}" for p in top["Churn probability"]]
-    return build_html_report(kpis=kpis, charts=charts, actions=top, scenario=scenario, dataset=data.name,
-                             top_actions=REPORT_TOP, notes=notes, title="Customer health: workshop report")
+    return build_html_report(
+        kpis=kpis,
+        charts=charts,
+        actions=top,
+        scenario=scenario,
+        dataset=data.name,
+        top_actions=REPORT_TOP,
+        notes=notes,
+        title="Customer health: workshop report",
+    )
 
 
 def report_block(scores: us.Scores, export: pd.DataFrame, filters: str, sig: str) -> None:
@@ -122,10 +151,18 @@ def report_block(scores: us.Scores, export: pd.DataFrame, filters: str, sig: str
             st.session_state[K_REPORT] = (sig, report_html(scores, export, filters))
     built = st.session_state.get(K_REPORT)
     if built and built[0] == sig:
-        st.download_button("Download the report (HTML)", built[1].encode("utf-8"), file_name="keepwise_report.html",
-                           mime="text/html", on_click="ignore", icon=":material/download:")
-        st.caption("One self-contained file: it opens offline in any browser and fetches nothing from the internet. "
-                   "It holds customer ids, so share it as you would the data.")
+        st.download_button(
+            "Download the report (HTML)",
+            built[1].encode("utf-8"),
+            file_name="keepwise_report.html",
+            mime="text/html",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+        st.caption(
+            "One self-contained file: it opens offline in any browser and fetches nothing from the internet. "
+            "It holds customer ids, so share it as you would the data."
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,8 +175,9 @@ with st.container():
     st.subheader("Close the loop")
     with friendly_errors("Close the loop"):
         loop = close_the_loop(data)
-        counts = {issue: int(loop["issues"].str.contains(issue).sum())
-                  for issue in ("detractor", "escalated", "unresolved")}
+        counts = {
+            issue: int(loop["issues"].str.contains(issue).sum()) for issue in ("detractor", "escalated", "unresolved")
+        }
         recent = " who bought in the last 90 days" if data.has_transactions else ""
         st.markdown(
             f"**{len(loop):,} current customers{recent} are waiting for an answer:** {counts['detractor']:,} NPS "
@@ -147,17 +185,42 @@ with st.container():
             "tickets but no resolution recorded. A call within two days turns many detractors around; an unanswered "
             "complaint is a common last reason to leave."
         )
-        loop_export = loop.rename(columns={CUSTOMER_ID: "Customer", "issues": "Issues", NPS: "NPS answer",
-                                           "support_tickets": "Tickets", "escalations": "Escalations",
-                                           "resolution_hours": "Resolution hours", "last_purchase": "Last purchase",
-                                           "priority": "Issues (count)", "reason": "Reason"})
+        loop_export = loop.rename(
+            columns={
+                CUSTOMER_ID: "Customer",
+                "issues": "Issues",
+                NPS: "NPS answer",
+                "support_tickets": "Tickets",
+                "escalations": "Escalations",
+                "resolution_hours": "Resolution hours",
+                "last_purchase": "Last purchase",
+                "priority": "Issues (count)",
+                "reason": "Reason",
+            }
+        )
         loop_export = loop_export.loc[:, loop_export.notna().any()]
         st.dataframe(
-            loop_export, hide_index=True, width="stretch", height=240,
-            column_order=[c for c in ("Customer", "Reason", "NPS answer", "Tickets", "Escalations", "Resolution hours",
-                                      "Last purchase") if c in loop_export.columns],
-            column_config={"Reason": st.column_config.TextColumn(width="large"),
-                           "Last purchase": st.column_config.DateColumn(format="YYYY-MM-DD")},
+            loop_export,
+            hide_index=True,
+            width="stretch",
+            height=240,
+            column_order=[
+                c
+                for c in (
+                    "Customer",
+                    "Reason",
+                    "NPS answer",
+                    "Tickets",
+                    "Escalations",
+                    "Resolution hours",
+                    "Last purchase",
+                )
+                if c in loop_export.columns
+            ],
+            column_config={
+                "Reason": st.column_config.TextColumn(width="large"),
+                "Last purchase": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            },
         )
 
 # --------------------------------------------------------------------------------------------
@@ -169,21 +232,44 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
     """Filters, headline numbers and the ranked table. Returns (table as exported, segments, minimum)."""
     options = list(SEGMENTS) if data.has_transactions else list(QUADRANT_ADVICE)
     left, right = st.columns([3, 1])
-    chosen = left.multiselect(segment_label, options, key="act_segment", bind=BIND, placeholder="All segments",
-                              help="Show only these segments (none chosen: all).")
-    min_value = right.number_input("Minimum value at stake", min_value=0.0, value=0.0, step=1.0, format="%.0f",
-                                   key="act_min_value", bind=BIND, help="In your file's currency.")
+    chosen = left.multiselect(
+        segment_label,
+        options,
+        key="act_segment",
+        bind=BIND,
+        placeholder="All segments",
+        help="Show only these segments (none chosen: all).",
+    )
+    min_value = right.number_input(
+        "Minimum value at stake",
+        min_value=0.0,
+        value=0.0,
+        step=1.0,
+        format="%.0f",
+        key="act_min_value",
+        bind=BIND,
+        help="In your file's currency.",
+    )
     filtered = filter_actions(actions, segments=chosen or None, min_value_at_stake=min_value or None)
     total = float(filtered["value_at_stake"].sum())
     a, b, c = st.columns(3)
-    a.metric("Customers in the list", f"{len(filtered):,}",
-             help=f"Of {len(actions):,} current customers with a value and a risk.")
-    b.metric("Value at stake", us.money(total),
-             help="Sum of value x churn probability: what the list is expected to lose if nothing is done.")
+    a.metric(
+        "Customers in the list",
+        f"{len(filtered):,}",
+        help=f"Of {len(actions):,} current customers with a value and a risk.",
+    )
+    b.metric(
+        "Value at stake",
+        us.money(total),
+        help="Sum of value x churn probability: what the list is expected to lose if nothing is done.",
+    )
     if len(filtered):
         top10 = float(filtered["value_at_stake"].head(10).sum())
-        c.metric("Held by the top 10", f"{top10 / total:.0%}" if total > 0 else "n/a",
-                 help=f"{us.money(top10)} of {us.money(total)}.")
+        c.metric(
+            "Held by the top 10",
+            f"{top10 / total:.0%}" if total > 0 else "n/a",
+            help=f"{us.money(top10)} of {us.money(total)}.",
+        )
         st.markdown(
             f"**Start with {filtered.iloc[0][CUSTOMER_ID]}**: {lower_first(filtered.iloc[0]['reason'])}. The ten "
             f"customers at the top carry {us.money(top10)} of value at stake; a personal call to each costs little "
@@ -193,17 +279,23 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
         st.info("No customer matches these filters: choose more segments or lower the minimum value at stake.")
     export = for_people(filtered, segment_label, actions)
     st.dataframe(
-        export, hide_index=True, width="stretch", height=420,
+        export,
+        hide_index=True,
+        width="stretch",
+        height=420,
         column_config={
             "Value at stake": st.column_config.NumberColumn(format="%,.2f", help="Value x churn probability."),
             "Reason": st.column_config.TextColumn(width=560),
             "Value": st.column_config.NumberColumn(format="%,.2f", help=scores.value_source),
-            "Churn probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0,
-                                                                 help=scores.risk_source),
+            "Churn probability": st.column_config.ProgressColumn(
+                format="percent", min_value=0.0, max_value=1.0, help=scores.risk_source
+            ),
         },
     )
-    st.caption(f"Value: {scores.value_source}. Churn risk: {scores.risk_source}. Customers who already left are not "
-               "listed: they need a win-back campaign, not a retention call.")
+    st.caption(
+        f"Value: {scores.value_source}. Churn risk: {scores.risk_source}. Customers who already left are not "
+        "listed: they need a win-back campaign, not a retention call."
+    )
     return export, chosen, min_value
 
 
@@ -225,15 +317,27 @@ if actions is None:
 
 st.subheader("Download and share")
 filters = (", ".join(chosen) if chosen else "all segments") + (
-    f", value at stake at least {us.money(min_value)}" if min_value else "")
+    f", value at stake at least {us.money(min_value)}" if min_value else ""
+)
 a, b, c = st.columns(3)
 with a:
-    st.download_button("Download CSV", to_csv_bytes(export), file_name="action_list.csv", mime="text/csv",
-                       on_click="ignore", icon=":material/download:")
+    st.download_button(
+        "Download CSV",
+        to_csv_bytes(export),
+        file_name="action_list.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
     if loop_export is not None:
-        st.download_button("Download the close-the-loop CSV", to_csv_bytes(loop_export),
-                           file_name="close_the_loop.csv", mime="text/csv", on_click="ignore",
-                           icon=":material/download:")
+        st.download_button(
+            "Download the close-the-loop CSV",
+            to_csv_bytes(loop_export),
+            file_name="close_the_loop.csv",
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/download:",
+        )
 with b:
     excel_block(export, loop_export, signature(tuple(chosen), min_value))
 with c:

@@ -6,13 +6,12 @@ retention curves and the campaign planner sit in fragments: their widgets never 
 """
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
-from analytics.campaign import CampaignAssumptions, plan_campaign
-from analytics.charts_churn import calibration_chart, drivers_chart, gains_chart, profit_chart, retention_chart
-from analytics.export import to_csv_bytes
-from analytics.schema import CUSTOMER_ID, CustomerData, DataError
+from analytics.business.campaign import CampaignAssumptions, plan_campaign
+from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
+from analytics.reports.charts.churn import calibration_chart, drivers_chart, gains_chart, profit_chart, retention_chart
+from analytics.reports.export import to_csv_bytes
 from ui import churn as ch
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CHURN_DEFAULTS, churn_settings, clv_settings, current_churn, current_clv
@@ -51,31 +50,51 @@ def label_controls(data: CustomerData) -> None:
     slots = iter(grid[i % 3] for i in range(6))  # filled left to right, row by row
     sources = ["auto"] + (["column"] if data.has_customers else []) + (["purchases"] if data.has_transactions else [])
     source = next(slots).selectbox(
-        "Where the churn outcome comes from", sources, format_func=ch.SOURCE_LABELS.get, key="ch_label_source",
-        bind=BIND, help="Automatic: a churn column in the customers table if there is one, else derived from purchases.",
+        "Where the churn outcome comes from",
+        sources,
+        format_func=ch.SOURCE_LABELS.get,
+        key="ch_label_source",
+        bind=BIND,
+        help="Automatic: a churn column in the customers table if there is one, else derived from purchases.",
     )
     if data.has_customers and source != "purchases":
         columns = [""] + [col for col in data.customers.columns if col != CUSTOMER_ID]
         column = next(slots).selectbox(
-            "Churn column", columns, key="ch_label_column", bind=BIND, on_change=reset_churn_value,
+            "Churn column",
+            columns,
+            key="ch_label_column",
+            bind=BIND,
+            on_change=reset_churn_value,
             format_func=lambda col: "Detected automatically" if col == "" else display_name(data, col),
             help="The column that says whether a customer has left (yes/no, 1/0, churned/stayed, or a churn date).",
         )
         values = [""] + (ch.label_values(data.customers[column]) if column else [])
         next(slots).selectbox(
-            "Value that means 'left'", values, key="ch_churn_value", bind=BIND, disabled=not column,
+            "Value that means 'left'",
+            values,
+            key="ch_churn_value",
+            bind=BIND,
+            disabled=not column,
             format_func=lambda v: "Read automatically" if v == "" else v,
             help="Pick a churn column first. Every other filled value then means the customer stayed.",
         )
     if data.has_transactions and source != "column":
         next(slots).number_input(
-            "No-purchase window for derived churn (days)", min_value=CHURN_DEFAULTS["ch_horizon_days"],
-            max_value=730, step=10, key="ch_horizon_days", bind=BIND,  # default = min_value = 0 ("automatic")
+            "No-purchase window for derived churn (days)",
+            min_value=CHURN_DEFAULTS["ch_horizon_days"],
+            max_value=730,
+            step=10,
+            key="ch_horizon_days",
+            bind=BIND,  # default = min_value = 0 ("automatic")
             help="A customer has churned when they buy nothing for this many days after the cutoff. "
             "0 = twice the typical gap between a customer's purchases (90 to 365 days).",
         )
     next(slots).selectbox(
-        "Model", list(ch.MODEL_LABELS), format_func=ch.MODEL_LABELS.get, key="ch_model", bind=BIND,
+        "Model",
+        list(ch.MODEL_LABELS),
+        format_func=ch.MODEL_LABELS.get,
+        key="ch_model",
+        bind=BIND,
         help="Logistic regression is easier to explain; gradient boosting catches interactions. Both are compared "
         "by stratified cross-validation and the one with the higher ROC AUC is kept.",
     )
@@ -86,7 +105,9 @@ with st.expander("The churn outcome and the model (correct them here)", expanded
     st.caption("These settings are in the page's link and are used by every page that shows churn risk.")
 
 try:
-    with st.spinner("Fitting and cross-validating the churn models (first time only; about 10 seconds per 10,000 customers)…"):
+    with st.spinner(
+        "Fitting and cross-validating the churn models (first time only; about 10 seconds per 10,000 customers)…"
+    ):
         analysis = current_churn(data)
 except DataError as exc:
     st.warning(f"Churn cannot be modelled on this data: {exc}")
@@ -105,10 +126,15 @@ rate = analysis.churn_rate
 st.markdown(f"**Churn means:** {analysis.target}.")
 if analysis.derived is not None:
     horizon = analysis.derived.horizon_days
-    how = ("chosen as twice the typical gap between a customer's purchases"
-           if not churn_settings().horizon_days else "your choice")
-    st.caption(f"The {horizon}-day window is {how}; the cutoff is the latest date whose whole window the data covers. "
-               "Change the window above.")
+    how = (
+        "chosen as twice the typical gap between a customer's purchases"
+        if not churn_settings().horizon_days
+        else "your choice"
+    )
+    st.caption(
+        f"The {horizon}-day window is {how}; the cutoff is the latest date whose whole window the data covers. "
+        "Change the window above."
+    )
 a, b, c = st.columns(3)
 a.metric("Customers modelled", f"{len(analysis.y):,}")
 b.metric("Churned", f"{rate:.1%}", help="Share of the modelled customers who left (by the outcome above).")
@@ -121,12 +147,21 @@ metrics = analysis.model.metrics_
 chosen = ch.MODEL_LABELS[analysis.model.model_name_]
 a, b, c, d = st.columns([1.6, 1, 1, 1])
 a.metric("Model used", chosen, help="The model whose risk scores every page uses.")
-b.metric("ROC AUC", f"{metrics['auc']:.3f}",
-         help="Chance that a random churner gets a higher risk than a random stayer: 0.5 = coin toss, 1 = perfect.")
-c.metric("PR AUC", f"{metrics['pr_auc']:.3f}",
-         help=f"Average precision when working down the risk list: guessing gives the churn rate ({rate:.3f}).")
-d.metric("Brier score", f"{metrics['brier']:.3f}",
-         help=f"Mean squared error of the predicted risks (lower is better); giving everyone the churn rate scores {rate * (1 - rate):.3f}.")
+b.metric(
+    "ROC AUC",
+    f"{metrics['auc']:.3f}",
+    help="Chance that a random churner gets a higher risk than a random stayer: 0.5 = coin toss, 1 = perfect.",
+)
+c.metric(
+    "PR AUC",
+    f"{metrics['pr_auc']:.3f}",
+    help=f"Average precision when working down the risk list: guessing gives the churn rate ({rate:.3f}).",
+)
+d.metric(
+    "Brier score",
+    f"{metrics['brier']:.3f}",
+    help=f"Mean squared error of the predicted risks (lower is better); giving everyone the churn rate scores {rate * (1 - rate):.3f}.",
+)
 st.markdown(
     f"- **ROC AUC {metrics['auc']:.2f}**: how well the model ranks leavers above stayers (0.5 = coin toss, 1 = perfect).\n"
     f"- **PR AUC {metrics['pr_auc']:.2f}**: how clean the top of the risk list is (guessing gives {rate:.2f}, the churn rate).\n"
@@ -135,9 +170,11 @@ st.markdown(
 )
 comparison = analysis.model.cv_results_.assign(
     Model=lambda f: f["model"].map(ch.MODEL_LABELS),
-    **{"ROC AUC": lambda f: f["auc"].map("{:.3f}".format) + " ± " + f["auc_std"].map("{:.3f}".format),
-       "PR AUC": lambda f: f["pr_auc"].map("{:.3f}".format),
-       "Brier score": lambda f: f["brier"].map("{:.3f}".format)},
+    **{
+        "ROC AUC": lambda f: f["auc"].map("{:.3f}".format) + " ± " + f["auc_std"].map("{:.3f}".format),
+        "PR AUC": lambda f: f["pr_auc"].map("{:.3f}".format),
+        "Brier score": lambda f: f["brier"].map("{:.3f}".format),
+    },
 )[["Model", "ROC AUC", "PR AUC", "Brier score"]]
 st.dataframe(comparison, hide_index=True, width="stretch")
 st.caption(
@@ -148,21 +185,36 @@ st.caption(
 
 left, right = st.columns(2)
 with left:
-    st.altair_chart(titled(gains_chart(analysis.gains), "Gains: churners caught by contacting",
-                           "the riskiest customers first (dashed = random)"), width="stretch")
+    st.altair_chart(
+        titled(
+            gains_chart(analysis.gains),
+            "Gains: churners caught by contacting",
+            "the riskiest customers first (dashed = random)",
+        ),
+        width="stretch",
+    )
     caught = {share: analysis.lift_at(share) for share in (0.1, 0.2, 0.3)}
     cols = st.columns(3)
     for col, (share, value) in zip(cols, caught.items()):
-        col.metric(f"Riskiest {share:.0%} catch", f"{value:.0%}",
-                   help=f"Share of all churners among the riskiest {share:.0%} of customers; "
-                   f"a random {share:.0%} would catch {share:.0%} of them.")
+        col.metric(
+            f"Riskiest {share:.0%} catch",
+            f"{value:.0%}",
+            help=f"Share of all churners among the riskiest {share:.0%} of customers; "
+            f"a random {share:.0%} would catch {share:.0%} of them.",
+        )
     st.caption(
         f"Contacting the riskiest 20% of customers reaches {caught[0.2]:.0%} of everyone who leaves, "
         f"{caught[0.2] / 0.2:.1f} times what a random 20% would (a perfect model: {min(1.0, 0.2 / rate):.0%})."
     )
 with right:
-    st.altair_chart(titled(calibration_chart(analysis.calibration), "Calibration: are predicted risks",
-                           "right on average? (dashed = perfect)"), width="stretch")
+    st.altair_chart(
+        titled(
+            calibration_chart(analysis.calibration),
+            "Calibration: are predicted risks",
+            "right on average? (dashed = perfect)",
+        ),
+        width="stretch",
+    )
     top_group = analysis.calibration.iloc[-1]
     st.caption(
         f"Among the riskiest tenth of customers the model predicts {top_group['mean_predicted']:.0%} churn and "
@@ -185,11 +237,15 @@ with right:
     dropped = analysis.features.dropped
     st.markdown(f"**Columns left out ({len(dropped)})**")
     if dropped:
-        st.markdown("\n".join(f"- **{analysis.features.display.get(col, col)}**: {why}" for col, why in dropped.items()))
+        st.markdown(
+            "\n".join(f"- **{analysis.features.display.get(col, col)}**: {why}" for col, why in dropped.items())
+        )
     else:
         st.caption("None: every column was usable.")
-    st.caption("Identifiers, free text and anything recorded when or after a customer left are left out, so the "
-               "model cannot cheat by reading the answer.")
+    st.caption(
+        "Identifiers, free text and anything recorded when or after a customer left are left out, so the "
+        "model cannot cheat by reading the answer."
+    )
     for note in analysis.features.notes:
         st.caption(note)
 
@@ -202,8 +258,13 @@ def retention_panel(data: CustomerData) -> None:
     settings = churn_settings()
     current = current_churn(data)
     options = [""] + ch.survival_options(current)
-    by = st.selectbox("Compare groups by", options, key=ch.K_SURVIVAL_BY, bind=BIND,
-                      format_func=lambda c: "Everyone together" if c == "" else current.features.display.get(c, c))
+    by = st.selectbox(
+        "Compare groups by",
+        options,
+        key=ch.K_SURVIVAL_BY,
+        bind=BIND,
+        format_func=lambda c: "Everyone together" if c == "" else current.features.display.get(c, c),
+    )
     with friendly_errors("Retention curves"):
         overall = ch.retention(data, settings, None)
         median = overall.median()
@@ -212,16 +273,27 @@ def retention_panel(data: CustomerData) -> None:
         with left:
             st.altair_chart(retention_chart(curves.curves, curves.by), width="stretch")
         with right:
-            st.metric("Median customer lifetime", "not reached" if median is None else f"{median:.1f} months",
-                      help="Months until half of the customers have left (Kaplan-Meier).")
+            st.metric(
+                "Median customer lifetime",
+                "not reached" if median is None else f"{median:.1f} months",
+                help="Months until half of the customers have left (Kaplan-Meier).",
+            )
             st.caption(ch.median_sentence(median, current.source, overall.max_months))
         if by:
-            table = curves.summary.rename(columns={"group": current.features.display.get(by, by),
-                                                   "customers": "Customers", "churned": "Left",
-                                                   "median_text": "Median lifetime"})
+            table = curves.summary.rename(
+                columns={
+                    "group": current.features.display.get(by, by),
+                    "customers": "Customers",
+                    "churned": "Left",
+                    "median_text": "Median lifetime",
+                }
+            )
             st.dataframe(table.drop(columns="median_months"), hide_index=True, width="stretch")
-        months = ("tenure (months as a customer)" if current.source == "column"
-                  else "the months from each customer's first to last purchase")
+        months = (
+            "tenure (months as a customer)"
+            if current.source == "column"
+            else "the months from each customer's first to last purchase"
+        )
         st.caption(
             f"Each step down is customers leaving; time is {months}. Customers who have not left yet count "
             "only for as long as they have been observed, so the curve is not dragged down by new customers."
@@ -234,7 +306,10 @@ retention_panel(data)
 st.subheader("5. Whom to offer something: campaign planner")
 clv_choice = None
 if data.has_transactions:
-    with friendly_errors("Lifetime value for the value at stake"), st.spinner("Fitting lifetime-value models (first time only)…"):
+    with (
+        friendly_errors("Lifetime value for the value at stake"),
+        st.spinner("Fitting lifetime-value models (first time only)…"),
+    ):
         current_clv(data)
         clv_choice = clv_settings()
 inputs = None
@@ -246,21 +321,42 @@ with friendly_errors("Campaign planner"):
 def campaign_panel(inputs: ch.CampaignInputs) -> None:
     """Offer assumptions, profit curve, best k% and the contact list; reruns alone, never refits."""
     a, b = st.columns(2)
-    cost = a.number_input("Offer cost per contacted customer (your currency)", min_value=0.0,
-                          value=ch.DEFAULT_OFFER_COST, step=1.0, format="%.2f", key=ch.K_OFFER_COST, bind=BIND,
-                          help="Discount, gift or call time per customer contacted, whether or not they would have left.")
-    save = b.slider("Chance the offer keeps a customer who would leave (%)", 0, 100, ch.DEFAULT_SAVE_RATE, 1,
-                    key=ch.K_SAVE_RATE, bind=BIND,
-                    help="An assumption: 10-30% is common for retention offers; test it on a small group first.")
+    cost = a.number_input(
+        "Offer cost per contacted customer (your currency)",
+        min_value=0.0,
+        value=ch.DEFAULT_OFFER_COST,
+        step=1.0,
+        format="%.2f",
+        key=ch.K_OFFER_COST,
+        bind=BIND,
+        help="Discount, gift or call time per customer contacted, whether or not they would have left.",
+    )
+    save = b.slider(
+        "Chance the offer keeps a customer who would leave (%)",
+        0,
+        100,
+        ch.DEFAULT_SAVE_RATE,
+        1,
+        key=ch.K_SAVE_RATE,
+        bind=BIND,
+        help="An assumption: 10-30% is common for retention offers; test it on a small group first.",
+    )
     assumptions = CampaignAssumptions(float(cost), save / 100)
     plan = plan_campaign(inputs.customers["churn_probability"], inputs.customers["value"], assumptions)
-    st.caption(f"Value at stake: {inputs.value_source}. Only customers who have not left yet are ranked, "
-               f"{len(inputs.customers):,} in all.")
+    st.caption(
+        f"Value at stake: {inputs.value_source}. Only customers who have not left yet are ranked, "
+        f"{len(inputs.customers):,} in all."
+    )
     a, b, c, d = st.columns(4)
-    a.metric("Best share to contact", f"Top {plan.best_percent}%" if plan.best_customers else "Nobody",
-             help="Riskiest customers first.")
+    a.metric(
+        "Best share to contact",
+        f"Top {plan.best_percent}%" if plan.best_customers else "Nobody",
+        help="Riskiest customers first.",
+    )
     b.metric("Customers to contact", f"{plan.best_customers:,}")
-    c.metric("Expected profit", ch.money(plan.best_profit), help="Expected value kept minus offer costs (your currency).")
+    c.metric(
+        "Expected profit", ch.money(plan.best_profit), help="Expected value kept minus offer costs (your currency)."
+    )
     d.metric("Offer cost in total", ch.money(plan.best_cost), help="Your currency.")
     st.altair_chart(profit_chart(plan.curve, plan.best_percent), width="stretch")
     if plan.best_customers == 0:
@@ -279,12 +375,19 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
         f"**{ch.money(plan.best_profit)}**. Beyond that point each extra contact costs more than it is expected to save."
     )
     contacts = ch.contact_list(inputs, plan, assumptions)
-    st.download_button(f"Download the {len(contacts):,} customers to contact (CSV)", to_csv_bytes(contacts),
-                       file_name="customers_to_contact.csv", mime="text/csv", on_click="ignore",
-                       icon=":material/download:")
+    st.download_button(
+        f"Download the {len(contacts):,} customers to contact (CSV)",
+        to_csv_bytes(contacts),
+        file_name="customers_to_contact.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
     st.dataframe(contacts.head(10), hide_index=True, width="stretch")
-    st.caption("The first 10 of the list, riskiest first: churn risk in %, value at stake and expected value saved in "
-               "your currency. The file is safe to open in a spreadsheet.")
+    st.caption(
+        "The first 10 of the list, riskiest first: churn risk in %, value at stake and expected value saved in "
+        "your currency. The file is safe to open in a spreadsheet."
+    )
 
 
 if inputs is not None:

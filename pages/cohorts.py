@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from analytics.charts_health import cohort_heatmap, retention_curve_chart
-from analytics.cohorts import average_retention_curve
+from analytics.business.cohorts import average_retention_curve
+from analytics.reports.charts.health import cohort_heatmap, retention_curve_chart
 from ui import health as h
 from ui.frame import friendly_errors, header, next_step, require_data
 
@@ -18,12 +18,31 @@ header(
 data = require_data()
 
 a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
-period = a.radio("Cohorts by", h.PERIODS, format_func=h.PERIOD_LABELS.get, horizontal=True, key=h.K_COH_PERIOD,
-                 bind=BIND, help="A cohort is every customer whose first purchase (or signup) falls in one period.")
-max_cohorts = b.slider("Most recent cohorts shown", 2, 36, 24, key=h.K_COH_MAX, bind=BIND,
-                       help="Older cohorts are left out to keep the heatmap readable; the reading below uses the ones shown.")
-revenue = c.toggle("Revenue", value=False, key=h.K_COH_REVENUE, bind=BIND,
-                   help="Show the revenue each cohort keeps (against its first period) instead of its customers.")
+period = a.radio(
+    "Cohorts by",
+    h.PERIODS,
+    format_func=h.PERIOD_LABELS.get,
+    horizontal=True,
+    key=h.K_COH_PERIOD,
+    bind=BIND,
+    help="A cohort is every customer whose first purchase (or signup) falls in one period.",
+)
+max_cohorts = b.slider(
+    "Most recent cohorts shown",
+    2,
+    36,
+    24,
+    key=h.K_COH_MAX,
+    bind=BIND,
+    help="Older cohorts are left out to keep the heatmap readable; the reading below uses the ones shown.",
+)
+revenue = c.toggle(
+    "Revenue",
+    value=False,
+    key=h.K_COH_REVENUE,
+    bind=BIND,
+    help="Show the revenue each cohort keeps (against its first period) instead of its customers.",
+)
 
 table = None
 with friendly_errors("Cohorts"):
@@ -75,8 +94,10 @@ with st.expander("The numbers behind the heatmap"):
     shown = (100 * matrix).round(1).rename(columns=lambda k: f"{period} {k}")
     shown.insert(0, "Customers", table.sizes)
     st.dataframe(shown, width="stretch")
-    st.caption(f"Percent of the cohort's {'first-period revenue' if revenue else 'customers'}; blank = not observed yet "
-               f"(the data ends in {table.last_period}).")
+    st.caption(
+        f"Percent of the cohort's {'first-period revenue' if revenue else 'customers'}; blank = not observed yet "
+        f"(the data ends in {table.last_period})."
+    )
 
 next_step(
     "Find the age at which the curve drops most: that is when customers decide to stay or go, and where an "

@@ -3,21 +3,36 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import schema as s
-from analytics.columns import ColumnMapping, roles_for
-from analytics.schema import DataError
+from analytics.data import schema as s
+from analytics.data.columns import ColumnMapping, roles_for
+from analytics.data.schema import DataError
 from ui import state
 from ui.cache import current_data, read_upload
 from ui.frame import header, next_step
 
 ROLE_LABELS = {
-    s.CUSTOMER_ID: "Customer id", s.ORDER_DATE: "Purchase date", s.AMOUNT: "Amount",
-    s.ORDER_ID: "Order / invoice id", s.QUANTITY: "Quantity", s.PRODUCT: "Product", s.CHANNEL: "Channel",
-    s.SIGNUP_DATE: "Signup date", s.CHURNED: "Churned (yes/no)", s.CHURN_DATE: "Churn date",
-    s.TENURE_MONTHS: "Tenure (months)", s.PLAN: "Plan / contract", s.MONTHLY_CHARGE: "Monthly charge",
-    s.REGION: "Region", s.NPS: "NPS answer (0-10)", s.CSAT: "CSAT answer (1-5)", s.CES: "CES answer (1-7)",
-    s.TICKETS: "Support tickets", s.RESOLUTION_HOURS: "Resolution time (hours)", s.ESCALATIONS: "Escalations",
-    s.FIRST_CONTACT_RESOLUTION: "First-contact resolution", s.COMPLAINTS: "Complaints",
+    s.CUSTOMER_ID: "Customer id",
+    s.ORDER_DATE: "Purchase date",
+    s.AMOUNT: "Amount",
+    s.ORDER_ID: "Order / invoice id",
+    s.QUANTITY: "Quantity",
+    s.PRODUCT: "Product",
+    s.CHANNEL: "Channel",
+    s.SIGNUP_DATE: "Signup date",
+    s.CHURNED: "Churned (yes/no)",
+    s.CHURN_DATE: "Churn date",
+    s.TENURE_MONTHS: "Tenure (months)",
+    s.PLAN: "Plan / contract",
+    s.MONTHLY_CHARGE: "Monthly charge",
+    s.REGION: "Region",
+    s.NPS: "NPS answer (0-10)",
+    s.CSAT: "CSAT answer (1-5)",
+    s.CES: "CES answer (1-7)",
+    s.TICKETS: "Support tickets",
+    s.RESOLUTION_HOURS: "Resolution time (hours)",
+    s.ESCALATIONS: "Escalations",
+    s.FIRST_CONTACT_RESOLUTION: "First-contact resolution",
+    s.COMPLAINTS: "Complaints",
     s.ACQUISITION_COST: "Acquisition cost",
 }
 KIND_LABELS = {s.TRANSACTIONS: "Purchases (one row per purchase)", s.CUSTOMERS: "Customers (one row per customer)"}
@@ -63,30 +78,42 @@ def mapping_editor(file: state.UploadedBytes) -> None:
     with st.form(f"mapping-{file.sha256[:12]}"):
         st.markdown(f"**{file.name}**: " + " ".join(table.raw.notes))
         kind = st.radio(
-            "This file holds", list(KIND_LABELS), index=list(KIND_LABELS).index(mapping.kind),
-            format_func=KIND_LABELS.get, horizontal=True,
+            "This file holds",
+            list(KIND_LABELS),
+            index=list(KIND_LABELS).index(mapping.kind),
+            format_func=KIND_LABELS.get,
+            horizontal=True,
         )
         roles = {}
         grid = st.columns(3)
         for i, role in enumerate(roles_for(kind)):
             current = mapping.roles.get(role, NONE)
             with grid[i % 3]:
-                picked = st.selectbox(ROLE_LABELS[role], columns, index=columns.index(current) if current in columns else 0,
-                                      key=f"{file.sha256[:12]}-{role}")
+                picked = st.selectbox(
+                    ROLE_LABELS[role],
+                    columns,
+                    index=columns.index(current) if current in columns else 0,
+                    key=f"{file.sha256[:12]}-{role}",
+                )
             if picked != NONE:
                 roles[role] = picked
         order = st.radio(
-            "Dates like 03/04/2024 mean", ["Decide from the data", "Day first (3 April)", "Month first (March 4)"],
-            index={None: 0, True: 1, False: 2}[mapping.day_first], horizontal=True,
+            "Dates like 03/04/2024 mean",
+            ["Decide from the data", "Day first (3 April)", "Month first (March 4)"],
+            index={None: 0, True: 1, False: 2}[mapping.day_first],
+            horizontal=True,
         )
         if st.form_submit_button("Apply this mapping"):
             picked_columns = list(roles.values())
             if len(set(picked_columns)) < len(picked_columns):
                 st.error("One column is picked for two roles. Give each role its own column.")
                 return
-            day_first = {"Decide from the data": None, "Day first (3 April)": True, "Month first (March 4)": False}[order]
-            state.set_mapping(file.sha256, ColumnMapping(kind=kind, roles=roles, day_first=day_first,
-                                                         unit_price=mapping.unit_price))
+            day_first = {"Decide from the data": None, "Day first (3 April)": True, "Month first (March 4)": False}[
+                order
+            ]
+            state.set_mapping(
+                file.sha256, ColumnMapping(kind=kind, roles=roles, day_first=day_first, unit_price=mapping.unit_price)
+            )
             st.rerun()
     st.dataframe(table.raw.frame.head(5), hide_index=True)
 
@@ -127,7 +154,9 @@ for report in data.reports:
         )
     else:
         st.success("No row was left out.")
-    mapped = pd.DataFrame({"Role": [ROLE_LABELS.get(r, r) for r in report.columns], "Your column": list(report.columns.values())})
+    mapped = pd.DataFrame(
+        {"Role": [ROLE_LABELS.get(r, r) for r in report.columns], "Your column": list(report.columns.values())}
+    )
     left, right = st.columns([1, 2])
     left.dataframe(mapped, hide_index=True)
     with right:
@@ -137,7 +166,11 @@ for report in data.reports:
 a, b = st.columns(2)
 a.metric("Customers", f"{data.n_customers:,}")
 try:
-    b.metric("Data runs to", f"{data.observation_end:%d %b %Y}", help="The latest date in the data; models treat it as today.")
+    b.metric(
+        "Data runs to",
+        f"{data.observation_end:%d %b %Y}",
+        help="The latest date in the data; models treat it as today.",
+    )
 except DataError as exc:  # a customers table without any date column
     b.info(str(exc))
 if data.has_transactions:

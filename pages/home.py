@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics.economics import WhatIfSettings
+from analytics.business.economics import WhatIfSettings
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
 from ui.models import current_churn, current_clv, value_and_risk
@@ -43,21 +43,32 @@ st.markdown(
     "Follow the steps in order in a workshop; each is one click to its page."
 )
 
-slot = step(1, "data", "Data: what was read", "Every row used or left out, and why. Check it before trusting any figure.")
+slot = step(
+    1, "data", "Data: what was read", "Every row used or left out, and why. Check it before trusting any figure."
+)
 rows_read = sum(r.rows_read for r in data.reports)
 rows_used = sum(r.rows_used for r in data.reports)
-slot.metric("Rows used", f"{rows_used:,} of {rows_read:,}", help="Rows read = rows used + rows left out (see the Data page).")
+slot.metric(
+    "Rows used", f"{rows_used:,} of {rows_read:,}", help="Rows read = rows used + rows left out (see the Data page)."
+)
 
-slot = step(2, "overview", "Customer health", "Retention, churn, satisfaction and support KPIs against the previous period.")
+slot = step(
+    2, "overview", "Customer health", "Retention, churn, satisfaction and support KPIs against the previous period."
+)
 with slot, friendly_errors("Customer health"):
     kpis = kpi_report(data, "month")
     a, b = st.columns(2)
-    a.metric(f"Retention ({kpis.current_period})", pct(kpis.value("retention_rate")),
-             help="Share of last period's customers who were customers again this period.")
+    a.metric(
+        f"Retention ({kpis.current_period})",
+        pct(kpis.value("retention_rate")),
+        help="Share of last period's customers who were customers again this period.",
+    )
     if kpis.value("nps") is not None:
         b.metric("NPS", f"{kpis.value('nps'):+.0f}", help="% promoters (9-10) minus % detractors (0-6).")
 
-slot = step(3, "churn", "Who is leaving", "A risk score per customer, the drivers in plain words, and a campaign that pays.")
+slot = step(
+    3, "churn", "Who is leaving", "A risk score per customer, the drivers in plain words, and a campaign that pays."
+)
 slot4 = step(4, "lifetime_value", "What they are worth", "Lifetime value per customer from validated purchase models.")
 slot5 = step(5, "whatif", "What a retention lift is worth", "The 5% retention claim, tested on your numbers.")
 slot6 = step(6, "actions", "Whom to call first", "Customers ranked by value at stake, with the reason in words.")
@@ -65,8 +76,11 @@ slot6 = step(6, "actions", "Whom to call first", "Customers ranked by value at s
 with slot5, friendly_errors("What-if"):
     scenario = whatif_summary(data, WhatIfSettings())
     change = scenario["profit_change_pct"]
-    st.metric("Profit change from +5 points of yearly retention", "n/a" if change is None else f"{change:+.1f}%",
-              help="Discounted profit over the horizon, lifted vs today (What-if page for the assumptions).")
+    st.metric(
+        "Profit change from +5 points of yearly retention",
+        "n/a" if change is None else f"{change:+.1f}%",
+        help="Discounted profit over the horizon, lifted vs today (What-if page for the assumptions).",
+    )
 
 with slot, friendly_errors("Churn"), st.spinner("Fitting the churn model (first time only) ..."):
     churn = current_churn(data)
@@ -77,15 +91,21 @@ with slot, friendly_errors("Churn"), st.spinner("Fitting the churn model (first 
 
 with slot4, friendly_errors("Lifetime value"), st.spinner("Fitting lifetime-value models (first time only) ..."):
     clv = current_clv(data)
-    st.metric("Average customer lifetime value", f"{clv.mean_clv:,.2f}",
-              help="Discounted margin each customer is expected to bring over the chosen horizon (file currency).")
+    st.metric(
+        "Average customer lifetime value",
+        f"{clv.mean_clv:,.2f}",
+        help="Discounted margin each customer is expected to bring over the chosen horizon (file currency).",
+    )
 
 with slot6, friendly_errors("Action list"):
     both = value_and_risk(data)
     if {"clv", "churn_probability"} <= set(both.columns):
         at_stake = (both["clv"] * both["churn_probability"]).nlargest(100).sum()
-        st.metric("Value at stake, top 100 customers", f"{at_stake:,.0f}",
-                  help="Sum of lifetime value x churn probability over the 100 customers with the most at stake.")
+        st.metric(
+            "Value at stake, top 100 customers",
+            f"{at_stake:,.0f}",
+            help="Sum of lifetime value x churn probability over the 100 customers with the most at stake.",
+        )
 
 next_step(
     "Start with the Data page if this is your own file. In a workshop, agree on the health "

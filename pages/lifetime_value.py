@@ -10,10 +10,16 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics.charts_clv import clv_distribution, cumulative_tracking, holdout_by_frequency, p_alive_matrix, retention_curve
-from analytics.clv import ClvAnalysis, ClvSettings
-from analytics.export import to_csv_bytes
-from analytics.schema import CHURNED, MONTHLY_CHARGE, CustomerData, DataError
+from analytics.data.schema import CHURNED, MONTHLY_CHARGE, CustomerData, DataError
+from analytics.models.clv import ClvAnalysis, ClvSettings
+from analytics.reports.charts.clv import (
+    clv_distribution,
+    cumulative_tracking,
+    holdout_by_frequency,
+    p_alive_matrix,
+    retention_curve,
+)
+from analytics.reports.export import to_csv_bytes
 from ui import clv as lv
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CLV_DEFAULTS, clv_settings
@@ -39,30 +45,73 @@ def settings_form(data: CustomerData) -> lv.CalibrationBounds | None:
         if note:
             st.info(note)
     with st.form("clv_settings_form"):
-        st.markdown("**Settings** · every page that shows lifetime value uses them, and they travel in the page's link.")
+        st.markdown(
+            "**Settings** · every page that shows lifetime value uses them, and they travel in the page's link."
+        )
         if bounds is not None:
             a, b, c = st.columns(3)
-            a.radio("Model time unit", list(lv.UNIT_LABELS), index=list(lv.UNIT_LABELS).index(CLV_DEFAULTS[lv.K_UNIT]),
-                    format_func=lv.UNIT_LABELS.get, horizontal=True, key=lv.K_UNIT, bind=BIND,
-                    help="The unit the models count time in. Lifetime values do not depend on it; weeks are the "
-                    "literature's usual choice.")
+            a.radio(
+                "Model time unit",
+                list(lv.UNIT_LABELS),
+                index=list(lv.UNIT_LABELS).index(CLV_DEFAULTS[lv.K_UNIT]),
+                format_func=lv.UNIT_LABELS.get,
+                horizontal=True,
+                key=lv.K_UNIT,
+                bind=BIND,
+                help="The unit the models count time in. Lifetime values do not depend on it; weeks are the "
+                "literature's usual choice.",
+            )
             default = f"{bounds.default:%Y-%m-%d}" if bounds.default else "none: the history is too short"
-            b.date_input(f"Calibration ends (empty = {default})", value=None, min_value=bounds.first,
-                         max_value=bounds.last - dt.timedelta(days=1), format="YYYY-MM-DD", key=lv.K_CAL_END,
-                         bind=BIND,
-                         help="The models learn from purchases up to this day and are checked on the purchases after "
-                         "it. Empty holds out the last third of the history.")
-            c.selectbox("Purchase model", list(lv.MODEL_CHOICES), format_func=lv.MODEL_CHOICES.get, key=lv.K_MODEL,
-                        bind=BIND, help="Automatic uses the model whose holdout forecast is closest, customer by customer.")
+            b.date_input(
+                f"Calibration ends (empty = {default})",
+                value=None,
+                min_value=bounds.first,
+                max_value=bounds.last - dt.timedelta(days=1),
+                format="YYYY-MM-DD",
+                key=lv.K_CAL_END,
+                bind=BIND,
+                help="The models learn from purchases up to this day and are checked on the purchases after "
+                "it. Empty holds out the last third of the history.",
+            )
+            c.selectbox(
+                "Purchase model",
+                list(lv.MODEL_CHOICES),
+                format_func=lv.MODEL_CHOICES.get,
+                key=lv.K_MODEL,
+                bind=BIND,
+                help="Automatic uses the model whose holdout forecast is closest, customer by customer.",
+            )
         d, e, f = st.columns(3) if bounds is not None else (None, *st.columns(2))
         if d is not None:
-            d.number_input("Horizon (months)", min_value=1, max_value=120, value=CLV_DEFAULTS[lv.K_HORIZON], step=1,
-                           key=lv.K_HORIZON, bind=BIND, help="How far ahead lifetime value counts purchases.")
-        e.slider("Margin on revenue (%), an assumption", 1, 100, CLV_DEFAULTS[lv.K_MARGIN], key=lv.K_MARGIN,
-                 bind=BIND, help="The share of revenue you keep after the cost of the goods and serving the customer. "
-                 "30% is a placeholder, not a fact about your data: set your own.")
-        f.slider("Annual discount rate (%)", 0, 50, CLV_DEFAULTS[lv.K_DISCOUNT], key=lv.K_DISCOUNT, bind=BIND,
-                 help="How much less money a year from now is worth to you than money today (e.g. your cost of capital).")
+            d.number_input(
+                "Horizon (months)",
+                min_value=1,
+                max_value=120,
+                value=CLV_DEFAULTS[lv.K_HORIZON],
+                step=1,
+                key=lv.K_HORIZON,
+                bind=BIND,
+                help="How far ahead lifetime value counts purchases.",
+            )
+        e.slider(
+            "Margin on revenue (%), an assumption",
+            1,
+            100,
+            CLV_DEFAULTS[lv.K_MARGIN],
+            key=lv.K_MARGIN,
+            bind=BIND,
+            help="The share of revenue you keep after the cost of the goods and serving the customer. "
+            "30% is a placeholder, not a fact about your data: set your own.",
+        )
+        f.slider(
+            "Annual discount rate (%)",
+            0,
+            50,
+            CLV_DEFAULTS[lv.K_DISCOUNT],
+            key=lv.K_DISCOUNT,
+            bind=BIND,
+            help="How much less money a year from now is worth to you than money today (e.g. your cost of capital).",
+        )
         st.form_submit_button("Apply and refit", icon=":material/refresh:")
     return bounds
 
@@ -87,18 +136,26 @@ def holdout_section(data: CustomerData, analysis: ClvAnalysis) -> None:
         st.info("\n".join(f"- {note}" for note in notes), icon=":material/info:")
     expectations, tracking = lv.holdout_views(data, analysis.settings)
     st.altair_chart(holdout_by_frequency(expectations), width="stretch")
-    st.caption("Customers are grouped by how often they bought again during calibration. Where the dashed model lines "
-               "follow the solid line, the model tells light buyers from heavy ones, which is what ranks customers "
-               "correctly.")
-    st.altair_chart(cumulative_tracking(tracking, split.calibration_end, time_unit_name=lv.UNIT_SINGULAR[split.time_unit]),
-                    width="stretch")
-    st.caption("Repeat purchases of the calibration customers added up over time. Right of the dotted line the models "
-               "forecast a period they never saw: the closer the dashed lines stay to the solid one, the more the "
-               "values below can be trusted.")
+    st.caption(
+        "Customers are grouped by how often they bought again during calibration. Where the dashed model lines "
+        "follow the solid line, the model tells light buyers from heavy ones, which is what ranks customers "
+        "correctly."
+    )
+    st.altair_chart(
+        cumulative_tracking(tracking, split.calibration_end, time_unit_name=lv.UNIT_SINGULAR[split.time_unit]),
+        width="stretch",
+    )
+    st.caption(
+        "Repeat purchases of the calibration customers added up over time. Right of the dotted line the models "
+        "forecast a period they never saw: the closer the dashed lines stay to the solid one, the more the "
+        "values below can be trusted."
+    )
     with st.expander("Model parameters and the numbers behind the charts"):
         st.dataframe(lv.params_table(analysis), hide_index=True, width="stretch")
-        st.caption(f"Fitted on the calibration period; alpha and beta are in {unit}. BG/NBD and modified BG/NBD use "
-                   "r, alpha, a, b; Pareto/NBD uses r, alpha, s, beta.")
+        st.caption(
+            f"Fitted on the calibration period; alpha and beta are in {unit}. BG/NBD and modified BG/NBD use "
+            "r, alpha, a, b; Pareto/NBD uses r, alpha, s, beta."
+        )
         st.dataframe(lv.expectations_table(expectations), hide_index=True, width="stretch")
         st.caption("Mean holdout repeat purchases per customer, by repeat purchases in calibration (7+ pooled).")
 
@@ -111,19 +168,27 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     st.subheader("2. What customers are worth")
     interval = analysis.interval
     a, b, c, d = st.columns(4)
-    a.metric("Total lifetime value", lv.money(analysis.total_clv),
-             help=f"Discounted margin all {len(customers):,} customers are expected to bring in the next "
-             f"{s.horizon_months:g} months (your currency).")
+    a.metric(
+        "Total lifetime value",
+        lv.money(analysis.total_clv),
+        help=f"Discounted margin all {len(customers):,} customers are expected to bring in the next "
+        f"{s.horizon_months:g} months (your currency).",
+    )
     b.metric("Mean lifetime value per customer", lv.money(analysis.mean_clv), help="Your currency.")
-    c.metric("Customers likely still active", f"{customers['p_alive'].sum():,.0f} of {len(customers):,}",
-             help="Sum of each customer's probability of still being active today.")
+    c.metric(
+        "Customers likely still active",
+        f"{customers['p_alive'].sum():,.0f} of {len(customers):,}",
+        help="Sum of each customer's probability of still being active today.",
+    )
     d.metric(f"Purchases in the next {s.horizon_months:g} months", f"{customers['expected_purchases'].sum():,.0f}")
     if interval.get("total") is not None:
         (lo, hi), (mlo, mhi) = interval["total"], interval["mean"]
         a.caption(f"90% range: {lv.money(lo)} to {lv.money(hi)}")
         b.caption(f"90% range: {lv.money(mlo)} to {lv.money(mhi)}")
-        st.caption(f"The ranges come from redrawing the models' parameters {interval['replicates']} times within their "
-                   "statistical uncertainty; they do not cover a wrong margin or a change in how customers behave.")
+        st.caption(
+            f"The ranges come from redrawing the models' parameters {interval['replicates']} times within their "
+            "statistical uncertainty; they do not cover a wrong margin or a change in how customers behave."
+        )
     else:
         st.caption("No range could be computed: the parameter uncertainty could not be estimated on this data.")
     st.markdown(
@@ -137,31 +202,46 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     with left:
         st.altair_chart(clv_distribution(customers), width="stretch")
         share = customers["clv"].nlargest(max(1, len(customers) // 10)).sum() / max(analysis.total_clv, 1e-12)
-        st.caption(f"The most valuable tenth of customers holds {share:.0%} of the total: a few customers carry the "
-                   "future, so know who they are.")
+        st.caption(
+            f"The most valuable tenth of customers holds {share:.0%} of the total: a few customers carry the "
+            "future, so know who they are."
+        )
     with right:
         grid, age = lv.alive_map(data, s)
         st.altair_chart(p_alive_matrix(grid, time_unit_name=unit, T=age), width="stretch")
-        st.caption(f"For a customer who first bought {age:,.0f} {unit} ago: someone who bought often but not recently "
-                   "has probably left (dark), while a rare buyer who bought recently is likely still active.")
+        st.caption(
+            f"For a customer who first bought {age:,.0f} {unit} ago: someone who bought often but not recently "
+            "has probably left (dark), while a rare buyer who bought recently is likely still active."
+        )
     st.markdown(f"**The {lv.TOP_CUSTOMERS} most valuable customers**")
     st.dataframe(
-        lv.top_customers(customers), hide_index=True, width="stretch", height=lv.table_height(lv.TOP_CUSTOMERS),
+        lv.top_customers(customers),
+        hide_index=True,
+        width="stretch",
+        height=lv.table_height(lv.TOP_CUSTOMERS),
         column_config={
             "customer_id": "Customer",
             "p_alive_pct": st.column_config.NumberColumn("Still active", format="%.0f%%"),
-            "expected_purchases": st.column_config.NumberColumn(f"Purchases in {s.horizon_months:g} months", format="%.2f"),
+            "expected_purchases": st.column_config.NumberColumn(
+                f"Purchases in {s.horizon_months:g} months", format="%.2f"
+            ),
             "expected_spend": st.column_config.NumberColumn(f"Spend in {s.horizon_months:g} months", format="%,.2f"),
             "historic_value": st.column_config.NumberColumn("Spent so far", format="%,.2f"),
             "clv": st.column_config.NumberColumn("Lifetime value", format="%,.2f"),
         },
     )
     st.download_button(
-        f"Download all {len(customers):,} customers (CSV)", to_csv_bytes(lv.customers_csv_frame(customers)),
-        file_name="customer_lifetime_value.csv", mime="text/csv", on_click="ignore", icon=":material/download:",
+        f"Download all {len(customers):,} customers (CSV)",
+        to_csv_bytes(lv.customers_csv_frame(customers)),
+        file_name="customer_lifetime_value.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
     )
-    st.caption(f"Money in your currency; expected spend is undiscounted revenue, lifetime value is discounted margin. "
-               f"In the file, recency and T are in {unit}.")
+    st.caption(
+        f"Money in your currency; expected spend is undiscounted revenue, lifetime value is discounted margin. "
+        f"In the file, recency and T are in {unit}."
+    )
 
 
 def spend_check(analysis: ClvAnalysis) -> None:
@@ -183,8 +263,10 @@ def spend_check(analysis: ClvAnalysis) -> None:
 def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
     """sBG retention from the customers table: parameters, curve, expected lifetime, subscriber value."""
     if not data.has_column(CHURNED):
-        st.info("The subscription retention model needs a customers table with a churned (yes/no) column and "
-                "either tenure in months or a signup date. Map them on the Data page to use it.")
+        st.info(
+            "The subscription retention model needs a customers table with a churned (yes/no) column and "
+            "either tenure in months or a signup date. Map them on the Data page to use it."
+        )
         return
     with friendly_errors("Subscription retention"):
         fit = lv.retention_fit(data)
@@ -193,40 +275,70 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
         life, median = summary["expected_lifetime_periods"], summary["median_lifetime_periods"]
         a, b, c, d = st.columns(4)
         a.metric("Leave in their first month", f"{1 - summary['survival'][1]:.1%}")
-        b.metric("Expected lifetime", "unbounded" if life is None else f"{life:,.1f} months",
-                 help="Average months a new customer pays for (unbounded when a core of customers never leaves).")
+        b.metric(
+            "Expected lifetime",
+            "unbounded" if life is None else f"{life:,.1f} months",
+            help="Average months a new customer pays for (unbounded when a core of customers never leaves).",
+        )
         beyond = median is not None and median > model.max_period_
-        c.metric("Median lifetime", "not reached" if median is None else f"{median:,.0f} months",
-                 help="Months until half of a new cohort has left"
-                 + (f"; beyond the longest tenure in the data ({model.max_period_} months), so projected." if beyond else "."))
-        d.metric("Discounted expected payments", f"{summary['discounted_expected_lifetime']:,.1f}",
-                 help=f"Monthly payments a new customer is expected to make, discounted at "
-                 f"{settings.annual_discount_rate:.0%} a year.")
+        c.metric(
+            "Median lifetime",
+            "not reached" if median is None else f"{median:,.0f} months",
+            help="Months until half of a new cohort has left"
+            + (
+                f"; beyond the longest tenure in the data ({model.max_period_} months), so projected."
+                if beyond
+                else "."
+            ),
+        )
+        d.metric(
+            "Discounted expected payments",
+            f"{summary['discounted_expected_lifetime']:,.1f}",
+            help=f"Monthly payments a new customer is expected to make, discounted at "
+            f"{settings.annual_discount_rate:.0%} a year.",
+        )
         alpha, beta = summary["params"]["alpha"], summary["params"]["beta"]
         st.caption(
             f"Shifted-beta-geometric model (Fader & Hardie 2007) fitted to {summary['n_customers']:,} customers, "
             f"{summary['n_churned']:,} of whom left: alpha {alpha:.3f}, beta {beta:.3f}. Each customer has their own "
             "monthly chance of leaving; those quick to leave go first, so the renewal rate rises with tenure."
-            + (" With alpha below 1 a core of customers practically never leaves, so the average lifetime is "
-               "unbounded; the discounted value stays finite." if life is None else "")
+            + (
+                " With alpha below 1 a core of customers practically never leaves, so the average lifetime is "
+                "unbounded; the discounted value stays finite."
+                if life is None
+                else ""
+            )
         )
         st.altair_chart(retention_curve(model.retention_curve(max(24, model.max_period_ + 12))), width="stretch")
-        st.caption(f"Share of a new cohort still paying after each month; beyond {model.max_period_} months (the longest "
-                   "tenure in the data) the curve is a projection.")
+        st.caption(
+            f"Share of a new cohort still paying after each month; beyond {model.max_period_} months (the longest "
+            "tenure in the data) the curve is a projection."
+        )
         if not data.has_column(MONTHLY_CHARGE):
             st.info("Add each customer's monthly charge (a monthly_charge column) to turn these lifetimes into money.")
             return
         a, b, c = st.columns(3)
-        a.metric("Value of a new customer", lv.money(summary["new_customer_clv"]),
-                 help=f"Margin ({settings.margin:.0%}) x average monthly charge ({lv.money(summary['mean_monthly_charge'])}) "
-                 "x discounted expected payments (Fader & Hardie 2010); your currency.")
-        b.metric("Remaining value of active customers", lv.money(summary["active_remaining_value_total"]),
-                 help=f"{summary['active_customers']:,} active customers; your currency.")
+        a.metric(
+            "Value of a new customer",
+            lv.money(summary["new_customer_clv"]),
+            help=f"Margin ({settings.margin:.0%}) x average monthly charge ({lv.money(summary['mean_monthly_charge'])}) "
+            "x discounted expected payments (Fader & Hardie 2010); your currency.",
+        )
+        b.metric(
+            "Remaining value of active customers",
+            lv.money(summary["active_remaining_value_total"]),
+            help=f"{summary['active_customers']:,} active customers; your currency.",
+        )
         c.metric("Mean remaining value per active customer", lv.money(summary["mean_active_remaining_value"]))
-        table = lv.subscriber_table(data, fit, margin=settings.margin, annual_discount_rate=settings.annual_discount_rate)
+        table = lv.subscriber_table(
+            data, fit, margin=settings.margin, annual_discount_rate=settings.annual_discount_rate
+        )
         st.markdown(f"**The {lv.TOP_CUSTOMERS} most valuable active subscribers**")
         st.dataframe(
-            table.head(lv.TOP_CUSTOMERS), hide_index=True, width="stretch", height=lv.table_height(lv.TOP_CUSTOMERS),
+            table.head(lv.TOP_CUSTOMERS),
+            hide_index=True,
+            width="stretch",
+            height=lv.table_height(lv.TOP_CUSTOMERS),
             column_config={
                 "customer_id": "Customer",
                 "tenure_months": st.column_config.NumberColumn("Tenure (months)", format="%.1f"),
@@ -238,20 +350,28 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
             },
         )
         st.download_button(
-            f"Download all {len(table):,} active subscribers (CSV)", to_csv_bytes(table),
-            file_name="subscriber_value.csv", mime="text/csv", on_click="ignore", icon=":material/download:",
+            f"Download all {len(table):,} active subscribers (CSV)",
+            to_csv_bytes(table),
+            file_name="subscriber_value.csv",
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/download:",
         )
-        st.caption("The most valuable active subscribers first: margin x their monthly charge x the payments still "
-                   "expected from someone with their tenure, discounted. The subscription view has no horizon: it "
-                   "counts every future month, discounted.")
+        st.caption(
+            "The most valuable active subscribers first: margin x their monthly charge x the payments still "
+            "expected from someone with their tenure, discounted. The subscription view has no horizon: it "
+            "counts every future month, discounted."
+        )
 
 
 bounds = settings_form(data)
 settings = clv_settings()
 
 if bounds is None:
-    st.info("This data has no purchase log (customer id, purchase date, amount), so the purchase models cannot run. "
-            "The subscription retention model values customers from the customers table instead.")
+    st.info(
+        "This data has no purchase log (customer id, purchase date, amount), so the purchase models cannot run. "
+        "The subscription retention model values customers from the customers table instead."
+    )
     st.subheader("Subscription retention and value")
     subscription_section(data, settings)
     next_step(

@@ -6,9 +6,9 @@ after under a spinner and then fills in the Value cards. Targets live in one URL
 
 import streamlit as st
 
-from analytics.charts_health import kpi_trend_chart
-from analytics.kpis import KPI_SPECS, LTV_CAC_RULE_OF_THUMB, KPIReport, parse_targets
-from analytics.schema import ACQUISITION_COST, DataError
+from analytics.business.kpis import KPI_SPECS, LTV_CAC_RULE_OF_THUMB, KPIReport, parse_targets
+from analytics.data.schema import ACQUISITION_COST, DataError
+from analytics.reports.charts.health import kpi_trend_chart
 from ui import health as h
 from ui.frame import friendly_errors, header, next_step, require_data
 
@@ -26,11 +26,19 @@ data = require_data()
 
 left, right = st.columns([3, 2])
 period = left.radio(
-    "KPIs per", h.PERIODS, format_func=h.PERIOD_LABELS.get, horizontal=True, key=h.K_PERIOD, bind=BIND,
+    "KPIs per",
+    h.PERIODS,
+    format_func=h.PERIOD_LABELS.get,
+    horizontal=True,
+    key=h.K_PERIOD,
+    bind=BIND,
     help="Counts and rates are for one calendar period: the last one that is complete in your data.",
 )
 want_model = right.toggle(
-    "Model-based CLV", value=True, key=h.K_MODEL, bind=BIND,
+    "Model-based CLV",
+    value=True,
+    key=h.K_MODEL,
+    bind=BIND,
     help="Fits a purchase model to value every customer (as on the Lifetime value page). Up to ~30 s the first "
     "time on a large file, then cached for every page.",
 )
@@ -60,8 +68,14 @@ def card(report: KPIReport, key: str, *, pending: bool = False, note: str = "", 
         if key == "ltv_cac":
             delta = f"{kpi.value - LTV_CAC_RULE_OF_THUMB:+.1f} vs 3 : 1"
             colour, described = "normal", None
-        st.metric(kpi.label, h.format_value(key, kpi.value, kpi.unit), delta, delta_color=colour, help=helptext,
-                  delta_description=described if delta else None)
+        st.metric(
+            kpi.label,
+            h.format_value(key, kpi.value, kpi.unit),
+            delta,
+            delta_color=colour,
+            help=helptext,
+            delta_description=described if delta else None,
+        )
         lines = [line for line in (note, h.target_caption(report, key, chosen)) if line]
         st.caption("  \n".join(lines)) if lines else st.empty()
 
@@ -128,8 +142,10 @@ later = tuple(k for k in later if k == "clv_model" or data.has_column(ACQUISITIO
 slots = section(report, "Value", value_notes(report, ""), later=later)
 section(report, "Satisfaction & support", {})
 if any(report[k].value is not None for k in h.SECTIONS["Satisfaction & support"]):
-    st.caption("Survey and support figures cover every answer in the customers table; the table has no answer "
-               "dates, so these cards show no change against the previous period.")
+    st.caption(
+        "Survey and support figures cover every answer in the customers table; the table has no answer "
+        "dates, so these cards show no change against the previous period."
+    )
 
 # the model-based CLV, after everything cheap has rendered; its card and LTV:CAC are drawn again
 mean_clv, model_note, model_reason = fit_model_clv()
@@ -143,15 +159,11 @@ for key, slot in slots.items():
         card(report, key, note=notes.get(key, ""), failed=failed)
 
 missing = [
-    (kpi.label, model_reason if kpi.key == "clv_model" else kpi.missing)
-    for kpi in report.kpis
-    if kpi.value is None
+    (kpi.label, model_reason if kpi.key == "clv_model" else kpi.missing) for kpi in report.kpis if kpi.value is None
 ]
 if missing:
     st.markdown("**Not available on this data**")
-    st.markdown(
-        "\n".join(f"- **{', '.join(labels)}**: {reason}." for labels, reason in h.missing_groups(missing))
-    )
+    st.markdown("\n".join(f"- **{', '.join(labels)}**: {reason}." for labels, reason in h.missing_groups(missing)))
     st.caption("Add or map the named column on the Data page and the card appears here.")
 
 # --- trend -------------------------------------------------------------------------------------
@@ -160,8 +172,14 @@ options = [k for k in h.TREND_KEYS if report[k].value is not None]
 if options:
     if h.K_TREND in st.session_state and st.session_state[h.K_TREND] not in options:
         del st.session_state[h.K_TREND]  # a KPI this data does not have (another dataset's choice)
-    picked = st.selectbox("KPI", options, format_func=lambda k: KPI_SPECS[k].label, key=h.K_TREND, bind=BIND,
-                          index=options.index("churn_rate") if "churn_rate" in options else 0)
+    picked = st.selectbox(
+        "KPI",
+        options,
+        format_func=lambda k: KPI_SPECS[k].label,
+        key=h.K_TREND,
+        bind=BIND,
+        index=options.index("churn_rate") if "churn_rate" in options else 0,
+    )
     with friendly_errors("Trend"):
         kpi = report[picked]
         frame = h.trend(data, picked, period).dropna()
@@ -187,8 +205,13 @@ st.markdown(
 )
 a, b, c, d = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
 targetable = [k for k in KPI_SPECS if report[k].value is not None]
-pick = a.selectbox("KPI", targetable, format_func=lambda k: KPI_SPECS[k].label, key=h.K_PICK,
-                   index=targetable.index("churn_rate") if "churn_rate" in targetable else 0)
+pick = a.selectbox(
+    "KPI",
+    targetable,
+    format_func=lambda k: KPI_SPECS[k].label,
+    key=h.K_PICK,
+    index=targetable.index("churn_rate") if "churn_rate" in targetable else 0,
+)
 current = chosen.get(pick, report[pick].value)
 st.session_state.setdefault(h.value_key(pick), h.to_shown(pick, current))
 b.number_input(f"Target ({h.shown_unit(pick)})", key=h.value_key(pick), format="%.2f")
@@ -196,10 +219,14 @@ c.button("Set target", type="primary", on_click=h.set_picked_target, key="ovt_se
 d.button("Clear all", on_click=h.clear_targets, key="ovt_clear", width="stretch", disabled=not chosen)
 if chosen:
     st.dataframe(h.gap_table(report, chosen), hide_index=True, width="stretch")
-    st.caption("Gap = now − target, in the KPI's unit (percentage points for rates). 'Off target' counts the "
-               "direction: for churn, CES, CAC and resolution time, lower is better.")
+    st.caption(
+        "Gap = now − target, in the KPI's unit (percentage points for rates). 'Off target' counts the "
+        "direction: for churn, CES, CAC and resolution time, lower is better."
+    )
 text = st.text_input(
-    "Targets as text (this is what the link carries)", key=h.K_TARGETS, bind=BIND,
+    "Targets as text (this is what the link carries)",
+    key=h.K_TARGETS,
+    bind=BIND,
     placeholder="e.g. nps:30,churn_rate:0.02 (rates as fractions)",
     help="key:number pairs separated by commas; rates as fractions (0.02 = 2%).",
 )

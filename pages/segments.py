@@ -8,15 +8,8 @@ matrix and the lifecycle stages fill in.
 import pandas as pd
 import streamlit as st
 
-from analytics.charts_health import (
-    lifecycle_bar,
-    persona_profile_chart,
-    segment_bars,
-    transition_chart,
-    value_risk_scatter,
-)
-from analytics.lifecycle import LifecycleThresholds, NEW, STAGES, stage_counts, transition_flows
-from analytics.segments import (
+from analytics.business.lifecycle import NEW, STAGES, LifecycleThresholds, stage_counts, transition_flows
+from analytics.business.segments import (
     AT_RISK,
     CANT_LOSE,
     CHAMPIONS,
@@ -24,6 +17,13 @@ from analytics.segments import (
     QUADRANT_ADVICE,
     SAVE_FIRST,
     segment_summary,
+)
+from analytics.reports.charts.health import (
+    lifecycle_bar,
+    persona_profile_chart,
+    segment_bars,
+    transition_chart,
+    value_risk_scatter,
 )
 from ui import models
 from ui import segments as us
@@ -86,10 +86,17 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
     )
     st.table(
         segment_table(summary).style.format(
-            {"Customers": "{:,}", "% of customers": "{:.1f}%", "Revenue": "{:,.0f}", "% of revenue": "{:.1f}%",
-             "Mean CLV": "{:,.2f}"}, na_rep="n/a",
+            {
+                "Customers": "{:,}",
+                "% of customers": "{:.1f}%",
+                "Revenue": "{:,.0f}",
+                "% of revenue": "{:.1f}%",
+                "Mean CLV": "{:,.2f}",
+            },
+            na_rep="n/a",
         ),
-        hide_index=True, border="horizontal",
+        hide_index=True,
+        border="horizontal",
     )
     st.caption(clv_note)
     with st.expander("How the RFM scores work, and every customer's scores"):
@@ -123,10 +130,12 @@ def value_risk_block(scores: us.Scores) -> None:
             "(*Save first*, red): worth a lot and likely to leave, so a personal call pays. Top left: valuable and "
             "safe, keep them happy. Bottom right: likely to leave but worth less, so use cheap, automated offers."
         )
-        st.caption(f"Value: {scores.value_source}. Churn risk: {scores.risk_source}. Customers who already left "
-                   "are not shown.")
-        st.page_link("pages/actions.py", label="Open the action list: whom to call, with reasons",
-                     icon=":material/checklist:")
+        st.caption(
+            f"Value: {scores.value_source}. Churn risk: {scores.risk_source}. Customers who already left are not shown."
+        )
+        st.page_link(
+            "pages/actions.py", label="Open the action list: whom to call, with reasons", icon=":material/checklist:"
+        )
     table = pd.DataFrame(
         {
             "Quadrant": quadrants.index.astype(str),
@@ -138,9 +147,11 @@ def value_risk_block(scores: us.Scores) -> None:
         }
     )
     st.table(
-        table.style.format({"Customers": "{:,}", "Value": "{:,.0f}", "Value at stake": "{:,.0f}",
-                            "Mean churn risk": "{:.0f}%"}),
-        hide_index=True, border="horizontal",
+        table.style.format(
+            {"Customers": "{:,}", "Value": "{:,.0f}", "Value at stake": "{:,.0f}", "Mean churn risk": "{:.0f}%"}
+        ),
+        hide_index=True,
+        border="horizontal",
     )
 
 
@@ -158,8 +169,10 @@ def persona_block() -> None:
     for sentence in found.descriptions_.values():
         st.markdown(f"- {sentence}")
     st.altair_chart(persona_profile_chart(found.z_).configure_axisX(labelLimit=220), width="stretch")
-    st.caption("Red: the persona is above the average customer on that feature; blue: below (in standard deviations). "
-               "Give each persona a name your team recognises and a different offer.")
+    st.caption(
+        "Red: the persona is above the average customer on that feature; blue: below (in standard deviations). "
+        "Give each persona a name your team recognises and a different offer."
+    )
     with st.expander("Persona averages in the data's own units"):
         st.dataframe(found.profile_, width="stretch")
 
@@ -192,11 +205,23 @@ def lifecycle_block() -> None:
     left.caption(rule)
     with right:
         if not data.has_transactions:
-            st.info("Moves between stages need a purchase log (customer id, order date, amount): with only a "
-                    "customers table there is no earlier state to compare with.")
+            st.info(
+                "Moves between stages need a purchase log (customer id, order date, amount): with only a "
+                "customers table there is no earlier state to compare with."
+            )
             return
-        period = st.segmented_control("Compare with the end of", list(PERIODS), format_func=PERIODS.get,
-                                      default="month", required=True, key="seg_period", bind=BIND) or "month"
+        period = (
+            st.segmented_control(
+                "Compare with the end of",
+                list(PERIODS),
+                format_func=PERIODS.get,
+                default="month",
+                required=True,
+                key="seg_period",
+                bind=BIND,
+            )
+            or "month"
+        )
         with friendly_errors("Moves between stages"):
             table, before_date, now_date = us.stage_moves(data, period)
             st.altair_chart(transition_chart(transition_flows(table)), width="stretch")
@@ -217,12 +242,16 @@ def moves_sentence(table: pd.DataFrame, before_date: pd.Timestamp, now_date: pd.
             if before != now and n > biggest_n:
                 biggest, biggest_n = (before, now), n
     new = int(table.loc[NEW].sum())
-    text = (f"Between {before_date:%d %b %Y} and {now_date:%d %b %Y}, {worse:,} customers moved to a worse stage, "
-            f"{better:,} to a better one, and {new:,} were new.")
+    text = (
+        f"Between {before_date:%d %b %Y} and {now_date:%d %b %Y}, {worse:,} customers moved to a worse stage, "
+        f"{better:,} to a better one, and {new:,} were new."
+    )
     if biggest:
         text += f" The largest move: {biggest[0]} → {biggest[1]} ({biggest_n:,})."
-    return (text + " Both dates are judged by the same model-free rule (days since the last purchase against the "
-            "customer's usual gap), because a model fitted today cannot say how customers looked back then.")
+    return (
+        text + " Both dates are judged by the same model-free rule (days since the last purchase against the "
+        "customer's usual gap), because a model fitted today cannot say how customers looked back then."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,12 +263,24 @@ rfm = None
 measure = "customers"
 if data.has_transactions:
     # outside the slot below: a widget may be drawn once per run, the slot is drawn twice
-    measure = st.segmented_control("Bars show", list(MEASURES), format_func=MEASURES.get, default="customers",
-                                   required=True, key="seg_measure", bind=BIND) or "customers"
+    measure = (
+        st.segmented_control(
+            "Bars show",
+            list(MEASURES),
+            format_func=MEASURES.get,
+            default="customers",
+            required=True,
+            key="seg_measure",
+            bind=BIND,
+        )
+        or "customers"
+    )
 rfm_slot = st.empty()
 if not data.has_transactions:
-    rfm_slot.info(f"RFM segments need {us.NEEDS_PURCHASES}; this data has only a customers table. "
-                  "Add the purchase log on the Data page to see them.")
+    rfm_slot.info(
+        f"RFM segments need {us.NEEDS_PURCHASES}; this data has only a customers table. "
+        "Add the purchase log on the Data page to see them."
+    )
 else:
     with rfm_slot.container(), friendly_errors("RFM segments"):
         rfm = us.rfm(data)
@@ -266,8 +307,11 @@ with value_slot.container(), friendly_errors("Value x risk"):
 if rfm is not None:
     with rfm_slot.container(), friendly_errors("RFM segments"):
         clv = models.current_clv(data).customers["clv"] if scores is not None and scores.model_clv else None
-        note = (f"Mean CLV: {scores.value_source}, averaged over the segment's customers."
-                if clv is not None else "Mean CLV needs the lifetime-value model, which could not run on this data.")
+        note = (
+            f"Mean CLV: {scores.value_source}, averaged over the segment's customers."
+            if clv is not None
+            else "Mean CLV needs the lifetime-value model, which could not run on this data."
+        )
         rfm_block(rfm, clv, note, measure)
 
 with lifecycle_slot.container(), friendly_errors("Lifecycle stages"):

@@ -1,9 +1,8 @@
 """Share: make a link to this analysis, list and delete the links made here, and say what a link holds."""
 
-import pandas as pd
 import streamlit as st
 
-from analytics.schema import DataError
+from analytics.data.schema import DataError
 from ui import share, state
 from ui.auth import sign_in_configured
 from ui.cache import current_data

@@ -7,18 +7,26 @@ so moving one recomputes only the what-if (a few milliseconds) and never re-meas
 import pandas as pd
 import streamlit as st
 
-from analytics.charts_economics import customers_over_time, profit_waterfall, reichheld_band
-from analytics.economics import PERIOD_NAMES, PERIODS_PER_YEAR, DefaultValue
+from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR, DefaultValue
+from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band
 from ui import state
 from ui import whatif as wi
 from ui.frame import friendly_errors, header, next_step, require_data
 
 BIND = "query-params"
 CURRENT = "Current sliders"
-METRIC_LABELS = {"retention_rate": "Retention", "revenue_per_customer": "Revenue per active customer",
-                 "new_customers": "New customers", "starting_customers": "Customers today"}
-METRIC_FORMATS = {"retention_rate": "{:.1%}", "revenue_per_customer": "{:,.2f}", "new_customers": "{:,.0f}",
-                  "starting_customers": "{:,.0f}"}
+METRIC_LABELS = {
+    "retention_rate": "Retention",
+    "revenue_per_customer": "Revenue per active customer",
+    "new_customers": "New customers",
+    "starting_customers": "Customers today",
+}
+METRIC_FORMATS = {
+    "retention_rate": "{:.1%}",
+    "revenue_per_customer": "{:,.2f}",
+    "new_customers": "{:,.0f}",
+    "starting_customers": "{:,.0f}",
+}
 
 header(
     "What-if: retention lift",
@@ -40,9 +48,8 @@ period = st.radio(
 unit = PERIOD_NAMES[period]
 
 defaults: dict[str, DefaultValue] | None = None
-with friendly_errors("What-if"):
-    with st.spinner("Measuring retention, revenue and new customers from your data…"):
-        defaults = wi.whatif_defaults(data, period)
+with friendly_errors("What-if"), st.spinner("Measuring retention, revenue and new customers from your data…"):
+    defaults = wi.whatif_defaults(data, period)
 if defaults is None:
     st.markdown(
         "The what-if needs **retention** and **revenue per customer**: a purchase log (customer id, date, amount), "
@@ -64,9 +71,11 @@ st.caption(
     f"{defaults['retention_rate'].value ** PERIODS_PER_YEAR[period]:.1%} of them over a year."
 )
 if defaults["new_customers"].measured and defaults["new_customers"].value == 0:
-    st.caption(f"Nobody bought for the first time in the last {unit}s measured: the data follows a closed group of "
-               "customers, so the base can only shrink (set 'New customers' below to 'replace everyone who leaves' "
-               "to model a business that keeps winning customers).")
+    st.caption(
+        f"Nobody bought for the first time in the last {unit}s measured: the data follows a closed group of "
+        "customers, so the base can only shrink (set 'New customers' below to 'replace everyone who leaves' "
+        "to model a business that keeps winning customers)."
+    )
 with st.expander("Where each number comes from", expanded=False):
     st.dataframe(wi.defaults_table(defaults, period), hide_index=True, width="stretch")
     st.caption("Measured numbers come from your file; assumed ones are starting points: set your own with the sliders.")
@@ -80,15 +89,26 @@ def scenario_sliders(defaults: dict[str, DefaultValue], period: str) -> dict:
         st.markdown("**1. The retention lift**")
         a, b, c = st.columns([2, 1, 2])
         values[wi.K_LIFT] = a.slider(
-            "Retention lift", 0.0, 20.0, wi.DEFAULT_LIFT, 0.5, key=wi.K_LIFT, bind=BIND,
+            "Retention lift",
+            0.0,
+            20.0,
+            wi.DEFAULT_LIFT,
+            0.5,
+            key=wi.K_LIFT,
+            bind=BIND,
             help="How much more of your customers you keep: in percentage points (5: 80% → 85%) or relative % "
             "(5: 80% → 84%).",
         )
-        values[wi.K_MODE] = b.radio("Measured in", list(wi.MODE_LABELS), format_func=wi.MODE_LABELS.get,
-                                    key=wi.K_MODE, bind=BIND)
+        values[wi.K_MODE] = b.radio(
+            "Measured in", list(wi.MODE_LABELS), format_func=wi.MODE_LABELS.get, key=wi.K_MODE, bind=BIND
+        )
         values[wi.K_BASIS] = c.radio(
-            "The lift applies to", list(wi.BASIS_LABELS), format_func=wi.BASIS_LABELS.get,
-            key=wi.K_BASIS, bind=BIND, disabled=period == "Y",
+            "The lift applies to",
+            list(wi.BASIS_LABELS),
+            format_func=wi.BASIS_LABELS.get,
+            key=wi.K_BASIS,
+            bind=BIND,
+            disabled=period == "Y",
             help="Bain's 25–95% is quoted for yearly retention (the default); 'per period' lifts the retention of "
             f"each {unit} itself, a much bigger change.",
         )
@@ -96,26 +116,57 @@ def scenario_sliders(defaults: dict[str, DefaultValue], period: str) -> dict:
     with st.container(border=True):
         st.markdown("**2. Your economics** — assumptions the data cannot give; set your own")
         a, b, c = st.columns(3)
-        values[wi.K_MARGIN] = a.slider("Margin (% of revenue)", 1, 100, 30, 1, key=wi.K_MARGIN, bind=BIND,
-                                       help="Share of revenue left after the cost of goods and of serving customers.")
-        values[wi.K_DISCOUNT] = b.slider("Discount rate (% a year)", 0.0, 30.0, 10.0, 0.5, key=wi.K_DISCOUNT, bind=BIND,
-                                         help="Money later is worth less today; 8-12% a year is common.")
+        values[wi.K_MARGIN] = a.slider(
+            "Margin (% of revenue)",
+            1,
+            100,
+            30,
+            1,
+            key=wi.K_MARGIN,
+            bind=BIND,
+            help="Share of revenue left after the cost of goods and of serving customers.",
+        )
+        values[wi.K_DISCOUNT] = b.slider(
+            "Discount rate (% a year)",
+            0.0,
+            30.0,
+            10.0,
+            0.5,
+            key=wi.K_DISCOUNT,
+            bind=BIND,
+            help="Money later is worth less today; 8-12% a year is common.",
+        )
         values[wi.K_YEARS] = c.slider("Horizon (years)", 1, 10, wi.DEFAULT_YEARS, 1, key=wi.K_YEARS, bind=BIND)
         cac = wi.acquisition_range(defaults)
         values[wi.K_CAC] = a.slider(
-            "Acquisition cost per new customer", 0.0, cac.high, cac.value, cac.step, format=cac.format,
-            key=wi.K_CAC, bind=BIND,
+            "Acquisition cost per new customer",
+            0.0,
+            cac.high,
+            cac.value,
+            cac.step,
+            format=cac.format,
+            key=wi.K_CAC,
+            bind=BIND,
             help=defaults["acquisition_cost"].source,
         )
         fixed = wi.fixed_cost_range(defaults)
         values[wi.K_FIXED] = b.slider(
-            f"Fixed costs per {unit}", 0.0, fixed.high, fixed.value, fixed.step, format=fixed.format,
-            key=wi.K_FIXED, bind=BIND,
+            f"Fixed costs per {unit}",
+            0.0,
+            fixed.high,
+            fixed.value,
+            fixed.step,
+            format=fixed.format,
+            key=wi.K_FIXED,
+            bind=BIND,
             help="The same in both scenarios; the larger they are, the more profit reacts to retention.",
         )
         values[wi.K_ACQUISITION] = c.radio(
-            "New customers", list(wi.ACQUISITION_LABELS), format_func=wi.ACQUISITION_LABELS.get,
-            key=wi.K_ACQUISITION, bind=BIND,
+            "New customers",
+            list(wi.ACQUISITION_LABELS),
+            format_func=wi.ACQUISITION_LABELS.get,
+            key=wi.K_ACQUISITION,
+            bind=BIND,
             help=f"Measured: {defaults['new_customers'].value:,.0f} new customers a {unit}. 'Replace' holds the base "
             "at its size, so a lift saves acquisition spend instead of growing the base.",
         )
@@ -123,22 +174,43 @@ def scenario_sliders(defaults: dict[str, DefaultValue], period: str) -> dict:
         st.markdown("**3. Loyalty effects** — Reichheld's reasons the gain is large; each starts at zero")
         a, b, c = st.columns(3)
         values[wi.K_GROWTH] = a.slider(
-            f"Spend growth (% of first-{unit} spend per {unit} of tenure)", -5.0, 15.0, 0.0, 0.01,
-            key=wi.K_GROWTH, bind=BIND,
+            f"Spend growth (% of first-{unit} spend per {unit} of tenure)",
+            -5.0,
+            15.0,
+            0.0,
+            0.01,
+            key=wi.K_GROWTH,
+            bind=BIND,
         )
         measured = wi.measured_growth_percent(defaults)
         if measured is not None:
-            a.button(f"Use the measured {measured:+.2f}%", on_click=wi.set_widget, args=(wi.K_GROWTH, measured),
-                     help=defaults["spend_growth"].source)
+            a.button(
+                f"Use the measured {measured:+.2f}%",
+                on_click=wi.set_widget,
+                args=(wi.K_GROWTH, measured),
+                help=defaults["spend_growth"].source,
+            )
         else:
             a.caption(defaults["spend_growth"].source)
         values[wi.K_REFERRALS] = b.slider(
-            f"Referrals (new customers per 100 retained, per {unit})", 0.0, 10.0, 0.0, 0.05,
-            key=wi.K_REFERRALS, bind=BIND, help="Referred customers cost nothing to win.",
+            f"Referrals (new customers per 100 retained, per {unit})",
+            0.0,
+            10.0,
+            0.0,
+            0.05,
+            key=wi.K_REFERRALS,
+            bind=BIND,
+            help="Referred customers cost nothing to win.",
         )
         values[wi.K_SERVE] = c.slider(
-            f"Lower cost to serve (% per {unit} of tenure, at most 25%)", 0.0, 5.0, 0.0, 0.05,
-            key=wi.K_SERVE, bind=BIND, help="Long-standing customers need less help; a share of the variable cost.",
+            f"Lower cost to serve (% per {unit} of tenure, at most 25%)",
+            0.0,
+            5.0,
+            0.0,
+            0.05,
+            key=wi.K_SERVE,
+            bind=BIND,
+            help="Long-standing customers need less help; a share of the variable cost.",
         )
     return values
 
@@ -162,18 +234,33 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
 
     st.subheader("What the lift is worth")
     a, b, c, d = st.columns(4)
-    a.metric("Profit change", pct(result.profit_change_pct),
-             help="Discounted profit over the horizon, with the lift vs today.")
-    b.metric(f"Extra profit over {years:g} years", money(result.profit_change),
-             help="Discounted to today, in your file's currency.")
-    c.metric("Lifetime value of a new customer", f"{result.clv_lifted:,.2f}", pct(result.clv_change_pct),
-             help=f"Discounted margin a newly won customer brings (today: {result.clv_base:,.2f}).")
-    d.metric(f"Retention per {unit}", f"{result.retention_lifted:.1%}",
-             f"{result.lift_points:+.2f} points from {result.retention_base:.1%}")
+    a.metric(
+        "Profit change",
+        pct(result.profit_change_pct),
+        help="Discounted profit over the horizon, with the lift vs today.",
+    )
+    b.metric(
+        f"Extra profit over {years:g} years",
+        money(result.profit_change),
+        help="Discounted to today, in your file's currency.",
+    )
+    c.metric(
+        "Lifetime value of a new customer",
+        f"{result.clv_lifted:,.2f}",
+        pct(result.clv_change_pct),
+        help=f"Discounted margin a newly won customer brings (today: {result.clv_base:,.2f}).",
+    )
+    d.metric(
+        f"Retention per {unit}",
+        f"{result.retention_lifted:.1%}",
+        f"{result.lift_points:+.2f} points from {result.retention_base:.1%}",
+    )
     st.markdown(f"**Why your business lands here.** {result.explanation}")
     if result.profit_base <= 0:
-        st.warning("Today's business makes a loss over this horizon with these costs, so the percentage change is "
-                   "not shown; lower the fixed or acquisition costs, or raise the margin.")
+        st.warning(
+            "Today's business makes a loss over this horizon with these costs, so the percentage change is "
+            "not shown; lower the fixed or acquisition costs, or raise the margin."
+        )
 
     left, right = st.columns(2)
     with left:
@@ -190,14 +277,19 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
     name = a.text_input("Scenario name", placeholder=f"Scenario {len(saved) + 1}", key=wi.K_NAME).strip()
     if b.button("Save this scenario", type="primary", width="stretch"):
         name = name or f"Scenario {len(saved) + 1}"
-        wi.save_scenario(data_key, wi.SavedScenario(name, period, dict(values), wi.scenario_row(name, settings, result)))
+        wi.save_scenario(
+            data_key, wi.SavedScenario(name, period, dict(values), wi.scenario_row(name, settings, result))
+        )
         st.toast(f"Saved “{name}”.")
     rows = [s.row for s in saved.values()] + [wi.scenario_row(CURRENT, settings, result)]
-    band = pd.DataFrame({"scenario": [r["Scenario"] for r in rows],
-                         "profit_change_pct": [r["Profit change %"] for r in rows]}).astype({"profit_change_pct": float})
+    band = pd.DataFrame(
+        {"scenario": [r["Scenario"] for r in rows], "profit_change_pct": [r["Profit change %"] for r in rows]}
+    ).astype({"profit_change_pct": float})
     st.altair_chart(reichheld_band(band), width="stretch")
-    st.caption("Each dot is a scenario's profit change; the blue band is Bain's 25–95% for a 5-point lift of yearly "
-               "retention. Dots left of it: your margins or horizon give a lift less leverage than Bain's clients had.")
+    st.caption(
+        "Each dot is a scenario's profit change; the blue band is Bain's 25–95% for a 5-point lift of yearly "
+        "retention. Dots left of it: your margins or horizon give a lift less leverage than Bain's clients had."
+    )
     st.dataframe(wi.comparison_table(rows), hide_index=True, width="stretch")
     if saved:
         a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
@@ -205,8 +297,10 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
         b.button("Load it", on_click=wi.load_scenario, args=(data_key, period, chosen), width="stretch")
         c.button("Forget saved", on_click=wi.delete_scenarios, args=(data_key, period), width="stretch")
         st.caption("Saved scenarios stay in this browser session only.")
-    st.caption("**Share:** the page's address holds the current sliders; copy it from the address bar and a colleague "
-               "opens the same scenario on the same demo dataset. An uploaded file cannot travel in a link.")
+    st.caption(
+        "**Share:** the page's address holds the current sliders; copy it from the address bar and a colleague "
+        "opens the same scenario on the same demo dataset. An uploaded file cannot travel in a link."
+    )
 
 
 scenario_panel(state.data_key(), defaults, period)

@@ -20,7 +20,7 @@ def imported_modules(path) -> set[str]:
 
 
 def test_analytics_never_imports_streamlit():
-    offenders = [p.name for p in (ROOT / "analytics").glob("*.py") if "streamlit" in imported_modules(p)]
+    offenders = [p.name for p in (ROOT / "analytics").rglob("*.py") if "streamlit" in imported_modules(p)]
     assert offenders == []
 
 
@@ -35,7 +35,7 @@ def test_no_cache_resource_anywhere():
     """Per-user data must never sit in st.cache_resource (shared by every session)."""
     call = re.compile(r"(@st\.cache_resource|st\.cache_resource\()")
     for folder in ("pages", "ui", "analytics"):
-        for path in (ROOT / folder).glob("*.py"):
+        for path in (ROOT / folder).rglob("*.py"):
             assert not call.search(path.read_text(encoding="utf-8")), path.name
 
 

@@ -55,8 +55,14 @@ def sign_in_page() -> None:
         return
     for provider in providers(section):
         label = "Sign in" if provider is None else f"Sign in with {provider.replace('_', ' ').title()}"
-        st.button(label, on_click=st.login, args=() if provider is None else (provider,), type="primary",
-                  key=f"auth_sign_in_{provider or 'default'}", icon=":material/login:")
+        st.button(
+            label,
+            on_click=st.login,
+            args=() if provider is None else (provider,),
+            type="primary",
+            key=f"auth_sign_in_{provider or 'default'}",
+            icon=":material/login:",
+        )
     if st.query_params.get("share"):
         st.info("You opened a share link. Signing in brings you to the home page: open the link again afterwards.")
 

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from analytics.columns import ColumnMapping
-from analytics.datasets import load_demo
-from analytics.ingest import LoadedTable, build_dataset, read_and_guess
-from analytics.schema import CustomerData, DataError
+from analytics.data.columns import ColumnMapping
+from analytics.data.datasets import load_demo
+from analytics.data.ingest import LoadedTable, build_dataset, read_and_guess
+from analytics.data.schema import CustomerData, DataError
 from ui import state
 
 R = TypeVar("R")
@@ -88,7 +88,7 @@ def current_data() -> CustomerData:
     if source.startswith("demo:"):
         return demo_data(source.split(":", 1)[1])
     if source.startswith(state.SHARE_PREFIX):
-        return shared_data(source[len(state.SHARE_PREFIX):])
+        return shared_data(source[len(state.SHARE_PREFIX) :])
     files = state.uploads()
     if not files:
         raise DataError("No file uploaded yet. Upload a file on the Data page, or pick a demo dataset.")

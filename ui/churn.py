@@ -4,7 +4,7 @@ The churn model itself is fitted once per dataset and settings in `ui.models.chu
 page shares it); the settings widgets are the `ch_*` keys of `ui.models.CHURN_DEFAULTS`, owned by
 the Churn page. Here live the page's own cached steps on top of that fit: Kaplan-Meier retention
 curves per attribute (`retention`) and the per-customer risk and value at stake the campaign
-planner ranks (`campaign_inputs`). The planner itself (`analytics.campaign.plan_campaign`) is a
+planner ranks (`campaign_inputs`). The planner itself (`analytics.business.campaign.plan_campaign`) is a
 sort and a cumulative sum, milliseconds even on 100,000 customers, so a slider move recomputes it
 without any cache or refit.
 """
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.campaign import CampaignAssumptions, CampaignPlan, value_at_stake
-from analytics.churn import ChurnAnalysis, ChurnSettings, label_cell_text
-from analytics.clv import ClvSettings
-from analytics.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, SIGNUP_DATE, TENURE_MONTHS, CustomerData
-from analytics.survival import RetentionCurves, retention_curves, retention_inputs
+from analytics.business.campaign import CampaignAssumptions, CampaignPlan, value_at_stake
+from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, SIGNUP_DATE, TENURE_MONTHS, CustomerData
+from analytics.models.churn import ChurnAnalysis, ChurnSettings, label_cell_text
+from analytics.models.clv import ClvSettings
+from analytics.models.survival import RetentionCurves, retention_curves, retention_inputs
 from ui import models
 from ui.cache import per_dataset
 
@@ -84,11 +84,15 @@ def not_modelled_sentence(analysis: ChurnAnalysis) -> str:
 def median_sentence(median: float | None, source: str, max_months: float) -> str:
     """What the median customer lifetime (months) means, in one sentence."""
     if median is None:
-        return (f"More than half of the customers are still with you after {max_months:.0f} months, the longest "
-                "time observed, so the median lifetime is not reached yet.")
+        return (
+            f"More than half of the customers are still with you after {max_months:.0f} months, the longest "
+            "time observed, so the median lifetime is not reached yet."
+        )
     if source == "purchases" and median < 0.5:
-        return (f"More than half of the customers never bought again after their first purchase, so the median "
-                f"lifetime (first to last purchase) is {median:.1f} months.")
+        return (
+            f"More than half of the customers never bought again after their first purchase, so the median "
+            f"lifetime (first to last purchase) is {median:.1f} months."
+        )
     return f"Half of the customers have left after {median:.1f} months."
 
 
@@ -103,7 +107,7 @@ def retention(data: CustomerData, settings: ChurnSettings, by: str | None) -> Re
     """Kaplan-Meier retention (months) with the churn label of `settings`, overall or per `by`.
 
     Durations come from tenure or signup dates in the customers table, else from the first to the
-    last purchase (`analytics.survival.retention_inputs`); `by` is a column of the churn model's
+    last purchase (`analytics.models.survival.retention_inputs`); `by` is a column of the churn model's
     inputs (blank groups are left out of the grouped curves).
     """
     analysis = models.churn_analysis(data, settings)
@@ -130,9 +134,7 @@ class CampaignInputs:
 
 
 @per_dataset(max_entries=8)
-def campaign_inputs(
-    data: CustomerData, settings: ChurnSettings, clv_settings: ClvSettings | None
-) -> CampaignInputs:
+def campaign_inputs(data: CustomerData, settings: ChurnSettings, clv_settings: ClvSettings | None) -> CampaignInputs:
     """Active customers' risk (from the churn fit of `settings`) and value at stake.
 
     With `clv_settings` the value is each customer's lifetime value from the shared CLV fit;
@@ -156,11 +158,13 @@ def campaign_inputs(
             else f"{VALUE_MONTHS:g} months of revenue at the customer's spend over the last year"
         )
         source += " (revenue, not margin: no lifetime value is available)"
-    frame = pd.DataFrame({
-        CUSTOMER_ID: ids.to_numpy(),
-        "churn_probability": scores["churn_probability"].to_numpy(dtype=float),
-        "value": value.to_numpy(dtype=float),
-    })
+    frame = pd.DataFrame(
+        {
+            CUSTOMER_ID: ids.to_numpy(),
+            "churn_probability": scores["churn_probability"].to_numpy(dtype=float),
+            "value": value.to_numpy(dtype=float),
+        }
+    )
     if analysis.source == "column":
         X = analysis.features.X
         for driver in analysis.drivers[:LIST_ATTRIBUTES]:
@@ -178,12 +182,14 @@ def contact_list(inputs: CampaignInputs, plan: CampaignPlan, assumptions: Campai
     ranked = inputs.customers.iloc[np.argsort(-inputs.customers["churn_probability"].to_numpy(), kind="stable")]
     top = ranked.head(plan.best_customers).reset_index(drop=True)
     saved = top["churn_probability"] * assumptions.save_rate * top["value"]
-    out = pd.DataFrame({
-        "Rank": np.arange(1, len(top) + 1),
-        "Customer": top[CUSTOMER_ID],
-        "Churn risk (%)": (100 * top["churn_probability"]).round(1),
-        "Value at stake": top["value"].round(2),
-        "Expected value saved": saved.round(2),
-    })
+    out = pd.DataFrame(
+        {
+            "Rank": np.arange(1, len(top) + 1),
+            "Customer": top[CUSTOMER_ID],
+            "Churn risk (%)": (100 * top["churn_probability"]).round(1),
+            "Value at stake": top["value"].round(2),
+            "Expected value saved": saved.round(2),
+        }
+    )
     extra = [c for c in top.columns if c not in (CUSTOMER_ID, "churn_probability", "value")]
     return pd.concat([out, top[extra]], axis=1)

@@ -17,17 +17,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analytics.btyd import TIME_UNIT_NAMES, default_calibration_end, from_day_number, to_day_number
-from analytics.clv import MODEL_LABELS, ClvAnalysis, ClvSettings, conditional_expectations, cumulative_tracking
-from analytics.sbg import ShiftedBetaGeometric, customer_periods, subscription_values
-from analytics.sbg import report_section as sbg_report
-from analytics.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
+from analytics.data.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
+from analytics.models.btyd import TIME_UNIT_NAMES, default_calibration_end, from_day_number, to_day_number
+from analytics.models.clv import MODEL_LABELS, ClvAnalysis, ClvSettings, conditional_expectations, cumulative_tracking
+from analytics.models.sbg import ShiftedBetaGeometric, customer_periods, subscription_values
+from analytics.models.sbg import report_section as sbg_report
 from ui import models
 from ui.cache import per_dataset
 
 BIND = "query-params"
 K_UNIT, K_HORIZON, K_MARGIN, K_DISCOUNT, K_MODEL, K_CAL_END = (
-    "clv_unit", "clv_horizon", "clv_margin", "clv_discount", "clv_model", "clv_calibration_end",
+    "clv_unit",
+    "clv_horizon",
+    "clv_margin",
+    "clv_discount",
+    "clv_model",
+    "clv_calibration_end",
 )
 UNIT_LABELS = {"D": "Days", "W": "Weeks", "M": "Months"}
 UNIT_SINGULAR = {"D": "day", "W": "week", "M": "month"}
@@ -91,8 +96,13 @@ def fit_with_progress(data: CustomerData, settings: ClvSettings, bounds: Calibra
     Raises DataError (after marking the status as failed) when the data cannot be modelled.
     """
     cal_end = settings.calibration_end
-    cal_text = (f"{pd.Timestamp(cal_end):%d %b %Y}" if cal_end is not None
-                else f"{bounds.default:%d %b %Y} (the last third held out)" if bounds.default else "the default date")
+    cal_text = (
+        f"{pd.Timestamp(cal_end):%d %b %Y}"
+        if cal_end is not None
+        else f"{bounds.default:%d %b %Y} (the last third held out)"
+        if bounds.default
+        else "the default date"
+    )
     steps = (
         f"1. Split the purchase history: calibration up to {cal_text}, holdout to {bounds.last:%d %b %Y}.\n"
         "2. Fit BG/NBD, Pareto/NBD and modified BG/NBD on the calibration period and compare each one's "
@@ -110,8 +120,11 @@ def fit_with_progress(data: CustomerData, settings: ClvSettings, bounds: Calibra
             status.update(label="The lifetime-value models could not be fitted", state="error", expanded=False)
             raise
         seconds = time.perf_counter() - start
-        label = ("Models ready (already fitted for these settings)" if seconds < 1
-                 else f"Models fitted in {seconds:,.0f} seconds")
+        label = (
+            "Models ready (already fitted for these settings)"
+            if seconds < 1
+            else f"Models fitted in {seconds:,.0f} seconds"
+        )
         status.update(label=label, state="complete", expanded=False)
     return analysis
 
@@ -143,14 +156,16 @@ def table_height(rows: int) -> int:
 def holdout_table(analysis: ClvAnalysis) -> pd.DataFrame:
     """One row per fitted model: holdout repeat purchases predicted vs actual, error, RMSE, used."""
     m = analysis.comparison.metrics
-    return pd.DataFrame({
-        "Model": [MODEL_LABELS[k] for k in m.index],
-        "Predicted repeat purchases": m["predicted"].map("{:,.0f}".format).to_numpy(),
-        "Actual repeat purchases": m["actual"].map("{:,.0f}".format).to_numpy(),
-        "Difference": m["error_pct"].map(lambda v: "n/a" if not np.isfinite(v) else f"{v:+.1f}%").to_numpy(),
-        "Error per customer (RMSE)": m["rmse"].map("{:.3f}".format).to_numpy(),
-        "Used": ["yes" if k == analysis.selected else "" for k in m.index],
-    })
+    return pd.DataFrame(
+        {
+            "Model": [MODEL_LABELS[k] for k in m.index],
+            "Predicted repeat purchases": m["predicted"].map("{:,.0f}".format).to_numpy(),
+            "Actual repeat purchases": m["actual"].map("{:,.0f}".format).to_numpy(),
+            "Difference": m["error_pct"].map(lambda v: "n/a" if not np.isfinite(v) else f"{v:+.1f}%").to_numpy(),
+            "Error per customer (RMSE)": m["rmse"].map("{:.3f}".format).to_numpy(),
+            "Used": ["yes" if k == analysis.selected else "" for k in m.index],
+        }
+    )
 
 
 def params_table(analysis: ClvAnalysis) -> pd.DataFrame:
@@ -167,8 +182,10 @@ def params_table(analysis: ClvAnalysis) -> pd.DataFrame:
 
 def expectations_table(table: pd.DataFrame) -> pd.DataFrame:
     """The conditional-expectations frame with readable headers (means per customer, 3 decimals)."""
-    out = table.rename(columns={"frequency_group": "Repeat purchases in calibration", "customers": "Customers",
-                                "actual": "Actual"} | MODEL_LABELS)
+    out = table.rename(
+        columns={"frequency_group": "Repeat purchases in calibration", "customers": "Customers", "actual": "Actual"}
+        | MODEL_LABELS
+    )
     for col in out.columns[2:]:
         out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     return out
@@ -178,14 +195,16 @@ def top_customers(customers: pd.DataFrame, n: int = TOP_CUSTOMERS) -> pd.DataFra
     """The `n` customers with the highest CLV: still-active chance (%), expected purchases and spend
     over the horizon, historic value and CLV (currency)."""
     top = customers.nlargest(n, "clv")
-    return pd.DataFrame({
-        CUSTOMER_ID: top.index.astype(str),
-        "p_alive_pct": 100 * top["p_alive"].to_numpy(),
-        "expected_purchases": top["expected_purchases"].to_numpy(),
-        "expected_spend": top["expected_spend"].to_numpy(),
-        "historic_value": top["historic_value"].to_numpy() if "historic_value" in top else np.nan,
-        "clv": top["clv"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: top.index.astype(str),
+            "p_alive_pct": 100 * top["p_alive"].to_numpy(),
+            "expected_purchases": top["expected_purchases"].to_numpy(),
+            "expected_spend": top["expected_spend"].to_numpy(),
+            "historic_value": top["historic_value"].to_numpy() if "historic_value" in top else np.nan,
+            "clv": top["clv"].to_numpy(),
+        }
+    )
 
 
 def customers_csv_frame(customers: pd.DataFrame) -> pd.DataFrame:
@@ -200,8 +219,10 @@ def selection_sentence(analysis: ClvAnalysis) -> str:
     others = ", ".join(f"{MODEL_LABELS[k]} {v:.3f}" for k, v in m["rmse"].items() if k != analysis.selected)
     best = MODEL_LABELS[analysis.comparison.best]
     if analysis.settings.model is None:
-        return (f"**The values below use {chosen}**: it has the lowest holdout error per customer "
-                f"(RMSE {m.loc[analysis.selected, 'rmse']:.3f}" + (f" against {others}" if others else "") + ").")
+        return (
+            f"**The values below use {chosen}**: it has the lowest holdout error per customer "
+            f"(RMSE {m.loc[analysis.selected, 'rmse']:.3f}" + (f" against {others}" if others else "") + ")."
+        )
     tail = "" if analysis.selected == analysis.comparison.best else f" The holdout favours {best}."
     return f"**The values below use {chosen}**, as you chose in the settings.{tail}"
 
@@ -236,10 +257,13 @@ def retention_summary(data: CustomerData, margin: float, annual_discount_rate: f
     return sbg_report(data, ClvSettings(margin=margin, annual_discount_rate=annual_discount_rate))
 
 
-def subscriber_table(data: CustomerData, fit: RetentionFit, *, margin: float, annual_discount_rate: float) -> pd.DataFrame:
+def subscriber_table(
+    data: CustomerData, fit: RetentionFit, *, margin: float, annual_discount_rate: float
+) -> pd.DataFrame:
     """Active subscribers with their expected remaining value (currency), highest first."""
-    values = subscription_values(data.customers, fit.model, margin=margin,
-                                 annual_discount_rate=annual_discount_rate, periods=fit.periods)
+    values = subscription_values(
+        data.customers, fit.model, margin=margin, annual_discount_rate=annual_discount_rate, periods=fit.periods
+    )
     return values.sort_values("remaining_value", ascending=False).reset_index(drop=True)
 
 

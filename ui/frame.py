@@ -12,9 +12,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from analytics.schema import CustomerData, DataError
+from analytics.data.schema import CustomerData, DataError
 from ui.cache import current_data
-
 
 # A fresh server serves a deep link like /whatif as an old-style `pages/` app (Streamlit
 # discovers the folder until it has seen st.navigation), which would run the page without app.py:
@@ -91,7 +90,7 @@ def friendly_errors(what: str) -> Iterator[None]:
         yield
     except DataError as exc:
         st.info(f"{what}: {exc}")
-    except Exception as exc:  # noqa: BLE001 - the user must never see a traceback
+    except Exception as exc:
         if type(exc).__name__ in ("StopException", "RerunException"):
             raise
         st.error(

@@ -2,7 +2,7 @@
 
 Every setting that changes a result is a widget bound to the URL under one of the `K_*` keys
 below (page prefixes `kpi_` and `coh_`, kept for the session by `ui.state.keep_settings`). The
-KPI targets travel as ONE compact string (`analytics.kpis.format_targets`, e.g.
+KPI targets travel as ONE compact string (`analytics.business.kpis.format_targets`, e.g.
 "nps:30,churn_rate:0.02", shares as fractions) under `K_TARGETS`, so a shared link carries them.
 
 The plain-word readings (`cohort_reading`, `retention_reading`) are pure functions of the
@@ -17,10 +17,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from analytics.cohorts import CohortTable, average_retention_curve, cohort_table
-from analytics.clv import MODEL_LABELS
-from analytics.kpis import KPI, KPI_SPECS, KPIReport, compute_kpis, format_targets, kpi_gaps, kpi_trend, parse_targets
-from analytics.schema import CustomerData
+from analytics.business.cohorts import CohortTable, average_retention_curve, cohort_table
+from analytics.business.kpis import (
+    KPI,
+    KPI_SPECS,
+    KPIReport,
+    compute_kpis,
+    format_targets,
+    kpi_gaps,
+    kpi_trend,
+    parse_targets,
+)
+from analytics.data.schema import CustomerData
+from analytics.models.clv import MODEL_LABELS
 from ui.cache import per_dataset
 from ui.models import current_clv
 from ui.state import setting
@@ -42,20 +51,39 @@ PERIOD_LABELS = {"month": "Month", "quarter": "Quarter", "year": "Year"}
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Customers & revenue": (
-        "customers", "active_customers", "new_customers", "revenue",
-        "average_order_value", "purchase_frequency", "repeat_purchase_rate",
+        "customers",
+        "active_customers",
+        "new_customers",
+        "revenue",
+        "average_order_value",
+        "purchase_frequency",
+        "repeat_purchase_rate",
     ),
     "Retention": ("retention_rate", "churn_rate", "customer_lifetime", "mean_tenure_months"),
     "Value": ("clv_simple", "clv_model", "cac", "ltv_cac"),
     "Satisfaction & support": (
-        "nps", "csat", "ces", "avg_resolution_hours", "first_contact_resolution",
-        "escalation_rate", "complaints_per_day",
+        "nps",
+        "csat",
+        "ces",
+        "avg_resolution_hours",
+        "first_contact_resolution",
+        "escalation_rate",
+        "complaints_per_day",
     ),
 }
-#: KPIs with one value per period, so they have a trend (`analytics.kpis.kpi_trend`).
+#: KPIs with one value per period, so they have a trend (`analytics.business.kpis.kpi_trend`).
 TREND_KEYS: tuple[str, ...] = (
-    "customers", "active_customers", "new_customers", "revenue", "average_order_value",
-    "purchase_frequency", "repeat_purchase_rate", "retention_rate", "churn_rate", "customer_lifetime", "cac",
+    "customers",
+    "active_customers",
+    "new_customers",
+    "revenue",
+    "average_order_value",
+    "purchase_frequency",
+    "repeat_purchase_rate",
+    "retention_rate",
+    "churn_rate",
+    "customer_lifetime",
+    "cac",
 )
 FACTOR_LABELS = {
     "average_order_value": "average order value",
@@ -157,8 +185,12 @@ def from_shown(key: str, shown: float) -> float:
 def shown_unit(key: str) -> str:
     """The unit of the target editor's number for this KPI."""
     unit = KPI_SPECS[key].unit
-    return {"share": "%", "currency": "your currency", "score": "points" if key == "nps" else "1-7 scale",
-            "periods": "periods"}.get(unit, unit)
+    return {
+        "share": "%",
+        "currency": "your currency",
+        "score": "points" if key == "nps" else "1-7 scale",
+        "periods": "periods",
+    }.get(unit, unit)
 
 
 # --- formats -------------------------------------------------------------------------------------
@@ -362,7 +394,9 @@ def cohort_reading(table: CohortTable) -> list[str]:
             f"still active {periods_text(k, period)} after acquisition."
         )
     else:
-        out.append(f"Only one cohort has been observed for {periods_text(k, period)}, so there is no trend across cohorts yet.")
+        out.append(
+            f"Only one cohort has been observed for {periods_text(k, period)}, so there is no trend across cohorts yet."
+        )
     return out
 
 
@@ -378,6 +412,8 @@ def retention_reading(table: CohortTable, *, revenue: bool = False) -> str:
     if not points:
         return f"No cohort has been observed beyond its acquisition {table.period} yet."
     what = " of its first-period revenue" if revenue else " of its customers"
-    parts = [f"{curve[k]:.0%}{what if i == 0 else ''} after {periods_text(k, table.period)}" for i, k in enumerate(points)]
+    parts = [
+        f"{curve[k]:.0%}{what if i == 0 else ''} after {periods_text(k, table.period)}" for i, k in enumerate(points)
+    ]
     listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
     return f"On average a cohort keeps {listed}."

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analytics.churn import ChurnAnalysis, ChurnSettings, analyse_churn
-from analytics.clv import ClvAnalysis, ClvSettings, analyse_clv
-from analytics.schema import CUSTOMER_ID, CustomerData, DataError
+from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
+from analytics.models.churn import ChurnAnalysis, ChurnSettings, analyse_churn
+from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv
 from ui.cache import per_dataset
 from ui.state import setting
 
@@ -62,9 +62,7 @@ def churn_settings() -> ChurnSettings:
 def clv_analysis(data: CustomerData, settings: ClvSettings) -> ClvAnalysis:
     """Holdout validation, model choice and per-customer CLV (needs a purchase log)."""
     if not data.has_transactions:
-        raise DataError(
-            "Lifetime value from purchase behaviour needs a purchase log (customer id, date, amount)."
-        )
+        raise DataError("Lifetime value from purchase behaviour needs a purchase log (customer id, date, amount).")
     return analyse_clv(data.transactions, settings)
 
 

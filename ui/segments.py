@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import lifecycle as lc
-from analytics.economics import PERIOD_NAMES, PERIODS_PER_YEAR, WhatIfSettings, report_section
-from analytics.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
-from analytics.segments import Personas, ValueRisk, fit_personas, rfm_table, value_risk_matrix
+from analytics.business import lifecycle as lc
+from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR, WhatIfSettings, report_section
+from analytics.business.segments import Personas, ValueRisk, fit_personas, rfm_table, value_risk_matrix
+from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
 from ui import models
 from ui import whatif as wi  # the What-if page's keys and slider -> settings conversion
 from ui.cache import per_dataset
@@ -119,11 +119,17 @@ def customer_scores(data: CustomerData) -> Scores:
         model_clv = True
     elif data.has_column(MONTHLY_CHARGE):
         charge = data.customers.set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
-        value = charge_value(charge, months=settings.horizon_months, margin=settings.margin,
-                             annual_discount_rate=settings.annual_discount_rate)
+        value = charge_value(
+            charge,
+            months=settings.horizon_months,
+            margin=settings.margin,
+            annual_discount_rate=settings.annual_discount_rate,
+        )
         frame = frame.join(value.rename("value"), how="outer")
-        value_source = (f"{horizon} of margin ({settings.margin:.0%}) at today's monthly charge, discounted "
-                        f"{settings.annual_discount_rate:.0%} a year (no purchase log, so no model-based CLV)")
+        value_source = (
+            f"{horizon} of margin ({settings.margin:.0%}) at today's monthly charge, discounted "
+            f"{settings.annual_discount_rate:.0%} a year (no purchase log, so no model-based CLV)"
+        )
         model_clv = False
     else:
         raise DataError(f"Value per customer needs {NEEDS_VALUE}.")
@@ -193,18 +199,30 @@ def current_stages(data: CustomerData) -> Stages:
     if churn is not None and (churn.source == "column" or not data.has_transactions):
         risk = churn.scores.set_index(CUSTOMER_ID)["churn_probability"]
         frame = lc.lifecycle_stages(churn_probability=risk, churned=churned)
-        return Stages(frame, "1 - the churn model's probability of leaving (your data records who left, so the "
-                      "churn model judges who is still a customer)", 0, None)
+        return Stages(
+            frame,
+            "1 - the churn model's probability of leaving (your data records who left, so the "
+            "churn model judges who is still a customer)",
+            0,
+            None,
+        )
     clv = models.current_clv(data).customers
     gap = repeat_gap_days(data)
     # BG/NBD's one-time buyers: no repeat purchase on a later day (frequency 0), not orders == 1
     orders = (clv["frequency"] + 1).astype(int)
     frame = lc.lifecycle_stages(
-        p_alive=clv["p_alive"], orders=orders, days_since_last_purchase=rfm(data)["days_since_last_purchase"],
-        repeat_gap_days=gap, churned=churned,
+        p_alive=clv["p_alive"],
+        orders=orders,
+        days_since_last_purchase=rfm(data)["days_since_last_purchase"],
+        repeat_gap_days=gap,
+        churned=churned,
     )
-    return Stages(frame, "the purchase model's probability that the customer is still active (p_alive)",
-                  int((orders == 1).sum()), gap)
+    return Stages(
+        frame,
+        "the purchase model's probability that the customer is still active (p_alive)",
+        int((orders == 1).sum()),
+        gap,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,15 +257,18 @@ def scenario_summary(section: dict[str, Any], settings: WhatIfSettings, from_pag
 
     profit, clv_base = section["profit_change"], section["clv_base"]
     return {
-        "Scenario": "the What-if page's current sliders" if from_page else
-        "the default scenario (the What-if page was not opened in this session)",
+        "Scenario": "the What-if page's current sliders"
+        if from_page
+        else "the default scenario (the What-if page was not opened in this session)",
         "Retention lift": f"{settings.lift:g} {mode} of {basis}",
         f"Retention per {unit}": f"{section['retention_rate']:.1%} today, "
         f"{section['lifted_retention_rate']:.1%} with the lift",
-        "Profit change": "n/a" if profit is None else
-        f"{pct(section['profit_change_pct'])} over {years:g} years ({profit:+,.0f} in today's money)",
-        "Lifetime value of a new customer": "n/a" if clv_base is None else
-        f"{clv_base:,.2f} today, {section['clv_lifted']:,.2f} with the lift ({pct(section['clv_change_pct'])})",
+        "Profit change": "n/a"
+        if profit is None
+        else f"{pct(section['profit_change_pct'])} over {years:g} years ({profit:+,.0f} in today's money)",
+        "Lifetime value of a new customer": "n/a"
+        if clv_base is None
+        else f"{clv_base:,.2f} today, {section['clv_lifted']:,.2f} with the lift ({pct(section['clv_change_pct'])})",
         "Assumptions": f"margin {settings.margin_rate:.0%} of revenue, "
         f"discount {settings.discount_rate_annual:.0%} a year",
     }

@@ -1,6 +1,6 @@
 """Share links in the app: make a link to the current analysis, open `?share=<id>`, list, delete.
 
-`analytics.share_store` keeps the snapshots; this module decides what goes into one (from the
+`analytics.store.share_store` keeps the snapshots; this module decides what goes into one (from the
 session) and how a session opens one:
 
 - Making a link snapshots the current dataset (a demo's key, or the cleaned upload), the URL's
@@ -27,9 +27,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics.datasets import DEMOS, load_demo
-from analytics.schema import CustomerData, DataError
-from analytics.share_store import MB, FolderShareStore, ShareInfo, Snapshot, StoreSettings
+from analytics.data.datasets import DEMOS, load_demo
+from analytics.data.schema import CustomerData, DataError
+from analytics.store.share_store import MB, FolderShareStore, ShareInfo, Snapshot, StoreSettings
 from ui import state
 from ui.cache import current_data
 
@@ -38,8 +38,15 @@ DEFAULT_ROOT = ROOT / "var" / "shares"
 SHARE_PAGE_PATH = "share"  # url path of pages/share.py (its file name), stripped to get the app's address
 NOT_SETTINGS = {state.SHARE_PARAM, "embed", "embed_options"}  # URL keys a snapshot never carries
 K_MADE = "share_links_made"  # list[ShareInfo]: links made in this session, newest last
-PAGE_OF_PREFIX = {"kpi_": "Customer health", "coh_": "Cohorts", "seg_": "Segments", "ch_": "Churn",
-                  "clv_": "Lifetime value", "wi_": "What-if", "act_": "Action list"}  # ui.state.SETTINGS_PREFIXES
+PAGE_OF_PREFIX = {
+    "kpi_": "Customer health",
+    "coh_": "Cohorts",
+    "seg_": "Segments",
+    "ch_": "Churn",
+    "clv_": "Lifetime value",
+    "wi_": "What-if",
+    "act_": "Action list",
+}  # ui.state.SETTINGS_PREFIXES
 
 
 def store_settings() -> StoreSettings:
@@ -178,7 +185,4 @@ def sidebar_caption() -> str:
     opened = state.shared_link() or {}
     if not opened.get("available"):
         return "This link does not open an analysis. Pick a demo dataset, or ask the sender for a new link."
-    return (
-        f"Opened from a share link; it works until {opened['expires']}. "
-        "Anyone who has the link sees this data."
-    )
+    return f"Opened from a share link; it works until {opened['expires']}. Anyone who has the link sees this data."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.datasets import DEMOS
+from analytics.data.datasets import DEMOS
 from ui import share, state
 
 
@@ -46,7 +46,7 @@ def dataset_picker() -> None:
             st.query_params["dataset"] = choice.split(":", 1)[1]
             st.caption(DEMOS[choice.split(":", 1)[1]].description)
         elif choice.startswith(state.SHARE_PREFIX):
-            st.query_params[state.SHARE_PARAM] = choice[len(state.SHARE_PREFIX):]  # like the demo's name
+            st.query_params[state.SHARE_PARAM] = choice[len(state.SHARE_PREFIX) :]  # like the demo's name
             st.caption(share.sidebar_caption())
         else:
             st.caption(

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from analytics.columns import ColumnMapping
-from analytics.datasets import DEFAULT_DEMO, DEMOS
+from analytics.data.columns import ColumnMapping
+from analytics.data.datasets import DEFAULT_DEMO, DEMOS
 
 UPLOAD = "upload"
 K_SOURCE = "data_source"  # "demo:<key>" or "upload"
@@ -26,7 +26,7 @@ class UploadedBytes:
     sha256: str
 
     @classmethod
-    def of(cls, name: str, content: bytes) -> "UploadedBytes":
+    def of(cls, name: str, content: bytes) -> UploadedBytes:
         return cls(name=name, content=content, sha256=hashlib.sha256(content).hexdigest())
 
 
@@ -54,7 +54,7 @@ def set_source(value: str) -> None:
     elif "dataset" in st.query_params:
         del st.query_params["dataset"]
     if value.startswith(SHARE_PREFIX):  # the URL names a shared link only while its data is shown
-        st.query_params[SHARE_PARAM] = value[len(SHARE_PREFIX):]
+        st.query_params[SHARE_PARAM] = value[len(SHARE_PREFIX) :]
     elif SHARE_PARAM in st.query_params:
         del st.query_params[SHARE_PARAM]
 

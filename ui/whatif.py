@@ -18,14 +18,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics.economics import (
+from analytics.business.economics import (
     MAX_RETENTION,
     MIN_YEARLY_RETENTION,
     PERIOD_NAMES,
     PERIODS_PER_YEAR,
+    SOURCE_DISCOUNTING,
     DefaultValue,
     LoyaltyEffects,
-    SOURCE_DISCOUNTING,
     RetentionLift,
     WhatIfResult,
     WhatIfSettings,
@@ -34,7 +34,7 @@ from analytics.economics import (
     defaults_from_data,
     whatif,
 )
-from analytics.schema import CustomerData
+from analytics.data.schema import CustomerData
 from ui.cache import per_dataset
 
 # URL keys (short, page-prefixed). Values are what the widgets show (percent as 5.0, not 0.05).
@@ -53,7 +53,18 @@ K_REFERRALS = "wi_ref"
 K_SERVE = "wi_serve"
 #: The widget keys that make up one scenario (all live in the URL).
 SCENARIO_KEYS: tuple[str, ...] = (
-    K_LIFT, K_MODE, K_BASIS, K_MARGIN, K_DISCOUNT, K_YEARS, K_CAC, K_FIXED, K_ACQUISITION, K_GROWTH, K_REFERRALS, K_SERVE,
+    K_LIFT,
+    K_MODE,
+    K_BASIS,
+    K_MARGIN,
+    K_DISCOUNT,
+    K_YEARS,
+    K_CAC,
+    K_FIXED,
+    K_ACQUISITION,
+    K_GROWTH,
+    K_REFERRALS,
+    K_SERVE,
 )
 #: Session-only store of saved scenarios: {"<data_key>|<period>": {name: SavedScenario}}. Not 'wi_':
 #: that prefix marks settings, which ui.state keeps across pages and puts into share snapshots.
@@ -191,7 +202,9 @@ def basis_sentence(retention: float, lift: float, mode: str, period: str) -> str
             f"on **{BASIS_LABELS[basis]}** it takes {retention:.1%} → {lifted:.1%} a {unit}{cap}, i.e. "
             f"{retention**n:.1%} → {lifted**n:.1%} kept over a year"
         )
-    return f"A lift of {amount} {parts[0]}; {parts[1]}. Bain's 25–95% is quoted for yearly retention, hence the default."
+    return (
+        f"A lift of {amount} {parts[0]}; {parts[1]}. Bain's 25–95% is quoted for yearly retention, hence the default."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -337,7 +350,9 @@ def defaults_table(defaults: dict[str, DefaultValue], period: str) -> pd.DataFra
             "Input": LABELS[name].format(unit=unit),
             "Value": default_value_text(name, d.value, period),
             "From": provenance(name, d),
-            "How": d.source.split(": ", 1)[-1] if d.source.startswith(("Measured: ", "Assumed — set your own: ")) else d.source,
+            "How": d.source.split(": ", 1)[-1]
+            if d.source.startswith(("Measured: ", "Assumed — set your own: "))
+            else d.source,
         }
         for name, d in ((n, defaults[n]) for n in LABELS if n in defaults)
     ]
@@ -352,17 +367,23 @@ def defaults_table(defaults: dict[str, DefaultValue], period: str) -> pd.DataFra
 def customers_sentence(result: WhatIfResult, years: float, unit: str) -> str:
     """What the customers chart says, in one sentence (growing, held, or shrinking base)."""
     if result.base.acquisition == "replace":
-        return ("You replace everyone who leaves, so the base holds its size in both scenarios (the lines overlap): "
-                "the lift pays off as acquisition spend saved, not as more customers.")
+        return (
+            "You replace everyone who leaves, so the base holds its size in both scenarios (the lines overlap): "
+            "the lift pays off as acquisition spend saved, not as more customers."
+        )
     end_base, end_lift = result.frame_base["customers"].iloc[-1], result.frame_lifted["customers"].iloc[-1]
     if end_base < result.base.starting_customers:
         kept_base, kept_lift = result.frame_base["customers"].sum(), result.frame_lifted["customers"].sum()
         more = f"{100 * (kept_lift / kept_base - 1):+.0f}%" if kept_base > 0 else "more"
-        return (f"With {result.base.new_customers:,.0f} new customers a {unit} the base shrinks in both scenarios; the "
-                f"lift keeps {more} customer-{unit}s over {years:g} years ({kept_lift:,.0f} instead of {kept_base:,.0f}).")
+        return (
+            f"With {result.base.new_customers:,.0f} new customers a {unit} the base shrinks in both scenarios; the "
+            f"lift keeps {more} customer-{unit}s over {years:g} years ({kept_lift:,.0f} instead of {kept_base:,.0f})."
+        )
     change = f" ({100 * (end_lift / end_base - 1):+.0f}%)" if end_base > 0 else ""
-    return (f"With the lift you would have {end_lift:,.0f} customers after {years:g} years instead of {end_base:,.0f}"
-            f"{change}: every customer kept is one you do not have to win again.")
+    return (
+        f"With the lift you would have {end_lift:,.0f} customers after {years:g} years instead of {end_base:,.0f}"
+        f"{change}: every customer kept is one you do not have to win again."
+    )
 
 
 def waterfall_sentence(waterfall: pd.DataFrame) -> str:
@@ -373,6 +394,9 @@ def waterfall_sentence(waterfall: pd.DataFrame) -> str:
     top = parts.loc[parts["amount"].abs().idxmax()]
     undiscounted = parts["amount"].sum()
     share = top["amount"] / undiscounted if undiscounted > 0 else float("nan")
-    lead = (f"All of the extra profit comes from “{top['source'].lower()}”" if share > 0.995 else
-            f"The largest part of the extra profit comes from “{top['source'].lower()}” ({share:.0%} before discounting)")
+    lead = (
+        f"All of the extra profit comes from “{top['source'].lower()}”"
+        if share > 0.995
+        else f"The largest part of the extra profit comes from “{top['source'].lower()}” ({share:.0%} before discounting)"
+    )
     return f"{lead}. The discounting bar is how much less that profit is worth today because it arrives later."

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.actions import action_list, close_the_loop, filter_actions
-from analytics.schema import CustomerData, DataError
+from analytics.business.actions import action_list, close_the_loop, filter_actions
+from analytics.data.schema import CustomerData, DataError
 
 
 def _inputs():

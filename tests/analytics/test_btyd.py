@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.btyd import (
+from analytics.data.schema import DataError
+from analytics.models.btyd import (
     calibration_holdout_split,
     purchase_days,
     simulate_transactions,
     summarize_customers,
 )
-from analytics.schema import DataError
 
 CAL_END = "1997-09-30"
 HOLDOUT_END = "1998-06-30"
@@ -26,13 +26,20 @@ def _cdnow() -> pd.DataFrame:
     import lifetimes
 
     path = os.path.join(os.path.dirname(lifetimes.__file__), "datasets", "CDNOW_sample.txt")
-    raw = pd.read_csv(path, sep=r"\s+", header=None, names=["new_id", "old_id", "date", "cds", "dollars"],
-                      dtype={"new_id": str, "old_id": str, "date": str})
-    return pd.DataFrame({
-        "customer_id": raw["new_id"],
-        "order_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
-        "amount": raw["dollars"].astype(float),
-    })
+    raw = pd.read_csv(
+        path,
+        sep=r"\s+",
+        header=None,
+        names=["new_id", "old_id", "date", "cds", "dollars"],
+        dtype={"new_id": str, "old_id": str, "date": str},
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": raw["new_id"],
+            "order_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
+            "amount": raw["dollars"].astype(float),
+        }
+    )
 
 
 def cdnow_transactions() -> pd.DataFrame:
@@ -41,11 +48,13 @@ def cdnow_transactions() -> pd.DataFrame:
 
 
 def tx(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": [r[0] for r in rows],
-        "order_date": pd.to_datetime([r[1] for r in rows], format="ISO8601"),
-        "amount": [float(r[2]) for r in rows],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "order_date": pd.to_datetime([r[1] for r in rows], format="ISO8601"),
+            "amount": [float(r[2]) for r in rows],
+        }
+    )
 
 
 # --- CDNOW (Fader, Hardie & Lee 2005) -------------------------------------------------------------
@@ -88,11 +97,16 @@ def test_summary_matches_lifetimes_day_granularity_on_cdnow():
 
 
 def test_same_day_purchases_merge_and_monetary_is_mean_of_repeat_days():
-    t = tx([
-        ("A", "2024-01-01 09:00", 10), ("A", "2024-01-01 17:30", 5),  # first day: 15
-        ("A", "2024-01-08", 20), ("A", "2024-01-15 10:00", 30), ("A", "2024-01-15 11:00", 10),  # 20, 40
-        ("B", "2024-01-10", 7),
-    ])
+    t = tx(
+        [
+            ("A", "2024-01-01 09:00", 10),
+            ("A", "2024-01-01 17:30", 5),  # first day: 15
+            ("A", "2024-01-08", 20),
+            ("A", "2024-01-15 10:00", 30),
+            ("A", "2024-01-15 11:00", 10),  # 20, 40
+            ("B", "2024-01-10", 7),
+        ]
+    )
     s = summarize_customers(t, observation_end="2024-01-29", time_unit="D")
     a, b = s.loc["A"], s.loc["B"]
     assert a["frequency"] == 2  # two repeat purchase days
@@ -121,12 +135,18 @@ def test_purchases_after_observation_end_are_ignored_and_zero_amounts_count():
 
 
 def test_holdout_counts_repeat_days_after_calibration_end_only():
-    t = tx([
-        ("A", "2024-01-01", 1), ("A", "2024-02-01", 1), ("A", "2024-03-05", 1), ("A", "2024-03-05", 2),
-        ("A", "2024-03-20", 1),
-        ("B", "2024-02-20", 1), ("B", "2024-03-10", 1),
-        ("C", "2024-03-02", 1),  # first purchase in the holdout: not a calibration customer
-    ])
+    t = tx(
+        [
+            ("A", "2024-01-01", 1),
+            ("A", "2024-02-01", 1),
+            ("A", "2024-03-05", 1),
+            ("A", "2024-03-05", 2),
+            ("A", "2024-03-20", 1),
+            ("B", "2024-02-20", 1),
+            ("B", "2024-03-10", 1),
+            ("C", "2024-03-02", 1),  # first purchase in the holdout: not a calibration customer
+        ]
+    )
     split = calibration_holdout_split(t, calibration_end="2024-02-29", holdout_end="2024-03-31", time_unit="D")
     cal = split.calibration
     assert sorted(cal.index) == ["A", "B"]

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.campaign import CampaignAssumptions, plan_campaign, value_at_stake
-from analytics.charts_churn import profit_chart
-from analytics.schema import CustomerData, DataError
+from analytics.business.campaign import CampaignAssumptions, plan_campaign, value_at_stake
+from analytics.data.schema import CustomerData, DataError
+from analytics.reports.charts.churn import profit_chart
 
 # Ten customers, already in risk order. Offer cost 10, save rate 0.5.
 RISK = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
@@ -71,11 +71,13 @@ def test_best_point_is_the_curve_maximum(risks, cost, save_rate):
 
 def test_value_at_stake_sources():
     customers = pd.DataFrame({"customer_id": ["a", "b"], "monthly_charge": [20.0, np.nan]})
-    tx = pd.DataFrame({
-        "customer_id": ["a", "c", "c"],
-        "order_date": pd.to_datetime(["2024-12-01", "2023-06-01", "2024-06-01"]),
-        "amount": [50.0, 999.0, 120.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "c", "c"],
+            "order_date": pd.to_datetime(["2024-12-01", "2023-06-01", "2024-06-01"]),
+            "amount": [50.0, 999.0, 120.0],
+        }
+    )
     with_charge = CustomerData(name="x", customers=customers, transactions=tx)
     assert value_at_stake(with_charge, ["a", "b"], months=6).tolist() == [120.0, 0.0]
     clv = pd.Series({"a": 310.0, "b": 45.5})

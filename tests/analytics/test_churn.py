@@ -17,7 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.churn import (
+from analytics.data.datasets import load_demo
+from analytics.data.ingest import build_dataset, read_and_guess
+from analytics.data.schema import CustomerData, DataError
+from analytics.models.churn import (
     CAVEAT,
     ChurnModel,
     ChurnSettings,
@@ -36,10 +39,7 @@ from analytics.churn import (
     suggest_horizon_days,
     transaction_features,
 )
-from analytics.charts_churn import calibration_chart, drivers_chart, gains_chart
-from analytics.datasets import load_demo
-from analytics.ingest import build_dataset, read_and_guess
-from analytics.schema import CustomerData, DataError
+from analytics.reports.charts.churn import calibration_chart, drivers_chart, gains_chart
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 TELCO = DATA / "telco_churn_4930.csv"
@@ -55,8 +55,11 @@ LABEL_CASES = [
     ("Churned", [True, False, False, True, False], [True, False, False, True, False]),
     ("is_churn", ["TRUE", "FALSE", "false", "True", "n/a"], [True, False, False, True, None]),
     ("Customer Status", ["Churned", "Stayed", "Joined", "Churned", "Stayed"], [True, False, False, True, False]),
-    ("Attrition_Flag", ["Attrited Customer", "Existing Customer", "Existing Customer", "Attrited Customer",
-                        "Existing Customer"], [True, False, False, True, False]),
+    (
+        "Attrition_Flag",
+        ["Attrited Customer", "Existing Customer", "Existing Customer", "Attrited Customer", "Existing Customer"],
+        [True, False, False, True, False],
+    ),
     ("Active", ["No", "Yes", "Yes", "No", "Yes"], [True, False, False, True, False]),  # inverted name
     ("Churn Date", ["2024-03-01", "", "", "2024-05-17", ""], [True, False, False, True, False]),
 ]
@@ -72,12 +75,14 @@ def test_detect_churn_label_reads_each_format(column, values, expected):
 
 
 def test_detect_prefers_the_outcome_column_over_proxies_and_dates():
-    frame = pd.DataFrame({
-        "Churn Reason": ["Price", "", "", "Competitor"],
-        "Churn Score": [88, 12, 30, 91],
-        "Churn Label": ["Yes", "No", "No", "Yes"],
-        "Churn Date": ["2024-01-01", "", "", "2024-02-01"],
-    })
+    frame = pd.DataFrame(
+        {
+            "Churn Reason": ["Price", "", "", "Competitor"],
+            "Churn Score": [88, 12, 30, 91],
+            "Churn Label": ["Yes", "No", "No", "Yes"],
+            "Churn Date": ["2024-01-01", "", "", "2024-02-01"],
+        }
+    )
     choice = detect_churn_label(frame)
     assert (choice.column, choice.churn_values, choice.stay_values) == ("Churn Label", ("yes",), ("no",))
     assert choice.description == "'Churn Label' = 'yes' (customers who left)"
@@ -108,19 +113,23 @@ def _attribute_frame(n: int = 200, seed: int = 3) -> tuple[pd.DataFrame, pd.Seri
     churned = rng.random(n) < 0.3
     total = np.round(rng.uniform(10, 5000, n), 2).astype(str).astype(object)
     total[:4] = " "  # Telco-style blank cells in a text-stored number column
-    frame = pd.DataFrame({
-        "customer_id": [f"C{i:04d}" for i in range(n)],
-        "RowNumber": np.arange(1, n + 1),
-        "Contract": rng.choice(["Month-to-month", "One year", "Two year", "Rare plan"], n, p=[0.5, 0.3, 0.19, 0.01]),
-        "TotalCharges": total,
-        "Tenure": rng.integers(0, 72, n).astype(float),
-        "Comment": [f"note {i} about the customer" for i in range(n)],
-        "Country": ["NL"] * n,
-        "Churn Reason": np.where(churned, "Price", ""),
-        "Risk Flag": np.where(churned, 1.0, 0.0),  # a perfect proxy with an innocent name
-        "Notice Days": np.where(churned, rng.integers(1, 60, n), np.nan),  # filled only for leavers
-        "Churn": np.where(churned, "Yes", "No"),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:04d}" for i in range(n)],
+            "RowNumber": np.arange(1, n + 1),
+            "Contract": rng.choice(
+                ["Month-to-month", "One year", "Two year", "Rare plan"], n, p=[0.5, 0.3, 0.19, 0.01]
+            ),
+            "TotalCharges": total,
+            "Tenure": rng.integers(0, 72, n).astype(float),
+            "Comment": [f"note {i} about the customer" for i in range(n)],
+            "Country": ["NL"] * n,
+            "Churn Reason": np.where(churned, "Price", ""),
+            "Risk Flag": np.where(churned, 1.0, 0.0),  # a perfect proxy with an innocent name
+            "Notice Days": np.where(churned, rng.integers(1, 60, n), np.nan),  # filled only for leavers
+            "Churn": np.where(churned, "Yes", "No"),
+        }
+    )
     return frame, pd.Series(churned)
 
 
@@ -143,11 +152,13 @@ def test_prepare_features_converts_excludes_and_reports():
 
 def test_prepare_features_drops_high_cardinality_text_and_dates():
     n = 300
-    frame = pd.DataFrame({
-        "City": [f"City {i % 150}" for i in range(n)],
-        "Signup": pd.date_range("2024-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-        "Spend": np.arange(n) % 7 + 0.5,
-    })
+    frame = pd.DataFrame(
+        {
+            "City": [f"City {i % 150}" for i in range(n)],
+            "Signup": pd.date_range("2024-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "Spend": np.arange(n) % 7 + 0.5,
+        }
+    )
     fs = prepare_features(frame)
     assert fs.numeric == ("Spend",)
     assert fs.dropped["City"] == "free text or a detailed code (150 different values, more than 100)"
@@ -174,12 +185,15 @@ def _purchases(seed: int = 11, n: int = 80) -> pd.DataFrame:
 
 
 def test_transaction_features_by_hand():
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "a", "b", "a"],
-        "order_date": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-31", "2024-01-31", "2024-02-15",
-                                      "2024-03-01"]),
-        "amount": [10.0, 20.0, 30.0, 5.0, 40.0, 99.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "a"],
+            "order_date": pd.to_datetime(
+                ["2024-01-01", "2024-01-11", "2024-01-31", "2024-01-31", "2024-02-15", "2024-03-01"]
+            ),
+            "amount": [10.0, 20.0, 30.0, 5.0, 40.0, 99.0],
+        }
+    )
     f = transaction_features(tx, as_of=pd.Timestamp("2024-02-20"), window_days=30)
     a, b = f.loc["a"], f.loc["b"]
     assert a["days_since_last_purchase"] == 20  # Jan 31 -> Feb 20
@@ -193,12 +207,15 @@ def test_transaction_features_by_hand():
 
 
 def test_derived_label_by_hand_and_default_cutoff():
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "b", "c", "d"],
-        "order_date": pd.to_datetime(["2024-01-05", "2024-04-10", "2024-02-01", "2024-07-02", "2024-03-30",
-                                      "2024-05-01"]),
-        "amount": [1.0] * 6,
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c", "d"],
+            "order_date": pd.to_datetime(
+                ["2024-01-05", "2024-04-10", "2024-02-01", "2024-07-02", "2024-03-30", "2024-05-01"]
+            ),
+            "amount": [1.0] * 6,
+        }
+    )
     # Data ends 2024-07-02; horizon 90 -> cutoff = 2024-07-03 - 90 days = 2024-04-04.
     derived = derive_churn_label(tx, horizon_days=90)
     assert derived.cutoff == pd.Timestamp("2024-04-04")
@@ -216,11 +233,13 @@ def test_no_leakage_features_ignore_everything_from_the_cutoff_on():
     after = tx["order_date"] >= cutoff
     mutated = tx.copy()
     mutated.loc[after, "amount"] *= 17  # change every later purchase
-    extra_late = pd.DataFrame({  # more purchases after the window, and brand-new customers
-        "customer_id": list(base.features.index[:10]) + [f"new{i}" for i in range(5)],
-        "order_date": [pd.Timestamp("2024-11-20")] * 10 + [pd.Timestamp("2024-07-01")] * 5,
-        "amount": [500.0] * 15,
-    })
+    extra_late = pd.DataFrame(
+        {  # more purchases after the window, and brand-new customers
+            "customer_id": list(base.features.index[:10]) + [f"new{i}" for i in range(5)],
+            "order_date": [pd.Timestamp("2024-11-20")] * 10 + [pd.Timestamp("2024-07-01")] * 5,
+            "amount": [500.0] * 15,
+        }
+    )
     mutated = pd.concat([mutated, extra_late], ignore_index=True)
     changed = derive_churn_label(mutated, cutoff=cutoff, horizon_days=horizon)
 
@@ -238,12 +257,15 @@ def test_no_leakage_features_ignore_everything_from_the_cutoff_on():
 
 
 def test_suggested_horizon_is_twice_the_median_gap_clipped():
-    monthly = pd.DataFrame({
-        "customer_id": ["a"] * 4 + ["b"] * 3,
-        "order_date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-05-01", "2024-07-01",
-                                      "2024-01-01", "2024-04-10", "2024-07-19"]),
-        "amount": 1.0,
-    })
+    monthly = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 4 + ["b"] * 3,
+            "order_date": pd.to_datetime(
+                ["2024-01-01", "2024-03-01", "2024-05-01", "2024-07-01", "2024-01-01", "2024-04-10", "2024-07-19"]
+            ),
+            "amount": 1.0,
+        }
+    )
     # a: gaps 60, 61, 61 -> median 61; b: 100, 100 -> 100; median of (61, 100) = 80.5 -> 161 days
     assert suggest_horizon_days(monthly) == 161
     assert suggest_horizon_days(monthly.iloc[[0, 4]]) == 90  # nobody bought twice
@@ -399,8 +421,20 @@ def test_demo_recovers_contract_as_a_driver(demo_analysis):
 def test_demo_report_section_contract(demo_analysis):
     section = section_from_analysis(demo_analysis)
     assert set(section) == {
-        "target", "n", "churn_rate", "auc", "pr_auc", "brier", "model", "top_drivers", "lift_top_10",
-        "lift_top_20", "lift_top_30", "dropped_columns", "customers_not_modelled", "caveat",
+        "target",
+        "n",
+        "churn_rate",
+        "auc",
+        "pr_auc",
+        "brier",
+        "model",
+        "top_drivers",
+        "lift_top_10",
+        "lift_top_20",
+        "lift_top_30",
+        "dropped_columns",
+        "customers_not_modelled",
+        "caveat",
     }
     json.dumps(section)  # JSON-serialisable as it is
     assert section["n"] == 6000

@@ -9,18 +9,32 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics.churn import analyse_churn
-from analytics.ingest import load_files
+from analytics.data.ingest import load_files
+from analytics.models.churn import analyse_churn
 
 TELCO = Path(__file__).resolve().parents[1] / "data" / "telco_churn_4930.csv"
 IBM_HEADER = {
-    "customerid": "Customer ID", "gender": "Gender", "seniorcitizen": "Senior Citizen", "partner": "Partner",
-    "dependents": "Dependents", "tenure": "Tenure Months", "phoneservice": "Phone Service",
-    "multiplelines": "Multiple Lines", "internetservice": "Internet Service", "onlinesecurity": "Online Security",
-    "onlinebackup": "Online Backup", "deviceprotection": "Device Protection", "techsupport": "Tech Support",
-    "streamingtv": "Streaming TV", "streamingmovies": "Streaming Movies", "contract": "Contract",
-    "paperlessbilling": "Paperless Billing", "paymentmethod": "Payment Method",
-    "monthlycharges": "Monthly Charges", "totalcharges": "Total Charges", "churn": "Churn Label",
+    "customerid": "Customer ID",
+    "gender": "Gender",
+    "seniorcitizen": "Senior Citizen",
+    "partner": "Partner",
+    "dependents": "Dependents",
+    "tenure": "Tenure Months",
+    "phoneservice": "Phone Service",
+    "multiplelines": "Multiple Lines",
+    "internetservice": "Internet Service",
+    "onlinesecurity": "Online Security",
+    "onlinebackup": "Online Backup",
+    "deviceprotection": "Device Protection",
+    "techsupport": "Tech Support",
+    "streamingtv": "Streaming TV",
+    "streamingmovies": "Streaming Movies",
+    "contract": "Contract",
+    "paperlessbilling": "Paperless Billing",
+    "paymentmethod": "Payment Method",
+    "monthlycharges": "Monthly Charges",
+    "totalcharges": "Total Charges",
+    "churn": "Churn Label",
 }
 
 

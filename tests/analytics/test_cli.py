@@ -38,7 +38,12 @@ def test_json_to_stdout_is_the_json_alone(tmp_path):
         {"reason": "Return or refund (negative amount)", "rows": 1, "table": "transactions", "examples": [4]},
     ]
     assert data["columns"] == {
-        "transactions": {"customer_id": "CustomerID", "order_date": "InvoiceDate", "amount": "TotalPrice", "order_id": "InvoiceNo"}
+        "transactions": {
+            "customer_id": "CustomerID",
+            "order_date": "InvoiceDate",
+            "amount": "TotalPrice",
+            "order_id": "InvoiceNo",
+        }
     }
     assert report["settings"] == {"period": "M", "calibration_end": None}
     assert "reading" in result.stderr  # progress goes to stderr

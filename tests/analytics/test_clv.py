@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
 
-from analytics import charts_clv
-from analytics.btyd import calibration_holdout_split, simulate_transactions, summarize_customers
-from analytics.clv import (
+from analytics.data.schema import CustomerData, DataError
+from analytics.models.btyd import calibration_holdout_split, simulate_transactions, summarize_customers
+from analytics.models.clv import (
     BetaGeo,
     ClvSettings,
     GammaGamma,
@@ -32,7 +32,7 @@ from analytics.clv import (
     gamma_gamma_check,
     report_section,
 )
-from analytics.schema import CustomerData, DataError
+from analytics.reports.charts import clv as charts_clv
 from tests.analytics.test_btyd import CAL_END, HOLDOUT_END, cdnow_transactions
 
 
@@ -121,12 +121,16 @@ def test_weighted_triple_fits_equal_unweighted_lifetimes_fits(comparison, cal):
             assert rel(ours.params_[k], ref.params_[k]) < 1e-6, (name, k)
         ref.params_ = pd.Series(ours.params_)  # same parameters: the predictions must agree
         np.testing.assert_allclose(
-            ours.predict(cal, periods=39), ref.conditional_expected_number_of_purchases_up_to_time(39, f, r, T),
-            rtol=1e-9, atol=1e-12,
+            ours.predict(cal, periods=39),
+            ref.conditional_expected_number_of_purchases_up_to_time(39, f, r, T),
+            rtol=1e-9,
+            atol=1e-12,
         )
         np.testing.assert_allclose(ours.p_alive(cal), ref.conditional_probability_alive(f, r, T), rtol=1e-9, atol=1e-12)
         t = np.array([1.0, 10.0, 78.0])
-        np.testing.assert_allclose(ours.expected_purchases_new_customer(t), ref.expected_number_of_purchases_up_to_time(t), rtol=1e-10)
+        np.testing.assert_allclose(
+            ours.expected_purchases_new_customer(t), ref.expected_number_of_purchases_up_to_time(t), rtol=1e-10
+        )
 
 
 def test_gamma_gamma_expected_spend_equals_lifetimes(cal):
@@ -134,7 +138,9 @@ def test_gamma_gamma_expected_spend_equals_lifetimes(cal):
     ref = GammaGammaFitter().fit(cal.loc[cal.frequency > 0, "frequency"], cal.loc[cal.frequency > 0, "monetary_value"])
     np.testing.assert_allclose(
         gg.expected_spend_per_purchase(cal["frequency"], cal["monetary_value"]),
-        ref.conditional_expected_average_profit(cal["frequency"], cal["monetary_value"]).where(cal["frequency"] > 0, gg.population_mean_),
+        ref.conditional_expected_average_profit(cal["frequency"], cal["monetary_value"]).where(
+            cal["frequency"] > 0, gg.population_mean_
+        ),
         rtol=1e-6,
     )
 
@@ -208,8 +214,14 @@ def test_clv_is_the_same_in_days_weeks_and_months(full_summaries):
     s_d, s_w = full_summaries["D"], full_summaries["W"]
     life = {
         u: spend.fitter_.customer_lifetime_value(
-            BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"]), s["frequency"], s["recency"], s["T"],
-            s["monetary_value"], time=12, discount_rate=monthly, freq=u,
+            BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"]),
+            s["frequency"],
+            s["recency"],
+            s["T"],
+            s["monetary_value"],
+            time=12,
+            discount_rate=monthly,
+            freq=u,
         ).sum()
         for u, s in (("D", s_d), ("W", s_w))
     }
@@ -229,7 +241,9 @@ def test_clv_equals_a_brute_force_discounted_integral(full_summaries):
     days = np.linspace(0, 365.25, 366 * 4 + 1)
     delta = math.log(1.10)
     for cid, row in picks.iterrows():
-        e = ref.conditional_expected_number_of_purchases_up_to_time(days / 7, row["frequency"], row["recency"], row["T"])
+        e = ref.conditional_expected_number_of_purchases_up_to_time(
+            days / 7, row["frequency"], row["recency"], row["T"]
+        )
         mid = 0.5 * (days[1:] + days[:-1]) / 365.25
         det = float(np.sum(np.diff(e) * np.exp(-delta * mid)))
         m = spend.expected_spend_per_purchase(np.array([row["frequency"]]), np.array([row["monetary_value"]]))[0]
@@ -259,7 +273,9 @@ def test_parametric_interval_brackets_the_estimate():
 def test_customer_bootstrap_agrees_with_the_parametric_interval():
     base = dict(calibration_end=CAL_END, model="bg_nbd")
     p = analyse_clv(cdnow_transactions(), ClvSettings(**base, n_bootstrap=200)).interval["total"]
-    r = analyse_clv(cdnow_transactions(), ClvSettings(**base, n_bootstrap=60, interval_method="resample")).interval["total"]
+    r = analyse_clv(cdnow_transactions(), ClvSettings(**base, n_bootstrap=60, interval_method="resample")).interval[
+        "total"
+    ]
     width_p, width_r = p[1] - p[0], r[1] - r[0]
     assert 0.6 < width_p / width_r < 1.6
     assert abs((p[0] + p[1]) - (r[0] + r[1])) / 2 < 0.5 * width_r
@@ -422,7 +438,8 @@ def test_charts_have_titles_tooltips_and_the_calibration_rule(analysis):
     model = analysis.purchase_model
     grid = model.p_alive_grid(T=78, max_frequency=20)
     assert grid.loc[grid["frequency"] == 0, "p_alive"].item() == pytest.approx(
-        model.p_alive(pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [78.0]}))[0])
+        model.p_alive(pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [78.0]}))[0]
+    )
     heat = charts_clv.p_alive_matrix(grid, T=78).to_dict()
     assert "still active after 78 weeks" in heat["title"]["text"]
     assert heat["encoding"]["color"]["field"] == "p_alive"

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.cohorts import average_retention_curve, cohort_table
-from analytics.schema import CustomerData, DataError
+from analytics.business.cohorts import average_retention_curve, cohort_table
+from analytics.data.schema import CustomerData, DataError
 from tests.analytics.test_kpis import subscription_customers, tiny_data, tiny_transactions
 
 

@@ -11,9 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import schema as s
-from analytics.charts_economics import customers_over_time, profit_waterfall, reichheld_band, waterfall_frame
-from analytics.economics import (
+from analytics.business.economics import (
     MAX_RETENTION,
     SOURCE_ACQUISITION,
     SOURCE_DISCOUNTING,
@@ -37,7 +35,9 @@ from analytics.economics import (
     steady_state_customers,
     whatif,
 )
-from analytics.schema import DataError
+from analytics.data import schema as s
+from analytics.data.schema import DataError
+from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band, waterfall_frame
 
 # Gupta & Lehmann's worked case: margin 100 a period, paid at the period's end, discount 10%.
 GL = BaseAssumptions(
@@ -177,7 +177,9 @@ def test_cost_to_serve_falls_with_tenure_up_to_the_cap():
 
 
 def test_referrals_bring_free_customers_and_a_larger_steady_state():
-    base = BaseAssumptions(starting_customers=0, retention=0.8, revenue_per_customer=1.0, new_customers=1000, acquisition_cost=50)
+    base = BaseAssumptions(
+        starting_customers=0, retention=0.8, revenue_per_customer=1.0, new_customers=1000, acquisition_cost=50
+    )
     frame = simulate(base, LoyaltyEffects(referrals=0.1), horizon=400)
     assert frame["customers"].iloc[-1] == pytest.approx(steady_state_customers(1000, 0.8, 0.1), rel=1e-9)  # 8,333
     assert frame["customers"].iloc[-1] == pytest.approx(1000 / 0.12, rel=1e-9)
@@ -189,8 +191,12 @@ def test_replacement_keeps_the_base_and_the_lift_saves_acquisition():
     # Replace every lost customer: 10,000 stay 10,000; at r 0.80 -> 0.85 the business replaces
     # 500 fewer a period, at 12 each: 6,000 a period saved.
     base = BaseAssumptions(
-        starting_customers=10_000, retention=0.80, revenue_per_customer=10.0, margin_rate=0.5,
-        acquisition_cost=12.0, acquisition="replace",
+        starting_customers=10_000,
+        retention=0.80,
+        revenue_per_customer=10.0,
+        margin_rate=0.5,
+        acquisition_cost=12.0,
+        acquisition="replace",
     )
     result = whatif(base, lift=POINTS_5, horizon=24)
     np.testing.assert_allclose(result.frame_base["customers"], 10_000)
@@ -323,10 +329,22 @@ def tx_data(rows: list[tuple[str, str, float]], customers: pd.DataFrame | None =
 
 # Jan {a,b,c,d}  Feb {a,b,c,e}  Mar {a,b,e,f}  Apr {a,e,f,g}: 3 of 4 come back each month.
 HAND_ROWS = [
-    ("a", "2024-01-01", 10), ("b", "2024-01-10", 20), ("c", "2024-01-15", 30), ("d", "2024-01-20", 40),
-    ("a", "2024-02-01", 10), ("b", "2024-02-10", 20), ("c", "2024-02-15", 30), ("e", "2024-02-20", 50),
-    ("a", "2024-03-01", 10), ("b", "2024-03-10", 20), ("e", "2024-03-15", 50), ("f", "2024-03-20", 60),
-    ("a", "2024-04-01", 10), ("e", "2024-04-10", 50), ("f", "2024-04-15", 60), ("g", "2024-04-30", 70),
+    ("a", "2024-01-01", 10),
+    ("b", "2024-01-10", 20),
+    ("c", "2024-01-15", 30),
+    ("d", "2024-01-20", 40),
+    ("a", "2024-02-01", 10),
+    ("b", "2024-02-10", 20),
+    ("c", "2024-02-15", 30),
+    ("e", "2024-02-20", 50),
+    ("a", "2024-03-01", 10),
+    ("b", "2024-03-10", 20),
+    ("e", "2024-03-15", 50),
+    ("f", "2024-03-20", 60),
+    ("a", "2024-04-01", 10),
+    ("e", "2024-04-10", 50),
+    ("f", "2024-04-15", 60),
+    ("g", "2024-04-30", 70),
     ("a", "2024-04-02", 5),  # a second order in the same month counts once for activity
 ]
 
@@ -359,8 +377,10 @@ def test_an_incomplete_last_month_is_left_out():
 
 
 def test_quarterly_period():
-    rows = [(c, f"2024-{m:02d}-{day:02d}", 1.0) for c, m, day in
-            [("a", 1, 1), ("b", 2, 1), ("a", 4, 3), ("c", 5, 1), ("a", 7, 1), ("c", 9, 30)]]
+    rows = [
+        (c, f"2024-{m:02d}-{day:02d}", 1.0)
+        for c, m, day in [("a", 1, 1), ("b", 2, 1), ("a", 4, 3), ("c", 5, 1), ("a", 7, 1), ("c", 9, 30)]
+    ]
     d = defaults_from_data(tx_data(rows), "Q")
     # Q1 {a,b} -> Q2 {a,c}: 1/2; Q2 {a,c} -> Q3 {a,c}: 2/2; pooled 3/4.
     assert d["retention_rate"].value == pytest.approx(0.75)
@@ -478,7 +498,7 @@ def test_build_assumptions_reprices_the_assumed_acquisition_cost_at_the_chosen_m
 
 @pytest.fixture(scope="module")
 def demo() -> s.CustomerData:
-    from analytics.datasets import load_demo
+    from analytics.data.datasets import load_demo
 
     return load_demo("subscription")
 
@@ -510,7 +530,9 @@ def test_charts_build_with_tooltips():
     assert SOURCE_ACQUISITION not in set(steps["source"])  # a zero bar is left out
     bars = profit_waterfall(result.waterfall).to_dict()
     assert bars["mark"]["type"] == "bar" and bars["encoding"]["tooltip"]
-    band = reichheld_band(pd.DataFrame({"scenario": ["A", "B"], "profit_change_pct": [result.profit_change_pct, np.nan]}))
+    band = reichheld_band(
+        pd.DataFrame({"scenario": ["A", "B"], "profit_change_pct": [result.profit_change_pct, np.nan]})
+    )
     spec = band.to_dict()
     assert spec["layer"][0]["mark"]["type"] == "rect"
     assert len(band.layer[1].data) == 1  # the NaN scenario is left out

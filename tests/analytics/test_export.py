@@ -8,7 +8,7 @@ import io
 import openpyxl
 import pandas as pd
 
-from analytics.export import escape_cell, neutralise_formulas, to_csv_bytes, to_excel_bytes
+from analytics.reports.export import escape_cell, neutralise_formulas, to_csv_bytes, to_excel_bytes
 
 RISKY = ["=SUM(A1:A9)", "+1+2", "-2+3", "@cmd", "\tinjected", "\rinjected"]
 
@@ -19,7 +19,7 @@ def _frame() -> pd.DataFrame:
             "customer_id": RISKY + ["safe", "a=b"],
             "amount": [-12.5, 3.0, 0.0, -1.0, 2.0, 5.5, 7.0, 8.0],
             "orders": [-3, 1, 2, 3, 4, 5, 6, 7],
-            "segment": pd.Categorical(["=HYPERLINK(\"http://x\")", "Loyal"] * 4),
+            "segment": pd.Categorical(['=HYPERLINK("http://x")', "Loyal"] * 4),
         }
     )
 
@@ -38,7 +38,7 @@ def test_neutralise_keeps_numbers_numeric_and_escapes_headers():
     out = neutralise_formulas(frame)
     assert out["amount"].dtype == float and out.loc[0, "amount"] == -12.5
     assert out["orders"].dtype.kind == "i" and out.loc[0, "orders"] == -3
-    assert out.loc[0, "segment"] == "'=HYPERLINK(\"http://x\")"
+    assert out.loc[0, "segment"] == '\'=HYPERLINK("http://x")'
     assert out.columns[-1] == "'=cmd|' /C calc'!A0"
     assert frame.loc[0, "customer_id"] == "=SUM(A1:A9)"  # the input is not modified
 
@@ -50,7 +50,7 @@ def test_csv_bytes():
     assert rows[0] == ["customer_id", "amount", "orders", "segment"]
     assert [r[0] for r in rows[1:]] == ["'" + v for v in RISKY] + ["safe", "a=b"]
     assert rows[1][1] == "-12.5" and rows[1][2] == "-3"  # negative numbers are not escaped
-    assert rows[1][3] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1][3] == '\'=HYPERLINK("http://x")'
 
 
 def test_excel_bytes_have_no_formulas_and_real_numbers():

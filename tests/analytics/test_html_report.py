@@ -1,5 +1,5 @@
 """The offline HTML report: KPI numbers present, charts as inline SVG, nothing fetched, text escaped.
-Also renders every chart builder of analytics.charts_health on the tiny log."""
+Also renders every chart builder of analytics.reports.charts.health on the tiny log."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.actions import action_list
-from analytics.charts_health import (
+from analytics.business.actions import action_list
+from analytics.business.cohorts import average_retention_curve, cohort_table
+from analytics.business.kpis import compute_kpis, kpi_trend
+from analytics.business.lifecycle import lifecycle_snapshots, stage_counts, transition_flows, transition_table
+from analytics.business.segments import rfm_table, segment_summary, value_risk_matrix
+from analytics.reports.charts.health import (
     cohort_heatmap,
     kpi_trend_chart,
     lifecycle_bar,
@@ -22,11 +26,7 @@ from analytics.charts_health import (
     transition_chart,
     value_risk_scatter,
 )
-from analytics.cohorts import average_retention_curve, cohort_table
-from analytics.html_report import build_html_report, chart_to_svg, format_change, format_value
-from analytics.kpis import compute_kpis, kpi_trend
-from analytics.lifecycle import lifecycle_snapshots, stage_counts, transition_flows, transition_table
-from analytics.segments import rfm_table, segment_summary, value_risk_matrix
+from analytics.reports.html_report import build_html_report, chart_to_svg, format_change, format_value
 from tests.analytics.test_kpis import tiny_data, tiny_transactions
 
 EVIL = "</script><script>alert(1)</script>"
@@ -100,8 +100,8 @@ def test_actions_and_scenario_sections():
 
 
 def test_bar_heights_are_proportional():
-    chart = alt.Chart(pd.DataFrame({"k": ["a", "b"], "v": [1.0, 2.0]})).mark_bar().encode(
-        x="k:N", y="v:Q", tooltip=["v:Q"]
+    chart = (
+        alt.Chart(pd.DataFrame({"k": ["a", "b"], "v": [1.0, 2.0]})).mark_bar().encode(x="k:N", y="v:Q", tooltip=["v:Q"])
     )
     svg = chart_to_svg(chart)
     heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"[^>]*><title>', svg)]
@@ -124,13 +124,20 @@ def test_every_health_chart_renders_offline():
     clv = pd.Series({"A": 300.0, "B": 50.0, "C": 10.0, "D": 200.0})
     risk = pd.Series({"A": 0.2, "B": 0.6, "C": 0.9, "D": 0.1})
     before, now, _, _ = lifecycle_snapshots(data)
-    z = pd.DataFrame({"orders": [1.2, -0.6], "revenue": [0.4, -0.2]}, index=pd.Index(["Persona 1", "Persona 2"], name="persona"))
+    z = pd.DataFrame(
+        {"orders": [1.2, -0.6], "revenue": [0.4, -0.2]}, index=pd.Index(["Persona 1", "Persona 2"], name="persona")
+    )
     charts = {
         "trend": (kpi_trend_chart(kpi_trend(data, "churn_rate"), label="Churn rate", unit="share"), None),
         "spark": (kpi_trend_chart(kpi_trend(data, "revenue"), label="Revenue", unit="currency", compact=True), None),
         "heatmap": (cohort_heatmap(cohorts), 6),  # 6 observed cohort cells
         "revenue heatmap": (cohort_heatmap(cohorts, measure="revenue"), 6),
-        "curve": (retention_curve_chart(average_retention_curve(cohorts), revenue_curve=average_retention_curve(cohorts, revenue=True)), 0),
+        "curve": (
+            retention_curve_chart(
+                average_retention_curve(cohorts), revenue_curve=average_retention_curve(cohorts, revenue=True)
+            ),
+            0,
+        ),
         "segments": (segment_bars(segment_summary(rfm, clv)), 8),
         "value x risk": (value_risk_scatter(value_risk_matrix(clv, risk)), 4),
         "lifecycle": (lifecycle_bar(stage_counts(now["stage"])), 5),

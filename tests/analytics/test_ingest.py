@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import schema as s
-from analytics.columns import ColumnMapping, guess_mapping
-from analytics.ingest import load_files, read_and_guess
-from analytics.io import read_table
-from analytics.schema import DataError
+from analytics.data import schema as s
+from analytics.data.columns import ColumnMapping, guess_mapping
+from analytics.data.ingest import load_files, read_and_guess
+from analytics.data.io import read_table
+from analytics.data.schema import DataError
 from tests.conftest import csv_bytes, parquet_bytes, xlsx_bytes
 
 TODAY = pd.Timestamp("2024-12-31")
@@ -103,8 +103,11 @@ def test_ambiguous_dates_are_a_labelled_guess_and_can_be_forced():
 
 def test_excel_and_parquet():
     frame = pd.DataFrame(
-        {"Customer ID": ["a", "b", "a"], "Order Date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-03-01"]),
-         "Amount": [1.5, 2.5, 3.0]}
+        {
+            "Customer ID": ["a", "b", "a"],
+            "Order Date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-03-01"]),
+            "Amount": [1.5, 2.5, 3.0],
+        }
     )
     for name, content in (("book.xlsx", xlsx_bytes(frame)), ("table.parquet", parquet_bytes(frame))):
         data = load(content, name)
@@ -230,27 +233,57 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
 BAD_FILES = [
     ("empty.csv", b"", "'empty.csv' is empty. Upload a file with a header row and at least one data row."),
     ("blank.csv", b"  \n\n  ", "'blank.csv' is empty. Upload a file with a header row and at least one data row."),
-    ("header.csv", b"customer_id,order_date,amount\n",
-     "'header.csv' has a header row (customer_id, order_date, amount) but no data rows."),
-    ("picture.csv", PNG, "'picture.csv' looks like a binary file, not a table. Upload a CSV, an Excel .xlsx or a "
-     "Parquet file with one row per purchase or per customer."),
-    ("one.csv", b"customer\na\nb\n", "'one.csv' has only one column ('customer'). The app needs at least a customer "
-     "id and one more column (a date and an amount for purchases)."),
-    ("noid.csv", b"order_date,amount\n2024-01-01,3\n",
-     "'noid.csv' has no customer id column. The app needs a column that says who the customer is (e.g. "
-     "'customer_id', 'CustomerID', 'client', 'Kunde'). Columns found: 'order_date', 'amount'."),
-    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50,
-     "'old.xls' is an old Excel 97-2003 (.xls) workbook. Save it as .xlsx or CSV and upload that instead."),
-    ("broken.xlsx", b"PK\x03\x04 this is not a zip",
-     "'broken.xlsx' could not be opened as an Excel workbook (BadZipFile). Save it again from Excel as .xlsx, "
-     "or export it as CSV."),
-    ("broken.parquet", b"PAR1 not really parquet", "'broken.parquet' could not be read as a Parquet file (ArrowInvalid)."),
-    ("ragged.csv", b"customer_id,order_date,amount\na,2024-01-01,1\nb,2024-01-02,2,extra,cells\n",
-     "'ragged.csv' could not be read as a table: row 3 has a different number of columns than the header "
-     "(separator detected: comma). Check for unquoted separators inside values."),
-    ("nodates.csv", b"customer_id,order_date,amount\na,soon,1\nb,later,2\nc,never,3\n",
-     "No usable rows in 'nodates.csv': all 3 rows were excluded (3 date missing or not readable). Check the "
-     "column mapping."),
+    (
+        "header.csv",
+        b"customer_id,order_date,amount\n",
+        "'header.csv' has a header row (customer_id, order_date, amount) but no data rows.",
+    ),
+    (
+        "picture.csv",
+        PNG,
+        "'picture.csv' looks like a binary file, not a table. Upload a CSV, an Excel .xlsx or a "
+        "Parquet file with one row per purchase or per customer.",
+    ),
+    (
+        "one.csv",
+        b"customer\na\nb\n",
+        "'one.csv' has only one column ('customer'). The app needs at least a customer "
+        "id and one more column (a date and an amount for purchases).",
+    ),
+    (
+        "noid.csv",
+        b"order_date,amount\n2024-01-01,3\n",
+        "'noid.csv' has no customer id column. The app needs a column that says who the customer is (e.g. "
+        "'customer_id', 'CustomerID', 'client', 'Kunde'). Columns found: 'order_date', 'amount'.",
+    ),
+    (
+        "old.xls",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50,
+        "'old.xls' is an old Excel 97-2003 (.xls) workbook. Save it as .xlsx or CSV and upload that instead.",
+    ),
+    (
+        "broken.xlsx",
+        b"PK\x03\x04 this is not a zip",
+        "'broken.xlsx' could not be opened as an Excel workbook (BadZipFile). Save it again from Excel as .xlsx, "
+        "or export it as CSV.",
+    ),
+    (
+        "broken.parquet",
+        b"PAR1 not really parquet",
+        "'broken.parquet' could not be read as a Parquet file (ArrowInvalid).",
+    ),
+    (
+        "ragged.csv",
+        b"customer_id,order_date,amount\na,2024-01-01,1\nb,2024-01-02,2,extra,cells\n",
+        "'ragged.csv' could not be read as a table: row 3 has a different number of columns than the header "
+        "(separator detected: comma). Check for unquoted separators inside values.",
+    ),
+    (
+        "nodates.csv",
+        b"customer_id,order_date,amount\na,soon,1\nb,later,2\nc,never,3\n",
+        "No usable rows in 'nodates.csv': all 3 rows were excluded (3 date missing or not readable). Check the "
+        "column mapping.",
+    ),
 ]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.kpis import (
+from analytics.business.kpis import (
     KPI_KEYS,
     compute_kpis,
     csat_score,
@@ -36,7 +36,7 @@ from analytics.kpis import (
     parse_targets,
     period_table,
 )
-from analytics.schema import CustomerData, DataError
+from analytics.data.schema import CustomerData, DataError
 
 
 def tiny_transactions() -> pd.DataFrame:
@@ -75,7 +75,9 @@ def tiny_customers() -> pd.DataFrame:
 
 
 def tiny_data(with_customers: bool = False) -> CustomerData:
-    return CustomerData("tiny", transactions=tiny_transactions(), customers=tiny_customers() if with_customers else None)
+    return CustomerData(
+        "tiny", transactions=tiny_transactions(), customers=tiny_customers() if with_customers else None
+    )
 
 
 def subscription_customers() -> pd.DataFrame:
@@ -88,7 +90,9 @@ def subscription_customers() -> pd.DataFrame:
     df = pd.DataFrame(
         {
             "customer_id": ["s1", "s2", "s3", "s4", "s5", "s6"],
-            "signup_date": pd.to_datetime(["2024-01-10", "2024-01-20", "2024-02-15", "2024-03-01", "2024-01-05", "2024-03-31"]),
+            "signup_date": pd.to_datetime(
+                ["2024-01-10", "2024-01-20", "2024-02-15", "2024-03-01", "2024-01-05", "2024-03-31"]
+            ),
             "churn_date": pd.to_datetime(["2024-03-05", None, "2024-02-25", None, None, None]),
             "churned": pd.array([True, False, True, False, True, False], dtype="boolean"),
             "tenure_months": [np.nan, np.nan, np.nan, np.nan, 1.5, np.nan],

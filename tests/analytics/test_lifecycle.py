@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics.lifecycle import (
+from analytics.business.lifecycle import (
     ACTIVE,
     AT_RISK,
     COOLING_DOWN,
@@ -27,14 +27,23 @@ from analytics.lifecycle import (
     transition_table,
     typical_repeat_gap_days,
 )
-from analytics.schema import DataError
+from analytics.data.schema import DataError
 from tests.analytics.test_kpis import tiny_data, tiny_transactions
 
 
 def test_probability_bands():
     alive = pd.Series([0.95, 0.8, 0.79, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
     assert stage_from_alive(alive).astype(str).tolist() == [
-        ACTIVE, ACTIVE, COOLING_DOWN, COOLING_DOWN, AT_RISK, AT_RISK, HIGHLY_AT_RISK, HIGHLY_AT_RISK, LOST, LOST,
+        ACTIVE,
+        ACTIVE,
+        COOLING_DOWN,
+        COOLING_DOWN,
+        AT_RISK,
+        AT_RISK,
+        HIGHLY_AT_RISK,
+        HIGHLY_AT_RISK,
+        LOST,
+        LOST,
     ]
     strict = LifecycleThresholds(active=0.9)
     assert stage_from_alive(pd.Series([0.85]), strict).iloc[0] == COOLING_DOWN

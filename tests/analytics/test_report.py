@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from analytics.datasets import DATA_DIR, load_demo
-from analytics.ingest import load_files
-from analytics.report import SECTIONS, ReportSettings, build_report
+from analytics.data.datasets import DATA_DIR, load_demo
+from analytics.data.ingest import load_files
+from analytics.reports.report import SECTIONS, ReportSettings, build_report
 
 SECTION_KEYS = {
     "kpis": {"period", "current_period", "previous_period", "values", "missing"},
@@ -34,7 +34,14 @@ def test_every_section_runs_on_a_purchase_log(sample_report):
         holdout = sample_report["clv"]["models"][model]["holdout"]
         assert set(holdout) >= {"actual", "predicted"}
     assert set(sample_report["segments"]) == {
-        "Champions", "Loyal", "Potential loyalists", "New", "At risk", "Can't lose them", "Hibernating", "Lost"
+        "Champions",
+        "Loyal",
+        "Potential loyalists",
+        "New",
+        "At risk",
+        "Can't lose them",
+        "Hibernating",
+        "Lost",
     }
     assert sum(v["customers"] for v in sample_report["segments"].values()) == 2357
     json.dumps(sample_report, allow_nan=False)  # strict JSON: no NaN or numpy types

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import charts_clv
-from analytics.sbg import (
+from analytics.data.schema import CustomerData, DataError
+from analytics.models.sbg import (
     ShiftedBetaGeometric,
     cohort_from_survival,
     customer_periods,
@@ -19,7 +19,7 @@ from analytics.sbg import (
     report_section,
     subscription_values,
 )
-from analytics.schema import CustomerData, DataError
+from analytics.reports.charts import clv as charts_clv
 
 # Fader & Hardie (2007), "How to project customer retention", % of each cohort of 1,000 still
 # customers at the start of years 0..7.
@@ -81,7 +81,9 @@ def test_expected_and_median_lifetime():
     assert light.expected_lifetime() == pytest.approx((2.5 + 6 - 1) / 1.5)
     assert light.expected_lifetime() == pytest.approx(direct, rel=1e-4)
     # undiscounted residual payments after the first: E[T] - 1
-    assert light.discounted_expected_residual_lifetime(0.0, 0) == pytest.approx(light.expected_lifetime() - 1, rel=1e-12)
+    assert light.discounted_expected_residual_lifetime(0.0, 0) == pytest.approx(
+        light.expected_lifetime() - 1, rel=1e-12
+    )
 
 
 def test_recovers_parameters_from_simulated_staggered_cohorts():
@@ -98,20 +100,24 @@ def test_recovers_parameters_from_simulated_staggered_cohorts():
 
 
 def test_monthly_lifetimes_from_a_customers_table():
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d", "e", "f", "g"],
-        "tenure_months": [5.3, 5.0, 0.2, 5.3, 5.0, 0.4, np.nan],
-        "churned": [True, True, True, False, False, False, True],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e", "f", "g"],
+            "tenure_months": [5.3, 5.0, 0.2, 5.3, 5.0, 0.4, np.nan],
+            "churned": [True, True, True, False, False, False, True],
+        }
+    )
     p = customer_periods(customers).set_index("customer_id")
     # churned after m months: paid ceil(m) periods (at least 1); active: floor(m) renewals passed
     assert p["periods"].to_dict() == {"a": 6, "b": 5, "c": 1, "d": 5, "e": 5, "f": 0}
-    dates = pd.DataFrame({
-        "customer_id": ["x", "y"],
-        "signup_date": pd.to_datetime(["2024-01-01", "2024-03-01"]),
-        "churn_date": pd.to_datetime(["2024-04-15", pd.NaT]),
-        "churned": [True, False],
-    })
+    dates = pd.DataFrame(
+        {
+            "customer_id": ["x", "y"],
+            "signup_date": pd.to_datetime(["2024-01-01", "2024-03-01"]),
+            "churn_date": pd.to_datetime(["2024-04-15", pd.NaT]),
+            "churned": [True, False],
+        }
+    )
     q = customer_periods(dates, observation_end="2024-12-31").set_index("customer_id")
     assert q.loc["x", "tenure_months"] == pytest.approx(105 / (365.25 / 12))
     assert q["periods"].to_dict() == {"x": 4, "y": 10}
@@ -119,8 +125,14 @@ def test_monthly_lifetimes_from_a_customers_table():
 
 def test_subscriber_values_use_the_residual_lifetime():
     m = fit(HIGH_END)
-    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "tenure_months": [3.5, 12.0, 2.0],
-                              "churned": [False, False, True], "monthly_charge": [20.0, 50.0, 30.0]})
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "tenure_months": [3.5, 12.0, 2.0],
+            "churned": [False, False, True],
+            "monthly_charge": [20.0, 50.0, 30.0],
+        }
+    )
     values = subscription_values(customers, m, margin=0.4, annual_discount_rate=0.10).set_index("customer_id")
     assert list(values.index) == ["a", "b"]
     d = monthly_rate(0.10)
@@ -149,8 +161,14 @@ def synthetic_subscribers(n: int = 3000, seed: int = 5) -> pd.DataFrame:
     observed = rng.uniform(0.5, 30, n)
     churned = lifetime <= np.floor(observed)
     tenure = np.where(churned, lifetime - rng.uniform(0, 1, n), observed)
-    return pd.DataFrame({"customer_id": [f"S{i}" for i in range(n)], "tenure_months": tenure,
-                         "churned": churned, "monthly_charge": rng.choice([15.0, 25.0, 40.0], n)})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"S{i}" for i in range(n)],
+            "tenure_months": tenure,
+            "churned": churned,
+            "monthly_charge": rng.choice([15.0, 25.0, 40.0], n),
+        }
+    )
 
 
 def test_report_section_and_empirical_survival():

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.schema import CustomerData, DataError
-from analytics.segments import (
+from analytics.business.segments import (
     AT_RISK,
     CANT_LOSE,
     CHAMPIONS,
@@ -28,6 +27,7 @@ from analytics.segments import (
     segments_report_section,
     value_risk_matrix,
 )
+from analytics.data.schema import CustomerData, DataError
 from tests.analytics.test_kpis import tiny_data, tiny_transactions
 
 
@@ -81,7 +81,15 @@ def test_segment_grid_corners_and_middle():
     r = pd.Series([5, 4, 5, 1, 1, 2, 3, 2, 3])
     f = pd.Series([5, 4, 1, 5, 1, 3, 3, 1, 1])
     assert segment_names(r, f).astype(str).tolist() == [
-        CHAMPIONS, LOYAL, NEW, CANT_LOSE, LOST, AT_RISK, POTENTIAL_LOYALISTS, HIBERNATING, HIBERNATING,
+        CHAMPIONS,
+        LOYAL,
+        NEW,
+        CANT_LOSE,
+        LOST,
+        AT_RISK,
+        POTENTIAL_LOYALISTS,
+        HIBERNATING,
+        HIBERNATING,
     ]
 
 
@@ -117,7 +125,10 @@ def test_value_risk_quadrants_at_the_medians():
     vr = value_risk_matrix(clv, risk)
     assert (vr.value_threshold, vr.risk_threshold) == (250.0, 0.5)
     assert vr.customers["quadrant"].astype(str).to_dict() == {
-        "c1": "Low priority", "c2": "Low-cost save", "c3": "Keep close", "c4": SAVE_FIRST,
+        "c1": "Low priority",
+        "c2": "Low-cost save",
+        "c3": "Keep close",
+        "c4": SAVE_FIRST,
     }
     assert vr.customers.loc["c4", "value_at_stake"] == pytest.approx(320.0)
     summary = vr.summary()
@@ -173,7 +184,7 @@ def test_personas_need_enough_customers():
 
 
 def test_persona_features_combine_behaviour_and_attributes():
-    from analytics.segments import persona_features
+    from analytics.business.segments import persona_features
 
     features = persona_features(tiny_data(with_customers=True))
     assert list(features.index) == ["A", "B", "C", "D"]  # E and F never bought

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.ingest import load_files
-from analytics.schema import DataError
-from analytics.share_store import (
+from analytics.data.ingest import load_files
+from analytics.data.schema import DataError
+from analytics.store.share_store import (
     MB,
     FolderShareStore,
     ShareExpired,
@@ -26,7 +26,7 @@ from analytics.share_store import (
 )
 from tests.conftest import csv_bytes
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 class FakeClock:
@@ -77,8 +77,19 @@ def test_ids_are_192_bit_url_safe_tokens_and_validation_is_strict():
     ids = {new_share_id() for _ in range(500)}
     assert len(ids) == 500
     assert all(len(i) == 32 and is_valid_share_id(i) for i in ids)
-    for bad in ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "", "a" * 31, "a" * 33, "a" * 31 + "/",
-                "a" * 31 + ".", "ä" * 32, None, 12345, "a" * 31 + "\n"]:
+    for bad in [
+        "../../etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "",
+        "a" * 31,
+        "a" * 33,
+        "a" * 31 + "/",
+        "a" * 31 + ".",
+        "ä" * 32,
+        None,
+        12345,
+        "a" * 31 + "\n",
+    ]:
         assert not is_valid_share_id(bad), bad
 
 
@@ -104,8 +115,13 @@ def test_upload_round_trip_keeps_cleaned_tables_reports_and_settings(store, shop
     assert data.transactions["amount"].sum() == pytest.approx(63.5)
     assert data.n_customers == 2
     assert stored.snapshot.params == {"ch_weeks": ["8"], "seg_cols": ["plan", "region"]}
-    assert stored.snapshot.settings == {"wi_lift": 0.05, "ch_weeks": 8, "seg_on": True,
-                                        "seg_cols": ["plan", "region"], "kpi_x": None}
+    assert stored.snapshot.settings == {
+        "wi_lift": 0.05,
+        "ch_weeks": 8,
+        "seg_on": True,
+        "seg_cols": ["plan", "region"],
+        "kpi_x": None,
+    }
     assert type(stored.snapshot.settings["ch_weeks"]) is int
     assert stored.snapshot.mappings["ab12"]["roles"] == {"customer_id": "client"}
     assert stored.snapshot.file_names == ("shop.csv",)

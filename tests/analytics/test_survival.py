@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics.charts_churn import retention_chart
-from analytics.datasets import load_demo
-from analytics.schema import CustomerData, DataError
-from analytics.survival import (
+from analytics.data.datasets import load_demo
+from analytics.data.schema import CustomerData, DataError
+from analytics.models.survival import (
     ALL,
     DAYS_PER_MONTH,
     durations_from_customers,
@@ -16,6 +15,7 @@ from analytics.survival import (
     retention_curves,
     retention_inputs,
 )
+from analytics.reports.charts.churn import retention_chart
 
 
 def test_kaplan_meier_by_hand():
@@ -68,21 +68,25 @@ def test_bad_inputs_are_plain_errors():
 
 
 def test_durations_from_dates_and_transactions():
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b"],
-        "signup_date": pd.to_datetime(["2024-01-01", "2024-06-01"]),
-        "churn_date": pd.to_datetime(["2024-04-01", pd.NaT]),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "signup_date": pd.to_datetime(["2024-01-01", "2024-06-01"]),
+            "churn_date": pd.to_datetime(["2024-04-01", pd.NaT]),
+        }
+    )
     churned = pd.Series([True, False])
     months = durations_from_customers(customers, churned, observation_end=pd.Timestamp("2024-12-31"))
     assert months.tolist() == pytest.approx([91 / DAYS_PER_MONTH, 213 / DAYS_PER_MONTH])
     with pytest.raises(DataError, match="tenure \\(months\\) or signup dates"):
         durations_from_customers(customers[["customer_id"]], churned)
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "b"],
-        "order_date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01"]),
-        "amount": [1.0, 2.0, 3.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "order_date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01"]),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
     spans = durations_from_transactions(tx)
     assert spans.to_dict() == pytest.approx({"a": 60 / DAYS_PER_MONTH, "b": 0.0})
 
@@ -109,11 +113,13 @@ def test_retention_inputs_from_customers_and_from_purchases():
     frame = retention_inputs(CustomerData(name="t", customers=customers), status)
     assert frame.to_dict("list") == {"customer_id": ["a", "b"], "months": [3.0, 7.5], "churned": [True, False]}
 
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "c"],
-        "order_date": pd.to_datetime(["2024-01-01", "2024-01-31", "2024-02-01", "2024-03-01"]),
-        "amount": 1.0,
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c"],
+            "order_date": pd.to_datetime(["2024-01-01", "2024-01-31", "2024-02-01", "2024-03-01"]),
+            "amount": 1.0,
+        }
+    )
     frame = retention_inputs(CustomerData(name="p", transactions=tx), pd.Series({"a": False, "b": True}))
     assert frame["customer_id"].tolist() == ["a", "b"]  # c has no known status
     assert frame["months"].tolist() == pytest.approx([30 / DAYS_PER_MONTH, 0.0])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 from streamlit.testing.v1 import AppTest
@@ -42,7 +43,9 @@ def upload_session(name: str, content: bytes) -> dict:
     return {state.K_UPLOADS: [state.UploadedBytes.of(name, content)], state.K_SOURCE: state.UPLOAD}
 
 
-def script_result(script: Callable[..., None], *args: Any, query: dict | None = None, session: dict | None = None) -> Any:
+def script_result(
+    script: Callable[..., None], *args: Any, query: dict | None = None, session: dict | None = None
+) -> Any:
     """Run `script(*args)` as its own small Streamlit script; return what it left in session_state["expected"].
 
     It runs in this process, so it reads the same caches the pages filled (a cache hit, no refit).

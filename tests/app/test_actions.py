@@ -16,9 +16,9 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from analytics.datasets import load_demo
-from analytics.html_report import format_value
-from analytics.kpis import compute_kpis
+from analytics.business.kpis import compute_kpis
+from analytics.data.datasets import load_demo
+from analytics.reports.html_report import format_value
 from tests.app.helpers import click, metrics, open_page
 from tests.app.test_segments import telco_customers, upload_then_open
 

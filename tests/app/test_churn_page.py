@@ -3,7 +3,7 @@
 The page's numbers are checked against the shared cached results every page uses
 (`ui.models.current_churn` / `current_clv`), read back in a tiny AppTest script that hits the same
 in-process cache, so no model is fitted twice; the campaign is recomputed with
-`analytics.campaign.plan_campaign` from those results, independently of the page's own wiring.
+`analytics.business.campaign.plan_campaign` from those results, independently of the page's own wiring.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.campaign import CampaignAssumptions, CampaignPlan, plan_campaign
-from analytics.export import to_csv_bytes
+from analytics.business.campaign import CampaignAssumptions, CampaignPlan, plan_campaign
+from analytics.reports.export import to_csv_bytes
 from tests.app import helpers
 from tests.app.helpers import captions, markdown, metrics, script_result, table, upload_session
 from tests.conftest import csv_bytes
@@ -40,7 +40,7 @@ def shared_results(save_rate: float = 0.2, offer_cost: float = 5.0, **session) -
     def script(save_rate: float, offer_cost: float) -> None:
         import streamlit as st
 
-        from analytics.campaign import CampaignAssumptions, plan_campaign, value_at_stake
+        from analytics.business.campaign import CampaignAssumptions, plan_campaign, value_at_stake
         from ui.cache import current_data
         from ui.models import current_churn, current_clv
 
@@ -152,15 +152,22 @@ def test_customers_table_without_any_churn_signal_gets_a_plain_message():
         """
     )
     at = open_page(session=upload_session("plans.csv", content))
-    assert any("Churn cannot be modelled on this data" in w.value and "No churn column found" in w.value
-               for w in at.warning)
+    assert any(
+        "Churn cannot be modelled on this data" in w.value and "No churn column found" in w.value for w in at.warning
+    )
     assert not at.error and not at.metric
 
 
 def test_contact_list_ranks_like_the_planner_and_prices_each_customer():
     inputs = ch.CampaignInputs(
-        pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "churn_probability": [0.2, 0.9, 0.5, 0.9],
-                      "value": [40.0, 10.0, 200.0, 50.0], "Contract": ["x", "=1+1", "y", "z"]}),
+        pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "c", "d"],
+                "churn_probability": [0.2, 0.9, 0.5, 0.9],
+                "value": [40.0, 10.0, 200.0, 50.0],
+                "Contract": ["x", "=1+1", "y", "z"],
+            }
+        ),
         "test",
     )
     assumptions = CampaignAssumptions(offer_cost=5.0, save_rate=0.5)

@@ -1,6 +1,6 @@
 """Cohorts page (issue 6): the heatmap's numbers and the plain reading equal the library's cohort table.
 
-Expected values come from analytics.cohorts on the same data and settings; the reading's sentence
+Expected values come from analytics.business.cohorts on the same data and settings; the reading's sentence
 is rebuilt here from the table's cells, so the page says what the matrix holds.
 """
 
@@ -11,8 +11,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.cohorts import average_retention_curve, cohort_table
-from analytics.datasets import load_demo
+from analytics.business.cohorts import average_retention_curve, cohort_table
+from analytics.data.datasets import load_demo
 from tests.app import helpers
 from tests.app.test_overview import customers_only_upload, text
 
@@ -41,13 +41,16 @@ def test_reading_and_matrix_equal_the_library(subscription, page):
     assert f"Of the {size:,} customers acquired in Jun 2025, **{share:.0%} still bought 6 months later**" in text(page)
     # recent half of the cohorts that reached month 6 against the older half, size-weighted
     reached = table.retention[6].dropna().index
-    older, recent = reached[: len(reached) // 2], reached[len(reached) // 2:]
+    older, recent = reached[: len(reached) // 2], reached[len(reached) // 2 :]
     old_r = table.active.loc[older, 6].sum() / table.sizes[older].sum()
     new_r = table.active.loc[recent, 6].sum() / table.sizes[recent].sum()
     assert "(Oct 2024 to Jun 2025)" in text(page) and f"{new_r:.0%} against {old_r:.0%}" in text(page)
     # the average curve in words
     curve = average_retention_curve(table).set_index("period_number")["retention"]
-    assert f"On average a cohort keeps {curve[1]:.0%} of its customers after 1 month, {curve[3]:.0%} after 3 months" in text(page)
+    assert (
+        f"On average a cohort keeps {curve[1]:.0%} of its customers after 1 month, {curve[3]:.0%} after 3 months"
+        in text(page)
+    )
     # the heatmap carries each cell's percentage; the curve's axis counts whole months
     heatmap, curve_chart = (json.loads(c.proto.spec) for c in page.get("vega_lite_chart"))
     assert [layer["mark"]["type"] for layer in heatmap["layer"]] == ["rect", "text"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.datasets import load_demo
-from analytics.economics import WhatIfSettings
-from analytics.economics import report_section as whatif_section
-from analytics.kpis import compute_kpis
+from analytics.business.economics import WhatIfSettings
+from analytics.business.economics import report_section as whatif_section
+from analytics.business.kpis import compute_kpis
+from analytics.data.datasets import load_demo
 from tests.app.helpers import TIMEOUT
 
 pytestmark = pytest.mark.slow  # the first visit fits every model

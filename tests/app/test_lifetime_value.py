@@ -3,7 +3,7 @@
 What the page shows is checked against the shared cached fit every page uses
 (`ui.models.current_clv`), read back by a tiny AppTest script that hits the same in-process cache,
 so no model is fitted twice; the literature's numbers (Fader, Hardie & Lee 2005) pin the CDNOW run
-and the sBG numbers come from `analytics.sbg.report_section` on the uploaded file read directly.
+and the sBG numbers come from `analytics.models.sbg.report_section` on the uploaded file read directly.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.ingest import build_dataset, read_and_guess
-from analytics.sbg import report_section as sbg_report
+from analytics.data.ingest import build_dataset, read_and_guess
+from analytics.models.sbg import report_section as sbg_report
 from tests.app import helpers
 from tests.app.helpers import captions, click, markdown, metrics, script_result, table, upload_session
 from tests.conftest import csv_bytes
@@ -134,7 +134,9 @@ def test_cdnow_sample_reproduces_the_published_bg_nbd_fit_and_holdout():
     apply(at)
     chosen = shared_clv(cdnow, clv_unit="D", clv_model="bg_nbd", **cal_end)
     assert chosen["selected"] == "bg_nbd"
-    assert "**The values below use BG/NBD**, as you chose in the settings. The holdout favours Pareto/NBD." in markdown(at)
+    assert "**The values below use BG/NBD**, as you chose in the settings. The holdout favours Pareto/NBD." in markdown(
+        at
+    )
     assert metrics(at)["Mean lifetime value per customer"] == lv.money(chosen["mean"])
 
 
@@ -148,7 +150,7 @@ def test_subscription_demo_shows_the_shared_mean_clv_and_the_retention_view():
     assert f"90% range: {lv.money(lo)} to {lv.money(hi)}" in captions(at)
     assert shown["Customers likely still active"].endswith("of 6,000")
     assert at.date_input(key="clv_calibration_end").value is None  # default: last third held out
-    assert "Calibration ends (empty = 2024-12-31)" == at.date_input(key="clv_calibration_end").label
+    assert at.date_input(key="clv_calibration_end").label == "Calibration ends (empty = 2024-12-31)"
     # The customers table also gets the subscription (sBG) view, fitted by the library's report section.
     assert "alpha 0.457, beta 10.877" in captions(at)
     assert shown["Leave in their first month"] == "4.0%"

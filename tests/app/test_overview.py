@@ -1,6 +1,6 @@
 """Customer health page (issue 6): KPI cards equal the library's KPIs, period change, targets, other data.
 
-Every expected number is computed here with analytics.kpis on the same data and formatted
+Every expected number is computed here with analytics.business.kpis on the same data and formatted
 independently of the page's helpers, so a card shows what the library says, in the right unit.
 The model-based CLV (a purchase-model fit) is switched off on the subscription demo to keep the
 file fast; it is checked on the CDNOW sample, where the fit takes a few seconds.
@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.clv import ClvSettings, analyse_clv
-from analytics.datasets import load_demo
-from analytics.ingest import build_dataset, read_and_guess
-from analytics.kpis import compute_kpis
-from analytics.schema import CustomerData
+from analytics.business.kpis import compute_kpis
+from analytics.data.datasets import load_demo
+from analytics.data.ingest import build_dataset, read_and_guess
+from analytics.data.schema import CustomerData
+from analytics.models.clv import ClvSettings, analyse_clv
 from tests.app import helpers
 from tests.app.helpers import upload_session
 
@@ -33,7 +33,9 @@ def open_page(session: dict | None = None, **query: str) -> AppTest:
 def customers_only_upload() -> tuple[dict, CustomerData]:
     """Session state of an upload of data/subscription_customers.csv alone, and that dataset."""
     content = CUSTOMERS_CSV.read_bytes()
-    return upload_session(CUSTOMERS_CSV.name, content), build_dataset([read_and_guess(CUSTOMERS_CSV.name, content)], name="upload")
+    return upload_session(CUSTOMERS_CSV.name, content), build_dataset(
+        [read_and_guess(CUSTOMERS_CSV.name, content)], name="upload"
+    )
 
 
 def cards(at: AppTest) -> dict[str, tuple[str, str]]:
@@ -142,8 +144,10 @@ def test_customers_only_upload_runs_and_names_the_purchase_log():
     assert shown["Churn rate"][0] == f"{report.value('churn_rate'):.1%}"
     assert shown["NPS"][0] == f"{report.value('nps'):+.1f}"
     assert "Revenue" not in shown
-    assert ("**Revenue, Average order value, Purchase frequency, Repeat-purchase rate**: need transactions "
-            "(customer id, order date, amount).") in page_text
+    assert (
+        "**Revenue, Average order value, Purchase frequency, Repeat-purchase rate**: need transactions "
+        "(customer id, order date, amount)."
+    ) in page_text
     assert "**CLV (model)**: Lifetime value from purchase behaviour needs a purchase log" in page_text
     # the simple CLV falls back to the monthly charge
     assert "monthly charge × 1.00 charges per period" in page_text

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.datasets import load_demo
-from analytics.segments import SEGMENTS, segment_summary, rfm_table
+from analytics.business.segments import SEGMENTS, rfm_table, segment_summary
+from analytics.data.datasets import load_demo
 from tests.app.helpers import open_page
 from tests.conftest import ROOT
 

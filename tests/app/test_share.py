@@ -7,17 +7,16 @@ so no test pays for fitting models on the 6,000-customer demo.
 
 from __future__ import annotations
 
-import importlib.util
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
 import ast
+import importlib.util
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.ingest import load_files
-from analytics.share_store import FolderShareStore, Snapshot, new_share_id
+from analytics.data.ingest import load_files
+from analytics.store.share_store import FolderShareStore, Snapshot, new_share_id
 from tests.app.helpers import TIMEOUT, open_page
 from ui import state
 
@@ -131,7 +130,7 @@ def test_settings_travel_with_the_link(share_dir):
 
 def test_expired_link_says_so(share_dir):
     data = load_files([("shop.csv", shop_csv())])
-    made_40_days_ago = FolderShareStore(share_dir, clock=lambda: datetime.now(timezone.utc) - timedelta(days=40))
+    made_40_days_ago = FolderShareStore(share_dir, clock=lambda: datetime.now(UTC) - timedelta(days=40))
     share_id = made_40_days_ago.create(Snapshot(data=data, file_names=("shop.csv",))).share_id
     at = session(share_id)
     assert not at.exception
@@ -211,9 +210,13 @@ def test_no_streamlit_resource_cache_anywhere_in_the_app():
 
 def test_sign_in_required_when_auth_is_configured():
     at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
-    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
-                          "client_id": "keepwise", "client_secret": "s",
-                          "server_metadata_url": "https://id.example/.well-known/openid-configuration"}
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "keepwise",
+        "client_secret": "s",
+        "server_metadata_url": "https://id.example/.well-known/openid-configuration",
+    }
     at.user = {"is_logged_in": False}
     at.query_params["share"] = new_share_id()
     at.switch_page("pages/data.py").run()

@@ -18,8 +18,8 @@ import streamlit.testing.v1.local_script_runner as local_script_runner
 from streamlit.testing.v1 import AppTest
 
 import ui.whatif as wi
-from analytics.datasets import load_demo
-from analytics.economics import WhatIfSettings, build_assumptions, defaults_from_data, whatif
+from analytics.business.economics import WhatIfSettings, build_assumptions, defaults_from_data, whatif
+from analytics.data.datasets import load_demo
 from tests.app import helpers
 from tests.app.helpers import captions, click, deltas, markdown, metrics, upload_session
 from tests.conftest import csv_bytes
@@ -81,8 +81,16 @@ def test_subscription_demo_opens_with_every_default_from_the_data():
     at = open_page()
     shown = metrics(at)
     # Measured on the demo: 97.8% of payers pay again next month; 40.91 a month; 212 new a month.
-    assert [shown["Retention"], shown["Revenue per active customer"], shown["New customers"], shown["Customers today"]] == [
-        "97.8%", "40.91", "212", "4,277",
+    assert [
+        shown["Retention"],
+        shown["Revenue per active customer"],
+        shown["New customers"],
+        shown["Customers today"],
+    ] == [
+        "97.8%",
+        "40.91",
+        "212",
+        "4,277",
     ]
     assert captions(at).count("Measured · per month") == 3
     table = at.dataframe[0].value.set_index("Input")
@@ -124,8 +132,16 @@ def test_slider_move_recomputes_the_whatif_and_never_remeasures(measure_calls):
 
 def test_a_shared_link_reopens_the_same_sliders():
     at = open_page(
-        dataset="cdnow_sample", wi_period="quarter", wi_lift="8", wi_mode="relative %",
-        wi_basis="retention per period", wi_margin="45", wi_years="3", wi_cac="3.5", wi_growth="0.5", wi_ref="99",
+        dataset="cdnow_sample",
+        wi_period="quarter",
+        wi_lift="8",
+        wi_mode="relative %",
+        wi_basis="retention per period",
+        wi_margin="45",
+        wi_years="3",
+        wi_cac="3.5",
+        wi_growth="0.5",
+        wi_ref="99",
     )
     assert at.radio(key=wi.K_PERIOD).value == "Q"
     assert at.radio(key=wi.K_MODE).value == "relative"
@@ -190,7 +206,11 @@ def test_measured_spend_growth_is_offered_not_imposed():
 def test_cdnow_full_log_opens_with_defaults():
     at = open_page(dataset="cdnow")
     shown = metrics(at)
-    assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == ["30.4%", "50.79", "1,506"]
+    assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == [
+        "30.4%",
+        "50.79",
+        "1,506",
+    ]
     assert shown["New customers"] == "0"  # CDNOW follows one cohort: nobody new after Q1 1997
     assert shown["Profit change"] == "+25.3%"
     assert "Not measured with confidence" in captions(at)  # spend trend t = -1.9: not offered
@@ -214,7 +234,11 @@ def test_customers_table_alone_uses_churned_flag_and_tenure():
     churn = churned.sum() / frame["Tenure Months"].sum()
     assert (churned.sum(), round(churn, 4)) == (1764, 0.0249)
     shown = metrics(at)
-    assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == ["97.5%", "35.58", "4,236"]
+    assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == [
+        "97.5%",
+        "35.58",
+        "4,236",
+    ]
     assert shown["New customers"] == f"{(~churned).sum() * churn:,.0f}" == "106"
     table = at.dataframe[0].value.set_index("Input")
     assert table.loc["Retention per month", "How"].startswith("1,764 customers left in")

@@ -51,8 +51,10 @@ def go(page, title: str) -> None:
 def metrics(page) -> dict[str, str]:
     cards = page.locator("[data-testid='stMetric']")
     return {
-        cards.nth(i).get_by_test_id("stMetricLabel").inner_text().strip():
-            cards.nth(i).get_by_test_id("stMetricValue").inner_text().strip()
+        cards.nth(i).get_by_test_id("stMetricLabel").inner_text().strip(): cards.nth(i)
+        .get_by_test_id("stMetricValue")
+        .inner_text()
+        .strip()
         for i in range(cards.count())
     }
 
@@ -94,7 +96,9 @@ def test_upload_share_and_open_in_a_fresh_browser(app_url, browser, tmp_path):
     receiver.goto(link)
     receiver.get_by_role("heading", name="Keepwise").wait_for(timeout=WAIT_MS)
     settle(receiver)
-    receiver.get_by_test_id("stSidebar").get_by_text("Opened from a share link; it works until").wait_for(timeout=WAIT_MS)
+    receiver.get_by_test_id("stSidebar").get_by_text("Opened from a share link; it works until").wait_for(
+        timeout=WAIT_MS
+    )
     go(receiver, "Customer health")
     assert receiver.get_by_role("radio", name="Quarter").is_checked()
     assert metrics(receiver) == kpis

@@ -1,0 +1,221 @@
+"""Whom to call first: the action list ranked by value at stake, and the "close the loop" list.
+
+Value at stake = CLV x churn probability (currency): the expected value lost if nothing is done
+(expected-loss ranking as in Neslin et al. 2006, "Defection detection", JMR). Customers known to
+have churned are left out: they need a win-back campaign, not a retention call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from analytics.data.schema import (
+    CHURNED,
+    COMPLAINTS,
+    CUSTOMER_ID,
+    ESCALATIONS,
+    NPS,
+    ORDER_DATE,
+    RESOLUTION_HOURS,
+    TICKETS,
+    CustomerData,
+    DataError,
+)
+
+DETRACTOR_MAX = 6  # NPS answers 0-6 are detractors (Reichheld 2003)
+
+ACTION_COLUMNS: tuple[str, ...] = (
+    "rank",
+    CUSTOMER_ID,
+    "segment",
+    "clv",
+    "churn_probability",
+    "value_at_stake",
+    "days_since_last_purchase",
+    NPS,
+    "reason",
+)
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _plural(n: float, word: str) -> str:
+    n = int(n)
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def action_list(
+    clv: pd.Series,
+    churn_probability: pd.Series,
+    *,
+    segment: pd.Series | None = None,
+    days_since_last_purchase: pd.Series | None = None,
+    customers: pd.DataFrame | None = None,
+    exclude_churned: bool = True,
+) -> pd.DataFrame:
+    """Customers ranked by value at stake, each with a reason in words.
+
+    Parameters
+    ----------
+    clv : Series (currency), index customer_id
+    churn_probability : Series (0..1), index customer_id
+    segment : Series of segment names (RFM or persona), optional
+    days_since_last_purchase : Series (days), optional
+    customers : customers table (customer_id + nps / support_tickets / escalations / complaints /
+        churned), optional: adds NPS and support facts to the reason and drops churned customers.
+
+    Returns
+    -------
+    DataFrame with ACTION_COLUMNS (plus escalations / complaints when present), ranked 1..n by
+    value_at_stake (currency) descending. Reason example: "High value (CLV 1,240), 72% churn risk,
+    last purchase 94 days ago, detractor (NPS 3)".
+    """
+    df = pd.concat([clv.rename("clv"), churn_probability.rename("churn_probability")], axis=1, join="inner")
+    df = df.dropna()
+    if df.empty:
+        raise DataError("No customer has both a CLV and a churn probability, so there is nothing to rank.")
+    if ((df["churn_probability"] < 0) | (df["churn_probability"] > 1)).any():
+        raise DataError("Churn probabilities must lie between 0 and 1.")
+    df.index.name = CUSTOMER_ID
+    df["segment"] = segment.reindex(df.index).astype(object) if segment is not None else None
+    df["days_since_last_purchase"] = (
+        days_since_last_purchase.reindex(df.index).astype(float) if days_since_last_purchase is not None else np.nan
+    )
+    extra: list[str] = []
+    if customers is not None and CUSTOMER_ID in customers.columns:
+        c = customers.set_index(CUSTOMER_ID)
+        if exclude_churned and CHURNED in c.columns:
+            gone = c[CHURNED].astype("boolean").fillna(False)
+            df = df.drop(index=gone[gone].index.intersection(df.index))
+        for col in (NPS, ESCALATIONS, COMPLAINTS):
+            if col in c.columns:
+                df[col] = c[col].reindex(df.index).astype(float)
+                if col != NPS:
+                    extra.append(col)
+    if NPS not in df.columns:
+        df[NPS] = np.nan
+    df["value_at_stake"] = df["clv"] * df["churn_probability"]
+    value_rank = df["clv"].rank(pct=True)
+    df = df.assign(value_percentile=value_rank).sort_values(["value_at_stake", "clv"], ascending=False)
+    df["reason"] = [_reason(row) for row in df.itertuples()]
+    df = df.reset_index()
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    return df[list(ACTION_COLUMNS) + extra]
+
+
+def _reason(row: object) -> str:
+    vr = row.value_percentile
+    label = "Top-10% value" if vr >= 0.9 else "High value" if vr >= 0.5 else "Lower value"
+    parts = [f"{label} (CLV {_money(row.clv)})", f"{row.churn_probability:.0%} churn risk"]
+    days = row.days_since_last_purchase
+    if pd.notna(days):
+        parts.append("last purchase today" if int(days) == 0 else f"last purchase {_plural(days, 'day')} ago")
+    nps = getattr(row, NPS, np.nan)
+    if pd.notna(nps) and nps <= DETRACTOR_MAX:
+        parts.append(f"detractor (NPS {nps:.0f})")
+    esc = getattr(row, ESCALATIONS, np.nan)
+    if pd.notna(esc) and esc > 0:
+        parts.append(_plural(esc, "escalated ticket"))
+    complaints = getattr(row, COMPLAINTS, np.nan)
+    if pd.notna(complaints) and complaints > 0:
+        parts.append(_plural(complaints, "complaint"))
+    return ", ".join(parts)
+
+
+def filter_actions(
+    actions: pd.DataFrame,
+    *,
+    segments: Iterable[str] | None = None,
+    min_value_at_stake: float | None = None,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """Keep the given segments (None = all) and value at stake >= the minimum; first `top` rows."""
+    out = actions
+    if segments is not None:
+        out = out[out["segment"].isin(list(segments))]
+    if min_value_at_stake is not None:
+        out = out[out["value_at_stake"] >= min_value_at_stake]
+    return out.head(top) if top is not None else out
+
+
+CLOSE_LOOP_COLUMNS: tuple[str, ...] = (
+    CUSTOMER_ID,
+    "issues",
+    NPS,
+    TICKETS,
+    ESCALATIONS,
+    RESOLUTION_HOURS,
+    "last_purchase",
+    "priority",
+    "reason",
+)
+
+
+def close_the_loop(data: CustomerData, *, recent_days: int = 90) -> pd.DataFrame:
+    """Current customers to follow up: NPS detractors, escalated and unresolved tickets.
+
+    * detractor: `nps` <= 6;
+    * escalated: `escalations` > 0;
+    * unresolved: `support_tickets` > 0 with no `resolution_hours` recorded.
+    Churned customers are left out. "Recent": when purchases exist, only customers who bought in
+    the last `recent_days` days before the observation end (the table carries no survey or ticket
+    dates, so this is the closest honest filter); without purchases, every current customer.
+
+    Returns
+    -------
+    DataFrame with CLOSE_LOOP_COLUMNS sorted by priority (number of issues, detractors with the
+    lowest score first). Raises DataError when none of the columns exists.
+    """
+    if not data.has_customers:
+        raise DataError("The close-the-loop list needs a customers table with NPS answers or support tickets.")
+    c = data.customers.set_index(CUSTOMER_ID)
+    flags: dict[str, pd.Series] = {}
+    if data.has_column(NPS):
+        flags["detractor"] = c[NPS] <= DETRACTOR_MAX
+    if data.has_column(ESCALATIONS):
+        flags["escalated"] = c[ESCALATIONS] > 0
+    if data.has_column(TICKETS) and RESOLUTION_HOURS in c.columns:
+        flags["unresolved"] = (c[TICKETS] > 0) & c[RESOLUTION_HOURS].isna()
+    if not flags:
+        raise DataError(
+            "The close-the-loop list needs an 'nps' column, an 'escalations' column, or "
+            "'support_tickets' with 'resolution_hours'."
+        )
+    f = pd.DataFrame(flags).fillna(False).astype(bool)
+    keep = f.any(axis=1)
+    if CHURNED in c.columns:
+        keep &= ~c[CHURNED].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    last = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns]")
+    if data.has_transactions:
+        last = data.transactions.groupby(CUSTOMER_ID)[ORDER_DATE].max().reindex(c.index)
+        cutoff = data.observation_end - pd.Timedelta(days=recent_days)
+        keep &= (last > cutoff).fillna(False).to_numpy(dtype=bool)
+    f = f[keep]
+    out = pd.DataFrame(index=f.index)
+    out["issues"] = [", ".join(name for name, on in row.items() if on) for _, row in f.iterrows()]
+    for col in (NPS, TICKETS, ESCALATIONS, RESOLUTION_HOURS):
+        out[col] = c[col].reindex(out.index).astype(float) if col in c.columns else np.nan
+    out["last_purchase"] = last.reindex(out.index)
+    out["priority"] = f.sum(axis=1).astype(int)
+    out["reason"] = [_loop_reason(row) for row in out.itertuples()]
+    out = out.sort_values(["priority", NPS, ESCALATIONS], ascending=[False, True, False], na_position="last")
+    out.index.name = CUSTOMER_ID
+    return out.reset_index()[list(CLOSE_LOOP_COLUMNS)]
+
+
+def _loop_reason(row: object) -> str:
+    parts = []
+    issues = row.issues
+    if "detractor" in issues:
+        parts.append(f"detractor (NPS {getattr(row, NPS):.0f})")
+    if "escalated" in issues:
+        parts.append(_plural(getattr(row, ESCALATIONS), "escalated ticket"))
+    if "unresolved" in issues:
+        parts.append(f"{_plural(getattr(row, TICKETS), 'ticket')} with no resolution recorded")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]

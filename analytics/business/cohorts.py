@@ -1,0 +1,227 @@
+"""Acquisition cohorts: who is still active k periods after their first purchase (or signup).
+
+A cohort is the set of customers acquired in one calendar period (first purchase, or
+`signup_date` for a customers table without purchases). Period k = 0 is the acquisition period.
+
+* From transactions, a customer is *active* in period k when they bought in it; revenue is what
+  the cohort spent in it.
+* From a customers table, a customer is *active* in period k when subscribed at any time in it
+  (signup period <= k <= churn period); revenue is the `monthly_charge` of the active customers
+  times the months per period, when that column exists.
+
+Cells after the last complete period of the data are NaN (not observed), so the matrix is a
+triangle. The average retention curve at k is the cohort-size weighted mean over the cohorts
+that reached k: sum of active customers / sum of cohort sizes (the standard cohort "survival"
+average, e.g. Fader & Hardie, "How to project customer retention", 2007).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.business.kpis import (
+    MONTHS_PER_PERIOD,
+    PERIOD_FREQ,
+    _orders,
+    check_period,
+    customer_spans,
+    last_complete_period,
+    period_from_ordinal,
+    period_ordinals,
+)
+from analytics.data.schema import (
+    AMOUNT,
+    CUSTOMER_ID,
+    MONTHLY_CHARGE,
+    ORDER_DATE,
+    SIGNUP_DATE,
+    CustomerData,
+    DataError,
+)
+
+
+@dataclass(frozen=True)
+class CohortTable:
+    """Cohort matrices (rows: cohort label like "2024-03", columns: periods since acquisition).
+
+    Attributes
+    ----------
+    period : "month" | "quarter" | "year"
+    sizes : Series, customers acquired per cohort
+    active : DataFrame, active customers per cohort and period number (NaN = not yet observed)
+    retention : DataFrame, active / size (share 0..1)
+    revenue : DataFrame or None, currency per cohort and period number
+    revenue_retention : DataFrame or None, revenue in period k / revenue in period 0
+    basis : "purchases" or "subscriptions"
+    last_period : label of the last period observed (the last complete one by default)
+    """
+
+    period: str
+    sizes: pd.Series
+    active: pd.DataFrame
+    retention: pd.DataFrame
+    revenue: pd.DataFrame | None
+    revenue_retention: pd.DataFrame | None
+    basis: str
+    last_period: str
+
+    def to_long(self) -> pd.DataFrame:
+        """Tidy frame for charts: cohort, cohort_size, period_number, active_customers, retention,
+        revenue, revenue_retention (observed cells only)."""
+        long = self.active.stack().rename("active_customers").reset_index()
+        long.columns = ["cohort", "period_number", "active_customers"]
+        long["retention"] = self.retention.stack().to_numpy()
+        if self.revenue is not None:
+            long["revenue"] = self.revenue.stack().to_numpy()
+            long["revenue_retention"] = self.revenue_retention.stack().to_numpy()
+        long.insert(1, "cohort_size", long["cohort"].map(self.sizes).astype(int))
+        long["period_number"] = long["period_number"].astype(int)
+        return long
+
+
+def _matrix(frame: pd.DataFrame, value: str, cohorts: np.ndarray, last: int, aggfunc: str) -> pd.DataFrame:
+    """cohort x k matrix of `value` from rows (cohort, k, value); unobserved cells NaN."""
+    n_k = int(last - cohorts.min() + 1)
+    m = frame.pivot_table(index="cohort", columns="k", values=value, aggfunc=aggfunc, fill_value=0)
+    m = m.reindex(index=cohorts, columns=range(n_k), fill_value=0).astype(float)
+    horizon = last - cohorts  # last observed k per cohort
+    mask = np.arange(n_k)[None, :] > horizon[:, None]
+    return m.mask(mask)
+
+
+def cohort_table(
+    data: CustomerData,
+    *,
+    period: str = "month",
+    complete_only: bool = True,
+    max_cohorts: int | None = None,
+) -> CohortTable:
+    """Acquisition-cohort retention matrices from transactions (preferred) or signup/churn dates.
+
+    Parameters
+    ----------
+    data : CustomerData
+    period : {"month", "quarter", "year"}
+    complete_only : bool
+        Drop the last period when the data ends before its last day (a partial period would
+        understate activity).
+    max_cohorts : int, optional
+        Keep only the most recent cohorts (the heatmap stays readable).
+
+    Raises
+    ------
+    DataError
+        When there are neither transactions nor signup dates.
+    """
+    check_period(period)
+    if not data.has_transactions and not data.has_column(SIGNUP_DATE):
+        raise DataError(
+            "Cohorts need purchases (customer id, order date, amount) or a customers table with signup dates."
+        )
+    end = data.observation_end
+    last_p = last_complete_period(end, period) if complete_only else end.to_period(PERIOD_FREQ[period])
+    last = int(last_p.ordinal)
+    if data.has_transactions:
+        orders = _orders(data.transactions)
+        p = period_ordinals(orders[ORDER_DATE], period)
+        frame = pd.DataFrame({"c": orders[CUSTOMER_ID].to_numpy(), "p": p, "a": orders[AMOUNT].to_numpy()})
+        frame["cohort"] = frame.groupby("c")["p"].transform("min")
+        frame = frame[frame["p"] <= last]
+        frame["k"] = frame["p"] - frame["cohort"]
+        per_customer = frame.groupby(["cohort", "k", "c"], sort=False)["a"].sum().reset_index()
+        basis = "purchases"
+    else:
+        per_customer = _subscription_activity(data, period, last)
+        basis = "subscriptions"
+    if per_customer.empty:
+        raise DataError(f"No customer was acquired before the last complete {period} of the data.")
+    cohorts = np.sort(per_customer["cohort"].unique())
+    if max_cohorts is not None:
+        cohorts = cohorts[-max_cohorts:]
+        per_customer = per_customer[per_customer["cohort"].isin(cohorts)]
+    active = _matrix(per_customer, "c", cohorts, last, "count")
+    sizes = active[0].astype(int)
+    retention = active.div(sizes, axis=0)
+    revenue = revenue_retention = None
+    if per_customer["a"].notna().any():
+        revenue = _matrix(per_customer, "a", cohorts, last, "sum")
+        revenue_retention = revenue.div(revenue[0].where(revenue[0] > 0), axis=0)
+    labels = [str(period_from_ordinal(c, period)) for c in cohorts]
+    for m in (active, retention, revenue, revenue_retention):
+        if m is not None:
+            m.index = pd.Index(labels, name="cohort")
+            m.columns.name = "period_number"
+    sizes.index = pd.Index(labels, name="cohort")
+    return CohortTable(
+        period=period,
+        sizes=sizes.rename("customers"),
+        active=active,
+        retention=retention,
+        revenue=revenue,
+        revenue_retention=revenue_retention,
+        basis=basis,
+        last_period=str(last_p),
+    )
+
+
+def _subscription_activity(data: CustomerData, period: str, last: int) -> pd.DataFrame:
+    """Rows (cohort, k, c, a) for each customer and each period they were subscribed in."""
+    spans = customer_spans(data.customers)
+    if spans is None:  # signup dates but no churn information: everyone is still active
+        c = data.customers[data.customers[SIGNUP_DATE].notna()]
+        spans = pd.DataFrame(
+            {CUSTOMER_ID: c[CUSTOMER_ID].to_numpy(), "start": c[SIGNUP_DATE].to_numpy(), "end": pd.NaT}
+        )
+    s = period_ordinals(spans["start"], period)
+    e = np.full(len(spans), last, dtype=np.int64)
+    known = spans["end"].notna().to_numpy()
+    if known.any():
+        e[known] = np.minimum(period_ordinals(spans.loc[known, "end"], period), last)
+    keep = s <= last
+    s, e, ids = s[keep], e[keep], spans[CUSTOMER_ID].to_numpy()[keep]
+    lengths = e - s + 1
+    rows = pd.DataFrame(
+        {
+            "c": np.repeat(ids, lengths),
+            "cohort": np.repeat(s, lengths),
+            "k": np.concatenate([np.arange(n) for n in lengths]) if len(lengths) else np.array([], dtype=int),
+        }
+    )
+    if data.has_column(MONTHLY_CHARGE):
+        charge = data.customers.set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
+        rows["a"] = rows["c"].map(charge).to_numpy(dtype=float) * MONTHS_PER_PERIOD[period]
+    else:
+        rows["a"] = np.nan
+    return rows
+
+
+def average_retention_curve(table: CohortTable, *, revenue: bool = False) -> pd.DataFrame:
+    """Cohort-size weighted retention by periods since acquisition.
+
+    Returns
+    -------
+    DataFrame with period_number, retention (share 0..1: active customers / cohort customers, or
+    with `revenue=True` revenue / period-0 revenue), cohorts (how many cohorts reached that k) and
+    customers (their total size).
+    """
+    if revenue:
+        if table.revenue is None:
+            raise DataError("Revenue cohorts need purchase amounts or a monthly_charge column.")
+        num, base = table.revenue, table.revenue[0]
+    else:
+        num, base = table.active, table.sizes.astype(float)
+    observed = num.notna()
+    numer = num.sum(axis=0)
+    denom = observed.mul(base, axis=0).sum(axis=0)
+    out = pd.DataFrame(
+        {
+            "period_number": num.columns.astype(int),
+            "retention": (numer / denom.where(denom > 0)).to_numpy(),
+            "cohorts": observed.sum(axis=0).to_numpy(dtype=int),
+            "customers": observed.mul(table.sizes, axis=0).sum(axis=0).to_numpy(dtype=int),
+        }
+    )
+    return out[out["cohorts"] > 0].reset_index(drop=True)

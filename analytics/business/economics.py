@@ -1,0 +1,1388 @@
+"""Retention economics: what a retention lift is worth, on a business's own numbers.
+
+The model follows a customer base through `H` periods (weeks, months, quarters or years). Each
+period, in this order (the timing of Gupta & Lehmann 2003, "Customers as assets", J. Interactive
+Marketing 17(1), where a customer's value is counted from the moment they are won):
+
+1. Of the ``N[t-1]`` customers on the books at the start of period ``t``, a share ``r`` stays
+   (``retained[t] = r * N[t-1]``) and ``lost[t] = (1 - r) * N[t-1]`` leave.
+2. Each retained customer pays their margin at the end of the period. A customer in their k-th
+   paid period (tenure ``k`` periods, ``k >= 1``) earns
+
+   ``margin(k) = R * mu * max(1 + g (k - 1), 0) + R * (1 - mu) * min(c (k - 1), cap)``
+
+   with ``R`` the revenue per customer per period (what a customer pays in their first paid
+   period), ``mu`` the margin rate, ``g`` the spend growth per period of tenure and ``c`` the
+   per-period fall in the cost of serving a customer, capped at ``cap`` (both loyalty
+   effects of Reichheld & Sasser 1990, "Zero defections", HBR 68(5); Reichheld 1996, "The
+   Loyalty Effect"). Revenue grows with spend (``R * max(1 + g (k - 1), 0)``) and so does the cost
+   of the goods; the cost-to-serve saving is a share of a first-period customer's variable cost
+   ``R * (1 - mu)``.
+3. Retained customers bring ``referred[t] = rho * retained[t]`` new customers who cost nothing to
+   win (Reichheld's referral effect). The business also pays ``acquisition_cost`` for each of
+   ``paid[t]`` new customers: a constant ``new_customers`` a period (``acquisition='constant'``),
+   or just enough to replace the customers lost (``acquisition='replace'``, a base held at its
+   size). New customers join at the end of the period with tenure 0:
+   ``N[t] = retained[t] + referred[t] + paid[t]``.
+4. ``profit[t] = margin[t] - acquisition_cost * paid[t] - fixed_costs``, discounted by
+   ``(1 + d) ** -t`` (discount rate ``d`` per period).
+
+Customers are tracked by tenure (cohort ``s`` is everyone who joined at the end of period ``s``; it
+holds ``arrivals[s] * r ** k`` customers at tenure ``k``), so the tenure effects are exact. Today's
+customers (``starting_customers``) enter as cohort 0: the model does not know how long they have
+been customers, so tenure effects count only tenure built up within the horizon (conservative).
+
+Closed forms the model reproduces (tests pin them):
+
+- Customer lifetime value, margin ``m`` paid at the end of each period survived (Gupta & Lehmann
+  2003): ``CLV = m r / (1 + d - r)``. With linear spend growth ``g`` the series
+  ``sum_k m (1 + g (k - 1)) q**k`` is arithmetico-geometric:
+  ``CLV = m q / (1 - q) + m g q**2 / (1 - q)**2`` where ``q = r / (1 + d)``.
+- Steady-state base with a constant ``A`` new customers a period: ``N* = A / (1 - r (1 + rho))``
+  (e.g. 2,000 a period: 10,000 customers at r = 0.80, 13,333 at r = 0.85).
+
+The headline claim tested against is Reichheld & Sasser (1990) / Bain & Company (Reichheld &
+Schefter 2000, "E-loyalty", HBR 78(4)): raising retention by 5 points raises profit by 25% to 95%.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analytics.data.schema import (
+    ACQUISITION_COST,
+    AMOUNT,
+    CHURN_DATE,
+    CHURNED,
+    CUSTOMER_ID,
+    MONTHLY_CHARGE,
+    ORDER_DATE,
+    SIGNUP_DATE,
+    TENURE_MONTHS,
+    CustomerData,
+    DataError,
+)
+
+Period = Literal["W", "M", "Q", "Y"]
+LiftMode = Literal["points", "relative"]
+LiftBasis = Literal["period", "year"]
+AcquisitionPolicy = Literal["constant", "replace"]
+
+#: Highest retention a lift can reach. At 100% nobody ever leaves and lifetime value is infinite.
+MAX_RETENTION = 0.999
+#: Below this yearly retention a 'year' lift falls back to the period's retention (see RetentionLift).
+MIN_YEARLY_RETENTION = 0.05
+#: Longest horizon the model accepts, in periods.
+MAX_HORIZON = 1200
+#: The Reichheld / Bain band: profit change, in percent, for a 5-point retention lift.
+BAND_LOW_PCT = 25.0
+BAND_HIGH_PCT = 95.0
+BAND_LIFT_POINTS = 5.0
+
+PERIODS_PER_YEAR: dict[str, float] = {"W": 52.0, "M": 12.0, "Q": 4.0, "Y": 1.0}
+MONTHS_PER_PERIOD: dict[str, float] = {"W": 12.0 / 52.0, "M": 1.0, "Q": 3.0, "Y": 12.0}
+PERIOD_NAMES: dict[str, str] = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+
+# Waterfall sources, in the order they are attributed.
+SOURCE_KEPT = "More customers kept"
+SOURCE_SPEND = "Spend growth with tenure"
+SOURCE_REFERRALS = "Referrals"
+SOURCE_SERVE = "Lower cost to serve"
+SOURCE_ACQUISITION = "Less acquisition spend"
+SOURCE_DISCOUNTING = "Discounting"
+WATERFALL_SOURCES: tuple[str, ...] = (
+    SOURCE_KEPT,
+    SOURCE_SPEND,
+    SOURCE_REFERRALS,
+    SOURCE_SERVE,
+    SOURCE_ACQUISITION,
+    SOURCE_DISCOUNTING,
+)
+
+FRAME_COLUMNS: tuple[str, ...] = (
+    "period",
+    "customers",
+    "retained",
+    "lost",
+    "new",
+    "referred",
+    "paid_new",
+    "revenue",
+    "margin",
+    "margin_base",
+    "margin_spend_growth",
+    "margin_cost_to_serve",
+    "acquisition_spend",
+    "fixed_costs",
+    "profit",
+    "discount_factor",
+    "discounted_profit",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+def _check(name: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
+    """Raise ValueError with a plain message when `value` is not a finite number in [low, high]."""
+    if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    if value < low or value > high or (low_open and value == low):
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {bracket}{low:g}, {high:g}], got {value:g}.")
+
+
+def _check_period(period: str) -> None:
+    if period not in PERIODS_PER_YEAR:
+        raise ValueError(f"period must be one of {', '.join(PERIODS_PER_YEAR)}, got {period!r}.")
+
+
+@dataclass(frozen=True)
+class BaseAssumptions:
+    """The business as it is today, per period.
+
+    Parameters
+    ----------
+    starting_customers : customers on the books now (count).
+    retention : share of customers at the start of a period still customers at its end (0..1).
+    revenue_per_customer : revenue per retained customer per period, currency. With spend growth
+        switched on it is what a customer pays in their first paid period.
+    margin_rate : share of revenue kept after the cost of goods and of serving (0..1).
+    new_customers : customers won (and paid for) per period, count.
+    acquisition_cost : cost of winning one new customer, currency.
+    fixed_costs : fixed costs per period, currency (the same in every scenario).
+    discount_rate : discount rate per period (e.g. 0.10 a year is 0.00797 a month).
+    period : the period length, 'W', 'M', 'Q' or 'Y' (used for wording only).
+    acquisition : 'constant' wins `new_customers` a period; 'replace' pays to replace every
+        customer lost (the base holds its size) and ignores `new_customers`.
+    """
+
+    starting_customers: float
+    retention: float
+    revenue_per_customer: float
+    margin_rate: float = 0.30
+    new_customers: float = 0.0
+    acquisition_cost: float = 0.0
+    fixed_costs: float = 0.0
+    discount_rate: float = 0.0
+    period: Period = "M"
+    acquisition: AcquisitionPolicy = "constant"
+
+    def __post_init__(self) -> None:
+        _check("starting_customers", self.starting_customers, 0.0, 1e12)
+        _check("retention", self.retention, 0.0, MAX_RETENTION)
+        _check("revenue_per_customer", self.revenue_per_customer, 0.0, 1e12)
+        _check("margin_rate", self.margin_rate, 0.0, 1.0)
+        _check("new_customers", self.new_customers, 0.0, 1e12)
+        _check("acquisition_cost", self.acquisition_cost, 0.0, 1e12)
+        _check("fixed_costs", self.fixed_costs, 0.0, 1e15)
+        _check("discount_rate", self.discount_rate, 0.0, 10.0)
+        _check_period(self.period)
+        if self.acquisition not in ("constant", "replace"):
+            raise ValueError(f"acquisition must be 'constant' or 'replace', got {self.acquisition!r}.")
+
+    @property
+    def margin_per_customer(self) -> float:
+        """Margin per retained customer per period, currency (``revenue * margin_rate``)."""
+        return self.revenue_per_customer * self.margin_rate
+
+
+@dataclass(frozen=True)
+class LoyaltyEffects:
+    """Reichheld's loyalty effects (all zero by default: the plain retention effect only).
+
+    Parameters
+    ----------
+    spend_growth : rise in spend per period of tenure, as a share of first-period spend
+        (0.01 = +1% of the first period's spend for every further period; linear, not compound).
+    referrals : new customers brought in per retained customer per period (they cost nothing).
+    cost_reduction : fall in the cost of serving a customer per period of tenure, as a share of a
+        first-period customer's variable cost ``revenue * (1 - margin_rate)``; linear.
+    cost_reduction_cap : the most that cost can fall, as a share (default 25%).
+    """
+
+    spend_growth: float = 0.0
+    referrals: float = 0.0
+    cost_reduction: float = 0.0
+    cost_reduction_cap: float = 0.25
+
+    def __post_init__(self) -> None:
+        _check("spend_growth", self.spend_growth, -1.0, 1.0)
+        _check("referrals", self.referrals, 0.0, 0.5)
+        _check("cost_reduction", self.cost_reduction, 0.0, 1.0)
+        _check("cost_reduction_cap", self.cost_reduction_cap, 0.0, 1.0)
+
+    @property
+    def any(self) -> bool:
+        """True when at least one effect is switched on."""
+        return bool(self.spend_growth or self.referrals or (self.cost_reduction and self.cost_reduction_cap))
+
+
+@dataclass(frozen=True)
+class RetentionLift:
+    """A change in retention.
+
+    Parameters
+    ----------
+    amount : size of the lift: percentage points in 'points' mode (5 -> 0.80 becomes 0.85), percent
+        of the current rate in 'relative' mode (5 -> 0.80 becomes 0.84). Negative values lower
+        retention.
+    mode : 'points' or 'relative'.
+    basis : 'period' lifts the retention per period directly; 'year' lifts the yearly retention
+        ``r ** n`` (n periods a year) and converts back, ``r' = lifted(r ** n) ** (1 / n)``. Bain's
+        25-95% band is quoted for yearly retention, where a 5-point lift is far smaller than 5
+        points of monthly retention. When fewer than 5% of customers would stay a whole year
+        (purchase-based retention of an occasional-purchase business, where customers skip periods
+        rather than leave for good), compounding to a year means nothing and the lift applies to
+        the period's retention instead; `whatif` reports the basis used.
+    """
+
+    amount: float = 5.0
+    mode: LiftMode = "points"
+    basis: LiftBasis = "period"
+
+    def __post_init__(self) -> None:
+        _check("lift", self.amount, -100.0, 100.0)
+        if self.mode not in ("points", "relative"):
+            raise ValueError(f"lift mode must be 'points' or 'relative', got {self.mode!r}.")
+        if self.basis not in ("period", "year"):
+            raise ValueError(f"lift basis must be 'period' or 'year', got {self.basis!r}.")
+
+
+def _yearly(retention: float, period: str) -> float:
+    """Share retained over a year: ``r ** n`` for n periods a year."""
+    return retention ** PERIODS_PER_YEAR[period]
+
+
+def _yearly_meaningful(retention: float, period: str) -> bool:
+    """Compounding retention to a year makes sense (at least MIN_YEARLY_RETENTION would stay)."""
+    return period == "Y" or _yearly(retention, period) >= MIN_YEARLY_RETENTION
+
+
+def _lifted(retention: float, lift: RetentionLift, period: str, cap: float) -> tuple[float, bool, LiftBasis]:
+    """Retention after the lift clipped to [0, cap], whether the cap was hit, and the basis used."""
+    _check("retention", retention, 0.0, 1.0)
+    _check_period(period)
+    basis: LiftBasis = "year" if lift.basis == "year" and _yearly_meaningful(retention, period) else "period"
+    if lift.amount == 0:
+        return float(retention), False, basis
+    n = PERIODS_PER_YEAR[period] if basis == "year" else 1.0
+    start = retention**n
+    if lift.mode == "points":
+        lifted = start + lift.amount / 100.0
+    else:
+        lifted = start * (1.0 + lift.amount / 100.0)
+    lifted = max(lifted, 0.0)
+    per_period = lifted if n == 1.0 else min(lifted, 1.0) ** (1.0 / n)
+    return float(min(per_period, cap)), bool(per_period > cap), basis
+
+
+def apply_lift(retention: float, lift: RetentionLift, *, period: Period = "M", cap: float = MAX_RETENTION) -> float:
+    """Retention per period after a lift.
+
+    ``r + amount / 100`` in 'points' mode, ``r * (1 + amount / 100)`` in 'relative' mode; with
+    ``basis='year'`` the same applied to the yearly retention ``r ** n`` of `period` and converted
+    back. The result stays within ``[0, cap]``: retention of 100% would mean nobody ever leaves,
+    so a lift that would reach it stops at `cap` (99.9% a period by default); `whatif` reports
+    when that happened. A lift of 0 returns `retention` unchanged, bit for bit.
+    """
+    return _lifted(retention, lift, period, cap)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Closed forms
+# --------------------------------------------------------------------------------------------
+
+
+def clv_gupta_lehmann(margin: float, retention: float, discount_rate: float) -> float:
+    """Lifetime value of a newly won customer, currency.
+
+    Gupta & Lehmann (2003): ``CLV = m r / (1 + d - r)`` for a margin `m` per period paid at the
+    end of each period the customer stays, retention `r` and discount rate `d` per period (an
+    infinite horizon; acquisition cost not subtracted).
+    """
+    return margin * retention / (1.0 + discount_rate - retention)
+
+
+def steady_state_customers(new_customers: float, retention: float, referrals: float = 0.0) -> float:
+    """Long-run size of a base that wins `new_customers` a period: ``A / (1 - r (1 + rho))``.
+
+    Returns ``inf`` when retained customers bring in at least as many as leave (no steady state).
+    """
+    growth = retention * (1.0 + referrals)
+    return math.inf if growth >= 1.0 else new_customers / (1.0 - growth)
+
+
+def per_period_rate(annual_rate: float, period: str) -> float:
+    """Discount rate per period equivalent to an annual rate: ``(1 + annual) ** (1 / n) - 1``."""
+    _check_period(period)
+    return (1.0 + annual_rate) ** (1.0 / PERIODS_PER_YEAR[period]) - 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Simulation
+# --------------------------------------------------------------------------------------------
+
+
+def _tenure_weights(base: BaseAssumptions, loyalty: LoyaltyEffects, tenure: np.ndarray) -> dict[str, np.ndarray]:
+    """Revenue and margin parts of one customer in their `tenure`-th paid period (tenure >= 1)."""
+    steps = tenure - 1.0
+    rev = base.revenue_per_customer
+    mu = base.margin_rate
+    zero = np.zeros_like(steps)
+    spend = np.maximum(1.0 + loyalty.spend_growth * steps, 0.0) if loyalty.spend_growth else zero + 1.0
+    saving = np.minimum(loyalty.cost_reduction * steps, loyalty.cost_reduction_cap) if loyalty.cost_reduction else zero
+    return {
+        "revenue": rev * spend,
+        "margin_base": zero + rev * mu,
+        "margin_spend_growth": rev * mu * (spend - 1.0) if loyalty.spend_growth else zero,
+        "margin_cost_to_serve": rev * (1.0 - mu) * saving if loyalty.cost_reduction else zero,
+    }
+
+
+def _check_horizon(horizon: int) -> None:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
+        raise ValueError(f"horizon must be a whole number of periods from 1 to {MAX_HORIZON}, got {horizon!r}.")
+
+
+def _finish_frame(base: BaseAssumptions, cols: dict[str, np.ndarray], horizon: int) -> pd.DataFrame:
+    """Add money columns common to both simulation methods and return the per-period frame."""
+    t = np.arange(1, horizon + 1)
+    cols["margin"] = cols["margin_base"] + cols["margin_spend_growth"] + cols["margin_cost_to_serve"]
+    cols["acquisition_spend"] = cols["paid_new"] * base.acquisition_cost
+    cols["fixed_costs"] = np.full(horizon, float(base.fixed_costs))
+    cols["profit"] = cols["margin"] - cols["acquisition_spend"] - cols["fixed_costs"]
+    cols["discount_factor"] = (1.0 + base.discount_rate) ** -t.astype(float)
+    cols["discounted_profit"] = cols["profit"] * cols["discount_factor"]
+    cols["period"] = t
+    return pd.DataFrame({name: cols[name] for name in FRAME_COLUMNS})
+
+
+def _flows_vectorized(
+    base: BaseAssumptions, loyalty: LoyaltyEffects, retention: float, horizon: int
+) -> dict[str, np.ndarray]:
+    """Customer flows and money per period without a loop over periods.
+
+    Base size: ``N[t] = phi N[t-1] + A`` with ``phi = r (1 + rho)``, so
+    ``N[t] = phi**t N0 + A * sum_{j<t} phi**j`` (constant acquisition) or
+    ``N[t] = N0 * max(phi, 1)**t`` (replacement). Money: cohort ``s`` holds ``arrivals[s] r**k``
+    customers at tenure ``k``, so ``margin[t] = sum_s arrivals[s] r**(t-s) margin(t-s)``, a
+    convolution of arrivals with the survival-weighted per-customer margin.
+    """
+    r = retention
+    rho = loyalty.referrals
+    phi = r * (1.0 + rho)
+    steps = np.arange(horizon + 1, dtype=float)
+    n0 = float(base.starting_customers)
+    if base.acquisition == "constant":
+        powers = phi**steps
+        cumulative = np.concatenate(([0.0], np.cumsum(powers[:-1])))
+        customers = powers * n0 + base.new_customers * cumulative
+    else:
+        customers = n0 * max(phi, 1.0) ** steps
+    previous = customers[:-1]
+    retained = r * previous
+    referred = rho * retained
+    if base.acquisition == "constant":
+        paid = np.full(horizon, float(base.new_customers))
+    else:
+        paid = previous * max(1.0 - phi, 0.0)
+    new = referred + paid
+    arrivals = np.concatenate(([n0], new[:-1]))  # joined at the end of periods 0 .. H-1
+    tenure = steps[1:]
+    survival = r**tenure
+    money = {
+        name: np.convolve(arrivals, weight * survival)[:horizon] if weight.any() else np.zeros(horizon)
+        for name, weight in _tenure_weights(base, loyalty, tenure).items()
+    }
+    return {
+        "customers": customers[1:],
+        "retained": retained,
+        "lost": (1.0 - r) * previous,
+        "new": new,
+        "referred": referred,
+        "paid_new": paid,
+        **money,
+    }
+
+
+def _flows_loop(
+    base: BaseAssumptions, loyalty: LoyaltyEffects, retention: float, horizon: int
+) -> dict[str, np.ndarray]:
+    """Reference implementation: a per-period loop over a vector of customers by tenure.
+
+    Slower, written to read like the model description; used by the tests and the benchmark as
+    the baseline the vectorized version must match.
+    """
+    r = retention
+    weights = _tenure_weights(base, loyalty, np.arange(1, horizon + 1, dtype=float))
+    by_tenure = np.zeros(horizon + 1)  # by_tenure[k]: customers with tenure k
+    by_tenure[0] = base.starting_customers
+    out = {
+        name: np.zeros(horizon) for name in ("customers", "retained", "lost", "new", "referred", "paid_new", *weights)
+    }
+    for i in range(horizon):
+        start = by_tenure.sum()
+        stayed = np.zeros(horizon + 1)
+        stayed[1:] = r * by_tenure[:-1]  # everyone who stays gains one period of tenure
+        retained = r * start
+        for name, weight in weights.items():
+            out[name][i] = float(stayed[1:] @ weight)
+        referred = loyalty.referrals * retained
+        lost = (1.0 - r) * start
+        paid = base.new_customers if base.acquisition == "constant" else max(lost - referred, 0.0)
+        stayed[0] = referred + paid
+        by_tenure = stayed
+        for name, value in (
+            ("retained", retained),
+            ("lost", lost),
+            ("new", referred + paid),
+            ("referred", referred),
+            ("paid_new", paid),
+            ("customers", by_tenure.sum()),
+        ):
+            out[name][i] = value
+    return out
+
+
+def simulate(
+    base: BaseAssumptions,
+    loyalty: LoyaltyEffects | None = None,
+    *,
+    retention: float | None = None,
+    horizon: int = 60,
+    method: Literal["vectorized", "loop"] = "vectorized",
+) -> pd.DataFrame:
+    """Per-period customers and money of the base over `horizon` periods.
+
+    Parameters
+    ----------
+    base : the business today.
+    loyalty : loyalty effects (none by default).
+    retention : retention to simulate with (defaults to ``base.retention``).
+    horizon : number of periods.
+    method : 'vectorized' (fast, default) or 'loop' (the per-period reference implementation).
+
+    Returns
+    -------
+    DataFrame, one row per period 1..horizon: ``customers`` (on the books at the period's end,
+    after new customers join), ``retained``, ``lost``, ``new`` (= ``referred`` + ``paid_new``),
+    counts; ``revenue``, ``margin`` (= ``margin_base`` + ``margin_spend_growth`` +
+    ``margin_cost_to_serve``), ``acquisition_spend``, ``fixed_costs``, ``profit``,
+    ``discounted_profit`` in currency per period; ``discount_factor`` ``(1 + d) ** -t``.
+    """
+    loyalty = loyalty or LoyaltyEffects()
+    _check_horizon(horizon)
+    r = base.retention if retention is None else retention
+    _check("retention", r, 0.0, MAX_RETENTION)
+    if method not in ("vectorized", "loop"):
+        raise ValueError(f"method must be 'vectorized' or 'loop', got {method!r}.")
+    flows = _flows_vectorized if method == "vectorized" else _flows_loop
+    return _finish_frame(base, flows(base, loyalty, r, int(horizon)), int(horizon))
+
+
+def customer_lifetime_value(
+    base: BaseAssumptions, loyalty: LoyaltyEffects | None = None, retention: float | None = None
+) -> float:
+    """Expected discounted margin of one newly won customer over their whole life, currency.
+
+    ``CLV = sum_{k>=1} r**k margin(k) / (1 + d)**k`` with ``margin(k)`` the per-customer margin of
+    the module docstring (spend growth and cost to serve included; referrals and acquisition cost
+    not). With no loyalty effects it equals Gupta & Lehmann's ``m r / (1 + d - r)``; the series is
+    summed until its terms are below 1e-17 of the first.
+    """
+    loyalty = loyalty or LoyaltyEffects()
+    r = base.retention if retention is None else retention
+    q = r / (1.0 + base.discount_rate)
+    if q <= 0.0:
+        return 0.0
+    if not (loyalty.spend_growth or loyalty.cost_reduction):
+        return clv_gupta_lehmann(base.margin_per_customer, r, base.discount_rate)
+    terms = min(int(math.ceil(math.log(1e-17) / math.log(q))) + 50, 200_000)
+    tenure = np.arange(1, terms + 1, dtype=float)
+    weights = _tenure_weights(base, loyalty, tenure)
+    margin = weights["margin_base"] + weights["margin_spend_growth"] + weights["margin_cost_to_serve"]
+    return float(margin @ q**tenure)
+
+
+# --------------------------------------------------------------------------------------------
+# What-if
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WhatIfResult:
+    """What a retention lift does to the business over the horizon.
+
+    Money is in the data's currency; ``*_pct`` fields are percent (27.5 means +27.5%) and NaN
+    where a percentage has no meaning (a base scenario with no profit).
+
+    Attributes
+    ----------
+    base, loyalty, lift, horizon : the inputs.
+    retention_base, retention_lifted : retention per period before and after the lift.
+    retention_capped : the lift would have reached 100% and was stopped at MAX_RETENTION.
+    lift_basis_used : 'year' or 'period' (see RetentionLift.basis).
+    frame_base, frame_lifted : per-period frames (see `simulate`).
+    profit_base, profit_lifted : discounted profit over the horizon (net present value).
+    profit_change : ``profit_lifted - profit_base``, currency.
+    profit_change_pct : ``100 * profit_change / profit_base``.
+    clv_base, clv_lifted, clv_change_pct : lifetime value of one new customer (see
+        `customer_lifetime_value`) and its change in percent.
+    margin_change_pct : change in discounted margin over the horizon, percent.
+    leverage : discounted margin / discounted profit of the base (how much a 1% change in margin
+        moves profit, in percent, when costs stay put); NaN when the base makes no profit.
+    waterfall : frame (source, amount) of where `profit_change` comes from; the amounts sum to it.
+    band_position : 'below', 'within' or 'above' the 25-95% band, or None without a percentage.
+    explanation : plain-language sentences on why the business lands where it does.
+    """
+
+    base: BaseAssumptions
+    loyalty: LoyaltyEffects
+    lift: RetentionLift
+    horizon: int
+    retention_base: float
+    retention_lifted: float
+    retention_capped: bool
+    lift_basis_used: str
+    frame_base: pd.DataFrame
+    frame_lifted: pd.DataFrame
+    profit_base: float
+    profit_lifted: float
+    profit_change: float
+    profit_change_pct: float
+    clv_base: float
+    clv_lifted: float
+    clv_change_pct: float
+    margin_change_pct: float
+    leverage: float
+    waterfall: pd.DataFrame
+    band_position: str | None
+    explanation: str
+
+    @property
+    def lift_points(self) -> float:
+        """The lift actually applied, in percentage points of retention per period."""
+        return 100.0 * (self.retention_lifted - self.retention_base)
+
+    @property
+    def yearly_retention_base(self) -> float:
+        """Share of customers kept over a year today, ``r ** n`` (n periods a year)."""
+        return _yearly(self.retention_base, self.base.period)
+
+    @property
+    def yearly_retention_lifted(self) -> float:
+        """Share of customers kept over a year after the lift."""
+        return _yearly(self.retention_lifted, self.base.period)
+
+    def customers_frame(self) -> pd.DataFrame:
+        """Long frame (period, scenario, customers) of both scenarios, period 0 included."""
+        n0 = float(self.base.starting_customers)
+        parts = []
+        for scenario, frame in (("Today", self.frame_base), ("With the lift", self.frame_lifted)):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "period": np.arange(self.horizon + 1),
+                        "scenario": scenario,
+                        "customers": np.concatenate(([n0], frame["customers"].to_numpy())),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+
+def _pct(new: float, old: float) -> float:
+    return 100.0 * (new - old) / abs(old) if old > 0 else math.nan
+
+
+def _waterfall(
+    base: BaseAssumptions,
+    loyalty: LoyaltyEffects,
+    frame_base: pd.DataFrame,
+    frame_lifted: pd.DataFrame,
+    r_base: float,
+    r_lifted: float,
+    horizon: int,
+) -> pd.DataFrame:
+    """Split the change in discounted profit into sources that add up to it.
+
+    Undiscounted: the change in base margin and acquisition spend the lift would bring without
+    referrals (kept customers, less acquisition spend), the extra change referrals bring
+    (referrals), and spend growth and cost to serve on all extra customers. Fixed costs cancel.
+    `Discounting` is the discounted change minus the undiscounted one, so the parts sum exactly.
+    """
+
+    def total(frame: pd.DataFrame, column: str) -> float:
+        return float(frame[column].sum())
+
+    def diff(column: str) -> float:
+        return total(frame_lifted, column) - total(frame_base, column)
+
+    margin_change = diff("margin_base")
+    acquisition_change = diff("acquisition_spend")
+    if loyalty.referrals and r_base != r_lifted:
+        # What the lift would do without referrals; referrals get the rest.
+        plain = replace(loyalty, referrals=0.0)
+        without = [_flows_vectorized(base, plain, r, horizon) for r in (r_base, r_lifted)]
+        kept = float(without[1]["margin_base"].sum() - without[0]["margin_base"].sum())
+        kept_acquisition = float(without[1]["paid_new"].sum() - without[0]["paid_new"].sum()) * base.acquisition_cost
+    else:
+        kept, kept_acquisition = margin_change, acquisition_change
+    amounts = {
+        SOURCE_KEPT: kept,
+        SOURCE_SPEND: diff("margin_spend_growth"),
+        SOURCE_REFERRALS: (margin_change - kept) - (acquisition_change - kept_acquisition),
+        SOURCE_SERVE: diff("margin_cost_to_serve"),
+        SOURCE_ACQUISITION: -kept_acquisition,
+        SOURCE_DISCOUNTING: diff("discounted_profit") - diff("profit"),
+    }
+    return pd.DataFrame({"source": list(amounts), "amount": list(amounts.values())})
+
+
+def _long_run_margin_change(base: BaseAssumptions, loyalty: LoyaltyEffects, r: float, r_new: float) -> float:
+    """Change in margin-earning customers once the base has settled, percent (no tenure effects)."""
+    if r <= 0:
+        return math.nan
+    if base.acquisition == "replace" or base.new_customers == 0:
+        return 100.0 * (r_new / r - 1.0)
+    rho = loyalty.referrals
+    if r_new * (1 + rho) >= 1.0:
+        return math.inf
+    return 100.0 * (r_new * (1 - r * (1 + rho)) / (r * (1 - r_new * (1 + rho))) - 1.0)
+
+
+def _explain(
+    res: dict, base: BaseAssumptions, loyalty: LoyaltyEffects, horizon: int, lift_basis: str
+) -> tuple[str | None, str]:
+    """Band position and the sentences behind it.
+
+    Leverage identity: when acquisition and fixed costs do not move,
+    ``profit change % = margin change % x margin / profit``, so a thin profit slice turns a
+    modest margin gain into a large percentage gain in profit.
+    """
+    unit = PERIOD_NAMES[base.period]
+    r, r_new = res["retention_base"], res["retention_lifted"]
+    moves = f"Retention of {r:.1%} → {r_new:.1%} a {unit}"
+    if _yearly_meaningful(r, base.period):
+        # the band's yardstick: points of yearly retention
+        points = 100.0 * (_yearly(r_new, base.period) - _yearly(r, base.period))
+        if base.period != "Y":
+            moves += (
+                f" ({_yearly(r, base.period):.1%} → {_yearly(r_new, base.period):.1%} a year, {points:+.1f} points)"
+            )
+        points_text = "points of yearly retention"
+    else:
+        points = 100.0 * (r_new - r)
+        points_text = f"points of retention per {unit}"
+    sentences = [
+        f"{moves} changes the discounted margin your customers bring in over {horizon} {unit}s by "
+        f"{res['margin_change_pct']:+.1f}%."
+    ]
+    if lift_basis == "year" and res["lift_basis_used"] == "period":
+        sentences.append(
+            f"Fewer than {MIN_YEARLY_RETENTION:.0%} of customers buy in every {unit} of a year: they skip {unit}s "
+            f"rather than leave for good, so the lift was applied to the {unit}'s retention, not the year's."
+        )
+    if res["retention_capped"]:
+        sentences.append(f"The lift was stopped at {MAX_RETENTION:.1%} a {unit}: retention cannot reach 100%.")
+    pct = res["profit_change_pct"]
+    if not math.isfinite(pct):
+        sentences.append(
+            f"Today's business makes no profit over this horizon (discounted profit {res['profit_base']:,.0f}), "
+            f"so a percentage change means nothing; the lift is worth {res['profit_change']:+,.0f}."
+        )
+        return None, " ".join(sentences)
+    leverage = res["leverage"]
+    if leverage > 1.05:
+        sentences.append(
+            f"Acquisition and fixed costs take {1 - 1 / leverage:.0%} of that margin, so profit is the remaining "
+            f"{1 / leverage:.0%} and moves {leverage:.1f}× as much in percent (profit change ≈ margin change × "
+            f"margin / profit)."
+        )
+    else:
+        sentences.append("Costs take little of the margin, so profit moves about as much as margin does.")
+    amounts = res["waterfall_amounts"]
+    if amounts[SOURCE_ACQUISITION] > 0:
+        sentences.append(
+            f"Replacing fewer lost customers saves {amounts[SOURCE_ACQUISITION]:,.0f} of acquisition spend."
+        )
+    loyal = sum(amounts[s] for s in (SOURCE_SPEND, SOURCE_REFERRALS, SOURCE_SERVE))
+    undiscounted = sum(v for s, v in amounts.items() if s != SOURCE_DISCOUNTING)
+    if loyal > 0 and undiscounted > 0:
+        sentences.append(f"Loyalty effects bring {loyal / undiscounted:.0%} of the extra profit (before discounting).")
+    position = "below" if pct < BAND_LOW_PCT else "above" if pct > BAND_HIGH_PCT else "within"
+    band = f"Bain's {BAND_LOW_PCT:.0f}–{BAND_HIGH_PCT:.0f}% band (quoted for {BAND_LIFT_POINTS:.0f} points of yearly retention)"
+    reasons = []
+    if position == "below":
+        long_run = _long_run_margin_change(base, loyalty, r, r_new)
+        if leverage < 2.0:
+            reasons.append("profit is a large share of margin, so there is little leverage")
+        if math.isfinite(long_run) and res["margin_change_pct"] < 0.6 * long_run:
+            reasons.append(
+                f"the extra customers take time to build up and {horizon} {unit}s capture only part of the "
+                f"long-run {long_run:+.0f}% in margin"
+            )
+        if points < BAND_LIFT_POINTS - 0.05:
+            reasons.append(f"the lift is {points:.1f} {points_text}, under {BAND_LIFT_POINTS:.0f}")
+    elif position == "above":
+        if leverage >= 2.0:
+            reasons.append(f"thin profit turns each 1% of margin into {leverage:.1f}% of profit")
+        if loyal > 0.25 * undiscounted:
+            reasons.append("loyalty effects add to the plain retention effect")
+        if points > BAND_LIFT_POINTS + 0.05:
+            reasons.append(f"the lift is {points:.1f} {points_text}, over {BAND_LIFT_POINTS:.0f}")
+    if position == "within":
+        sentences.append(f"Profit {pct:+.1f}% sits within {band}.")
+    else:
+        because = "; ".join(reasons) if reasons else "of the mix of margin, costs and horizon above"
+        sentences.append(f"Profit {pct:+.1f}% is {position} {band} because {because}.")
+    return position, " ".join(sentences)
+
+
+def whatif(
+    base: BaseAssumptions,
+    loyalty: LoyaltyEffects | None = None,
+    lift: RetentionLift | None = None,
+    horizon: int = 60,
+) -> WhatIfResult:
+    """Compare the business today with the same business after a retention lift.
+
+    Parameters
+    ----------
+    base : the business today (retention, margin, costs, discount rate per period).
+    loyalty : loyalty effects, applied in both scenarios (zero by default).
+    lift : the retention lift (5 percentage points by default).
+    horizon : periods to follow, 1..1200.
+
+    Returns
+    -------
+    WhatIfResult with the profit change (discounted, currency and percent), the CLV change, the
+    waterfall of sources and the placement against the 25-95% band.
+    """
+    loyalty = loyalty or LoyaltyEffects()
+    lift = lift or RetentionLift()
+    _check_horizon(horizon)
+    horizon = int(horizon)
+    r = base.retention
+    r_new, capped, basis = _lifted(r, lift, base.period, MAX_RETENTION)
+    frame_base = _finish_frame(base, _flows_vectorized(base, loyalty, r, horizon), horizon)
+    frame_lifted = (
+        frame_base.copy()
+        if r_new == r
+        else _finish_frame(base, _flows_vectorized(base, loyalty, r_new, horizon), horizon)
+    )
+    discounted_margin = [float((f["margin"] * f["discount_factor"]).sum()) for f in (frame_base, frame_lifted)]
+    profit_base = float(frame_base["discounted_profit"].sum())
+    profit_lifted = float(frame_lifted["discounted_profit"].sum())
+    clv_base = customer_lifetime_value(base, loyalty, r)
+    clv_lifted = clv_base if r_new == r else customer_lifetime_value(base, loyalty, r_new)
+    waterfall = _waterfall(base, loyalty, frame_base, frame_lifted, r, r_new, horizon)
+    res = {
+        "retention_base": r,
+        "retention_lifted": r_new,
+        "retention_capped": capped,
+        "lift_basis_used": basis,
+        "profit_base": profit_base,
+        "profit_lifted": profit_lifted,
+        "profit_change": profit_lifted - profit_base,
+        "profit_change_pct": _pct(profit_lifted, profit_base),
+        "clv_base": clv_base,
+        "clv_lifted": clv_lifted,
+        "clv_change_pct": _pct(clv_lifted, clv_base),
+        "margin_change_pct": _pct(discounted_margin[1], discounted_margin[0]),
+        "leverage": discounted_margin[0] / profit_base if profit_base > 0 else math.nan,
+        "waterfall_amounts": dict(zip(waterfall["source"], waterfall["amount"])),
+    }
+    position, explanation = _explain(res, base, loyalty, horizon, lift.basis)
+    del res["waterfall_amounts"]
+    return WhatIfResult(
+        base=base,
+        loyalty=loyalty,
+        lift=lift,
+        horizon=horizon,
+        frame_base=frame_base,
+        frame_lifted=frame_lifted,
+        waterfall=waterfall,
+        band_position=position,
+        explanation=explanation,
+        **res,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Defaults from the data
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_MARGIN_RATE = 0.30
+DEFAULT_DISCOUNT_RATE_ANNUAL = 0.10
+DEFAULT_HORIZON_YEARS = 5
+#: The common rule of thumb that a customer should be worth three times what it cost to win them
+#: (lifetime value : acquisition cost = 3 : 1; e.g. Skok, "SaaS Metrics 2.0", 2013).
+LTV_TO_CAC = 3.0
+#: Periods over which retention, revenue and new customers are averaged.
+MEASUREMENT_WINDOW = 12
+#: Spend growth is offered only when at least this many customers were seen in 2+ periods...
+MIN_GROWTH_CUSTOMERS = 50
+#: ... and the within-customer trend is this many standard errors away from zero.
+MIN_GROWTH_T = 2.0
+
+
+@dataclass(frozen=True)
+class DefaultValue:
+    """One input for the what-if, with where it came from.
+
+    Attributes
+    ----------
+    value : the number, in `unit`.
+    unit : e.g. 'share per month', 'currency per customer per month', 'customers'.
+    source : a plain sentence: how it was measured, or that it is an assumption to replace.
+    measured : True when measured from the data, False when assumed.
+    """
+
+    value: float
+    unit: str
+    source: str
+    measured: bool
+
+    def as_dict(self) -> dict:
+        """JSON-ready form (NaN becomes None)."""
+        return {"value": _json_number(self.value), "unit": self.unit, "source": self.source, "measured": self.measured}
+
+
+def _json_number(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _label(p: pd.Period) -> str:
+    return p.strftime("%d %b %Y") if p.freqstr.startswith("W") else str(p)
+
+
+def _complete_range(start: pd.Timestamp, end: pd.Timestamp, period: str) -> tuple[pd.Period, pd.Period]:
+    """First and last periods fully covered by data running from `start` to `end` (inclusive days)."""
+    first, last = start.to_period(period), end.to_period(period)
+    if start.normalize() > first.start_time:
+        first += 1
+    if end.normalize() < last.end_time.normalize():
+        last -= 1
+    return first, last
+
+
+def _need_two_periods(period: str, first: pd.Period, last: pd.Period, what: str) -> None:
+    if last.ordinal - first.ordinal < 1:
+        unit = PERIOD_NAMES[period]
+        raise DataError(
+            f"Retention needs {what} in at least two complete {unit}s in a row; the data covers "
+            f"{max(last.ordinal - first.ordinal + 1, 0)} complete {unit}(s). Choose a shorter period "
+            f"or add more history."
+        )
+
+
+def _retention_value(retention: float, period: str, how: str) -> DefaultValue:
+    unit = PERIOD_NAMES[period]
+    note = ""
+    if retention > MAX_RETENTION:
+        note = f" Capped at {MAX_RETENTION:.1%}: at 100% nobody would ever leave."
+        retention = MAX_RETENTION
+    return DefaultValue(retention, f"share per {unit}", f"Measured: {how}.{note}", True)
+
+
+def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[str, DefaultValue]:
+    """Retention, revenue, new and starting customers, spend growth from the purchase log."""
+    tx = data.transactions
+    unit = PERIOD_NAMES[period]
+    # The data runs to its observation end, but never past the period of the last purchase.
+    last_purchase = tx[ORDER_DATE].max()
+    end = min(data.observation_end, last_purchase.to_period(period).end_time.normalize())
+    first, last = _complete_range(tx[ORDER_DATE].min(), end, period)
+    _need_two_periods(period, first, last, "purchases")
+    codes = tx[ORDER_DATE].dt.to_period(period).array.asi8
+    pairs = (
+        pd.DataFrame({CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy(), "code": codes, AMOUNT: tx[AMOUNT].to_numpy()})
+        .groupby([CUSTOMER_ID, "code"], sort=False, observed=True)[AMOUNT]
+        .sum()
+        .reset_index()
+    )
+    pairs["first_code"] = pairs.groupby(CUSTOMER_ID)["code"].transform("min")
+    data_start = int(codes.min())
+    active = pairs.groupby("code").size()
+    again = pairs[[CUSTOMER_ID, "code"]].assign(code=pairs["code"] + 1).merge(pairs[[CUSTOMER_ID, "code"]])
+    again_by = again.groupby("code").size()
+    to_code = np.arange(max(first.ordinal + 1, last.ordinal - window + 1), last.ordinal + 1)
+    at_risk = float(active.reindex(to_code - 1, fill_value=0).sum())
+    if at_risk == 0:
+        raise DataError(f"No customer bought in the {unit}s used to measure retention, so it cannot be measured.")
+    retention = float(again_by.reindex(to_code, fill_value=0).sum()) / at_risk
+    span = f"{_label(pd.Period(ordinal=int(to_code[0]) - 1, freq=period))} – {_label(last)}"
+    out = {
+        "retention_rate": _retention_value(
+            retention,
+            period,
+            f"of the customers who bought in a {unit}, {retention:.1%} bought again the next {unit} "
+            f"(pooled over {len(to_code)} pairs of complete {unit}s, {span})",
+        )
+    }
+    in_window = pairs["code"].between(last.ordinal - window + 1, last.ordinal) & (pairs["code"] >= first.ordinal)
+    n_rev = int(in_window.sum())
+    n_periods = int(pairs.loc[in_window, "code"].nunique())
+    revenue = float(pairs.loc[in_window, AMOUNT].sum()) / n_rev
+    out["revenue_per_customer"] = DefaultValue(
+        revenue,
+        f"currency per customer per {unit}",
+        f"Measured: revenue per customer who bought in a {unit}, averaged over the last {n_periods} complete "
+        f"{unit}s ({pairs.loc[in_window, AMOUNT].sum():,.0f} over {n_rev:,} customer-{unit}s).",
+        True,
+    )
+    new_codes = np.arange(max(first.ordinal, data_start + 1, last.ordinal - window + 1), last.ordinal + 1)
+    firsts = pairs.loc[pairs["code"] == pairs["first_code"], "code"].value_counts()
+    new = float(firsts.reindex(new_codes, fill_value=0).mean())
+    out["new_customers"] = DefaultValue(
+        new,
+        f"customers per {unit}",
+        f"Measured: customers making their first purchase, averaged over the last {len(new_codes)} complete "
+        f"{unit}s (the data's first {unit} is left out: everyone is new there).",
+        True,
+    )
+    starting = int(active.get(last.ordinal, 0))
+    out["starting_customers"] = DefaultValue(
+        float(starting),
+        "customers",
+        f"Measured: customers who bought in the last complete {unit} ({_label(last)}).",
+        True,
+    )
+    out["spend_growth"] = _spend_growth(pairs, first.ordinal, last.ordinal, data_start, unit)
+    return out
+
+
+def _spend_growth(pairs: pd.DataFrame, first: int, last: int, data_start: int, unit: str) -> DefaultValue:
+    """Within-customer trend of spend per active period against tenure, as a share of first-period spend.
+
+    Fixed-effects (within) regression: spend and tenure are centred on each customer's own means,
+    so the slope is how a customer's own spend moves as they stay, not a mix of who stays.
+    Customers first seen in the data's first period are left out (their tenure is unknown).
+    """
+    obs = pairs[(pairs["code"] >= first) & (pairs["code"] <= last) & (pairs["first_code"] > data_start)]
+    tenure = (obs["code"] - obs["first_code"]).astype(float)
+    spend = obs[AMOUNT].astype(float)
+    counts = obs.groupby(CUSTOMER_ID)[AMOUNT].transform("size")
+    repeat = counts >= 2
+    n_repeat = int(obs.loc[repeat, CUSTOMER_ID].nunique())
+    unit_label = f"share of first-{unit} spend per {unit} of tenure"
+    first_spend = float(spend[tenure == 0].mean()) if (tenure == 0).any() else math.nan
+    if n_repeat < MIN_GROWTH_CUSTOMERS or not first_spend > 0:
+        return DefaultValue(
+            0.0,
+            unit_label,
+            f"Not measured: only {n_repeat} customers were seen buying in two or more complete {unit}s after "
+            f"the data's first {unit} (at least {MIN_GROWTH_CUSTOMERS} are needed); set to 0.",
+            False,
+        )
+    ids = obs.loc[repeat, CUSTOMER_ID]
+    dt = tenure[repeat] - tenure[repeat].groupby(ids).transform("mean")
+    ds = spend[repeat] - spend[repeat].groupby(ids).transform("mean")
+    sxx = float((dt * dt).sum())
+    slope = float((dt * ds).sum()) / sxx if sxx > 0 else 0.0
+    dof = max(int(repeat.sum()) - n_repeat - 1, 1)
+    se = math.sqrt(float(((ds - slope * dt) ** 2).sum()) / dof / sxx) if sxx > 0 else math.inf
+    growth = slope / first_spend
+    t_stat = slope / se if se > 0 else math.inf
+    trend = (
+        f"a customer's spend per active {unit} changes by {growth:+.2%} of their first {unit}'s spend "
+        f"({first_spend:,.2f}) for each further {unit} they stay (within-customer trend over {n_repeat:,} "
+        f"customers seen in two or more {unit}s, t = {t_stat:.1f})"
+    )
+    if abs(t_stat) < MIN_GROWTH_T:
+        return DefaultValue(
+            0.0, unit_label, f"Not measured with confidence: {trend}; too noisy to use, set to 0.", False
+        )
+    return DefaultValue(growth, unit_label, f"Measured: {trend}.", True)
+
+
+def _customer_codes(dates: pd.Series, period: str) -> np.ndarray:
+    """Period ordinals of `dates`; NaT becomes a code after every real period."""
+    codes = dates.dt.to_period(period).array.asi8.astype(float)
+    codes[dates.isna().to_numpy()] = np.inf
+    return codes
+
+
+def _measure_customers(data: CustomerData, period: str, window: int) -> dict[str, DefaultValue]:
+    """Retention, revenue, new and starting customers from a customers table."""
+    cust = data.customers
+    unit = PERIOD_NAMES[period]
+    per_period = MONTHS_PER_PERIOD[period]
+    churned = cust[CHURNED].fillna(False).to_numpy(bool) if data.has_column(CHURNED) else np.zeros(len(cust), bool)
+    out: dict[str, DefaultValue] = {}
+    if data.has_column(SIGNUP_DATE) and (CHURN_DATE in cust.columns or not churned.any()):
+        churn_dates = cust[CHURN_DATE] if CHURN_DATE in cust.columns else pd.Series(pd.NaT, index=cust.index)
+        usable = cust[SIGNUP_DATE].notna().to_numpy() & ~(churned & churn_dates.isna().to_numpy())
+        rows = cust.loc[usable]
+        signup = _customer_codes(cust.loc[usable, SIGNUP_DATE], period)
+        leave = _customer_codes(churn_dates[usable], period)
+        first, last = _complete_range(cust.loc[usable, SIGNUP_DATE].min(), data.observation_end, period)
+        _need_two_periods(period, first, last, "signups and churn dates")
+        to_code = np.arange(max(first.ordinal + 1, last.ordinal - window + 1), last.ordinal + 1)
+        # active at the end of period p: signed up by p and not left within p (churn code > p)
+        at_risk = sum(int(((signup <= c - 1) & (leave > c - 1)).sum()) for c in to_code)
+        stayed = sum(int(((signup <= c - 1) & (leave > c)).sum()) for c in to_code)
+        if at_risk == 0:
+            raise DataError(f"No customer was active in the {unit}s used to measure retention.")
+        retention = stayed / at_risk
+        out["retention_rate"] = _retention_value(
+            retention,
+            period,
+            f"of the customers active at the end of a {unit}, {retention:.1%} were still customers at the end of "
+            f"the next (signup and churn dates, pooled over the last {len(to_code)} complete {unit}s)",
+        )
+        active_now = (signup <= last.ordinal) & (leave > last.ordinal)
+        starting_how = f"customers active at the end of {_label(last)} (signup and churn dates)"
+    elif data.has_column(CHURNED) and data.has_column(TENURE_MONTHS):
+        tenure = cust[TENURE_MONTHS].to_numpy(float)
+        known = np.isfinite(tenure) & cust[CHURNED].notna().to_numpy()
+        exposure = float(np.clip(tenure[known], 0, None).sum())
+        leavers = int(churned[known].sum())
+        if exposure <= 0:
+            raise DataError("The tenure column is empty or zero, so retention cannot be measured.")
+        monthly = max(1.0 - leavers / exposure, 0.0)  # geometric-lifetime MLE: churn = leavers / months at risk
+        retention = monthly**per_period
+        out["retention_rate"] = _retention_value(
+            retention,
+            period,
+            f"{leavers:,} customers left in {exposure:,.0f} customer-months of tenure, a monthly churn of "
+            f"{1 - monthly:.2%} (churned flag and tenure in months), i.e. {retention:.1%} retained per {unit}",
+        )
+        active_now = known & ~churned
+        rows = cust
+        starting_how = "customers not marked as churned"
+    else:
+        raise DataError(
+            "Retention cannot be measured: the data needs dated purchases, or a customers table with signup and "
+            "churn dates, or a churned flag with tenure in months."
+        )
+    out["starting_customers"] = DefaultValue(float(active_now.sum()), "customers", f"Measured: {starting_how}.", True)
+    if not data.has_column(MONTHLY_CHARGE):
+        raise DataError(
+            "Revenue per customer cannot be measured: add the purchase log, or a monthly charge column to the "
+            "customers table."
+        )
+    charge = float(rows.loc[active_now, MONTHLY_CHARGE].mean()) if active_now.any() else math.nan
+    if not math.isfinite(charge):
+        charge = float(rows[MONTHLY_CHARGE].mean())
+    out["revenue_per_customer"] = DefaultValue(
+        charge * per_period,
+        f"currency per customer per {unit}",
+        f"Measured: the average monthly charge of current customers ({charge:,.2f}) × {per_period:g} months per {unit}.",
+        True,
+    )
+    if data.has_column(SIGNUP_DATE):
+        first_s, last_s = _complete_range(cust[SIGNUP_DATE].min(), data.observation_end, period)
+        codes = _customer_codes(cust[SIGNUP_DATE].dropna(), period)
+        window_codes = np.arange(max(first_s.ordinal, last_s.ordinal - window + 1), last_s.ordinal + 1)
+        if len(window_codes):
+            new = float(np.mean([(codes == c).sum() for c in window_codes]))
+            out["new_customers"] = DefaultValue(
+                new,
+                f"customers per {unit}",
+                f"Measured: signups per {unit}, averaged over the last {len(window_codes)} complete {unit}s.",
+                True,
+            )
+    if "new_customers" not in out:
+        r = out["retention_rate"].value
+        out["new_customers"] = DefaultValue(
+            out["starting_customers"].value * (1 - r),
+            f"customers per {unit}",
+            "Assumed — set your own: enough new customers to replace those who leave (no signup dates in the data).",
+            False,
+        )
+    out["spend_growth"] = DefaultValue(
+        0.0,
+        f"share of first-{unit} spend per {unit} of tenure",
+        "Not measured: needs a purchase log; set to 0.",
+        False,
+    )
+    return out
+
+
+def _assumed_acquisition_cost(
+    revenue: float, retention: float, margin_rate: float, discount_rate: float, period: str
+) -> DefaultValue:
+    unit = PERIOD_NAMES[period]
+    clv = clv_gupta_lehmann(revenue * margin_rate, retention, discount_rate)
+    return DefaultValue(
+        clv / LTV_TO_CAC,
+        "currency per new customer",
+        f"Assumed — set your own: a third of a new customer's lifetime value ({clv:,.2f} at {margin_rate:.0%} "
+        f"margin and {discount_rate:.2%} discount a {unit}), the common 3:1 value-to-acquisition-cost rule of thumb.",
+        False,
+    )
+
+
+def defaults_from_data(
+    data: CustomerData, period: Period = "M", *, window: int = MEASUREMENT_WINDOW
+) -> dict[str, DefaultValue]:
+    """What-if inputs measured from the data, each with its unit and source.
+
+    Parameters
+    ----------
+    data : cleaned dataset. The purchase log is used when present; otherwise the customers table
+        (signup and churn dates, or a churned flag with tenure in months, plus the monthly charge).
+    period : period length, 'W', 'M', 'Q' or 'Y'.
+    window : number of recent complete periods averaged over (12 by default).
+
+    Returns
+    -------
+    dict with keys ``retention_rate`` (share retained per period), ``revenue_per_customer``
+    (currency per active customer per period), ``new_customers`` (per period),
+    ``starting_customers``, ``spend_growth`` (share of first-period spend per period of tenure;
+    0 unless measurable), ``margin_rate`` (assumed 30%), ``acquisition_cost`` (measured from an
+    acquisition_cost column, else assumed: a third of lifetime value), ``fixed_costs`` (assumed 0).
+
+    Retention from purchases is the share of customers active (buying) in period t-1 who are
+    active again in t, pooled over the last `window` pairs of complete periods.
+
+    Raises
+    ------
+    DataError when retention or revenue cannot be measured.
+    """
+    _check_period(period)
+    unit = PERIOD_NAMES[period]
+    tx_error: DataError | None = None
+    out: dict[str, DefaultValue] | None = None
+    if data.has_transactions:
+        try:
+            out = _measure_transactions(data, period, window)
+        except DataError as err:
+            tx_error = err
+    if out is None:
+        if not data.has_customers:
+            raise tx_error or DataError("There is no data to measure retention from.")
+        try:
+            out = _measure_customers(data, period, window)
+        except DataError:
+            if tx_error is not None:
+                raise tx_error from None
+            raise
+    out["margin_rate"] = DefaultValue(
+        DEFAULT_MARGIN_RATE,
+        "share of revenue",
+        f"Assumed — set your own: {DEFAULT_MARGIN_RATE:.0%} of revenue kept after the cost of goods and of serving "
+        "customers (margins are not in the data).",
+        False,
+    )
+    if data.has_column(ACQUISITION_COST):
+        costs = data.customers[ACQUISITION_COST].dropna()
+        out["acquisition_cost"] = DefaultValue(
+            float(costs.mean()),
+            "currency per new customer",
+            f"Measured: the average acquisition cost in your customers table ({len(costs):,} customers).",
+            True,
+        )
+    else:
+        out["acquisition_cost"] = _assumed_acquisition_cost(
+            out["revenue_per_customer"].value,
+            out["retention_rate"].value,
+            DEFAULT_MARGIN_RATE,
+            per_period_rate(DEFAULT_DISCOUNT_RATE_ANNUAL, period),
+            period,
+        )
+    out["fixed_costs"] = DefaultValue(
+        0.0,
+        f"currency per {unit}",
+        "Assumed — set your own: fixed costs are not in the data; higher fixed costs make profit react more "
+        "to retention.",
+        False,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Settings and the headless report section
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WhatIfSettings:
+    """Choices for the what-if that the data cannot supply.
+
+    Parameters
+    ----------
+    lift : size of the retention lift (points, or percent in relative mode), default 5.
+    lift_mode : 'points' or 'relative'.
+    lift_basis : 'year' (default: the lift applies to yearly retention, as in Bain's band) or
+        'period' (to the retention per period itself).
+    period : period length 'W', 'M', 'Q' or 'Y' (default month).
+    margin_rate : share of revenue kept as margin (default 0.30, an assumption).
+    discount_rate_annual : yearly discount rate (default 0.10), converted to the period.
+    horizon_periods : periods to follow; None means five years.
+    acquisition_cost : currency per new customer; None takes the data's default.
+    fixed_costs : currency per period (default 0).
+    acquisition : 'constant' (win the measured new customers each period) or 'replace'.
+    loyalty : Reichheld's loyalty effects (zero by default).
+    """
+
+    lift: float = 5.0
+    lift_mode: LiftMode = "points"
+    lift_basis: LiftBasis = "year"
+    period: Period = "M"
+    margin_rate: float = DEFAULT_MARGIN_RATE
+    discount_rate_annual: float = DEFAULT_DISCOUNT_RATE_ANNUAL
+    horizon_periods: int | None = None
+    acquisition_cost: float | None = None
+    fixed_costs: float = 0.0
+    acquisition: AcquisitionPolicy = "constant"
+    loyalty: LoyaltyEffects = field(default_factory=LoyaltyEffects)
+
+    def __post_init__(self) -> None:
+        RetentionLift(self.lift, self.lift_mode, self.lift_basis)  # validates
+        _check_period(self.period)
+        _check("margin_rate", self.margin_rate, 0.0, 1.0)
+        _check("discount_rate_annual", self.discount_rate_annual, 0.0, 1.0)
+        if self.horizon_periods is not None:
+            _check_horizon(self.horizon_periods)
+        if self.acquisition_cost is not None:
+            _check("acquisition_cost", self.acquisition_cost, 0.0, 1e12)
+        _check("fixed_costs", self.fixed_costs, 0.0, 1e15)
+
+    @property
+    def horizon(self) -> int:
+        """Horizon in periods."""
+        if self.horizon_periods is not None:
+            return int(self.horizon_periods)
+        return int(round(DEFAULT_HORIZON_YEARS * PERIODS_PER_YEAR[self.period]))
+
+    @property
+    def discount_rate(self) -> float:
+        """Discount rate per period."""
+        return per_period_rate(self.discount_rate_annual, self.period)
+
+    @property
+    def retention_lift(self) -> RetentionLift:
+        return RetentionLift(self.lift, self.lift_mode, self.lift_basis)
+
+
+def build_assumptions(
+    defaults: dict[str, DefaultValue], settings: WhatIfSettings
+) -> tuple[BaseAssumptions, dict[str, DefaultValue]]:
+    """Combine measured defaults and settings into `BaseAssumptions`, with the source of every input."""
+    unit = PERIOD_NAMES[settings.period]
+    inputs = {k: defaults[k] for k in ("retention_rate", "revenue_per_customer", "new_customers", "starting_customers")}
+
+    def chosen(value: float, unit_text: str, what: str) -> DefaultValue:
+        return DefaultValue(float(value), unit_text, f"Chosen in the what-if settings ({what}).", False)
+
+    if settings.margin_rate == DEFAULT_MARGIN_RATE:
+        inputs["margin_rate"] = defaults["margin_rate"]
+    else:
+        inputs["margin_rate"] = chosen(settings.margin_rate, "share of revenue", "margin")
+    if settings.acquisition_cost is not None:
+        inputs["acquisition_cost"] = chosen(settings.acquisition_cost, "currency per new customer", "acquisition cost")
+    elif defaults["acquisition_cost"].measured:
+        inputs["acquisition_cost"] = defaults["acquisition_cost"]
+    else:
+        inputs["acquisition_cost"] = _assumed_acquisition_cost(
+            defaults["revenue_per_customer"].value,
+            defaults["retention_rate"].value,
+            settings.margin_rate,
+            settings.discount_rate,
+            settings.period,
+        )
+    inputs["fixed_costs"] = (
+        chosen(settings.fixed_costs, f"currency per {unit}", "fixed costs")
+        if settings.fixed_costs
+        else defaults["fixed_costs"]
+    )
+    inputs["discount_rate"] = DefaultValue(
+        settings.discount_rate,
+        f"share per {unit}",
+        f"Chosen in the what-if settings: {settings.discount_rate_annual:.0%} a year, compounded to the {unit}.",
+        False,
+    )
+    inputs["horizon"] = chosen(settings.horizon, f"{unit}s", "horizon")
+    basis = "yearly retention" if settings.lift_basis == "year" else f"retention per {unit}"
+    inputs["lift"] = chosen(
+        settings.lift,
+        f"percentage points of {basis}" if settings.lift_mode == "points" else f"percent of {basis}",
+        "retention lift",
+    )
+    for name, unit_text in (
+        ("spend_growth", defaults["spend_growth"].unit),
+        ("referrals", f"new customers per retained customer per {unit}"),
+        ("cost_reduction", f"share of variable cost per {unit} of tenure"),
+        ("cost_reduction_cap", "share of variable cost"),
+    ):
+        value = getattr(settings.loyalty, name)
+        off = name != "cost_reduction_cap" and value == 0
+        inputs[name] = (
+            DefaultValue(0.0, unit_text, "Loyalty effect off (0).", False)
+            if off
+            else chosen(value, unit_text, "loyalty effect")
+        )
+    base = BaseAssumptions(
+        starting_customers=defaults["starting_customers"].value,
+        retention=defaults["retention_rate"].value,
+        revenue_per_customer=defaults["revenue_per_customer"].value,
+        margin_rate=settings.margin_rate,
+        new_customers=defaults["new_customers"].value,
+        acquisition_cost=inputs["acquisition_cost"].value,
+        fixed_costs=settings.fixed_costs,
+        discount_rate=settings.discount_rate,
+        period=settings.period,
+        acquisition=settings.acquisition,
+    )
+    return base, inputs
+
+
+def report_section(data: CustomerData, settings: WhatIfSettings | None = None) -> dict:
+    """The `whatif` section of the headless report (JSON-ready; NaN becomes None).
+
+    Keys: ``retention_rate`` (measured, share per period), ``lifted_retention_rate``,
+    ``lift_points`` (points of retention per period actually applied), ``yearly_retention_rate``
+    and ``yearly_lifted_retention_rate`` (share kept over a year), ``profit_change_pct`` and ``clv_change_pct``
+    (percent), ``profit_change``, ``profit_base``, ``profit_lifted``, ``clv_base``, ``clv_lifted``
+    (currency, discounted), ``period``, ``horizon_periods``, ``inputs`` (name -> value, unit,
+    source, measured), ``waterfall`` (list of source, amount), ``band`` (low 25, high 95,
+    position 'below' | 'within' | 'above' | None, explanation).
+
+    Raises
+    ------
+    DataError when the data cannot supply retention and revenue.
+    """
+    settings = settings or WhatIfSettings()
+    base, inputs = build_assumptions(defaults_from_data(data, settings.period), settings)
+    result = whatif(base, settings.loyalty, settings.retention_lift, settings.horizon)
+    return {
+        "retention_rate": _json_number(result.retention_base),
+        "lifted_retention_rate": _json_number(result.retention_lifted),
+        "lift_points": _json_number(result.lift_points),
+        "yearly_retention_rate": _json_number(result.yearly_retention_base),
+        "yearly_lifted_retention_rate": _json_number(result.yearly_retention_lifted),
+        "retention_capped": result.retention_capped,
+        "lift_basis_used": result.lift_basis_used,
+        "profit_change_pct": _json_number(result.profit_change_pct),
+        "clv_change_pct": _json_number(result.clv_change_pct),
+        "profit_change": _json_number(result.profit_change),
+        "profit_base": _json_number(result.profit_base),
+        "profit_lifted": _json_number(result.profit_lifted),
+        "clv_base": _json_number(result.clv_base),
+        "clv_lifted": _json_number(result.clv_lifted),
+        "period": settings.period,
+        "horizon_periods": result.horizon,
+        "inputs": {name: value.as_dict() for name, value in inputs.items()},
+        "waterfall": [
+            {"source": str(s), "amount": _json_number(a)}
+            for s, a in zip(result.waterfall["source"], result.waterfall["amount"])
+        ],
+        "band": {
+            "low": BAND_LOW_PCT,
+            "high": BAND_HIGH_PCT,
+            "position": result.band_position,
+            "explanation": result.explanation,
+        },
+    }

@@ -1,0 +1,961 @@
+"""Customer KPIs for one period against the period before, with targets and the report section.
+
+The period is a calendar month (default), quarter or year. The KPIs are read for the **last
+complete period** of the data (the period that ends on or before the observation end) and compared
+with the period before it; both are named on the result (`KPIReport.current_period`,
+`KPIReport.previous_period`).
+
+Definitions (each KPI also carries its own one-line `definition`):
+
+* Transactions only ("purchase basis"): a customer is *active* in a period when they bought in it;
+  *new* when their first purchase falls in it; *customers* counts everyone who has bought by the
+  period end. A customer is *lost* in period p when they bought in p-1 and not in p. This is strict
+  for infrequent buyers (a customer who buys every second month is "lost" every other month), so
+  use quarters or years, or the model-based CLV, for non-contractual businesses.
+* Customers table with `signup_date` and `churn_date` (or `churned` + `tenure_months`)
+  ("subscription basis"): *active* means subscribed at any time in the period, *customers* means on
+  the books at the period end, *lost* means `churn_date` falls in the period.
+* Churn rate = customers lost in the period / average customers in the period, the average being
+  (customers at the start + customers at the end) / 2 (customer churn rate, e.g. Fader & Hardie's
+  "lost / average customers" reporting convention). Retention rate = share of the customers at the
+  start of the period still there at its end (start base), so retention + churn need not add to 1.
+* Expected customer lifetime = 1 / churn rate (mean of a geometric lifetime), in periods.
+* Simple CLV = average order value x purchase frequency x lifetime - acquisition cost (the
+  textbook "average purchase value x purchase frequency x lifespan" formula, e.g. Kumar & Reinartz,
+  Customer Relationship Management, ch. 6); every factor is kept on the KPI (`factors`).
+
+Survey and support KPIs (NPS, CSAT, CES, resolution time, first-contact resolution, escalation
+rate) are computed over every answer in the customers table: the table carries no survey date, so
+they have no previous-period value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics.data.schema import (
+    ACQUISITION_COST,
+    AMOUNT,
+    CES,
+    CHURN_DATE,
+    CHURNED,
+    COMPLAINTS,
+    CSAT,
+    CUSTOMER_ID,
+    ESCALATIONS,
+    FIRST_CONTACT_RESOLUTION,
+    MONTHLY_CHARGE,
+    NPS,
+    ORDER_DATE,
+    ORDER_ID,
+    RESOLUTION_HOURS,
+    SIGNUP_DATE,
+    TENURE_MONTHS,
+    TICKETS,
+    CustomerData,
+    DataError,
+)
+
+PERIOD_FREQ: dict[str, str] = {"month": "M", "quarter": "Q", "year": "Y"}
+MONTHS_PER_PERIOD: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
+DAYS_PER_MONTH = 365.25 / 12
+LTV_CAC_RULE_OF_THUMB = 3.0  # "LTV should be about 3x CAC" (common SaaS rule of thumb)
+
+
+# --------------------------------------------------------------------------------------------
+# Period helpers (shared with cohorts and lifecycle)
+# --------------------------------------------------------------------------------------------
+
+
+def check_period(period: str) -> str:
+    """Return the period name if it is one of month / quarter / year, else raise DataError."""
+    if period not in PERIOD_FREQ:
+        raise DataError(f"Unknown period '{period}': choose month, quarter or year.")
+    return period
+
+
+def period_ordinals(dates: pd.Series, period: str) -> np.ndarray:
+    """Integer index of the calendar period each date falls in (consecutive periods differ by 1)."""
+    freq = PERIOD_FREQ[check_period(period)]
+    return pd.PeriodIndex(pd.to_datetime(dates), freq=freq).asi8.copy()
+
+
+def period_from_ordinal(ordinal: int, period: str) -> pd.Period:
+    """The calendar period with this integer index."""
+    return pd.Period(ordinal=int(ordinal), freq=PERIOD_FREQ[check_period(period)])
+
+
+def last_complete_period(as_of: pd.Timestamp, period: str) -> pd.Period:
+    """The last period ending on or before `as_of` (the period of `as_of` if it is its last day)."""
+    current = pd.Timestamp(as_of).to_period(PERIOD_FREQ[check_period(period)])
+    if pd.Timestamp(as_of).normalize() >= current.end_time.normalize():
+        return current
+    return current - 1
+
+
+def customer_spans(customers: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Subscription spans: `customer_id`, `start` (signup) and `end` (churn; NaT while active).
+
+    The end is `churn_date`; where that is blank for a customer flagged `churned`, it is
+    `signup_date + tenure_months` (months of 365.25/12 days). Customers flagged churned with
+    neither are dropped (their exit cannot be placed in time). Returns None when the table has no
+    signup dates or no churn information at all.
+    """
+    if customers is None or SIGNUP_DATE not in customers.columns:
+        return None
+    has_date = CHURN_DATE in customers.columns and customers[CHURN_DATE].notna().any()
+    has_flag = CHURNED in customers.columns and TENURE_MONTHS in customers.columns
+    if not (has_date or has_flag):
+        return None
+    df = customers[customers[SIGNUP_DATE].notna()]
+    start = pd.to_datetime(df[SIGNUP_DATE])
+    end = pd.to_datetime(df[CHURN_DATE]) if CHURN_DATE in df.columns else pd.Series(pd.NaT, index=df.index)
+    churned = (
+        df[CHURNED].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if CHURNED in df.columns
+        else end.notna().to_numpy()
+    )
+    if TENURE_MONTHS in df.columns:
+        derived = start + pd.to_timedelta(df[TENURE_MONTHS] * DAYS_PER_MONTH, unit="D")
+        end = end.where(end.notna() | ~churned, derived.dt.normalize())
+    keep = ~(churned & end.isna().to_numpy())
+    out = pd.DataFrame({CUSTOMER_ID: df[CUSTOMER_ID].to_numpy(), "start": start, "end": end})
+    return out[keep].reset_index(drop=True)
+
+
+def _orders(transactions: pd.DataFrame) -> pd.DataFrame:
+    """One row per order (line items with the same `order_id` merged): customer, date, amount."""
+    tx = transactions
+    if ORDER_ID in tx.columns and tx[ORDER_ID].notna().all():
+        return (
+            tx.groupby([CUSTOMER_ID, ORDER_ID], sort=False, observed=True)
+            .agg(**{ORDER_DATE: (ORDER_DATE, "min"), AMOUNT: (AMOUNT, "sum")})
+            .reset_index()[[CUSTOMER_ID, ORDER_DATE, AMOUNT]]
+        )
+    return tx[[CUSTOMER_ID, ORDER_DATE, AMOUNT]]
+
+
+# --------------------------------------------------------------------------------------------
+# Per-period table
+# --------------------------------------------------------------------------------------------
+
+
+def _purchase_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Counts per period from purchases (index: period ordinal)."""
+    orders = _orders(transactions)
+    ords = period_ordinals(orders[ORDER_DATE], period)
+    o = pd.DataFrame({"c": orders[CUSTOMER_ID].to_numpy(), "p": ords, "a": orders[AMOUNT].to_numpy()})
+    full = np.arange(ords.min(), ords.max() + 1)
+    revenue = o.groupby("p")["a"].sum().reindex(full, fill_value=0.0)
+    n_orders = o.groupby("p").size().reindex(full, fill_value=0)
+    active = o[["c", "p"]].drop_duplicates()
+    buyers = active.groupby("p").size().reindex(full, fill_value=0)
+    first = active.groupby("c")["p"].min()
+    new = first.value_counts().reindex(full, fill_value=0).sort_index()
+    # retained in p: bought in p and in p-1
+    prev = active.assign(p=active["p"] + 1)
+    retained = active.merge(prev, on=["c", "p"]).groupby("p").size().reindex(full, fill_value=0)
+    start = buyers.shift(1, fill_value=0)
+    # the period of each customer's second order (repeat buyers)
+    o_sorted = o.sort_values(["c", "p"], kind="stable")
+    second = o_sorted.groupby("c")["p"].nth(1)
+    repeaters = second.value_counts().reindex(full, fill_value=0).sort_index().cumsum()
+    out = pd.DataFrame(
+        {
+            "customers": new.cumsum(),
+            "active_customers": buyers,
+            "buyers": buyers,
+            "new_customers": new,
+            "start_customers": start,
+            "end_customers": buyers,
+            "retained_customers": retained,
+            "lost_customers": start - retained,
+            "orders": n_orders,
+            "revenue": revenue,
+            "repeat_customers": repeaters,
+        },
+        index=full,
+    )
+    return out
+
+
+def _subscription_periods(spans: pd.DataFrame, period: str, first: int, last: int) -> pd.DataFrame:
+    """Counts per period from subscription spans (index: period ordinal)."""
+    s = period_ordinals(spans["start"], period)
+    end_known = spans["end"].notna().to_numpy()
+    e = np.full(len(spans), np.iinfo(np.int64).max, dtype=np.int64)
+    if end_known.any():
+        e[end_known] = period_ordinals(spans.loc[end_known, "end"], period)
+    rows = []
+    for p in range(first, last + 1):
+        start_n = int(((s < p) & (e >= p)).sum())  # on the books when p begins
+        active = int(((s <= p) & (e >= p)).sum())
+        end_n = int(((s <= p) & (e > p)).sum())
+        lost = int((e == p).sum())
+        lost_from_start = int(((s < p) & (e == p)).sum())
+        rows.append(
+            {
+                "customers": end_n,
+                "active_customers": active,
+                "new_customers": int((s == p).sum()),
+                "start_customers": start_n,
+                "end_customers": end_n,
+                "retained_customers": start_n - lost_from_start,
+                "lost_customers": lost,
+            }
+        )
+    return pd.DataFrame(rows, index=np.arange(first, last + 1))
+
+
+def _safe_div(num: Any, den: Any) -> Any:
+    """num / den with NaN where den is 0 (Series or scalars)."""
+    if isinstance(den, pd.Series):
+        return num / den.where(den != 0)
+    return float(num) / float(den) if den else float("nan")
+
+
+def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
+    """One row per calendar period with the counts and rates behind the KPIs.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Transactions and/or a customers table with signup and churn dates.
+    period : {"month", "quarter", "year"}
+
+    Returns
+    -------
+    DataFrame indexed by `pandas.Period`, columns: customers, active_customers, new_customers,
+    start_customers, end_customers, retained_customers, lost_customers (all counts of customers),
+    and when transactions exist: buyers, orders, revenue (currency), repeat_customers,
+    average_order_value (currency per order), purchase_frequency (orders per buying customer),
+    repeat_purchase_rate (share 0..1 of customers with 2+ orders by the period end); always
+    retention_rate and churn_rate (shares 0..1 per period), lifetime_periods (1 / churn rate),
+    acquisition_spend and cac (currency) when acquisition costs are known. `attrs["basis"]` says
+    whether customer counts come from purchases or subscriptions.
+    """
+    check_period(period)
+    spans = customer_spans(data.customers) if data.has_customers else None
+    if not data.has_transactions and spans is None:
+        raise DataError(
+            "Period KPIs need purchases (customer id, order date, amount) or a customers table "
+            "with signup_date and churn_date (or churned + tenure_months)."
+        )
+    end_ord = int(period_ordinals(pd.Series([data.observation_end]), period)[0])
+    table = _purchase_periods(data.transactions, period) if data.has_transactions else None
+    basis = "purchases"
+    if spans is not None and len(spans):
+        first = int(period_ordinals(spans["start"], period).min())
+        if table is not None:
+            first = min(first, int(table.index.min()))
+        subs = _subscription_periods(spans, period, first, end_ord)
+        if table is not None:
+            money = table[["buyers", "orders", "revenue", "repeat_customers"]].reindex(subs.index)
+            money = money.fillna({"buyers": 0, "orders": 0, "revenue": 0.0}).ffill().fillna(0)
+            table = subs.join(money)
+        else:
+            table = subs
+        basis = "subscriptions"
+    table = table.loc[table.index <= end_ord].copy()
+    if "revenue" in table.columns:
+        table["average_order_value"] = _safe_div(table["revenue"], table["orders"])
+        table["purchase_frequency"] = _safe_div(table["orders"], table["buyers"])
+        ever = table["customers"] if basis == "purchases" else _buyers_to_date(data, period, table.index)
+        table["repeat_purchase_rate"] = _safe_div(table["repeat_customers"], ever)
+    table["retention_rate"] = _safe_div(table["retained_customers"], table["start_customers"])
+    average = (table["start_customers"] + table["end_customers"]) / 2
+    churn = _safe_div(table["lost_customers"], average)
+    table["churn_rate"] = churn.where(table["start_customers"] > 0)
+    table["lifetime_periods"] = _safe_div(pd.Series(1.0, index=table.index), table["churn_rate"])
+    _add_acquisition(table, data, period, basis)
+    table.index = pd.PeriodIndex([period_from_ordinal(i, period) for i in table.index])
+    table.index.name = "period"
+    table.attrs["basis"] = basis
+    table.attrs["period"] = period
+    return table
+
+
+def _buyers_to_date(data: CustomerData, period: str, index: pd.Index) -> pd.Series:
+    """Customers who have bought at least once by the end of each period."""
+    first = _orders(data.transactions).groupby(CUSTOMER_ID)[ORDER_DATE].min()
+    counts = pd.Series(period_ordinals(first, period)).value_counts()
+    return counts.reindex(range(int(index.min()), int(index.max()) + 1), fill_value=0).cumsum().reindex(index)
+
+
+def _acquisition_dates(data: CustomerData) -> pd.Series | None:
+    """When each customer was acquired: signup date, else first purchase (index customer_id)."""
+    if data.has_column(SIGNUP_DATE):
+        return data.customers.set_index(CUSTOMER_ID)[SIGNUP_DATE].dropna()
+    if data.has_transactions:
+        return data.transactions.groupby(CUSTOMER_ID)[ORDER_DATE].min()
+    return None
+
+
+def _add_acquisition(table: pd.DataFrame, data: CustomerData, period: str, basis: str) -> None:
+    """Add acquisition_spend and cac (spend / new customers with a known cost) per period."""
+    if not data.has_column(ACQUISITION_COST):
+        return
+    acquired = _acquisition_dates(data)
+    if acquired is None or acquired.empty:
+        return
+    cost = data.customers.set_index(CUSTOMER_ID)[ACQUISITION_COST]
+    joined = pd.DataFrame({"date": acquired}).join(cost, how="inner").dropna()
+    if joined.empty:
+        return
+    ords = period_ordinals(joined["date"], period)
+    grouped = joined.assign(p=ords).groupby("p")[ACQUISITION_COST].agg(["sum", "count"])
+    grouped = grouped.reindex(table.index)
+    table["acquisition_spend"] = grouped["sum"].fillna(0.0).to_numpy()
+    table["cac"] = _safe_div(grouped["sum"], grouped["count"]).to_numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# KPI objects
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One KPI value for the chosen period, with its previous value and meaning.
+
+    `value` / `previous` are None when not computable; `missing` then says which column or data
+    would enable it. `change` = value - previous in the KPI's own unit (for shares, a difference of
+    shares, e.g. 0.02 = 2 percentage points). `higher_is_better` is None for neutral counts.
+    """
+
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    definition: str
+    previous: float | None = None
+    change: float | None = None
+    higher_is_better: bool | None = True
+    missing: str | None = None
+    period: str = ""
+    previous_period: str = ""
+    benchmark: float | None = None
+    factors: tuple[tuple[str, float | None], ...] = ()
+
+    @property
+    def relative_change(self) -> float | None:
+        """(value - previous) / |previous|, or None."""
+        if self.change is None or not self.previous:
+            return None
+        return self.change / abs(self.previous)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN -> None)."""
+        out: dict[str, Any] = {
+            "key": self.key,
+            "label": self.label,
+            "value": _num(self.value),
+            "unit": self.unit,
+            "previous": _num(self.previous),
+            "change": _num(self.change),
+            "higher_is_better": self.higher_is_better,
+            "definition": self.definition,
+            "missing": self.missing,
+            "period": self.period,
+            "previous_period": self.previous_period,
+        }
+        if self.benchmark is not None:
+            out["benchmark"] = self.benchmark
+        if self.factors:
+            out["factors"] = {k: _num(v) for k, v in self.factors}
+        return out
+
+
+def _num(value: Any) -> float | None:
+    """Plain float, or None for None / NaN / inf."""
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+@dataclass(frozen=True)
+class _Spec:
+    label: str
+    unit: str
+    definition: str
+    higher_is_better: bool | None
+
+
+# The stable list of KPI keys (order = display order).
+KPI_SPECS: dict[str, _Spec] = {
+    "customers": _Spec(
+        "Customers",
+        "customers",
+        "Customers on the books at the period end (purchases: everyone who has bought by then).",
+        None,
+    ),
+    "active_customers": _Spec(
+        "Active customers", "customers", "Customers who bought in the period (or were subscribed during it).", True
+    ),
+    "new_customers": _Spec(
+        "New customers", "customers", "Customers whose first purchase (or signup) falls in the period.", True
+    ),
+    "revenue": _Spec("Revenue", "currency", "Sum of purchase amounts in the period.", True),
+    "average_order_value": _Spec("Average order value", "currency", "Revenue / orders in the period.", True),
+    "purchase_frequency": _Spec(
+        "Purchase frequency", "orders per customer", "Orders / customers who bought in the period.", True
+    ),
+    "repeat_purchase_rate": _Spec(
+        "Repeat-purchase rate", "share", "Share of customers with 2 or more orders by the period end.", True
+    ),
+    "retention_rate": _Spec(
+        "Retention rate", "share", "Share of the customers at the period start still active at its end.", True
+    ),
+    "churn_rate": _Spec(
+        "Churn rate",
+        "share",
+        "Customers lost in the period / average customers in the period ((start + end) / 2).",
+        False,
+    ),
+    "customer_lifetime": _Spec(
+        "Expected customer lifetime",
+        "periods",
+        "1 / churn rate: expected lifetime in periods if churn stays at this rate.",
+        True,
+    ),
+    "mean_tenure_months": _Spec(
+        "Observed mean tenure",
+        "months",
+        "Mean months from acquisition to churn, or to the data's end for current customers.",
+        True,
+    ),
+    "clv_simple": _Spec(
+        "CLV (simple)",
+        "currency",
+        "Average order value x purchase frequency x expected lifetime - acquisition cost.",
+        True,
+    ),
+    "clv_model": _Spec(
+        "CLV (model)", "currency", "Mean customer lifetime value from the fitted model on the CLV page.", True
+    ),
+    "nps": _Spec("NPS", "score", "% promoters (9-10) minus % detractors (0-6), from -100 to 100.", True),
+    "csat": _Spec("CSAT", "share", "Share of satisfaction answers that are 4 or 5 (of 5).", True),
+    "ces": _Spec("CES", "score", "Mean customer effort score (1-7, lower is easier).", False),
+    "cac": _Spec("CAC", "currency", "Acquisition spend / new customers in the period.", False),
+    "avg_resolution_hours": _Spec(
+        "Average resolution time", "hours", "Mean hours to resolve a ticket (weighted by tickets).", False
+    ),
+    "first_contact_resolution": _Spec(
+        "First-contact resolution",
+        "share",
+        "Share of tickets resolved at the first contact (weighted by tickets).",
+        True,
+    ),
+    "escalation_rate": _Spec("Escalation rate", "share", "Escalated tickets / tickets.", False),
+    "complaints_per_day": _Spec("Complaints per day", "per day", "Complaints / days covered by the data.", False),
+    "ltv_cac": _Spec(
+        "LTV:CAC", "ratio", "Lifetime value before acquisition cost / CAC; 3:1 is the common rule of thumb.", True
+    ),
+}
+KPI_KEYS: tuple[str, ...] = tuple(KPI_SPECS)
+
+
+@dataclass(frozen=True)
+class KPIReport:
+    """The KPIs of one period against the period before."""
+
+    kpis: tuple[KPI, ...]
+    period: str
+    current_period: str | None
+    previous_period: str | None
+    basis: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, key: str) -> KPI:
+        for k in self.kpis:
+            if k.key == key:
+                return k
+        raise KeyError(key)
+
+    def value(self, key: str) -> float | None:
+        """The KPI value (None when not computable)."""
+        return self[key].value
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per KPI: key, label, value, unit, previous, change, definition, missing."""
+        return pd.DataFrame([k.to_dict() for k in self.kpis]).drop(columns=["factors"], errors="ignore")
+
+
+def _kpi(
+    key: str,
+    value: Any,
+    previous: Any = None,
+    *,
+    missing: str | None = None,
+    period: str = "",
+    previous_period: str = "",
+    unit: str | None = None,
+    **extra: Any,
+) -> KPI:
+    spec = KPI_SPECS[key]
+    v, p = _num(value), _num(previous)
+    if v is None and missing is None:
+        missing = "not enough data in the period"
+    return KPI(
+        key=key,
+        label=spec.label,
+        value=v,
+        unit=unit or spec.unit,
+        definition=spec.definition,
+        previous=p,
+        change=(v - p) if v is not None and p is not None else None,
+        higher_is_better=spec.higher_is_better,
+        missing=None if v is not None else missing,
+        period=period,
+        previous_period=previous_period,
+        **extra,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Survey and support KPIs (formulas with known answers, tested on them)
+# --------------------------------------------------------------------------------------------
+
+
+def net_promoter_score(scores: Iterable[float]) -> float:
+    """NPS = 100 x (share of 9-10 answers - share of 0-6 answers) (Reichheld 2003, HBR).
+
+    Blank answers are ignored; returns NaN when there is no answer.
+    """
+    s = pd.Series(list(scores), dtype="float64").dropna()
+    if s.empty:
+        return float("nan")
+    return float(100.0 * ((s >= 9).mean() - (s <= 6).mean()))
+
+
+def csat_score(scores: Iterable[float]) -> float:
+    """CSAT = share (0..1) of answers that are 4 or 5 on a 1-5 scale (top-two-box)."""
+    s = pd.Series(list(scores), dtype="float64").dropna()
+    return float((s >= 4).mean()) if len(s) else float("nan")
+
+
+def customer_effort_score(scores: Iterable[float]) -> float:
+    """CES = mean answer on the 1-7 effort scale (lower is easier; Dixon et al. 2010, HBR)."""
+    s = pd.Series(list(scores), dtype="float64").dropna()
+    return float(s.mean()) if len(s) else float("nan")
+
+
+def _ticket_weighted(values: pd.Series, tickets: pd.Series | None) -> float:
+    """Mean of per-customer values weighted by their ticket counts (plain mean without tickets)."""
+    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    if tickets is None:
+        v = v.dropna()
+        return float(v.mean()) if len(v) else float("nan")
+    w = pd.to_numeric(tickets, errors="coerce").astype("float64")
+    ok = v.notna() & w.notna() & (w > 0)
+    if not ok.any():
+        return float("nan")
+    return float((v[ok] * w[ok]).sum() / w[ok].sum())
+
+
+def _needs(role: str, what: str, data: CustomerData) -> str:
+    if not data.has_customers:
+        return f"a customers table with a '{role}' column ({what})"
+    return f"a '{role}' column ({what}) in the customers table"
+
+
+def _survey_kpis(data: CustomerData) -> list[KPI]:
+    c = data.customers if data.has_customers else pd.DataFrame()
+    tickets = c[TICKETS] if data.has_column(TICKETS) else None
+    out = []
+    for key, role, fn, what in (
+        ("nps", NPS, net_promoter_score, "0-10 recommendation answers"),
+        ("csat", CSAT, csat_score, "1-5 satisfaction answers"),
+        ("ces", CES, customer_effort_score, "1-7 effort answers"),
+    ):
+        if data.has_column(role):
+            out.append(_kpi(key, fn(c[role])))
+        else:
+            out.append(_kpi(key, None, missing=_needs(role, what, data)))
+    if data.has_column(RESOLUTION_HOURS):
+        out.append(_kpi("avg_resolution_hours", _ticket_weighted(c[RESOLUTION_HOURS], tickets)))
+    else:
+        out.append(_kpi("avg_resolution_hours", None, missing=_needs(RESOLUTION_HOURS, "hours to resolve", data)))
+    if data.has_column(FIRST_CONTACT_RESOLUTION):
+        fcr = c[FIRST_CONTACT_RESOLUTION].astype("float64")
+        out.append(_kpi("first_contact_resolution", _ticket_weighted(fcr, tickets)))
+    else:
+        out.append(_kpi("first_contact_resolution", None, missing=_needs(FIRST_CONTACT_RESOLUTION, "share 0..1", data)))
+    if data.has_column(ESCALATIONS) and tickets is not None:
+        total = float(tickets.sum())
+        rate = float(c[ESCALATIONS].sum()) / total if total > 0 else None
+        out.append(_kpi("escalation_rate", rate, missing=None if rate is not None else "no tickets recorded"))
+    else:
+        out.append(
+            _kpi(
+                "escalation_rate",
+                None,
+                missing=f"'{ESCALATIONS}' and '{TICKETS}' columns (counts per customer) in a customers table",
+            )
+        )
+    out.append(_complaints_per_day(data))
+    return out
+
+
+def data_span_days(data: CustomerData) -> float | None:
+    """Days covered by the data: first date (purchase or signup) to the observation end, inclusive."""
+    firsts = []
+    if data.has_transactions:
+        firsts.append(data.transactions[ORDER_DATE].min())
+    if data.has_column(SIGNUP_DATE):
+        firsts.append(data.customers[SIGNUP_DATE].min())
+    if not firsts:
+        return None
+    return float((data.observation_end - min(firsts).normalize()).days + 1)
+
+
+def _complaints_per_day(data: CustomerData) -> KPI:
+    if not data.has_column(COMPLAINTS):
+        return _kpi("complaints_per_day", None, missing=_needs(COMPLAINTS, "complaints per customer", data))
+    days = data_span_days(data)
+    if not days:
+        return _kpi(
+            "complaints_per_day", None, missing="dates (signup_date or purchases) to know how many days the data covers"
+        )
+    return _kpi("complaints_per_day", float(data.customers[COMPLAINTS].sum()) / days)
+
+
+def _mean_tenure_months(data: CustomerData) -> tuple[float | None, str | None]:
+    """Signup to churn (or the data's end) when dates exist, else the tenure column, else first to
+    last purchase; in months of 365.25 / 12 days."""
+    spans = customer_spans(data.customers) if data.has_customers else None
+    if spans is not None and len(spans):
+        end = spans["end"].fillna(data.observation_end)
+        return float(((end - spans["start"]).dt.days / DAYS_PER_MONTH).mean()), None
+    if data.has_column(TENURE_MONTHS):
+        return float(data.customers[TENURE_MONTHS].mean()), None
+    if data.has_transactions:
+        g = data.transactions.groupby(CUSTOMER_ID)[ORDER_DATE].agg(["min", "max"])
+        return float(((g["max"] - g["min"]).dt.days / DAYS_PER_MONTH).mean()), None
+    return None, "tenure_months, or signup and churn dates"
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry point
+# --------------------------------------------------------------------------------------------
+
+
+def compute_kpis(
+    data: CustomerData,
+    *,
+    period: str = "month",
+    model_clv: float | None = None,
+    as_of: pd.Timestamp | str | None = None,
+) -> KPIReport:
+    """Every KPI of KPI_KEYS for the last complete period (at or before `as_of`) and the one before.
+
+    Parameters
+    ----------
+    data : CustomerData
+    period : {"month", "quarter", "year"}
+        Calendar period of the KPIs; counts and rates are per this period and
+        `customer_lifetime` is in these periods.
+    model_clv : float, optional
+        Mean model-based CLV (currency per customer) from the CLV page, shown beside the simple
+        one and used for LTV:CAC when given.
+    as_of : date, optional
+        Defaults to the data's observation end.
+
+    Returns
+    -------
+    KPIReport
+        KPIs in KPI_KEYS order; a KPI that cannot be computed has value None and `missing` set.
+    """
+    check_period(period)
+    notes: list[str] = []
+    try:
+        table = period_table(data, period)
+    except DataError as err:
+        table, no_period_reason = None, str(err)
+    cur = prev = None
+    if table is not None:
+        end = pd.Timestamp(as_of) if as_of is not None else data.observation_end
+        target = last_complete_period(end, period)
+        available = table.index[table.index <= target]
+        if len(available) == 0:
+            table, no_period_reason = None, f"no complete {period} in the data before {end.date()}"
+        else:
+            cur = available[-1]
+            prev = cur - 1 if (cur - 1) in table.index else None
+    kpis: list[KPI] = []
+    labels = {"period": str(cur) if cur is not None else "", "previous_period": str(prev) if prev is not None else ""}
+    unit_periods = {"month": "months", "quarter": "quarters", "year": "years"}[period]
+
+    def from_table(key: str, column: str, missing_if_absent: str, **extra: Any) -> KPI:
+        if table is None:
+            return _kpi(key, None, missing=no_period_reason, **extra)
+        if column not in table.columns:
+            return _kpi(key, None, missing=missing_if_absent, **extra)
+        now = table.at[cur, column]
+        before = table.at[prev, column] if prev is not None else None
+        return _kpi(key, now, before, **labels, **extra)
+
+    need_tx = "transactions (customer id, order date, amount)"
+    kpis.append(from_table("customers", "customers", need_tx))
+    kpis.append(from_table("active_customers", "active_customers", need_tx))
+    kpis.append(from_table("new_customers", "new_customers", need_tx))
+    kpis.append(from_table("revenue", "revenue", need_tx))
+    kpis.append(from_table("average_order_value", "average_order_value", need_tx))
+    kpis.append(from_table("purchase_frequency", "purchase_frequency", need_tx))
+    kpis.append(from_table("repeat_purchase_rate", "repeat_purchase_rate", need_tx))
+    if table is None and _exposure_churn(data, period) is not None:
+        churn = _exposure_churn(data, period)
+        notes.append(
+            "No signup or churn dates: churn is estimated as churned customers per customer-month "
+            "of tenure (constant monthly hazard), so it has no previous period."
+        )
+        kpis[0] = _kpi("customers", int((~data.customers[CHURNED].astype("boolean").fillna(False)).sum()))
+        kpis.append(_kpi("retention_rate", 1.0 - churn))
+        kpis.append(_kpi("churn_rate", churn))
+        lifetime = _kpi("customer_lifetime", 1.0 / churn if churn > 0 else None, unit=unit_periods)
+    else:
+        kpis.append(from_table("retention_rate", "retention_rate", need_tx))
+        kpis.append(from_table("churn_rate", "churn_rate", need_tx))
+        lifetime = from_table("customer_lifetime", "lifetime_periods", need_tx, unit=unit_periods)
+    if lifetime.value is None and table is not None and cur is not None and table.at[cur, "churn_rate"] == 0:
+        lifetime = replace(lifetime, missing="no customer was lost in the period, so the lifetime is unbounded")
+    kpis.append(lifetime)
+    tenure, tenure_missing = _mean_tenure_months(data)
+    kpis.append(_kpi("mean_tenure_months", tenure, missing=tenure_missing))
+
+    cac = from_table("cac", "cac", _needs(ACQUISITION_COST, "cost to win each customer", data))
+    if cac.value is None and data.has_column(ACQUISITION_COST):
+        if table is None or "cac" not in table.columns:
+            # no acquisition dates: the mean cost over all customers, without a period
+            cac = _kpi("cac", float(data.customers[ACQUISITION_COST].mean()))
+        else:
+            cac = replace(cac, missing="no new customer with a known acquisition cost in the period")
+    clv, gross = _simple_clv(kpis, cac, labels, data, period)
+    kpis.append(clv)
+    if model_clv is not None and _num(model_clv) is not None:
+        kpis.append(_kpi("clv_model", model_clv))
+    else:
+        kpis.append(_kpi("clv_model", None, missing="a fitted CLV model (open the CLV page)"))
+    kpis.extend(_survey_kpis(data))
+    kpis.append(cac)
+    kpis.append(_ltv_cac(model_clv, gross, cac))
+    order = {k: i for i, k in enumerate(KPI_KEYS)}
+    kpis.sort(key=lambda k: order[k.key])
+    basis = table.attrs["basis"] if table is not None else "none"
+    if basis == "purchases":
+        notes.append(
+            "Active, new and lost customers are read from purchases: lost = bought in the previous period but not in this one."
+        )
+    elif basis == "subscriptions":
+        notes.append("Customer counts and churn come from signup and churn dates; revenue from purchases when present.")
+    return KPIReport(
+        kpis=tuple(kpis),
+        period=period,
+        current_period=labels["period"] or None,
+        previous_period=labels["previous_period"] or None,
+        basis=basis,
+        notes=tuple(notes),
+    )
+
+
+def _exposure_churn(data: CustomerData, period: str) -> float | None:
+    """Churn per period from churned flags and tenure when there are no dates.
+
+    Monthly hazard h = churned customers / total customer-months of tenure (the maximum-likelihood
+    rate of a constant-hazard model with censoring); per period of m months: 1 - (1 - h)^m.
+    """
+    if not (data.has_column(CHURNED) and data.has_column(TENURE_MONTHS)):
+        return None
+    c = data.customers
+    churned = c[CHURNED].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    exposure = float(c[TENURE_MONTHS].clip(lower=0).sum())
+    if exposure <= 0:
+        return None
+    h = min(1.0, churned.sum() / exposure)
+    return float(1.0 - (1.0 - h) ** MONTHS_PER_PERIOD[period])
+
+
+def _simple_clv(
+    kpis: list[KPI], cac: KPI, labels: dict[str, str], data: CustomerData, period: str
+) -> tuple[KPI, float | None]:
+    """Simple CLV and the gross value before acquisition cost."""
+    by = {k.key: k for k in kpis}
+    aov, freq, life = by["average_order_value"], by["purchase_frequency"], by["customer_lifetime"]
+    factor_names = ("average_order_value", "purchase_frequency")
+    if (aov.value is None or freq.value is None) and data.has_column(MONTHLY_CHARGE):
+        # no purchases: a subscription pays its monthly charge once a month
+        charge = float(data.customers[MONTHLY_CHARGE].mean())
+        aov = replace(aov, value=charge, previous=None)
+        freq = replace(freq, value=float(MONTHS_PER_PERIOD[period]), previous=None)
+        factor_names = ("monthly_charge", "charges_per_period")
+    factors = (
+        (factor_names[0], aov.value),
+        (factor_names[1], freq.value),
+        ("lifetime_periods", life.value),
+        ("acquisition_cost", cac.value),
+    )
+    missing = [k.label.lower() for k in (aov, freq, life) if k.value is None]
+    if missing:
+        return _kpi("clv_simple", None, missing="needs " + ", ".join(missing), factors=factors), None
+    gross = aov.value * freq.value * life.value
+    value = gross - (cac.value or 0.0)
+    prev = None
+    if all(k.previous is not None for k in (aov, freq, life)):
+        prev = aov.previous * freq.previous * life.previous - (cac.previous or cac.value or 0.0)
+    return _kpi("clv_simple", value, prev, factors=factors, **labels), gross
+
+
+def _ltv_cac(model_clv: float | None, gross: float | None, cac: KPI) -> KPI:
+    ltv = _num(model_clv) if model_clv is not None else gross
+    if cac.value is None or not cac.value:
+        return _kpi("ltv_cac", None, missing=cac.missing or "CAC", benchmark=LTV_CAC_RULE_OF_THUMB)
+    if ltv is None:
+        return _kpi("ltv_cac", None, missing="a CLV (simple or model)", benchmark=LTV_CAC_RULE_OF_THUMB)
+    return _kpi("ltv_cac", ltv / cac.value, benchmark=LTV_CAC_RULE_OF_THUMB)
+
+
+def kpi_trend(data: CustomerData, key: str, *, period: str = "month") -> pd.DataFrame:
+    """A KPI per period (for sparklines): columns period (Timestamp of the period start), value.
+
+    Available for the per-period KPIs (customers .. customer_lifetime, cac); the last row is the
+    last complete period.
+    """
+    column = {"customer_lifetime": "lifetime_periods"}.get(key, key)
+    table = period_table(data, period)
+    if column not in table.columns:
+        raise DataError(
+            f"'{KPI_SPECS.get(key, _Spec(key, '', '', None)).label}' has no per-period values for this data."
+        )
+    last = last_complete_period(data.observation_end, period)
+    series = table.loc[table.index <= last, column]
+    return pd.DataFrame({"period": series.index.to_timestamp(), "value": series.to_numpy(dtype=float)})
+
+
+# --------------------------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------------------------
+
+
+def parse_targets(text: str | None, *, strict: bool = False) -> dict[str, float]:
+    """Read targets from their URL form "nps:30,retention_rate:0.9" (shares as fractions).
+
+    Unknown keys and malformed parts are skipped, or raise DataError when `strict`.
+    """
+    out: dict[str, float] = {}
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, raw = part.partition(":")
+        key = key.strip()
+        try:
+            if not sep or key not in KPI_SPECS:
+                raise ValueError
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError
+        except ValueError:
+            if strict:
+                raise DataError(f"Cannot read the target '{part}': write key:number, e.g. nps:30.") from None
+            continue
+        out[key] = value
+    return out
+
+
+def format_targets(targets: Mapping[str, float]) -> str:
+    """The compact URL form of targets, keys in KPI order: "retention_rate:0.9,nps:30"."""
+    parts = []
+    for key in KPI_KEYS:
+        if key in targets and _num(targets[key]) is not None:
+            parts.append(f"{key}:{float(targets[key]):.10g}")
+    return ",".join(parts)
+
+
+def kpi_gaps(report: KPIReport, targets: Mapping[str, float]) -> pd.DataFrame:
+    """Gap to target per KPI that has a target.
+
+    Returns
+    -------
+    DataFrame with key, label, unit, value, target, gap (= value - target, KPI unit),
+    higher_is_better, on_target (bool; None when the value is missing or the KPI is neutral).
+    """
+    rows = []
+    for key, target in targets.items():
+        if key not in KPI_SPECS:
+            continue
+        kpi = report[key]
+        gap = kpi.value - target if kpi.value is not None else None
+        if gap is None or kpi.higher_is_better is None:
+            on_target = None
+        else:
+            on_target = bool(gap >= 0) if kpi.higher_is_better else bool(gap <= 0)
+        rows.append(
+            {
+                "key": key,
+                "label": kpi.label,
+                "unit": kpi.unit,
+                "value": kpi.value,
+                "target": float(target),
+                "gap": gap,
+                "higher_is_better": kpi.higher_is_better,
+                "on_target": on_target,
+            }
+        )
+    cols = ["key", "label", "unit", "value", "target", "gap", "higher_is_better", "on_target"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------------------------
+# Report section
+# --------------------------------------------------------------------------------------------
+
+
+def setting(settings: Any, name: str, default: Any = None) -> Any:
+    """Read a setting from a dataclass/object or a mapping (None -> default)."""
+    if settings is None:
+        return default
+    if isinstance(settings, Mapping):
+        value = settings.get(name, default)
+    else:
+        value = getattr(settings, name, default)
+    return default if value is None else value
+
+
+def kpis_report_section(data: CustomerData, settings: Any = None) -> dict[str, Any]:
+    """Headless-report `kpis` section.
+
+    Reads `kpi_period` (month / quarter / year) and `model_clv` from settings; without
+    `kpi_period`, the report's `period` Q / Y gives quarters / years and anything else months.
+
+    Returns
+    -------
+    {"period": "month", "current_period": "2025-12", "previous_period": "2025-11",
+     "basis": "purchases" | "subscriptions" | "none",
+     "values": {key: float or None for every key in KPI_KEYS},
+     "previous": {key: float or None}, "units": {key: unit},
+     "missing": {key: reason} for the keys whose value is None}
+    """
+    period = setting(settings, "kpi_period", None)
+    if period is None:  # the report's model time unit: months stay months, days/weeks read as months
+        period = {"Q": "quarter", "Y": "year"}.get(str(setting(settings, "period", "M")), "month")
+    report = compute_kpis(data, period=period, model_clv=setting(settings, "model_clv", None))
+    return {
+        "period": report.period,
+        "current_period": report.current_period,
+        "previous_period": report.previous_period,
+        "basis": report.basis,
+        "values": {k.key: k.value for k in report.kpis},
+        "previous": {k.key: k.previous for k in report.kpis},
+        "units": {k.key: k.unit for k in report.kpis},
+        "missing": {k.key: k.missing for k in report.kpis if k.value is None},
+    }

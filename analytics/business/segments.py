@@ -1,0 +1,438 @@
+"""RFM scores and named segments, the value x risk matrix, and k-means personas.
+
+RFM (Hughes, "Strategic Database Marketing", 1994): each customer gets three scores 1-5 by
+quintile: R from `days_since_last_purchase` (fewer days = 5), F from `orders` (more = 5), M from
+`revenue` (total spend, more = 5). We never call the first one "recency": in this project that
+name is reserved for the BTYD summary (first to last purchase).
+
+Ties: score = 1 + floor(5 x share of customers with a strictly worse value). Customers with
+equal values always get equal scores (rank(method="first") would split identical customers
+across scores by row order); the price is that heavily tied data (e.g. 60% one-time buyers) fills
+the quintiles unevenly: all one-time buyers get F = 1 and the next value starts higher.
+
+Named segments follow the widely used R x F segment map (the "RFM segments" grid popularised by
+Putler and the open-source `rfm` packages), folded to eight names:
+
+    F ->   1        2        3        4        5
+    R=5    New      Pot.L    Pot.L    Champ    Champ
+    R=4    New      Pot.L    Pot.L    Loyal    Loyal
+    R=3    Hib      Hib      Pot.L    Loyal    Loyal
+    R=2    Hib      Hib      AtRisk   AtRisk   Can't
+    R=1    Lost     Lost     AtRisk   AtRisk   Can't
+
+(Pot.L = Potential loyalists, Hib = Hibernating, Can't = Can't lose them.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
+
+from analytics.business.kpis import _orders, setting
+from analytics.data.schema import (
+    AMOUNT,
+    CHURN_DATE,
+    CHURNED,
+    CUSTOMER_ID,
+    ORDER_DATE,
+    SIGNUP_DATE,
+    CustomerData,
+    DataError,
+)
+
+CHAMPIONS = "Champions"
+LOYAL = "Loyal"
+POTENTIAL_LOYALISTS = "Potential loyalists"
+NEW = "New"
+AT_RISK = "At risk"
+CANT_LOSE = "Can't lose them"
+HIBERNATING = "Hibernating"
+LOST = "Lost"
+SEGMENTS: tuple[str, ...] = (CHAMPIONS, LOYAL, POTENTIAL_LOYALISTS, NEW, AT_RISK, CANT_LOSE, HIBERNATING, LOST)
+
+# SEGMENT_GRID[r - 1][f - 1]
+_P, _H = POTENTIAL_LOYALISTS, HIBERNATING
+SEGMENT_GRID: tuple[tuple[str, ...], ...] = (
+    (LOST, LOST, AT_RISK, AT_RISK, CANT_LOSE),  # R = 1
+    (_H, _H, AT_RISK, AT_RISK, CANT_LOSE),  # R = 2
+    (_H, _H, _P, LOYAL, LOYAL),  # R = 3
+    (NEW, _P, _P, LOYAL, LOYAL),  # R = 4
+    (NEW, _P, _P, CHAMPIONS, CHAMPIONS),  # R = 5
+)
+
+SEGMENT_ADVICE: dict[str, str] = {
+    CHAMPIONS: "Bought recently and often: reward them, ask for reviews and referrals.",
+    LOYAL: "Buy often: offer loyalty perks and upsell.",
+    POTENTIAL_LOYALISTS: "Recent customers with a few orders: a membership or second-order offer.",
+    NEW: "First purchase recently: onboard them well so they come back.",
+    AT_RISK: "Bought often but not lately: reach out personally before they go.",
+    CANT_LOSE: "Your most frequent buyers have gone quiet: win them back first.",
+    HIBERNATING: "Low and long ago: cheap reactivation only.",
+    LOST: "Lowest recency and frequency: do not spend much on them.",
+}
+
+
+def quintile_score(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
+    """Score 1-5: 1 + floor(5 x share of customers with a strictly worse value).
+
+    Equal values always get equal scores. With 5 or more customers and no ties the best gets 5.
+    """
+    v = pd.Series(values, dtype="float64")
+    if v.isna().any():
+        raise DataError("RFM scores need a value for every customer.")
+    n = len(v)
+    ranked = v.rank(method="min", ascending=higher_is_better)  # 1 = worst
+    worse = ranked - 1  # customers strictly worse
+    return (1 + np.floor(5 * worse / n)).clip(1, 5).astype(int)
+
+
+def rfm_table(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Per-customer RFM values, scores and segment.
+
+    Parameters
+    ----------
+    transactions : DataFrame with customer_id, order_date, amount (optional order_id)
+    as_of : date, default the last order date
+        "Today" for `days_since_last_purchase`.
+
+    Returns
+    -------
+    DataFrame indexed by customer_id: days_since_last_purchase (days), orders (count),
+    revenue (currency, total spend), r_score, f_score, m_score (1-5), rfm (e.g. "545"), segment.
+    """
+    if transactions is None or len(transactions) == 0:
+        raise DataError("RFM segments need purchases (customer id, order date, amount); this data has none.")
+    orders = _orders(transactions)
+    as_of = pd.Timestamp(as_of) if as_of is not None else orders[ORDER_DATE].max()
+    g = orders.groupby(CUSTOMER_ID, sort=True)
+    out = pd.DataFrame(
+        {
+            "days_since_last_purchase": (as_of.normalize() - g[ORDER_DATE].max().dt.normalize()).dt.days,
+            "orders": g.size(),
+            "revenue": g[AMOUNT].sum(),
+        }
+    )
+    out["r_score"] = quintile_score(out["days_since_last_purchase"], higher_is_better=False)
+    out["f_score"] = quintile_score(out["orders"])
+    out["m_score"] = quintile_score(out["revenue"])
+    out["rfm"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
+    out["segment"] = segment_names(out["r_score"], out["f_score"])
+    return out
+
+
+def segment_names(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
+    """Named segment from R and F scores (SEGMENT_GRID), as an ordered categorical."""
+    r = np.asarray(r_score, dtype=int) - 1
+    f = np.asarray(f_score, dtype=int) - 1
+    grid = np.array(SEGMENT_GRID, dtype=object)
+    names = grid[r, f]
+    return pd.Series(
+        pd.Categorical(names, categories=list(SEGMENTS), ordered=True), index=getattr(r_score, "index", None)
+    )
+
+
+def segment_summary(rfm: pd.DataFrame, clv: pd.Series | None = None) -> pd.DataFrame:
+    """Size, revenue and mean CLV per named segment (all eight segments, in SEGMENTS order).
+
+    Returns
+    -------
+    DataFrame indexed by segment: customers, customer_share (0..1), revenue (currency),
+    revenue_share (0..1), mean_days_since_last_purchase, mean_orders, mean_clv (currency, NaN
+    without `clv`), advice.
+    """
+    out = _per_group(
+        rfm,
+        "segment",
+        SEGMENTS,
+        revenue=("revenue", "sum"),
+        mean_days_since_last_purchase=("days_since_last_purchase", "mean"),
+        mean_orders=("orders", "mean"),
+    )
+    out["revenue"] = out["revenue"].fillna(0.0)
+    out["customer_share"] = out["customers"] / max(len(rfm), 1)
+    total = out["revenue"].sum()
+    out["revenue_share"] = out["revenue"] / total if total > 0 else 0.0
+    if clv is not None:
+        joined = rfm[["segment"]].join(clv.rename("clv"), how="left")
+        out["mean_clv"] = joined.groupby("segment", observed=False)["clv"].mean().reindex(out.index)
+    else:
+        out["mean_clv"] = np.nan
+    out["advice"] = [SEGMENT_ADVICE[s] for s in out.index]
+    return out
+
+
+def _per_group(frame: pd.DataFrame, by: str, order: Sequence[str], **aggregations: tuple[str, str]) -> pd.DataFrame:
+    """customers per group plus named aggregations, one row per group in `order` (empty groups 0)."""
+    out = frame.groupby(by, observed=False).agg(customers=(by, "size"), **aggregations).reindex(list(order))
+    out["customers"] = out["customers"].fillna(0).astype(int)
+    out.index.name = by
+    return out
+
+
+def segments_report_section(data: CustomerData, settings: Any = None) -> dict[str, Any]:
+    """Headless-report `segments` section: {segment name: {"customers": int, "revenue": float}}.
+
+    All eight segments are present (zeros for empty ones). Needs transactions.
+    """
+    if not data.has_transactions:
+        raise DataError(
+            "RFM segments need purchases (customer id, order date, amount); this data has only a customers table."
+        )
+    rfm = rfm_table(data.transactions, as_of=setting(settings, "as_of", data.observation_end))
+    summary = segment_summary(rfm)
+    return {
+        name: {"customers": int(row.customers), "revenue": round(float(row.revenue), 2)}
+        for name, row in summary.iterrows()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Value x risk
+# --------------------------------------------------------------------------------------------
+
+SAVE_FIRST = "Save first"
+KEEP_CLOSE = "Keep close"
+LOW_COST_SAVE = "Low-cost save"
+LOW_PRIORITY = "Low priority"
+QUADRANT_ADVICE: dict[str, str] = {
+    SAVE_FIRST: "High value and high churn risk: personal outreach now.",
+    KEEP_CLOSE: "High value, low risk: keep them happy, upsell carefully.",
+    LOW_COST_SAVE: "Low value, high risk: automated, cheap retention only.",
+    LOW_PRIORITY: "Low value, low risk: no special action.",
+}
+
+
+@dataclass(frozen=True)
+class ValueRisk:
+    """Customers placed in a value x risk matrix.
+
+    `customers` is indexed by customer_id with clv (currency), churn_probability (0..1),
+    value_at_stake (= clv x churn_probability, currency), high_value, high_risk (bool) and
+    quadrant. Thresholds are in the same units (medians unless given).
+    """
+
+    customers: pd.DataFrame
+    value_threshold: float
+    risk_threshold: float
+
+    def summary(self) -> pd.DataFrame:
+        """Per quadrant: customers, total clv, value_at_stake, mean churn_probability, advice."""
+        out = _per_group(
+            self.customers,
+            "quadrant",
+            tuple(QUADRANT_ADVICE),
+            clv=("clv", "sum"),
+            value_at_stake=("value_at_stake", "sum"),
+            mean_churn_probability=("churn_probability", "mean"),
+        )
+        out["advice"] = list(QUADRANT_ADVICE.values())
+        return out
+
+
+def value_risk_matrix(
+    clv: pd.Series,
+    churn_probability: pd.Series,
+    *,
+    value_threshold: float | None = None,
+    risk_threshold: float | None = None,
+) -> ValueRisk:
+    """Place customers by CLV (currency) and churn probability (0..1), split at the medians or at
+    the given thresholds; "Save first" = value >= threshold and risk >= threshold."""
+    df = pd.concat([clv.rename("clv"), churn_probability.rename("churn_probability")], axis=1, join="inner").dropna()
+    if df.empty:
+        raise DataError("No customer has both a CLV and a churn probability.")
+    if ((df["churn_probability"] < 0) | (df["churn_probability"] > 1)).any():
+        raise DataError("Churn probabilities must lie between 0 and 1.")
+    vt = float(df["clv"].median()) if value_threshold is None else float(value_threshold)
+    rt = float(df["churn_probability"].median()) if risk_threshold is None else float(risk_threshold)
+    df["value_at_stake"] = df["clv"] * df["churn_probability"]
+    df["high_value"] = df["clv"] >= vt
+    df["high_risk"] = df["churn_probability"] >= rt
+    quadrant = np.select(
+        [df["high_value"] & df["high_risk"], df["high_value"], df["high_risk"]],
+        [SAVE_FIRST, KEEP_CLOSE, LOW_COST_SAVE],
+        default=LOW_PRIORITY,
+    )
+    df["quadrant"] = pd.Categorical(quadrant, categories=list(QUADRANT_ADVICE))
+    df.index.name = CUSTOMER_ID
+    return ValueRisk(customers=df, value_threshold=vt, risk_threshold=rt)
+
+
+# --------------------------------------------------------------------------------------------
+# Personas
+# --------------------------------------------------------------------------------------------
+
+FEATURE_LABELS: dict[str, str] = {
+    "days_since_last_purchase": "days since the last purchase",
+    "orders": "orders",
+    "revenue": "total spend",
+    "average_order_value": "average order value",
+    "tenure_months": "months as a customer",
+    "monthly_charge": "monthly charge",
+    "nps": "NPS answer",
+    "csat": "CSAT answer",
+    "ces": "effort score",
+    "support_tickets": "support tickets",
+    "resolution_hours": "resolution hours",
+    "escalations": "escalations",
+    "first_contact_resolution": "first-contact resolution",
+    "complaints": "complaints",
+    "acquisition_cost": "acquisition cost",
+}
+_EXCLUDED_ATTRIBUTES = {CUSTOMER_ID, CHURNED, CHURN_DATE, SIGNUP_DATE}
+
+
+def persona_features(data: CustomerData, *, max_missing_share: float = 0.5) -> pd.DataFrame:
+    """Numeric per-customer features for clustering (index customer_id, original units).
+
+    Behaviour from purchases (days_since_last_purchase, orders, revenue, average_order_value)
+    plus every numeric customer attribute that is filled for at least half of the customers
+    (outcomes like `churned` and dates excluded). Blanks are filled with the column median.
+    """
+    parts = []
+    if data.has_transactions:
+        rfm = rfm_table(data.transactions, as_of=data.observation_end)
+        behaviour = rfm[["days_since_last_purchase", "orders", "revenue"]].astype(float)
+        behaviour["average_order_value"] = behaviour["revenue"] / behaviour["orders"]
+        parts.append(behaviour)
+    if data.has_customers:
+        c = data.customers.set_index(CUSTOMER_ID)
+        numeric = [
+            col
+            for col in c.columns
+            if col not in _EXCLUDED_ATTRIBUTES
+            and (pd.api.types.is_numeric_dtype(c[col]) and not pd.api.types.is_bool_dtype(c[col]))
+            and c[col].notna().mean() >= 1 - max_missing_share
+            and c[col].nunique(dropna=True) > 1
+        ]
+        if numeric:
+            parts.append(c[numeric].astype(float))
+    if not parts:
+        raise DataError("Personas need purchases or numeric customer attributes.")
+    features = pd.concat(parts, axis=1, join="outer") if len(parts) > 1 else parts[0]
+    if data.has_transactions:
+        features = features.loc[features["orders"].notna()]
+    features = features.loc[:, features.nunique() > 1]
+    if features.shape[1] == 0:
+        raise DataError("Personas need at least one attribute that varies between customers.")
+    return features.fillna(features.median())
+
+
+def _transform(features: pd.DataFrame) -> pd.DataFrame:
+    """log1p for non-negative right-skewed columns (skew > 1), so a few big spenders do not form
+    clusters of their own, then z-scores."""
+    x = features.astype(float).copy()
+    for col in x.columns:
+        if (x[col] >= 0).all() and x[col].skew() > 1:
+            x[col] = np.log1p(x[col])
+    std = x.std(ddof=0).replace(0, 1.0)
+    return (x - x.mean()) / std
+
+
+class Personas:
+    """k-means personas with k chosen by silhouette, each described in one sentence.
+
+    Parameters
+    ----------
+    k_range : (int, int)
+        Smallest and largest k tried (inclusive), default 2..8.
+    sample_size : int
+        Customers sampled to compute the silhouette (and fit k-means) on large data.
+    random_state : int
+
+    Attributes
+    ----------
+    k_ : chosen number of personas
+    silhouette_ : dict k -> mean silhouette (on the sample)
+    labels_ : Series customer_id -> persona name ("Persona 1" is the largest)
+    profile_ : DataFrame persona x feature, cluster means in original units, plus "customers"
+    z_ : DataFrame persona x feature, z-score of the cluster mean against everyone (transformed scale)
+    descriptions_ : dict persona -> sentence
+    """
+
+    def __init__(self, k_range: tuple[int, int] = (2, 8), sample_size: int = 3000, random_state: int = 0) -> None:
+        self.k_range = k_range
+        self.sample_size = sample_size
+        self.random_state = random_state
+
+    def fit(self, features: pd.DataFrame) -> Personas:
+        """Cluster customers on standardised features (rows = customers, original units)."""
+        if features.shape[1] == 0 or len(features) < 10:
+            raise DataError("Personas need at least 10 customers and one numeric feature.")
+        z = _transform(features)
+        lo, hi = self.k_range
+        hi = min(hi, len(features) - 1)
+        rng = np.random.default_rng(self.random_state)
+        sample = z.to_numpy()
+        if len(z) > self.sample_size:
+            sample = sample[rng.choice(len(z), self.sample_size, replace=False)]
+        self.silhouette_: dict[int, float] = {}
+        models: dict[int, KMeans] = {}
+        # One thread: on small samples OpenMP start-up and contention cost 20x the work (measured).
+        with threadpool_limits(limits=1):
+            for k in range(lo, hi + 1):
+                km = KMeans(n_clusters=k, n_init=4, random_state=self.random_state).fit(sample)
+                if len(set(km.labels_)) < 2:
+                    continue
+                self.silhouette_[k] = float(silhouette_score(sample, km.labels_))
+                models[k] = km
+        if not self.silhouette_:
+            raise DataError("The customers are too alike to form personas.")
+        self.k_ = max(self.silhouette_, key=self.silhouette_.get)
+        raw = pd.Series(models[self.k_].predict(z.to_numpy()), index=features.index)
+        order = raw.value_counts().index  # largest first
+        names = {c: f"Persona {i + 1}" for i, c in enumerate(order)}
+        self.labels_ = raw.map(names).rename("persona")
+        self.z_ = z.groupby(self.labels_).mean().reindex([names[c] for c in order])
+        profile = features.groupby(self.labels_).mean().reindex(self.z_.index)
+        profile.insert(0, "customers", self.labels_.value_counts().reindex(self.z_.index).astype(int))
+        self.profile_ = profile
+        self.overall_ = features.mean()
+        self.descriptions_ = {p: self._describe(p) for p in self.z_.index}
+        return self
+
+    def _describe(self, persona: str, top: int = 3) -> str:
+        z = self.z_.loc[persona]
+        strongest = z.abs().sort_values(ascending=False).index[:top]
+        n = int(self.profile_.at[persona, "customers"])
+        share = n / len(self.labels_)
+        phrases = []
+        for col in strongest:
+            if abs(z[col]) < 0.25:
+                continue
+            size = "far " if abs(z[col]) >= 1 else ""
+            direction = "more" if z[col] > 0 else "fewer"
+            if col not in {
+                "orders",
+                "days_since_last_purchase",
+                "tenure_months",
+                "support_tickets",
+                "escalations",
+                "complaints",
+            }:
+                direction = "higher" if z[col] > 0 else "lower"
+            label = FEATURE_LABELS.get(col, col.replace("_", " "))
+            phrases.append(
+                f"{size}{direction} {label} ({_fmt(self.profile_.at[persona, col])} vs {_fmt(self.overall_[col])})"
+            )
+        if not phrases:
+            body = "close to the average customer on every feature"
+        else:
+            body = ", ".join(phrases[:-1]) + (" and " if len(phrases) > 1 else "") + phrases[-1]
+        return f"{persona} ({n:,} customers, {share:.0%}): {body}."
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2g}" if abs(x) < 1 else f"{x:,.1f}"
+
+
+def fit_personas(data: CustomerData, *, random_state: int = 0, k_range: Sequence[int] = (2, 8)) -> Personas:
+    """Build features from the data and fit Personas (convenience for pages and reports)."""
+    return Personas(k_range=(int(k_range[0]), int(k_range[1])), random_state=random_state).fit(persona_features(data))

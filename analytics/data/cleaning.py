@@ -1,0 +1,268 @@
+"""Turn a raw table plus a column mapping into a clean canonical frame and an exclusion report.
+
+This is the one choke point between a user's file and every model. Each row that is left out gets
+exactly one reason (the first rule it breaks, in the order below), so that always
+    rows read = rows used + rows excluded.
+
+Transactions, in order: no customer id; date not readable; amount not a number; cancellation
+(invoice number starting with C); return or refund (negative amount); date in the future; exact
+duplicate of an earlier row. Zero amounts are kept (a free order is still a purchase) and noted.
+Customers, in order: no customer id; exact duplicate row; repeated customer id (first row kept).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.data import schema as s
+from analytics.data.columns import ColumnMapping
+from analytics.data.io import RawTable
+from analytics.data.parsing import (
+    TEXT,
+    flag_share_readable,
+    is_blank,
+    numeric_share,
+    parse_dates,
+    parse_flags,
+    parse_numbers,
+    to_text,
+)
+
+MAX_EXAMPLES = 5
+DAYS_PER_MONTH = 365.25 / 12
+
+
+class _Exclusions:
+    """Collects reasons row by row; a row keeps the first reason it gets."""
+
+    def __init__(self, n_rows: int, table: str) -> None:
+        self.reason = np.full(n_rows, -1, dtype=np.int16)
+        self.names: list[str] = []
+        self.table = table
+
+    def add(self, reason: str, mask: np.ndarray | pd.Series) -> None:
+        mask = np.asarray(mask, dtype=bool) & (self.reason < 0)
+        if mask.any():
+            self.names.append(reason)
+            self.reason[mask] = len(self.names) - 1
+
+    @property
+    def kept(self) -> np.ndarray:
+        return self.reason < 0
+
+    def report(self) -> tuple[s.Exclusion, ...]:
+        out = []
+        for code, name in enumerate(self.names):
+            rows = np.flatnonzero(self.reason == code)
+            # Row numbers as a spreadsheet shows them: the header is row 1.
+            examples = tuple(int(r) + 2 for r in rows[:MAX_EXAMPLES])
+            out.append(s.Exclusion(reason=name, rows=int(rows.size), table=self.table, examples=examples))
+        return tuple(out)
+
+
+def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
+    """The same raw row again (all of the user's columns equal), among rows not yet excluded."""
+    duplicate = np.zeros(len(frame), dtype=bool)
+    duplicate[ex.kept] = frame.loc[ex.kept].duplicated(keep="first").to_numpy()
+    ex.add("Exact duplicate of an earlier row", duplicate)
+
+
+def _require(mapping: ColumnMapping, roles: tuple[str, ...], raw: RawTable) -> None:
+    missing = [r for r in roles if r not in mapping.roles and not (r == s.AMOUNT and mapping.unit_price)]
+    if not missing:
+        return
+    what = {
+        s.CUSTOMER_ID: "a customer id column (who bought: e.g. 'customer_id', 'CustomerID', 'client')",
+        s.ORDER_DATE: "a purchase date column (e.g. 'order_date', 'InvoiceDate')",
+        s.AMOUNT: "an amount column (what was paid: e.g. 'amount', 'TotalPrice', 'revenue')",
+    }
+    needs = "; ".join(what[r] for r in missing)
+    columns = ", ".join(f"'{c}'" for c in list(raw.frame.columns)[:12])
+    raise s.DataError(f"'{raw.source}' lacks {needs}. Columns found: {columns}. Pick them in the column mapping.")
+
+
+def clean_transactions(
+    raw: RawTable, mapping: ColumnMapping, today: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, s.TableReport]:
+    """Clean a purchase log.
+
+    Parameters
+    ----------
+    raw : the file as read.
+    mapping : roles for customer_id, order_date, amount (required) and optional roles.
+    today : purchases after this day count as "date in the future" (default: the current date).
+
+    Returns
+    -------
+    (frame, report): frame has the canonical transaction columns, amount in the file's currency;
+    report.rows_read == report.rows_used + report.rows_excluded.
+    """
+    _require(mapping, s.TRANSACTION_REQUIRED, raw)
+    frame = raw.frame
+    roles = mapping.roles
+    notes = list(raw.notes)
+    today = (today or pd.Timestamp.now()).normalize()
+    ex = _Exclusions(len(frame), s.TRANSACTIONS)
+
+    ids = to_text(frame[roles[s.CUSTOMER_ID]])
+    ex.add("No customer id", ids.isna())
+
+    dates = parse_dates(frame[roles[s.ORDER_DATE]], mapping.day_first)
+    if dates.note:
+        notes.append(dates.note)
+    ex.add("Date missing or not readable", dates.values.isna())
+
+    if s.AMOUNT in roles:
+        amounts = parse_numbers(frame[roles[s.AMOUNT]])
+        amount = amounts.values
+        if amounts.decimal_comma:
+            notes.append(f"Amounts in '{roles[s.AMOUNT]}' use a decimal comma (12,50 = 12.50).")
+    else:
+        quantity = parse_numbers(frame[roles[s.QUANTITY]]).values
+        price = parse_numbers(frame[mapping.unit_price]).values
+        amount = quantity * price
+        notes.append(f"Amount computed as '{roles[s.QUANTITY]}' x '{mapping.unit_price}'.")
+    ex.add("Amount missing or not a number", amount.isna() | ~np.isfinite(amount.fillna(0)))
+
+    order_ids = to_text(frame[roles[s.ORDER_ID]]) if s.ORDER_ID in roles else None
+    if order_ids is not None:
+        raw_ids = frame[roles[s.ORDER_ID]].astype(TEXT).str.strip()
+        cancelled = raw_ids.str.startswith(("C", "c")).fillna(False).to_numpy(dtype=bool)
+        ex.add("Cancellation (invoice number starts with C)", cancelled)
+    ex.add("Return or refund (negative amount)", (amount < 0).to_numpy())
+    zero = int(((amount == 0) & ex.kept).sum())
+    if zero:
+        notes.append(f"{zero:,} purchases with a zero amount were kept: they count as purchases and add no revenue.")
+    ex.add(f"Date in the future (after {today:%Y-%m-%d})", (dates.values > today + pd.Timedelta(days=1)).to_numpy())
+
+    out = pd.DataFrame({s.CUSTOMER_ID: ids, s.ORDER_DATE: dates.values, s.AMOUNT: amount})
+    if order_ids is not None:
+        out[s.ORDER_ID] = order_ids
+    if s.QUANTITY in roles:
+        out[s.QUANTITY] = parse_numbers(frame[roles[s.QUANTITY]]).values
+    for role in (s.PRODUCT, s.CHANNEL):
+        if role in roles:
+            out[role] = to_text(frame[roles[role]])
+
+    # Exact duplicates: the same raw row again (all of the user's columns equal), after the rows
+    # already excluded for another reason are set aside.
+    _exclude_exact_duplicates(frame, ex)
+
+    out = out.loc[ex.kept].reset_index(drop=True)
+    out[s.CUSTOMER_ID] = out[s.CUSTOMER_ID].astype(str)
+    out[s.AMOUNT] = out[s.AMOUNT].astype("float64")
+    out = out.sort_values([s.ORDER_DATE, s.CUSTOMER_ID], kind="stable").reset_index(drop=True)
+    columns = dict(roles) | ({"unit_price": mapping.unit_price} if mapping.unit_price else {})
+    return out, _report(raw, ex, len(out), columns, notes)
+
+
+def clean_customers(
+    raw: RawTable, mapping: ColumnMapping, observation_end: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, s.TableReport]:
+    """Clean a customers table: one row per customer, canonical roles parsed, other columns kept.
+
+    Columns that are not mapped to a role keep their own name; a column whose cells are at least
+    95% numbers becomes numeric (blanks stay empty and are counted in the notes).
+    `tenure_months` is derived from signup and churn dates when the file has no tenure column
+    (to `observation_end`, default the latest date in the table, for customers still active).
+    """
+    _require(mapping, (s.CUSTOMER_ID,), raw)
+    frame = raw.frame
+    roles = mapping.roles
+    notes = list(raw.notes)
+    ex = _Exclusions(len(frame), s.CUSTOMERS)
+
+    ids = to_text(frame[roles[s.CUSTOMER_ID]])
+    ex.add("No customer id", ids.isna())
+    _exclude_exact_duplicates(frame, ex)
+    repeated = np.zeros(len(frame), dtype=bool)
+    repeated[ex.kept] = ids[ex.kept].duplicated(keep="first").to_numpy()
+    ex.add("Customer id repeated (the first row was kept)", repeated)
+
+    out = pd.DataFrame({s.CUSTOMER_ID: ids})
+    for role in (s.SIGNUP_DATE, s.CHURN_DATE):
+        if role in roles:
+            parsed = parse_dates(frame[roles[role]], mapping.day_first)
+            out[role] = parsed.values
+            unreadable = int((parsed.values.isna() & ~is_blank(frame[roles[role]])).sum())
+            if parsed.note:
+                notes.append(f"'{roles[role]}': {parsed.note}")
+            if unreadable:
+                notes.append(f"{unreadable} cells in '{roles[role]}' are not dates and were left empty.")
+    if s.CHURNED in roles:
+        column = frame[roles[s.CHURNED]]
+        if flag_share_readable(column) >= 0.9:
+            out[s.CHURNED] = parse_flags(column)
+        else:  # a date column mapped as the churn flag: churned when a date is present
+            out[s.CHURNED] = pd.Series(~is_blank(column).to_numpy(), dtype="boolean")
+        unread = int((out[s.CHURNED].isna() & ~is_blank(column)).sum())
+        if unread:
+            notes.append(f"{unread} values in '{roles[s.CHURNED]}' are not yes/no and were left empty.")
+    elif s.CHURN_DATE in out:
+        out[s.CHURNED] = out[s.CHURN_DATE].notna().astype("boolean")
+        notes.append(f"Churned = has a date in '{roles[s.CHURN_DATE]}'.")
+    for role in s.CUSTOMER_NUMERIC_ROLES:
+        if role in roles:
+            out[role] = _numeric_with_note(frame[roles[role]], roles[role], notes)
+    for role in s.CUSTOMER_TEXT_ROLES:
+        if role in roles:
+            out[role] = to_text(frame[roles[role]])
+
+    mapped = set(roles.values())
+    for column in frame.columns:
+        if column in mapped or column in out.columns:
+            continue
+        values = frame[column]
+        if numeric_share(values) >= 0.95 and not pd.api.types.is_bool_dtype(values):
+            out[column] = _numeric_with_note(values, column, notes)
+        else:
+            out[column] = to_text(values) if not pd.api.types.is_datetime64_any_dtype(values) else values
+
+    if s.TENURE_MONTHS not in out and s.SIGNUP_DATE in out:
+        end = observation_end
+        if end is None:
+            end = out[[c for c in (s.SIGNUP_DATE, s.CHURN_DATE) if c in out]].max().max()
+        stop = out[s.CHURN_DATE].fillna(end) if s.CHURN_DATE in out else pd.Series(end, index=out.index)
+        out[s.TENURE_MONTHS] = (stop - out[s.SIGNUP_DATE]).dt.days / DAYS_PER_MONTH
+        notes.append(f"Tenure computed from signup to churn date (or {pd.Timestamp(end):%Y-%m-%d}), in months.")
+
+    out = out.loc[ex.kept].reset_index(drop=True)
+    return out, _report(raw, ex, len(out), dict(roles), notes)
+
+
+def _numeric_with_note(values: pd.Series, column: str, notes: list[str]) -> pd.Series:
+    parsed = parse_numbers(values).values
+    blank = int(is_blank(values).sum())
+    unreadable = int((parsed.isna() & ~is_blank(values)).sum())
+    if blank:
+        notes.append(f"{blank} blank cells in '{column}' were left empty (not zero).")
+    if unreadable:
+        notes.append(f"{unreadable} cells in '{column}' are not numbers and were left empty.")
+    return parsed
+
+
+def _report(raw: RawTable, ex: _Exclusions, rows_used: int, columns: dict[str, str], notes: list[str]) -> s.TableReport:
+    """The table's report; checks rows read = used + excluded and refuses a table with no usable row."""
+    report = s.TableReport(
+        table=ex.table,
+        source=raw.source,
+        rows_read=len(raw.frame),
+        rows_used=rows_used,
+        excluded=ex.report(),
+        columns=columns,
+        notes=tuple(notes),
+    )
+    if report.rows_read != report.rows_used + report.rows_excluded:  # pragma: no cover - invariant
+        raise AssertionError(f"row accounting broke for {report.source}")
+    if report.rows_used == 0:
+        raise s.DataError(_nothing_usable(report))
+    return report
+
+
+def _nothing_usable(report: s.TableReport) -> str:
+    reasons = ", ".join(f"{e.rows:,} {e.reason.lower()}" for e in report.excluded)
+    return (
+        f"No usable rows in '{report.source}': all {report.rows_read:,} rows were excluded "
+        f"({reasons}). Check the column mapping."
+    )

@@ -1,0 +1,141 @@
+"""From files to a `CustomerData`: read, guess the column roles, clean, join.
+
+    tables = [read_and_guess(name, content) for name, content in files]
+    data = build_dataset(tables, name="my export")        # or with corrected mappings
+
+A dataset takes at most one purchase log and one customers table; they are joined on
+`customer_id` (customers without purchases and buyers without a customer row both stay).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analytics.data import schema as s
+from analytics.data.cleaning import clean_customers, clean_transactions
+from analytics.data.columns import ColumnMapping, guess_mapping
+from analytics.data.io import RawTable, read_table
+
+
+@dataclass(frozen=True)
+class LoadedTable:
+    """A file as read, with the mapping that will be used to clean it."""
+
+    raw: RawTable
+    mapping: ColumnMapping
+
+
+def read_and_guess(name: str, content: bytes) -> LoadedTable:
+    """Read one file and guess its kind and column roles (raises DataError for unusable files)."""
+    raw = read_table(content, name)
+    mapping = guess_mapping(raw.frame)
+    if s.CUSTOMER_ID not in mapping.roles:
+        columns = ", ".join(f"'{c}'" for c in list(raw.frame.columns)[:12])
+        raise s.DataError(
+            f"'{name}' has no customer id column. The app needs a column that says who the customer "
+            f"is (e.g. 'customer_id', 'CustomerID', 'client', 'Kunde'). Columns found: {columns}."
+        )
+    return LoadedTable(raw=raw, mapping=mapping)
+
+
+def build_dataset(
+    tables: Sequence[LoadedTable],
+    name: str,
+    description: str = "",
+    today: pd.Timestamp | None = None,
+) -> s.CustomerData:
+    """Clean each table with its mapping and join them into one `CustomerData`.
+
+    Raises DataError when two tables of the same kind are given (combine them first) or when a
+    table has no usable rows.
+    """
+    by_kind: dict[str, LoadedTable] = {}
+    for table in tables:
+        kind = table.mapping.kind
+        if kind in by_kind:
+            label = "purchase logs" if kind == s.TRANSACTIONS else "customer tables"
+            raise s.DataError(
+                f"Two {label} were given ('{by_kind[kind].raw.source}' and '{table.raw.source}'). "
+                "Combine them into one file, or change the table type of one in the column mapping."
+            )
+        by_kind[kind] = table
+    if not by_kind:
+        raise s.DataError("No file was given.")
+
+    transactions = customers = None
+    reports = []
+    if s.TRANSACTIONS in by_kind:
+        table = by_kind[s.TRANSACTIONS]
+        transactions, report = clean_transactions(table.raw, table.mapping, today=today)
+        reports.append(report)
+    if s.CUSTOMERS in by_kind:
+        table = by_kind[s.CUSTOMERS]
+        end = transactions[s.ORDER_DATE].max().normalize() if transactions is not None else None
+        customers, report = clean_customers(table.raw, table.mapping, observation_end=end)
+        reports.append(report)
+    return s.CustomerData(
+        name=name,
+        transactions=transactions,
+        customers=customers,
+        reports=tuple(reports),
+        description=description,
+    )
+
+
+def load_files(
+    files: Sequence[tuple[str, bytes]],
+    name: str | None = None,
+    mappings: Sequence[ColumnMapping | None] | None = None,
+    today: pd.Timestamp | None = None,
+) -> s.CustomerData:
+    """Read, guess and clean files in one call (the headless report's path).
+
+    `mappings`, when given, overrides the guess for the file at the same position (None keeps it).
+    """
+    tables = []
+    for i, (file_name, content) in enumerate(files):
+        table = read_and_guess(file_name, content)
+        if mappings and i < len(mappings) and mappings[i] is not None:
+            table = LoadedTable(raw=table.raw, mapping=mappings[i])
+        tables.append(table)
+    label = name or " + ".join(file_name for file_name, _ in files)
+    return build_dataset(tables, name=label, today=today)
+
+
+def data_section(data: s.CustomerData) -> dict:
+    """The headless report's `data` section (keys are a stable contract).
+
+    rows_read / rows_used / excluded add up over the tables; `columns` maps table -> role -> the
+    user's column; `tables` has the per-file detail.
+    """
+    rows_read = sum(r.rows_read for r in data.reports)
+    rows_used = sum(r.rows_used for r in data.reports)
+    excluded = [
+        {"reason": e.reason, "rows": e.rows, "table": e.table, "examples": list(e.examples)}
+        for r in data.reports
+        for e in r.excluded
+    ]
+    columns = {r.table: dict(r.columns) for r in data.reports}
+    return {
+        "name": data.name,
+        "rows_read": rows_read,
+        "rows_used": rows_used,
+        "customers": data.n_customers,
+        "excluded": excluded,
+        "columns": columns,
+        "observation_end": f"{data.observation_end:%Y-%m-%d}",
+        "tables": [
+            {
+                "table": r.table,
+                "source": r.source,
+                "rows_read": r.rows_read,
+                "rows_used": r.rows_used,
+                "columns": r.columns,
+                "notes": list(r.notes),
+            }
+            for r in data.reports
+        ],
+    }

@@ -1,0 +1,168 @@
+"""Canonical column names and the cleaned-data container every capability consumes.
+
+Everything downstream of ingestion (summaries, models, KPIs, pages, the headless report) reads
+these names only. Ingestion (`analytics.data.io` + `analytics.data.cleaning`) is the one choke point that maps
+a user's columns onto them.
+
+Transactions (one row per purchase, cleaned):
+    customer_id  str                 who bought
+    order_date   datetime64[ns]      when (naive, local time of the export)
+    amount       float64             net value of the purchase in the file's currency (> 0)
+    order_id, quantity, product, channel   optional, kept when present
+
+Customers (one row per customer):
+    customer_id  str, unique
+    optional canonical roles (see CUSTOMER_ROLES) plus any other attribute under its own name.
+    `churned` is a nullable boolean; dates are datetime64[ns]; scores are float64.
+
+The names `frequency`, `recency` (first to last purchase, BTYD meaning only), `T`,
+`monetary_value` are reserved for the per-customer BTYD summary; RFM uses
+`days_since_last_purchase` so `recency` keeps one meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+CUSTOMER_ID = "customer_id"
+ORDER_DATE = "order_date"
+AMOUNT = "amount"
+ORDER_ID = "order_id"
+QUANTITY = "quantity"
+PRODUCT = "product"
+CHANNEL = "channel"
+
+TRANSACTION_REQUIRED: tuple[str, ...] = (CUSTOMER_ID, ORDER_DATE, AMOUNT)
+TRANSACTION_OPTIONAL: tuple[str, ...] = (ORDER_ID, QUANTITY, PRODUCT, CHANNEL)
+TRANSACTION_ROLES: tuple[str, ...] = TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL
+
+# Customer-table roles. Values after cleaning:
+SIGNUP_DATE = "signup_date"  # datetime64[ns]: when the customer was acquired
+CHURNED = "churned"  # boolean (nullable): the customer has left
+CHURN_DATE = "churn_date"  # datetime64[ns]: when the customer left (NaT while active)
+TENURE_MONTHS = "tenure_months"  # float64: months as a customer (to churn, or to the data's end)
+PLAN = "plan"  # str: plan / contract type
+MONTHLY_CHARGE = "monthly_charge"  # float64: recurring charge per month, file currency
+REGION = "region"  # str
+NPS = "nps"  # float64 in 0..10: "how likely are you to recommend us"
+CSAT = "csat"  # float64 in 1..5: satisfaction with the last interaction
+CES = "ces"  # float64 in 1..7: customer effort score (lower = easier)
+TICKETS = "support_tickets"  # float64: support tickets opened
+RESOLUTION_HOURS = "resolution_hours"  # float64: average time to resolve a ticket, hours
+ESCALATIONS = "escalations"  # float64: tickets escalated
+FIRST_CONTACT_RESOLUTION = "first_contact_resolution"  # float64 share 0..1 (or boolean)
+COMPLAINTS = "complaints"  # float64: complaints filed
+ACQUISITION_COST = "acquisition_cost"  # float64: what it cost to win this customer
+
+CUSTOMER_DATE_ROLES: tuple[str, ...] = (SIGNUP_DATE, CHURN_DATE)
+CUSTOMER_NUMERIC_ROLES: tuple[str, ...] = (
+    TENURE_MONTHS,
+    MONTHLY_CHARGE,
+    NPS,
+    CSAT,
+    CES,
+    TICKETS,
+    RESOLUTION_HOURS,
+    ESCALATIONS,
+    FIRST_CONTACT_RESOLUTION,
+    COMPLAINTS,
+    ACQUISITION_COST,
+)
+CUSTOMER_TEXT_ROLES: tuple[str, ...] = (PLAN, REGION)
+CUSTOMER_ROLES: tuple[str, ...] = (CHURNED, *CUSTOMER_DATE_ROLES, *CUSTOMER_NUMERIC_ROLES, *CUSTOMER_TEXT_ROLES)
+
+TRANSACTIONS = "transactions"
+CUSTOMERS = "customers"
+
+
+class DataError(ValueError):
+    """Input that cannot be used. The message is written for the person who uploaded the file."""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Rows left out of the analysis for one reason."""
+
+    reason: str
+    rows: int
+    table: str = TRANSACTIONS
+    examples: tuple[int, ...] = ()  # 1-based row numbers in the file (header = row 1), at most 5
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """What ingestion did with one table: rows_read == rows_used + sum(excluded rows)."""
+
+    table: str  # TRANSACTIONS or CUSTOMERS
+    source: str  # file name or dataset description
+    rows_read: int
+    rows_used: int
+    excluded: tuple[Exclusion, ...]
+    columns: dict[str, str]  # canonical role -> the user's column name
+    notes: tuple[str, ...] = ()  # plain-word decisions, e.g. "Dates read day-first (31/01/2024)."
+
+    @property
+    def rows_excluded(self) -> int:
+        return sum(e.rows for e in self.excluded)
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """A cleaned dataset: transactions, customers, or both (joined on `customer_id`).
+
+    `observation_end` is the last day the data covers (the latest purchase, or for a customers
+    table the latest signup/churn date); models treat it as "today".
+    """
+
+    name: str
+    transactions: pd.DataFrame | None = None
+    customers: pd.DataFrame | None = None
+    reports: tuple[TableReport, ...] = field(default_factory=tuple)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.transactions is None and self.customers is None:
+            raise DataError("No data: provide a transactions table, a customers table, or both.")
+
+    @property
+    def has_transactions(self) -> bool:
+        return self.transactions is not None and len(self.transactions) > 0
+
+    @property
+    def has_customers(self) -> bool:
+        return self.customers is not None and len(self.customers) > 0
+
+    def has_column(self, role: str) -> bool:
+        """True when the customers table carries this canonical role with at least one value."""
+        return self.customers is not None and role in self.customers.columns and self.customers[role].notna().any()
+
+    @property
+    def customer_ids(self) -> pd.Index:
+        ids = []
+        if self.transactions is not None:
+            ids.append(pd.Index(self.transactions[CUSTOMER_ID].unique()))
+        if self.customers is not None:
+            ids.append(pd.Index(self.customers[CUSTOMER_ID]))
+        out = ids[0]
+        for more in ids[1:]:
+            out = out.union(more)
+        return out
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    @property
+    def observation_end(self) -> pd.Timestamp:
+        candidates: list[pd.Timestamp] = []
+        if self.has_transactions:
+            candidates.append(self.transactions[ORDER_DATE].max())
+        if self.customers is not None:
+            for role in CUSTOMER_DATE_ROLES:
+                if role in self.customers.columns and self.customers[role].notna().any():
+                    candidates.append(self.customers[role].max())
+        if not candidates:
+            raise DataError("The data has no dates, so there is no observation period.")
+        return max(candidates).normalize()

@@ -1,0 +1,153 @@
+"""The headless report: the same pipeline as the app, as one JSON-ready dict.
+
+    data = analytics.data.ingest.load_files([("orders.csv", content)])
+    report = build_report(data, ReportSettings(period="W"))
+
+Sections (keys are a stable contract, documented in README.md): `data` always; then one per
+capability. A capability that cannot run on this data gives `null` for its section and a plain
+reason under `reasons[<section>]`; the report as a whole still succeeds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics.data.ingest import data_section
+from analytics.data.schema import CustomerData, DataError
+
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Settings shared by every section.
+
+    period : time unit of the models and KPIs: 'D' days, 'W' weeks, 'M' months.
+    calibration_end : last day of the model-fitting window (None = a sensible default per model).
+    """
+
+    period: str = "W"
+    calibration_end: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        if self.period not in ("D", "W", "M"):
+            raise DataError(f"Unknown period '{self.period}': use D (days), W (weeks) or M (months).")
+
+
+# Adapters: each maps the shared ReportSettings onto one capability's own settings. Imports are
+# local so `python -m analytics report` loads only what it runs.
+
+
+def kpis_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.business.kpis import kpis_report_section
+
+    return kpis_report_section(data, {"kpi_period": "month"})
+
+
+def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.models.clv import ClvSettings, report_section
+
+    return report_section(data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end))
+
+
+def retention_sbg_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.models.clv import ClvSettings
+    from analytics.models.sbg import report_section
+
+    return report_section(data, ClvSettings())
+
+
+def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.models.churn import ChurnSettings, report_section
+
+    return report_section(data, ChurnSettings())
+
+
+def whatif_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.business.economics import WhatIfSettings, report_section
+
+    return report_section(data, WhatIfSettings())
+
+
+def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.business.segments import segments_report_section
+
+    return segments_report_section(data, None)
+
+
+# Section name -> "module:function". Each function takes (CustomerData, ReportSettings) and returns
+# a JSON-ready dict, or raises DataError with a reason the report shows instead of the section.
+SECTIONS: dict[str, str] = {
+    "kpis": "analytics.reports.report:kpis_section",
+    "clv": "analytics.reports.report:clv_section",
+    "retention_sbg": "analytics.reports.report:retention_sbg_section",
+    "churn": "analytics.reports.report:churn_section",
+    "whatif": "analytics.reports.report:whatif_section",
+    "segments": "analytics.reports.report:segments_section",
+}
+
+
+def _load(target: str) -> Callable[[CustomerData, ReportSettings], dict]:
+    module, function = target.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def to_json_ready(value: Any) -> Any:
+    """Plain Python for json.dumps: numpy scalars to int/float, NaN/inf to None, dates to ISO."""
+    if isinstance(value, dict):
+        return {str(k): to_json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_ready(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (pd.Timestamp,)):
+        return None if pd.isna(value) else value.strftime("%Y-%m-%d")
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def build_report(
+    data: CustomerData,
+    settings: ReportSettings | None = None,
+    sections: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Run every section on `data`. Never raises for a section that cannot run: it is null with a reason."""
+    settings = settings or ReportSettings()
+    sections = SECTIONS if sections is None else sections
+    report: dict[str, Any] = {
+        "version": REPORT_VERSION,
+        "settings": {
+            "period": settings.period,
+            "calibration_end": None if settings.calibration_end is None else f"{settings.calibration_end:%Y-%m-%d}",
+        },
+        "data": data_section(data),
+    }
+    reasons: dict[str, str] = {}
+    for name, target in sections.items():
+        if progress:
+            progress(name)
+        try:
+            report[name] = to_json_ready(_load(target)(data, settings))
+        except DataError as exc:
+            report[name] = None
+            reasons[name] = str(exc)
+        except Exception as exc:  # a bug in one section must not take the others down
+            report[name] = None
+            reasons[name] = f"Internal error in the {name} section ({type(exc).__name__}: {exc})."
+            print(f"warning: {reasons[name]}", file=sys.stderr)
+    report["reasons"] = reasons
+    return to_json_ready(report)
