@@ -1,0 +1,216 @@
+"""Benchmark: the whole headless report at scale, against the plain lifetimes pipeline, same run.
+
+    python benchmarks/bench_scale.py --customers 300000          # ~1.47M purchases
+    python benchmarks/bench_scale.py --customers 2000000         # ~9.8M purchases (about 10 min before)
+    python benchmarks/bench_scale.py --customers 100000 --skip-baseline
+
+Data: a seeded purchase log simulated from a BG/NBD process (r 0.62, alpha 6 per week, a 0.8,
+b 4) with Gamma-Gamma spend (p 6.25, q 3.74, v 15.44), customers acquired over 12 weeks and
+observed for 78 weeks: about 4.9 purchases per customer. Written once to
+benchmarks/out/scale_<customers>.csv (order_id, customer_id as text 'C0000001', order_date
+YYYY-MM-DD, amount) and reused.
+
+Each pipeline runs in its own fresh Python process (so peak memory is its own), one after the
+other in this run:
+
+- ours: `analytics.data.ingest.load_files` on the file's bytes (stage `load_files`), then each
+  section of `analytics.reports.report.build_report` timed on its own (kpis, clv, retention_sbg,
+  churn, whatif, segments);
+- baseline: the plain lifetimes pipeline: `pandas.read_csv`, `summary_data_from_transaction_data`
+  (weekly, day granularity), `BetaGeoFitter`, `GammaGammaFitter` on repeat buyers, and the
+  12-month `customer_lifetime_value` (monthly discount 1%).
+
+Printed per stage: CPU seconds (this process and its threads, `time.process_time`), wall
+seconds, and the process's peak resident memory after the stage (`ru_maxrss`). The machine is
+shared: compare CPU seconds and the ratio to the baseline measured in the same run.
+`--json PATH` also writes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT = Path(__file__).resolve().parent / "out"
+SIMULATION = dict(r=0.62, alpha=6.0, a=0.8, b=4.0, spend=(6.25, 3.74, 15.44), time_unit="W")
+SECTION_NAMES = ("kpis", "clv", "retention_sbg", "churn", "whatif", "segments")
+
+
+def peak_rss_gb() -> float:
+    """Peak resident set size of this process so far, in GB (ru_maxrss is in kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+class Stages:
+    """CPU and wall seconds per stage, and the peak memory after it."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self._last = (time.perf_counter(), time.process_time())
+
+    def lap(self, stage: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.rows.append(
+            {
+                "stage": stage,
+                "wall_s": round(now[0] - self._last[0], 2),
+                "cpu_s": round(now[1] - self._last[1], 2),
+                "peak_gb": round(peak_rss_gb(), 2),
+            }
+        )
+        self._last = now
+
+
+def make_csv(customers: int, seed: int = 13) -> Path:
+    """The seeded purchase log as a CSV (written once, then reused)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from analytics.models.btyd import simulate_transactions
+
+    path = OUT / f"scale_{customers}.csv"
+    if path.exists():
+        return path
+    OUT.mkdir(exist_ok=True)
+    tx = simulate_transactions(customers, random_state=seed, **SIMULATION)
+    ids = tx["customer_id"].str[1:].astype(np.int64).to_numpy()
+    table = pa.table(
+        {
+            "order_id": pa.array(np.arange(1, len(tx) + 1, dtype=np.int64)),
+            "customer_id": pa.array(np.char.add("C", np.char.zfill(ids.astype(str), 7))),
+            "order_date": pa.array(tx["order_date"].dt.strftime("%Y-%m-%d").to_numpy()),
+            "amount": pa.array(tx["amount"].round(2).to_numpy()),
+        }
+    )
+    tmp = path.with_suffix(".tmp")
+    pacsv.write_csv(table, tmp)
+    tmp.rename(path)
+    return path
+
+
+def run_ours(path: Path) -> dict:
+    """load_files + every report section, each timed."""
+    from analytics.data.ingest import load_files
+    from analytics.reports.report import SECTIONS, build_report
+
+    stages = Stages()
+    data = load_files([(path.name, path.read_bytes())])
+    stages.lap("load_files")
+    reasons = {}
+    for name in SECTION_NAMES:
+        report = build_report(data, sections={name: SECTIONS[name]})
+        if report[name] is None:
+            reasons[name] = report["reasons"][name]
+        stages.lap(name)
+    return {"stages": stages.rows, "reasons": reasons, "rows": int(len(data.transactions))}
+
+
+def run_baseline(path: Path) -> dict:
+    """The plain lifetimes pipeline on the same file."""
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    stages = Stages()
+    tx = pd.read_csv(path, parse_dates=["order_date"])
+    stages.lap("read_csv")
+    summary = summary_data_from_transaction_data(
+        tx, "customer_id", "order_date", monetary_value_col="amount", freq="D", freq_multiplier=7
+    )
+    stages.lap("summary")
+    bgf = BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"])
+    stages.lap("bg_nbd")
+    repeat = summary[summary["frequency"] > 0]
+    ggf = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
+    stages.lap("gamma_gamma")
+    clv = ggf.customer_lifetime_value(
+        bgf,
+        summary["frequency"],
+        summary["recency"],
+        summary["T"],
+        summary["monetary_value"],
+        time=12,
+        freq="W",
+        discount_rate=0.01,
+    )
+    stages.lap("clv_12_months")
+    return {"stages": stages.rows, "total_clv": float(clv.sum())}
+
+
+def child(kind: str, path: Path) -> None:
+    warnings.filterwarnings("ignore")
+    result = run_ours(path) if kind == "ours" else run_baseline(path)
+    print(json.dumps(result))
+
+
+def run_child(kind: str, path: Path) -> dict:
+    process = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--file", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if process.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{process.stderr[-3000:]}")
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def table(title: str, result: dict) -> str:
+    rows = result["stages"]
+    lines = [title, f"  {'stage':<16}{'cpu s':>9}{'wall s':>9}{'peak GB':>9}"]
+    for row in rows:
+        lines.append(f"  {row['stage']:<16}{row['cpu_s']:>9.1f}{row['wall_s']:>9.1f}{row['peak_gb']:>9.2f}")
+    cpu = sum(r["cpu_s"] for r in rows)
+    wall = sum(r["wall_s"] for r in rows)
+    lines.append(f"  {'total':<16}{cpu:>9.1f}{wall:>9.1f}{max(r['peak_gb'] for r in rows):>9.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=300_000)
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--child", choices=["ours", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, Path(args.file))
+        return
+
+    start = time.perf_counter()
+    path = make_csv(args.customers)
+    size_mb = path.stat().st_size / 1e6
+    print(f"{path.name}: {args.customers:,} customers, {size_mb:,.0f} MB (made in {time.perf_counter() - start:.0f} s)")
+    ours = run_child("ours", path)
+    print(f"{ours['rows']:,} purchases ({ours['rows'] / args.customers:.2f} per customer)")
+    print(table("ours (load_files + build_report):", ours))
+    for name, reason in ours["reasons"].items():
+        print(f"  {name} not available: {reason}")
+    result = {"customers": args.customers, "rows": ours["rows"], "ours": ours}
+    if not args.skip_baseline:
+        baseline = run_child("baseline", path)
+        print(table("plain lifetimes pipeline:", baseline))
+        ours_cpu = sum(r["cpu_s"] for r in ours["stages"])
+        base_cpu = sum(r["cpu_s"] for r in baseline["stages"])
+        ours_wall = sum(r["wall_s"] for r in ours["stages"])
+        base_wall = sum(r["wall_s"] for r in baseline["stages"])
+        print(f"ratio ours / plain lifetimes: CPU {ours_cpu / base_cpu:.2f}x, wall {ours_wall / base_wall:.2f}x")
+        result["baseline"] = baseline
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
