@@ -103,6 +103,12 @@ def mapping_editor(file: state.UploadedBytes) -> None:
             index={None: 0, True: 1, False: 2}[mapping.day_first],
             horizontal=True,
         )
+        drop_duplicates = st.checkbox(
+            "Drop rows that repeat an earlier row exactly",
+            value=mapping.drop_exact_duplicates,
+            help="A purchase log without an order id keeps them: the same customer buying the same amount twice "
+            "on one day is common. Tick this when they are copies. With an order id they are always dropped.",
+        )
         if st.form_submit_button("Apply this mapping"):
             picked_columns = list(roles.values())
             if len(set(picked_columns)) < len(picked_columns):
@@ -112,7 +118,14 @@ def mapping_editor(file: state.UploadedBytes) -> None:
                 order
             ]
             state.set_mapping(
-                file.sha256, ColumnMapping(kind=kind, roles=roles, day_first=day_first, unit_price=mapping.unit_price)
+                file.sha256,
+                ColumnMapping(
+                    kind=kind,
+                    roles=roles,
+                    day_first=day_first,
+                    unit_price=mapping.unit_price,
+                    drop_exact_duplicates=drop_duplicates,
+                ),
             )
             st.rerun()
     st.dataframe(table.raw.frame.head(5), hide_index=True)

@@ -6,7 +6,11 @@ exactly one reason (the first rule it breaks, in the order below), so that alway
 
 Transactions, in order: no customer id; date not readable; amount not a number; cancellation
 (invoice number starting with C); return or refund (negative amount); date in the future; exact
-duplicate of an earlier row. Zero amounts are kept (a free order is still a purchase) and noted.
+duplicate of an earlier row when the file has an order id (or the user asked to drop them).
+Without an order id an exact repeat is KEPT and counted as a possible duplicate: the same customer
+buying the same amount twice on one day is common (the CDNOW log has 21 such orders) and cannot be
+told from a copied row, so the user decides. Zero amounts are kept (a free order is still a purchase)
+and noted.
 Customers, in order: no customer id; exact duplicate row; repeated customer id (first row kept).
 """
 
@@ -61,11 +65,27 @@ class _Exclusions:
         return tuple(out)
 
 
-def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
+DUPLICATE_REASON = "Exact duplicate of an earlier row"
+
+
+def _exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> np.ndarray:
     """The same raw row again (all of the user's columns equal), among rows not yet excluded."""
     duplicate = np.zeros(len(frame), dtype=bool)
     duplicate[ex.kept] = frame.loc[ex.kept].duplicated(keep="first").to_numpy()
-    ex.add("Exact duplicate of an earlier row", duplicate)
+    return duplicate
+
+
+def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
+    ex.add(DUPLICATE_REASON, _exact_duplicates(frame, ex))
+
+
+def possible_duplicates_note(count: int) -> str:
+    """The note a purchase log gets when exact repeats were kept (one wording everywhere)."""
+    return (
+        f"{count:,} rows repeat an earlier row exactly (same customer, date and amount) and the file has no "
+        "order id to tell them apart: they were KEPT as separate purchases (possible duplicates). If they are "
+        "copies, drop them in the column mapping on the Data page."
+    )
 
 
 def _require(mapping: ColumnMapping, roles: tuple[str, ...], raw: RawTable) -> None:
@@ -146,15 +166,23 @@ def clean_transactions(
             out[role] = to_text(frame[roles[role]])
 
     # Exact duplicates: the same raw row again (all of the user's columns equal), after the rows
-    # already excluded for another reason are set aside.
-    _exclude_exact_duplicates(frame, ex)
+    # already excluded for another reason are set aside. Dropped when an order id says they are
+    # the same order (or the user asked); otherwise kept and counted as possible duplicates.
+    duplicates = _exact_duplicates(frame, ex)
+    possible = 0
+    if order_ids is not None or mapping.drop_exact_duplicates:
+        ex.add(DUPLICATE_REASON, duplicates)
+    else:
+        possible = int(duplicates.sum())
+        if possible:
+            notes.append(possible_duplicates_note(possible))
 
     out = out.loc[ex.kept].reset_index(drop=True)
     out[s.CUSTOMER_ID] = out[s.CUSTOMER_ID].astype(str)
     out[s.AMOUNT] = out[s.AMOUNT].astype("float64")
     out = out.sort_values([s.ORDER_DATE, s.CUSTOMER_ID], kind="stable").reset_index(drop=True)
     columns = dict(roles) | ({"unit_price": mapping.unit_price} if mapping.unit_price else {})
-    return out, _report(raw, ex, len(out), columns, notes)
+    return out, _report(raw, ex, len(out), columns, notes, possible_duplicates=possible)
 
 
 def clean_customers(
@@ -242,9 +270,17 @@ def _numeric_with_note(values: pd.Series, column: str, notes: list[str]) -> pd.S
     return parsed
 
 
-def _report(raw: RawTable, ex: _Exclusions, rows_used: int, columns: dict[str, str], notes: list[str]) -> s.TableReport:
+def _report(
+    raw: RawTable,
+    ex: _Exclusions,
+    rows_used: int,
+    columns: dict[str, str],
+    notes: list[str],
+    possible_duplicates: int = 0,
+) -> s.TableReport:
     """The table's report; checks rows read = used + excluded and refuses a table with no usable row."""
     report = s.TableReport(
+        possible_duplicates=possible_duplicates,
         table=ex.table,
         source=raw.source,
         rows_read=len(raw.frame),

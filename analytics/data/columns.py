@@ -260,12 +260,16 @@ class ColumnMapping:
     `kind` is TRANSACTIONS or CUSTOMERS. `roles` maps canonical role -> user column.
     `day_first` forces the date reading (None = decide from the data).
     `unit_price` names a price column multiplied by quantity when the file has no amount column.
+    `drop_exact_duplicates`: in a purchase log without an order id, exact repeats of an earlier row
+    are kept (flagged as possible duplicates) unless this is True; with an order id they are
+    always dropped.
     """
 
     kind: str
     roles: dict[str, str] = field(default_factory=dict)
     day_first: bool | None = None
     unit_price: str | None = None
+    drop_exact_duplicates: bool = False
 
     def with_role(self, role: str, column: str | None) -> ColumnMapping:
         roles = {r: c for r, c in self.roles.items() if r != role and c != column}
@@ -279,6 +283,7 @@ class ColumnMapping:
             "roles": dict(self.roles),
             "day_first": self.day_first,
             "unit_price": self.unit_price,
+            "drop_exact_duplicates": self.drop_exact_duplicates,
         }
 
     @classmethod
@@ -288,6 +293,7 @@ class ColumnMapping:
             roles=dict(raw.get("roles", {})),
             day_first=raw.get("day_first"),
             unit_price=raw.get("unit_price"),
+            drop_exact_duplicates=bool(raw.get("drop_exact_duplicates", False)),
         )
 
 

@@ -102,6 +102,9 @@ class TableReport:
     excluded: tuple[Exclusion, ...]
     columns: dict[str, str]  # canonical role -> the user's column name
     notes: tuple[str, ...] = ()  # plain-word decisions, e.g. "Dates read day-first (31/01/2024)."
+    # Rows that repeat an earlier row exactly but were KEPT (a purchase log without an order id:
+    # two same-day purchases of the same amount are common and cannot be told from a copy).
+    possible_duplicates: int = 0
 
     @property
     def rows_excluded(self) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -371,3 +373,40 @@ def test_rows_read_equals_used_plus_excluded(rows):
     assert report.rows_read == report.rows_used + report.rows_excluded
     assert len(data.transactions) == report.rows_used
     assert (data.transactions[s.AMOUNT] >= 0).all()
+
+
+# --- exact duplicates without an order id: kept and flagged ------------------------------------
+
+SAME_DAY_TWICE = """
+customer,date,amount
+A,2024-01-05,10.00
+A,2024-01-05,10.00
+B,2024-01-06,20.00
+"""
+
+
+def test_exact_repeats_without_an_order_id_are_kept_and_flagged():
+    data = load(csv_bytes(SAME_DAY_TWICE))
+    report = data.reports[0]
+    assert (report.rows_read, report.rows_used, report.possible_duplicates) == (3, 3, 1)
+    assert excluded(data) == {}
+    assert any("1 rows repeat an earlier row exactly" in n and "KEPT" in n for n in report.notes)
+
+
+def test_exact_repeats_are_dropped_when_the_user_asks():
+
+    table = read_and_guess("orders.csv", csv_bytes(SAME_DAY_TWICE))
+    mapping = replace(table.mapping, drop_exact_duplicates=True)
+    data = load_files([("orders.csv", csv_bytes(SAME_DAY_TWICE))], mappings=[mapping], today=pd.Timestamp("2024-12-31"))
+    assert excluded(data) == {"Exact duplicate of an earlier row": 1}
+    assert data.reports[0].possible_duplicates == 0
+    assert ColumnMapping.from_dict(mapping.to_dict()).drop_exact_duplicates is True
+
+
+def test_cdnow_sample_keeps_its_same_day_orders():
+    """lifetimes' CDNOW sample: 6,919 purchase rows, 21 of them same-day repeats of the same amount."""
+    from analytics.data.datasets import load_demo
+
+    data = load_demo("cdnow_sample")
+    report = data.reports[0]
+    assert (report.rows_read, report.rows_used, report.possible_duplicates) == (6919, 6919, 21)
