@@ -45,3 +45,28 @@ def test_requirements_are_pinned():
             line = line.strip()
             if line and not line.startswith(("#", "-r")):
                 assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", line), line
+
+
+def _pins(name: str) -> dict[str, str]:
+    """``{normalised package name: version}`` of the ``name==version`` lines of a requirements file."""
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        match = re.match(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s\\;]+)", line.strip())
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return pins
+
+
+def test_lock_matches_the_pinned_requirements():
+    """Every pin of requirements*.txt is in requirements.lock at the same version, with hashes.
+
+    A pin changed without regenerating the lock fails here, with the command to run.
+    """
+    lock_text = (ROOT / "requirements.lock").read_text()
+    command = lock_text.splitlines()[1].lstrip("# ").strip()
+    lock = _pins("requirements.lock")
+    wanted = _pins("requirements.txt") | _pins("requirements-dev.txt")
+    stale = {name: version for name, version in wanted.items() if lock.get(name) != version}
+    assert stale == {}, f"requirements.lock is stale; regenerate it with: {command}"
+    entries = re.findall(r"^\S+==\S+ \\\n(?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+", lock_text, re.M)
+    assert len(entries) == len(lock), "every locked package carries its sha256 hashes"
