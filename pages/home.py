@@ -38,9 +38,11 @@ header(
     "is worth, and what keeping a few more of them would earn.",
 )
 data = require_data()
+_end = data.observation_end_or_none
 st.markdown(
-    f"**{data.name}** — {data.n_customers:,} customers, data up to {data.observation_end:%d %b %Y}. "
-    "Follow the steps in order in a workshop; each is one click to its page."
+    f"**{data.name}** — {data.n_customers:,} customers, "
+    + (f"data up to {_end:%d %b %Y}. " if _end is not None else "no dates in the data. ")
+    + "Follow the steps in order in a workshop; each is one click to its page."
 )
 
 slot = step(

@@ -119,6 +119,7 @@ def data_section(data: s.CustomerData) -> dict:
         for e in r.excluded
     ]
     columns = {r.table: dict(r.columns) for r in data.reports}
+    end = data.observation_end_or_none
     return {
         "name": data.name,
         "rows_read": rows_read,
@@ -126,7 +127,7 @@ def data_section(data: s.CustomerData) -> dict:
         "customers": data.n_customers,
         "excluded": excluded,
         "columns": columns,
-        "observation_end": f"{data.observation_end:%Y-%m-%d}",
+        "observation_end": None if end is None else f"{end:%Y-%m-%d}",
         "tables": [
             {
                 "table": r.table,

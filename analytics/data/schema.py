@@ -158,6 +158,19 @@ class CustomerData:
         return len(self.customer_ids)
 
     @property
+    def has_dates(self) -> bool:
+        """True when any table carries a date (a purchase date, or a signup/churn date)."""
+        return self.observation_end_or_none is not None
+
+    @property
+    def observation_end_or_none(self) -> pd.Timestamp | None:
+        """The observation end, or None for data without any date (e.g. a churn table with tenure only)."""
+        try:
+            return self.observation_end
+        except DataError:
+            return None
+
+    @property
     def observation_end(self) -> pd.Timestamp:
         candidates: list[pd.Timestamp] = []
         if self.has_transactions:
@@ -167,5 +180,8 @@ class CustomerData:
                 if role in self.customers.columns and self.customers[role].notna().any():
                     candidates.append(self.customers[role].max())
         if not candidates:
-            raise DataError("The data has no dates, so there is no observation period.")
+            raise DataError(
+                "The data has no dates, so there is no observation period: add a purchase log "
+                "(customer id, date, amount) or a signup/churn date column to the customers table."
+            )
         return max(candidates).normalize()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -20,9 +22,30 @@ from analytics.data.ingest import load_files
 from analytics.data.schema import DataError
 from analytics.reports.report import ReportSettings, build_report
 
+logger = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """A command line that cannot be run (unknown option, missing file name)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse would print usage + error on two lines
+        raise UsageError(f"{message} (see python -m analytics report --help)")
+
+
+def one_line(message: str) -> str:
+    """The message on a single line: line breaks (e.g. inside a column name) shown as a visible \\n."""
+    return message.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n").strip()
+
+
+def _fail(message: str) -> int:
+    print(f"error: {one_line(message)}", file=sys.stderr)
+    return 2
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analytics", description="Customer analytics, headless.")
+    parser = _Parser(prog="python -m analytics", description="Customer analytics, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", help="analyse files and print or write the report")
     report.add_argument("files", nargs="+", metavar="FILE", help="CSV, .xlsx or .parquet; or demo:NAME")
@@ -39,8 +62,11 @@ def _load(paths: list[str]):
     for path in paths:
         file = Path(path)
         if not file.is_file():
-            raise DataError(f"File not found: {path}")
-        files.append((file.name, file.read_bytes()))
+            raise DataError(f"File not found: {path}. Check the path and the file name.")
+        try:
+            files.append((file.name, file.read_bytes()))
+        except OSError as exc:
+            raise DataError(f"'{path}' could not be read ({exc.strerror or exc}). Check its permissions.") from exc
     return load_files(files)
 
 
@@ -59,25 +85,47 @@ def _summary(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 report written, 2 input or usage problem).
+
+    The contract: exit 0 with the report, or exit 2 with exactly one `error:` line on stderr that
+    names the cause and the fix. Never a traceback: an unexpected exception becomes one line too.
+    """
+    try:
+        return _main(argv)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except DataError as exc:
+        return _fail(str(exc))
+    except MemoryError:
+        return _fail("the file is too large for this machine's memory. Split it, or use a machine with more memory.")
+    except KeyboardInterrupt:
+        return _fail("interrupted.")
+    except Exception as exc:  # last resort: the contract holds even for a bug
+        logger.debug("unexpected error", exc_info=True)
+        return _fail(
+            f"internal error ({type(exc).__name__}: {exc}). This is a bug, not your file's fault: please "
+            "report it with the file's column names."
+        )
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         calibration_end = pd.Timestamp(args.calibration_end) if args.calibration_end else None
     except ValueError:
-        print(f"error: --calibration-end '{args.calibration_end}' is not a date (use YYYY-MM-DD)", file=sys.stderr)
-        return 2
-    try:
-        settings = ReportSettings(period=args.period, calibration_end=calibration_end)
-        print(f"reading {', '.join(args.files)} ...", file=sys.stderr)
-        data = _load(args.files)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"--calibration-end '{args.calibration_end}' is not a date (use YYYY-MM-DD)")
+    settings = ReportSettings(period=args.period, calibration_end=calibration_end)
+    print(f"reading {', '.join(args.files)} ...", file=sys.stderr)
+    data = _load(args.files)
     report = build_report(data, settings, progress=lambda name: print(f"computing {name} ...", file=sys.stderr))
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.json == "-":
         sys.stdout.write(text + "\n")
     elif args.json:
-        Path(args.json).write_text(text + "\n", encoding="utf-8")
+        try:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"could not write '{args.json}' ({exc.strerror or exc}). Choose a writable path.")
         print(f"wrote {args.json}", file=sys.stderr)
         print(_summary(report))
     else:

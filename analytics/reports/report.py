@@ -95,6 +95,14 @@ SECTIONS: dict[str, str] = {
 }
 
 
+# Sections that describe periods of time: without any date in the data they cannot run.
+NEEDS_DATES: frozenset[str] = frozenset({"kpis", "cohorts"})
+NO_DATES_REASON = (
+    "The data has no dates (no purchase date, signup date or churn date), so period figures cannot "
+    "be computed. Add a purchase log (customer id, date, amount) or a signup date column."
+)
+
+
 def _load(target: str) -> Callable[[CustomerData, ReportSettings], dict]:
     module, function = target.split(":")
     return getattr(importlib.import_module(module), function)
@@ -140,6 +148,10 @@ def build_report(
     for name, target in sections.items():
         if progress:
             progress(name)
+        if name in NEEDS_DATES and not data.has_dates:
+            report[name] = None
+            reasons[name] = NO_DATES_REASON
+            continue
         try:
             report[name] = to_json_ready(_load(target)(data, settings))
         except DataError as exc:
