@@ -3,12 +3,14 @@
 import pandas as pd
 import streamlit as st
 
+from analytics.business.kind import KINDS
 from analytics.data import schema as s
 from analytics.data.columns import ColumnMapping, roles_for
 from analytics.data.schema import DataError
 from ui import state
 from ui.cache import current_data, read_upload
 from ui.frame import header, next_step
+from ui.kind import K_BUSINESS_KIND, assumptions, business_kind
 
 ROLE_LABELS = {
     s.CUSTOMER_ID: "Customer id",
@@ -103,6 +105,16 @@ def mapping_editor(file: state.UploadedBytes) -> None:
             index={None: 0, True: 1, False: 2}[mapping.day_first],
             horizontal=True,
         )
+        tenure_unit = st.radio(
+            "The tenure column counts",
+            ["Decide from the header and range", "months", "years", "days"],
+            index=["Decide from the header and range", "months", "years", "days"].index(
+                mapping.tenure_unit or "Decide from the header and range"
+            ),
+            horizontal=True,
+            help="A bank's 'Tenure' of 0-10 is years; a telecom's 0-72 is months. Read without a unit in the "
+            "header, whole numbers up to 15 are taken as years.",
+        )
         drop_duplicates = st.checkbox(
             "Drop rows that repeat an earlier row exactly",
             value=mapping.drop_exact_duplicates,
@@ -125,6 +137,7 @@ def mapping_editor(file: state.UploadedBytes) -> None:
                     day_first=day_first,
                     unit_price=mapping.unit_price,
                     drop_exact_duplicates=drop_duplicates,
+                    tenure_unit=None if tenure_unit.startswith("Decide") else tenure_unit,
                 ),
             )
             st.rerun()
@@ -186,6 +199,28 @@ try:
     )
 except DataError as exc:  # a customers table without any date column
     b.info(str(exc))
+st.markdown("#### What the analysis assumed")
+kind = business_kind(data)
+choice = st.selectbox(
+    "Read this data as",
+    [None, *KINDS],
+    format_func=lambda k: f"Detected: {KINDS[kind.detected]}" if k is None else KINDS[k],
+    key=K_BUSINESS_KIND,
+    help="Decides what retention, churn, 'active' and customer value mean on every page: recorded leaving "
+    "for a subscription, a purchase model's estimate for a purchase log.",
+)
+st.caption(f"**{kind.label}**: {kind.reason}.")
+with st.container(border=True):
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"Assumption": a.name, "Value": a.value, "Why": a.why, "Change it": a.change}
+                for a in assumptions(data, kind.kind if kind.chosen else None)
+            ]
+        ),
+        hide_index=True,
+    )
+
 if data.has_transactions:
     with st.expander("Cleaned purchases (first 200 rows)"):
         st.dataframe(data.transactions.head(200), hide_index=True)

@@ -16,6 +16,8 @@ Customers, in order: no customer id; exact duplicate row; repeated customer id (
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -233,6 +235,21 @@ def clean_customers(
     for role in s.CUSTOMER_NUMERIC_ROLES:
         if role in roles:
             out[role] = _numeric_with_note(frame[roles[role]], roles[role], notes)
+    tenure_unit, tenure_reason = None, ""
+    if s.TENURE_MONTHS in roles:
+        header = roles[s.TENURE_MONTHS]
+        if mapping.tenure_unit:
+            tenure_unit, tenure_reason = mapping.tenure_unit, "chosen in the column mapping"
+        else:
+            tenure_unit, tenure_reason = infer_tenure_unit(header, out[s.TENURE_MONTHS])
+        if tenure_unit not in TENURE_UNITS:
+            raise s.DataError(f"Tenure unit '{tenure_unit}' is not one of {', '.join(TENURE_UNITS)}.")
+        if tenure_unit != "months":
+            out[s.TENURE_MONTHS] = out[s.TENURE_MONTHS] * TENURE_UNITS[tenure_unit]
+            notes.append(
+                f"Tenure '{header}' read in {tenure_unit} ({tenure_reason}) and converted to months. "
+                "If it is in months, change the tenure unit in the column mapping on the Data page."
+            )
     for role in s.CUSTOMER_TEXT_ROLES:
         if role in roles:
             out[role] = to_text(frame[roles[role]])
@@ -256,7 +273,34 @@ def clean_customers(
         notes.append(f"Tenure computed from signup to churn date (or {pd.Timestamp(end):%Y-%m-%d}), in months.")
 
     out = out.loc[ex.kept].reset_index(drop=True)
-    return out, _report(raw, ex, len(out), dict(roles), notes)
+    report = _report(raw, ex, len(out), dict(roles), notes)
+    return out, replace(report, tenure_unit=tenure_unit, tenure_unit_reason=tenure_reason)
+
+
+TENURE_UNITS = {"months": 1.0, "years": 12.0, "days": 1.0 / DAYS_PER_MONTH}
+#: A tenure column whose header names no unit and whose whole numbers stay within this many is read
+#: in years: a customer base whose longest-serving customer joined under 15 months ago is far rarer
+#: than a bank's 0-10 "Tenure" in years (a 10-month tenure read as 10 years would be as wrong, so the
+#: choice is shown on the Data page and in the report, and can be changed in the column mapping).
+MAX_YEARS_TENURE = 15
+
+
+def infer_tenure_unit(header: str, values: pd.Series) -> tuple[str, str]:
+    """The unit of a tenure column and a sentence saying why: from its header, else from its range."""
+    name = str(header).lower()
+    if any(w in name for w in ("year", "yr", "jahr", "annee", "año")):
+        return "years", f"the header '{header}' says years"
+    if any(w in name for w in ("month", "mon", "mth", "monat", "mois", "mes")):
+        return "months", f"the header '{header}' says months"
+    if any(w in name for w in ("day", "tage", "jour")):
+        return "days", f"the header '{header}' says days"
+    known = values.dropna()
+    if len(known) and (known >= 0).all() and (known == known.round()).all() and known.max() <= MAX_YEARS_TENURE:
+        return "years", (
+            f"the header '{header}' names no unit and its whole numbers run {known.min():.0f}-{known.max():.0f}, "
+            "a range typical of years (a bank's tenure), not months"
+        )
+    return "months", f"the header '{header}' names no unit and its values run up to {known.max():,.0f}, read as months"
 
 
 def _numeric_with_note(values: pd.Series, column: str, notes: list[str]) -> pd.Series:

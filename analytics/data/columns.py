@@ -263,6 +263,8 @@ class ColumnMapping:
     `drop_exact_duplicates`: in a purchase log without an order id, exact repeats of an earlier row
     are kept (flagged as possible duplicates) unless this is True; with an order id they are
     always dropped.
+    `tenure_unit`: 'months', 'years' or 'days' for the tenure column (None = infer from its header
+    and range; see `analytics.data.cleaning.infer_tenure_unit`).
     """
 
     kind: str
@@ -270,6 +272,7 @@ class ColumnMapping:
     day_first: bool | None = None
     unit_price: str | None = None
     drop_exact_duplicates: bool = False
+    tenure_unit: str | None = None
 
     def with_role(self, role: str, column: str | None) -> ColumnMapping:
         roles = {r: c for r, c in self.roles.items() if r != role and c != column}
@@ -284,6 +287,7 @@ class ColumnMapping:
             "day_first": self.day_first,
             "unit_price": self.unit_price,
             "drop_exact_duplicates": self.drop_exact_duplicates,
+            "tenure_unit": self.tenure_unit,
         }
 
     @classmethod
@@ -294,6 +298,7 @@ class ColumnMapping:
             day_first=raw.get("day_first"),
             unit_price=raw.get("unit_price"),
             drop_exact_duplicates=bool(raw.get("drop_exact_duplicates", False)),
+            tenure_unit=raw.get("tenure_unit"),
         )
 
 

@@ -105,6 +105,10 @@ class TableReport:
     # Rows that repeat an earlier row exactly but were KEPT (a purchase log without an order id:
     # two same-day purchases of the same amount are common and cannot be told from a copy).
     possible_duplicates: int = 0
+    # The unit the file's tenure column was read in ('months', 'years', 'days') and why; the
+    # cleaned `tenure_months` is always in months. None when the table has no tenure column.
+    tenure_unit: str | None = None
+    tenure_unit_reason: str = ""
 
     @property
     def rows_excluded(self) -> int:

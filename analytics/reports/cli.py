@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("files", nargs="+", metavar="FILE", help="CSV, .xlsx or .parquet; or demo:NAME")
     report.add_argument("--period", choices=["D", "W", "M"], default="W", help="model time unit (default W)")
     report.add_argument("--calibration-end", metavar="YYYY-MM-DD", help="last day of the fitting window")
+    report.add_argument(
+        "--business-kind",
+        choices=["subscription", "purchase_log"],
+        help="read the data as this kind of business (default: detected, see data.business_kind_reason)",
+    )
     report.add_argument("--json", metavar="PATH|-", help="write JSON to PATH, or to stdout with -")
     return parser
 
@@ -114,9 +119,10 @@ def _main(argv: list[str] | None) -> int:
         calibration_end = pd.Timestamp(args.calibration_end) if args.calibration_end else None
     except ValueError:
         return _fail(f"--calibration-end '{args.calibration_end}' is not a date (use YYYY-MM-DD)")
-    settings = ReportSettings(period=args.period, calibration_end=calibration_end)
+    settings = ReportSettings(period=args.period, calibration_end=calibration_end, business_kind=args.business_kind)
     print(f"reading {', '.join(args.files)} ...", file=sys.stderr)
     data = _load(args.files)
+    # a --business-kind the data cannot support raises DataError: one error line, exit 2 (see main)
     report = build_report(data, settings, progress=lambda name: print(f"computing {name} ...", file=sys.stderr))
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.json == "-":

@@ -32,10 +32,12 @@ class ReportSettings:
 
     period : time unit of the models and KPIs: 'D' days, 'W' weeks, 'M' months.
     calibration_end : last day of the model-fitting window (None = a sensible default per model).
+    business_kind : 'subscription' or 'purchase_log' to override the detection (None = detect).
     """
 
     period: str = "W"
     calibration_end: pd.Timestamp | None = None
+    business_kind: str | None = None
 
     def __post_init__(self) -> None:
         if self.period not in ("D", "W", "M"):
@@ -141,9 +143,14 @@ def build_report(
         "settings": {
             "period": settings.period,
             "calibration_end": None if settings.calibration_end is None else f"{settings.calibration_end:%Y-%m-%d}",
+            "business_kind": settings.business_kind,
         },
         "data": data_section(data),
     }
+    from analytics.business.kind import data_kind_section
+
+    # business_kind, business_kind_reason, business_kind_detected, assumptions (added keys)
+    report["data"].update(data_kind_section(data, settings.business_kind))
     reasons: dict[str, str] = {}
     for name, target in sections.items():
         if progress:

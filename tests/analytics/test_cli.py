@@ -45,7 +45,7 @@ def test_json_to_stdout_is_the_json_alone(tmp_path):
             "order_id": "InvoiceNo",
         }
     }
-    assert report["settings"] == {"period": "M", "calibration_end": None}
+    assert report["settings"] == {"period": "M", "calibration_end": None, "business_kind": None}
     assert "reading" in result.stderr  # progress goes to stderr
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.app.helpers import metrics, open_page
+from tests.app.helpers import captions, metrics, open_page, table
 from tests.conftest import csv_bytes
 
 
@@ -46,3 +46,14 @@ def test_garbage_upload_shows_a_message_not_a_traceback():
     assert not at.exception
     messages = [e.value for e in at.error]
     assert any("looks like a binary file" in m for m in messages)
+
+
+def test_data_page_shows_the_business_kind_and_what_was_assumed():
+    at = open_page("pages/data.py", dataset="cdnow_sample")
+    assert not at.exception and not at.error
+    assert "**Purchase log (customers leave silently" in captions(at)
+    assumed = table(at, "Assumption").set_index("Assumption")
+    assert assumed.loc["Exact duplicate rows", "Value"] == "21 kept (possible duplicates)"
+    at.selectbox(key="kind_business").set_value("subscription").run()
+    assert not at.exception
+    assert "Chosen by you" in captions(at)
