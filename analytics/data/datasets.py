@@ -27,6 +27,18 @@ CDNOW_END = pd.Timestamp("1998-06-30")
 
 @dataclass(frozen=True)
 class Demo:
+    """A bundled demo dataset.
+
+    Attributes
+    ----------
+    key : str
+        What `load_demo` takes ('subscription', 'cdnow', 'cdnow_sample').
+    title : str
+        Name shown in the app.
+    description : str
+        Where it comes from and what it holds.
+    """
+
     key: str
     title: str
     description: str
@@ -91,9 +103,26 @@ def _cdnow_table(file_name: str, columns: list[str], header: bool, source: str) 
 
 @functools.lru_cache(maxsize=4)
 def load_demo(key: str = DEFAULT_DEMO) -> s.CustomerData:
-    """Load a demo dataset by key ('subscription', 'cdnow', 'cdnow_sample').
+    """Load a demo dataset by key, through the same cleaning as an upload (no network needed).
 
     Cached per process: demo data is the same for everyone, so sharing it is safe.
+
+    Parameters
+    ----------
+    key : {'subscription', 'cdnow', 'cdnow_sample'}
+        'subscription': the generated Brightbox subscription business (customers and payments);
+        'cdnow': the CDNOW purchase log (23,570 customers, shipped inside `lifetimes`);
+        'cdnow_sample': its 1/10 sample (2,357 customers) of Fader, Hardie & Lee (2005).
+
+    Returns
+    -------
+    CustomerData
+        The cleaned dataset, with its cleaning reports.
+
+    Raises
+    ------
+    DataError
+        For an unknown key.
     """
     if key not in DEMOS:
         raise s.DataError(f"Unknown demo dataset '{key}'. Choose one of: {', '.join(DEMOS)}.")

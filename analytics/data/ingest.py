@@ -22,14 +22,40 @@ from analytics.data.io import RawTable, read_table
 
 @dataclass(frozen=True)
 class LoadedTable:
-    """A file as read, with the mapping that will be used to clean it."""
+    """A file as read, with the mapping that will be used to clean it.
+
+    Attributes
+    ----------
+    raw : RawTable
+        The file's cells under the user's own column names.
+    mapping : ColumnMapping
+        Its kind (purchase log or customers table) and which column plays which role.
+    """
 
     raw: RawTable
     mapping: ColumnMapping
 
 
 def read_and_guess(name: str, content: bytes) -> LoadedTable:
-    """Read one file and guess its kind and column roles (raises DataError for unusable files)."""
+    """Read one file and guess its kind and column roles.
+
+    Parameters
+    ----------
+    name : str
+        The file name (shown in messages; its extension helps pick the format).
+    content : bytes
+        The file's bytes (CSV, Excel or Parquet).
+
+    Returns
+    -------
+    LoadedTable
+        The raw table and the guessed `ColumnMapping` (check or correct it before cleaning).
+
+    Raises
+    ------
+    DataError
+        For an unreadable file, or one with no column that says who the customer is.
+    """
     raw = read_table(content, name)
     mapping = guess_mapping(raw.frame)
     if s.CUSTOMER_ID not in mapping.roles:
@@ -49,8 +75,29 @@ def build_dataset(
 ) -> s.CustomerData:
     """Clean each table with its mapping and join them into one `CustomerData`.
 
-    Raises DataError when two tables of the same kind are given (combine them first) or when a
-    table has no usable rows.
+    Parameters
+    ----------
+    tables : sequence of LoadedTable
+        At most one purchase log and one customers table.
+    name : str
+        The dataset's name, shown in the app and the report.
+    description : str, optional
+        A sentence about where the data comes from.
+    today : pd.Timestamp, optional
+        The day the data was exported; purchases dated after it are excluded as "date in the
+        future" (default: the current date).
+
+    Returns
+    -------
+    CustomerData
+        Cleaned tables joined on `customer_id`, with one `TableReport` per table saying which rows
+        were used and which were left out, and why.
+
+    Raises
+    ------
+    DataError
+        When two tables of the same kind are given (combine them first), none is, or a table has
+        no usable rows.
     """
     by_kind: dict[str, LoadedTable] = {}
     for table in tables:
@@ -91,9 +138,28 @@ def load_files(
     mappings: Sequence[ColumnMapping | None] | None = None,
     today: pd.Timestamp | None = None,
 ) -> s.CustomerData:
-    """Read, guess and clean files in one call (the headless report's path).
+    """Read, guess and clean files in one call (the headless report's and a notebook's path).
 
-    `mappings`, when given, overrides the guess for the file at the same position (None keeps it).
+    Parameters
+    ----------
+    files : sequence of (file name, bytes)
+        A purchase log, a customers table, or one of each.
+    name : str, optional
+        The dataset's name (default: the file names joined with " + ").
+    mappings : sequence of ColumnMapping or None, optional
+        Overrides the guessed mapping of the file at the same position (None keeps the guess).
+    today : pd.Timestamp, optional
+        The export day; purchases dated after it are excluded (default: the current date).
+
+    Returns
+    -------
+    CustomerData
+        The cleaned dataset; ``data.reports`` says what cleaning did with every row.
+
+    Raises
+    ------
+    DataError
+        With one sentence naming the cause and the fix, for files that cannot be used.
     """
     tables = []
     for i, (file_name, content) in enumerate(files):
@@ -108,8 +174,17 @@ def load_files(
 def data_section(data: s.CustomerData) -> dict:
     """The headless report's `data` section (keys are a stable contract).
 
-    rows_read / rows_used / excluded add up over the tables; `columns` maps table -> role -> the
-    user's column; `tables` has the per-file detail.
+    Parameters
+    ----------
+    data : CustomerData
+        A cleaned dataset.
+
+    Returns
+    -------
+    dict
+        ``name``, ``rows_read`` / ``rows_used`` / ``excluded`` added up over the tables (rows read =
+        rows used + rows excluded), ``customers``, ``columns`` (table -> role -> the user's column),
+        ``observation_end`` (ISO date) and ``tables`` with the per-file detail and notes.
     """
     rows_read = sum(r.rows_read for r in data.reports)
     rows_used = sum(r.rows_used for r in data.reports)

@@ -83,7 +83,19 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Exclusion:
-    """Rows left out of the analysis for one reason."""
+    """Rows left out of the analysis for one reason.
+
+    Attributes
+    ----------
+    reason : str
+        Plain-word reason, e.g. "amount is not a number".
+    rows : int
+        How many rows.
+    table : str
+        TRANSACTIONS or CUSTOMERS.
+    examples : tuple of int
+        Up to five 1-based row numbers in the file (header = row 1).
+    """
 
     reason: str
     rows: int
@@ -93,7 +105,26 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class TableReport:
-    """What ingestion did with one table: rows_read == rows_used + sum(excluded rows)."""
+    """What ingestion did with one table: rows_read == rows_used + sum(excluded rows).
+
+    Attributes
+    ----------
+    table : str
+        TRANSACTIONS or CUSTOMERS.
+    source : str
+        File name or dataset description.
+    rows_read, rows_used : int
+        Data rows in the file, and of them those kept.
+    excluded : tuple of Exclusion
+        The rows left out, grouped by reason.
+    columns : dict
+        Canonical role -> the user's column name.
+    notes : tuple of str
+        Plain-word decisions, e.g. "Dates read day-first (31/01/2024)."
+    possible_duplicates : int
+        Rows that repeat an earlier row exactly but were kept (a purchase log without an order id:
+        two same-day purchases of the same amount are common and cannot be told from a copy).
+    """
 
     table: str  # TRANSACTIONS or CUSTOMERS
     source: str  # file name or dataset description
@@ -121,6 +152,19 @@ class CustomerData:
 
     `observation_end` is the last day the data covers (the latest purchase, or for a customers
     table the latest signup/churn date); models treat it as "today".
+
+    Attributes
+    ----------
+    name : str
+        The dataset's name.
+    transactions : pd.DataFrame or None
+        The cleaned purchase log in canonical columns (`customer_id`, `order_date`, `amount`, ...).
+    customers : pd.DataFrame or None
+        The cleaned customers table (`customer_id` unique, canonical roles plus other attributes).
+    reports : tuple of TableReport
+        One per table: rows read, used and excluded (with reasons), and the cleaning decisions.
+    description : str
+        Where the data comes from.
     """
 
     name: str
@@ -142,7 +186,18 @@ class CustomerData:
         return self.customers is not None and len(self.customers) > 0
 
     def has_column(self, role: str) -> bool:
-        """True when the customers table carries this canonical role with at least one value."""
+        """Whether the customers table carries a canonical role with at least one value.
+
+        Parameters
+        ----------
+        role : str
+            A canonical column name, e.g. ``"churned"`` or ``"monthly_charge"``.
+
+        Returns
+        -------
+        bool
+            True when the column exists and is not entirely empty.
+        """
         return self.customers is not None and role in self.customers.columns and self.customers[role].notna().any()
 
     @property

@@ -69,7 +69,7 @@ class ShiftedBetaGeometric:
     """
 
     def fit(self, periods: Any, churned: Any, weights: Any = None) -> ShiftedBetaGeometric:
-        """Fit by maximum likelihood.
+        """Fit alpha and beta by maximum likelihood (Fader & Hardie 2007, eq. 7).
 
         Parameters
         ----------
@@ -77,8 +77,20 @@ class ShiftedBetaGeometric:
             For a customer who churned: T, the number of periods paid for (>= 1). For an active
             customer: the number of periods survived so far (T > periods, >= 0).
         churned : array of bool
+            Whether each customer has left.
         weights : array of float, optional
             Number of customers each row stands for (e.g. cohort counts).
+
+        Returns
+        -------
+        ShiftedBetaGeometric
+            self, fitted (`alpha_`, `beta_`, `params_`, `log_likelihood_`, ...).
+
+        Raises
+        ------
+        DataError
+            With fewer than MIN_CUSTOMERS customers, nobody churned, lifetimes that are not whole
+            non-negative periods, or fewer than two renewal periods observed.
         """
         t = np.asarray(periods, dtype=np.float64)
         c = np.asarray(churned, dtype=bool)
@@ -137,26 +149,70 @@ class ShiftedBetaGeometric:
             raise RuntimeError("ShiftedBetaGeometric is not fitted yet: call fit() first.")
 
     def survival(self, t: Any) -> np.ndarray:
-        """S(t): share of a new cohort still paying after t periods (S(0) = 1)."""
+        """S(t): share of a new cohort still paying after t periods (S(0) = 1; eq. 6).
+
+        Parameters
+        ----------
+        t : int or array of int
+            Periods since joining.
+
+        Returns
+        -------
+        np.ndarray
+            Shares between 0 and 1, one per `t`.
+        """
         self._check()
         t = np.asarray(t, dtype=np.float64)
         return np.exp(betaln(self.alpha_, self.beta_ + t) - betaln(self.alpha_, self.beta_))
 
     def churn_probability(self, t: Any) -> np.ndarray:
-        """P(T = t): probability a new customer pays for exactly t periods (t >= 1)."""
+        """P(T = t): probability a new customer pays for exactly t periods (t >= 1; eq. 5).
+
+        Parameters
+        ----------
+        t : int or array of int
+            Number of periods paid for.
+
+        Returns
+        -------
+        np.ndarray
+            Probabilities, one per `t`.
+        """
         self._check()
         t = np.asarray(t, dtype=np.float64)
         return np.exp(betaln(self.alpha_ + 1, self.beta_ + t - 1) - betaln(self.alpha_, self.beta_))
 
     def retention_rate(self, t: Any) -> np.ndarray:
-        """r_t = S(t) / S(t-1): share of customers active in period t-1 who renew into period t."""
+        """r_t = S(t) / S(t-1): share of customers active in period t-1 who renew into period t (eq. 8).
+
+        Parameters
+        ----------
+        t : int or array of int
+            Period number (>= 1).
+
+        Returns
+        -------
+        np.ndarray
+            Retention rates between 0 and 1, rising with t.
+        """
         self._check()
         t = np.asarray(t, dtype=np.float64)
         return (self.beta_ + t - 1) / (self.alpha_ + self.beta_ + t - 1)
 
     def retention_curve(self, n_periods: int) -> pd.DataFrame:
-        """Columns period (0..n_periods), survival (share of a new cohort), retention_rate
-        (NaN at period 0) and projected (True beyond the longest observed lifetime)."""
+        """The cohort's survival and retention rate period by period, as a table for charts.
+
+        Parameters
+        ----------
+        n_periods : int
+            Last period shown.
+
+        Returns
+        -------
+        pd.DataFrame
+            Columns period (0..n_periods), survival (share of a new cohort), retention_rate (NaN at
+            period 0) and projected (True beyond the longest observed lifetime).
+        """
         t = np.arange(n_periods + 1)
         rate = np.r_[np.nan, self.retention_rate(t[1:])]
         return pd.DataFrame(
@@ -164,26 +220,67 @@ class ShiftedBetaGeometric:
         )
 
     def expected_lifetime(self) -> float:
-        """E[T] in periods: (alpha + beta - 1) / (alpha - 1); infinite when alpha <= 1 (heavy tail)."""
+        """E[T], the mean number of periods a new customer pays for.
+
+        Returns
+        -------
+        float
+            (alpha + beta - 1) / (alpha - 1) periods; infinite when alpha <= 1 (heavy tail).
+        """
         self._check()
         return (self.alpha_ + self.beta_ - 1) / (self.alpha_ - 1) if self.alpha_ > 1 else math.inf
 
     def median_lifetime(self, max_periods: int = 10_000) -> float | None:
-        """Smallest t with S(t) <= 0.5 (periods), None if beyond `max_periods`."""
+        """The median lifetime: smallest t with S(t) <= 0.5.
+
+        Parameters
+        ----------
+        max_periods : int, default 10000
+            How far to look.
+
+        Returns
+        -------
+        float or None
+            Periods, or None when half the cohort is still there after `max_periods`.
+        """
         s = self.survival(np.arange(max_periods + 1))
         below = np.flatnonzero(s <= 0.5)
         return float(below[0]) if len(below) else None
 
     def discounted_expected_lifetime(self, discount_rate: float) -> float:
-        """DEL: discounted expected number of payments of a new customer (F&H 2010, eq. 4)."""
+        """DEL: discounted expected number of payments of a new customer (F&H 2010, eq. 4).
+
+        Parameters
+        ----------
+        discount_rate : float
+            Discount rate per period (0 or less: undiscounted, the expected lifetime).
+
+        Returns
+        -------
+        float
+            Payments; expected CLV of a new customer = margin x charge x DEL.
+        """
         self._check()
         if discount_rate <= 0:
             return self.expected_lifetime()
         return float(hyp2f1(1.0, self.beta_, self.alpha_ + self.beta_, 1.0 / (1.0 + discount_rate)))
 
     def discounted_expected_residual_lifetime(self, discount_rate: float, renewals: Any) -> np.ndarray:
-        """DERL(d, n) with n = renewals + 1: discounted expected future payments of a customer who
-        has renewed `renewals` times, valued just before the next renewal (F&H 2010, eq. 6)."""
+        """DERL(d, n) with n = renewals + 1: discounted expected future payments of a customer who has
+        renewed `renewals` times, valued just before the next renewal (F&H 2010, eq. 6).
+
+        Parameters
+        ----------
+        discount_rate : float
+            Discount rate per period (0 or less: undiscounted).
+        renewals : int or array of int
+            Renewals so far.
+
+        Returns
+        -------
+        np.ndarray
+            Payments, one per customer.
+        """
         self._check()
         n = np.asarray(renewals, dtype=np.float64) + 1
         a, b = self.alpha_, self.beta_
@@ -197,9 +294,21 @@ class ShiftedBetaGeometric:
 def cohort_from_survival(survival: Any, cohort_size: float = 1000.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Individual-level (periods, churned, weights) from a cohort's survival curve.
 
-    `survival` is the share (or percentage) still active at the start of periods 0, 1, ..., n
-    (first value = 100% or 1). Customers lost during period t paid for t periods; those still
-    active after n periods are censored at n. Returns arrays for `ShiftedBetaGeometric.fit`.
+    Customers lost during period t paid for t periods; those still active after n periods are
+    censored at n.
+
+    Parameters
+    ----------
+    survival : array of float
+        The share (or percentage) still active at the start of periods 0, 1, ..., n (first value
+        = 100% or 1); it cannot go up.
+    cohort_size : float, default 1000
+        Customers the curve stands for (scales the weights only).
+
+    Returns
+    -------
+    tuple of np.ndarray
+        (periods, churned, weights), ready for `ShiftedBetaGeometric.fit`.
     """
     s = np.asarray(survival, dtype=np.float64)
     s = s / s[0]
@@ -216,7 +325,14 @@ def customer_periods(customers: pd.DataFrame, *, observation_end: Any = None) ->
     """Monthly lifetimes from a customers table.
 
     Uses `tenure_months` when present, else months from `signup_date` to `churn_date` (churned)
-    or to `observation_end` (active; default the latest date in the table). `churned` is required.
+    or to `observation_end` (active). `churned` is required.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The cleaned customers table.
+    observation_end : date-like, optional
+        "Today" for active customers (default: the latest date in the table).
 
     Returns
     -------
@@ -248,7 +364,18 @@ def customer_periods(customers: pd.DataFrame, *, observation_end: Any = None) ->
 
 
 def monthly_rate(annual_discount_rate: float) -> float:
-    """Monthly rate equivalent to an annual one: (1 + annual)^(1/12) - 1."""
+    """Monthly rate equivalent to an annual one: (1 + annual)^(1/12) - 1.
+
+    Parameters
+    ----------
+    annual_discount_rate : float
+        Yearly rate, e.g. 0.10.
+
+    Returns
+    -------
+    float
+        Rate per month.
+    """
     return (1 + annual_discount_rate) ** (1 / 12) - 1
 
 
@@ -264,6 +391,19 @@ def subscription_values(
 
     remaining_value = margin x monthly_charge x DERL(d, n) with n - 1 = renewals so far (F&H 2010)
     and d the monthly rate equivalent to `annual_discount_rate`.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The cleaned customers table, with `monthly_charge`.
+    model : ShiftedBetaGeometric
+        A fitted model.
+    margin : float
+        Share of the charge kept as margin.
+    annual_discount_rate : float
+        Yearly discount rate.
+    periods : pd.DataFrame, optional
+        `customer_periods(customers)`, when already computed.
 
     Returns
     -------
@@ -288,12 +428,27 @@ def subscription_values(
 def report_section(data: CustomerData, settings: Any = None) -> dict:
     """The `retention_sbg` section of the headless report (keys are a stable contract).
 
-    Keys: period ('month'), params {alpha, beta}, log_likelihood, n_customers, n_churned,
-    max_observed_periods, survival (list, periods 0..24), retention_rate (list, periods 1..24),
-    expected_lifetime_periods (None when infinite), median_lifetime_periods,
-    discounted_expected_lifetime (payments), margin, annual_discount_rate, mean_monthly_charge,
-    new_customer_clv (margin x mean charge x DEL), active_customers, active_remaining_value_total,
-    mean_active_remaining_value (currency; None without monthly_charge).
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with a customers table (tenure and churn).
+    settings : object, optional
+        Anything with `margin` and `annual_discount_rate` (defaults 0.30 and 0.10).
+
+    Returns
+    -------
+    dict
+        period ('month'), params {alpha, beta}, log_likelihood, n_customers, n_churned,
+        max_observed_periods, survival (list, periods 0..24), retention_rate (list, periods 1..24),
+        expected_lifetime_periods (None when infinite), median_lifetime_periods,
+        discounted_expected_lifetime (payments), margin, annual_discount_rate, mean_monthly_charge,
+        new_customer_clv (margin x mean charge x DEL), active_customers, active_remaining_value_total,
+        mean_active_remaining_value (currency; None without monthly_charge).
+
+    Raises
+    ------
+    DataError
+        Without a customers table or when the model cannot be fitted.
     """
     if not data.has_customers:
         raise DataError("The retention model needs a customers table (tenure and churn).")

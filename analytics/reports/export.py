@@ -19,14 +19,36 @@ FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
 def escape_cell(value: Any) -> Any:
-    """Prefix a text value that a spreadsheet could read as a formula with a single quote."""
+    """Prefix a text value that a spreadsheet could read as a formula with a single quote.
+
+    Parameters
+    ----------
+    value : object
+        One cell.
+
+    Returns
+    -------
+    object
+        The cell, with ``'`` in front when it is text starting with ``= + - @``, a tab or a CR.
+    """
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of `frame` with every risky text cell and column name escaped (numbers untouched)."""
+    """A copy of `frame` with every risky text cell and column name escaped (numbers untouched).
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The table to export.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy safe to open in a spreadsheet (see `escape_cell`).
+    """
     out = frame.copy()
     for col in out.columns:
         s = out[col]
@@ -43,6 +65,18 @@ def to_csv_bytes(frame: pd.DataFrame, *, index: bool = False) -> bytes:
 
     Lines end in CRLF (RFC 4180), which also makes the writer quote a text cell containing a
     bare carriage return instead of letting it split the row.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The table to export.
+    index : bool, default False
+        Write the index as the first column.
+
+    Returns
+    -------
+    bytes
+        The file's content.
     """
     return neutralise_formulas(frame).to_csv(index=index, lineterminator="\r\n").encode("utf-8-sig")
 
@@ -50,8 +84,19 @@ def to_csv_bytes(frame: pd.DataFrame, *, index: bool = False) -> bytes:
 def to_excel_bytes(frames: pd.DataFrame | dict[str, pd.DataFrame], *, index: bool = False) -> bytes:
     """An .xlsx workbook (openpyxl), one sheet per frame, formulas neutralised.
 
-    `frames` is one DataFrame (sheet "Data") or {sheet name: DataFrame}. Timezone-aware dates are
-    written in local time without the zone (Excel has no time zones).
+    Timezone-aware dates are written in local time without the zone (Excel has no time zones).
+
+    Parameters
+    ----------
+    frames : pd.DataFrame or dict of str to pd.DataFrame
+        One table (sheet "Data") or {sheet name: table}; names are cut to Excel's 31 characters.
+    index : bool, default False
+        Write each index as the first column.
+
+    Returns
+    -------
+    bytes
+        The workbook's content.
     """
     sheets = {"Data": frames} if isinstance(frames, pd.DataFrame) else frames
     buffer = io.BytesIO()

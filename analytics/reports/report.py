@@ -28,11 +28,16 @@ REPORT_VERSION = 1
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """Settings shared by every section.
+    """Settings shared by every section of the headless report.
 
-    period : time unit of the models and KPIs: 'D' days, 'W' weeks, 'M' months.
-    calibration_end : last day of the model-fitting window (None = a sensible default per model).
-    business_kind : 'subscription' or 'purchase_log' to override the detection (None = detect).
+    Attributes
+    ----------
+    period : {'D', 'W', 'M'}, default 'W'
+        Time unit of the purchase models: days, weeks or months.
+    calibration_end : pd.Timestamp or None
+        Last day of the model-fitting window (None = the last third of the history is held out).
+    business_kind : {'subscription', 'purchase_log'} or None
+        Overrides the detected kind of business (None = detect it from the data).
     """
 
     period: str = "W"
@@ -49,18 +54,75 @@ class ReportSettings:
 
 
 def kpis_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `kpis` section of the headless report: customers kept and lost, revenue and value per month.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When the data cannot support this section (the report shows the reason instead).
+    """
     from analytics.business.kpis import kpis_report_section
 
     return kpis_report_section(data, {"kpi_period": "month"})
 
 
 def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `clv` section of the headless report: purchase models validated on a holdout and customer lifetime value.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings (`period`, `calibration_end`).
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When the data cannot support this section (the report shows the reason instead).
+    """
     from analytics.models.clv import ClvSettings, report_section
 
     return report_section(data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end))
 
 
 def retention_sbg_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `retention_sbg` section of the headless report: the subscription retention curve (shifted-beta-geometric).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When the data cannot support this section (the report shows the reason instead).
+    """
     from analytics.models.clv import ClvSettings
     from analytics.models.sbg import report_section
 
@@ -68,18 +130,75 @@ def retention_sbg_section(data: CustomerData, settings: ReportSettings) -> dict:
 
 
 def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `churn` section of the headless report: who is about to leave, the churn model's quality and its drivers.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When the data cannot support this section (the report shows the reason instead).
+    """
     from analytics.models.churn import ChurnSettings, report_section
 
     return report_section(data, ChurnSettings())
 
 
 def whatif_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `whatif` section of the headless report: what a 5-point retention lift is worth (default what-if settings).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When the data cannot support this section (the report shows the reason instead).
+    """
     from analytics.business.economics import WhatIfSettings, report_section
 
     return report_section(data, WhatIfSettings())
 
 
 def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `segments` section of the headless report: customer segments by value and risk.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When the data cannot support this section (the report shows the reason instead).
+    """
     from analytics.business.segments import segments_report_section
 
     return segments_report_section(data, None)
@@ -111,7 +230,18 @@ def _load(target: str) -> Callable[[CustomerData, ReportSettings], dict]:
 
 
 def to_json_ready(value: Any) -> Any:
-    """Plain Python for json.dumps: numpy scalars to int/float, NaN/inf to None, dates to ISO."""
+    """Plain Python for json.dumps: numpy scalars to int/float, NaN/inf to None, dates to ISO.
+
+    Parameters
+    ----------
+    value : object
+        A number, date, list, tuple or dict (walked recursively).
+
+    Returns
+    -------
+    object
+        The same structure with JSON-native values only.
+    """
     if isinstance(value, dict):
         return {str(k): to_json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -135,7 +265,29 @@ def build_report(
     sections: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Run every section on `data`. Never raises for a section that cannot run: it is null with a reason."""
+    """Run every section of the headless report on `data`.
+
+    Never raises for a section that cannot run: that section is None and ``reasons[section]``
+    says why in one sentence; the other sections still run.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset (`load_files` or `load_demo`).
+    settings : ReportSettings, optional
+        Time unit and calibration end (default weeks, last third held out).
+    sections : dict of str to str, optional
+        Section name -> "module:function" (default SECTIONS: kpis, clv, retention_sbg, churn,
+        whatif, segments).
+    progress : callable, optional
+        Called with each section's name before it runs (for a progress line).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``version``, ``settings``, ``data`` (the cleaning report), one key per
+        section, and ``reasons``. The keys are a stable contract (README.md, "Report schema").
+    """
     settings = settings or ReportSettings()
     sections = SECTIONS if sections is None else sections
     report: dict[str, Any] = {
