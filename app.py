@@ -17,6 +17,7 @@ PAGES = {
     "Start": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
+        st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ],
     "Customers": [
         st.Page("pages/overview.py", title="Customer health", icon=":material/monitor_heart:"),

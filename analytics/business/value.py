@@ -1,0 +1,280 @@
+"""Customer value: the ONE definition every page, the HTML report and the CLI use.
+
+What a customer is worth depends on the business kind (`analytics.business.kind`):
+
+* **Purchase log** (customers leave silently): the purchase model chosen on the holdout (BG/NBD,
+  Pareto/NBD or MBG/NBD) with the Gamma-Gamma spend model, `analytics.models.clv.analyse_clv`.
+  The model value of customer i over a horizon is ``margin x E[spend per purchase]_i x DET_i``
+  (Fader, Hardie & Lee 2005, "RFM and CLV", eq. 1), DET the discounted expected purchases.
+  "Active" customers are the model's expected alive customers ``sum_i P(alive)_i``; retention is
+  the share of them still alive a year later (`purchase_retention`).
+* **Subscription** (leaving is recorded): a month's margin ``charge x margin`` kept for as long as
+  the customer is expected to stay (the what-if's geometric retention, Gupta & Lehmann 2003).
+
+Besides the model value, the **formula CLV** ``AOV x purchases a year x expected lifetime in years
+x margin`` (`formula_clv`) is shown as such: it averages over everyone, including customers who
+have already gone, and ignores discounting, so it differs from the model's value of today's
+customers (`FORMULA_VS_MODEL`).
+
+Every value carries its horizon in its label (`horizon_label`: "12-month value", "5-year value",
+"lifetime value"), and value at stake never counts customers who have left (`value_at_stake`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import roots_jacobi
+
+from analytics.data.schema import CustomerData, DataError
+
+DAYS_PER_YEAR = 365.25
+#: Gauss-Jacobi nodes for the expectation over the BG/NBD dropout probability p ~ Beta(a, b + x).
+QUADRATURE_NODES = 48
+
+FORMULA_VS_MODEL = (
+    "The formula CLV multiplies averages over every customer ever seen (including those who have already "
+    "left) and does not discount; the model's value follows each customer's own purchase history, counts only "
+    "what today's customers are expected to buy within the horizon, and discounts it."
+)
+
+
+def horizon_label(months: float) -> str:
+    """'12-month value', '5-year value', or 'lifetime value' (an infinite horizon)."""
+    if not math.isfinite(months):
+        return "lifetime value"
+    if months >= 24 and abs(months / 12 - round(months / 12)) < 1e-9:
+        return f"{round(months / 12)}-year value"
+    return f"{months:g}-month value"
+
+
+# ------------------------------------------------------------------- purchase logs: retention
+
+
+def survival_given_alive(
+    model: str, params: dict[str, float], frequency: np.ndarray, T: np.ndarray, t: float
+) -> np.ndarray:
+    """P(still alive t periods from now | alive now, x repeat purchases over an age of T), per customer.
+
+    Pareto/NBD: the dropout rate mu | alive ~ Gamma(s, beta + T), so ``((beta + T) / (beta + T + t)) ** s``.
+    BG/NBD: lambda | alive, x ~ Gamma(r + x, alpha + T) and p | alive, x ~ Beta(a, b + x); a customer
+    drops after a purchase with probability p, so ``S = E_p[((alpha + T) / (alpha + T + p t)) ** (r + x)]``.
+    MBG/NBD (Batislam et al. 2007) may also drop right after the first purchase: p ~ Beta(a, b + x + 1).
+    `frequency`, `T` and `t` are in the model's time unit.
+    """
+    x = np.asarray(frequency, dtype=float)
+    age = np.asarray(T, dtype=float)
+    if model == "pareto_nbd":
+        s, beta = params["s"], params["beta"]
+        return ((beta + age) / (beta + age + t)) ** s
+    if model not in ("bg_nbd", "mbg_nbd"):
+        raise DataError(f"Unknown purchase model {model!r}.")
+    r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
+    shift = 1.0 if model == "mbg_nbd" else 0.0
+    out = np.empty_like(x)
+    for value in np.unique(x):
+        rows = x == value
+        bb = b + value + shift
+        # Beta(a, bb) on p in [0, 1] = Jacobi weight (1 - u)^(bb - 1) (1 + u)^(a - 1) with p = (1 + u) / 2.
+        u, w = roots_jacobi(QUADRATURE_NODES, bb - 1.0, a - 1.0)
+        p = (1.0 + u) / 2.0
+        w = w / w.sum()
+        base = alpha + age[rows, None]
+        out[rows] = (((base / (base + p[None, :] * t)) ** (r + value)) * w[None, :]).sum(axis=1)
+    return out
+
+
+def new_customer_survival(model: str, params: dict[str, float], t: float) -> float:
+    """P(a customer just won is still alive t periods later) under the population's parameters.
+
+    For MBG/NBD this includes the chance of leaving right after the first purchase (probability p).
+    """
+    surv = float(survival_given_alive(model, params, np.zeros(1), np.zeros(1), t)[0])
+    if model != "mbg_nbd":
+        return surv
+    # MBG: survive the first-purchase drop too. E[(1 - p) S(p)] = b / (a + b) x E_{Beta(a, b+1)}[S(p)].
+    a, b = params["a"], params["b"]
+    shifted = dict(params, b=b - 1.0) if b > 1.0 else None
+    if shifted is None:  # cannot shift below 0: integrate directly
+        u, w = roots_jacobi(QUADRATURE_NODES, b - 1.0, a - 1.0)
+        p = (1.0 + u) / 2.0
+        w = w / w.sum()
+        rate = (params["alpha"] / (params["alpha"] + p * t)) ** params["r"]
+        return float(((1.0 - p) * rate * w).sum())
+    # survival_given_alive with b - 1 + 1 = b uses Beta(a, b); weight (1 - p) turns it into Beta(a, b + 1).
+    u, w = roots_jacobi(QUADRATURE_NODES, b, a - 1.0)
+    p = (1.0 + u) / 2.0
+    w = w / w.sum()
+    rate = (params["alpha"] / (params["alpha"] + p * t)) ** params["r"]
+    return float(b / (a + b) * (rate * w).sum())
+
+
+@dataclass(frozen=True)
+class PurchaseRetention:
+    """Retention of a purchase-log business, from the fitted purchase model.
+
+    Attributes
+    ----------
+    model : 'bg_nbd' | 'pareto_nbd' | 'mbg_nbd'.
+    expected_alive : the model's expected number of customers still active today, ``sum P(alive)``.
+    yearly_retention : share of today's active customers still active a year later,
+        ``sum_i P(alive)_i S_i(1 year) / sum_i P(alive)_i``.
+    new_customer_yearly_survival : P(a customer just won is still active a year later).
+    established_yearly_survival : the same for an established customer: one known since the data's
+        start (the longest age T) with no sign of leaving yet (no repeat purchase to drop after in
+        BG/NBD; the dropout posterior of the longest survivor in Pareto/NBD). New customers are the
+        least likely to stay a year and established ones the most, so the base's yearly retention
+        lies between the two.
+    customers : number of customers modelled.
+    """
+
+    model: str
+    expected_alive: float
+    yearly_retention: float
+    new_customer_yearly_survival: float
+    established_yearly_survival: float
+    customers: int
+
+    def monthly_retention(self) -> float:
+        """The constant monthly rate with the same yearly retention, ``R ** (1 / 12)``."""
+        return self.yearly_retention ** (1.0 / 12.0)
+
+
+def purchase_retention(analysis: Any) -> PurchaseRetention:
+    """Yearly retention and expected alive customers from a `ClvAnalysis` (the CLV section's own fit)."""
+    c = analysis.customers
+    model = analysis.selected
+    params = analysis.purchase_model.params_
+    year = DAYS_PER_YEAR / _unit_days(analysis.settings.time_unit)
+    alive = c["p_alive"].to_numpy(float)
+    survival = survival_given_alive(model, params, c["frequency"].to_numpy(), c["T"].to_numpy(), year)
+    established = float(survival_given_alive(model, params, np.zeros(1), np.array([c["T"].max()]), year)[0])
+    return PurchaseRetention(
+        model=model,
+        expected_alive=float(alive.sum()),
+        yearly_retention=float((alive * survival).sum() / alive.sum()) if alive.sum() > 0 else math.nan,
+        new_customer_yearly_survival=new_customer_survival(model, params, year),
+        established_yearly_survival=established,
+        customers=len(c),
+    )
+
+
+def _unit_days(time_unit: str) -> float:
+    from analytics.models.btyd import unit_days
+
+    return unit_days(time_unit)
+
+
+# ------------------------------------------------------------------- the model value of today's customers
+
+
+_ANALYSES: dict[tuple, Any] = {}
+
+
+def purchase_analysis(data: CustomerData, settings: Any = None) -> Any:
+    """The CLV section's analysis (`analyse_clv`) of this data, computed once per data and settings.
+
+    One entry is kept (the report and the CLI ask for it from several sections in a row).
+    """
+    from analytics.models.clv import ClvSettings, analyse_clv
+
+    if not data.has_transactions:
+        raise DataError("Customer value from purchases needs a purchase log (customer id, date, amount).")
+    s = ClvSettings.from_any(settings)
+    key = (id(data.transactions), len(data.transactions), s)
+    if key not in _ANALYSES:
+        _ANALYSES.clear()
+        _ANALYSES[key] = analyse_clv(data.transactions, s)
+    return _ANALYSES[key]
+
+
+@dataclass(frozen=True)
+class ModelBase:
+    """Today's customers as the purchase model sees them, for the what-if.
+
+    Attributes
+    ----------
+    starting_customers : expected alive customers today.
+    yearly_retention : share of them still alive a year later.
+    revenue_per_customer_month : the model's expected 12-month spend of today's customers divided by
+        the customer-months they are expected to stay active (under the same yearly retention).
+    value_of_todays_customers : the CLV section's total value (its horizon, margin and discount).
+    horizon_months : that value's horizon.
+    retention : the `PurchaseRetention` behind it.
+    """
+
+    starting_customers: float
+    yearly_retention: float
+    revenue_per_customer_month: float
+    value_of_todays_customers: float
+    horizon_months: float
+    retention: PurchaseRetention
+
+
+def model_base(analysis: Any) -> ModelBase:
+    """Starting base, yearly retention and revenue per active customer-month from one fitted model."""
+    from analytics.models.clv import ClvSettings, customer_values
+
+    ret = purchase_retention(analysis)
+    monthly = ret.monthly_retention()
+    year = ClvSettings(
+        time_unit=analysis.settings.time_unit, horizon_months=12.0, margin=analysis.settings.margin, n_bootstrap=0
+    )
+    spend_12 = float(
+        customer_values(analysis.customers, analysis.purchase_model, analysis.spend_model, year)["expected_spend"].sum()
+    )
+    customer_months = ret.expected_alive * float(sum(monthly**k for k in range(1, 13)))
+    if customer_months <= 0:
+        raise DataError("The purchase model expects no customer to be active, so there is no base to value.")
+    return ModelBase(
+        starting_customers=ret.expected_alive,
+        yearly_retention=ret.yearly_retention,
+        revenue_per_customer_month=spend_12 / customer_months,
+        value_of_todays_customers=analysis.total_clv,
+        horizon_months=analysis.settings.horizon_months,
+        retention=ret,
+    )
+
+
+# ------------------------------------------------------------------- formula CLV and value at stake
+
+
+def formula_clv(average_order_value: float, purchases_per_year: float, lifetime_years: float, margin: float) -> float:
+    """The textbook formula: ``AOV x purchases a year x expected lifetime (years) x margin``, currency.
+
+    Undiscounted and averaged over everyone; see FORMULA_VS_MODEL for why it differs from the model.
+    """
+    for name, value in (("average order value", average_order_value), ("purchases a year", purchases_per_year)):
+        if not value >= 0:
+            raise DataError(f"The {name} must be a non-negative number.")
+    return float(average_order_value * purchases_per_year * lifetime_years * margin)
+
+
+def value_at_stake(value: pd.Series, churn_probability: pd.Series, left: pd.Series | None = None) -> pd.Series:
+    """Value x churn probability per customer, 0 for customers who have already left (nothing left to save)."""
+    stake = value.astype(float) * churn_probability.astype(float)
+    if left is not None:
+        gone = np.asarray([bool(v) if pd.notna(v) else False for v in left], dtype=bool)
+        stake = stake.where(~gone, 0.0)
+    return stake
+
+
+def model_value_section(data: CustomerData, settings: Any = None) -> dict:
+    """Figures of the purchase model for the report (`clv.retention`): JSON-ready."""
+    analysis = purchase_analysis(data, settings)
+    ret = purchase_retention(analysis)
+    return {
+        "model": ret.model,
+        "expected_alive_customers": ret.expected_alive,
+        "yearly_retention_rate": ret.yearly_retention,
+        "new_customer_yearly_survival": ret.new_customer_yearly_survival,
+        "established_customer_yearly_survival": ret.established_yearly_survival,
+        "definition": (
+            "Share of the customers the model expects to be active today who are still active a year later; "
+            "active = expected alive customers (sum of P(alive))."
+        ),
+    }

@@ -1,0 +1,78 @@
+"""The one customer-value module: purchase-model retention, the model base, formula CLV, value at stake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.business.value import (
+    formula_clv,
+    horizon_label,
+    model_base,
+    purchase_analysis,
+    purchase_retention,
+    survival_given_alive,
+    value_at_stake,
+)
+from analytics.data.datasets import load_demo
+from analytics.models.clv import ClvSettings
+
+
+def test_pareto_survival_is_the_gamma_closed_form():
+    params = {"r": 0.55, "alpha": 10.58, "s": 0.606, "beta": 11.67}
+    got = survival_given_alive("pareto_nbd", params, np.array([0.0, 4.0]), np.array([39.0, 20.0]), 52.0)
+    expected = [((11.67 + T) / (11.67 + T + 52.0)) ** 0.606 for T in (39.0, 20.0)]
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_bg_survival_matches_the_integral_by_hand():
+    """With a = b = 1 and x = 0, p is uniform: E_p[(A / (A + p t))^r] = A (1 - (A / (A + t))^(r - 1)) / (t (r - 1))."""
+    r, alpha, T, t = 2.5, 4.0, 10.0, 52.0
+    A = alpha + T
+    by_hand = A * (1 - (A / (A + t)) ** (r - 1)) / (t * (r - 1))
+    params = {"r": r, "alpha": alpha, "a": 1.0, "b": 1.0}
+    got = survival_given_alive("bg_nbd", params, np.array([0.0]), np.array([T]), t)[0]
+    assert got == pytest.approx(by_hand, rel=1e-10)
+    # MBG/NBD: one more dropout chance survived, p ~ Beta(1, 2): density 2 (1 - p).
+    grid = np.linspace(0, 1, 200_001)
+    mbg_hand = np.trapezoid(2 * (1 - grid) * (A / (A + grid * t)) ** r, grid)
+    assert survival_given_alive("mbg_nbd", params, np.array([0.0]), np.array([T]), t)[0] == pytest.approx(
+        mbg_hand, rel=1e-6
+    )
+
+
+@pytest.fixture(scope="module")
+def cdnow_sample_analysis():
+    return purchase_analysis(load_demo("cdnow_sample"), ClvSettings(n_bootstrap=0))
+
+
+def test_yearly_retention_lies_between_new_and_established_customers(cdnow_sample_analysis):
+    ret = purchase_retention(cdnow_sample_analysis)
+    assert ret.new_customer_yearly_survival < ret.yearly_retention < ret.established_yearly_survival
+    assert 0.5 < ret.yearly_retention < 1.0
+    assert ret.expected_alive == pytest.approx(cdnow_sample_analysis.customers["p_alive"].sum())
+    assert 900 < ret.expected_alive < 1100  # about 1,000 of 2,357 are still active (issue 10)
+
+
+def test_model_base_values_todays_customers_as_the_clv_section_does(cdnow_sample_analysis):
+    base = model_base(cdnow_sample_analysis)
+    r = base.yearly_retention ** (1 / 12)
+    d = 1.10 ** (1 / 12) - 1
+    whatif_value = (
+        0.30 * base.revenue_per_customer_month * base.starting_customers * sum((r / (1 + d)) ** k for k in range(1, 13))
+    )
+    assert whatif_value == pytest.approx(cdnow_sample_analysis.total_clv, rel=0.01)
+
+
+def test_labels_name_the_horizon():
+    assert horizon_label(12) == "12-month value"
+    assert horizon_label(60) == "5-year value"
+    assert horizon_label(float("inf")) == "lifetime value"
+
+
+def test_formula_clv_and_value_at_stake():
+    assert formula_clv(50.0, 4.0, 3.0, 0.3) == pytest.approx(180.0)
+    value = pd.Series([100.0, 200.0, 300.0])
+    stake = value_at_stake(value, pd.Series([0.5, 0.5, 1.0]), left=pd.Series([False, True, None]))
+    assert stake.tolist() == [50.0, 0.0, 300.0]
