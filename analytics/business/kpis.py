@@ -61,6 +61,7 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
+from analytics.engine.customer_days import customer_days
 
 PERIOD_FREQ: dict[str, str] = {"month": "M", "quarter": "Q", "year": "Y"}
 MONTHS_PER_PERIOD: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
@@ -147,26 +148,41 @@ def _orders(transactions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _purchase_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
-    """Counts per period from purchases (index: period ordinal)."""
-    orders = _orders(transactions)
-    ords = period_ordinals(orders[ORDER_DATE], period)
-    o = pd.DataFrame({"c": orders[CUSTOMER_ID].to_numpy(), "p": ords, "a": orders[AMOUNT].to_numpy()})
-    full = np.arange(ords.min(), ords.max() + 1)
-    revenue = o.groupby("p")["a"].sum().reindex(full, fill_value=0.0)
-    n_orders = o.groupby("p").size().reindex(full, fill_value=0)
-    active = o[["c", "p"]].drop_duplicates()
-    buyers = active.groupby("p").size().reindex(full, fill_value=0)
-    first = active.groupby("c")["p"].min()
-    new = first.value_counts().reindex(full, fill_value=0).sort_index()
+    """Counts per period from purchases (index: period ordinal).
+
+    Computed from the customer-day table (`analytics.engine.customer_days`), built once per frame:
+    an order (rows sharing an order id, else one row) counts in the period of its first day.
+    """
+    table = customer_days(transactions)
+    has_order = table.orders > 0
+    c = table.customer[has_order]
+    n = table.orders[has_order]
+    days, day_index = np.unique(table.day[has_order], return_inverse=True)
+    p = period_ordinals(pd.Series(days.astype("datetime64[D]")), period)[day_index]
+    full = np.arange(p.min(), p.max() + 1)
+    offset = p - full[0]
+    size = len(full)
+    revenue = np.bincount(offset, weights=table.order_spend[has_order], minlength=size)
+    n_orders = np.bincount(offset, weights=n, minlength=size).astype(np.int64)
+    # distinct (customer, period) pairs: rows are sorted by customer then day, so by period too
+    same_customer = np.r_[False, c[1:] == c[:-1]]
+    new_pair = ~(same_customer & np.r_[False, p[1:] == p[:-1]])
+    pair_c, pair_p = c[new_pair], offset[new_pair]
+    buyers = np.bincount(pair_p, minlength=size)
+    pair_first = np.r_[True, pair_c[1:] != pair_c[:-1]]
+    new = np.bincount(pair_p[pair_first], minlength=size)
     # retained in p: bought in p and in p-1
-    prev = active.assign(p=active["p"] + 1)
-    retained = active.merge(prev, on=["c", "p"]).groupby("p").size().reindex(full, fill_value=0)
-    start = buyers.shift(1, fill_value=0)
+    retained_pair = ~pair_first & (np.r_[-2, pair_p[:-1]] == pair_p - 1)
+    retained = np.bincount(pair_p[retained_pair], minlength=size)
+    start = np.r_[0, buyers[:-1]]
     # the period of each customer's second order (repeat buyers)
-    o_sorted = o.sort_values(["c", "p"], kind="stable")
-    second = o_sorted.groupby("c")["p"].nth(1)
-    repeaters = second.value_counts().reindex(full, fill_value=0).sort_index().cumsum()
-    out = pd.DataFrame(
+    cumulative = np.cumsum(n)
+    customer_start = np.flatnonzero(~same_customer)
+    before = np.repeat(np.r_[0, cumulative[customer_start[1:] - 1]], np.diff(np.r_[customer_start, len(c)]))
+    so_far = cumulative - before
+    reaches_two = (so_far >= 2) & ((so_far - n) < 2)
+    repeaters = np.bincount(offset[reaches_two], minlength=size).cumsum()
+    return pd.DataFrame(
         {
             "customers": new.cumsum(),
             "active_customers": buyers,
@@ -182,7 +198,6 @@ def _purchase_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
         },
         index=full,
     )
-    return out
 
 
 def _subscription_periods(spans: pd.DataFrame, period: str, first: int, last: int) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, DataError
+from analytics.engine.customer_days import customer_days
 
 TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
 """Length of one model period in days, by time-unit code."""
@@ -133,40 +134,21 @@ def purchase_days(transactions: pd.DataFrame, *, end: object | None = None) -> P
         count as purchases.
     """
     _check_transactions(transactions)
-    day = _day_numbers(transactions[ORDER_DATE])
     amount = transactions[AMOUNT].to_numpy(dtype=np.float64)
-    if end is not None:
-        keep = day <= to_day_number(end)
-        if not keep.all():
-            day, amount = day[keep], amount[keep]
-            ids = transactions[CUSTOMER_ID].to_numpy()[keep]
-        else:
-            ids = transactions[CUSTOMER_ID].to_numpy()
-    else:
-        ids = transactions[CUSTOMER_ID].to_numpy()
-    if len(day) == 0:
-        raise DataError("No purchases fall on or before the chosen end date.")
     bad = ~np.isfinite(amount) | (amount < 0)
+    if bad.any() and end is not None:
+        bad &= _day_numbers(transactions[ORDER_DATE]) <= to_day_number(end)
     if bad.any():
         raise DataError(
             f"{int(bad.sum()):,} purchase(s) have a negative or missing amount. Purchase and spend "
             "models need non-negative amounts: net refunds/returns into the original order first."
         )
-    codes, uniques = pd.factorize(ids, sort=False)
-    day0 = int(day.min())
-    n_days = int(day.max()) - day0 + 1
-    key = codes.astype(np.int64) * n_days + (day - day0)
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    spend = np.add.reduceat(amount[order], starts) if len(starts) else np.empty(0)
-    key = key[starts]
-    return PurchaseDays(
-        customer_ids=pd.Index(uniques, name=CUSTOMER_ID),
-        customer=key // n_days,
-        day=key % n_days + day0,
-        spend=spend,
-    )
+    table = customer_days(transactions)  # built once per frame, shared with the KPIs
+    if end is not None:
+        table = table.until(to_day_number(end))
+    if len(table) == 0:
+        raise DataError("No purchases fall on or before the chosen end date.")
+    return PurchaseDays(customer_ids=table.customer_ids, customer=table.customer, day=table.day, spend=table.spend)
 
 
 def _summarise(days: PurchaseDays, end_day: int, time_unit: str) -> pd.DataFrame:

@@ -1,0 +1,183 @@
+"""The customer-day table (analytics.engine) against the pandas/numpy code it replaced.
+
+The reference functions below are the previous implementations, kept here verbatim as the
+specification: the engine must give the same per-customer summary, split and KPI counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.business.kpis import _orders, _purchase_periods, period_ordinals
+from analytics.data.datasets import load_demo
+from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, ORDER_ID
+from analytics.engine.customer_days import build_customer_days, customer_days, encode
+from analytics.models.btyd import calibration_holdout_split, purchase_days, summarize_customers, to_day_number
+
+
+def reference_purchase_days(transactions: pd.DataFrame, end=None):
+    """The numpy implementation of btyd.purchase_days before the engine (codes, days, spend)."""
+    day = transactions[ORDER_DATE].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    amount = transactions[AMOUNT].to_numpy(dtype=np.float64)
+    ids = transactions[CUSTOMER_ID].to_numpy()
+    if end is not None:
+        keep = day <= to_day_number(end)
+        day, amount, ids = day[keep], amount[keep], ids[keep]
+    codes, uniques = pd.factorize(ids, sort=False)
+    day0 = int(day.min())
+    n_days = int(day.max()) - day0 + 1
+    key = codes.astype(np.int64) * n_days + (day - day0)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    spend = np.add.reduceat(amount[order], starts)
+    key = key[starts]
+    return pd.Index(uniques), key // n_days, key % n_days + day0, spend
+
+
+def reference_purchase_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Counts per period from purchases (index: period ordinal)."""
+    orders = _orders(transactions)
+    ords = period_ordinals(orders[ORDER_DATE], period)
+    o = pd.DataFrame({"c": orders[CUSTOMER_ID].to_numpy(), "p": ords, "a": orders[AMOUNT].to_numpy()})
+    full = np.arange(ords.min(), ords.max() + 1)
+    revenue = o.groupby("p")["a"].sum().reindex(full, fill_value=0.0)
+    n_orders = o.groupby("p").size().reindex(full, fill_value=0)
+    active = o[["c", "p"]].drop_duplicates()
+    buyers = active.groupby("p").size().reindex(full, fill_value=0)
+    first = active.groupby("c")["p"].min()
+    new = first.value_counts().reindex(full, fill_value=0).sort_index()
+    # retained in p: bought in p and in p-1
+    prev = active.assign(p=active["p"] + 1)
+    retained = active.merge(prev, on=["c", "p"]).groupby("p").size().reindex(full, fill_value=0)
+    start = buyers.shift(1, fill_value=0)
+    # the period of each customer's second order (repeat buyers)
+    o_sorted = o.sort_values(["c", "p"], kind="stable")
+    second = o_sorted.groupby("c")["p"].nth(1)
+    repeaters = second.value_counts().reindex(full, fill_value=0).sort_index().cumsum()
+    out = pd.DataFrame(
+        {
+            "customers": new.cumsum(),
+            "active_customers": buyers,
+            "buyers": buyers,
+            "new_customers": new,
+            "start_customers": start,
+            "end_customers": buyers,
+            "retained_customers": retained,
+            "lost_customers": start - retained,
+            "orders": n_orders,
+            "revenue": revenue,
+            "repeat_customers": repeaters,
+        },
+        index=full,
+    )
+    return out
+
+
+def random_log(n_rows: int, seed: int, with_orders: bool) -> pd.DataFrame:
+    """Text ids, times of day, same-day repeats and (optionally) orders spanning two days."""
+    rng = np.random.default_rng(seed)
+    ids = np.char.add("K", rng.integers(0, max(n_rows // 5, 1), n_rows).astype(str))
+    stamps = pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 700 * 24, n_rows), unit="h")
+    frame = pd.DataFrame({CUSTOMER_ID: ids, ORDER_DATE: stamps, AMOUNT: np.round(rng.gamma(2.0, 20.0, n_rows), 2)})
+    if with_orders:
+        # about two lines per order; an order's lines can fall on different days
+        frame[ORDER_ID] = (np.arange(n_rows) // 2).astype(str)
+        frame[CUSTOMER_ID] = frame.groupby(ORDER_ID)[CUSTOMER_ID].transform("first")
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def logs():
+    yield "cdnow", load_demo("cdnow").transactions
+    yield "subscription", load_demo("subscription").transactions
+    yield "random", random_log(20_000, 1, with_orders=False)
+    yield "random_orders", random_log(20_000, 2, with_orders=True)
+
+
+@pytest.mark.parametrize("name,transactions", list(logs()), ids=lambda v: v if isinstance(v, str) else "")
+def test_purchase_days_match_the_reference(name, transactions):
+    last = transactions[ORDER_DATE].max()
+    for end in (None, last - pd.Timedelta(days=200)):
+        ids, customer, day, spend = reference_purchase_days(transactions, end)
+        days = purchase_days(transactions, end=end)
+        assert list(days.customer_ids) == list(ids)
+        np.testing.assert_array_equal(days.customer, customer)
+        np.testing.assert_array_equal(days.day, day)
+        np.testing.assert_allclose(days.spend, spend, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,transactions", list(logs()), ids=lambda v: v if isinstance(v, str) else "")
+def test_kpi_period_counts_match_the_reference(name, transactions):
+    for period in ("month", "quarter", "year"):
+        expected = reference_purchase_periods(transactions, period)
+        got = _purchase_periods(transactions, period)
+        assert list(got.columns) == list(expected.columns)
+        np.testing.assert_array_equal(got.index, expected.index)
+        for column in expected.columns:
+            np.testing.assert_allclose(got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-12)
+
+
+def test_orders_are_counted_on_their_first_day_and_spend_on_each_rows_day():
+    frame = pd.DataFrame(
+        {
+            CUSTOMER_ID: ["a", "a", "a", "b"],
+            ORDER_DATE: pd.to_datetime(["2024-01-31", "2024-02-01", "2024-02-01", "2024-02-01"]),
+            AMOUNT: [10.0, 5.0, 7.0, 3.0],
+            ORDER_ID: ["o1", "o1", "o2", "o3"],
+        }
+    )
+    table = build_customer_days(frame)
+    assert list(table.customer_ids) == ["a", "b"]
+    np.testing.assert_array_equal(table.customer, [0, 0, 1])
+    np.testing.assert_array_equal(table.spend, [10.0, 12.0, 3.0])  # each row on its own day
+    np.testing.assert_array_equal(table.orders, [1, 1, 1])  # o1 on Jan 31, o2 on Feb 1
+    np.testing.assert_array_equal(table.order_spend, [15.0, 7.0, 3.0])  # o1's 15 on its first day
+    periods = _purchase_periods(frame, "month")
+    assert periods["revenue"].tolist() == [15.0, 10.0]
+    assert periods["orders"].tolist() == [1, 2]
+    assert periods["retained_customers"].tolist() == [0, 1]
+    assert periods["repeat_customers"].tolist() == [0, 1]
+
+
+def test_summary_and_split_on_cdnow_are_unchanged():
+    """CDNOW 1/10 sample (Fader, Hardie & Lee 2005): 2,357 customers, 946 repeat buyers and 2,457
+    repeat purchase days in the 39 calibration weeks, 1,882 holdout repeat purchase days."""
+    transactions = load_demo("cdnow_sample").transactions
+    split = calibration_holdout_split(transactions, calibration_end="1997-09-30", holdout_end="1998-06-30")
+    calibration = split.calibration
+    assert len(calibration) == 2357
+    assert int((calibration["frequency"] > 0).sum()) == 946
+    assert int(calibration["frequency"].sum()) == 2457
+    assert int(calibration["frequency_holdout"].sum()) == 1882
+    summary = summarize_customers(transactions, time_unit="W")
+    assert len(summary) == 2357
+    assert summary["historic_value"].sum() == pytest.approx(transactions[AMOUNT].sum(), rel=1e-12)
+
+
+def test_the_table_is_built_once_per_frame_and_rebuilt_when_a_column_changes():
+    frame = random_log(500, 3, with_orders=False)
+    first = customer_days(frame)
+    assert customer_days(frame) is first
+    frame[AMOUNT] = frame[AMOUNT] * 2
+    second = customer_days(frame)
+    assert second is not first
+    assert second.spend.sum() == pytest.approx(2 * first.spend.sum())
+
+
+def test_encode_keeps_first_appearance_order_like_factorize():
+    values = pd.Series(["b", "a", "b", "c", "a"])
+    codes, uniques = encode(values)
+    expected_codes, expected_uniques = pd.factorize(values)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert list(uniques) == list(expected_uniques)
+    codes, uniques = encode(pd.Series([30, 10, 30]))
+    assert codes.tolist() == [0, 1, 0] and list(uniques) == [30, 10]
+
+
+def test_orders_helper_still_agrees_with_the_table():
+    transactions = load_demo("subscription").transactions
+    table = customer_days(transactions)
+    assert int(table.orders.sum()) == len(_orders(transactions))
+    assert period_ordinals(transactions[ORDER_DATE], "month").min() == _purchase_periods(transactions, "month").index[0]
