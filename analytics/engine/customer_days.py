@@ -221,6 +221,10 @@ def customer_days(transactions: pd.DataFrame) -> CustomerDays:
         if hit is not None and hit[0]() is transactions and hit[1] == fingerprint:
             return hit[2]
     table = build_customer_days(transactions)
+
+    def forget(_: weakref.ref) -> None:
+        _cache.pop(key, None)
+
     with _lock:
-        _cache[key] = (weakref.ref(transactions, lambda _, key=key: _cache.pop(key, None)), fingerprint, table)
+        _cache[key] = (weakref.ref(transactions, forget), fingerprint, table)
     return table
