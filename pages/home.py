@@ -5,8 +5,11 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.business.economics import WhatIfSettings
+from analytics.business.glossary import help_text
+from analytics.business.value import horizon_label, value_at_stake
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
+from ui.kind import business_kind
 from ui.models import current_churn, current_clv, value_and_risk
 from ui.segments import whatif_summary
 
@@ -38,6 +41,7 @@ header(
     "is worth, and what keeping a few more of them would earn.",
 )
 data = require_data()
+kind = business_kind(data)
 _end = data.observation_end_or_none
 st.markdown(
     f"**{data.name}** — {data.n_customers:,} customers, "
@@ -60,10 +64,12 @@ slot = step(
 with slot, friendly_errors("Customer health"):
     kpis = kpi_report(data, "month")
     a, b = st.columns(2)
+    # A purchase log's month-to-month figure is repeat buying, not retention (glossary: repeat_rate).
+    retention_key = "retention_rate" if kind.is_subscription else "repeat_rate"
     a.metric(
-        f"Retention ({kpis.current_period})",
+        f"{'Retention' if kind.is_subscription else 'Repeat rate'}, {kpis.current_period} (monthly)",
         pct(kpis.value("retention_rate")),
-        help="Share of last period's customers who were customers again this period.",
+        help=help_text(retention_key),
     )
     if kpis.value("nps") is not None:
         b.metric("NPS", f"{kpis.value('nps'):+.0f}", help="% promoters (9-10) minus % detractors (0-6).")
@@ -79,7 +85,7 @@ with slot5, friendly_errors("What-if"):
     scenario = whatif_summary(data, WhatIfSettings())
     change = scenario["profit_change_pct"]
     st.metric(
-        "Profit change from +5 points of yearly retention",
+        "Profit change over 5 years from +5 points of yearly retention",
         "n/a" if change is None else f"{change:+.1f}%",
         help="Discounted profit over the horizon, lifted vs today (What-if page for the assumptions).",
     )
@@ -88,25 +94,34 @@ with slot, friendly_errors("Churn"), st.spinner("Fitting the churn model (first 
     churn = current_churn(data)
     at_risk = int(((churn.scores["churn_probability"] >= 0.5) & churn.scores["active"].astype(bool)).sum())
     a, b = st.columns(2)
-    a.metric("Churn rate", pct(churn.churn_rate), help=f"Outcome used: {churn.target}.")
-    b.metric("Active customers at high risk", f"{at_risk:,}", help="Churn probability of 50% or more.")
+    a.metric(
+        "Customers who have left, all time",
+        pct(churn.churn_rate),
+        help=f"{help_text('customers_left_all_time')} Outcome used: {churn.target}.",
+    )
+    b.metric(
+        "Customers not yet left, at high risk",
+        f"{at_risk:,}",
+        help="Customers the churn outcome does not mark as left whose churn probability is 50% or more.",
+    )
 
 with slot4, friendly_errors("Lifetime value"), st.spinner("Fitting lifetime-value models (first time only) ..."):
     clv = current_clv(data)
     st.metric(
-        "Average customer lifetime value",
+        f"Average {horizon_label(clv.settings.horizon_months)} per customer (model)",
         f"{clv.mean_clv:,.2f}",
-        help="Discounted margin each customer is expected to bring over the chosen horizon (file currency).",
+        help=help_text("clv_model"),
     )
 
 with slot6, friendly_errors("Action list"):
     both = value_and_risk(data)
-    if {"clv", "churn_probability"} <= set(both.columns):
-        at_stake = (both["clv"] * both["churn_probability"]).nlargest(100).sum()
+    if {"clv", "churn_probability", "active"} <= set(both.columns):
+        left = both["active"].map(lambda v: v is False or v == 0)  # customers who have left: nothing to save
+        at_stake = value_at_stake(both["clv"], both["churn_probability"], left=left).nlargest(100).sum()
         st.metric(
-            "Value at stake, top 100 customers",
+            "Value at stake, top 100 customers still with you",
             f"{at_stake:,.0f}",
-            help="Sum of lifetime value x churn probability over the 100 customers with the most at stake.",
+            help=help_text("value_at_stake"),
         )
 
 next_step(

@@ -32,11 +32,12 @@ def test_each_step_shows_the_library_figure(home):
     shown = {m.label: m.value for m in home.metric}
     kpis = compute_kpis(data, period="month")
     assert shown["Rows used"] == "85,454 of 85,797"
-    assert shown[f"Retention ({kpis.current_period})"] == f"{kpis.value('retention_rate'):.1%}"
+    assert shown[f"Retention, {kpis.current_period} (monthly)"] == f"{kpis.value('retention_rate'):.1%}"
     assert shown["NPS"] == f"{kpis.value('nps'):+.0f}"
     change = whatif_section(data, WhatIfSettings())["profit_change_pct"]
-    assert shown["Profit change from +5 points of yearly retention"] == f"{change:+.1f}%"
+    assert shown["Profit change over 5 years from +5 points of yearly retention"] == f"{change:+.1f}%"
     # Model-based steps are there and plausible (their exact values are pinned on their own pages).
-    assert shown["Churn rate"] == f"{(data.customers['churned'] == True).mean():.1%}"  # noqa: E712
-    assert float(shown["Average customer lifetime value"].replace(",", "")) > 0
-    assert int(shown["Value at stake, top 100 customers"].replace(",", "")) > 0
+    left = f"{(data.customers['churned'] == True).mean():.1%}"  # noqa: E712
+    assert shown["Customers who have left, all time"] == left
+    assert float(shown["Average 12-month value per customer (model)"].replace(",", "")) > 0
+    assert int(shown["Value at stake, top 100 customers still with you"].replace(",", "")) > 0
