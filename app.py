@@ -31,6 +31,7 @@ PAGES = {
     "Decide": [
         st.Page("pages/whatif.py", title="What-if: retention lift", icon=":material/trending_up:"),
         st.Page("pages/actions.py", title="Action list", icon=":material/checklist:"),
+        st.Page("pages/readout.py", title="Campaign readout", icon=":material/science:"),
     ],
     "Share": [
         st.Page("pages/share.py", title="Share this analysis", icon=":material/share:"),

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.business.actions import action_list, close_the_loop, filter_actions
+from analytics.business.experiment import CONTROL, GROUP
 from analytics.business.kpis import kpi_trend
 from analytics.business.lifecycle import stage_counts
 from analytics.business.segments import QUADRANT_ADVICE, SEGMENTS, segment_summary
@@ -20,6 +21,7 @@ from analytics.reports.export import to_csv_bytes, to_excel_bytes
 from analytics.reports.html_report import build_html_report
 from ui import models, state
 from ui import segments as us
+from ui.campaign import control_controls, control_settings, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
 
@@ -84,7 +86,7 @@ def lower_first(text: str) -> str:
 
 def signature(*parts: object) -> str:
     """What a prepared file depends on: a stale file is never offered after a change."""
-    return repr((state.data_key(), models.clv_settings(), models.churn_settings(), *parts))
+    return repr((state.data_key(), models.clv_settings(), models.churn_settings(), control_settings(), *parts))
 
 
 def excel_block(export: pd.DataFrame, loop: pd.DataFrame | None, sig: str) -> None:
@@ -316,6 +318,8 @@ if actions is None:
     st.stop()
 
 st.subheader("Download and share")
+control_share, _ = control_controls()
+export = mark_control_group(export, id_column="Customer", risk_column="Churn probability")
 filters = (", ".join(chosen) if chosen else "all segments") + (
     f", value at stake at least {us.money(min_value)}" if min_value else ""
 )
@@ -342,7 +346,12 @@ with b:
     excel_block(export, loop_export, signature(tuple(chosen), min_value))
 with c:
     report_block(scores, export, filters, signature(tuple(chosen), min_value, us.scenario_settings()))
-st.caption("Cells that a spreadsheet could run as a formula (starting with = + - @) are written as text.")
+st.caption(
+    f"The files mark each customer in the column **group**: {int((export[GROUP] == CONTROL).sum()):,} customers "
+    f"({control_share:.0%} of each risk tenth, drawn at random) are *control*: leave them out of the calls, so the "
+    "Campaign readout page can measure what the calls changed. Cells that a spreadsheet could run as a formula "
+    "(starting with = + - @) are written as text."
+)
 
 next_step(
     "Give each account owner their names from the top of the list with the reason, agree a call this week, and "

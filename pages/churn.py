@@ -9,10 +9,12 @@ import altair as alt
 import streamlit as st
 
 from analytics.business.campaign import CampaignAssumptions, plan_campaign
+from analytics.business.experiment import CONTROL, GROUP
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 from analytics.reports.charts.churn import calibration_chart, drivers_chart, gains_chart, profit_chart, retention_chart
 from analytics.reports.export import to_csv_bytes
 from ui import churn as ch
+from ui.campaign import control_controls, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CHURN_DEFAULTS, churn_settings, clv_settings, current_churn, current_clv
 
@@ -374,7 +376,11 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
         f"{ch.money(plan.best_cost)} and is expected to keep {ch.money(plan.best_value_saved)} of value, a profit of "
         f"**{ch.money(plan.best_profit)}**. Beyond that point each extra contact costs more than it is expected to save."
     )
-    contacts = ch.contact_list(inputs, plan, assumptions)
+    share, _ = control_controls()
+    contacts = mark_control_group(
+        ch.contact_list(inputs, plan, assumptions), id_column="Customer", risk_column="Churn risk (%)"
+    )
+    held_out = int((contacts[GROUP] == CONTROL).sum())
     st.download_button(
         f"Download the {len(contacts):,} customers to contact (CSV)",
         to_csv_bytes(contacts),
@@ -386,7 +392,9 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
     st.dataframe(contacts.head(10), hide_index=True, width="stretch")
     st.caption(
         "The first 10 of the list, riskiest first: churn risk in %, value at stake and expected value saved in "
-        "your currency. The file is safe to open in a spreadsheet."
+        f"your currency. The file is safe to open in a spreadsheet. **Send the offer only to the treatment group**: "
+        f"the {held_out:,} customers marked *control* ({share:.0%} of each risk tenth, drawn at random) are kept out "
+        "so the Campaign readout page can measure what the offer really saved."
     )
 
 

@@ -46,6 +46,7 @@ PAGE_OF_PREFIX = {
     "clv_": "Lifetime value",
     "wi_": "What-if",
     "act_": "Action list",
+    "camp_": "Control group (Churn planner, Action list, Campaign readout)",
 }  # ui.state.SETTINGS_PREFIXES
 
 

@@ -1,5 +1,6 @@
 """Command line: `python -m analytics report FILE [FILE ...] [--period D|W|M]
-[--calibration-end YYYY-MM-DD] [--json PATH|-]`.
+[--calibration-end YYYY-MM-DD] [--json PATH|-] [--readout-list FILE --readout-outcome FILE [FILE ...]
+[--readout-since YYYY-MM-DD] [--offer-cost X]]`.
 
 FILE is a CSV/Excel/Parquet path, or `demo:subscription`, `demo:cdnow`, `demo:cdnow_sample`.
 Exit codes: 0 success (also when a section is null with a reason); 2 input that cannot be used
@@ -57,7 +58,43 @@ def _parser() -> argparse.ArgumentParser:
         help="read the data as this kind of business (default: detected, see data.business_kind_reason)",
     )
     report.add_argument("--json", metavar="PATH|-", help="write JSON to PATH, or to stdout with -")
+    readout = report.add_argument_group("campaign readout (the report's campaign.uplift)")
+    readout.add_argument(
+        "--readout-list", metavar="FILE", help="the exported contact list (customer id + group treatment/control)"
+    )
+    readout.add_argument(
+        "--readout-outcome",
+        nargs="+",
+        metavar="FILE",
+        help="the later file(s) of the same customers: a customers table with the churn flag, or the next purchase log",
+    )
+    readout.add_argument("--readout-since", metavar="YYYY-MM-DD", help="count only purchases from this day on")
+    readout.add_argument("--offer-cost", type=float, metavar="X", help="offer cost per treated customer (currency)")
+    readout.add_argument(
+        "--control-share", type=float, default=0.10, metavar="S", help="control group share 0..1 (default 0.10)"
+    )
     return parser
+
+
+def _readout_inputs(args: argparse.Namespace) -> dict:
+    """ReportSettings fields of the readout options (raises DataError for unusable input)."""
+    from analytics.data.io import read_table
+
+    if bool(args.readout_list) != bool(args.readout_outcome):
+        raise DataError("A readout needs both --readout-list (the exported contact list) and --readout-outcome.")
+    fields: dict = {"control_share": args.control_share, "offer_cost": args.offer_cost}
+    if args.readout_since:
+        try:
+            fields["readout_since"] = pd.Timestamp(args.readout_since)
+        except ValueError as exc:
+            raise DataError(f"--readout-since '{args.readout_since}' is not a date (use YYYY-MM-DD).") from exc
+    if args.readout_list:
+        path = Path(args.readout_list)
+        if not path.is_file():
+            raise DataError(f"File not found: {args.readout_list}")
+        fields["readout_list"] = read_table(path.read_bytes(), path.name).frame
+        fields["readout_outcome"] = _load(args.readout_outcome)
+    return fields
 
 
 def _load(paths: list[str]):
@@ -119,9 +156,11 @@ def _main(argv: list[str] | None) -> int:
         calibration_end = pd.Timestamp(args.calibration_end) if args.calibration_end else None
     except ValueError:
         return _fail(f"--calibration-end '{args.calibration_end}' is not a date (use YYYY-MM-DD)")
-    settings = ReportSettings(period=args.period, calibration_end=calibration_end, business_kind=args.business_kind)
     print(f"reading {', '.join(args.files)} ...", file=sys.stderr)
     data = _load(args.files)
+    settings = ReportSettings(
+        period=args.period, calibration_end=calibration_end, business_kind=args.business_kind, **_readout_inputs(args)
+    )
     # a --business-kind the data cannot support raises DataError: one error line, exit 2 (see main)
     report = build_report(data, settings, progress=lambda name: print(f"computing {name} ...", file=sys.stderr))
     text = json.dumps(report, indent=2, ensure_ascii=False)

@@ -14,7 +14,7 @@ import importlib
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,11 +38,28 @@ class ReportSettings:
         Last day of the model-fitting window (None = the last third of the history is held out).
     business_kind : {'subscription', 'purchase_log'} or None
         Overrides the detected kind of business (None = detect it from the data).
+    control_share : float, default 0.10
+        Share (0..1) of every exported contact list held out as a control group.
+    seed : int
+        Seed of the control group's draw (`analytics.business.experiment`).
+    readout_list, readout_outcome : pd.DataFrame, CustomerData, optional
+        For a campaign readout: the exported contact list (customer id and `group`) and the later
+        file of the same customers (churn flag or the next purchase log).
+    readout_since : pd.Timestamp, optional
+        Count only purchases from this day on (purchase-log outcomes).
+    offer_cost : float, optional
+        The offer's cost per treated customer (currency).
     """
 
     period: str = "W"
     calibration_end: pd.Timestamp | None = None
     business_kind: str | None = None
+    control_share: float = 0.10
+    seed: int = 2026
+    readout_list: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    readout_outcome: CustomerData | None = field(default=None, compare=False, repr=False)
+    readout_since: pd.Timestamp | None = None
+    offer_cost: float | None = None
 
     def __post_init__(self) -> None:
         if self.period not in ("D", "W", "M"):
@@ -204,6 +221,27 @@ def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
     return segments_report_section(data, None)
 
 
+def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.business.campaign import value_at_stake
+    from analytics.business.experiment import (
+        campaign_report_section,
+        outcome_from_data,
+        parse_contact_list,
+        read_out,
+    )
+
+    readout = None
+    if settings.readout_list is not None and settings.readout_outcome is not None:
+        contacts = parse_contact_list(settings.readout_list)
+        outcome = outcome_from_data(settings.readout_outcome, since=settings.readout_since)
+        try:
+            value = value_at_stake(data, contacts["customer_id"])
+        except DataError:
+            value = None
+        readout = read_out(contacts, outcome, value=value, offer_cost=settings.offer_cost)
+    return campaign_report_section(control_share=settings.control_share, seed=settings.seed, readout=readout)
+
+
 # Section name -> "module:function". Each function takes (CustomerData, ReportSettings) and returns
 # a JSON-ready dict, or raises DataError with a reason the report shows instead of the section.
 SECTIONS: dict[str, str] = {
@@ -213,6 +251,7 @@ SECTIONS: dict[str, str] = {
     "churn": "analytics.reports.report:churn_section",
     "whatif": "analytics.reports.report:whatif_section",
     "segments": "analytics.reports.report:segments_section",
+    "campaign": "analytics.reports.report:campaign_section",
 }
 
 

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, csv_bytes
 
 
@@ -73,3 +75,36 @@ def test_missing_file_and_bad_date_exit_2(tmp_path):
     result = run("report", "demo:cdnow_sample", "--calibration-end", "soon")
     assert result.returncode == 2
     assert "is not a date" in result.stderr
+
+
+def test_campaign_readout_from_the_command_line(tmp_path):
+    from analytics.business.experiment import newcombe_interval, two_proportion_p_value
+
+    ids = [f"c{i:02d}" for i in range(40)]
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer_id,order_date,amount\n" + "".join(f"{c},2024-0{1 + i % 6}-10,{10 + i}\n" for i, c in enumerate(ids))
+    )
+    listed = tmp_path / "contacts.csv"
+    listed.write_text(
+        "Rank,Customer,group\n"
+        + "".join(f"{i + 1},{c},{'control' if i < 10 else 'treatment'}\n" for i, c in enumerate(ids))
+    )
+    # after the campaign: 5 of the 10 control customers and 24 of the 30 treated bought again
+    buyers = ids[:5] + ids[10:34]
+    later = tmp_path / "later.csv"
+    later.write_text("customer_id,order_date,amount\n" + "".join(f"{c},2024-08-01,20\n" for c in buyers))
+    result = run(
+        "report", str(orders), "--json", "-", "--readout-list", str(listed), "--readout-outcome", str(later),
+        "--offer-cost", "4",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    campaign = json.loads(result.stdout)["campaign"]
+    assert campaign["control_share"] == 0.1
+    uplift = campaign["uplift"]
+    assert (uplift["treated_rate"], uplift["control_rate"]) == (0.8, 0.5)
+    assert uplift["difference"] == pytest.approx(0.3)
+    assert uplift["interval_95"] == pytest.approx(list(newcombe_interval(24, 30, 5, 10)))
+    assert uplift["p_value"] == pytest.approx(two_proportion_p_value(24, 30, 5, 10))
+    assert uplift["cost_per_saved_customer"] == pytest.approx(4 * 30 / 9)  # 0.3 x 30 = 9 saved
+    assert run("report", str(orders), "--readout-list", str(listed)).returncode == 2  # the outcome is missing

@@ -75,6 +75,11 @@ def test_subscription_ranking_filters_downloads_and_report(downloads):
     assert top["Reason"].startswith(("Top-10% value (CLV", "High value (CLV", "Lower value (CLV"))
     csv = downloads["action_list.csv"].decode("utf-8-sig")
     assert csv.splitlines()[1].startswith(f"1,{top['Customer']},")
+    exported = pd.read_csv(io.StringIO(csv))
+    assert list(exported.columns[:3]) == ["Rank", "Customer", "group"]
+    # 10% of each churn-risk tenth held out as control, reproducibly (default seed)
+    held_out = exported.groupby(pd.qcut(exported["Churn probability"].rank(method="first"), 10))["group"]
+    assert (held_out.apply(lambda g: abs((g == "control").sum() - 0.1 * len(g))) <= 1.5).all()
 
     at.multiselect(key="act_segment").set_value(["Can't lose them"]).run()
     chosen = action_table(at)

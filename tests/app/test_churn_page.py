@@ -92,6 +92,10 @@ def test_subscription_demo_model_drivers_and_campaign_match_the_shared_fit():
     assert 0 < plan.best_percent < 100
     assert {k: shown[k] for k in campaign_metrics(plan)} == campaign_metrics(plan)
     assert at.get("download_button")[0].label == f"Download the {plan.best_customers:,} customers to contact (CSV)"
+    contacts = table(at, "group")
+    assert list(contacts.columns[:3]) == ["Rank", "Customer", "group"]
+    assert set(contacts["group"]) <= {"treatment", "control"}
+    assert "Send the offer only to the treatment group" in captions(at)
 
     at.slider(key=ch.K_SAVE_RATE).set_value(40).run()  # a better offer pays for more contacts
     assert not at.exception
