@@ -9,7 +9,9 @@ import streamlit as st
 
 from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR, DefaultValue
 from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band
-from ui import state
+from analytics.reports import currency as fmt
+from ui import currency as cur
+from ui import look, state
 from ui import whatif as wi
 from ui.frame import friendly_errors, header, next_step, require_data
 
@@ -36,7 +38,8 @@ header(
 )
 data = require_data()
 
-period = st.radio(
+top_left, top_right = st.columns([3, 1], vertical_alignment="bottom")
+period = top_left.radio(
     "The model steps in",
     wi.PERIOD_CHOICES,
     format_func=wi.PERIOD_LABELS.get,
@@ -46,6 +49,9 @@ period = st.radio(
     help="Retention, revenue and new customers are measured per period of this length.",
 )
 unit = PERIOD_NAMES[period]
+look.sticky_result()
+with top_right:
+    look.presentation_toggle()
 
 defaults: dict[str, DefaultValue] | None = None
 with friendly_errors("What-if"), st.spinner("Measuring retention, revenue and new customers from your data…"):
@@ -59,24 +65,33 @@ if defaults is None:
     next_step("Add the purchase log or the missing customer columns, then come back to test the retention lift.")
     st.stop()
 
-st.subheader("Your business today, from the data")
-cols = st.columns(4)
-for col, name in zip(cols, ("retention_rate", "revenue_per_customer", "new_customers", "starting_customers")):
-    d = defaults[name]
-    col.metric(METRIC_LABELS[name], METRIC_FORMATS[name].format(d.value), help=d.source)
-    col.caption(wi.provenance(name, d) + ("" if name == "starting_customers" else f" · per {unit}"))
-st.caption(
-    f"Revenue and money amounts are in your file's currency. Keeping {defaults['retention_rate'].value:.1%} of "
-    f"customers each {unit} means keeping "
-    f"{defaults['retention_rate'].value ** PERIODS_PER_YEAR[period]:.1%} of them over a year."
-)
-if defaults["new_customers"].measured and defaults["new_customers"].value == 0:
+with st.expander(
+    f"Your business today, measured from the data: retention {defaults['retention_rate'].value:.1%} a {unit}, "
+    f"{defaults['starting_customers'].value:,.0f} customers",
+    expanded=False,
+):
+    cols = st.columns(4)
+    for col, name in zip(cols, ("retention_rate", "revenue_per_customer", "new_customers", "starting_customers")):
+        d = defaults[name]
+        shown = (
+            cur.money(d.value, data, decimals=2)
+            if name == "revenue_per_customer"
+            else METRIC_FORMATS[name].format(d.value)
+        )
+        col.metric(METRIC_LABELS[name], shown, help=d.source)
+        col.caption(wi.provenance(name, d) + ("" if name == "starting_customers" else f" · per {unit}"))
     st.caption(
-        f"Nobody bought for the first time in the last {unit}s measured: the data follows a closed group of "
-        "customers, so the base can only shrink (set 'New customers' below to 'replace everyone who leaves' "
-        "to model a business that keeps winning customers)."
+        f"Keeping {defaults['retention_rate'].value:.1%} of customers each {unit} means keeping "
+        f"{defaults['retention_rate'].value ** PERIODS_PER_YEAR[period]:.1%} of them over a year. "
+        f"Money is in {cur.current(data) or 'the file’s currency (set it on the Data page)'}."
     )
-with st.expander("Where each number comes from", expanded=False):
+    if defaults["new_customers"].measured and defaults["new_customers"].value == 0:
+        st.caption(
+            f"Nobody bought for the first time in the last {unit}s measured: the data follows a closed group of "
+            "customers, so the base can only shrink (set 'New customers' below to 'replace everyone who leaves' "
+            "to model a business that keeps winning customers)."
+        )
+    st.markdown("**Where each number comes from**")
     st.dataframe(wi.defaults_table(defaults, period), hide_index=True, width="stretch")
     st.caption("Measured numbers come from your file; assumed ones are starting points: set your own with the sliders.")
 
@@ -215,46 +230,58 @@ def scenario_sliders(defaults: dict[str, DefaultValue], period: str) -> dict:
     return values
 
 
-def money(x: float) -> str:
-    return f"{x:+,.0f}"
-
-
 def pct(x: float | None, fmt: str = "+.1f") -> str:
     return "n/a" if x is None or x != x else f"{x:{fmt}}%"
 
 
 @st.fragment
 def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str) -> None:
-    """Sliders, results and scenarios. Reruns alone on a slider move: no measuring, no fitting."""
+    """Result beside the sliders, then charts and scenarios. Reruns alone on a slider move: no measuring, no fitting.
+
+    The result column is sticky (ui.look.sticky_result): at 1440x900 it stays beside whichever
+    slider moves; on a phone it sits above the sliders and stays pinned under the top bar.
+    """
     unit = PERIOD_NAMES[period]
-    values = scenario_sliders(defaults, period)
+    result_col, sliders_col = st.columns([2, 3], gap="medium")
+    with sliders_col:
+        values = scenario_sliders(defaults, period)
     settings = wi.settings_from_values(values, period)
     result = wi.run_scenario(defaults, settings)
     years = settings.horizon / PERIODS_PER_YEAR[period]
+    code = cur.current(data)
+    end_base = float(result.frame_base["customers"].iloc[-1])
+    end_lift = float(result.frame_lifted["customers"].iloc[-1])
 
-    st.subheader("What the lift is worth")
-    a, b, c, d = st.columns(4)
-    a.metric(
-        "Profit change",
-        pct(result.profit_change_pct),
-        help="Discounted profit over the horizon, with the lift vs today.",
-    )
-    b.metric(
-        f"Extra profit over {years:g} years",
-        money(result.profit_change),
-        help="Discounted to today, in your file's currency.",
-    )
-    c.metric(
-        "Lifetime value of a new customer",
-        f"{result.clv_lifted:,.2f}",
-        pct(result.clv_change_pct),
-        help=f"Discounted margin a newly won customer brings (today: {result.clv_base:,.2f}).",
-    )
-    d.metric(
-        f"Retention per {unit}",
-        f"{result.retention_lifted:.1%}",
-        f"{result.lift_points:+.2f} points from {result.retention_base:.1%}",
-    )
+    with result_col, st.container(key=look.RESULT_KEY, border=True):
+        st.markdown(f"**What a {settings.lift:g}-{'point' if settings.lift_mode == 'points' else '%'} lift is worth**")
+        st.metric(
+            "Profit change",
+            pct(result.profit_change_pct),
+            help="Discounted profit over the horizon, with the lift vs today.",
+        )
+        st.metric(
+            f"Extra profit over {years:g} years",
+            fmt.format_money(result.profit_change, code, signed=True),
+            help=f"Discounted to today, in {code or 'your file’s currency'}.",
+        )
+        st.metric(
+            f"Customers after {years:g} years",
+            f"{end_lift:,.0f}",
+            f"{end_lift - end_base:+,.0f} vs no lift",
+            help="Customers on the books at the end of the horizon, with the lift; the delta is against today's path.",
+        )
+        st.metric(
+            "Lifetime value of a new customer",
+            fmt.format_money(result.clv_lifted, code, decimals=2),
+            pct(result.clv_change_pct),
+            help=f"Discounted margin a newly won customer brings (today: {fmt.format_money(result.clv_base, code, decimals=2)}).",
+        )
+        st.metric(
+            f"Retention per {unit}",
+            f"{result.retention_lifted:.1%}",
+            f"{result.lift_points:+.2f} points from {result.retention_base:.1%}",
+        )
+
     st.markdown(f"**Why your business lands here.** {result.explanation}")
     if result.profit_base <= 0:
         st.warning(
@@ -268,7 +295,7 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
         st.altair_chart(customers_over_time(frame, period_name=unit), width="stretch")
         st.caption(wi.customers_sentence(result, years, unit))
     with right:
-        st.altair_chart(profit_waterfall(result.waterfall), width="stretch")
+        st.altair_chart(profit_waterfall(result.waterfall, currency=code or ""), width="stretch")
         st.caption(wi.waterfall_sentence(result.waterfall))
 
     st.subheader("Save and compare scenarios")
@@ -297,10 +324,7 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
         b.button("Load it", on_click=wi.load_scenario, args=(data_key, period, chosen), width="stretch")
         c.button("Forget saved", on_click=wi.delete_scenarios, args=(data_key, period), width="stretch")
         st.caption("Saved scenarios stay in this browser session only.")
-    st.caption(
-        "**Share:** the page's address holds the current sliders; copy it from the address bar and a colleague "
-        "opens the same scenario on the same demo dataset. An uploaded file cannot travel in a link."
-    )
+    look.link_notice("the current sliders")
 
 
 scenario_panel(state.data_key(), defaults, period)

@@ -47,6 +47,7 @@ PAGE_OF_PREFIX = {
     "wi_": "What-if",
     "act_": "Action list",
     "camp_": "Control group (Churn planner, Action list, Campaign readout)",
+    "cur_": "Data",
 }  # ui.state.SETTINGS_PREFIXES
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.data.datasets import DEMOS
-from ui import share, state
+from ui import currency, share, state
 
 
 def dataset_picker() -> None:
+    currency.from_url()
     current = state.source()  # first: a new session opened with ?share=<id> takes the link's data here
     options = [f"demo:{key}" for key in DEMOS]
     if state.uploads():
@@ -41,6 +42,7 @@ def dataset_picker() -> None:
         if choice != current:
             state.set_source(choice)
             st.rerun()
+        currency.keep_in_url()
         if choice.startswith("demo:"):
             # Query params are cleared on page switches: keep the demo's name in every page's link.
             st.query_params["dataset"] = choice.split(":", 1)[1]

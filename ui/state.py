@@ -97,7 +97,7 @@ def data_key() -> str:
 # not shown. Result-changing widgets therefore use keys starting with their page's prefix; app.py
 # calls keep_settings() on every run so those values persist for the whole session (other pages
 # read them with setting()), and a share snapshot carries them (settings_snapshot()).
-SETTINGS_PREFIXES = ("wi_", "clv_", "ch_", "kpi_", "coh_", "seg_", "act_", "kind_", "camp_")
+SETTINGS_PREFIXES = ("wi_", "clv_", "ch_", "kpi_", "coh_", "seg_", "act_", "kind_", "camp_", "cur_")
 
 
 def _is_setting(key: str) -> bool:

@@ -1,0 +1,167 @@
+"""How long does each page take to become idle? Every page, on a demo and on uploads, cold and warm.
+
+    python benchmarks/bench_pages.py                         # demo + 10,000-customer upload + 7,000-row table
+    python benchmarks/bench_pages.py --scenarios demo --json benchmarks/out/pages.json
+
+Starts the app on a free loopback port (8520-8529) and drives one headless Chromium session
+(Playwright, Debian's /usr/bin/chromium) through every page listed in the sidebar, twice:
+
+- pass 1 ("first"): the first visit of each page in a fresh session on a fresh server, so it
+  includes the model fits that page triggers (nothing is cached yet);
+- pass 2 ("again"): the same pages again, with the fits cached: what a user feels from then on.
+
+Scenarios:
+- ``demo``: the default demo (subscription: 6,000 customers with 80,000 payments);
+- ``upload10k``: a seeded synthetic purchase log of 10,000 customers (about 60,000 purchases over
+  two years) uploaded on the Data page;
+- ``customers7k``: a 7,000-row customers table (the demo's 6,000 rows plus 1,000 copies with new
+  ids) uploaded alone, the case that made Segments slow.
+
+Page idle = from the sidebar click until the browser has received the server's "script finished"
+message for that page's full run (read from the app's websocket, as in load_sessions.py). The
+browser shares the machine's 2 cores with the server, so the figures are an upper bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from playwright.async_api import async_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_sessions import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_S, RunWatcher, free_port, start_server  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET_S = 3.0
+SEED = 20261125
+
+
+def synthetic_purchases(n_customers: int = 10_000, seed: int = SEED) -> pd.DataFrame:
+    """A purchase log: each customer buys at a gamma-distributed rate until a geometric drop-out."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-01-01")
+    days = 730
+    rows = []
+    first = rng.integers(0, days - 30, n_customers)
+    rate = rng.gamma(0.8, 1 / 20, n_customers)  # purchases per day
+    alive_days = rng.exponential(300, n_customers)
+    spend = rng.gamma(3.0, 15.0, n_customers)
+    for cid in range(n_customers):
+        t = first[cid]
+        end = min(days - 1, first[cid] + alive_days[cid])
+        while t <= end:
+            rows.append((f"C{cid:05d}", start + pd.Timedelta(days=int(t)), round(spend[cid] * rng.gamma(4, 0.25), 2)))
+            t += max(1, int(rng.exponential(1 / rate[cid])))
+    return pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+
+
+def customers_7k() -> pd.DataFrame:
+    demo = pd.read_csv(ROOT / "data" / "subscription_customers.csv")
+    extra = demo.sample(7_000 - len(demo), random_state=SEED, replace=False).copy()
+    extra[demo.columns[0]] = [f"X{i:05d}" for i in range(len(extra))]
+    return pd.concat([demo, extra], ignore_index=True)
+
+
+async def sidebar_pages(page) -> list[tuple[str, str]]:
+    nav = page.get_by_test_id("stSidebarNavItems")
+    return await nav.get_by_role("link").evaluate_all(
+        "links => links.map(a => [a.getAttribute('href'), a.innerText.trim().split('\\n').pop().trim()])"
+    )
+
+
+async def click_through(page, runs: RunWatcher, items, label: str) -> dict[str, float]:
+    nav = page.get_by_test_id("stSidebarNavItems")
+    times: dict[str, float] = {}
+    for href, title in items:
+        try:
+            seconds = await runs.timed(nav.locator(f'a[href="{href}"]').click)
+        except TimeoutError:
+            seconds = PAGE_TIMEOUT_S
+        await asyncio.sleep(0.3)  # a page that reruns itself at once (a forwarded link) settles
+        times[title] = round(seconds, 2)
+        errors = await page.locator("[data-testid='stException']").count()
+        print(f"  {label:<6} {title:<28} {seconds:6.2f} s" + (f"  ({errors} exceptions)" if errors else ""), file=sys.stderr)
+    return times
+
+
+async def scenario(browser, url: str, name: str, upload: Path | None) -> dict:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    runs = RunWatcher(page)
+    began = time.perf_counter()
+    await runs.timed(lambda: page.goto(url, timeout=PAGE_TIMEOUT_S * 1000))
+    first_load = time.perf_counter() - began
+    items = await sidebar_pages(page)
+    if upload is not None:
+        data_href = next(h for h, t in items if t == "Data")
+        await runs.timed(page.get_by_test_id("stSidebarNavItems").locator(f'a[href="{data_href}"]').click)
+        began = time.perf_counter()
+        await page.locator("input[type=file]").set_input_files(str(upload))
+        await page.get_by_text("Rows used").first.wait_for(timeout=PAGE_TIMEOUT_S * 1000)
+        await page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PAGE_TIMEOUT_S * 1000
+        )
+        print(f"  upload read in {time.perf_counter() - began:.2f} s", file=sys.stderr)
+    order = items[1:] + items[:1]  # every page, ending on Home
+    first = await click_through(page, runs, order, "first")
+    again = await click_through(page, runs, order, "again")
+    await context.close()
+    return {"scenario": name, "first_load_s": round(first_load, 2), "first": first, "again": again}
+
+
+async def main_async(names: list[str]) -> list[dict]:
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {"demo": None}
+        if "upload10k" in names:
+            path = Path(tmp) / "purchases_10k.csv"
+            synthetic_purchases().to_csv(path, index=False)
+            files["upload10k"] = path
+        if "customers7k" in names:
+            path = Path(tmp) / "customers_7k.csv"
+            customers_7k().to_csv(path, index=False)
+            files["customers7k"] = path
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            for name in names:
+                port = free_port()  # a fresh server per scenario: nothing cached from the previous one
+                server = start_server(port, tmp)
+                try:
+                    print(f"{name}:", file=sys.stderr)
+                    results.append(await scenario(browser, f"http://127.0.0.1:{port}", name, files[name]))
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+            await browser.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", default="demo,upload10k,customers7k")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"no Chromium at {CHROMIUM}")
+    results = asyncio.run(main_async(args.scenarios.split(",")))
+    for r in results:
+        print(f"\n{r['scenario']}: first load (fresh server) {r['first_load_s']:.2f} s")
+        print(f"{'page':<28}{'first':>8}{'again':>8}")
+        for page in r["first"]:
+            flag = "" if r["again"][page] <= BUDGET_S else f"  > {BUDGET_S:g} s"
+            print(f"{page[:27]:<28}{r['first'][page]:>8.2f}{r['again'][page]:>8.2f}{flag}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
