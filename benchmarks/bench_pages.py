@@ -37,7 +37,7 @@ import pandas as pd
 from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_sessions import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_S, RunWatcher, free_port, start_server  # noqa: E402
+from load_sessions import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_S, RunWatcher, free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_S = 3.0
@@ -88,7 +88,10 @@ async def click_through(page, runs: RunWatcher, items, label: str) -> dict[str, 
         await asyncio.sleep(0.3)  # a page that reruns itself at once (a forwarded link) settles
         times[title] = round(seconds, 2)
         errors = await page.locator("[data-testid='stException']").count()
-        print(f"  {label:<6} {title:<28} {seconds:6.2f} s" + (f"  ({errors} exceptions)" if errors else ""), file=sys.stderr)
+        print(
+            f"  {label:<6} {title:<28} {seconds:6.2f} s" + (f"  ({errors} exceptions)" if errors else ""),
+            file=sys.stderr,
+        )
     return times
 
 

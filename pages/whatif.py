@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR, DefaultValue
-from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band
 from analytics.reports import currency as fmt
+from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band
 from ui import currency as cur
 from ui import look, state
 from ui import whatif as wi
