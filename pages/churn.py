@@ -14,6 +14,7 @@ from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 from analytics.reports.charts.churn import calibration_chart, drivers_chart, gains_chart, profit_chart, retention_chart
 from analytics.reports.export import to_csv_bytes
 from ui import churn as ch
+from ui import look
 from ui.campaign import control_controls, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CHURN_DEFAULTS, churn_settings, clv_settings, current_churn, current_clv
@@ -188,10 +189,12 @@ st.caption(
 left, right = st.columns(2)
 with left:
     st.altair_chart(
-        titled(
-            gains_chart(analysis.gains),
-            "Gains: churners caught by contacting",
-            "the riskiest customers first (dashed = random)",
+        look.fit(
+            titled(
+                gains_chart(analysis.gains),
+                "Gains: churners caught by contacting",
+                "the riskiest customers first (dashed = random)",
+            )
         ),
         width="stretch",
     )
@@ -210,10 +213,12 @@ with left:
     )
 with right:
     st.altair_chart(
-        titled(
-            calibration_chart(analysis.calibration),
-            "Calibration: are predicted risks",
-            "right on average? (dashed = perfect)",
+        look.fit(
+            titled(
+                calibration_chart(analysis.calibration),
+                "Calibration: are predicted risks",
+                "right on average? (dashed = perfect)",
+            )
         ),
         width="stretch",
     )
@@ -233,7 +238,7 @@ else:
 st.info(analysis.caveat, icon=":material/info:")
 left, right = st.columns([3, 2])
 with left:
-    st.altair_chart(drivers_chart(analysis.model.importances_, analysis.features.display), width="stretch")
+    st.altair_chart(look.fit(drivers_chart(analysis.model.importances_, analysis.features.display)), width="stretch")
     st.caption("A longer bar means the model's ranking gets worse when that column is scrambled: it leans on it more.")
 with right:
     dropped = analysis.features.dropped
@@ -273,7 +278,7 @@ def retention_panel(data: CustomerData) -> None:
         curves = ch.retention(data, settings, by) if by else overall
         left, right = st.columns([3, 1])
         with left:
-            st.altair_chart(retention_chart(curves.curves, curves.by), width="stretch")
+            st.altair_chart(look.fit(retention_chart(curves.curves, curves.by)), width="stretch")
         with right:
             st.metric(
                 "Median customer lifetime",
@@ -360,7 +365,7 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
         "Expected profit", ch.money(plan.best_profit), help="Expected value kept minus offer costs (your currency)."
     )
     d.metric("Offer cost in total", ch.money(plan.best_cost), help="Your currency.")
-    st.altair_chart(profit_chart(plan.curve, plan.best_percent), width="stretch")
+    st.altair_chart(look.fit(profit_chart(plan.curve, plan.best_percent)), width="stretch")
     if plan.best_customers == 0:
         riskiest = inputs.customers.nlargest(max(1, len(inputs.customers) // 10), "churn_probability")
         st.markdown(

@@ -5,6 +5,7 @@ import streamlit as st
 from analytics.business.cohorts import average_retention_curve
 from analytics.reports.charts.health import cohort_heatmap, retention_curve_chart
 from ui import health as h
+from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
 
 BIND = "query-params"
@@ -64,7 +65,9 @@ st.markdown("\n\n".join(h.cohort_reading(table)))
 
 with friendly_errors("Cohort heatmap"):
     measure = "revenue_retention" if revenue else "retention"
-    st.altair_chart(h.labelled_heatmap(cohort_heatmap(table, measure=measure), table, measure), width="stretch")
+    st.altair_chart(
+        look.fit(h.labelled_heatmap(cohort_heatmap(table, measure=measure), table, measure)), width="stretch"
+    )
     if revenue:
         st.caption(
             f"Each cell is the cohort's revenue in that {period} against its first {period}. Above 100% means it "
@@ -80,7 +83,7 @@ st.subheader("Average retention curve")
 with friendly_errors("Retention curve"):
     curve = average_retention_curve(table)
     revenue_curve = average_retention_curve(table, revenue=True) if revenue else None
-    st.altair_chart(retention_curve_chart(curve, period=period, revenue_curve=revenue_curve), width="stretch")
+    st.altair_chart(look.fit(retention_curve_chart(curve, period=period, revenue_curve=revenue_curve)), width="stretch")
     reading = h.retention_reading(table)
     if revenue:
         reading += " " + h.retention_reading(table, revenue=True)

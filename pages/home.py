@@ -1,87 +1,135 @@
-"""Home: what the app does, and the guided story through the pages for a workshop."""
-
-from pathlib import Path
+"""Home: the one-screen story (headline, KPI cards with trends, one chart), then the guided steps."""
 
 import streamlit as st
 
 from analytics.business.economics import WhatIfSettings
-from analytics.business.glossary import help_text
+from analytics.business.glossary import TERMS, help_text
 from analytics.business.value import horizon_label, value_at_stake
+from analytics.reports.charts.health import kpi_trend_chart
+from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label
+from ui import currency as cur
+from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
-from ui.health import kpi_report
+from ui.health import kpi_report, trend
 from ui.kind import business_kind
 from ui.models import current_churn, current_clv, value_and_risk
 from ui.segments import whatif_summary
 
-PAGES_DIR = Path(__file__).resolve().parent
+SPARK_PERIODS = 12  # months of history in each card's sparkline
+CHART_PERIODS = 24
 
 
-def step(number: int, page: str, title: str, explain: str) -> st.delta_generator.DeltaGenerator:
-    """One story step: a link to its page (when that page exists) and a box for its headline."""
-    box = st.container(border=True)
-    with box:
-        left, right = st.columns([3, 2], vertical_alignment="center")
-        with left:
-            if (PAGES_DIR / f"{page}.py").exists():
-                st.page_link(f"pages/{page}.py", label=f"**{number}. {title}**")
-            else:
-                st.markdown(f"**{number}. {title}**")
-            st.caption(explain)
-    return right
+GLOSSARY = {t.key: t for t in TERMS}
 
 
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+def card_label(key: str, fallback: str, month: str) -> tuple[str, str | None]:
+    """The glossary's label for a KPI card with the month filled in, and its hover help."""
+    if key == "retention_rate" and not kind.is_subscription:
+        key = "repeat_rate"  # a purchase log's month-to-month figure is repeat buying, not retention
+    term = GLOSSARY.get(key)
+    if term is None:
+        return f"{fallback}, {month}", None
+    return term.name.replace("<month>", month), help_text(key)
+
+
 header(
     "Keepwise",
-    "Customer-centric companies count customers kept and what they are worth, not units sold. "
-    "Keepwise reads your own customer data and shows who stays, who leaves, what each customer "
-    "is worth, and what keeping a few more of them would earn.",
+    "Who stays, who leaves, what each customer is worth, and what keeping a few more would earn: "
+    "from your own customer data.",
 )
 data = require_data()
 kind = business_kind(data)
-_end = data.observation_end_or_none
-st.markdown(
-    f"**{data.name}** — {data.n_customers:,} customers, "
-    + (f"data up to {_end:%d %b %Y}. " if _end is not None else "no dates in the data. ")
-    + "Follow the steps in order in a workshop; each is one click to its page."
-)
+code = cur.current(data)
 
-slot = step(
-    1, "data", "Data: what was read", "Every row used or left out, and why. Check it before trusting any figure."
-)
+# --- data quality: a badge that links to the Data page ------------------------------------------
 rows_read = sum(r.rows_read for r in data.reports)
 rows_used = sum(r.rows_used for r in data.reports)
-slot.metric(
-    "Rows used", f"{rows_used:,} of {rows_read:,}", help="Rows read = rows used + rows left out (see the Data page)."
-)
-
-slot = step(
-    2, "overview", "Customer health", "Retention, churn, satisfaction and support KPIs against the previous period."
-)
-with slot, friendly_errors("Customer health"):
-    kpis = kpi_report(data, "month")
-    a, b = st.columns(2)
-    # A purchase log's month-to-month figure is repeat buying, not retention (glossary: repeat_rate).
-    retention_key = "retention_rate" if kind.is_subscription else "repeat_rate"
-    a.metric(
-        f"{'Retention' if kind.is_subscription else 'Repeat rate'}, {kpis.current_period} (monthly)",
-        pct(kpis.value("retention_rate")),
-        help=help_text(retention_key),
+used_share = rows_used / rows_read if rows_read else 1.0
+with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+    st.badge(
+        f"Data: {rows_used:,} of {rows_read:,} rows used",
+        icon=":material/check_circle:" if used_share >= 0.98 else ":material/warning:",
+        color="green" if used_share >= 0.98 else "orange",
+        help="Rows read = rows used + rows left out; the Data page lists every reason.",
     )
+    end = data.observation_end_or_none
+    st.caption(
+        f"{data.name} · {data.n_customers:,} customers · "
+        + (f"data up to {end:%d %b %Y}" if end is not None else "no dates in the data")
+    )
+    st.page_link("pages/data.py", label="Check the data", icon=":material/fact_check:")
+
+# --- the story: headline, KPI cards with deltas and sparklines, one chart ----------------------
+with friendly_errors("Customer health"):
+    kpis = kpi_report(data, "month")
+    month = period_label(kpis.current_period)
+    labels = {key: card_label(key, key, month)[0].split(",")[0] for key in ("churn_rate", "retention_rate")}
+    story = headline(kpis, currency=code, labels=labels)
+    st.container(key="home_headline").markdown(story.sentence)
+    by_key = {k.key: k for k in kpis.kpis}
+    shown = [by_key[k] for k in CARD_KEYS if k in by_key and by_key[k].value is not None][:4]
+    row = st.container(horizontal=True, key="home_cards", gap="small")
+    for kpi in shown:
+        try:
+            history = trend(data, kpi.key, "month")["value"].tail(SPARK_PERIODS).tolist()
+        except Exception:  # a KPI without per-period values: the card shows no sparkline
+            history = None
+        label, glossary_help = card_label(kpi.key, kpi.label, month)
+        row.metric(
+            label,
+            format_kpi(kpi, kpi.value, code),
+            format_change(kpi),
+            delta_color="off" if kpi.higher_is_better is None else "normal" if kpi.higher_is_better else "inverse",
+            delta_description=f"vs {period_label(kpis.previous_period)}",
+            help=glossary_help or kpi.definition,
+            border=True,
+            chart_data=history,
+            chart_type="area" if kpi.unit == "currency" else "line",
+        )
+    lead = story.key if story.key in by_key else "active_customers"
+    lead_kpi = by_key.get(lead)
+    if lead_kpi is not None:
+        series = trend(data, lead, "month").tail(CHART_PERIODS)
+        label = cur.title(lead_kpi.label, data) if lead_kpi.unit == "currency" else lead_kpi.label
+        chart = kpi_trend_chart(series, label=label, unit=lead_kpi.unit).properties(height=230)
+        st.altair_chart(look.fit(chart), width="stretch")
+
+# --- the guided steps: visible buttons to each page, each with its headline figure ------------
+st.markdown("#### Where to go next")
+look.home_css()
+grid = st.container(horizontal=True, key="home_steps", gap="small")
+steps = [
+    ("pages/overview.py", "1. Customer health", ":material/monitor_heart:", "Retention, churn, satisfaction, support."),
+    ("pages/churn.py", "2. Who is leaving", ":material/person_remove:", "Risk per customer, drivers, a campaign."),
+    ("pages/lifetime_value.py", "3. What they are worth", ":material/savings:", "Lifetime value per customer."),
+    (
+        "pages/whatif.py",
+        "4. What a lift is worth",
+        ":material/trending_up:",
+        "The 5% retention claim, on your numbers.",
+    ),
+    ("pages/actions.py", "5. Whom to call first", ":material/checklist:", "Customers ranked by value at stake."),
+    ("pages/share.py", "6. Share it", ":material/share:", "A link or an offline report for the room."),
+]
+slots = []
+for i, (page, title, icon, explain) in enumerate(steps):
+    box = grid.container(border=True, key=f"home_step_{i + 1}")
+    with box:
+        st.page_link(page, label=title, icon=icon, width="stretch")
+        st.caption(explain)
+    slots.append(box)
+
+with slots[0], friendly_errors("Customer health"):
     if kpis.value("nps") is not None:
-        b.metric("NPS", f"{kpis.value('nps'):+.0f}", help="% promoters (9-10) minus % detractors (0-6).")
+        st.metric("NPS", f"{kpis.value('nps'):+.0f}", help="% promoters (9-10) minus % detractors (0-6).")
+    else:
+        st.metric(*card_label("retention_rate", "Retention", month)[:1], pct(kpis.value("retention_rate")))
 
-slot = step(
-    3, "churn", "Who is leaving", "A risk score per customer, the drivers in plain words, and a campaign that pays."
-)
-slot4 = step(4, "lifetime_value", "What they are worth", "Lifetime value per customer from validated purchase models.")
-slot5 = step(5, "whatif", "What a retention lift is worth", "The 5% retention claim, tested on your numbers.")
-slot6 = step(6, "actions", "Whom to call first", "Customers ranked by value at stake, with the reason in words.")
-
-with slot5, friendly_errors("What-if"):
+with slots[3], friendly_errors("What-if"):
     scenario = whatif_summary(data, WhatIfSettings())
     change = scenario["profit_change_pct"]
     st.metric(
@@ -90,41 +138,48 @@ with slot5, friendly_errors("What-if"):
         help="Discounted profit over the horizon, lifted vs today (What-if page for the assumptions).",
     )
 
-with slot, friendly_errors("Churn"), st.spinner("Fitting the churn model (first time only) ..."):
+with slots[1], friendly_errors("Churn"), st.spinner("Scoring every customer's risk of leaving (first time only) ..."):
     churn = current_churn(data)
     at_risk = int(((churn.scores["churn_probability"] >= 0.5) & churn.scores["active"].astype(bool)).sum())
     a, b = st.columns(2)
     a.metric(
-        "Customers who have left, all time",
-        pct(churn.churn_rate),
-        help=f"{help_text('customers_left_all_time')} Outcome used: {churn.target}.",
-    )
-    b.metric(
         "Customers not yet left, at high risk",
         f"{at_risk:,}",
         help="Customers the churn outcome does not mark as left whose churn probability is 50% or more.",
     )
+    b.metric(
+        "Customers who have left, all time",
+        pct(churn.churn_rate),
+        help=f"{help_text('customers_left_all_time')} Outcome used: {churn.target}.",
+    )
 
-with slot4, friendly_errors("Lifetime value"), st.spinner("Fitting lifetime-value models (first time only) ..."):
+with (
+    slots[2],
+    friendly_errors("Lifetime value"),
+    st.spinner("Estimating what each customer is worth (first time only) ..."),
+):
     clv = current_clv(data)
     st.metric(
         f"Average {horizon_label(clv.settings.horizon_months)} per customer (model)",
-        f"{clv.mean_clv:,.2f}",
+        cur.money(clv.mean_clv, data, decimals=2),
         help=help_text("clv_model"),
     )
 
-with slot6, friendly_errors("Action list"):
+with slots[4], friendly_errors("Action list"):
     both = value_and_risk(data)
     if {"clv", "churn_probability", "active"} <= set(both.columns):
         left = both["active"].map(lambda v: v is False or v == 0)  # customers who have left: nothing to save
         at_stake = value_at_stake(both["clv"], both["churn_probability"], left=left).nlargest(100).sum()
         st.metric(
             "Value at stake, top 100 customers still with you",
-            f"{at_stake:,.0f}",
+            cur.money(at_stake, data),
             help=help_text("value_at_stake"),
         )
 
+with slots[5]:
+    st.caption("The Action list page makes a one-file report to print or send; the Share page makes a link.")
+
 next_step(
-    "Start with the Data page if this is your own file. In a workshop, agree on the health "
-    "numbers first, then decide whom to save and what a retention lift is worth before planning actions."
+    "In a workshop, agree on the headline and the cards first, then open the steps in order: who leaves, "
+    "what they are worth, what a retention lift is worth, and whom to call first."
 )

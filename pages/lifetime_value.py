@@ -21,6 +21,7 @@ from analytics.reports.charts.clv import (
 )
 from analytics.reports.export import to_csv_bytes
 from ui import clv as lv
+from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CLV_DEFAULTS, clv_settings
 
@@ -135,14 +136,16 @@ def holdout_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     if notes:
         st.info("\n".join(f"- {note}" for note in notes), icon=":material/info:")
     expectations, tracking = lv.holdout_views(data, analysis.settings)
-    st.altair_chart(holdout_by_frequency(expectations), width="stretch")
+    st.altair_chart(look.fit(holdout_by_frequency(expectations)), width="stretch")
     st.caption(
         "Customers are grouped by how often they bought again during calibration. Where the dashed model lines "
         "follow the solid line, the model tells light buyers from heavy ones, which is what ranks customers "
         "correctly."
     )
     st.altair_chart(
-        cumulative_tracking(tracking, split.calibration_end, time_unit_name=lv.UNIT_SINGULAR[split.time_unit]),
+        look.fit(
+            cumulative_tracking(tracking, split.calibration_end, time_unit_name=lv.UNIT_SINGULAR[split.time_unit])
+        ),
         width="stretch",
     )
     st.caption(
@@ -200,7 +203,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     )
     left, right = st.columns(2)
     with left:
-        st.altair_chart(clv_distribution(customers), width="stretch")
+        st.altair_chart(look.fit(clv_distribution(customers)), width="stretch")
         share = customers["clv"].nlargest(max(1, len(customers) // 10)).sum() / max(analysis.total_clv, 1e-12)
         st.caption(
             f"The most valuable tenth of customers holds {share:.0%} of the total: a few customers carry the "
@@ -208,7 +211,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
         )
     with right:
         grid, age = lv.alive_map(data, s)
-        st.altair_chart(p_alive_matrix(grid, time_unit_name=unit, T=age), width="stretch")
+        st.altair_chart(look.fit(p_alive_matrix(grid, time_unit_name=unit, T=age)), width="stretch")
         st.caption(
             f"For a customer who first bought {age:,.0f} {unit} ago: someone who bought often but not recently "
             "has probably left (dark), while a rare buyer who bought recently is likely still active."
@@ -309,7 +312,9 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
                 else ""
             )
         )
-        st.altair_chart(retention_curve(model.retention_curve(max(24, model.max_period_ + 12))), width="stretch")
+        st.altair_chart(
+            look.fit(retention_curve(model.retention_curve(max(24, model.max_period_ + 12)))), width="stretch"
+        )
         st.caption(
             f"Share of a new cohort still paying after each month; beyond {model.max_period_} months (the longest "
             "tenure in the data) the curve is a projection."

@@ -10,6 +10,7 @@ from analytics.business.kpis import KPI_SPECS, LTV_CAC_RULE_OF_THUMB, KPIReport,
 from analytics.data.schema import ACQUISITION_COST, DataError
 from analytics.reports.charts.health import kpi_trend_chart
 from ui import health as h
+from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
 
 BIND = "query-params"
@@ -183,7 +184,7 @@ if options:
     with friendly_errors("Trend"):
         kpi = report[picked]
         frame = h.trend(data, picked, period).dropna()
-        st.altair_chart(kpi_trend_chart(frame, label=kpi.label, unit=kpi.unit), width="stretch")
+        st.altair_chart(look.fit(kpi_trend_chart(frame, label=kpi.label, unit=kpi.unit)), width="stretch")
         back = min(PERIODS_PER_YEAR[period], len(frame) - 1)
         if back >= 1:
             then, now = frame.iloc[-1 - back], frame.iloc[-1]

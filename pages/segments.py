@@ -25,7 +25,7 @@ from analytics.reports.charts.health import (
     transition_chart,
     value_risk_scatter,
 )
-from ui import models
+from ui import look, models
 from ui import segments as us
 from ui.frame import friendly_errors, header, next_step, require_data
 
@@ -77,7 +77,7 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
         if measure == "mean_clv" and clv is None:
             measure = "customers"
             st.caption("Mean CLV is shown once the lifetime-value model is ready.")
-        st.altair_chart(segment_bars(summary, measure=measure), width="stretch")
+        st.altair_chart(look.fit(segment_bars(summary, measure=measure)), width="stretch")
     right.markdown(
         "**How to read it.** Each customer gets three scores from 1 to 5 by quintile: **R** from days since the "
         "last purchase (fewer days = 5), **F** from the number of orders and **M** from total spend (more = 5). "
@@ -123,7 +123,7 @@ def value_risk_block(scores: us.Scores) -> None:
         f"{us.money(save['value_at_stake'])} is at stake (value x churn probability): call them first."
     )
     left, right = st.columns([3, 2])
-    left.altair_chart(value_risk_scatter(matrix), width="stretch")
+    left.altair_chart(look.fit(value_risk_scatter(matrix)), width="stretch")
     with right:
         st.markdown(
             "**How to read it.** Each dot is a current customer; the dashed lines are the medians. Top right "
@@ -168,7 +168,7 @@ def persona_block() -> None:
     )
     for sentence in found.descriptions_.values():
         st.markdown(f"- {sentence}")
-    st.altair_chart(persona_profile_chart(found.z_).configure_axisX(labelLimit=220), width="stretch")
+    st.altair_chart(look.fit(persona_profile_chart(found.z_).configure_axisX(labelLimit=220)), width="stretch")
     st.caption(
         "Red: the persona is above the average customer on that feature; blue: below (in standard deviations). "
         "Give each persona a name your team recognises and a different offer."
@@ -189,7 +189,7 @@ def lifecycle_block() -> None:
         "now costs less than winning them back once they are lost."
     )
     left, right = st.columns(2)
-    left.altair_chart(lifecycle_bar(counts).properties(height=320), width="stretch")
+    left.altair_chart(look.fit(lifecycle_bar(counts).properties(height=320)), width="stretch")
     rule = (
         f"Stages come from {stages.basis}. A chance of still being a customer of at least {t.active:.0%} is Active, "
         f"{t.cooling_down:.0%} Cooling down, {t.at_risk:.0%} At risk, {t.highly_at_risk:.0%} Highly at risk, below "
@@ -224,7 +224,7 @@ def lifecycle_block() -> None:
         )
         with friendly_errors("Moves between stages"):
             table, before_date, now_date = us.stage_moves(data, period)
-            st.altair_chart(transition_chart(transition_flows(table)), width="stretch")
+            st.altair_chart(look.fit(transition_chart(transition_flows(table))), width="stretch")
             st.caption(moves_sentence(table, before_date, now_date))
 
 

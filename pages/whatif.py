@@ -292,10 +292,10 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
     left, right = st.columns(2)
     with left:
         frame = result.customers_frame()
-        st.altair_chart(customers_over_time(frame, period_name=unit), width="stretch")
+        st.altair_chart(look.fit(customers_over_time(frame, period_name=unit)), width="stretch")
         st.caption(wi.customers_sentence(result, years, unit))
     with right:
-        st.altair_chart(profit_waterfall(result.waterfall, currency=code or ""), width="stretch")
+        st.altair_chart(look.fit(profit_waterfall(result.waterfall, currency=code or "")), width="stretch")
         st.caption(wi.waterfall_sentence(result.waterfall))
 
     st.subheader("Save and compare scenarios")
@@ -312,7 +312,7 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
     band = pd.DataFrame(
         {"scenario": [r["Scenario"] for r in rows], "profit_change_pct": [r["Profit change %"] for r in rows]}
     ).astype({"profit_change_pct": float})
-    st.altair_chart(reichheld_band(band), width="stretch")
+    st.altair_chart(look.fit(reichheld_band(band)), width="stretch")
     st.caption(
         "Each dot is a scenario's profit change; the blue band is Bain's 25–95% for a 5-point lift of yearly "
         "retention. Dots left of it: your margins or horizon give a lift less leverage than Bain's clients had."

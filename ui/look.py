@@ -7,6 +7,9 @@ generated class names.
 
 from __future__ import annotations
 
+import textwrap
+
+import altair as alt
 import streamlit as st
 
 from ui import state
@@ -86,3 +89,60 @@ def link_notice(what: str) -> None:
             f"**Share:** the page's address holds {what}; copy it from the address bar and a colleague opens "
             "the same scenario on the same demo dataset."
         )
+
+
+# --- charts that fit a phone ---------------------------------------------------------------------
+TITLE_CHARS = 40  # about 300 px of 13 px bold text: fits a 390 px phone's chart width
+
+
+def _wrapped(text: object, width: int) -> object:
+    if isinstance(text, str) and len(text) > width:
+        return textwrap.wrap(text, width)
+    return text
+
+
+def _fit_title(obj: object, width: int) -> None:
+    title = getattr(obj, "title", alt.Undefined)
+    if isinstance(title, str):
+        obj.title = _wrapped(title, width)
+    elif isinstance(title, alt.TitleParams):
+        title.text = _wrapped(title.text, width)
+        if isinstance(title.subtitle, str):
+            title.subtitle = _wrapped(title.subtitle, width + 15)
+    for child in getattr(obj, "layer", None) or []:
+        _fit_title(child, width)
+
+
+def fit(chart: alt.TopLevelMixin, width: int = TITLE_CHARS) -> alt.TopLevelMixin:
+    """A copy of `chart` whose long titles break into lines instead of being cut ('Customers over (…').
+
+    Vega cuts a one-line title at the chart's width; on a 390 px phone most of ours were cut. Lines
+    of at most `width` characters fit. Legends go under the plot, where they cannot squeeze it.
+    """
+    out = chart.copy(deep=True)
+    _fit_title(out, width)
+    return out.configure_legend(orient="bottom", direction="horizontal", labelLimit=0, titleLimit=0)
+
+
+_STEP_CSS = """
+<style>
+[class*="st-key-home_step_"] a[data-testid="stPageLink-NavLink"] {
+  background: var(--st-primary-color, #0F766E); border-radius: 0.5rem; padding: 0.35rem 0.75rem;
+}
+[class*="st-key-home_step_"] a[data-testid="stPageLink-NavLink"] p,
+[class*="st-key-home_step_"] a[data-testid="stPageLink-NavLink"] span { color: #fff !important; font-weight: 600; }
+[class*="st-key-home_step_"] a[data-testid="stPageLink-NavLink"]:hover { filter: brightness(1.1); }
+.st-key-home_headline p { font-size: 1.55rem !important; line-height: 1.35 !important; margin-bottom: 0.2rem; }
+.st-key-home_steps > div { flex: 1 1 30% !important; min-width: 260px !important; width: auto !important; }
+.st-key-home_cards > div { flex: 1 1 170px !important; min-width: 150px !important; width: auto !important; }
+@media (max-width: 640px) {
+  .st-key-home_headline p { font-size: 1.12rem !important; }
+  .st-key-home_cards [data-testid="stMetricValue"] p { font-size: 1.5rem !important; }
+}
+</style>
+"""
+
+
+def home_css() -> None:
+    """Home: the headline sentence large, KPI cards two to a row on a phone, the guided steps as buttons."""
+    st.html(_STEP_CSS)

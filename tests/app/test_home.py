@@ -8,8 +8,9 @@ from streamlit.testing.v1 import AppTest
 from analytics.business.economics import WhatIfSettings
 from analytics.business.economics import report_section as whatif_section
 from analytics.business.kpis import compute_kpis
-from analytics.data.datasets import load_demo
-from tests.app.helpers import TIMEOUT
+from analytics.data.datasets import DEMOS, load_demo
+from analytics.reports.story import headline, period_label
+from tests.app.helpers import TIMEOUT, markdown
 
 pytestmark = pytest.mark.slow  # the first visit fits every model
 
@@ -27,17 +28,48 @@ def test_app_opens_on_the_demo_with_no_upload(home):
     assert not home.error
 
 
-def test_each_step_shows_the_library_figure(home):
+def test_home_tells_the_story_with_the_library_figures(home):
     data = load_demo("subscription")
     shown = {m.label: m.value for m in home.metric}
     kpis = compute_kpis(data, period="month")
-    assert shown["Rows used"] == "85,454 of 85,797"
-    assert shown[f"Retention, {kpis.current_period} (monthly)"] == f"{kpis.value('retention_rate'):.1%}"
+    month = period_label(kpis.current_period)
+    assert month == "Dec 2025"
+    # The headline: the biggest relative change among churn, active customers, revenue, new customers.
+    assert headline(kpis).key == "churn_rate"
+    assert "Churn fell to 1.8% in Dec 2025**, from 2.3% in Nov 2025 (22% lower)" in markdown(home)
+    # KPI cards with their deltas against the previous month.
+    assert shown[f"Active customers, {month}"] == "4,311"
+    assert shown[f"Retention, {month} (monthly)"] == f"{kpis.value('retention_rate'):.1%}"
+    assert shown[f"Churn, {month} (monthly)"] == "1.8%"
+    assert shown[f"Revenue, {month}"] == "179,493"  # no currency detected or chosen: a plain number
+    deltas = {m.label: m.delta for m in home.metric}
+    assert deltas[f"Active customers, {month}"] == "+4.1%"  # 4,141 -> 4,311
+    assert deltas[f"Churn, {month} (monthly)"] == "-0.5 points"
+    assert "85,454 of 85,797 rows used" in markdown(home)  # the data badge
+    # Each guided step shows its page's figure.
     assert shown["NPS"] == f"{kpis.value('nps'):+.0f}"
     change = whatif_section(data, WhatIfSettings())["profit_change_pct"]
     assert shown["Profit change over 5 years from +5 points of yearly retention"] == f"{change:+.1f}%"
     # Model-based steps are there and plausible (their exact values are pinned on their own pages).
     left = f"{(data.customers['churned'] == True).mean():.1%}"  # noqa: E712
     assert shown["Customers who have left, all time"] == left
+    assert int(shown["Customers not yet left, at high risk"].replace(",", "")) > 0
     assert float(shown["Average 12-month value per customer (model)"].replace(",", "")) > 0
     assert int(shown["Value at stake, top 100 customers still with you"].replace(",", "")) > 0
+
+
+@pytest.mark.parametrize("demo", [d for d in DEMOS if d != "subscription"])
+def test_home_has_a_chart_and_deltas_on_every_demo(demo):
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
+    at.query_params["dataset"] = demo
+    at.run()
+    assert not at.exception and not at.error
+    data = load_demo(demo)
+    kpis = compute_kpis(data, period="month")
+    deltas = {m.label: m.delta for m in at.metric if m.delta}
+    month = period_label(kpis.current_period)
+    assert deltas[f"Active customers, {month}"] == f"{kpis['active_customers'].relative_change:+.1%}"
+    assert deltas[f"Revenue, {month}"] == f"{kpis['revenue'].relative_change:+.1%}"
+    assert f"in {month}**" in markdown(at)  # the headline sentence
+    assert f"Repeat rate, {month} (monthly)" in {m.label for m in at.metric}  # a purchase log: not "retention"
+    assert at.get("vega_lite_chart"), "Home shows no chart"

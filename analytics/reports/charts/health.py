@@ -25,6 +25,27 @@ def _unit_format(unit: str, *, axis: bool = False) -> str:
     return {"share": ".1%", "customers": ",.0f"}.get(unit, ",.2f")
 
 
+def period_axis(periods: pd.Series, *, max_labels: int = 12) -> alt.Axis:
+    """A time axis with ticks on period starts only, one per period (or every k-th when crowded).
+
+    Vega's default time ticks fall between months on short spans, which repeated labels like
+    "Jan 2011" and set ticks off the points; `tickCount` with a calendar interval puts each tick
+    on a period start, where the points are.
+    """
+    stamps = pd.to_datetime(pd.Series(periods)).sort_values()
+    spacing = float(stamps.diff().dt.days.median()) if len(stamps) > 1 else 30.0
+    if spacing >= 300:
+        interval, fmt, per_year = "year", "%Y", 1
+    elif spacing >= 80:
+        interval, fmt, per_year = "month", "Q%q %Y", 4
+    else:
+        interval, fmt, per_year = "month", "%b %Y", 12
+    n = max(len(stamps), 1)
+    every = max(1, -(-n // max_labels))  # ceil(n / max_labels) periods between labels
+    months = {"year": 1, "month": 12 // per_year}[interval] * every if interval == "month" else every
+    return alt.Axis(format=fmt, tickCount={"interval": interval, "step": months}, labelOverlap=True, grid=False)
+
+
 def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact: bool = False) -> alt.Chart:
     """Line of a KPI per period (`analytics.business.kpis.kpi_trend` output: period, value).
 
@@ -33,7 +54,12 @@ def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact:
     fmt = _unit_format(unit)
     y_title = f"{label} ({unit})" if unit else label
     base = alt.Chart(trend).encode(
-        x=alt.X("period:T", title=None if compact else "Period", axis=None if compact else alt.Axis(format="%b %Y")),
+        x=alt.X(
+            "period:T",
+            title=None if compact else "Period",
+            axis=None if compact else period_axis(trend["period"]),
+            scale=alt.Scale(nice=False),
+        ),
         y=alt.Y(
             "value:Q",
             title=None if compact else y_title,

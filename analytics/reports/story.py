@@ -1,0 +1,126 @@
+"""The one-screen story: which change leads, and the sentence that says it (Home and the HTML report).
+
+`headline` picks the single most important change between the last two complete periods of a
+`KPIReport` and writes it as a sentence a manager can read aloud. "Most important" is the largest
+relative change among the KPIs a manager steers by (churn, active customers, revenue, new
+customers): a fifth less churn outranks 6% more revenue. Ties keep that order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analytics.business.kpis import KPI, KPIReport
+from analytics.reports.currency import format_money
+
+#: Candidates for the headline, in order of precedence on a tie.
+HEADLINE_KEYS: tuple[str, ...] = ("churn_rate", "active_customers", "revenue", "new_customers")
+#: The cards under the headline, in display order (those the data can give).
+CARD_KEYS: tuple[str, ...] = ("active_customers", "retention_rate", "churn_rate", "revenue")
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The leading change: which KPI, its relative change, and the sentence (markdown, bold lead)."""
+
+    key: str | None
+    relative_change: float | None
+    sentence: str
+
+
+def format_kpi(kpi: KPI, value: float | None, currency: str | None) -> str:
+    """A KPI value in its unit: '98.3%', '4,311', '€179,493', '+5'."""
+    if value is None:
+        return "n/a"
+    if kpi.unit == "share":
+        return f"{value:.1%}"
+    if kpi.unit == "currency":
+        return format_money(value, currency)
+    if kpi.unit == "score":
+        return f"{value:+.0f}"
+    if kpi.unit == "customers":
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def format_change(kpi: KPI) -> str | None:
+    """The change against the previous period in words a delta can carry: '+0.5 points', '+6.5%'."""
+    if kpi.change is None:
+        return None
+    if kpi.unit == "share":
+        return f"{100 * kpi.change:+.1f} points"
+    rel = kpi.relative_change
+    return None if rel is None else f"{rel:+.1%}"
+
+
+def period_label(period: str | None) -> str:
+    """'2025-12' -> 'Dec 2025', '2025Q4' -> 'Q4 2025', '2025' -> '2025' (anything else unchanged)."""
+    if not period:
+        return "the last period"
+    try:
+        p = pd.Period(period)
+    except (ValueError, TypeError):
+        return str(period)
+    code = p.freqstr[0]
+    if code == "M":
+        return p.strftime("%b %Y")
+    if code == "Q":
+        return f"Q{p.quarter} {p.year}"
+    return str(p)
+
+
+def _verb(kpi: KPI) -> str:
+    return "rose" if (kpi.change or 0) > 0 else "fell" if (kpi.change or 0) < 0 else "held"
+
+
+def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str, str] | None = None) -> Headline:
+    """The single most important change of the last complete period, as one sentence.
+
+    Parameters
+    ----------
+    report : KPIs of the last complete period against the one before (`compute_kpis`).
+    currency : ISO code for money figures (None: plain numbers).
+    labels : names to use instead of the KPIs' own ({"churn_rate": "Churn"}, from the glossary).
+
+    Returns
+    -------
+    Headline with the KPI key that leads (None when no KPI has a previous period to compare).
+    """
+    by_key = {k.key: k for k in report.kpis}
+    best: KPI | None = None
+    best_score = -1.0
+    for key in HEADLINE_KEYS:
+        kpi = by_key.get(key)
+        if kpi is None or kpi.relative_change is None or kpi.value is None:
+            continue
+        if abs(kpi.relative_change) > best_score + 1e-12:
+            best, best_score = kpi, abs(kpi.relative_change)
+    period = period_label(report.current_period)
+    previous = period_label(report.previous_period)
+    if best is None:
+        return Headline(None, None, f"**{period}**: no earlier period to compare with yet.")
+    now = format_kpi(best, best.value, currency)
+    before = format_kpi(best, best.previous, currency)
+    label = (labels or {}).get(best.key, best.label)
+    if best.unit == "share":
+        lead = f"**{label} {_verb(best)} to {now} in {period}**, from {before} in {previous}"
+        rel = best.relative_change or 0.0
+        lead += f" ({abs(rel):.0%} {'higher' if rel > 0 else 'lower'})"
+    else:
+        lead = (
+            f"**{label} {_verb(best)} {abs(best.relative_change or 0):.1%} in {period}**, "
+            f"to {now} from {before} in {previous}"
+        )
+    others = []
+    for key in ("active_customers", "revenue"):
+        kpi = by_key.get(key)
+        if kpi is None or kpi.key == best.key or kpi.value is None:
+            continue
+        change = format_change(kpi)
+        others.append(
+            f"{kpi.label.lower()} {format_kpi(kpi, kpi.value, currency)}" + (f" ({change})" if change else "")
+        )
+    tail = f"; {' and '.join(others)}." if others else "."
+    return Headline(best.key, best.relative_change, lead + tail)

@@ -1,0 +1,128 @@
+"""Presentation in a real browser (issue 14): the what-if result stays in view, charts fit a phone.
+
+- At 1440x900 the what-if's profit figure and the lift slider are in the viewport together, before
+  and after the slider moves, and the profit figure is still in view beside the last slider.
+- At 390x844 (a phone) the same holds: the result is pinned above the sliders.
+- At 390x844 no chart title or legend on Home or What-if is cut: every title and legend lies inside
+  the page's width and no text of theirs ends in Vega's truncation mark "…".
+Screenshots of Home and What-if at both sizes go to tests/e2e/screenshots/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.e2e
+
+DESKTOP = (1440, 900)
+PHONE = (390, 844)
+IDLE_MS = 240_000
+PROFIT = ".st-key-whatif_result [data-testid='stMetric']:has-text('Profit change')"
+
+
+def open_page(browser, url: str, size: tuple[int, int]):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.goto(url, timeout=IDLE_MS)
+    page.wait_for_selector("[data-testid='stMain']", timeout=IDLE_MS)
+    wait_idle(page)
+    return context, page
+
+
+def wait_idle(page) -> None:
+    page.wait_for_timeout(800)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSpinner\"]')",
+        timeout=IDLE_MS,
+    )
+    page.wait_for_timeout(800)
+
+
+def in_viewport(page, locator) -> bool:
+    box = locator.bounding_box()
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    return (
+        box is not None
+        and box["y"] >= 0
+        and box["y"] + box["height"] <= height
+        and box["x"] >= 0
+        and box["x"] + box["width"] <= width
+    )
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1440x900", "390x844"])
+def test_whatif_profit_and_lift_slider_are_in_view_together(browser, app_url, size):
+    context, page = open_page(browser, f"{app_url}/whatif", size)
+    try:
+        profit = page.locator(PROFIT).first
+        lift = page.get_by_test_id("stSlider").filter(has_text="Retention lift").first
+        lift.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        assert in_viewport(page, lift), "the lift slider is not in view"
+        assert in_viewport(page, profit), "the profit figure is not in view beside the lift slider"
+        shot(page, f"whatif-{size[0]}x{size[1]}")
+        before = profit.inner_text()
+        thumb = lift.get_by_role("slider")
+        thumb.focus()
+        for _ in range(4):  # +2 points: the result must move while both stay in view
+            thumb.press("ArrowRight")
+        page.wait_for_function(
+            "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText !== old; }",
+            arg=[".st-key-whatif_result [data-testid='stMetric']", before],
+            timeout=60_000,
+        )
+        assert profit.inner_text() != before
+        assert in_viewport(page, lift) and in_viewport(page, profit)
+        last = page.get_by_test_id("stSlider").last  # the last loyalty slider, far down the column
+        last.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        assert in_viewport(page, last) and in_viewport(page, profit), "the result scrolled away from the sliders"
+    finally:
+        context.close()
+
+
+CLIPPED_JS = """
+() => Array.from(document.querySelectorAll('.vega-embed')).map(embed => {
+  const parts = Array.from(embed.querySelectorAll('.role-title, .role-legend'));
+  return parts.map(part => {
+    const box = part.getBoundingClientRect();
+    const texts = Array.from(part.querySelectorAll('text')).map(t => t.textContent);
+    return {role: part.getAttribute('class'), left: box.left, right: box.right, texts: texts};
+  });
+}).flat()
+"""
+
+
+@pytest.mark.parametrize("path", ["", "whatif"], ids=["home", "whatif"])
+def test_no_chart_title_or_legend_is_cut_on_a_phone(browser, app_url, path):
+    context, page = open_page(browser, f"{app_url}/{path}", PHONE)
+    try:
+        # Streamlit draws a chart when it scrolls into view: walk down the page first.
+        for _ in range(40):
+            at_end = page.evaluate(
+                "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                " m.scrollBy(0, 600); return m.scrollTop + m.clientHeight >= m.scrollHeight - 2; }"
+            )
+            page.wait_for_timeout(400)
+            if at_end:
+                break
+        page.wait_for_timeout(1000)
+        assert page.locator(".vega-embed").count() >= 1
+        parts = page.evaluate(CLIPPED_JS)
+        assert any("role-title" in p["role"] for p in parts)
+        for part in parts:
+            assert part["left"] >= 0 and part["right"] <= PHONE[0], f"{part['texts']} sticks out of the page"
+            cut = [t for t in part["texts"] if t.endswith("…")]
+            assert not cut, f"cut short: {cut}"
+        page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+        shot(page, f"{path or 'home'}-phone-top")
+    finally:
+        context.close()
