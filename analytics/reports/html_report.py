@@ -139,10 +139,12 @@ class _Scale:
         self.fmt = axis.get("format") if isinstance(axis, Mapping) else None
         scale = channel.get("scale") or {}
         if self.kind in ("quantitative", "temporal"):
-            nums = [self._num(v) for v in values]
-            nums = [v for v in nums if v is not None and math.isfinite(v)]
-            if "domain" in scale and isinstance(scale["domain"], list):
-                d0, d1 = (self._num(v) for v in scale["domain"])
+            nums = [x for x in (self._num(v) for v in values) if x is not None and math.isfinite(x)]
+            given = [self._num(v) for v in scale["domain"]] if isinstance(scale.get("domain"), list) else []
+            d0: float
+            d1: float
+            if len(given) == 2 and given[0] is not None and given[1] is not None:
+                d0, d1 = given[0], given[1]
             else:
                 d0, d1 = (min(nums), max(nums)) if nums else (0.0, 1.0)
                 if self.kind == "quantitative" and zero and scale.get("zero", True) is not False:
@@ -186,19 +188,26 @@ class _Scale:
             return None
         return self.lo + self.domain.index(s) * self.band
 
+    def at(self, v: Any) -> float:
+        """Pixel position of a value that must be on the scale (e.g. 0 on a linear axis)."""
+        position = self(v)
+        if position is None:
+            raise ValueError(f"{v!r} is not on the {self.field!r} scale")
+        return position
+
     def ticks(self) -> list[tuple[float, str]]:
         if not self.linear:
-            step = max(1, math.ceil(len(self.domain) / 30))
-            return [(self(v) + self.band / 2, v) for v in self.domain[::step]]
+            every = max(1, math.ceil(len(self.domain) / 30))
+            return [(x + self.band / 2, v) for v in self.domain[::every] if (x := self(v)) is not None]
         if self.kind == "temporal":
             stamps = pd.date_range(pd.Timestamp(self.d0, unit="s"), pd.Timestamp(self.d1, unit="s"), periods=5)
-            return [(self(t), t.strftime(self.fmt or "%b %Y")) for t in stamps]
+            return [(x, t.strftime(self.fmt or "%b %Y")) for t in stamps if (x := self(t)) is not None]
         raw = (self.d1 - self.d0) / 4
-        mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+        mag: float = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
         step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=raw)
         first = math.ceil(self.d0 / step) * step
         values = [first + i * step for i in range(12) if first + i * step <= self.d1 + 1e-9]
-        return [(self(v), _d3_format(v, self.fmt)) for v in values]
+        return [(x, _d3_format(v, self.fmt)) for v in values if (x := self(v)) is not None]
 
 
 def _natural_key(s: str) -> tuple[int, Any]:
@@ -249,7 +258,8 @@ def _colour_scale(channel: Mapping[str, Any] | None, rows: list[dict[str, Any]])
         if isinstance(domain, list)
         else sorted({str(r.get(field)) for r in rows}, key=_natural_key)
     )
-    rng = scale.get("range") if isinstance(scale.get("range"), list) else list(PALETTE)
+    given_range = scale.get("range")
+    rng = given_range if isinstance(given_range, list) else list(PALETTE)
     colours = {c: rng[i % len(rng)] for i, c in enumerate(cats)}
     legend = [] if channel.get("legend", {}) is None else [(c, colours[c]) for c in cats]
     return (lambda row: colours.get(str(row.get(field)), "#999999")), legend
@@ -395,12 +405,12 @@ def _draw(
             if px is None or py is None:
                 continue
             if not y.linear:  # horizontal bars
-                x0 = x(0) if x.linear else x.lo
+                x0 = x.at(0) if x.linear else x.lo
                 out.append(
                     f'<rect x="{min(x0, px):.1f}" y="{py + y.band * 0.1:.1f}" width="{abs(px - x0):.1f}" height="{y.band * 0.8:.1f}" fill="{colour(r)}">{_tooltip(r, enc)}</rect>'
                 )
             else:
-                y0 = y(0)
+                y0 = y.at(0)
                 bw = x.band * 0.8 if not x.linear else 6
                 left = px + x.band * 0.1 if not x.linear else px - 3
                 out.append(
@@ -412,8 +422,8 @@ def _draw(
         for r in rows:
             groups.setdefault(str(r.get(cf)) if cf else "", []).append(r)
         for series in groups.values():
-            pts = [(x(r.get(fx)), y(r.get(fy)), r) for r in series]
-            pts = sorted((p for p in pts if p[0] is not None and p[1] is not None), key=lambda p: p[0])
+            placed = [(x(r.get(fx)), y(r.get(fy)), r) for r in series]
+            pts = sorted(((px, py, r) for px, py, r in placed if px is not None and py is not None), key=lambda p: p[0])
             if not pts:
                 continue
             offset = x.band / 2 if not x.linear else 0
@@ -523,7 +533,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         if not math.isfinite(value):
             return "<td></td>"
-        text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
+        text = f"{value:,.0f}" if abs(float(value)) >= 1000 else f"{value:,.4g}"
         return f'<td class="n">{text}</td>'
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return f'<td class="n">{value:,}</td>'

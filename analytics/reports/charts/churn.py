@@ -50,7 +50,7 @@ def gains_chart(gains: pd.DataFrame) -> alt.LayerChart:
         ),
     )
     random = base.mark_line(color=BASELINE_COLOR, strokeDash=[4, 4]).encode(x="share_targeted:Q", y="random:Q")
-    return alt.layer(random, model).properties(
+    return alt.LayerChart(layer=[random, model]).properties(
         title="Gains: churners caught by contacting the riskiest customers first (dashed = random)"
     )
 
@@ -74,7 +74,7 @@ def calibration_chart(calibration: pd.DataFrame) -> alt.LayerChart:
             ),
         )
     )
-    return alt.layer(line, points).properties(
+    return alt.LayerChart(layer=[line, points]).properties(
         title="Calibration: are predicted risks right on average? (dashed = perfect)"
     )
 
@@ -133,7 +133,7 @@ def retention_chart(curves: pd.DataFrame, by: str | None = None) -> alt.LayerCha
         )
     )
     half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color=BASELINE_COLOR, strokeDash=[4, 4]).encode(y="y:Q")
-    return alt.layer(half, lines).properties(title=title)
+    return alt.LayerChart(layer=[half, lines]).properties(title=title)
 
 
 def profit_chart(curve: pd.DataFrame, best_percent: int, currency: str = "") -> alt.LayerChart:
@@ -175,6 +175,6 @@ def profit_chart(curve: pd.DataFrame, best_percent: int, currency: str = "") -> 
         .encode(x="percent_targeted:Q", y="profit:Q", text=alt.value(f"Best: top {best_percent}%"))
     )
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=BASELINE_COLOR).encode(y="y:Q")
-    return alt.layer(zero, line, point, label).properties(
+    return alt.LayerChart(layer=[zero, line, point, label]).properties(
         title="Expected profit of a retention offer by how many of the riskiest customers get it"
     )

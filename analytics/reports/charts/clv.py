@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import altair as alt
@@ -31,7 +32,7 @@ def _chart(frame: pd.DataFrame, title: str, subtitle: str) -> alt.Chart:
     return alt.Chart(frame, title=alt.Title(title, subtitle=subtitle))
 
 
-def _solid_actual_dashed_models() -> dict[str, Any]:
+def _solid_actual_dashed_models() -> alt.SchemaBase | Mapping[str, Any]:
     """Actual data as a solid line, model predictions dashed."""
     return alt.condition(alt.datum.series == ACTUAL, alt.value([1, 0]), alt.value([5, 3]))
 
@@ -141,7 +142,7 @@ def holdout_by_frequency(table: pd.DataFrame) -> alt.Chart:
 
 def cumulative_tracking(
     tracking: pd.DataFrame, calibration_end: pd.Timestamp, *, time_unit_name: str = "week"
-) -> alt.Chart:
+) -> alt.LayerChart:
     """Cumulative repeat purchases, actual vs each model, with a rule at the calibration end.
 
     `tracking` is `analytics.models.clv.cumulative_tracking` output.
@@ -178,7 +179,7 @@ def cumulative_tracking(
         .mark_text(align="left", dx=4, dy=-4, color="gray")
         .encode(x="calibration_end:T", y=alt.value(12), text="label:N")
     )
-    return alt.layer(lines, rule, text).properties(
+    return alt.LayerChart(layer=[lines, rule, text]).properties(
         title=alt.Title(
             "Tracking: cumulative repeat purchases, actual vs predicted",
             subtitle="Left of the line the models saw the data; right of it they forecast the holdout.",

@@ -144,4 +144,6 @@ def reichheld_band(frame: pd.DataFrame, *, low: float = BAND_LOW_PCT, high: floa
             ],
         )
     )
-    return alt.layer(rect, dots).properties(title="Your result against the 25–95% profit gain of a 5-point lift")
+    return alt.LayerChart(layer=[rect, dots]).properties(
+        title="Your result against the 25–95% profit gain of a 5-point lift"
+    )

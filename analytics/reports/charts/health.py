@@ -232,7 +232,7 @@ def value_risk_scatter(matrix: ValueRisk, *, max_points: int = MAX_POINTS, rando
         .mark_text(align="right", baseline="top", fontWeight="bold", color=QUADRANT_COLOURS[0])
         .encode(x="x:Q", y="y:Q", text="text:N")
     )
-    return alt.layer(points, v_rule, h_rule, label).properties(
+    return alt.LayerChart(layer=[points, v_rule, h_rule, label]).properties(
         title="Value x risk: save the top-right quadrant first", height=360
     )
 
@@ -261,7 +261,7 @@ def lifecycle_bar(counts: pd.DataFrame) -> alt.Chart:
     )
 
 
-def transition_chart(flows: pd.DataFrame) -> alt.Chart:
+def transition_chart(flows: pd.DataFrame) -> alt.LayerChart:
     """From-stage x to-stage heatmap of customers (`analytics.business.lifecycle.transition_flows`)."""
     order_before = list(STAGES) + ["New"]
     base = alt.Chart(flows).encode(
@@ -279,14 +279,16 @@ def transition_chart(flows: pd.DataFrame) -> alt.Chart:
         color=alt.Color("customers:Q", title="Customers", scale=alt.Scale(type="symlog", scheme="oranges"))
     )
     labels = base.mark_text(fontSize=11).encode(text=alt.Text("customers:Q", format=","))
-    return alt.layer(cells, labels).properties(title="Customers moving between lifecycle stages", height=alt.Step(34))
+    return alt.LayerChart(layer=[cells, labels]).properties(
+        title="Customers moving between lifecycle stages", height=alt.Step(34)
+    )
 
 
 def persona_profile_chart(z: pd.DataFrame) -> alt.Chart:
     """Persona x feature heatmap of z-scores (`Personas.z_`): how each persona differs from the
     average customer, in standard deviations."""
     named = z.rename(columns=lambda c: FEATURE_LABELS.get(c, c.replace("_", " ")))
-    long = named.reset_index().melt(id_vars=z.index.name or "index", var_name="feature", value_name="z")
+    long = named.reset_index().melt(id_vars=[z.index.name or "index"], var_name="feature", value_name="z")
     long = long.rename(columns={z.index.name or "index": "persona"})
     return (
         alt.Chart(long)
