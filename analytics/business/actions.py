@@ -8,6 +8,7 @@ have churned are left out: they need a win-back campaign, not a retention call.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ def action_list(
     return df[list(ACTION_COLUMNS) + extra]
 
 
-def _reason(row: object) -> str:
+def _reason(row: Any) -> str:  # a DataFrame.itertuples() row: fields by column name
     vr = row.value_percentile
     label = "Top-10% value" if vr >= 0.9 else "High value" if vr >= 0.5 else "Lower value"
     parts = [f"{label} (CLV {_money(row.clv)})", f"{row.churn_probability:.0%} churn risk"]
@@ -173,7 +174,7 @@ def close_the_loop(data: CustomerData, *, recent_days: int = 90) -> pd.DataFrame
     """
     if not data.has_customers:
         raise DataError("The close-the-loop list needs a customers table with NPS answers or support tickets.")
-    c = data.customers.set_index(CUSTOMER_ID)
+    c = data.require_customers().set_index(CUSTOMER_ID)
     flags: dict[str, pd.Series] = {}
     if data.has_column(NPS):
         flags["detractor"] = c[NPS] <= DETRACTOR_MAX
@@ -192,12 +193,12 @@ def close_the_loop(data: CustomerData, *, recent_days: int = 90) -> pd.DataFrame
         keep &= ~c[CHURNED].astype("boolean").fillna(False).to_numpy(dtype=bool)
     last = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns]")
     if data.has_transactions:
-        last = data.transactions.groupby(CUSTOMER_ID)[ORDER_DATE].max().reindex(c.index)
+        last = data.require_transactions().groupby(CUSTOMER_ID)[ORDER_DATE].max().reindex(c.index)
         cutoff = data.observation_end - pd.Timedelta(days=recent_days)
         keep &= (last > cutoff).fillna(False).to_numpy(dtype=bool)
     f = f[keep]
     out = pd.DataFrame(index=f.index)
-    out["issues"] = [", ".join(name for name, on in row.items() if on) for _, row in f.iterrows()]
+    out["issues"] = [", ".join(str(name) for name, on in row.items() if on) for _, row in f.iterrows()]
     for col in (NPS, TICKETS, ESCALATIONS, RESOLUTION_HOURS):
         out[col] = c[col].reindex(out.index).astype(float) if col in c.columns else np.nan
     out["last_purchase"] = last.reindex(out.index)
@@ -208,7 +209,7 @@ def close_the_loop(data: CustomerData, *, recent_days: int = 90) -> pd.DataFrame
     return out.reset_index()[list(CLOSE_LOOP_COLUMNS)]
 
 
-def _loop_reason(row: object) -> str:
+def _loop_reason(row: Any) -> str:  # a DataFrame.itertuples() row
     parts = []
     issues = row.issues
     if "detractor" in issues:

@@ -83,7 +83,7 @@ def plan_campaign(
         raise DataError("There are no customers to plan a campaign for.")
     if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise DataError("Churn risks must be probabilities between 0 and 1 for every customer.")
-    if np.isscalar(value):
+    if isinstance(value, (int, float, np.number)):
         v = np.full(p.size, float(value))
     else:
         v = np.nan_to_num(np.asarray(pd.Series(value).astype(float)), nan=0.0)
@@ -137,10 +137,11 @@ def value_at_stake(
     if clv is not None:
         return pd.Series(clv, dtype=float).rename(index=str).reindex(ids).fillna(0.0).rename("value")
     if data.has_column(MONTHLY_CHARGE):
-        charge = data.customers.set_index(data.customers[CUSTOMER_ID].astype(str))[MONTHLY_CHARGE]
+        customers = data.require_customers()
+        charge = customers.set_index(customers[CUSTOMER_ID].astype(str))[MONTHLY_CHARGE]
         return (charge.astype(float).reindex(ids).fillna(0.0) * months).rename("value")
     if data.has_transactions:
-        tx = data.transactions
+        tx = data.require_transactions()
         recent = tx[tx[ORDER_DATE] > data.observation_end - pd.Timedelta(days=365)]
         annual = recent.groupby(recent[CUSTOMER_ID].astype(str))[AMOUNT].sum()
         return (annual.reindex(ids).fillna(0.0) / 12 * months).rename("value")

@@ -115,7 +115,7 @@ def _detect(data: s.CustomerData) -> tuple[str, str]:
         return SUBSCRIPTION, f"the customers table records who left and for how long they stayed ({columns})"
     if not data.has_transactions:
         return SUBSCRIPTION, "there is only a customers table (no purchases to model)"
-    share, eligible = regular_payer_share(data.transactions)
+    share, eligible = regular_payer_share(data.require_transactions())
     if eligible and share >= REGULAR_SHARE:
         return SUBSCRIPTION, (
             f"{share:.0%} of the {eligible:,} customers with {MIN_REGULAR_PAYMENTS}+ payments pay at regular "

@@ -20,6 +20,7 @@ Rules (documented thresholds, all in `LifecycleThresholds`):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -213,7 +214,8 @@ def transition_table(before: pd.Series, after: pd.Series) -> pd.DataFrame:
 def transition_flows(table: pd.DataFrame) -> pd.DataFrame:
     """Long form of a transition table: stage_before, stage_now, customers, share_of_before
     (share 0..1 of the row), moved (bool: stage changed)."""
-    long = table.stack().rename("customers").reset_index()
+    # Stacking single-level columns gives a Series (the stubs also allow a DataFrame).
+    long = cast(pd.Series, table.stack()).rename("customers").reset_index()
     row_totals = long.groupby("stage_before")["customers"].transform("sum")
     long["share_of_before"] = (long["customers"] / row_totals.where(row_totals > 0)).fillna(0.0)
     long["moved"] = long["stage_before"] != long["stage_now"]
@@ -245,6 +247,7 @@ def lifecycle_snapshots(
         raise DataError("Stage changes over time need purchases (customer id, order date, amount).")
     now_date = data.observation_end
     before_date = (last_complete_period(now_date, period) - 1).end_time.normalize()
-    now = lifecycle_from_transactions(data.transactions, as_of=now_date, thresholds=thresholds)
-    before = lifecycle_from_transactions(data.transactions, as_of=before_date, thresholds=thresholds)
+    transactions = data.require_transactions("Stage changes over time")
+    now = lifecycle_from_transactions(transactions, as_of=now_date, thresholds=thresholds)
+    before = lifecycle_from_transactions(transactions, as_of=before_date, thresholds=thresholds)
     return before, now, before_date, now_date

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -90,7 +90,7 @@ def quintile_score(values: pd.Series, *, higher_is_better: bool = True) -> pd.Se
     n = len(v)
     ranked = v.rank(method="min", ascending=higher_is_better)  # 1 = worst
     worse = ranked - 1  # customers strictly worse
-    return (1 + np.floor(5 * worse / n)).clip(1, 5).astype(int)
+    return pd.Series(1 + np.floor(5 * worse / n), index=v.index).clip(1, 5).astype(int)
 
 
 def rfm_table(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -185,10 +185,10 @@ def segments_report_section(data: CustomerData, settings: Any = None) -> dict[st
         raise DataError(
             "RFM segments need purchases (customer id, order date, amount); this data has only a customers table."
         )
-    rfm = rfm_table(data.transactions, as_of=setting(settings, "as_of", data.observation_end))
+    rfm = rfm_table(data.require_transactions(), as_of=setting(settings, "as_of", data.observation_end))
     summary = segment_summary(rfm)
     return {
-        name: {"customers": int(row.customers), "revenue": round(float(row.revenue), 2)}
+        str(name): {"customers": int(row.customers), "revenue": round(float(row.revenue), 2)}
         for name, row in summary.iterrows()
     }
 
@@ -298,12 +298,12 @@ def persona_features(data: CustomerData, *, max_missing_share: float = 0.5) -> p
     """
     parts = []
     if data.has_transactions:
-        rfm = rfm_table(data.transactions, as_of=data.observation_end)
+        rfm = rfm_table(data.require_transactions(), as_of=data.observation_end)
         behaviour = rfm[["days_since_last_purchase", "orders", "revenue"]].astype(float)
         behaviour["average_order_value"] = behaviour["revenue"] / behaviour["orders"]
         parts.append(behaviour)
     if data.has_customers:
-        c = data.customers.set_index(CUSTOMER_ID)
+        c = data.require_customers().set_index(CUSTOMER_ID)
         numeric = [
             col
             for col in c.columns
@@ -330,7 +330,7 @@ def _transform(features: pd.DataFrame) -> pd.DataFrame:
     clusters of their own, then z-scores."""
     x = features.astype(float).copy()
     for col in x.columns:
-        if (x[col] >= 0).all() and x[col].skew() > 1:
+        if (x[col] >= 0).all() and cast(float, x[col].skew()) > 1:  # stubs type reductions as any scalar
             x[col] = np.log1p(x[col])
     std = x.std(ddof=0).replace(0, 1.0)
     return (x - x.mean()) / std
@@ -385,7 +385,7 @@ class Personas:
                 models[k] = km
         if not self.silhouette_:
             raise DataError("The customers are too alike to form personas.")
-        self.k_ = max(self.silhouette_, key=self.silhouette_.get)
+        self.k_ = max(self.silhouette_, key=lambda k: self.silhouette_[k])
         raw = pd.Series(models[self.k_].predict(z.to_numpy()), index=features.index)
         order = raw.value_counts().index  # largest first
         names = {c: f"Persona {i + 1}" for i, c in enumerate(order)}
@@ -399,9 +399,11 @@ class Personas:
         return self
 
     def _describe(self, persona: str, top: int = 3) -> str:
-        z = self.z_.loc[persona]
+        # One persona's row (a label in a unique index gives a Series; the stubs allow a DataFrame).
+        z = cast(pd.Series, self.z_.loc[persona])
+        profile = cast(pd.Series, self.profile_.loc[persona])
         strongest = z.abs().sort_values(ascending=False).index[:top]
-        n = int(self.profile_.at[persona, "customers"])
+        n = int(profile["customers"])
         share = n / len(self.labels_)
         phrases = []
         for col in strongest:
@@ -419,9 +421,7 @@ class Personas:
             }:
                 direction = "higher" if z[col] > 0 else "lower"
             label = FEATURE_LABELS.get(col, col.replace("_", " "))
-            phrases.append(
-                f"{size}{direction} {label} ({_fmt(self.profile_.at[persona, col])} vs {_fmt(self.overall_[col])})"
-            )
+            phrases.append(f"{size}{direction} {label} ({_fmt(profile[col])} vs {_fmt(self.overall_[col])})")
         if not phrases:
             body = "close to the average customer on every feature"
         else:

@@ -221,12 +221,12 @@ def clean_customers(
             if unreadable:
                 notes.append(f"{unreadable} cells in '{roles[role]}' are not dates and were left empty.")
     if s.CHURNED in roles:
-        column = frame[roles[s.CHURNED]]
-        if flag_share_readable(column) >= 0.9:
-            out[s.CHURNED] = parse_flags(column)
+        flags = frame[roles[s.CHURNED]]
+        if flag_share_readable(flags) >= 0.9:
+            out[s.CHURNED] = parse_flags(flags)
         else:  # a date column mapped as the churn flag: churned when a date is present
-            out[s.CHURNED] = pd.Series(~is_blank(column).to_numpy(), dtype="boolean")
-        unread = int((out[s.CHURNED].isna() & ~is_blank(column)).sum())
+            out[s.CHURNED] = pd.Series(~is_blank(flags).to_numpy(), dtype="boolean")
+        unread = int((out[s.CHURNED].isna() & ~is_blank(flags)).sum())
         if unread:
             notes.append(f"{unread} values in '{roles[s.CHURNED]}' are not yes/no and were left empty.")
     elif s.CHURN_DATE in out:

@@ -404,7 +404,7 @@ def guess_mapping(frame: pd.DataFrame, kind: str | None = None) -> ColumnMapping
         ids_repeat = False
         if s.CUSTOMER_ID in transaction_roles:
             ids = frame[transaction_roles[s.CUSTOMER_ID]]
-            ids_repeat = ids[~is_blank(ids)].duplicated().any()
+            ids_repeat = bool(ids[~is_blank(ids)].duplicated().any())
         customer_signal = len(set(customer_roles) - {s.CUSTOMER_ID, s.REGION})
         if has_purchase and not date_is_customer_date and (ids_repeat or customer_signal < 3):
             kind = s.TRANSACTIONS

@@ -164,8 +164,9 @@ def load_files(
     tables = []
     for i, (file_name, content) in enumerate(files):
         table = read_and_guess(file_name, content)
-        if mappings and i < len(mappings) and mappings[i] is not None:
-            table = LoadedTable(raw=table.raw, mapping=mappings[i])
+        chosen = mappings[i] if mappings and i < len(mappings) else None
+        if chosen is not None:
+            table = LoadedTable(raw=table.raw, mapping=chosen)
         tables.append(table)
     label = name or " + ".join(file_name for file_name, _ in files)
     return build_dataset(tables, name=label, today=today)

@@ -198,7 +198,53 @@ class CustomerData:
         bool
             True when the column exists and is not entirely empty.
         """
-        return self.customers is not None and role in self.customers.columns and self.customers[role].notna().any()
+        return (
+            self.customers is not None and role in self.customers.columns and bool(self.customers[role].notna().any())
+        )
+
+    def require_transactions(self, purpose: str = "This analysis") -> pd.DataFrame:
+        """The purchase log, for code that cannot go on without one (typed: never None).
+
+        Parameters
+        ----------
+        purpose : str
+            What needs it, starting the error message (e.g. "Lifetime value").
+
+        Returns
+        -------
+        pd.DataFrame
+            `transactions`, with at least one row.
+
+        Raises
+        ------
+        DataError
+            "<purpose> needs purchases (customer id, order date, amount)." when there are none.
+        """
+        if self.transactions is None or len(self.transactions) == 0:
+            raise DataError(f"{purpose} needs purchases (customer id, order date, amount).")
+        return self.transactions
+
+    def require_customers(self, purpose: str = "This analysis") -> pd.DataFrame:
+        """The customers table, for code that cannot go on without one (typed: never None).
+
+        Parameters
+        ----------
+        purpose : str
+            What needs it, starting the error message (e.g. "The retention model").
+
+        Returns
+        -------
+        pd.DataFrame
+            `customers`, with at least one row.
+
+        Raises
+        ------
+        DataError
+            "<purpose> needs a customers table (one row per customer)." when there is none.
+        """
+        if self.customers is None or len(self.customers) == 0:
+            raise DataError(f"{purpose} needs a customers table (one row per customer).")
+        return self.customers
 
     @property
     def customer_ids(self) -> pd.Index:
@@ -232,7 +278,7 @@ class CustomerData:
     @property
     def observation_end(self) -> pd.Timestamp:
         candidates: list[pd.Timestamp] = []
-        if self.has_transactions:
+        if self.transactions is not None and len(self.transactions):
             candidates.append(self.transactions[ORDER_DATE].max())
         if self.customers is not None:
             for role in CUSTOMER_DATE_ROLES:

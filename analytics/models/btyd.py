@@ -22,6 +22,7 @@ mode buckets by calendar week.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +104,8 @@ def _day_numbers(dates: pd.Series) -> np.ndarray:
 
 def to_day_number(date: object) -> int:
     """One date (string, datetime or Timestamp) as days since 1970-01-01."""
+    if not isinstance(date, (str, datetime.date, np.datetime64, int, float, np.integer)):
+        raise DataError(f"{date!r} is not a date.")
     try:
         stamp = pd.Timestamp(date)
     except (TypeError, ValueError):
@@ -326,7 +329,7 @@ def simulate_transactions(
     b: float,
     spend: tuple[float, float, float] | None = (6.25, 3.74, 15.44),
     time_unit: str = "W",
-    start: object = "2020-01-01",
+    start: str | datetime.date = "2020-01-01",
     acquisition_days: int = 84,
     observation_days: int = 546,
     random_state: int | np.random.Generator | None = None,
@@ -391,6 +394,6 @@ def simulate_transactions(
         amount = rng.gamma(p, 1.0, size=len(customer)) / nu[customer]
     width = len(str(max(n - 1, 1)))
     names = np.array([f"C{i:0{width}d}" for i in range(n)], dtype=object)
-    origin = np.datetime64(pd.Timestamp(start).normalize().to_datetime64(), "ns")
+    origin = pd.Timestamp(start).normalize().to_datetime64().astype("datetime64[ns]")
     order_date = origin + (times * 86_400e9).astype("timedelta64[ns]")
     return pd.DataFrame({CUSTOMER_ID: names[customer], ORDER_DATE: order_date, AMOUNT: np.round(amount, 2)})

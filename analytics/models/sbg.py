@@ -357,10 +357,10 @@ def customer_periods(customers: pd.DataFrame, *, observation_end: Any = None) ->
         raise DataError("The retention model needs tenure_months or a signup_date for each customer.")
     churned = frame[CHURNED].astype("boolean")
     ok = tenure.notna() & (tenure >= 0) & churned.notna()
-    tenure, churned = tenure[ok].to_numpy(dtype=np.float64), churned[ok].to_numpy(dtype=bool)
-    periods = np.where(churned, np.maximum(1, np.ceil(tenure - 1e-9)), np.floor(tenure + 1e-9)).astype(np.int64)
+    months, left = tenure[ok].to_numpy(dtype=np.float64), churned[ok].to_numpy(dtype=bool)
+    periods = np.where(left, np.maximum(1, np.ceil(months - 1e-9)), np.floor(months + 1e-9)).astype(np.int64)
     ids = frame.loc[ok, CUSTOMER_ID].to_numpy() if CUSTOMER_ID in frame.columns else np.arange(ok.sum())
-    return pd.DataFrame({CUSTOMER_ID: ids, "tenure_months": tenure, "periods": periods, "churned": churned})
+    return pd.DataFrame({CUSTOMER_ID: ids, "tenure_months": months, "periods": periods, "churned": left})
 
 
 def monthly_rate(annual_discount_rate: float) -> float:
@@ -458,7 +458,8 @@ def report_section(data: CustomerData, settings: Any = None) -> dict:
         end = data.observation_end
     except DataError:  # no dates: fine when tenure_months is given
         end = None
-    periods = customer_periods(data.customers, observation_end=end)
+    customers = data.require_customers("The retention model")
+    periods = customer_periods(customers, observation_end=end)
     model = ShiftedBetaGeometric().fit(periods["periods"], periods["churned"])
     d = monthly_rate(annual)
     dl = model.discounted_expected_lifetime(d)
@@ -484,8 +485,8 @@ def report_section(data: CustomerData, settings: Any = None) -> dict:
         "mean_active_remaining_value": None,
     }
     if data.has_column(MONTHLY_CHARGE):
-        charge = float(data.customers[MONTHLY_CHARGE].mean())
-        values = subscription_values(data.customers, model, margin=margin, annual_discount_rate=annual, periods=periods)
+        charge = float(customers[MONTHLY_CHARGE].mean())
+        values = subscription_values(customers, model, margin=margin, annual_discount_rate=annual, periods=periods)
         out.update(
             mean_monthly_charge=charge,
             new_customer_clv=margin * charge * dl,

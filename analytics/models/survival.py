@@ -220,15 +220,15 @@ def retention_inputs(data: CustomerData, churned: pd.Series) -> pd.DataFrame:
     """
     status = pd.Series(churned).astype("boolean")
     status.index = status.index.astype(str)
-    if data.has_customers and (TENURE_MONTHS in data.customers or SIGNUP_DATE in data.customers):
-        customers = data.customers
+    customers = data.customers if data.has_customers else None
+    if customers is not None and (TENURE_MONTHS in customers or SIGNUP_DATE in customers):
         ids = customers[CUSTOMER_ID].astype(str)
         aligned = status.reindex(ids).set_axis(customers.index)
         end = None if TENURE_MONTHS in customers else data.observation_end
         months = durations_from_customers(customers, aligned, end)
         frame = pd.DataFrame({CUSTOMER_ID: ids, "months": months, "churned": aligned})
     elif data.has_transactions:
-        months = durations_from_transactions(data.transactions)
+        months = durations_from_transactions(data.require_transactions())
         months.index = months.index.astype(str)
         frame = pd.DataFrame(
             {CUSTOMER_ID: months.index, "months": months.to_numpy(), "churned": status.reindex(months.index).to_numpy()}
