@@ -31,12 +31,18 @@ def _tooltips(*fields: tuple[str, str, str]) -> list[alt.Tooltip]:
 
 
 def gains_chart(gains: pd.DataFrame) -> alt.LayerChart:
-    """Cumulative gains curve.
+    """Cumulative gains curve: churners caught by contacting the riskiest customers first.
 
     Parameters
     ----------
-    gains : `analytics.models.churn.gains_curve` output (share_targeted, share_caught, lift, random;
+    gains : pd.DataFrame
+        `analytics.models.churn.gains_curve` output (share_targeted, share_caught, lift, random;
         shares 0..1).
+
+    Returns
+    -------
+    alt.LayerChart
+        The model's curve and the random baseline (dashed), with tooltips.
     """
     base = alt.Chart(gains)
     model = base.mark_line(color=MODEL_COLOR).encode(
@@ -56,7 +62,18 @@ def gains_chart(gains: pd.DataFrame) -> alt.LayerChart:
 
 
 def calibration_chart(calibration: pd.DataFrame) -> alt.LayerChart:
-    """Predicted vs observed churn rate per risk group (from `calibration_table`, shares 0..1)."""
+    """Predicted vs observed churn rate per risk group.
+
+    Parameters
+    ----------
+    calibration : pd.DataFrame
+        `calibration_table` output (predicted and observed churn rates per risk group, shares 0..1).
+
+    Returns
+    -------
+    alt.LayerChart
+        A line through the risk groups against the dashed diagonal of perfect calibration.
+    """
     top = float(max(calibration["mean_predicted"].max(), calibration["observed_rate"].max(), 0.01))
     diagonal = pd.DataFrame({"x": [0.0, top], "y": [0.0, top]})
     line = alt.Chart(diagonal).mark_line(color=BASELINE_COLOR, strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
@@ -84,10 +101,18 @@ def drivers_chart(importances: pd.DataFrame, display: dict[str, str] | None = No
 
     Parameters
     ----------
-    importances : `ChurnModel.importances_` (feature, importance, importance_std; importance =
-        mean drop in held-out ROC AUC when the column is shuffled).
-    display : column -> name to show.
-    top : how many attributes to show.
+    importances : pd.DataFrame
+        `ChurnModel.importances_` (feature, importance, importance_std; importance = mean drop in
+        held-out ROC AUC when the column is shuffled).
+    display : dict of str to str, optional
+        Column -> name to show.
+    top : int, default 12
+        How many attributes to show.
+
+    Returns
+    -------
+    alt.Chart
+        One bar per attribute, largest first, with tooltips.
     """
     display = display or {}
     frame = importances.head(top).assign(name=lambda f: f["feature"].map(lambda c: display.get(c, str(c))))
@@ -111,8 +136,15 @@ def retention_chart(curves: pd.DataFrame, by: str | None = None) -> alt.LayerCha
 
     Parameters
     ----------
-    curves : `RetentionCurves.curves` (group, months, retention, ci_lower, ci_upper, at_risk).
-    by : the grouping attribute's name, for the title and legend.
+    curves : pd.DataFrame
+        `RetentionCurves.curves` (group, months, retention, ci_lower, ci_upper, at_risk).
+    by : str, optional
+        The grouping attribute's name, for the title and legend.
+
+    Returns
+    -------
+    alt.LayerChart
+        Step lines of retention (share 0..1) by months since joining.
     """
     title = "Share of customers still with you after m months" + (f", by {by}" if by else "")
     lines = (
@@ -141,10 +173,18 @@ def profit_chart(curve: pd.DataFrame, best_percent: int, currency: str = "") -> 
 
     Parameters
     ----------
-    curve : `CampaignPlan.curve` (percent_targeted 0..100, customers_targeted, value_saved, cost,
+    curve : pd.DataFrame
+        `CampaignPlan.curve` (percent_targeted 0..100, customers_targeted, value_saved, cost,
         profit; currency amounts).
-    best_percent : `CampaignPlan.best_percent`.
-    currency : symbol or code for axis titles.
+    best_percent : int
+        `CampaignPlan.best_percent`.
+    currency : str, optional
+        Symbol or code for axis titles.
+
+    Returns
+    -------
+    alt.LayerChart
+        Profit line, zero line and the labelled best point.
     """
     unit = f" ({currency})" if currency else ""
     tooltip = [

@@ -25,9 +25,16 @@ def customers_over_time(frame: pd.DataFrame, *, period_name: str = "month") -> a
 
     Parameters
     ----------
-    frame : long frame with columns ``period`` (0 = today), ``scenario`` and ``customers`` (count),
+    frame : pd.DataFrame
+        Long frame with columns ``period`` (0 = today), ``scenario`` and ``customers`` (count),
         e.g. `WhatIfResult.customers_frame()`.
-    period_name : unit of the period axis ('month', 'quarter', ...).
+    period_name : str, default 'month'
+        Unit of the period axis ('month', 'quarter', ...).
+
+    Returns
+    -------
+    alt.Chart
+        One line per scenario, with tooltips.
     """
     return (
         alt.Chart(frame, title=f"Customers over time: today vs with the lift (per {period_name})")
@@ -51,10 +58,18 @@ def waterfall_frame(waterfall: pd.DataFrame, *, total_label: str = TOTAL_LABEL) 
     Sources whose amount is negligible (under 1e-9 of the largest) are left out; the total is the
     sum of all amounts, so it equals the profit change.
 
+    Parameters
+    ----------
+    waterfall : pd.DataFrame
+        ``source`` and ``amount`` (currency), e.g. `WhatIfResult.waterfall`.
+    total_label : str
+        Name of the total bar.
+
     Returns
     -------
-    DataFrame with ``source``, ``amount`` (currency), ``start``, ``end`` and ``kind``
-    ('gain', 'loss' or 'total'), in drawing order.
+    pd.DataFrame
+        ``source``, ``amount`` (currency), ``start``, ``end`` and ``kind`` ('gain', 'loss' or
+        'total'), in drawing order.
     """
     amounts = waterfall["amount"].to_numpy(float)
     total = float(amounts.sum())
@@ -76,8 +91,15 @@ def profit_waterfall(waterfall: pd.DataFrame, *, currency: str = "") -> alt.Char
 
     Parameters
     ----------
-    waterfall : frame with ``source`` and ``amount``, e.g. `WhatIfResult.waterfall`.
-    currency : label for the axis, e.g. '€' (blank: the data's currency).
+    waterfall : pd.DataFrame
+        ``source`` and ``amount``, e.g. `WhatIfResult.waterfall`.
+    currency : str, optional
+        Label for the axis, e.g. '€' (blank: the data's currency).
+
+    Returns
+    -------
+    alt.Chart
+        Floating bars (gains, losses) and the total, with tooltips.
     """
     steps = waterfall_frame(waterfall)
     unit = f" ({currency})" if currency else ""
@@ -114,8 +136,15 @@ def reichheld_band(frame: pd.DataFrame, *, low: float = BAND_LOW_PCT, high: floa
 
     Parameters
     ----------
-    frame : columns ``scenario`` and ``profit_change_pct`` (percent; NaN rows are left out).
-    low, high : the band, percent (25 and 95).
+    frame : pd.DataFrame
+        Columns ``scenario`` and ``profit_change_pct`` (percent; NaN rows are left out).
+    low, high : float
+        The band, percent (25 and 95).
+
+    Returns
+    -------
+    alt.LayerChart
+        The shaded band and one dot per scenario.
     """
     points = frame.dropna(subset=["profit_change_pct"])
     values = [0.0, low, high, *points["profit_change_pct"].tolist()]

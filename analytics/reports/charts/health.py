@@ -47,9 +47,24 @@ def period_axis(periods: pd.Series, *, max_labels: int = 12) -> alt.Axis:
 
 
 def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact: bool = False) -> alt.Chart:
-    """Line of a KPI per period (`analytics.business.kpis.kpi_trend` output: period, value).
+    """Line of a KPI per period.
 
-    `compact=True` gives a small axis-less sparkline for KPI cards.
+    Parameters
+    ----------
+    trend : pd.DataFrame
+        `analytics.business.kpis.kpi_trend` output (period, value).
+    label : str
+        The KPI's name, for the axis title and tooltip.
+    unit : str, optional
+        "share" (formatted as percent), "currency", "customers" or another unit name; shown after
+        the label.
+    compact : bool, default False
+        A small axis-less sparkline for KPI cards.
+
+    Returns
+    -------
+    alt.Chart
+        The line, with tooltips.
     """
     fmt = _unit_format(unit)
     y_title = f"{label} ({unit})" if unit else label
@@ -80,8 +95,18 @@ def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact:
 def cohort_heatmap(table: CohortTable, *, measure: str = "retention") -> alt.Chart:
     """Cohort x periods-since-acquisition heatmap.
 
-    measure: "retention" (share of the cohort's customers active), "revenue_retention" (revenue
-    / period-0 revenue), "active_customers" or "revenue" (currency).
+    Parameters
+    ----------
+    table : CohortTable
+        `analytics.business.cohorts` output.
+    measure : str, default 'retention'
+        "retention" (share of the cohort's customers active), "revenue_retention" (revenue /
+        period-0 revenue), "active_customers" or "revenue" (currency).
+
+    Returns
+    -------
+    alt.Chart
+        One cell per cohort and period, with tooltips.
     """
     long = table.to_long()
     if measure not in long.columns:
@@ -123,8 +148,22 @@ def cohort_heatmap(table: CohortTable, *, measure: str = "retention") -> alt.Cha
 def retention_curve_chart(
     curve: pd.DataFrame, *, period: str = "month", revenue_curve: pd.DataFrame | None = None
 ) -> alt.Chart:
-    """Average retention curve (`analytics.business.cohorts.average_retention_curve`), optionally with
-    the revenue curve as a second line."""
+    """Average retention curve, optionally with the revenue curve as a second line.
+
+    Parameters
+    ----------
+    curve : pd.DataFrame
+        `analytics.business.cohorts.average_retention_curve` output.
+    period : str, default 'month'
+        Name of the period, for the axis.
+    revenue_curve : pd.DataFrame, optional
+        The same for revenue retention.
+
+    Returns
+    -------
+    alt.Chart
+        The curve(s), share 0..1 by periods since acquisition.
+    """
     frames = [curve.assign(measure="Customers")]
     if revenue_curve is not None:
         frames.append(revenue_curve.assign(measure="Revenue"))
@@ -158,9 +197,19 @@ def retention_curve_chart(
 
 
 def segment_bars(summary: pd.DataFrame, *, measure: str = "customers") -> alt.Chart:
-    """Horizontal bars per named RFM segment (`analytics.business.segments.segment_summary` output).
+    """Horizontal bars per named RFM segment.
 
-    measure: "customers", "revenue" (currency) or "mean_clv" (currency).
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        `analytics.business.segments.segment_summary` output.
+    measure : str, default 'customers'
+        "customers", "revenue" (currency) or "mean_clv" (currency).
+
+    Returns
+    -------
+    alt.Chart
+        One bar per segment, with tooltips.
     """
     titles = {"customers": "Customers", "revenue": "Revenue (currency)", "mean_clv": "Mean CLV (currency)"}
     frame = summary.reset_index()
@@ -192,6 +241,20 @@ def value_risk_scatter(matrix: ValueRisk, *, max_points: int = MAX_POINTS, rando
 
     Above `max_points` customers, the "Save first" customers with the most value at stake and a
     random sample of the others are drawn (the tooltip counts stay exact in the summary table).
+
+    Parameters
+    ----------
+    matrix : ValueRisk
+        `analytics.business.segments` value/risk matrix.
+    max_points : int
+        Most customers drawn.
+    random_state : int, default 0
+        Seed of the sample.
+
+    Returns
+    -------
+    alt.LayerChart
+        Points, threshold rules and the quadrant label.
     """
     df = matrix.customers.reset_index()
     if len(df) > max_points:
@@ -238,7 +301,18 @@ def value_risk_scatter(matrix: ValueRisk, *, max_points: int = MAX_POINTS, rando
 
 
 def lifecycle_bar(counts: pd.DataFrame) -> alt.Chart:
-    """Customers per lifecycle stage (`analytics.business.lifecycle.stage_counts` output)."""
+    """Customers per lifecycle stage.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        `analytics.business.lifecycle.stage_counts` output.
+
+    Returns
+    -------
+    alt.Chart
+        One bar per stage, with tooltips.
+    """
     return (
         alt.Chart(counts)
         .mark_bar()
@@ -262,7 +336,18 @@ def lifecycle_bar(counts: pd.DataFrame) -> alt.Chart:
 
 
 def transition_chart(flows: pd.DataFrame) -> alt.LayerChart:
-    """From-stage x to-stage heatmap of customers (`analytics.business.lifecycle.transition_flows`)."""
+    """From-stage x to-stage heatmap of customers.
+
+    Parameters
+    ----------
+    flows : pd.DataFrame
+        `analytics.business.lifecycle.transition_flows` output.
+
+    Returns
+    -------
+    alt.LayerChart
+        Cells coloured by share of the row, labelled with customer counts.
+    """
     order_before = list(STAGES) + ["New"]
     base = alt.Chart(flows).encode(
         x=alt.X("stage_now:N", sort=list(STAGES), title="Stage now"),
@@ -285,8 +370,18 @@ def transition_chart(flows: pd.DataFrame) -> alt.LayerChart:
 
 
 def persona_profile_chart(z: pd.DataFrame) -> alt.Chart:
-    """Persona x feature heatmap of z-scores (`Personas.z_`): how each persona differs from the
-    average customer, in standard deviations."""
+    """Persona x feature heatmap of z-scores: how each persona differs from the average customer.
+
+    Parameters
+    ----------
+    z : pd.DataFrame
+        `Personas.z_` (personas x features, standard deviations from the mean).
+
+    Returns
+    -------
+    alt.Chart
+        One cell per persona and feature, with tooltips.
+    """
     named = z.rename(columns=lambda c: FEATURE_LABELS.get(c, c.replace("_", " ")))
     long = named.reset_index().melt(id_vars=[z.index.name or "index"], var_name="feature", value_name="z")
     long = long.rename(columns={z.index.name or "index": "persona"})
