@@ -65,12 +65,29 @@ class ShareStoreFull(DataError):
 
 
 def new_share_id() -> str:
-    """A fresh id: `secrets.token_urlsafe(24)`, i.e. 192 random bits as 32 URL-safe characters."""
+    """A fresh id: `secrets.token_urlsafe(24)`, i.e. 192 random bits as 32 URL-safe characters.
+
+    Returns
+    -------
+    str
+        The id, unguessable and safe in a URL and as a folder name.
+    """
     return secrets.token_urlsafe(ID_BYTES)
 
 
 def is_valid_share_id(value: object) -> bool:
-    """True only for strings shaped exactly like `new_share_id()` output (checked before any I/O)."""
+    """True only for strings shaped exactly like `new_share_id()` output (checked before any I/O).
+
+    Parameters
+    ----------
+    value : object
+        Whatever arrived in the URL.
+
+    Returns
+    -------
+    bool
+        Whether it can name a snapshot (so it never reaches the file system otherwise).
+    """
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 
@@ -123,7 +140,29 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class ShareInfo:
-    """The facts about one stored snapshot (no data): what the Share page lists."""
+    """The facts about one stored snapshot (no data): what the Share page lists.
+
+    Attributes
+    ----------
+    share_id : str
+        The link's id.
+    created, expires : datetime
+        When it was made and when the link stops working (UTC).
+    size_bytes : int
+        Its size on disk.
+    name : str
+        The dataset's name.
+    demo : str or None
+        The demo key, for a snapshot of a demo dataset.
+    file_names : tuple of str
+        The uploaded files' names.
+    params, settings : dict
+        The URL query parameters and the result-changing settings it reopens with.
+    page : str
+        URL path of the page the link was made on.
+    rows : dict of str to int
+        Rows per stored table.
+    """
 
     share_id: str
     created: datetime  # UTC
@@ -140,13 +179,33 @@ class ShareInfo:
 
 @dataclass(frozen=True)
 class StoredShare:
+    """A snapshot as read back from the store.
+
+    Attributes
+    ----------
+    info : ShareInfo
+        Its facts (id, dates, size).
+    snapshot : Snapshot
+        The dataset and settings it reopens.
+    """
+
     info: ShareInfo
     snapshot: Snapshot
 
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """Where snapshots live and their limits: `days` until a link expires, `max_mb` for the store."""
+    """Where snapshots live and their limits.
+
+    Attributes
+    ----------
+    root : Path
+        The folder of the store.
+    days : float
+        Days until a link expires.
+    max_mb : float
+        Cap on the whole store, in megabytes.
+    """
 
     root: Path
     days: float = DEFAULT_DAYS
@@ -154,7 +213,20 @@ class StoreSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], default_root: Path) -> StoreSettings:
-        """Read KEEPWISE_DATA_DIR, KEEPWISE_SHARE_DAYS and KEEPWISE_SHARE_MAX_MB from `env`."""
+        """Read KEEPWISE_DATA_DIR, KEEPWISE_SHARE_DAYS and KEEPWISE_SHARE_MAX_MB from `env`.
+
+        Parameters
+        ----------
+        env : mapping of str to str
+            The environment (``os.environ``), passed in so the library reads no globals.
+        default_root : Path
+            The folder used when KEEPWISE_DATA_DIR is not set.
+
+        Returns
+        -------
+        StoreSettings
+            The settings, with defaults for what is not set.
+        """
 
         def positive(name: str, default: float) -> float:
             text = env.get(name, "").strip()
@@ -182,17 +254,79 @@ class ShareStore(Protocol):
     days: float
     max_bytes: int
 
-    def create(self, snapshot: Snapshot) -> ShareInfo: ...
+    def create(self, snapshot: Snapshot) -> ShareInfo:
+        """Store a snapshot under a fresh id.
 
-    def open(self, share_id: str) -> StoredShare: ...
+        Parameters
+        ----------
+        snapshot : Snapshot
+            What the link will reopen.
 
-    def info(self, share_id: str) -> ShareInfo: ...
+        Returns
+        -------
+        ShareInfo
+            The new snapshot's facts, with its id.
+        """
 
-    def delete(self, share_id: str) -> bool: ...
+    def open(self, share_id: str) -> StoredShare:
+        """The snapshot with its data.
 
-    def purge_expired(self) -> int: ...
+        Parameters
+        ----------
+        share_id : str
+            The link's id (`new_share_id()` output).
 
-    def used_bytes(self) -> int: ...
+        Returns
+        -------
+        StoredShare
+            Its facts and the snapshot.
+        """
+
+    def info(self, share_id: str) -> ShareInfo:
+        """The facts about a live snapshot, without reading its data.
+
+        Parameters
+        ----------
+        share_id : str
+            The link's id (`new_share_id()` output).
+
+        Returns
+        -------
+        ShareInfo
+            Its facts.
+        """
+
+    def delete(self, share_id: str) -> bool:
+        """Remove a snapshot.
+
+        Parameters
+        ----------
+        share_id : str
+            The link's id (`new_share_id()` output).
+
+        Returns
+        -------
+        bool
+            True when one was there.
+        """
+
+    def purge_expired(self) -> int:
+        """Delete expired or unreadable snapshots.
+
+        Returns
+        -------
+        int
+            How many snapshots went.
+        """
+
+    def used_bytes(self) -> int:
+        """Bytes of all stored snapshots.
+
+        Returns
+        -------
+        int
+            Bytes on disk.
+        """
 
 
 # --- (de)serialisation: Parquet for frames, JSON for everything else ---------------------------
@@ -319,6 +453,20 @@ class FolderShareStore:
 
     @classmethod
     def from_settings(cls, settings: StoreSettings, clock: Callable[[], datetime] | None = None) -> FolderShareStore:
+        """A store in `settings.root` with its expiry and size cap.
+
+        Parameters
+        ----------
+        settings : StoreSettings
+            Folder, days until expiry and the cap in megabytes.
+        clock : callable, optional
+            Returns the current UTC time (tests pass a fake clock).
+
+        Returns
+        -------
+        FolderShareStore
+            The store (its folder is created when missing).
+        """
         return cls(settings.root, days=settings.days, max_bytes=int(settings.max_mb * MB), clock=clock)
 
     # -- paths: the only place an id becomes a path, and only after validation --
@@ -356,7 +504,23 @@ class FolderShareStore:
 
     # -- the protocol --
     def create(self, snapshot: Snapshot) -> ShareInfo:
-        """Store a snapshot under a fresh id. Raises ShareStoreFull when it would cross the cap."""
+        """Store a snapshot under a fresh id.
+
+        Parameters
+        ----------
+        snapshot : Snapshot
+            What the link will reopen.
+
+        Returns
+        -------
+        ShareInfo
+            The new snapshot's facts, with its id.
+
+        Raises
+        ------
+        ShareStoreFull
+            When it would take the store over its cap.
+        """
         meta, files = _serialise(snapshot)
         now = self.clock()
         meta["created"] = _timestamp(now)
@@ -387,13 +551,45 @@ class FolderShareStore:
         return _info_from_meta(share_id, meta, size)
 
     def info(self, share_id: str) -> ShareInfo:
-        """The facts about a live snapshot. Raises ShareNotFound / ShareExpired."""
+        """The facts about a live snapshot, without reading its data.
+
+        Parameters
+        ----------
+        share_id : str
+            The link's id (`new_share_id()` output).
+
+        Returns
+        -------
+        ShareInfo
+            Its facts.
+
+        Raises
+        ------
+        ShareNotFound, ShareExpired
+            For an unknown, damaged or expired link.
+        """
         folder, meta = self._read_meta(share_id)
         self._check_expiry(share_id, folder, meta)
         return _info_from_meta(share_id, meta, _folder_bytes(folder))
 
     def open(self, share_id: str) -> StoredShare:
-        """The snapshot with its data. Raises ShareNotFound / ShareExpired."""
+        """The snapshot with its data.
+
+        Parameters
+        ----------
+        share_id : str
+            The link's id (`new_share_id()` output).
+
+        Returns
+        -------
+        StoredShare
+            Its facts and the snapshot.
+
+        Raises
+        ------
+        ShareNotFound, ShareExpired
+            For an unknown, damaged or expired link.
+        """
         folder, meta = self._read_meta(share_id)
         self._check_expiry(share_id, folder, meta)
         info = _info_from_meta(share_id, meta, _folder_bytes(folder))
@@ -427,7 +623,18 @@ class FolderShareStore:
         return StoredShare(info=info, snapshot=snapshot)
 
     def delete(self, share_id: str) -> bool:
-        """Remove a snapshot; True when one was there. An invalid id deletes nothing."""
+        """Remove a snapshot. An invalid id deletes nothing.
+
+        Parameters
+        ----------
+        share_id : str
+            The link's id (`new_share_id()` output).
+
+        Returns
+        -------
+        bool
+            True when one was there.
+        """
         if not is_valid_share_id(share_id):
             return False
         folder = self._folder(share_id)
@@ -437,7 +644,13 @@ class FolderShareStore:
         return True
 
     def purge_expired(self) -> int:
-        """Delete expired or unreadable snapshots and stale half-writes; returns how many snapshots went."""
+        """Delete expired or unreadable snapshots and stale half-writes.
+
+        Returns
+        -------
+        int
+            How many snapshots went.
+        """
         removed = 0
         now = self.clock()
         for folder in self._snapshot_folders():
@@ -457,5 +670,11 @@ class FolderShareStore:
         return removed
 
     def used_bytes(self) -> int:
-        """Bytes on disk of all stored snapshots."""
+        """Bytes on disk of all stored snapshots.
+
+        Returns
+        -------
+        int
+            Bytes on disk.
+        """
         return sum(_folder_bytes(folder) for folder in self._snapshot_folders())
