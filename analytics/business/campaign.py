@@ -26,8 +26,12 @@ from analytics.data.schema import AMOUNT, CUSTOMER_ID, MONTHLY_CHARGE, ORDER_DAT
 class CampaignAssumptions:
     """What the offer costs and how well it works.
 
-    offer_cost : cost per contacted customer, in the data's currency (>= 0).
-    save_rate : probability (0..1) that the offer keeps a customer who would otherwise leave.
+    Attributes
+    ----------
+    offer_cost : float
+        Cost per contacted customer, in the data's currency (>= 0).
+    save_rate : float
+        Probability (0..1) that the offer keeps a customer who would otherwise leave.
     """
 
     offer_cost: float
@@ -44,11 +48,16 @@ class CampaignAssumptions:
 class CampaignPlan:
     """The profit curve and its best point.
 
-    curve : one row per percent targeted k = 0..100: percent_targeted, customers_targeted,
+    Attributes
+    ----------
+    curve : pd.DataFrame
+        One row per percent targeted k = 0..100: percent_targeted, customers_targeted,
         expected_churners (sum of p over those contacted), expected_saves (x save rate),
         value_saved (currency), cost (currency), profit (currency).
-    best_percent : the k with the highest expected profit (smallest such k; 0 = no campaign pays).
-    best_customers, best_profit, best_cost, best_value_saved : the curve at best_percent.
+    best_percent : int
+        The k with the highest expected profit (smallest such k; 0 = no campaign pays).
+    best_customers, best_profit, best_cost, best_value_saved : int or float
+        The curve at best_percent.
     """
 
     curve: pd.DataFrame
@@ -68,15 +77,24 @@ def plan_campaign(
 
     Parameters
     ----------
-    risk : churn probability per customer (0..1). Customers are ranked by it, highest first
-        (ties keep input order).
-    value : value at stake per customer if they stay (currency; a Series aligned with `risk`,
-        e.g. CLV, or one number for everyone). Blank values count as 0.
-    assumptions : offer cost and save rate.
+    risk : pd.Series or np.ndarray
+        Churn probability per customer (0..1). Customers are ranked by it, highest first (ties
+        keep input order).
+    value : pd.Series, np.ndarray or float
+        Value at stake per customer if they stay (currency; aligned with `risk`, e.g. CLV, or one
+        number for everyone). Blank values count as 0.
+    assumptions : CampaignAssumptions
+        Offer cost and save rate.
+
+    Returns
+    -------
+    CampaignPlan
+        The profit curve and its best point.
 
     Raises
     ------
-    DataError : no customers, or probabilities outside 0..1.
+    DataError
+        No customers, or probabilities outside 0..1.
     """
     p = np.asarray(pd.Series(risk).astype(float))
     if p.size == 0:
@@ -129,9 +147,26 @@ def value_at_stake(
     else monthly charge x `months` (customers table); else purchases: spend in the last 365 days
     of the data / 12 x `months`. Customers without any of these get 0.
 
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    customer_ids : pd.Index or pd.Series
+        The customers to value.
+    months : float, default 12
+        Horizon of the charge- and spend-based values.
+    clv : pd.Series, optional
+        Lifetime values by customer_id, used first when given.
+
+    Returns
+    -------
+    pd.Series
+        Named "value", indexed by `customer_ids` (as text).
+
     Raises
     ------
-    DataError : none of the three sources is available.
+    DataError
+        None of the three sources is available.
     """
     ids = pd.Index(pd.Series(customer_ids).astype(str))
     if clv is not None:

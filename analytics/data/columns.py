@@ -18,7 +18,18 @@ from analytics.data.parsing import date_share, flag_share_readable, is_blank, nu
 
 
 def normalise_name(name: str) -> str:
-    """'Customer ID' -> 'customerid', 'Kunden-Nr.' -> 'kundennr'."""
+    """A header reduced for matching: 'Customer ID' -> 'customerid', 'Kunden-Nr.' -> 'kundennr'.
+
+    Parameters
+    ----------
+    name : str
+        A column header.
+
+    Returns
+    -------
+    str
+        Lower case, letters and digits only.
+    """
     return re.sub(r"[^0-9a-zäöüß]", "", str(name).lower())
 
 
@@ -257,14 +268,22 @@ _NUMBER_ROLES = {s.AMOUNT, s.QUANTITY, *s.CUSTOMER_NUMERIC_ROLES}
 class ColumnMapping:
     """Which user column plays which canonical role, for one table.
 
-    `kind` is TRANSACTIONS or CUSTOMERS. `roles` maps canonical role -> user column.
-    `day_first` forces the date reading (None = decide from the data).
-    `unit_price` names a price column multiplied by quantity when the file has no amount column.
-    `drop_exact_duplicates`: in a purchase log without an order id, exact repeats of an earlier row
-    are kept (flagged as possible duplicates) unless this is True; with an order id they are
-    always dropped.
-    `tenure_unit`: 'months', 'years' or 'days' for the tenure column (None = infer from its header
-    and range; see `analytics.data.cleaning.infer_tenure_unit`).
+    Attributes
+    ----------
+    kind : str
+        TRANSACTIONS or CUSTOMERS.
+    roles : dict of str to str
+        Canonical role -> the user's column.
+    day_first : bool or None
+        Forces the date reading (None = decide from the data).
+    unit_price : str or None
+        A price column multiplied by quantity when the file has no amount column.
+    drop_exact_duplicates : bool
+        In a purchase log without an order id, exact repeats of an earlier row are kept (flagged as
+        possible duplicates) unless this is True; with an order id they are always dropped.
+    tenure_unit : str or None
+        'months', 'years' or 'days' for the tenure column (None = infer from its header and range;
+        see `analytics.data.cleaning.infer_tenure_unit`).
     """
 
     kind: str
@@ -275,12 +294,33 @@ class ColumnMapping:
     tenure_unit: str | None = None
 
     def with_role(self, role: str, column: str | None) -> ColumnMapping:
+        """A copy with one role moved to another column (or removed).
+
+        Parameters
+        ----------
+        role : str
+            A canonical role.
+        column : str or None
+            The user's column to play it; None removes the role.
+
+        Returns
+        -------
+        ColumnMapping
+            The new mapping (a column plays at most one role).
+        """
         roles = {r: c for r, c in self.roles.items() if r != role and c != column}
         if column:
             roles[role] = column
         return replace(self, roles=roles)
 
     def to_dict(self) -> dict:
+        """The mapping as plain JSON values (for share links and session state).
+
+        Returns
+        -------
+        dict
+            Every field by name; `from_dict` reads it back.
+        """
         return {
             "kind": self.kind,
             "roles": dict(self.roles),
@@ -292,6 +332,18 @@ class ColumnMapping:
 
     @classmethod
     def from_dict(cls, raw: dict) -> ColumnMapping:
+        """The mapping stored by `to_dict`.
+
+        Parameters
+        ----------
+        raw : dict
+            `to_dict` output (fields missing in older links take their defaults).
+
+        Returns
+        -------
+        ColumnMapping
+            The mapping.
+        """
         return cls(
             kind=raw["kind"],
             roles=dict(raw.get("roles", {})),
@@ -384,6 +436,18 @@ def guess_mapping(frame: pd.DataFrame, kind: str | None = None) -> ColumnMapping
 
     A table is read as transactions when it has a customer id, a purchase date and an amount (or a
     quantity and a unit price) and no customer-only roles dominate; otherwise as a customers table.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        `RawTable.frame`, the user's columns.
+    kind : str, optional
+        Force TRANSACTIONS or CUSTOMERS (None = guess).
+
+    Returns
+    -------
+    ColumnMapping
+        The guess, for the user to check on the Data page.
     """
     transaction_roles = _fallback_by_content(frame, _assign(frame, TRANSACTION_ROLE_ORDER))
     unit_price = None
@@ -416,5 +480,16 @@ def guess_mapping(frame: pd.DataFrame, kind: str | None = None) -> ColumnMapping
 
 
 def roles_for(kind: str) -> tuple[str, ...]:
-    """The roles a table of this kind can map, in display order."""
+    """The roles a table of this kind can map, in display order.
+
+    Parameters
+    ----------
+    kind : str
+        TRANSACTIONS or CUSTOMERS.
+
+    Returns
+    -------
+    tuple of str
+        Canonical role names.
+    """
     return TRANSACTION_ROLE_ORDER if kind == s.TRANSACTIONS else CUSTOMER_ROLE_ORDER

@@ -24,8 +24,17 @@ SNIFF_BYTES = 64 * 1024
 class RawTable:
     """A file as read, before any cleaning.
 
-    `frame` holds the user's columns under their own (whitespace-trimmed) names. Text formats give
-    string cells ("" for blank); Excel and Parquet keep their native cell types.
+    Attributes
+    ----------
+    frame : pd.DataFrame
+        The user's columns under their own (whitespace-trimmed) names. Text formats give string
+        cells ("" for blank); Excel and Parquet keep their native cell types.
+    source : str
+        The file name.
+    file_kind : str
+        "csv", "xlsx" or "parquet".
+    notes : tuple of str
+        How it was read, e.g. "Read as CSV: ';'-separated, cp1252."
     """
 
     frame: pd.DataFrame
@@ -169,13 +178,21 @@ def read_table(content: bytes, name: str) -> RawTable:
 
     Parameters
     ----------
-    content : the file's bytes.
-    name : the file name (its extension helps decide the format; the bytes decide first).
+    content : bytes
+        The file's bytes.
+    name : str
+        The file name (its extension helps decide the format; the bytes decide first).
+
+    Returns
+    -------
+    RawTable
+        The cells and how they were read.
 
     Raises
     ------
-    DataError: empty, header-only, binary, corrupt or single-column files, with a message that
-        names the problem and what the file needs.
+    DataError
+        Empty, header-only, binary, corrupt or single-column files, with a message that names the
+        problem and what the file needs.
     """
     if not content or not content.strip():
         raise DataError(f"'{name}' is empty. Upload a file with a header row and at least one data row.")

@@ -23,7 +23,18 @@ _DECIMAL_POINT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 def is_blank(values: pd.Series) -> pd.Series:
-    """True where a cell holds nothing usable (empty, whitespace, NA-like text)."""
+    """True where a cell holds nothing usable (empty, whitespace, NA-like text).
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+
+    Returns
+    -------
+    pd.Series
+        Booleans aligned with `values`.
+    """
     if values.dtype == object or pd.api.types.is_string_dtype(values):
         text = values.astype(TEXT).str.strip().str.lower()
         return values.isna() | text.isin(BLANKS).fillna(True)
@@ -32,6 +43,16 @@ def is_blank(values: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class ParsedNumbers:
+    """A column read as numbers.
+
+    Attributes
+    ----------
+    values : pd.Series
+        float64, NaN where a cell is blank or not a number.
+    decimal_comma : bool
+        True when the column writes decimals with a comma (12,50).
+    """
+
     values: pd.Series  # float64, NaN where blank or unreadable
     decimal_comma: bool
 
@@ -41,6 +62,16 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
 
     The decimal separator is decided per column: comma when the cells that contain a comma look
     like decimal-comma numbers and none look like comma-thousands.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+
+    Returns
+    -------
+    ParsedNumbers
+        The numbers and the decimal separator decided.
     """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return ParsedNumbers(values.astype("float64"), decimal_comma=False)
@@ -66,6 +97,19 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
 
 @dataclass(frozen=True)
 class ParsedDates:
+    """A column read as dates.
+
+    Attributes
+    ----------
+    values : pd.Series
+        datetime64[ns], NaT where a cell is blank or not a date.
+    note : str
+        The plain-word decision for the cleaning report ("" when there was nothing to decide).
+    day_first : bool or None
+        Whether the day came first in the format used (None when the cells were already dates or
+        no format decided it).
+    """
+
     values: pd.Series  # datetime64[ns], NaT where blank or unreadable
     note: str  # how the dates were read, in plain words ("" for native dates)
     day_first: bool | None  # None when the format has no day/month ambiguity
@@ -99,6 +143,18 @@ def parse_dates(values: pd.Series, day_first: bool | None = None) -> ParsedDates
     somewhere means day-first, a second field above 12 means month-first. A column where every
     date is ambiguous is read day-first for dots (the European habit) and month-first otherwise,
     and the note says so, so the user can switch it (`day_first`).
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+    day_first : bool, optional
+        Force the order (None = decide from the data).
+
+    Returns
+    -------
+    ParsedDates
+        The dates, the note and the order used.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         out = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
@@ -187,7 +243,18 @@ _FALSE = {
 
 
 def parse_flags(values: pd.Series) -> pd.Series:
-    """Read a yes/no column (Yes/No, 1/0, True/False, Churned/Stayed, ...) as a nullable boolean."""
+    """Read a yes/no column (Yes/No, 1/0, True/False, Churned/Stayed, ...) as a nullable boolean.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+
+    Returns
+    -------
+    pd.Series
+        "boolean" dtype, NA where a cell is blank or not a yes/no word.
+    """
     if pd.api.types.is_bool_dtype(values):
         return values.astype("boolean")
     text = values.astype(TEXT).str.strip().str.lower()
@@ -198,7 +265,18 @@ def parse_flags(values: pd.Series) -> pd.Series:
 
 
 def flag_share_readable(values: pd.Series) -> float:
-    """Share of non-blank cells that read as a yes/no flag."""
+    """Share of non-blank cells that read as a yes/no flag.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+
+    Returns
+    -------
+    float
+        0..1 (0 for a column with no non-blank cell).
+    """
     filled = ~is_blank(values)
     if not filled.any():
         return 0.0
@@ -206,7 +284,18 @@ def flag_share_readable(values: pd.Series) -> float:
 
 
 def numeric_share(values: pd.Series) -> float:
-    """Share of non-blank cells that read as numbers."""
+    """Share of non-blank cells that read as numbers.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+
+    Returns
+    -------
+    float
+        0..1 (0 for a column with no non-blank cell).
+    """
     filled = ~is_blank(values)
     if not filled.any():
         return 0.0
@@ -214,7 +303,18 @@ def numeric_share(values: pd.Series) -> float:
 
 
 def date_share(values: pd.Series) -> float:
-    """Share of non-blank cells that read as dates (0 for plain numbers that are not yyyymmdd)."""
+    """Share of non-blank cells that read as dates (plain numbers count only when shaped yyyymmdd).
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+
+    Returns
+    -------
+    float
+        0..1 (0 for a column with no non-blank cell).
+    """
     filled = ~is_blank(values)
     if not filled.any():
         return 0.0
@@ -225,7 +325,18 @@ def date_share(values: pd.Series) -> float:
 
 
 def to_text(values: pd.Series) -> pd.Series:
-    """Trimmed strings (object dtype) with NaN for blank cells; whole-number floats lose '.0'."""
+    """Trimmed strings (object dtype) with NaN for blank cells; whole-number floats lose '.0'.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+
+    Returns
+    -------
+    pd.Series
+        Text cells aligned with `values`.
+    """
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
         values = values.astype("Int64")
     text = values.astype(TEXT).str.strip()

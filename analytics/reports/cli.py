@@ -36,7 +36,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def one_line(message: str) -> str:
-    """The message on a single line: line breaks (e.g. inside a column name) shown as a visible \\n."""
+    r"""The message on a single line: line breaks (e.g. inside a column name) shown as a visible \n.
+
+    Parameters
+    ----------
+    message : str
+        An error message.
+
+    Returns
+    -------
+    str
+        The same text without line breaks.
+    """
     return message.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n").strip()
 
 
@@ -131,6 +142,16 @@ def main(argv: list[str] | None = None) -> int:
 
     The contract: exit 0 with the report, or exit 2 with exactly one `error:` line on stderr that
     names the cause and the fix. Never a traceback: an unexpected exception becomes one line too.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code.
     """
     try:
         return _main(argv)
