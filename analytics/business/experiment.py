@@ -221,18 +221,18 @@ def outcome_from_data(later: CustomerData, *, since: pd.Timestamp | None = None)
     Raises DataError when the file has neither a churn flag nor purchases.
     """
     if later.has_column(CHURNED):
-        c = later.customers
+        c = later.require_customers()
         churned = c[CHURNED].astype("boolean")
         known = churned.notna().to_numpy()
         success = pd.Series(~churned[known].to_numpy(dtype=bool), index=c.loc[known, CUSTOMER_ID].astype(str))
         return Outcome(success[~success.index.duplicated()], "retention", "stayed (the later file's churn flag)")
     if later.has_transactions:
-        tx = later.transactions
+        tx = all_tx = later.require_transactions()
         if since is not None:
             tx = tx[tx[ORDER_DATE] >= pd.Timestamp(since)]
         buyers = set(tx[CUSTOMER_ID].astype(str))
-        everyone = pd.Index(later.transactions[CUSTOMER_ID].astype(str).unique())
-        if later.has_customers:
+        everyone = pd.Index(all_tx[CUSTOMER_ID].astype(str).unique())
+        if later.customers is not None and len(later.customers):
             everyone = everyone.union(pd.Index(later.customers[CUSTOMER_ID].astype(str)))
         since_text = f" on or after {pd.Timestamp(since):%d %b %Y}" if since is not None else ""
         success = pd.Series(everyone.isin(list(buyers)), index=everyone)  # listed customers not here: no purchase

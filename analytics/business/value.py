@@ -184,11 +184,12 @@ def purchase_analysis(data: CustomerData, settings: Any = None) -> Any:
 
     if not data.has_transactions:
         raise DataError("Customer value from purchases needs a purchase log (customer id, date, amount).")
+    transactions = data.require_transactions("Customer value from purchases")
     s = ClvSettings.from_any(settings)
-    key = (id(data.transactions), len(data.transactions), s)
+    key = (id(transactions), len(transactions), s)
     if key not in _ANALYSES:
         _ANALYSES.clear()
-        _ANALYSES[key] = analyse_clv(data.transactions, s)
+        _ANALYSES[key] = analyse_clv(transactions, s)
     return _ANALYSES[key]
 
 
