@@ -19,6 +19,7 @@ from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData, DataError
 from analytics.reports.charts.health import kpi_trend_chart, lifecycle_bar, segment_bars, value_risk_scatter
 from analytics.reports.export import to_csv_bytes, to_excel_bytes
 from analytics.reports.html_report import build_html_report
+from ui import currency as cur
 from ui import models, state
 from ui import segments as us
 from ui.campaign import control_controls, control_settings, mark_control_group
@@ -99,7 +100,7 @@ def excel_block(export: pd.DataFrame, loop: pd.DataFrame | None, sig: str) -> No
         if loop is not None:
             sheets["Close the loop"] = loop
         with st.spinner("Writing the Excel file…"):
-            st.session_state[K_EXCEL] = (sig, to_excel_bytes(sheets))
+            st.session_state[K_EXCEL] = (sig, to_excel_bytes(sheets, currency=cur.current(data)))
     prepared = st.session_state.get(K_EXCEL)
     if prepared and prepared[0] == sig:
         st.download_button(
@@ -327,7 +328,7 @@ a, b, c = st.columns(3)
 with a:
     st.download_button(
         "Download CSV",
-        to_csv_bytes(export),
+        to_csv_bytes(export, currency=cur.current(data)),
         file_name="action_list.csv",
         mime="text/csv",
         on_click="ignore",
@@ -336,7 +337,7 @@ with a:
     if loop_export is not None:
         st.download_button(
             "Download the close-the-loop CSV",
-            to_csv_bytes(loop_export),
+            to_csv_bytes(loop_export, currency=cur.current(data)),
             file_name="close_the_loop.csv",
             mime="text/csv",
             on_click="ignore",

@@ -14,6 +14,7 @@ from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 from analytics.reports.charts.churn import calibration_chart, drivers_chart, gains_chart, profit_chart, retention_chart
 from analytics.reports.export import to_csv_bytes
 from ui import churn as ch
+from ui import currency as cur
 from ui import look
 from ui.campaign import control_controls, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
@@ -388,7 +389,7 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
     held_out = int((contacts[GROUP] == CONTROL).sum())
     st.download_button(
         f"Download the {len(contacts):,} customers to contact (CSV)",
-        to_csv_bytes(contacts),
+        to_csv_bytes(contacts, currency=cur.current(data)),
         file_name="customers_to_contact.csv",
         mime="text/csv",
         on_click="ignore",

@@ -7,7 +7,7 @@ from analytics.business.kind import KINDS
 from analytics.data import schema as s
 from analytics.data.columns import ColumnMapping, roles_for
 from analytics.data.schema import DataError
-from ui import state
+from ui import currency, state
 from ui.cache import current_data, read_upload
 from ui.frame import header, next_step
 from ui.kind import K_BUSINESS_KIND, assumptions, business_kind
@@ -159,6 +159,15 @@ except DataError as exc:
 st.subheader(data.name)
 if data.description:
     st.caption(data.description)
+
+left, _ = st.columns([1, 2])
+with left:
+    code = currency.picker(data)
+st.caption(
+    f"Money is shown in {code}: every amount, chart axis and export is labelled with it."
+    if code
+    else "No currency was found in the file: amounts are shown as plain numbers until you pick one."
+)
 
 for report in data.reports:
     kind = "Purchases" if report.table == s.TRANSACTIONS else "Customers"

@@ -21,6 +21,7 @@ from analytics.reports.charts.clv import (
 )
 from analytics.reports.export import to_csv_bytes
 from ui import clv as lv
+from ui import currency as cur
 from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CLV_DEFAULTS, clv_settings
@@ -235,7 +236,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     )
     st.download_button(
         f"Download all {len(customers):,} customers (CSV)",
-        to_csv_bytes(lv.customers_csv_frame(customers)),
+        to_csv_bytes(lv.customers_csv_frame(customers), currency=cur.current(data)),
         file_name="customer_lifetime_value.csv",
         mime="text/csv",
         on_click="ignore",
@@ -356,7 +357,7 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
         )
         st.download_button(
             f"Download all {len(table):,} active subscribers (CSV)",
-            to_csv_bytes(table),
+            to_csv_bytes(table, currency=cur.current(data)),
             file_name="subscriber_value.csv",
             mime="text/csv",
             on_click="ignore",

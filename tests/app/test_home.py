@@ -73,3 +73,15 @@ def test_home_has_a_chart_and_deltas_on_every_demo(demo):
     assert f"in {month}**" in markdown(at)  # the headline sentence
     assert f"Repeat rate, {month} (monthly)" in {m.label for m in at.metric}  # a purchase log: not "retention"
     assert at.get("vega_lite_chart"), "Home shows no chart"
+
+
+def test_the_currency_chosen_in_the_link_labels_every_money_figure():
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
+    at.query_params["cur_code"] = "EUR"
+    at.run()
+    assert not at.exception
+    month = period_label(compute_kpis(load_demo("subscription"), period="month").current_period)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[f"Revenue, {month}"] == "€179,493"
+    assert shown["Value at stake, top 100 customers still with you"].startswith("€")
+    assert "revenue €179,493 (+6.5%)" in markdown(at)
