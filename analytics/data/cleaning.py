@@ -4,8 +4,10 @@ This is the one choke point between a user's file and every model. Each row that
 exactly one reason (the first rule it breaks, in the order below), so that always
     rows read = rows used + rows excluded.
 
-Transactions, in order: no customer id; date not readable; amount not a number; cancellation
-(invoice number starting with C); return or refund (negative amount); date in the future; exact
+Transactions, in order: no customer id; placeholder date (1900-01-01, 9999-12-31, 1970-01-01);
+date not readable; amount NaN or infinite; amount written in another number format than the
+column; amount not a number; cancellation (invoice number "C" followed by digits); return or
+refund (negative amount, also "12.50-" and "(12.50)"); date in the future; exact
 duplicate of an earlier row when the file has an order id (or the user asked to drop them).
 Without an order id an exact repeat is KEPT and counted as a possible duplicate: the same customer
 buying the same amount twice on one day is common (the CDNOW log has 21 such orders) and cannot be
@@ -26,6 +28,7 @@ from analytics.data.columns import ColumnMapping
 from analytics.data.io import RawTable
 from analytics.data.parsing import (
     TEXT,
+    ParsedNumbers,
     flag_share_readable,
     is_blank,
     numeric_share,
@@ -48,6 +51,8 @@ class _Exclusions:
         self.table = table
 
     def add(self, reason: str, mask: np.ndarray | pd.Series) -> None:
+        if isinstance(mask, pd.Series):  # nullable booleans: a missing answer is "no"
+            mask = mask.astype("boolean").fillna(False).to_numpy(dtype=bool)
         mask = np.asarray(mask, dtype=bool) & (self.reason < 0)
         if mask.any():
             self.names.append(reason)
@@ -128,29 +133,33 @@ def clean_transactions(
     ex = _Exclusions(len(frame), s.TRANSACTIONS)
 
     ids = to_text(frame[roles[s.CUSTOMER_ID]])
+    ids = _normalise_ids(ids, roles[s.CUSTOMER_ID], notes)
     ex.add("No customer id", ids.isna())
 
     dates = parse_dates(frame[roles[s.ORDER_DATE]], mapping.day_first)
     if dates.note:
-        notes.append(dates.note)
+        notes.append(f"'{roles[s.ORDER_DATE]}': {dates.note}")
+    if dates.placeholder is not None:
+        ex.add(PLACEHOLDER_REASON, dates.placeholder)
     ex.add("Date missing or not readable", dates.values.isna())
 
+    currency = None
     if s.AMOUNT in roles:
-        amounts = parse_numbers(frame[roles[s.AMOUNT]])
-        amount = amounts.values
-        if amounts.decimal_comma:
-            notes.append(f"Amounts in '{roles[s.AMOUNT]}' use a decimal comma (12,50 = 12.50).")
+        amounts = _amounts(frame[roles[s.AMOUNT]], roles[s.AMOUNT], notes, ex)
+        amount, currency = amounts.values, amounts.currency
     else:
-        quantity = parse_numbers(frame[roles[s.QUANTITY]]).values
-        price = parse_numbers(frame[mapping.unit_price]).values
-        amount = quantity * price
+        quantity = _amounts(frame[roles[s.QUANTITY]], roles[s.QUANTITY], notes, ex).values
+        prices = _amounts(frame[mapping.unit_price], mapping.unit_price, notes, ex)
+        amount, currency = quantity * prices.values, prices.currency
         notes.append(f"Amount computed as '{roles[s.QUANTITY]}' x '{mapping.unit_price}'.")
     ex.add("Amount missing or not a number", amount.isna() | ~np.isfinite(amount.fillna(0)))
 
     order_ids = to_text(frame[roles[s.ORDER_ID]]) if s.ORDER_ID in roles else None
     if order_ids is not None:
+        # Online Retail's convention: "C" + the invoice number marks a cancellation. Other ids that
+        # merely start with a C ("CUST-0001", "CA-2024-17") are ordinary orders.
         raw_ids = frame[roles[s.ORDER_ID]].astype(TEXT).str.strip()
-        cancelled = raw_ids.str.startswith(("C", "c")).fillna(False).to_numpy(dtype=bool)
+        cancelled = raw_ids.str.match(r"^[Cc]\d+$").fillna(False).to_numpy(dtype=bool)
         ex.add("Cancellation (invoice number starts with C)", cancelled)
     ex.add("Return or refund (negative amount)", (amount < 0).to_numpy())
     zero = int(((amount == 0) & ex.kept).sum())
@@ -184,7 +193,7 @@ def clean_transactions(
     out[s.AMOUNT] = out[s.AMOUNT].astype("float64")
     out = out.sort_values([s.ORDER_DATE, s.CUSTOMER_ID], kind="stable").reset_index(drop=True)
     columns = dict(roles) | ({"unit_price": mapping.unit_price} if mapping.unit_price else {})
-    return out, _report(raw, ex, len(out), columns, notes, possible_duplicates=possible)
+    return out, _report(raw, ex, len(out), columns, notes, possible_duplicates=possible, currency=currency)
 
 
 def clean_customers(
@@ -204,6 +213,7 @@ def clean_customers(
     ex = _Exclusions(len(frame), s.CUSTOMERS)
 
     ids = to_text(frame[roles[s.CUSTOMER_ID]])
+    ids = _normalise_ids(ids, roles[s.CUSTOMER_ID], notes)
     ex.add("No customer id", ids.isna())
     _exclude_exact_duplicates(frame, ex)
     repeated = np.zeros(len(frame), dtype=bool)
@@ -218,6 +228,12 @@ def clean_customers(
             unreadable = int((parsed.values.isna() & ~is_blank(frame[roles[role]])).sum())
             if parsed.note:
                 notes.append(f"'{roles[role]}': {parsed.note}")
+            stand_ins = int(parsed.placeholder.sum()) if parsed.placeholder is not None else 0
+            if stand_ins:
+                notes.append(
+                    f"{stand_ins} placeholder dates in '{roles[role]}' (1900-01-01, 9999-12-31 and the like) were "
+                    "treated as unknown."
+                )
             if unreadable:
                 notes.append(f"{unreadable} cells in '{roles[role]}' are not dates and were left empty.")
     if s.CHURNED in roles:
@@ -303,8 +319,63 @@ def infer_tenure_unit(header: str, values: pd.Series) -> tuple[str, str]:
     return "months", f"the header '{header}' names no unit and its values run up to {known.max():,.0f}, read as months"
 
 
+PLACEHOLDER_REASON = "Placeholder date (1900-01-01, 1970-01-01, 9999-12-31 and the like stand for 'unknown')"
+NON_FINITE_REASON = "Amount is NaN or infinite"
+
+
+def _normalise_ids(ids: pd.Series, column: str, notes: list[str]) -> pd.Series:
+    """Identifiers stay text as written, trimmed; a whole column of "123.0" loses the ".0".
+
+    A numeric export writes integer ids as "123.0"; when EVERY id in the column looks like that,
+    the ".0" is an artefact and is removed (noted). Leading zeros are kept here: they are removed
+    only when two tables disagree about them (see analytics.data.ingest), identically in both.
+    """
+    filled = ids.dropna()
+    if len(filled) and filled.astype(str).str.fullmatch(r"\d+\.0+").all():
+        notes.append(f"Ids in '{column}' were written as '{filled.iloc[0]}': the trailing '.0' was removed.")
+        return ids.where(ids.isna(), ids.astype(str).str.replace(r"\.0+$", "", regex=True))
+    return ids
+
+
+def _amounts(values: pd.Series, column: str, notes: list[str], ex: _Exclusions) -> ParsedNumbers:
+    """Parse a money or count column for a purchase log; refuse mixed currencies; count odd cells."""
+    parsed = parse_numbers(values)
+    if parsed.mixed_currencies:
+        parts = ", ".join(
+            f"{code} in {n:,} rows (e.g. '{parsed.currency_examples[code]}')" for code, n in parsed.currencies.items()
+        )
+        raise s.DataError(
+            f"'{column}' mixes currencies: {parts}. Amounts in different currencies cannot be added up: "
+            "convert them to one currency, or split the file by currency, and upload again."
+        )
+    if parsed.non_finite is not None:
+        ex.add(NON_FINITE_REASON, parsed.non_finite.to_numpy(dtype=bool))
+    if parsed.other_format is not None and parsed.other_format.any():
+        example = values[parsed.other_format.to_numpy(dtype=bool)].iloc[0]
+        style = "12,50 (decimal comma)" if parsed.decimal_comma else "12.50 (decimal point)"
+        ex.add(
+            f"'{column}' written in another number format than the column's {style}, e.g. '{example}'",
+            parsed.other_format,
+        )
+    if parsed.evidence:
+        notes.append(f"Numbers in '{column}': " + "; ".join(parsed.evidence) + ".")
+    if parsed.currency:
+        symbol = next(iter(parsed.currency_examples.values()), "")
+        notes.append(
+            f"Currency: {parsed.currency} (written in the cells, e.g. '{symbol}'); symbols and codes were removed."
+        )
+    return parsed
+
+
 def _numeric_with_note(values: pd.Series, column: str, notes: list[str]) -> pd.Series:
-    parsed = parse_numbers(values).values
+    numbers = parse_numbers(values)
+    if numbers.mixed_currencies:
+        notes.append(
+            f"'{column}' mixes currencies ({', '.join(numbers.currencies)}); it was left empty rather than "
+            "adding up different currencies."
+        )
+        return pd.Series(np.nan, index=values.index, dtype="float64")
+    parsed = numbers.values
     blank = int(is_blank(values).sum())
     unreadable = int((parsed.isna() & ~is_blank(values)).sum())
     if blank:
@@ -321,10 +392,12 @@ def _report(
     columns: dict[str, str],
     notes: list[str],
     possible_duplicates: int = 0,
+    currency: str | None = None,
 ) -> s.TableReport:
     """The table's report; checks rows read = used + excluded and refuses a table with no usable row."""
     report = s.TableReport(
         possible_duplicates=possible_duplicates,
+        currency=currency,
         table=ex.table,
         source=raw.source,
         rows_read=len(raw.frame),

@@ -10,7 +10,7 @@ A dataset takes at most one purchase log and one customers table; they are joine
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -123,13 +123,63 @@ def build_dataset(
         end = transactions[s.ORDER_DATE].max().normalize() if transactions is not None else None
         customers, report = clean_customers(table.raw, table.mapping, observation_end=end)
         reports.append(report)
+    warnings: list[str] = []
+    if transactions is not None and customers is not None:
+        transactions, customers, reports, warnings = join_ids(transactions, customers, reports)
     return s.CustomerData(
         name=name,
         transactions=transactions,
         customers=customers,
         reports=tuple(reports),
         description=description,
+        warnings=tuple(warnings),
     )
+
+
+def _without_zeros(ids: pd.Series) -> pd.Series:
+    return ids.str.replace(r"^0+(?=\d)", "", regex=True)
+
+
+def join_ids(
+    transactions: pd.DataFrame, customers: pd.DataFrame, reports: list[s.TableReport]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[s.TableReport], list[str]]:
+    """Match the two tables' customer ids and say how well they overlap.
+
+    Ids are compared as text exactly as cleaned (trimmed; a column of "123.0" lost its ".0").
+    Leading zeros are removed, in BOTH tables alike, only when the tables disagree about them:
+    when removing them makes more ids match ("00042" in one file, 42 in the other). The decision
+    is noted in both tables' reports. A warning always gives the overlap share.
+    """
+    buyers = pd.Index(transactions[s.CUSTOMER_ID].unique())
+    listed = pd.Index(customers[s.CUSTOMER_ID].unique())
+    matched = len(buyers.intersection(listed))
+    stripped_buyers = pd.Index(_without_zeros(pd.Series(buyers, dtype=str)).unique())
+    stripped_listed = pd.Index(_without_zeros(pd.Series(listed, dtype=str)).unique())
+    stripped_matched = len(stripped_buyers.intersection(stripped_listed))
+    # Not when it would merge two listed customers ('042' and '42' are then different people).
+    if stripped_matched > matched and len(stripped_listed) == len(listed):
+        transactions = transactions.assign(**{s.CUSTOMER_ID: _without_zeros(transactions[s.CUSTOMER_ID])})
+        customers = customers.assign(**{s.CUSTOMER_ID: _without_zeros(customers[s.CUSTOMER_ID])})
+        note = (
+            f"Customer ids: the two tables disagree about leading zeros ({matched:,} ids matched as written, "
+            f"{stripped_matched:,} without leading zeros), so leading zeros were removed in both tables "
+            "('00042' = '42')."
+        )
+        reports = [replace(r, notes=(*r.notes, note)) for r in reports]
+        buyers, listed, matched = stripped_buyers, stripped_listed, stripped_matched
+    share_buyers = matched / len(buyers) if len(buyers) else 0.0
+    share_listed = matched / len(listed) if len(listed) else 0.0
+    warning = (
+        f"Joined the purchase log and the customers table on customer id: {matched:,} of {len(buyers):,} "
+        f"buyers ({share_buyers:.0%}) are in the customers table, and {matched:,} of {len(listed):,} "
+        f"listed customers ({share_listed:.0%}) have purchases (overlap {share_buyers:.0%} / {share_listed:.0%})."
+    )
+    if min(share_buyers, share_listed) < 0.5:
+        warning += (
+            " The ids overlap little: check that both files use the same customer id (same column, same "
+            "format), or the figures that combine the tables will be wrong."
+        )
+    return transactions, customers, reports, [warning]
 
 
 def load_files(
@@ -196,6 +246,7 @@ def data_section(data: s.CustomerData) -> dict:
     ]
     columns = {r.table: dict(r.columns) for r in data.reports}
     end = data.observation_end_or_none
+    revenue = round(float(data.transactions[s.AMOUNT].sum()), 2) if data.transactions is not None else None
     return {
         "name": data.name,
         "rows_read": rows_read,
@@ -204,6 +255,9 @@ def data_section(data: s.CustomerData) -> dict:
         "excluded": excluded,
         "columns": columns,
         "observation_end": None if end is None else f"{end:%Y-%m-%d}",
+        "revenue": revenue,
+        "currency": data.currency,
+        "warnings": list(data.warnings),
         "tables": [
             {
                 "table": r.table,

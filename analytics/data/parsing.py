@@ -6,8 +6,9 @@ the caller can count and explain failures row by row; nothing is dropped here.
 
 from __future__ import annotations
 
+import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -15,11 +16,6 @@ import pandas as pd
 BLANKS = ["", "na", "n/a", "nan", "null", "none", "-", "--", "?", "#n/a"]
 # Arrow-backed strings: strip/lower/replace/match run vectorised in C++ (10x+ faster on 1M rows).
 TEXT = pd.StringDtype("pyarrow")
-
-# A plain pattern string (not re.compile) so pandas hands it to Arrow's vectorised regex engine.
-_CURRENCY = r"(?i)[€$£¥₹\s\x{00a0}']|EUR|USD|GBP|CHF"
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
-_DECIMAL_POINT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 def is_blank(values: pd.Series) -> pd.Series:
@@ -41,164 +37,418 @@ def is_blank(values: pd.Series) -> pd.Series:
     return values.isna()
 
 
+# Currency symbols and ISO 4217 codes written beside amounts. "$" alone is read as US dollars and
+# the note says so; "US$", "C$", "A$" name their dollar.
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "US$": "USD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "R$": "BRL",
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "₹": "INR",
+    "₽": "RUB",
+    "₩": "KRW",
+    "zł": "PLN",
+    "kr": "SEK",
+    "Fr.": "CHF",
+}
+CURRENCY_CODES: tuple[str, ...] = [
+    "USD",
+    "EUR",
+    "GBP",
+    "CHF",
+    "JPY",
+    "CNY",
+    "INR",
+    "CAD",
+    "AUD",
+    "NZD",
+    "SEK",
+    "NOK",
+    "DKK",
+    "PLN",
+    "CZK",
+    "HUF",
+    "RUB",
+    "BRL",
+    "MXN",
+    "ZAR",
+    "HKD",
+    "SGD",
+    "KRW",
+    "TRY",
+    "ILS",
+    "AED",
+    "SAR",
+]
+_CODE_PATTERN = r"(?i)(" + "|".join(CURRENCY_CODES) + ")"  # Arrow's RE2: no look-arounds
+_SYMBOL_PATTERN = "(" + "|".join(re.escape(k) for k in sorted(CURRENCY_SYMBOLS, key=len, reverse=True)) + ")"
+_SPACES = "[\\s\u00a0\u202f'’]"  # spaces, no-break spaces and apostrophes group digits
+
+
 @dataclass(frozen=True)
 class ParsedNumbers:
-    """A column read as numbers.
+    """Numbers read from one column, with the format decided for the whole column.
 
-    Attributes
-    ----------
-    values : pd.Series
-        float64, NaN where a cell is blank or not a number.
-    decimal_comma : bool
-        True when the column writes decimals with a comma (12,50).
+    values : float64, NaN where blank, unreadable, or written in another format than the column.
+    decimal_comma : the column writes decimals with a comma (12,50).
+    thousands : the thousands separator seen ("." "," " " "'") or None.
+    currency : ISO 4217 code written in the cells (None when none is written).
+    currencies : code -> number of cells, when cells name currencies (more than one = mixed).
+    currency_examples : code -> one cell as written.
+    other_format : True where a cell only reads in the other decimal convention than the column's.
+    non_finite : True where a cell says NaN or infinity.
+    evidence : plain-word reasons for the decision, e.g. "'1.234,50' can only be a decimal comma".
     """
 
-    values: pd.Series  # float64, NaN where blank or unreadable
+    values: pd.Series
     decimal_comma: bool
+    thousands: str | None = None
+    currency: str | None = None
+    currencies: dict[str, int] = field(default_factory=dict)
+    currency_examples: dict[str, str] = field(default_factory=dict)
+    other_format: pd.Series | None = None
+    non_finite: pd.Series | None = None
+    evidence: tuple[str, ...] = ()
+    text_cells: int = 0  # cells that were text in a column of native numbers (Excel)
+
+    @property
+    def mixed_currencies(self) -> bool:
+        return len(self.currencies) > 1
+
+
+# Separator evidence, on cells with the sign and currency removed and digit groups joined.
+_COMMA_DECIMAL = r"^\d{1,3}(\.\d{3})+,\d+$|^\d+,(\d{1,2}|\d{4,})$|^\d{4,},\d+$|^,\d+$"
+_POINT_DECIMAL = r"^\d{1,3}(,\d{3})+\.\d+$|^\d+\.(\d{1,2}|\d{4,})$|^\d{4,}\.\d+$|^\.\d+$"
+_DOT_GROUPS = r"^\d{1,3}(\.\d{3})+$"
+_COMMA_GROUPS = r"^\d{1,3}(,\d{3})+$"
+_PLAIN = r"^\d+$"
+
+
+def _text_numbers(text: pd.Series) -> ParsedNumbers:
+    """Parse text cells (already trimmed, NA where blank) with one format for the column."""
+    index = text.index
+    codes = text.str.extract(_CODE_PATTERN, expand=False).str.upper()
+    symbols = text.str.extract(_SYMBOL_PATTERN, expand=False).map(CURRENCY_SYMBOLS.get, na_action="ignore")
+    currency_cells = codes.fillna(symbols)
+    currencies = {str(k): int(v) for k, v in currency_cells.value_counts().items()}
+    examples = {str(code): str(text[currency_cells == code].iloc[0]) for code in currencies}
+    body = text.str.replace(_CODE_PATTERN, "", regex=True).str.replace(_SYMBOL_PATTERN, "", regex=True)
+    body = body.str.replace(_SPACES, "", regex=True)
+    grouped_by_space = bool(text.str.contains("\\d[\\s\u00a0\u202f'’]\\d{3}", regex=True).fillna(False).any())
+    parens = body.str.match(r"^\(.*\)$").fillna(False)
+    body = body.str.strip("()")
+    trailing_minus = body.str.match(r"^[\d.,]+-$").fillna(False)  # SAP: "12.50-" is a credit
+    leading_minus = body.str.match(r"^-").fillna(False)
+    body = body.str.replace(r"^[+-]|-$", "", regex=True)
+    lowered = body.str.lower()
+    non_finite = lowered.isin(["nan", "inf", "infinity", "-inf", "+inf"]).fillna(False)
+
+    comma_decimal = body.str.match(_COMMA_DECIMAL).fillna(False)
+    point_decimal = body.str.match(_POINT_DECIMAL).fillna(False)
+    dot_groups = body.str.match(_DOT_GROUPS).fillna(False)
+    comma_groups = body.str.match(_COMMA_GROUPS).fillna(False)
+    n_comma, n_point = int(comma_decimal.sum()), int(point_decimal.sum())
+    evidence: list[str] = []
+
+    def example(mask: pd.Series) -> str:
+        return str(text[mask].iloc[0])
+
+    if n_comma and n_point:
+        decimal_comma = n_comma > n_point
+    elif n_comma:
+        decimal_comma = True
+    elif n_point:
+        decimal_comma = False
+    else:  # only whole numbers, some with a separator every three digits ('2.015', '1,234')
+        decimal_comma = bool(dot_groups.any()) and not comma_groups.any()
+    other_format = point_decimal if decimal_comma else comma_decimal
+    if decimal_comma and n_comma:
+        evidence.append(f"decimal comma: {n_comma:,} cells like '{example(comma_decimal)}' only read that way")
+    if not decimal_comma and n_point:
+        evidence.append(f"decimal point: {n_point:,} cells like '{example(point_decimal)}' only read that way")
+    if decimal_comma and dot_groups.any():
+        evidence.append(f"'.' groups thousands ('{example(dot_groups)}' = {example(dot_groups).replace('.', '')})")
+    if not decimal_comma and comma_groups.any():
+        evidence.append(f"',' groups thousands ('{example(comma_groups)}' = {example(comma_groups).replace(',', '')})")
+    if other_format.any():
+        evidence.append(
+            f"{int(other_format.sum()):,} cells like '{example(other_format)}' are written the other way and were not read"
+        )
+
+    if decimal_comma:
+        normal = body.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        thousands = (
+            "." if (dot_groups.any() or body.str.contains(r"\d\.\d{3}[,]", regex=True).fillna(False).any()) else None
+        )
+    else:
+        normal = body.str.replace(",", "", regex=False)
+        thousands = "," if (comma_groups.any() or body.str.contains(",", regex=False).fillna(False).any()) else None
+    if grouped_by_space and thousands is None:
+        thousands = " "
+    readable = normal.str.match(r"^(\d+\.?\d*|\.\d+)$").fillna(False) & ~other_format
+    numbers = pd.to_numeric(normal.where(readable), errors="coerce").astype("float64")
+    negative = (parens | trailing_minus | leading_minus).to_numpy(dtype=bool)
+    numbers = numbers.where(~negative, -numbers)
+    numbers[non_finite.to_numpy(dtype=bool)] = np.nan
+    if trailing_minus.any():
+        evidence.append(
+            f"{int(trailing_minus.sum()):,} cells with a trailing minus ('{example(trailing_minus)}') read as negative"
+        )
+    currency = next(iter(currencies)) if len(currencies) == 1 else None
+    return ParsedNumbers(
+        values=pd.Series(numbers.to_numpy(), index=index, dtype="float64"),
+        decimal_comma=decimal_comma,
+        thousands=thousands,
+        currency=currency,
+        currencies=currencies,
+        currency_examples=examples,
+        other_format=pd.Series(other_format.to_numpy(dtype=bool), index=index),
+        non_finite=pd.Series(non_finite.to_numpy(dtype=bool), index=index),
+        evidence=tuple(evidence),
+    )
 
 
 def parse_numbers(values: pd.Series) -> ParsedNumbers:
-    """Read numbers written as 12.50, 12,50, 1.234,50, 1,234.50, '$12', '(12.50)' (= -12.50).
+    """Read a column of numbers with ONE format decided from all its cells.
 
-    The decimal separator is decided per column: comma when the cells that contain a comma look
-    like decimal-comma numbers and none look like comma-thousands.
-
-    Parameters
-    ----------
-    values : pd.Series
-        One column as read.
-
-    Returns
-    -------
-    ParsedNumbers
-        The numbers and the decimal separator decided.
+    Handles 12.50, 12,50, 1.234,50, 1,234.50, 1 234,50, 1'234.50, '$12', '12.50 EUR', '(12.50)'
+    and SAP's trailing minus '12.50-' (both negative). The decimal separator is the one that some
+    cells can only be read with ('1.234,50', '12,5'); cells that can only be read the other way
+    are not read (`other_format`) so the caller can count and show them. Whole numbers with a
+    separator every three digits ('2.015', '12.345') read as thousands. Currency symbols and codes
+    are removed and recorded per cell (`currencies`). Native numbers (Excel, Parquet) are kept as
+    they are; text cells among them are read with the rules above.
     """
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+    if pd.api.types.is_bool_dtype(values):
         return ParsedNumbers(values.astype("float64"), decimal_comma=False)
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        non_finite = pd.Series(np.isinf(numbers.to_numpy()), index=values.index)
+        return ParsedNumbers(numbers.where(~non_finite), decimal_comma=False, non_finite=non_finite)
+    native = values.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
+    native = native.astype(bool)
+    if native.any():  # an Excel column of numbers with some cells typed as text
+        numbers = pd.Series(np.nan, index=values.index, dtype="float64")
+        numbers[native] = values[native].astype("float64")
+        non_finite = pd.Series(False, index=values.index)
+        non_finite[native] = np.isinf(numbers[native].to_numpy())
+        numbers[non_finite.to_numpy()] = np.nan
+        text_part = values[~native]
+        if text_part.empty:
+            return ParsedNumbers(numbers, decimal_comma=False, non_finite=non_finite)
+        parsed = _text_numbers(_trimmed(text_part))
+        numbers[~native] = parsed.values
+        other = pd.Series(False, index=values.index)
+        other[~native] = parsed.other_format
+        non_finite[~native] = parsed.non_finite
+        n_text = int((~native & ~is_blank(values)).sum())
+        evidence = (f"{n_text:,} cells are text in a column of numbers; read on their own", *parsed.evidence)
+        return replace(
+            parsed, values=numbers, other_format=other, non_finite=non_finite, evidence=evidence, text_cells=n_text
+        )
+    return _text_numbers(_trimmed(values))
+
+
+def _trimmed(values: pd.Series) -> pd.Series:
     text = values.astype(TEXT).str.strip()
-    text = text.str.replace(_CURRENCY, "", regex=True)
-    negative_parens = text.str.match(r"^\(.*\)$").fillna(False)
-    text = text.str.strip("()")
-    sample = text.dropna()
-    sample = sample[sample.str.contains(",", regex=False)].head(2000)
-    decimal_comma = bool(
-        len(sample)
-        and sample.str.match(_DECIMAL_COMMA).mean() > 0.9
-        and not sample.str.match(_DECIMAL_POINT_THOUSANDS).any()
-    )
-    if decimal_comma:
-        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    else:
-        text = text.str.replace(",", "", regex=False)
-    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-    numbers = numbers.where(~negative_parens, -numbers)
-    return ParsedNumbers(numbers, decimal_comma=decimal_comma)
+    return text.where(~is_blank(values))
 
 
 @dataclass(frozen=True)
 class ParsedDates:
-    """A column read as dates.
+    """Dates read from one column.
 
-    Attributes
-    ----------
-    values : pd.Series
-        datetime64[ns], NaT where a cell is blank or not a date.
-    note : str
-        The plain-word decision for the cleaning report ("" when there was nothing to decide).
-    day_first : bool or None
-        Whether the day came first in the format used (None when the cells were already dates or
-        no format decided it).
+    values : datetime64[ns], naive (UTC when the cells carried a time zone); NaT where blank,
+        unreadable, or a placeholder.
+    note : how the dates were read, in plain words ("" for native dates).
+    day_first : the order chosen for dd/mm vs mm/dd cells (None when no cell was ambiguous).
+    placeholder : True where a cell holds a stand-in date (1900-01-01, 9999-12-31, 1970-01-01).
+    ambiguous : True when the order of day and month was not decided by the data.
     """
 
-    values: pd.Series  # datetime64[ns], NaT where blank or unreadable
-    note: str  # how the dates were read, in plain words ("" for native dates)
-    day_first: bool | None  # None when the format has no day/month ambiguity
+    values: pd.Series
+    note: str
+    day_first: bool | None
+    placeholder: pd.Series | None = None
+    ambiguous: bool = False
 
 
-# Candidate formats, most specific first. (format, day_first flag or None, description)
-_FORMATS: tuple[tuple[str, bool | None, str], ...] = (
-    ("%Y-%m-%d", None, "ISO dates (yyyy-mm-dd)"),
-    ("%Y-%m-%d %H:%M:%S", None, "ISO date-times"),
-    ("%Y-%m-%dT%H:%M:%S", None, "ISO date-times"),
-    ("%Y-%m-%d %H:%M", None, "ISO date-times"),
-    ("%Y%m%d", None, "compact dates (yyyymmdd)"),
-    ("%Y/%m/%d", None, "dates as yyyy/mm/dd"),
-    ("%d/%m/%Y", True, "day-first dates (dd/mm/yyyy)"),
-    ("%m/%d/%Y", False, "month-first dates (mm/dd/yyyy)"),
-    ("%d/%m/%Y %H:%M", True, "day-first date-times (dd/mm/yyyy hh:mm)"),
-    ("%m/%d/%Y %H:%M", False, "month-first date-times (mm/dd/yyyy hh:mm)"),
-    ("%d.%m.%Y", True, "day-first dates (dd.mm.yyyy)"),
-    ("%d.%m.%Y %H:%M", True, "day-first date-times (dd.mm.yyyy hh:mm)"),
-    ("%d-%m-%Y", True, "day-first dates (dd-mm-yyyy)"),
-    ("%m-%d-%Y", False, "month-first dates (mm-dd-yyyy)"),
-    ("%d/%m/%y", True, "day-first dates (dd/mm/yy)"),
-    ("%m/%d/%y", False, "month-first dates (mm/dd/yy)"),
-)
+PLACEHOLDER_DATES = ("1900-01-01", "1899-12-30", "1899-12-31", "1970-01-01", "0001-01-01", "9999-12-31")
+_PLACEHOLDER_TIMESTAMPS = pd.DatetimeIndex([d for d in PLACEHOLDER_DATES if d[:4] not in ("0001", "9999")])
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?)?"
+_ZONE = r"(?:\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?"
+_ISO = r"^\d{4}-\d{1,2}-\d{1,2}" + _TIME + _ZONE + "$"
+_YMD_SLASH = r"^\d{4}[/.]\d{1,2}[/.]\d{1,2}" + _TIME + "$"
+_DMY = r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(" + _TIME[3:-2] + r")?$"
+_HAS_ZONE = r"(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
+
+
+def _native_dates(values: pd.Series) -> ParsedDates:
+    tz = getattr(values.dt, "tz", None)
+    out = values.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else values
+    out = out.astype("datetime64[ns]")
+    placeholder = out.dt.normalize().isin(_PLACEHOLDER_TIMESTAMPS)
+    note = f"Times with a time zone ({tz}) converted to UTC." if tz is not None else ""
+    return ParsedDates(out.where(~placeholder), note, None, placeholder)
+
+
+def _number_dates(numbers: pd.Series) -> ParsedDates:
+    """Dates stored as numbers: yyyymmdd, Excel serial days, or Unix epoch seconds/milliseconds."""
+    index = numbers.index
+    filled = numbers.dropna()
+    nat = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    if filled.empty:
+        return ParsedDates(nat, "", None, pd.Series(False, index=index))
+    whole = bool((filled % 1 == 0).all())
+    low, high = float(filled.min()), float(filled.max())
+    if whole and low >= 19000101 and high <= 21001231:
+        out = pd.to_datetime(numbers.astype("Int64").astype(TEXT), format="%Y%m%d", errors="coerce")
+        note = "Dates read as compact dates (yyyymmdd)."
+    elif low >= 0 and high < 100000:
+        out = pd.to_datetime(numbers, unit="D", origin="1899-12-30", errors="coerce")
+        note = f"Dates were Excel serial day numbers ({int(filled.iloc[0])} = {out[filled.index[0]]:%Y-%m-%d}), read as such."
+    elif low >= 0 and high < 5e9:
+        out = pd.to_datetime(numbers, unit="s", errors="coerce")
+        note = f"Dates were Unix epoch seconds ({int(filled.iloc[0])} = {out[filled.index[0]]:%Y-%m-%d %H:%M} UTC), read as such."
+    elif low >= 0 and high < 5e12:
+        out = pd.to_datetime(numbers, unit="ms", errors="coerce")
+        note = "Dates were Unix epoch milliseconds, read as such (UTC)."
+    else:
+        return ParsedDates(nat, "Numbers in this column are not dates.", None, pd.Series(False, index=index))
+    out = pd.Series(out, index=index).astype("datetime64[ns]")
+    placeholder = out.dt.normalize().isin(_PLACEHOLDER_TIMESTAMPS) | (numbers == 0)
+    return ParsedDates(out.where(~placeholder), note, None, placeholder)
 
 
 def parse_dates(values: pd.Series, day_first: bool | None = None) -> ParsedDates:
-    """Read dates, deciding day-first vs month-first from the data.
+    """Read dates with the order of day and month decided from ALL cells of the column.
 
-    A slash or dash date like 03/04/2024 is ambiguous; the column decides: a first field above 12
-    somewhere means day-first, a second field above 12 means month-first. A column where every
-    date is ambiguous is read day-first for dots (the European habit) and month-first otherwise,
-    and the note says so, so the user can switch it (`day_first`).
-
-    Parameters
-    ----------
-    values : pd.Series
-        One column as read.
-    day_first : bool, optional
-        Force the order (None = decide from the data).
-
-    Returns
-    -------
-    ParsedDates
-        The dates, the note and the order used.
+    Cells are read by family: ISO (2024-05-01, with optional time and zone: converted to UTC),
+    yyyy/mm/dd, and d/m/y with '/', '-' or '.' (2- or 4-digit year). For d/m/y the column decides:
+    a first field above 12 somewhere means day-first, a second field above 12 means month-first;
+    when no cell decides, dots are read day-first (the German habit) and slashes month-first, and
+    the note says it was a guess (the user can force `day_first`). Cells that only fit the other
+    order are left unread (NaT) and counted by the caller. Numbers (and all-digit text) are read
+    as yyyymmdd, Excel serial days or Unix epoch seconds, and the note says which. Placeholder
+    dates (1900-01-01, 9999-12-31, 1970-01-01, ...) are flagged in `placeholder` and set to NaT.
     """
+    index = values.index
     if pd.api.types.is_datetime64_any_dtype(values):
-        out = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
-        return ParsedDates(out.astype("datetime64[ns]"), "", None)
+        return _native_dates(values)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        values = values.astype("Int64").astype(TEXT)  # e.g. 19970101 stored as a number
-    text = values.astype(TEXT).str.strip()
-    sample = text[~is_blank(values)].head(5000)
-    if sample.empty:
-        return ParsedDates(pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"), "", None)
+        return _number_dates(values.astype("float64"))
+    native_dt = values.map(lambda v: isinstance(v, (pd.Timestamp, datetime.datetime, datetime.date))).astype(bool)
+    if native_dt.any() and native_dt[~is_blank(values)].all():
+        return _native_dates(pd.to_datetime(values, errors="coerce", utc=True))
+    text = _trimmed(values)
+    filled = text.dropna()
+    nat = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    no_placeholder = pd.Series(False, index=index)
+    if filled.empty:
+        return ParsedDates(nat, "", None, no_placeholder)
+    if filled.str.match(r"^\d+(\.0+)?$").all():
+        return _number_dates(pd.to_numeric(text, errors="coerce").astype("float64"))
 
-    scored = []
-    for fmt, fmt_day_first, description in _FORMATS:
-        if day_first is not None and fmt_day_first is not None and fmt_day_first != day_first:
-            continue
-        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-        scored.append((parsed.notna().mean(), fmt, fmt_day_first, description))
-    best_share = max(s[0] for s in scored)
-    if best_share < 0.5:
-        parsed_all = pd.to_datetime(text, format="mixed", dayfirst=bool(day_first), errors="coerce")
-        note = "Dates were in mixed formats; each was read on its own" + (
-            " (day-first where ambiguous)." if day_first else "."
+    placeholder_text = text.str.match(r"^(9999|0001|0000)-|/9999|\.9999|^00[./-]00").fillna(False)
+    iso = text.str.match(_ISO).fillna(False) & ~placeholder_text
+    ymd = text.str.match(_YMD_SLASH).fillna(False) & ~iso
+    parts = text.str.extract(_DMY)
+    dmy = parts[0].notna() & ~iso & ~ymd
+    other = text.notna() & ~iso & ~ymd & ~dmy & ~placeholder_text
+    out = nat.copy()
+    notes: list[str] = []
+    if iso.any():
+        iso_text = text[iso]
+        zoned = iso_text.str.contains(_HAS_ZONE, regex=True).fillna(False)
+        parsed = pd.to_datetime(
+            iso_text.str.replace(r"\s*(UTC|GMT)$", "Z", regex=True), format="ISO8601", errors="coerce", utc=True
         )
-        return ParsedDates(parsed_all.astype("datetime64[ns]"), note, day_first)
-    # Among formats that read (nearly) as many cells as the best, prefer the data's evidence.
-    tied = [s for s in scored if s[0] >= best_share - 1e-9]
-    chosen = tied[0]
-    if len(tied) > 1 and day_first is None:
-        dots = sample.str.contains(".", regex=False).mean() > 0.5
-        chosen = next((s for s in tied if s[2] is dots), tied[0])
-        ambiguous = True
-    else:
-        ambiguous = False
-    _, fmt, fmt_day_first, description = chosen
-    parsed_all = pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]")
-    note = f"Dates read as {description}."
-    if ambiguous and fmt_day_first is not None:
-        note += (
-            " Every date in the column fits both day-first and month-first, so this was a guess: "
-            "switch it in the column mapping if it is wrong."
+        out[iso] = parsed.dt.tz_localize(None).to_numpy()
+        if zoned.any():
+            notes.append(
+                f"{int(zoned.sum()):,} times carried a time zone (e.g. '{iso_text[zoned].iloc[0]}'): converted to UTC."
+            )
+    if ymd.any():
+        out[ymd] = pd.to_datetime(
+            text[ymd].str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True),
+            format="ISO8601",
+            errors="coerce",
+        ).to_numpy()
+    chosen: bool | None = None
+    ambiguous = False
+    if dmy.any():
+        first = parts.loc[dmy, 0].astype(int)
+        second = parts.loc[dmy, 2].astype(int)
+        only_day_first = int((first > 12).sum())
+        only_month_first = int((second > 12).sum())
+        dots = bool((parts.loc[dmy, 1] == ".").mean() > 0.5)
+        if day_first is not None:
+            chosen = day_first
+        elif only_day_first and only_month_first:
+            chosen = only_day_first >= only_month_first
+            notes.append(
+                f"Dates disagree: {only_day_first:,} only fit day-first and {only_month_first:,} only "
+                f"month-first; read {'day' if chosen else 'month'}-first, the others were not read."
+            )
+        elif only_day_first or only_month_first:
+            chosen = bool(only_day_first)
+        else:
+            chosen = dots
+            ambiguous = True
+        day = first if chosen else second
+        month = second if chosen else first
+        year = parts.loc[dmy, 3].astype(int)
+        year = year.where(parts.loc[dmy, 3].str.len() == 4, np.where(year < 69, 2000 + year, 1900 + year))
+        time = parts.loc[dmy, 4].fillna("").str.strip()
+        iso_like = (
+            year.astype(str).str.zfill(4)
+            + "-"
+            + month.astype(str).str.zfill(2)
+            + "-"
+            + day.astype(str).str.zfill(2)
+            + time.where(time == "", " " + time)
         )
-    elif fmt_day_first is not None and day_first is None:
-        note += " Decided from the data (some dates only fit this way)."
-    return ParsedDates(parsed_all, note, fmt_day_first)
+        out[dmy] = pd.to_datetime(iso_like, format="mixed", errors="coerce").to_numpy()
+        sep = parts.loc[dmy, 1].mode().iloc[0]
+        short = (parts.loc[dmy, 3].str.len() == 2).mean() > 0.5
+        pattern = ("dd{0}mm{0}{1}" if chosen else "mm{0}dd{0}{1}").format(sep, "yy" if short else "yyyy")
+        how = f"{'day' if chosen else 'month'}-first ({pattern})"
+        if ambiguous:
+            notes.append(
+                f"Dates read {how}. Every such date fits both day-first and month-first, so this was a "
+                "guess: switch it in the column mapping if it is wrong."
+            )
+        elif day_first is None:
+            example_mask = (first > 12) if chosen else (second > 12)
+            notes.append(f"Dates read {how}. Decided from the data (e.g. '{text[dmy][example_mask].iloc[0]}').")
+        else:
+            notes.append(f"Dates read {how}, as set in the column mapping.")
+        if iso.any() or ymd.any():
+            notes.append(f"The column mixes ISO dates and {pattern} dates; each was read in its own format.")
+    if other.any():
+        parsed_other = pd.to_datetime(text[other], format="mixed", dayfirst=bool(day_first), errors="coerce")
+        readable = parsed_other.notna()
+        if readable.any():
+            if parsed_other.dt.tz is not None:
+                parsed_other = parsed_other.dt.tz_convert("UTC").dt.tz_localize(None)
+            out[other] = parsed_other.to_numpy()
+            notes.append(
+                f"{int(readable.sum()):,} dates in other formats (e.g. '{text[other][readable].iloc[0]}') were read one by one."
+            )
+    if iso.all() is False and not notes and (iso.any() or ymd.any()):
+        pass
+    out = out.astype("datetime64[ns]")
+    placeholder = (out.dt.normalize().isin(_PLACEHOLDER_TIMESTAMPS) | placeholder_text).fillna(False)
+    note = " ".join(notes) if notes else ("Dates read as ISO dates (yyyy-mm-dd)." if iso.any() else "")
+    return ParsedDates(out.where(~placeholder), note, chosen, placeholder.astype(bool), ambiguous)
 
 
 _TRUE = {
@@ -321,7 +571,12 @@ def date_share(values: pd.Series) -> float:
     sample = values[filled].head(2000)
     if pd.api.types.is_numeric_dtype(sample) and not sample.between(19000101, 21001231).all():
         return 0.0
-    return float(parse_dates(sample).values.notna().mean())
+    if not pd.api.types.is_numeric_dtype(sample):
+        digits = sample.astype(TEXT).str.strip().str.match(r"^\d+(\.0+)?$").fillna(False)
+        if digits.all() and not sample[digits].astype(TEXT).str.strip().str.match(r"^(19|20)\d{6}$").all():
+            return 0.0  # plain numbers are dates only when a column is named or mapped as one
+    parsed = parse_dates(sample)
+    return float((parsed.values.notna() | parsed.placeholder.fillna(False)).mean())
 
 
 def to_text(values: pd.Series) -> pd.Series:

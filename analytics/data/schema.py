@@ -140,6 +140,7 @@ class TableReport:
     # cleaned `tenure_months` is always in months. None when the table has no tenure column.
     tenure_unit: str | None = None
     tenure_unit_reason: str = ""
+    currency: str | None = None  # ISO 4217 code written beside the amounts ("$12.50" -> "USD"), None if none
 
     @property
     def rows_excluded(self) -> int:
@@ -172,10 +173,21 @@ class CustomerData:
     customers: pd.DataFrame | None = None
     reports: tuple[TableReport, ...] = field(default_factory=tuple)
     description: str = ""
+    # Things the user must know that are not about one table, e.g. how well two tables' ids overlap.
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.transactions is None and self.customers is None:
             raise DataError("No data: provide a transactions table, a customers table, or both.")
+
+    @property
+    def currency(self) -> str | None:
+        """ISO 4217 code of the money figures when the file wrote one ($, EUR, ...); None when unknown."""
+        for table in (TRANSACTIONS, CUSTOMERS):
+            for report in self.reports:
+                if report.table == table and report.currency:
+                    return report.currency
+        return None
 
     @property
     def has_transactions(self) -> bool:

@@ -63,7 +63,7 @@ def test_semicolon_decimal_comma_latin1_day_first():
     notes = " ".join(data.reports[0].notes)
     assert "semicolon-separated" in notes and "cp1252" in notes
     assert "decimal comma" in notes
-    assert "day-first dates (dd.mm.yyyy)" in notes
+    assert "day-first (dd.mm.yyyy)" in notes
 
 
 def test_utf8_bom_tab_separated():
