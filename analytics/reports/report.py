@@ -11,8 +11,8 @@ reason under `reasons[<section>]`; the report as a whole still succeeds.
 from __future__ import annotations
 
 import importlib
+import logging
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +23,7 @@ import pandas as pd
 from analytics.data.ingest import data_section
 from analytics.data.schema import CustomerData, DataError
 
+logger = logging.getLogger(__name__)
 REPORT_VERSION = 1
 
 
@@ -358,6 +359,6 @@ def build_report(
         except Exception as exc:  # a bug in one section must not take the others down
             report[name] = None
             reasons[name] = f"Internal error in the {name} section ({type(exc).__name__}: {exc})."
-            print(f"warning: {reasons[name]}", file=sys.stderr)
+            logger.warning("warning: %s", reasons[name])
     report["reasons"] = reasons
     return to_json_ready(report)

@@ -499,9 +499,9 @@ def excel_serial_dates() -> Case:
 def epoch_seconds() -> Case:
     t = truth()
     body = written(t)
-    body["order_date"] = ((t["order_date"] - pd.Timestamp("1970-01-01")).dt.total_seconds().astype("int64") + 3600).astype(
-        str
-    )
+    body["order_date"] = (
+        (t["order_date"] - pd.Timestamp("1970-01-01")).dt.total_seconds().astype("int64") + 3600
+    ).astype(str)
     return [("orders.csv", to_csv(body))], ok(t, notes=["epoch"])
 
 
