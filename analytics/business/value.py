@@ -279,3 +279,58 @@ def model_value_section(data: CustomerData, settings: Any = None) -> dict:
             "active = expected alive customers (sum of P(alive))."
         ),
     }
+
+
+# ------------------------------------------------------------------- the what-if on the same model
+
+
+MODEL_LABELS = {"bg_nbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbg_nbd": "MBG/NBD"}
+
+
+def purchase_model_inputs(analysis: Any, periods_per_year: float, unit: str) -> dict[str, tuple[float, str, str]]:
+    """What-if inputs of a purchase log from its fitted purchase model: name -> (value, unit, source).
+
+    ``starting_customers`` = expected alive customers; ``retention_rate`` per period = the model's
+    yearly retention ``R ** (1 / periods a year)``; ``revenue_per_customer`` per period = the model's
+    revenue per active customer-month x months per period. The source sentences say so.
+    """
+    base = model_base(analysis)
+    ret = base.retention
+    label = MODEL_LABELS.get(ret.model, ret.model)
+    months = 12.0 / periods_per_year
+    per_period = base.yearly_retention ** (1.0 / periods_per_year)
+    return {
+        "starting_customers": (
+            base.starting_customers,
+            "customers",
+            f"Purchase model ({label}, the Lifetime value page's): the customers expected to be still active today, "
+            f"the sum of P(alive) over {ret.customers:,} customers.",
+        ),
+        "retention_rate": (
+            per_period,
+            f"share per {unit}",
+            f"Purchase model ({label}): of the customers active today, {base.yearly_retention:.1%} are expected to "
+            f"be still active a year later (a new customer: {ret.new_customer_yearly_survival:.1%}; an established "
+            f"one: {ret.established_yearly_survival:.1%}), i.e. {per_period:.2%} a {unit}.",
+        ),
+        "revenue_per_customer": (
+            base.revenue_per_customer_month * months,
+            f"currency per customer per {unit}",
+            f"Purchase model ({label} with Gamma-Gamma spend): the revenue today's customers are expected to bring "
+            f"in the next 12 months, per month each is expected to stay active "
+            f"({base.revenue_per_customer_month:,.2f} a month).",
+        ),
+    }
+
+
+def value_of_todays_customers(
+    starting_customers: float, margin_per_customer: float, retention: float, discount_rate: float, horizon: int
+) -> float:
+    """Discounted margin today's customers bring over `horizon` periods, no new customers, currency.
+
+    ``N0 x m x sum_{k=1..H} (r / (1 + d))^k``: margin paid at the end of each period a customer
+    stays, as in the what-if's simulation (`analytics.business.economics.simulate`).
+    """
+    q = retention / (1.0 + discount_rate)
+    total = q * (1.0 - q**horizon) / (1.0 - q) if q != 1.0 else float(horizon)
+    return float(starting_customers * margin_per_customer * total)
