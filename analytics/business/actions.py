@@ -135,7 +135,24 @@ def filter_actions(
     min_value_at_stake: float | None = None,
     top: int | None = None,
 ) -> pd.DataFrame:
-    """Keep the given segments (None = all) and value at stake >= the minimum; first `top` rows."""
+    """Narrow an action list.
+
+    Parameters
+    ----------
+    actions : pd.DataFrame
+        `action_list` output.
+    segments : iterable of str, optional
+        Keep these segments (None = all).
+    min_value_at_stake : float, optional
+        Keep rows with at least this value at stake (currency).
+    top : int, optional
+        Keep the first `top` rows.
+
+    Returns
+    -------
+    pd.DataFrame
+        The kept rows, in their order.
+    """
     out = actions
     if segments is not None:
         out = out[out["segment"].isin(list(segments))]
@@ -163,14 +180,28 @@ def close_the_loop(data: CustomerData, *, recent_days: int = 90) -> pd.DataFrame
     * detractor: `nps` <= 6;
     * escalated: `escalations` > 0;
     * unresolved: `support_tickets` > 0 with no `resolution_hours` recorded.
+
     Churned customers are left out. "Recent": when purchases exist, only customers who bought in
     the last `recent_days` days before the observation end (the table carries no survey or ticket
     dates, so this is the closest honest filter); without purchases, every current customer.
 
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with a customers table.
+    recent_days : int, default 90
+        The purchase window that makes a customer "recent".
+
     Returns
     -------
-    DataFrame with CLOSE_LOOP_COLUMNS sorted by priority (number of issues, detractors with the
-    lowest score first). Raises DataError when none of the columns exists.
+    pd.DataFrame
+        CLOSE_LOOP_COLUMNS sorted by priority (number of issues, detractors with the lowest score
+        first).
+
+    Raises
+    ------
+    DataError
+        When none of the columns exists.
     """
     if not data.has_customers:
         raise DataError("The close-the-loop list needs a customers table with NPS answers or support tickets.")

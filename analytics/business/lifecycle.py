@@ -41,8 +41,12 @@ NEW = "New"  # in transition tables: not a customer yet at the earlier date
 class LifecycleThresholds:
     """Stage boundaries.
 
-    `active` .. `highly_at_risk`: lower bounds of the probability alive (0..1) for each stage.
-    `gap_*`: upper bounds of the gap ratio (days since last purchase / repeat gap) for each stage.
+    Attributes
+    ----------
+    active, cooling_down, at_risk, highly_at_risk : float
+        Lower bounds of the probability alive (0..1) for each stage (below the last: lost).
+    gap_active, gap_cooling_down, gap_at_risk, gap_highly_at_risk : float
+        Upper bounds of the gap ratio (days since last purchase / repeat gap) for each stage.
     """
 
     active: float = 0.8
@@ -60,7 +64,20 @@ def _categorical(values: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def stage_from_alive(alive: pd.Series, thresholds: LifecycleThresholds = LifecycleThresholds()) -> pd.Series:
-    """Stage from a probability alive (0..1)."""
+    """Stage from a probability alive.
+
+    Parameters
+    ----------
+    alive : pd.Series
+        Probability alive per customer (0..1).
+    thresholds : LifecycleThresholds, optional
+        The stage boundaries (defaults 0.8 / 0.6 / 0.4 / 0.2 alive, gap ratios 1 / 1.5 / 2 / 3).
+
+    Returns
+    -------
+    pd.Series
+        The stage name per customer, aligned with `alive`.
+    """
     a = pd.Series(alive, dtype="float64")
     if ((a < 0) | (a > 1)).any():
         raise DataError("Probabilities alive / churn probabilities must lie between 0 and 1.")
@@ -74,7 +91,20 @@ def stage_from_alive(alive: pd.Series, thresholds: LifecycleThresholds = Lifecyc
 
 
 def stage_from_gap(ratio: pd.Series, thresholds: LifecycleThresholds = LifecycleThresholds()) -> pd.Series:
-    """Stage from the gap ratio (days since the last purchase / expected days between purchases)."""
+    """Stage from the gap ratio (days since the last purchase / expected days between purchases).
+
+    Parameters
+    ----------
+    ratio : pd.Series
+        Gap ratio per customer (>= 0).
+    thresholds : LifecycleThresholds, optional
+        The stage boundaries (defaults 0.8 / 0.6 / 0.4 / 0.2 alive, gap ratios 1 / 1.5 / 2 / 3).
+
+    Returns
+    -------
+    pd.Series
+        The stage name per customer, aligned with `ratio`.
+    """
     r = pd.Series(ratio, dtype="float64")
     t = thresholds
     values = np.select(
@@ -101,8 +131,24 @@ def _purchase_history(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.Dat
 def typical_repeat_gap_days(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> float:
     """Median over repeat buyers of their mean days between purchases (days).
 
-    Repeat buyers whose purchases all fall on one day are left out (gap 0). Raises DataError when
-    nobody bought twice on different days.
+    Repeat buyers whose purchases all fall on one day are left out (gap 0).
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Canonical transactions.
+    as_of : pd.Timestamp, optional
+        Ignore purchases after this day.
+
+    Returns
+    -------
+    float
+        Days.
+
+    Raises
+    ------
+    DataError
+        When nobody bought twice on different days.
     """
     as_of = pd.Timestamp(as_of) if as_of is not None else transactions[ORDER_DATE].max()
     gaps = _purchase_history(transactions, as_of)["mean_gap_days"]
@@ -172,9 +218,23 @@ def lifecycle_from_transactions(
     """Model-free stages at `as_of` from the gap ratio (purchases after `as_of` are ignored).
 
     Repeat buyers: days since last purchase / their own mean gap; one-time buyers (and repeat
-    buyers whose purchases share one day): / `repeat_gap_days` (default: the typical gap at
-    `as_of`). Returns DataFrame indexed by customer_id: days_since_last_purchase, orders,
-    gap_ratio, stage, rule.
+    buyers whose purchases share one day): / `repeat_gap_days`.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Canonical transactions.
+    as_of : pd.Timestamp
+        The day the stages describe.
+    repeat_gap_days : float, optional
+        The gap for one-time buyers (default: the typical repeat gap at `as_of`).
+    thresholds : LifecycleThresholds, optional
+        The stage boundaries (defaults 0.8 / 0.6 / 0.4 / 0.2 alive, gap ratios 1 / 1.5 / 2 / 3).
+
+    Returns
+    -------
+    pd.DataFrame
+        Indexed by customer_id: days_since_last_purchase, orders, gap_ratio, stage, rule.
     """
     as_of = pd.Timestamp(as_of)
     hist = _purchase_history(transactions, as_of)
@@ -201,7 +261,15 @@ def lifecycle_from_transactions(
 def transition_table(before: pd.Series, after: pd.Series) -> pd.DataFrame:
     """Customers by stage at the earlier date (rows, plus "New") and now (columns).
 
-    `before` / `after` are stages indexed by customer_id; customers absent before are "New".
+    Parameters
+    ----------
+    before, after : pd.Series
+        Stages indexed by customer_id; customers absent before are "New".
+
+    Returns
+    -------
+    pd.DataFrame
+        Counts of customers, stage_before x stage_now.
     """
     rows = list(STAGES) + [NEW]
     b = before.astype(object).reindex(after.index).fillna(NEW)
@@ -212,8 +280,19 @@ def transition_table(before: pd.Series, after: pd.Series) -> pd.DataFrame:
 
 
 def transition_flows(table: pd.DataFrame) -> pd.DataFrame:
-    """Long form of a transition table: stage_before, stage_now, customers, share_of_before
-    (share 0..1 of the row), moved (bool: stage changed)."""
+    """Long form of a transition table, for the heatmap.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        `transition_table` output.
+
+    Returns
+    -------
+    pd.DataFrame
+        stage_before, stage_now, customers, share_of_before (share 0..1 of the row), moved (bool:
+        stage changed).
+    """
     # Stacking single-level columns gives a Series (the stubs also allow a DataFrame).
     long = cast(pd.Series, table.stack()).rename("customers").reset_index()
     row_totals = long.groupby("stage_before")["customers"].transform("sum")
@@ -223,7 +302,18 @@ def transition_flows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def stage_counts(stages: pd.Series) -> pd.DataFrame:
-    """Customers per stage (all five stages, in order): stage, customers, share (0..1)."""
+    """Customers per stage (all five stages, in order).
+
+    Parameters
+    ----------
+    stages : pd.Series
+        Stage per customer.
+
+    Returns
+    -------
+    pd.DataFrame
+        stage, customers, share (0..1).
+    """
     counts = stages.value_counts().reindex(list(STAGES), fill_value=0)
     total = max(int(counts.sum()), 1)
     return pd.DataFrame(
@@ -239,8 +329,28 @@ def lifecycle_snapshots(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, pd.Timestamp]:
     """Model-free stages at the end of the previous period and at the observation end.
 
-    Returns (before, now, before_date, now_date); the "before" date is the last day of the period
-    preceding the last complete period (e.g. data to 2025-12-31, monthly -> 2025-11-30).
+    The "before" date is the last day of the period preceding the last complete period (e.g.
+    data to 2025-12-31, monthly -> 2025-11-30).
+
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with purchases.
+    period : str, default 'month'
+        The period between the two snapshots.
+    thresholds : LifecycleThresholds, optional
+        The stage boundaries (defaults 0.8 / 0.6 / 0.4 / 0.2 alive, gap ratios 1 / 1.5 / 2 / 3).
+
+    Returns
+    -------
+    tuple
+        (before, now, before_date, now_date): two `lifecycle_from_transactions` frames and their
+        dates.
+
+    Raises
+    ------
+    DataError
+        Without purchases.
     """
     check_period(period)
     if not data.has_transactions:

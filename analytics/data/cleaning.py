@@ -87,7 +87,18 @@ def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
 
 
 def possible_duplicates_note(count: int) -> str:
-    """The note a purchase log gets when exact repeats were kept (one wording everywhere)."""
+    """The note a purchase log gets when exact repeats were kept (one wording everywhere).
+
+    Parameters
+    ----------
+    count : int
+        Rows that repeat an earlier row exactly.
+
+    Returns
+    -------
+    str
+        The sentence for the cleaning report.
+    """
     return (
         f"{count:,} rows repeat an earlier row exactly (same customer, date and amount) and the file has no "
         "order id to tell them apart: they were KEPT as separate purchases (possible duplicates). If they are "
@@ -203,8 +214,26 @@ def clean_customers(
 
     Columns that are not mapped to a role keep their own name; a column whose cells are at least
     95% numbers becomes numeric (blanks stay empty and are counted in the notes).
-    `tenure_months` is derived from signup and churn dates when the file has no tenure column
-    (to `observation_end`, default the latest date in the table, for customers still active).
+    `tenure_months` is derived from signup and churn dates when the file has no tenure column.
+
+    Parameters
+    ----------
+    raw : RawTable
+        The file as read.
+    mapping : ColumnMapping
+        Which column plays which role.
+    observation_end : pd.Timestamp, optional
+        "Today" for customers still active (default: the latest date in the table).
+
+    Returns
+    -------
+    tuple of (pd.DataFrame, TableReport)
+        The clean table and what cleaning did with every row.
+
+    Raises
+    ------
+    DataError
+        When a required column is not mapped, the tenure unit is unknown, or no row is usable.
     """
     _require(mapping, (s.CUSTOMER_ID,), raw)
     frame = raw.frame
@@ -302,7 +331,20 @@ MAX_YEARS_TENURE = 15
 
 
 def infer_tenure_unit(header: str, values: pd.Series) -> tuple[str, str]:
-    """The unit of a tenure column and a sentence saying why: from its header, else from its range."""
+    """The unit of a tenure column and a sentence saying why: from its header, else from its range.
+
+    Parameters
+    ----------
+    header : str
+        The column's header.
+    values : pd.Series
+        Its numbers.
+
+    Returns
+    -------
+    tuple of (str, str)
+        ('months', 'years' or 'days', the reason in plain words).
+    """
     name = str(header).lower()
     if any(w in name for w in ("year", "yr", "jahr", "annee", "año")):
         return "years", f"the header '{header}' says years"

@@ -44,7 +44,23 @@ less, the holdout (a third of the span) is shorter than a month and says nothing
 
 
 def unit_days(time_unit: str) -> float:
-    """Days in one period of `time_unit` ('D', 'W' or 'M'); raises DataError for anything else."""
+    """Days in one period of a time unit.
+
+    Parameters
+    ----------
+    time_unit : {'D', 'W', 'M'}
+        Days, weeks or months (a month is 365.25 / 12 days).
+
+    Returns
+    -------
+    float
+        Days.
+
+    Raises
+    ------
+    DataError
+        For any other unit.
+    """
     try:
         return TIME_UNITS[time_unit]
     except KeyError:
@@ -78,7 +94,13 @@ class PurchaseDays:
         return np.flatnonzero(np.r_[True, self.customer[1:] != self.customer[:-1]])
 
     def first_day(self) -> np.ndarray:
-        """First purchase day of each customer (days since epoch), aligned with `customer_ids`."""
+        """First purchase day of each customer.
+
+        Returns
+        -------
+        np.ndarray
+            Days since 1970-01-01, aligned with `customer_ids`.
+        """
         return self.day[self.first_row]
 
 
@@ -103,7 +125,23 @@ def _day_numbers(dates: pd.Series) -> np.ndarray:
 
 
 def to_day_number(date: object) -> int:
-    """One date (string, datetime or Timestamp) as days since 1970-01-01."""
+    """One date as days since 1970-01-01.
+
+    Parameters
+    ----------
+    date : str, date, datetime, Timestamp or datetime64
+        The date (a time of day is dropped).
+
+    Returns
+    -------
+    int
+        Days since 1970-01-01.
+
+    Raises
+    ------
+    DataError
+        When `date` is not a date.
+    """
     if not isinstance(date, (str, datetime.date, np.datetime64, int, float, np.integer)):
         raise DataError(f"{date!r} is not a date.")
     try:
@@ -116,7 +154,18 @@ def to_day_number(date: object) -> int:
 
 
 def from_day_number(day: int) -> pd.Timestamp:
-    """Inverse of `to_day_number`."""
+    """Inverse of `to_day_number`.
+
+    Parameters
+    ----------
+    day : int
+        Days since 1970-01-01.
+
+    Returns
+    -------
+    pd.Timestamp
+        The date (midnight).
+    """
     return pd.Timestamp(np.datetime64(int(day), "D"))
 
 
@@ -129,6 +178,11 @@ def purchase_days(transactions: pd.DataFrame, *, end: object | None = None) -> P
         Canonical transactions (`customer_id`, `order_date`, `amount`).
     end : date-like, optional
         Last day to keep (inclusive). Purchases after it are ignored. Default: keep everything.
+
+    Returns
+    -------
+    PurchaseDays
+        Customer codes, day numbers and spend per customer-day.
 
     Raises
     ------
@@ -239,9 +293,22 @@ class HoldoutSplit:
 
 
 def default_calibration_end(first_day: int, last_day: int) -> int:
-    """Default end of calibration: the last third of the history is held out (day numbers).
+    """Default end of calibration: the last third of the history is held out.
 
-    Raises DataError when the history is shorter than `MIN_SPAN_DAYS`.
+    Parameters
+    ----------
+    first_day, last_day : int
+        First and last purchase day (days since 1970-01-01).
+
+    Returns
+    -------
+    int
+        The calibration end, as a day number.
+
+    Raises
+    ------
+    DataError
+        When the history is shorter than `MIN_SPAN_DAYS`.
     """
     span = last_day - first_day
     if span < MIN_SPAN_DAYS:

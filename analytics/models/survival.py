@@ -54,7 +54,18 @@ class RetentionCurves:
     max_months: float
 
     def median(self, group: str = ALL) -> float | None:
-        """Median lifetime in months of one group (None = not reached within the data)."""
+        """Median lifetime of one group.
+
+        Parameters
+        ----------
+        group : str
+            The group's label (default: everyone).
+
+        Returns
+        -------
+        float or None
+            Months; None when the curve does not fall to 50% within the data.
+        """
         row = self.summary[self.summary["group"] == group]
         if row.empty:
             raise KeyError(f"No group '{group}'.")
@@ -119,16 +130,28 @@ def retention_curves(
 
     Parameters
     ----------
-    months : time each customer has been observed, months (to leaving, or to the data's end).
-    churned : True when the customer left at `months` (the event); False = still a customer.
-    groups : optional attribute per customer (text: the `max_groups` largest levels, others
-        pooled as 'Other'; numbers with many values: quartiles). Customers with a blank group
-        are left out of the grouped curves.
-    by : the attribute's name, for titles.
+    months : pd.Series or np.ndarray
+        Time each customer has been observed, months (to leaving, or to the data's end).
+    churned : pd.Series or np.ndarray
+        True when the customer left at `months` (the event); False = still a customer.
+    groups : pd.Series, optional
+        Attribute per customer (text: the `max_groups` largest levels, others pooled as 'Other';
+        numbers with many values: quartiles). Customers with a blank group are left out of the
+        grouped curves.
+    by : str, optional
+        The attribute's name, for titles.
+    max_groups : int, default 8
+        Most levels drawn.
+
+    Returns
+    -------
+    RetentionCurves
+        The curves with confidence bands, numbers at risk and medians.
 
     Raises
     ------
-    DataError : no customers with a known duration, or negative durations.
+    DataError
+        No customers with a known duration, or negative durations.
     """
     frame = pd.DataFrame(
         {
@@ -175,9 +198,26 @@ def durations_from_customers(
     from `signup_date` to `churn_date` (churned) or to `observation_end` (still active), divided
     by 30.44.
 
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The cleaned customers table.
+    churned : pd.Series
+        Churn status aligned with `customers`.
+    observation_end : pd.Timestamp, optional
+        "Today" for customers still active.
+    tenure_column : str, optional
+        A column holding tenure in months.
+
+    Returns
+    -------
+    pd.Series
+        Months per customer, aligned with `customers`.
+
     Raises
     ------
-    DataError : neither a tenure column nor signup dates.
+    DataError
+        Neither a tenure column nor signup dates.
     """
     column = tenure_column or (TENURE_MONTHS if TENURE_MONTHS in customers.columns else None)
     if column is not None:
@@ -196,7 +236,18 @@ def durations_from_customers(
 
 
 def durations_from_transactions(transactions: pd.DataFrame) -> pd.Series:
-    """Months from each customer's first to last purchase (index customer_id)."""
+    """Months from each customer's first to last purchase.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Canonical transactions.
+
+    Returns
+    -------
+    pd.Series
+        Months, indexed by customer_id.
+    """
     for col in (CUSTOMER_ID, ORDER_DATE):
         if col not in transactions.columns:
             raise DataError(f"The purchases table lacks {col}.")
@@ -209,14 +260,22 @@ def retention_inputs(data: CustomerData, churned: pd.Series) -> pd.DataFrame:
 
     Parameters
     ----------
-    data : the dataset. With a customers table, months come from `durations_from_customers`
-        (tenure, or signup to churn / observation end); with purchases only, from
+    data : CustomerData
+        The dataset. With a customers table, months come from `durations_from_customers` (tenure,
+        or signup to churn / observation end); with purchases only, from
         `durations_from_transactions` (first to last purchase).
-    churned : churned (bool, NA = unknown) indexed by customer_id, e.g. the churn analysis label.
+    churned : pd.Series
+        Churned (bool, NA = unknown) indexed by customer_id, e.g. the churn analysis label.
+
+    Returns
+    -------
+    pd.DataFrame
+        customer_id, months, churned, for `retention_curves`.
 
     Raises
     ------
-    DataError : no durations can be built, or no customer has a known status.
+    DataError
+        No durations can be built, or no customer has a known status.
     """
     status = pd.Series(churned).astype("boolean")
     status.index = status.index.astype(str)
