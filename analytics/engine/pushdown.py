@@ -104,17 +104,17 @@ def connect(url: str) -> Source:
         import psycopg
 
         try:
-            connection = psycopg.connect(url, autocommit=True)
+            pg = psycopg.connect(url, autocommit=True)
         except Exception as exc:
             raise s.DataError(f"Cannot connect to PostgreSQL at {parsed.hostname}: {str(exc).splitlines()[0]}") from exc
 
         def run(sql: str) -> pd.DataFrame:
-            with connection.cursor() as cursor:
+            with pg.cursor() as cursor:
                 cursor.execute(sql)
                 names = [d.name for d in cursor.description or []]
                 return pd.DataFrame(cursor.fetchall(), columns=names)
 
-        return Source("postgres", run, f"PostgreSQL {parsed.hostname}:{parsed.port or 5432}", connection.close)
+        return Source("postgres", run, f"PostgreSQL {parsed.hostname}:{parsed.port or 5432}", pg.close)
     raise s.DataError(
         f"Unknown database URL '{parsed.scheme}://...': use duckdb:///path/file.duckdb or postgresql://user@host:port/db."
     )
@@ -261,7 +261,8 @@ def _roles(source: Source, table: str) -> tuple[dict[str, str], list[str]]:
     sample = source.query(f"SELECT * FROM {table} LIMIT 1000")
     if sample.empty:
         raise s.DataError(f"The table {table} is empty.")
-    text = sample.astype(object).where(sample.notna(), None).astype(str).where(sample.notna(), "")
+    # other=None is what pandas documents for object columns; pandas-stubs do not allow None there.
+    text = sample.astype(object).where(sample.notna(), None).astype(str).where(sample.notna(), "")  # type: ignore[call-overload]
     mapping = guess_mapping(text.reset_index(drop=True), kind=s.TRANSACTIONS)
     missing = [r for r in (s.CUSTOMER_ID, s.ORDER_DATE, s.AMOUNT) if r not in mapping.roles]
     if missing:

@@ -143,7 +143,7 @@ def round_for_export(frame: pd.DataFrame, kinds: dict[str, str] | None = None) -
             if decimals == 0:
                 out[col] = out[col].astype("Int64")  # 9, not 9.0; missing stays empty
         elif kind == TEXT and out[col].dtype == object:
-            out[col] = out[col].where(out[col].notna(), None)
+            out[col] = out[col].where(out[col].notna(), None)  # type: ignore[call-overload]  # stubs reject other=None
     return out
 
 
@@ -249,7 +249,7 @@ def to_excel_bytes(
                 if isinstance(clean[col].dtype, pd.DatetimeTZDtype):
                     clean[col] = clean[col].dt.tz_localize(None)
                 if clean[col].dtype == object:  # None / NaN in text columns: empty cells, not "None"
-                    clean[col] = clean[col].where(clean[col].notna(), None)
+                    clean[col] = clean[col].where(clean[col].notna(), None)  # type: ignore[call-overload]  # stubs reject other=None
             sheet_name = re.sub(r"[\[\]:*?/\\]", " ", str(name)).strip("' ")[:31] or "Data"  # Excel's rules
             clean.to_excel(writer, sheet_name=sheet_name, index=False)
             _dress(writer.sheets[sheet_name], clean, list(column_kinds.values()), currency)
