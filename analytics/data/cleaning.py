@@ -158,11 +158,12 @@ def clean_transactions(
     if s.AMOUNT in roles:
         amounts = _amounts(frame[roles[s.AMOUNT]], roles[s.AMOUNT], notes, ex)
         amount, currency = amounts.values, amounts.currency
-    else:
+    else:  # _require let this through only with a quantity and a unit price
+        unit_price = mapping.unit_price or ""
         quantity = _amounts(frame[roles[s.QUANTITY]], roles[s.QUANTITY], notes, ex).values
-        prices = _amounts(frame[mapping.unit_price], mapping.unit_price, notes, ex)
+        prices = _amounts(frame[unit_price], unit_price, notes, ex)
         amount, currency = quantity * prices.values, prices.currency
-        notes.append(f"Amount computed as '{roles[s.QUANTITY]}' x '{mapping.unit_price}'.")
+        notes.append(f"Amount computed as '{roles[s.QUANTITY]}' x '{unit_price}'.")
     ex.add("Amount missing or not a number", amount.isna() | ~np.isfinite(amount.fillna(0)))
 
     order_ids = to_text(frame[roles[s.ORDER_ID]]) if s.ORDER_ID in roles else None

@@ -59,7 +59,7 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "kr": "SEK",
     "Fr.": "CHF",
 }
-CURRENCY_CODES: tuple[str, ...] = [
+CURRENCY_CODES: list[str] = [
     "USD",
     "EUR",
     "GBP",
@@ -240,7 +240,7 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
         numbers[native] = values[native].astype("float64")
         non_finite = pd.Series(False, index=values.index)
         non_finite[native] = np.isinf(numbers[native].to_numpy())
-        numbers[non_finite.to_numpy()] = np.nan
+        numbers = numbers.where(~non_finite.astype(bool))
         text_part = values[~native]
         if text_part.empty:
             return ParsedNumbers(numbers, decimal_comma=False, non_finite=non_finite)
@@ -406,7 +406,8 @@ def parse_dates(values: pd.Series, day_first: bool | None = None) -> ParsedDates
         day = first if chosen else second
         month = second if chosen else first
         year = parts.loc[dmy, 3].astype(int)
-        year = year.where(parts.loc[dmy, 3].str.len() == 4, np.where(year < 69, 2000 + year, 1900 + year))
+        two_digit = pd.Series(np.where(year < 69, 2000 + year, 1900 + year), index=year.index, dtype=int)
+        year = year.where(parts.loc[dmy, 3].str.len() == 4, two_digit)
         time = parts.loc[dmy, 4].fillna("").str.strip()
         iso_like = (
             year.astype(str).str.zfill(4)
@@ -576,7 +577,10 @@ def date_share(values: pd.Series) -> float:
         if digits.all() and not sample[digits].astype(TEXT).str.strip().str.match(r"^(19|20)\d{6}$").all():
             return 0.0  # plain numbers are dates only when a column is named or mapped as one
     parsed = parse_dates(sample)
-    return float((parsed.values.notna() | parsed.placeholder.fillna(False)).mean())
+    readable = parsed.values.notna()
+    if parsed.placeholder is not None:
+        readable |= parsed.placeholder.fillna(False)
+    return float(readable.mean())
 
 
 def to_text(values: pd.Series) -> pd.Series:
