@@ -7,21 +7,27 @@ every rerun: an Excel file of 23,000 rows takes about 7 seconds.
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 import streamlit as st
 
 from analytics.business.actions import action_list, close_the_loop, filter_actions
+from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.business.experiment import CONTROL, GROUP
 from analytics.business.kpis import kpi_trend
 from analytics.business.lifecycle import stage_counts
-from analytics.business.segments import QUADRANT_ADVICE, SEGMENTS, segment_summary
+from analytics.business.segments import QUADRANT_ADVICE, SAVE_FIRST, SEGMENTS, segment_summary
 from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData, DataError
+from analytics.reports.charts.economics import customers_over_time
 from analytics.reports.charts.health import kpi_trend_chart, lifecycle_bar, segment_bars, value_risk_scatter
 from analytics.reports.export import to_csv_bytes, to_excel_bytes
 from analytics.reports.html_report import build_html_report
+from analytics.reports.story import CARD_KEYS, headline, recommendations
 from ui import currency as cur
 from ui import models, state
 from ui import segments as us
+from ui import whatif as wi
 from ui.campaign import control_controls, control_settings, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
@@ -124,19 +130,43 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
         charts.append(("Revenue by month", kpi_trend_chart(trend, label="Revenue", unit="currency")))
         charts.append(("RFM segments", segment_bars(segment_summary(us.rfm(data), clv))))
     charts.append(("Value x risk", value_risk_scatter(us.value_risk(scores), max_points=1500)))
-    try:
+    with contextlib.suppress(DataError):
         charts.append(("Lifecycle stages", lifecycle_bar(stage_counts(us.current_stages(data).frame["stage"]))))
-    except DataError:
-        pass
     settings, from_page = us.scenario_settings()
+    code = cur.current(data)
+    section: dict | None = None
+    scenario_chart = None
     try:
-        scenario = us.scenario_summary(us.whatif_summary(data, settings), settings, from_page)
+        section = us.whatif_summary(data, settings)
+        scenario = us.scenario_summary(section, settings, from_page)
+        result = wi.run_scenario(wi.whatif_defaults(data, settings.period), settings)
+        scenario_chart = customers_over_time(result.customers_frame(), period_name=PERIOD_NAMES[settings.period])
     except DataError as exc:
         scenario = {"Scenario": f"not available on this data: {exc}"}
     notes = [f"Value: {scores.value_source}.", f"Churn risk: {scores.risk_source}.", f"Action list: {filters}."]
     top = export.head(REPORT_TOP).copy()
     top["Churn probability"] = [f"{p:.0%}" for p in top["Churn probability"]]
+    quadrants = us.value_risk(scores).summary()
+    save_first = quadrants.loc[SAVE_FIRST] if SAVE_FIRST in quadrants.index else None
+    mode = "points" if settings.lift_mode == "points" else "%"
+    recs = recommendations(
+        top_value_at_stake=float(export["Value at stake"].head(REPORT_TOP).sum()) if len(export) else None,
+        top_n=min(REPORT_TOP, len(export)),
+        top_reason=lower_first(str(export["Reason"].iloc[0])) if len(export) else None,
+        save_first_customers=int(save_first["customers"]) if save_first is not None else None,
+        save_first_value=float(save_first["value_at_stake"]) if save_first is not None else None,
+        lift_text=f"{settings.lift:g} {mode}" if section else None,
+        profit_change=section.get("profit_change") if section else None,
+        profit_change_pct=section.get("profit_change_pct") if section else None,
+        years=(section["horizon_periods"] / PERIODS_PER_YEAR[section["period"]]) if section else None,
+        currency=code,
+    )
     return build_html_report(
+        headline=headline(kpis, currency=code).sentence,
+        headline_kpis=CARD_KEYS,
+        recommendations=recs,
+        scenario_chart=scenario_chart,
+        currency_code=code,
         kpis=kpis,
         charts=charts,
         actions=top,
@@ -144,7 +174,7 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
         dataset=data.name,
         top_actions=REPORT_TOP,
         notes=notes,
-        title="Customer health: workshop report",
+        title="Customer retention: executive brief",
     )
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.business.kpis import KPI, KPIReport
+from analytics.reports.currency import format_money
 
 MAX_TABLE_ROWS = 40
 MAX_SVG_POINTS = 3000
@@ -41,12 +42,17 @@ _e = html.escape
 # --------------------------------------------------------------------------------------------
 
 
-def format_value(value: float | None, unit: str, currency: str = "") -> str:
-    """A KPI value for people: shares as %, currency with thousands separators, counts whole."""
+def format_value(value: float | None, unit: str, currency: str = "", code: str | None = None) -> str:
+    """A KPI value for people: shares as %, currency with thousands separators, counts whole.
+
+    `code` (ISO 4217) formats money with its symbol ('€1,234'); otherwise `currency` is put in front.
+    """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     if unit == "share":
         return f"{value:.1%}"
+    if unit == "currency" and code:
+        return format_money(value, code, decimals=0 if abs(value) >= 1000 else 2)
     if unit == "currency":
         return f"{currency}{value:,.0f}" if abs(value) >= 1000 else f"{currency}{value:,.2f}"
     if unit == "customers":
@@ -62,7 +68,7 @@ def format_value(value: float | None, unit: str, currency: str = "") -> str:
     return f"{value:,.2f}"
 
 
-def format_change(kpi: KPI, currency: str = "") -> str:
+def format_change(kpi: KPI, currency: str = "", code: str | None = None) -> str:
     """ "+2.1 pp vs 2025-11" style text, or "" without a previous value."""
     if kpi.change is None:
         return ""
@@ -70,7 +76,7 @@ def format_change(kpi: KPI, currency: str = "") -> str:
     if kpi.unit == "share":
         amount = f"{sign}{abs(kpi.change) * 100:.1f} pp"
     else:
-        amount = sign + format_value(abs(kpi.change), kpi.unit, currency)
+        amount = sign + format_value(abs(kpi.change), kpi.unit, currency, code)
         rel = kpi.relative_change
         if rel is not None:
             amount += f" ({rel:+.1%})"
@@ -498,33 +504,50 @@ h1{margin-bottom:.2rem}h2{border-bottom:2px solid #eee;padding-bottom:.3rem;marg
 .meta{color:#666}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:.8rem}
 .card{border:1px solid #ddd;border-radius:8px;padding:.7rem .9rem;background:#fafafa}
 .card .v{font-size:1.6rem;font-weight:600}.card .k{font-size:.9rem;color:#444}.card .d{font-size:.75rem;color:#777}
-.up{color:#2e7d32}.down{color:#c62828}.flat{color:#666}.na{color:#999;font-size:1rem}
+.up,.card .d.up{color:#2e7d32;font-weight:600}.down,.card .d.down{color:#c62828;font-weight:600}.flat{color:#666}.na{color:#999;font-size:1rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left}
 th{background:#f3f3f3}td.n{text-align:right}svg.chart{max-width:100%;height:auto;background:#fff}
 svg .t{font-size:14px;font-weight:600}svg .l{font-size:10px;fill:#444}svg .at{font-size:11px;fill:#222}
 svg .ax{stroke:#888}svg .g{stroke:#eee}svg .rule{stroke:#555;stroke-dasharray:4 4}
 details{margin:.3rem 0 1rem}summary{cursor:pointer;color:#555}
+.brief{border-bottom:3px solid #0F766E;padding-bottom:1rem;margin-bottom:1.5rem}
+.headline{font-size:1.45rem;line-height:1.35;margin:.8rem 0 1rem}.headline strong{color:#0F766E}
+.brief .cards{grid-template-columns:repeat(auto-fit,minmax(170px,1fr))}.brief .card .d.def{display:none}
+ol.recs{padding-left:1.3rem;margin:.4rem 0}ol.recs li{margin:.45rem 0;line-height:1.35}
+ol.recs .stake{display:inline-block;background:#E6F4F1;color:#0B5E58;font-weight:700;border-radius:4px;padding:0 .4rem;margin-left:.3rem}
+ol.recs .why{color:#555;font-size:.9rem}
+.scenario{display:grid;grid-template-columns:minmax(240px,1fr) 2fr;gap:1rem;align-items:start}
+.scenario table{font-size:.8rem}.brief h2{margin-top:1.2rem}
+button.print{float:right;border:1px solid #0F766E;background:#0F766E;color:#fff;border-radius:6px;padding:.35rem .8rem;cursor:pointer}
+@media (max-width:640px){.scenario{grid-template-columns:1fr}.headline{font-size:1.15rem}body{margin:1rem auto}}
+@page{margin:12mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}button.print{display:none}
+.brief{break-after:page;border-bottom:none}.headline{font-size:15pt}.card .v{font-size:14pt}
+section,.card,tr,ol.recs li,.scenario{break-inside:avoid}h2,h3{break-after:avoid}
+details>summary{display:none}details{display:block}svg.chart{max-height:80mm}.brief svg.chart{max-height:62mm}
+.brief .cards{grid-template-columns:repeat(4,1fr)}.scenario{grid-template-columns:1fr 1.3fr}.scenario table{font-size:8pt}
+.brief h2{margin-top:.8rem}}
 """
 
 
-def _kpi_cards(kpis: Sequence[KPI], currency: str) -> str:
+def _kpi_cards(kpis: Sequence[KPI], currency: str, code: str | None = None) -> str:
     cards = []
     for k in kpis:
         if k.value is None:
             value = f'<div class="v na">n/a</div><div class="d">Needs {_e(k.missing or "more data")}</div>'
         else:
-            change = format_change(k, currency)
+            change = format_change(k, currency, code)
             cls = "flat"
             if k.change and k.higher_is_better is not None:
                 cls = "up" if (k.change > 0) == k.higher_is_better else "down"
             bench = f'<div class="d">Rule of thumb: {format_value(k.benchmark, k.unit)}</div>' if k.benchmark else ""
             value = (
-                f'<div class="v">{_e(format_value(k.value, k.unit, currency))}</div>'
+                f'<div class="v">{_e(format_value(k.value, k.unit, currency, code))}</div>'
                 f'<div class="d {cls}">{_e(change)}</div>{bench}'
             )
         cards.append(
             f'<div class="card" title="{_e(k.definition)}" data-kpi="{_e(k.key)}">'
-            f'<div class="k">{_e(k.label)}</div>{value}<div class="d">{_e(k.definition)}</div></div>'
+            f'<div class="k">{_e(k.label)}</div>{value}<div class="d def">{_e(k.definition)}</div></div>'
         )
     return f'<div class="cards">{"".join(cards)}</div>'
 
@@ -590,6 +613,12 @@ def _scenario_html(scenario: Mapping[str, Any]) -> str:
     return f"<table>{''.join(rows)}</table>"
 
 
+def _bold(text: str) -> str:
+    """Escape `text`, then turn ``**x**`` into <strong>x</strong> (the only markup allowed)."""
+    pieces = _e(text).split("**")
+    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(pieces))
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
@@ -610,6 +639,11 @@ def build_html_report(
     top_actions: int = 20,
     notes: Sequence[str] = (),
     generated_at: datetime | None = None,
+    headline: str = "",
+    headline_kpis: Sequence[str] = (),
+    recommendations: Sequence[Any] = (),
+    scenario_chart: Any = None,
+    currency_code: str | None = None,
 ) -> str:
     """A self-contained HTML page (no external scripts, styles, fonts or images).
 
@@ -621,6 +655,12 @@ def build_html_report(
     actions : action list (`analytics.business.actions.action_list`); the first `top_actions` rows.
     scenario : what-if summary, e.g. {"retention_lift": 0.05, "value_of_lift": 123456.0}.
     currency : symbol put before money values ("", "$", "EUR ").
+    headline, headline_kpis, recommendations, scenario_chart : the executive brief on page one
+        (printed alone on the first page): the headline sentence (``**bold**`` allowed), the KPI
+        keys shown as cards beside it, up to three `analytics.reports.story.Recommendation`
+        (action, why, value), and the what-if's chart beside the scenario. Without them the
+        report starts with the detail, as before.
+    currency_code : ISO 4217 code for money values ('€1,234'); overrides `currency`.
 
     Returns
     -------
@@ -636,14 +676,47 @@ def build_html_report(
         if kpis.previous_period:
             compare += f" compared with {kpis.previous_period}"
         meta.append(compare)
+    by_key = {k.key: k for k in kpi_list}
+    brief = bool(headline or recommendations)
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1><p class='meta'>{_e(' · '.join(meta))}</p>",
-        "<h2>Key figures</h2>",
-        _kpi_cards(kpi_list, currency),
     ]
+    if brief:
+        parts.append("<header class='brief'>")
+        parts.append("<button class='print' type='button' onclick='window.print()'>Print or save as PDF</button>")
+    parts.append(f"<h1>{_e(title)}</h1><p class='meta'>{_e(' · '.join(meta))}</p>")
+    if brief:
+        if headline:
+            parts.append(f"<p class='headline'>{_bold(headline)}</p>")
+        chosen = [by_key[k] for k in headline_kpis if k in by_key and by_key[k].value is not None]
+        if chosen:
+            parts.append(_kpi_cards(chosen, currency, currency_code))
+        if recommendations:
+            parts.append(
+                f"<h2>{'Three things' if len(recommendations) == 3 else 'What'} to do now</h2><ol class='recs'>"
+            )
+            for rec in list(recommendations)[:3]:
+                parts.append(
+                    f"<li><strong>{_e(rec.action)}</strong><span class='stake'>{_e(rec.value)}</span>"
+                    f"<br><span class='why'>{_e(rec.why)}</span></li>"
+                )
+            parts.append("</ol>")
+        if scenario:
+            parts.append("<h2>What a retention lift is worth</h2><div class='scenario'>")
+            parts.append(_scenario_html(scenario))
+            svg = None
+            if scenario_chart is not None:
+                try:
+                    spec = scenario_chart if isinstance(scenario_chart, Mapping) else scenario_chart.to_dict()
+                    svg = chart_to_svg(spec)
+                except (KeyError, TypeError, ValueError, IndexError):
+                    svg = None
+            parts.append(f"<div>{svg or ''}</div></div>")
+        parts.append("</header><h2>The detail</h2>")
+    parts.append("<h2>Key figures</h2>" if not brief else "<h3>Key figures</h3>")
+    parts.append(_kpi_cards(kpi_list, currency, currency_code))
     all_notes = list(kpis.notes) if isinstance(kpis, KPIReport) else []
     all_notes += list(notes)
     if all_notes:
@@ -655,7 +728,7 @@ def build_html_report(
     if actions is not None and len(actions):
         parts.append(f"<h2>Whom to call first (top {min(top_actions, len(actions))})</h2>")
         parts.append(frame_to_html(actions.head(top_actions), max_rows=top_actions))
-    if scenario:
+    if scenario and not brief:
         parts.append("<h2>What-if scenario</h2>")
         parts.append(_scenario_html(scenario))
     parts.append(

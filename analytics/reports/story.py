@@ -124,3 +124,62 @@ def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str
         )
     tail = f"; {' and '.join(others)}." if others else "."
     return Headline(best.key, best.relative_change, lead + tail)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One action for page one of the brief: what to do, why, and the money it concerns."""
+
+    action: str
+    why: str
+    value: str
+
+
+def recommendations(
+    *,
+    top_value_at_stake: float | None,
+    top_n: int,
+    top_reason: str | None,
+    save_first_customers: int | None,
+    save_first_value: float | None,
+    lift_text: str | None,
+    profit_change: float | None,
+    profit_change_pct: float | None,
+    years: float | None,
+    currency: str | None = None,
+) -> list[Recommendation]:
+    """The three recommended actions of the executive brief, each with its value at stake.
+
+    1. Call the top of the action list (value at stake = sum of value x churn probability).
+    2. Protect the save-first quadrant (high value, high risk) with a retention offer.
+    3. Fund the retention lift the what-if tested (its extra profit over the horizon).
+    An action the data cannot support (no scores, no what-if) is left out, never filled in.
+    """
+    out = []
+    if top_value_at_stake is not None and top_n:
+        why = f"They have the most value at stake of all current customers{'; ' + top_reason if top_reason else ''}."
+        out.append(
+            Recommendation(
+                f"Call the top {top_n} customers on the action list this week",
+                why,
+                f"{format_money(top_value_at_stake, currency)} at stake",
+            )
+        )
+    if save_first_customers and save_first_value is not None:
+        out.append(
+            Recommendation(
+                f"Offer the {save_first_customers:,} high-value, high-risk customers a reason to stay",
+                "Above-median value and above-median churn risk: the 'save first' group of the value x risk matrix.",
+                f"{format_money(save_first_value, currency)} at stake",
+            )
+        )
+    if profit_change is not None and lift_text:
+        pct = "" if profit_change_pct is None else f" by {profit_change_pct:+.1f}%"
+        out.append(
+            Recommendation(
+                f"Fund a programme that lifts retention by {lift_text}",
+                f"The what-if on your numbers: profit over {years:g} years changes{pct} (discounted to today's money).",
+                f"{format_money(profit_change, currency, signed=True)} profit",
+            )
+        )
+    return out

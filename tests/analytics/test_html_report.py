@@ -164,3 +164,61 @@ def test_value_formats():
     assert format_value(np.nan, "customers") == "n/a"
     kpi = compute_kpis(tiny_data())["customers"]
     assert format_change(kpi) == "+1 (+33.3%) vs 2024-02"
+
+
+def _brief() -> str:
+    from analytics.reports.charts.economics import customers_over_time
+    from analytics.reports.story import CARD_KEYS, headline, recommendations
+
+    kpis = compute_kpis(tiny_data(with_customers=True))
+    recs = recommendations(
+        top_value_at_stake=2961.4,
+        top_n=20,
+        top_reason="high value, 78% churn risk",
+        save_first_customers=975,
+        save_first_value=54977.0,
+        lift_text="5 points",
+        profit_change=381118.0,
+        profit_change_pct=12.0,
+        years=5,
+        currency="EUR",
+    )
+    frame = pd.DataFrame(
+        {
+            "period": [0, 1, 0, 1],
+            "scenario": ["Today", "Today", "With the lift", "With the lift"],
+            "customers": [100.0, 90.0, 100.0, 95.0],
+        }
+    )
+    return _report(
+        headline=headline(kpis, currency="EUR").sentence + EVIL,
+        headline_kpis=CARD_KEYS,
+        recommendations=recs,
+        scenario_chart=customers_over_time(frame),
+        currency_code="EUR",
+    )
+
+
+def test_page_one_is_an_executive_brief_printed_on_its_own():
+    html = _brief()
+    brief, detail = html.split("</header>", 1)
+    assert "<header class='brief'>" in brief and detail.startswith("<h2>The detail</h2>")
+    # the headline with its bold lead, escaped user text, three actions with the money at stake
+    assert "<p class='headline'><strong>" in brief and EVIL not in html
+    assert brief.count("<li><strong>") == 3 and "Three things to do now" in brief
+    assert "<span class='stake'>€2,961 at stake</span>" in brief
+    assert "<span class='stake'>€54,977 at stake</span>" in brief
+    assert "<span class='stake'>+€381,118 profit</span>" in brief
+    # the what-if scenario and its chart on page one; revenue with its currency
+    assert "What a retention lift is worth" in brief and "<svg" in brief and "Value of lift" in brief
+    assert "€150" in brief  # revenue card in euros (the tiny data's last month)
+    # print-ready: its own page, A4 and Letter margins, the detail's data tables printed open
+    assert "@page{margin:12mm}" in html and ".brief{break-after:page" in html
+    assert "onclick='window.print()'" in brief
+    for pattern in (r"\bsrc\s*=", r"\bhref\s*=", r"<link\b", r"@import", r"url\("):  # still offline
+        assert re.search(pattern, html) is None, pattern
+
+
+def test_without_a_brief_the_report_starts_with_the_detail_as_before():
+    html = _report()
+    assert "<header class='brief'>" not in html and "<h2>Key figures</h2>" in html and "What-if scenario" in html
