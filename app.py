@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui.auth import require_sign_in
 from ui.frame import forward_deep_link, frame_finished, frame_started
+from ui.links import remember_first_url, report_ignored
 from ui.sidebar import dataset_picker
 from ui.state import keep_settings
 
@@ -39,11 +40,14 @@ PAGES = {
 }
 
 navigation = st.navigation(PAGES)
+remember_first_url()
 forward_deep_link()
 keep_settings()
 dataset_picker()
 frame_started()
+notice = st.empty()  # above the page: what the link asked for and the app could not use
 try:
     navigation.run()
+    report_ignored(notice)
 finally:
     frame_finished()

@@ -14,6 +14,7 @@ from streamlit.errors import StreamlitAPIException
 
 from analytics.data.schema import CustomerData, DataError
 from ui.cache import current_data
+from ui.links import remember_first_url
 
 # A fresh server serves a deep link like /whatif as an old-style `pages/` app (Streamlit
 # discovers the folder until it has seen st.navigation), which would run the page without app.py:
@@ -49,6 +50,7 @@ def _ensure_frame(page_file: str) -> None:
     root = Path(__file__).resolve().parent.parent
     page = Path(page_file).resolve().relative_to(root).as_posix()
     if not st.session_state.get(K_FRAMED):
+        remember_first_url()
         # The session's first request: nothing was typed or uploaded yet, so hop through app.py.
         params = st.query_params.to_dict()
         st.session_state[K_DEEP_LINK] = {"page": page, "query_params": params}
