@@ -48,7 +48,61 @@ PAGE_OF_PREFIX = {
     "act_": "Action list",
     "camp_": "Control group (Churn planner, Action list, Campaign readout)",
     "cur_": "Data",
-}  # ui.state.SETTINGS_PREFIXES
+    "kind_": "Data",
+}
+#: What each setting is called on its page (the Share table shows these, not the internal keys).
+SETTING_LABELS = {
+    "wi_period": "Model steps in",
+    "wi_lift": "Retention lift",
+    "wi_mode": "Lift measured in",
+    "wi_basis": "Lift applies to",
+    "wi_margin": "Margin (% of revenue)",
+    "wi_disc": "Discount rate (% a year)",
+    "wi_years": "Horizon (years)",
+    "wi_cac": "Acquisition cost per new customer",
+    "wi_fixed": "Fixed costs per period",
+    "wi_acq": "New customers",
+    "wi_growth": "Spend growth with tenure (%)",
+    "wi_ref": "Referrals per 100 retained",
+    "wi_serve": "Lower cost to serve (%)",
+    "kpi_period": "Period",
+    "kpi_model": "Use the model's lifetime value",
+    "kpi_trend": "Trend shown",
+    "kpi_targets": "Targets",
+    "coh_period": "Cohort period",
+    "coh_max": "Cohorts shown",
+    "coh_revenue": "Show revenue",
+    "clv_unit": "Time unit of the models",
+    "clv_horizon": "Horizon (months)",
+    "clv_margin": "Margin (%)",
+    "clv_discount": "Discount rate (% a year)",
+    "clv_model": "Model",
+    "clv_calibration_end": "Holdout starts",
+    "ch_label_source": "Who counts as left",
+    "ch_label_column": "Column that says who left",
+    "ch_churn_value": "Value meaning 'left'",
+    "ch_horizon_days": "Days without buying = left",
+    "ch_model": "Risk model",
+    "ch_survival_by": "Survival curves by",
+    "ch_offer_cost": "Cost of an offer",
+    "ch_save_rate": "Share saved by an offer (%)",
+    "seg_period": "Stage moves since",
+    "seg_measure": "Segment measure",
+    "act_segment": "Segments listed",
+    "act_min_value": "Minimum value",
+    "camp_control_percent": "Control group (%)",
+    "camp_seed": "Control group draw",
+    "cur_code": "Currency",
+    "kind_business": "Kind of business",
+}
+
+
+def setting_label(key: str) -> str:
+    """The name a setting has on its page ('wi_acq' -> 'New customers'); unknown keys humanised."""
+    if key in SETTING_LABELS:
+        return SETTING_LABELS[key]
+    rest = key.split("_", 1)[-1].replace("_", " ")
+    return rest[:1].upper() + rest[1:]  # ui.state.SETTINGS_PREFIXES
 
 
 def store_settings() -> StoreSettings:
@@ -88,7 +142,7 @@ def create_link() -> ShareInfo:
 
 
 def settings_table(settings: dict) -> pd.DataFrame:
-    """The settings a link carries, one row each: page, setting key, value as shown."""
+    """The settings a link carries, one row each: page, the setting's name on that page, value as shown."""
     rows = []
     for key in sorted(settings):
         page = next((name for prefix, name in PAGE_OF_PREFIX.items() if key.startswith(prefix)), "")
@@ -96,7 +150,7 @@ def settings_table(settings: dict) -> pd.DataFrame:
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         if value is None or shown == "":
             shown = "(none)"
-        rows.append({"Page": page, "Setting": key, "Value": shown})
+        rows.append({"Page": page, "Setting": setting_label(key), "Value": shown})
     return pd.DataFrame(rows, columns=["Page", "Setting", "Value"])
 
 

@@ -50,7 +50,7 @@ DEMOS: dict[str, Demo] = {
         "Brightbox subscriptions (generated)",
         "A generated meal-kit subscription business: 6,000 customers (2023-2025) with plan, "
         "contract, region, NPS/CSAT/CES answers and support tickets, plus their ~80,000 monthly "
-        "payments. Made by data/make_demo_data.py with a fixed seed; churn depends on contract, "
+        "payments. Generated with a fixed seed (nothing in it is real); churn depends on contract, "
         "satisfaction and support experience, and spend grows with tenure.",
     ),
     "cdnow": Demo(

@@ -116,8 +116,9 @@ def test_settings_travel_with_the_link(share_dir):
     share_id = make_link(a)
     table = a.dataframe[0].value
     chosen = dict(zip(table["Setting"], table["Value"]))
-    assert (chosen["kpi_period"], chosen["kpi_model"]) == ("quarter", "False")
-    assert set(table["Page"]) == {"Customer health"}
+    assert (chosen["Period"], chosen["Use the model's lifetime value"]) == ("quarter", "False")
+    assert set(table["Page"]) <= {"Customer health", "Data"}  # the Data page's currency and business kind too
+    assert not any(s.startswith(("kpi_", "wi_", "cur_", "kind_")) for s in table["Setting"])  # no internal keys
 
     b = session(share_id)
     assert b.session_state["kpi_period"] == "quarter" and b.session_state["kpi_model"] is False
