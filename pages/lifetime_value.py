@@ -120,7 +120,7 @@ def settings_form(data: CustomerData) -> lv.CalibrationBounds | None:
 
 def holdout_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     """Each model's forecast of the holdout against what happened, the choice, and the two charts."""
-    st.subheader("1. Do the models forecast well? The holdout check")
+    st.markdown("**Do the models forecast well? The holdout check**")
     split = analysis.comparison.split
     unit = lv.unit_name(split.time_unit)
     n_cal = len(split.calibration)
@@ -154,7 +154,8 @@ def holdout_section(data: CustomerData, analysis: ClvAnalysis) -> None:
         "forecast a period they never saw: the closer the dashed lines stay to the solid one, the more the "
         "values below can be trusted."
     )
-    with st.expander("Model parameters and the numbers behind the charts"):
+    st.markdown("**Model parameters and the numbers behind the charts**")
+    if True:  # (was an expander: this section now sits inside the analysts' expander, which cannot nest)
         st.dataframe(lv.params_table(analysis), hide_index=True, width="stretch")
         st.caption(
             f"Fitted on the calibration period; alpha and beta are in {unit}. BG/NBD and modified BG/NBD use "
@@ -169,7 +170,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     s = analysis.settings
     customers = analysis.customers
     unit = lv.unit_name(s.time_unit)
-    st.subheader("2. What customers are worth")
+    st.subheader("What your customers are worth")
     interval = analysis.interval
     a, b, c, d = st.columns(4)
     a.metric(
@@ -250,7 +251,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
 
 def spend_check(analysis: ClvAnalysis) -> None:
     """The Gamma-Gamma independence assumption, stated plainly."""
-    st.subheader("3. Can spend per purchase be predicted separately?")
+    st.markdown("**Can spend per purchase be predicted separately? (Gamma-Gamma independence check)**")
     check = analysis.gg_check
     spend = analysis.spend_model
     if check.ok:
@@ -370,7 +371,14 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
         )
 
 
-bounds = settings_form(data)
+answer = st.container()  # the answer first; the assumptions that produce it right after it
+current = clv_settings()
+with st.expander(
+    f"Assumptions: {current.margin:.0%} margin, {current.horizon_months:g}-month horizon, "
+    f"{current.annual_discount_rate:.0%} a year discount (change them here; every page uses them)",
+    expanded=False,
+):
+    bounds = settings_form(data)
 settings = clv_settings()
 
 if bounds is None:
@@ -400,12 +408,17 @@ with friendly_errors("Lifetime value"):
         )
 
 if analysis is not None:
-    with friendly_errors("Holdout check"):
-        holdout_section(data, analysis)
-    with friendly_errors("Customer values"):
+    with answer, friendly_errors("Customer values"):
         value_section(data, analysis)
-    with friendly_errors("Spend model check"):
-        spend_check(analysis)
+        st.markdown(
+            "**What to do next.** Call the most valuable customers whose chance of still being active is slipping "
+            "(the Action list ranks them), and keep what you pay to win a new customer well below the mean value."
+        )
+    with st.expander("For analysts: how well the models forecast (holdout check, parameters, spend model)"):
+        with friendly_errors("Holdout check"):
+            holdout_section(data, analysis)
+        with friendly_errors("Spend model check"):
+            spend_check(analysis)
 
 if data.has_column(CHURNED):
     with st.expander("Subscription view: retention model from the customers table", expanded=analysis is None):

@@ -98,9 +98,10 @@ def test_cdnow_sample_reproduces_the_published_bg_nbd_fit_and_holdout():
     assert cond.index[-1] == "7+" and cond.loc["7+", "Customers"] == 64
 
     charts = at.get("vega_lite_chart")
-    assert len(charts) == 4  # conditional expectations, tracking, CLV distribution, P(alive) map
-    assert list(chart_data(charts[0])[0]["frequency_group"].unique()) == [str(i) for i in range(7)] + ["7+"]
-    lines, rule = chart_data(charts[1])
+    # Answer first: CLV distribution and P(alive) map, then (analysts' expander) expectations and tracking.
+    assert len(charts) == 4
+    assert list(chart_data(charts[2])[0]["frequency_group"].unique()) == [str(i) for i in range(7)] + ["7+"]
+    lines, rule = chart_data(charts[3])
     assert rule["calibration_end"].tolist() == [pd.Timestamp("1997-09-30")]  # the calibration end is marked
     assert lines["period_end"].max() == pd.Timestamp("1998-06-30")
 
