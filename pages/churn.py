@@ -124,138 +124,168 @@ except DataError as exc:
     next_step("Add a churn column or the purchase log on the Data page, then come back to see who is leaving.")
     st.stop()
 
-# --- 1. the outcome ---------------------------------------------------------------------------
-st.subheader("1. The outcome we predict")
-rate = analysis.churn_rate
-st.markdown(f"**Churn means:** {analysis.target}.")
-if analysis.derived is not None:
-    horizon = analysis.derived.horizon_days
-    how = (
-        "chosen as twice the typical gap between a customer's purchases"
-        if not churn_settings().horizon_days
-        else "your choice"
-    )
-    st.caption(
-        f"The {horizon}-day window is {how}; the cutoff is the latest date whose whole window the data covers. "
-        "Change the window above."
-    )
-a, b, c = st.columns(3)
-a.metric("Customers modelled", f"{len(analysis.y):,}")
-b.metric("Churned", f"{rate:.1%}", help="Share of the modelled customers who left (by the outcome above).")
-c.metric("Not modelled", f"{analysis.n_unlabelled:,}")
-st.caption(ch.not_modelled_sentence(analysis) + " Rows left out when the file was read are listed on the Data page.")
-
-# --- 2. how well it works -----------------------------------------------------------------------
-st.subheader("2. How well can we tell in advance?")
-metrics = analysis.model.metrics_
-chosen = ch.MODEL_LABELS[analysis.model.model_name_]
-a, b, c, d = st.columns([1.6, 1, 1, 1])
-a.metric("Model used", chosen, help="The model whose risk scores every page uses.")
-b.metric(
-    "ROC AUC",
-    f"{metrics['auc']:.3f}",
-    help="Chance that a random churner gets a higher risk than a random stayer: 0.5 = coin toss, 1 = perfect.",
-)
-c.metric(
-    "PR AUC",
-    f"{metrics['pr_auc']:.3f}",
-    help=f"Average precision when working down the risk list: guessing gives the churn rate ({rate:.3f}).",
-)
-d.metric(
-    "Brier score",
-    f"{metrics['brier']:.3f}",
-    help=f"Mean squared error of the predicted risks (lower is better); giving everyone the churn rate scores {rate * (1 - rate):.3f}.",
-)
-st.markdown(
-    f"- **ROC AUC {metrics['auc']:.2f}**: how well the model ranks leavers above stayers (0.5 = coin toss, 1 = perfect).\n"
-    f"- **PR AUC {metrics['pr_auc']:.2f}**: how clean the top of the risk list is (guessing gives {rate:.2f}, the churn rate).\n"
-    f"- **Brier {metrics['brier']:.3f}**: how far the risk percentages are from what happened "
-    f"(lower is better; giving everyone {rate:.0%} scores {rate * (1 - rate):.3f})."
-)
-comparison = analysis.model.cv_results_.assign(
-    Model=lambda f: f["model"].map(ch.MODEL_LABELS),
-    **{
-        "ROC AUC": lambda f: f["auc"].map("{:.3f}".format) + " ± " + f["auc_std"].map("{:.3f}".format),
-        "PR AUC": lambda f: f["pr_auc"].map("{:.3f}".format),
-        "Brier score": lambda f: f["brier"].map("{:.3f}".format),
-    },
-)[["Model", "ROC AUC", "PR AUC", "Brier score"]]
-st.dataframe(comparison, hide_index=True, width="stretch")
-st.caption(
-    f"Scores on customers each model did not see while learning ({int(metrics['n_splits'])}-fold stratified "
-    "cross-validation; ± is the spread over folds). "
-    + ("The model with the higher ROC AUC is used." if len(comparison) > 1 else "Only the chosen model was fitted.")
+# Answer first: who is leaving and whom to offer something; drivers and survival next; the model's
+# quality for analysts last. Containers keep that order while the code runs in its own order.
+answer_box = st.container()
+plan_box = st.container()
+drivers_box = st.container()
+survival_box = st.container()
+analysts_box = st.expander(
+    "For analysts: model quality (ROC AUC, PR AUC, Brier score, cross-validation, calibration)", expanded=False
 )
 
-left, right = st.columns(2)
-with left:
-    st.altair_chart(
-        look.fit(
-            titled(
-                gains_chart(analysis.gains),
-                "Gains: churners caught by contacting",
-                "the riskiest customers first (dashed = random)",
-            )
-        ),
-        width="stretch",
-    )
-    caught = {share: analysis.lift_at(share) for share in (0.1, 0.2, 0.3)}
-    cols = st.columns(3)
-    for col, (share, value) in zip(cols, caught.items()):
-        col.metric(
-            f"Riskiest {share:.0%} catch",
-            f"{value:.0%}",
-            help=f"Share of all churners among the riskiest {share:.0%} of customers; "
-            f"a random {share:.0%} would catch {share:.0%} of them.",
+with answer_box:
+    # --- 1. the outcome ---------------------------------------------------------------------------
+    st.subheader("1. Who is leaving")
+    rate = analysis.churn_rate
+    st.markdown(f"**Churn means:** {analysis.target}.")
+    if analysis.derived is not None:
+        horizon = analysis.derived.horizon_days
+        how = (
+            "chosen as twice the typical gap between a customer's purchases"
+            if not churn_settings().horizon_days
+            else "your choice"
         )
-    st.caption(
-        f"Contacting the riskiest 20% of customers reaches {caught[0.2]:.0%} of everyone who leaves, "
-        f"{caught[0.2] / 0.2:.1f} times what a random 20% would (a perfect model: {min(1.0, 0.2 / rate):.0%})."
+        st.caption(
+            f"The {horizon}-day window is {how}; the cutoff is the latest date whose whole window the data covers. "
+            "Change the window above."
+        )
+    a, b, c, d = st.columns(4)
+    a.metric("Churned", f"{rate:.1%}", help="Share of the modelled customers who left (by the outcome above).")
+    b.metric(
+        "How well the model ranks who leaves",
+        f"{analysis.model.metrics_['auc']:.2f}",
+        help="0.5 is a coin toss, 1 is perfect: the chance that a customer who left was given a higher risk than one "
+        "who stayed (ROC AUC, on customers the model did not learn from).",
     )
-with right:
-    st.altair_chart(
-        look.fit(
-            titled(
-                calibration_chart(analysis.calibration),
-                "Calibration: are predicted risks",
-                "right on average? (dashed = perfect)",
-            )
-        ),
-        width="stretch",
+    c.metric(
+        "Leavers among the riskiest 20%",
+        f"{analysis.lift_at(0.2):.0%}",
+        help="Share of everyone who leaves found among the 20% of customers the model rates riskiest "
+        "(a random 20% would find 20%).",
     )
-    top_group = analysis.calibration.iloc[-1]
+    d.metric("Customers modelled", f"{len(analysis.y):,}", help=f"Not modelled: {analysis.n_unlabelled:,}.")
     st.caption(
-        f"Among the riskiest tenth of customers the model predicts {top_group['mean_predicted']:.0%} churn and "
-        f"{top_group['observed_rate']:.0%} actually left. Points near the dashed line mean a '30% risk' really "
-        "is 30%, so risks can be multiplied by value to price a campaign."
+        ch.not_modelled_sentence(analysis) + " Rows left out when the file was read are listed on the Data page."
     )
 
-# --- 3. drivers ---------------------------------------------------------------------------------
-st.subheader("3. What goes with leaving")
-if analysis.drivers:
-    st.markdown("\n".join(f"- {d.sentence}" for d in analysis.drivers))
-else:
-    st.markdown("No single attribute shows a clear high-vs-low difference in churn on its own.")
-st.info(analysis.caveat, icon=":material/info:")
-left, right = st.columns([3, 2])
-with left:
-    st.altair_chart(look.fit(drivers_chart(analysis.model.importances_, analysis.features.display)), width="stretch")
-    st.caption("A longer bar means the model's ranking gets worse when that column is scrambled: it leans on it more.")
-with right:
-    dropped = analysis.features.dropped
-    st.markdown(f"**Columns left out ({len(dropped)})**")
-    if dropped:
-        st.markdown(
-            "\n".join(f"- **{analysis.features.display.get(col, col)}**: {why}" for col, why in dropped.items())
+with analysts_box:
+    # --- 2. how well it works -----------------------------------------------------------------------
+    st.markdown("**How well can we tell in advance?**")
+    metrics = analysis.model.metrics_
+    chosen = ch.MODEL_LABELS[analysis.model.model_name_]
+    a, b, c, d = st.columns([1.6, 1, 1, 1])
+    a.metric("Model used", chosen, help="The model whose risk scores every page uses.")
+    b.metric(
+        "ROC AUC",
+        f"{metrics['auc']:.3f}",
+        help="Chance that a random churner gets a higher risk than a random stayer: 0.5 = coin toss, 1 = perfect.",
+    )
+    c.metric(
+        "PR AUC",
+        f"{metrics['pr_auc']:.3f}",
+        help=f"Average precision when working down the risk list: guessing gives the churn rate ({rate:.3f}).",
+    )
+    d.metric(
+        "Brier score",
+        f"{metrics['brier']:.3f}",
+        help=f"Mean squared error of the predicted risks (lower is better); giving everyone the churn rate scores {rate * (1 - rate):.3f}.",
+    )
+    st.markdown(
+        f"- **ROC AUC {metrics['auc']:.2f}**: how well the model ranks leavers above stayers (0.5 = coin toss, 1 = perfect).\n"
+        f"- **PR AUC {metrics['pr_auc']:.2f}**: how clean the top of the risk list is (guessing gives {rate:.2f}, the churn rate).\n"
+        f"- **Brier {metrics['brier']:.3f}**: how far the risk percentages are from what happened "
+        f"(lower is better; giving everyone {rate:.0%} scores {rate * (1 - rate):.3f})."
+    )
+    comparison = analysis.model.cv_results_.assign(
+        Model=lambda f: f["model"].map(ch.MODEL_LABELS),
+        **{
+            "ROC AUC": lambda f: f["auc"].map("{:.3f}".format) + " ± " + f["auc_std"].map("{:.3f}".format),
+            "PR AUC": lambda f: f["pr_auc"].map("{:.3f}".format),
+            "Brier score": lambda f: f["brier"].map("{:.3f}".format),
+        },
+    )[["Model", "ROC AUC", "PR AUC", "Brier score"]]
+    st.dataframe(comparison, hide_index=True, width="stretch")
+    st.caption(
+        f"Scores on customers each model did not see while learning ({int(metrics['n_splits'])}-fold stratified "
+        "cross-validation; ± is the spread over folds). "
+        + ("The model with the higher ROC AUC is used." if len(comparison) > 1 else "Only the chosen model was fitted.")
+    )
+
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(
+            look.fit(
+                titled(
+                    gains_chart(analysis.gains),
+                    "Gains: churners caught by contacting",
+                    "the riskiest customers first (dashed = random)",
+                )
+            ),
+            width="stretch",
         )
+        caught = {share: analysis.lift_at(share) for share in (0.1, 0.2, 0.3)}
+        cols = st.columns(3)
+        for col, (share, value) in zip(cols, caught.items()):
+            col.metric(
+                f"Riskiest {share:.0%} catch",
+                f"{value:.0%}",
+                help=f"Share of all churners among the riskiest {share:.0%} of customers; "
+                f"a random {share:.0%} would catch {share:.0%} of them.",
+            )
+        st.caption(
+            f"Contacting the riskiest 20% of customers reaches {caught[0.2]:.0%} of everyone who leaves, "
+            f"{caught[0.2] / 0.2:.1f} times what a random 20% would (a perfect model: {min(1.0, 0.2 / rate):.0%})."
+        )
+    with right:
+        st.altair_chart(
+            look.fit(
+                titled(
+                    calibration_chart(analysis.calibration),
+                    "Calibration: are predicted risks",
+                    "right on average? (dashed = perfect)",
+                )
+            ),
+            width="stretch",
+        )
+        top_group = analysis.calibration.iloc[-1]
+        st.caption(
+            f"Among the riskiest tenth of customers the model predicts {top_group['mean_predicted']:.0%} churn and "
+            f"{top_group['observed_rate']:.0%} actually left. Points near the dashed line mean a '30% risk' really "
+            "is 30%, so risks can be multiplied by value to price a campaign."
+        )
+
+with drivers_box:
+    # --- 3. drivers ---------------------------------------------------------------------------------
+    st.subheader("3. What goes with leaving")
+    if analysis.drivers:
+        st.markdown("\n".join(f"- {d.sentence}" for d in analysis.drivers))
     else:
-        st.caption("None: every column was usable.")
-    st.caption(
-        "Identifiers, free text and anything recorded when or after a customer left are left out, so the "
-        "model cannot cheat by reading the answer."
-    )
-    for note in analysis.features.notes:
-        st.caption(note)
+        st.markdown("No single attribute shows a clear high-vs-low difference in churn on its own.")
+    st.info(analysis.caveat, icon=":material/info:")
+    left, right = st.columns([3, 2])
+    with left:
+        st.altair_chart(
+            look.fit(drivers_chart(analysis.model.importances_, analysis.features.display)), width="stretch"
+        )
+        st.caption(
+            "A longer bar means the model's ranking gets worse when that column is scrambled: it leans on it more."
+        )
+    with right:
+        dropped = analysis.features.dropped
+        st.markdown(f"**Columns left out ({len(dropped)})**")
+        if dropped:
+            st.markdown(
+                "\n".join(f"- **{analysis.features.display.get(col, col)}**: {why}" for col, why in dropped.items())
+            )
+        else:
+            st.caption("None: every column was usable.")
+        st.caption(
+            "Identifiers, free text and anything recorded when or after a customer left are left out, so the "
+            "model cannot cheat by reading the answer."
+        )
+        for note in analysis.features.notes:
+            st.caption(note)
 
 
 # --- 4. survival --------------------------------------------------------------------------------
@@ -308,21 +338,8 @@ def retention_panel(data: CustomerData) -> None:
         )
 
 
-retention_panel(data)
-
-# --- 5. campaign --------------------------------------------------------------------------------
-st.subheader("5. Whom to offer something: campaign planner")
-clv_choice = None
-if data.has_transactions:
-    with (
-        friendly_errors("Lifetime value for the value at stake"),
-        st.spinner("Fitting lifetime-value models (first time only)…"),
-    ):
-        current_clv(data)
-        clv_choice = clv_settings()
-inputs = None
-with friendly_errors("Campaign planner"):
-    inputs = ch.campaign_inputs(data, churn_settings(), clv_choice)
+with survival_box:
+    retention_panel(data)
 
 
 @st.fragment
@@ -404,8 +421,23 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
     )
 
 
-if inputs is not None:
-    campaign_panel(inputs)
+with plan_box:
+    # --- 5. campaign --------------------------------------------------------------------------------
+    st.subheader("2. Whom to offer something: campaign planner")
+    clv_choice = None
+    if data.has_transactions:
+        with (
+            friendly_errors("Lifetime value for the value at stake"),
+            st.spinner("Fitting lifetime-value models (first time only)…"),
+        ):
+            current_clv(data)
+            clv_choice = clv_settings()
+    inputs = None
+    with friendly_errors("Campaign planner"):
+        inputs = ch.campaign_inputs(data, churn_settings(), clv_choice)
+
+    if inputs is not None:
+        campaign_panel(inputs)
 
 next_step(
     "Contact the customers the planner says pay for an offer, riskiest first, and work on the strongest driver "

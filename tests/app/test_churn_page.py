@@ -79,12 +79,15 @@ def test_subscription_demo_model_drivers_and_campaign_match_the_shared_fit():
     assert shown["PR AUC"] == f"{expected['metrics']['pr_auc']:.3f}"
     assert shown["Brier score"] == f"{expected['metrics']['brier']:.3f}"
     assert shown["Model used"] == ch.MODEL_LABELS[expected["model"]]
-    assert shown["Customers modelled"] == "6,000" and shown["Not modelled"] == "0"
+    assert shown["Customers modelled"] == "6,000"
+    # answer first, in plain words: the ROC AUC as "how well the model ranks who leaves" (technical name in help)
+    assert shown["How well the model ranks who leaves"] == f"{expected['metrics']['auc']:.2f}"
+    assert shown["Leavers among the riskiest 20%"].endswith("%")
     assert "'Churned' = 'yes'" in markdown(at)
     drivers = [line for line in markdown(at).splitlines() if "as often as" in line]
     assert "Contract" in drivers[0] and "Month-to-month" in drivers[0]
     assert any("not proof of cause" in i.value for i in at.info)
-    assert len(at.dataframe[0].value) == 2  # both models compared
+    assert len(table(at, "PR AUC")) == 2  # both models compared (in the analysts' expander)
     # Campaign at the page's defaults (offer 5.00, 20% saved) = plan_campaign on the shared risk x CLV.
     assert at.number_input(key=ch.K_OFFER_COST).value == 5.0 and at.slider(key=ch.K_SAVE_RATE).value == 20
     assert "each customer's lifetime value" in captions(at)
@@ -109,7 +112,7 @@ def test_subscription_demo_model_drivers_and_campaign_match_the_shared_fit():
     shown = metrics(at)
     assert shown["Model used"] == "Logistic regression"
     assert shown["ROC AUC"] == f"{logistic_auc:.3f}"  # same folds: the logistic row of the comparison
-    assert len(at.dataframe[0].value) == 1
+    assert len(table(at, "PR AUC")) == 1
     assert shared_results(ch_model="logistic")["model"] == "logistic"  # every page sees the switch
 
 
