@@ -24,6 +24,7 @@ PAGES = {
         st.Page("pages/overview.py", title="Customer health", icon=":material/monitor_heart:"),
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),
         st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:"),
+        st.Page("pages/voice.py", title="Voice of the customer", icon=":material/record_voice_over:"),
     ],
     "Value & risk": [
         st.Page("pages/churn.py", title="Churn: who is leaving", icon=":material/person_remove:"),

@@ -112,7 +112,11 @@ c.metric(
     f"{100 * readout.difference:+.1f} points",
     help=f"Treated minus control; 95% interval {100 * lo:+.1f} to {100 * hi:+.1f} points (Newcombe 1998).",
 )
-d.metric("p-value", f"{readout.p_value:.3f}", help="Chance of a gap at least this large if the offer did nothing.")
+d.metric(
+    "p-value",
+    "< 0.001" if readout.p_value < 0.001 else f"{readout.p_value:.3f}",
+    help="Chance of a gap at least this large if the offer did nothing.",
+)
 (st.success if readout.distinguishable and readout.difference > 0 else st.warning)(readout.verdict)
 st.altair_chart(readout_chart(readout), width="stretch")
 

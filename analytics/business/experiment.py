@@ -321,9 +321,10 @@ class Readout:
                 "or a longer wait gives a sharper answer."
             )
         direction = "raised" if self.difference > 0 else "lowered"
+        chance = "less than 0.001" if self.p_value < 0.001 else f"{self.p_value:.3f}"
         return (
             f"{rates}: {gap}. The campaign {direction} {what}; a difference this large would arise by chance "
-            f"with probability {self.p_value:.3f} if the offer did nothing."
+            f"with probability {chance} if the offer did nothing."
         )
 
     def to_dict(self) -> dict:

@@ -167,9 +167,37 @@ def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.models.churn import ChurnSettings, report_section
+    from analytics.models.churn import ChurnSettings, analyse_churn, section_from_analysis
 
-    return report_section(data, ChurnSettings())
+    analysis = analyse_churn(data, ChurnSettings())
+    section = section_from_analysis(analysis)
+    section.update(churn_angles_keys(data, analysis, settings))
+    return section
+
+
+def churn_angles_keys(data: CustomerData, analysis: Any, settings: ReportSettings) -> dict:
+    """`churn.angles`, `churn.angles_unavailable`, `churn.angles_label` and `churn.agreement`.
+
+    The purchase model's angle uses the CLV section's fit (its chosen model and P(alive) today).
+    When fewer than two angles apply, `angles` lists what there is and `agreement` is None.
+    """
+    from analytics.business.churn_angles import angles_report_section, churn_angles
+    from analytics.business.value import purchase_analysis
+    from analytics.models.clv import ClvSettings
+
+    p_alive_now, model_name = None, "pareto_nbd"
+    if data.has_transactions and analysis.source == "purchases":
+        try:
+            clv = purchase_analysis(
+                data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+            )
+            p_alive_now, model_name = clv.customers["p_alive"].rename(index=str), clv.selected
+        except DataError:
+            pass
+    try:
+        return angles_report_section(churn_angles(data, analysis, p_alive_now=p_alive_now, purchase_model=model_name))
+    except DataError as exc:
+        return {"angles": None, "agreement": None, "angles_unavailable": {"all": str(exc)}}
 
 
 def whatif_section(data: CustomerData, settings: ReportSettings) -> dict:
@@ -222,8 +250,26 @@ def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
     return segments_report_section(data, None)
 
 
+def customer_value(data: CustomerData, ids: pd.Series, settings: ReportSettings) -> tuple[pd.Series, str]:
+    """Value per customer id (currency) from the customer-value module, and where it comes from.
+
+    Purchase logs: the CLV section's model value (`analytics.business.value.purchase_analysis`,
+    same settings, so the fit is shared); otherwise 12 months of revenue at the monthly charge.
+    """
+    from analytics.business.campaign import value_at_stake as revenue_value
+    from analytics.business.value import purchase_analysis
+    from analytics.models.clv import ClvSettings
+
+    ids = pd.Series(ids).astype(str)
+    if data.has_transactions:
+        clv_settings = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+        clv = purchase_analysis(data, clv_settings).customers["clv"].rename(index=str)
+        horizon = f"{clv_settings.horizon_months:g} months"
+        return clv.reindex(ids).fillna(0.0), f"the purchase model's customer value over {horizon} (the CLV section's)"
+    return revenue_value(data, ids).set_axis(ids.to_numpy()), "12 months of revenue at the monthly charge"
+
+
 def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:
-    from analytics.business.campaign import value_at_stake
     from analytics.business.experiment import (
         campaign_report_section,
         outcome_from_data,
@@ -236,11 +282,24 @@ def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:
         contacts = parse_contact_list(settings.readout_list)
         outcome = outcome_from_data(settings.readout_outcome, since=settings.readout_since)
         try:
-            value = value_at_stake(data, contacts["customer_id"])
+            value, _ = customer_value(data, contacts["customer_id"], settings)
         except DataError:
             value = None
         readout = read_out(contacts, outcome, value=value, offer_cost=settings.offer_cost)
     return campaign_report_section(control_share=settings.control_share, seed=settings.seed, readout=readout)
+
+
+def voice_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.business.voice import analyse_voice, voice_report_section, voice_signals
+    from analytics.models.churn import ChurnSettings, analyse_churn
+
+    voice_signals(data)  # fails fast, naming the enabling columns, before any model is fitted
+    scores = analyse_churn(data, ChurnSettings()).scores
+    ids = scores["customer_id"].astype(str)
+    risk = pd.Series(scores["churn_probability"].to_numpy(dtype=float), index=ids)
+    value, source = customer_value(data, ids, settings)
+    source += "; churn risk from the churn model"
+    return voice_report_section(analyse_voice(data, value=value, risk=risk, value_source=source))
 
 
 # Section name -> "module:function". Each function takes (CustomerData, ReportSettings) and returns
@@ -253,6 +312,7 @@ SECTIONS: dict[str, str] = {
     "whatif": "analytics.reports.report:whatif_section",
     "segments": "analytics.reports.report:segments_section",
     "campaign": "analytics.reports.report:campaign_section",
+    "voice": "analytics.reports.report:voice_section",
 }
 
 

@@ -81,7 +81,7 @@ def test_a_clear_uplift_is_read_out_with_its_interval_value_and_cost():
         Outcome(stay, "retention", "stayed"),
         offer_cost=5.0,
     )
-    assert shown["p-value"] == f"{expected.p_value:.3f}"
+    assert shown["p-value"] == ("< 0.001" if expected.p_value < 0.001 else f"{expected.p_value:.3f}")
     assert shown["Cost per saved customer"] == money(expected.cost_per_saved)
 
 

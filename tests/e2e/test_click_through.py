@@ -23,6 +23,8 @@ PAGES = [
     ("Lifetime value", "Lifetime value", 3),
     ("What-if: retention lift", "What-if: retention lift", 3),
     ("Action list", "Action list", 0),
+    ("Voice of the customer", "Voice of the customer", 2),
+    ("Campaign readout", "Campaign readout", 0),
     ("Share this analysis", "Share this analysis", 0),
 ]
 FIRST_FIT_MS = 300_000  # the first visit fits every model on a 2-core machine
@@ -41,7 +43,10 @@ def test_every_page_renders_on_the_demo(app_url, page):
     page.get_by_role("heading", name="Keepwise").wait_for(timeout=FIRST_FIT_MS)
     problems = []
     for number, (label, heading, charts) in enumerate(PAGES, start=1):
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name=label, exact=True).click()
+        nav = page.get_by_test_id("stSidebarNav")
+        if not nav.get_by_role("link", name=label, exact=True).count():  # a long menu folds its tail
+            nav.get_by_text("View", exact=False).filter(has_text="more").first.click()
+        nav.get_by_role("link", name=label, exact=True).click()
         page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=FIRST_FIT_MS)
         wait_until_idle(page)
         screenshot(page, f"{number:02d}-{label.split(':')[0].lower().replace(' ', '-')}")

@@ -48,5 +48,5 @@ def readout_chart(readout: Readout) -> alt.LayerChart:
     )
     whiskers = base.mark_rule(color="black", strokeWidth=2).encode(x="low:Q", x2="high:Q")
     return alt.LayerChart(layer=[bars, whiskers]).properties(
-        title=f"{what}: treated vs control (lines = 95% interval)", height=140
+        title=f"{what}: treated vs control (lines = 95% interval)", height=alt.Step(40)
     )

@@ -1,0 +1,332 @@
+"""Churn seen from three angles, and where they agree.
+
+1. **Classifier** (`analytics.models.churn`): the churn model's probability of leaving. It needs
+   a label (a churn column, or churn derived from a gap in purchases). Its AUC is out-of-fold.
+2. **Purchase model** (the CLV section's chosen model: Pareto/NBD, Schmittlein, Morrison &
+   Colombo 1987; BG/NBD, Fader, Hardie & Lee 2005; or MBG/NBD, Batislam et al. 2007): 1 - P(alive),
+   for purchase logs. It needs no label, only repeat purchases. For a fair AUC on the classifier's
+   derived label, the same model is fitted on the purchases up to the label's cutoff and P(alive)
+   is taken at the cutoff, so it never sees the window the label is read from. (Plain BG/NBD gives
+   every one-time buyer P(alive) = 1, so it ranks the likeliest leavers as the safest: on the CDNOW
+   sample its AUC is 0.34 against 0.78 for Pareto/NBD; the default here is Pareto/NBD.)
+3. **Survival** (Kaplan-Meier per segment, Kaplan & Meier 1958): the chance of leaving within
+   the next `horizon_months` for a customer of this tenure and segment,
+   1 - S_seg(t + h) / S_seg(t), for subscriptions (a customers table with tenure and a churn
+   flag). It needs no per-customer model, only tenure and a segment; its AUC is in-sample (a
+   few segment curves, little room to overfit).
+
+Each angle flags the riskiest `flag_share` of current customers. The agreement matrix gives, for
+each pair of angles, the share of the row angle's flagged customers that the column angle flags
+too; `all_flag` are the customers every available angle flags. AUC (Hanley & McNeil 1982) is
+scikit-learn's `roc_auc_score`, each angle on the same label and the same customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
+from analytics.models.btyd import summarize_customers
+from analytics.models.churn import ChurnAnalysis
+from analytics.models.clv import make_model
+from analytics.models.survival import retention_curves, retention_inputs
+
+CLASSIFIER, PALIVE, SURVIVAL = "classifier", "p_alive", "survival"
+ANGLE_LABELS = {
+    CLASSIFIER: "Churn model (classifier risk)",
+    PALIVE: "Purchase model (1 - P(alive))",
+    SURVIVAL: "Survival curve (hazard at this tenure and segment)",
+}
+DEFAULT_FLAG_SHARE = 0.20
+DEFAULT_HORIZON_MONTHS = 3.0
+MAX_SEGMENT_LEVELS = 8
+MIN_SEGMENT_SIZE = 30
+
+
+@dataclass(frozen=True)
+class Angle:
+    """One angle's view: risk per current customer and its AUC on the shared label.
+
+    risk : Series (0..1) indexed by customer id, current customers (higher = more likely to leave).
+    auc : ROC AUC on the label (None when there is no label); n_auc : customers it is measured on.
+    basis : how the risk is computed, in words.
+    """
+
+    name: str
+    risk: pd.Series
+    auc: float | None
+    n_auc: int
+    basis: str
+
+
+@dataclass(frozen=True)
+class ChurnAngles:
+    """The angles, their flags, the agreement matrix and the advice.
+
+    angles : {name: Angle} for the angles this data supports.
+    unavailable : {name: reason in words} for the others.
+    flags : DataFrame (index customer id, current customers scored by every angle): one boolean
+        column per angle (True = among its riskiest `flag_share`).
+    agreement : square DataFrame (angle x angle): share of the row angle's flagged customers that
+        the column angle flags too (diagonal 1).
+    all_flag : customer ids flagged by every available angle.
+    advice : which angle to trust for this data and why, in words.
+    label : the label the AUCs are measured on, in words.
+    """
+
+    angles: dict[str, Angle]
+    unavailable: dict[str, str]
+    flags: pd.DataFrame
+    agreement: pd.DataFrame
+    all_flag: pd.Index
+    advice: str
+    label: str
+    flag_share: float = DEFAULT_FLAG_SHARE
+    notes: list[str] = field(default_factory=list)
+
+
+def _auc(y: pd.Series, score: pd.Series) -> tuple[float | None, int]:
+    both = pd.concat([y.rename("y"), score.rename("s")], axis=1, join="inner").dropna()
+    if both.empty or both["y"].nunique() < 2:
+        return None, int(len(both))
+    return float(roc_auc_score(both["y"].astype(bool), both["s"])), int(len(both))
+
+
+def _step_lookup(months: np.ndarray, retention: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """S(t) of a Kaplan-Meier step curve given at its event times (1 before the first)."""
+    idx = np.searchsorted(months, t, side="right") - 1
+    return np.where(idx >= 0, retention[np.clip(idx, 0, None)], 1.0)
+
+
+def survival_segment(analysis: ChurnAnalysis) -> str | None:
+    """The classifier's most important text attribute with 2..8 levels of >= 30 customers each."""
+    X = analysis.features.X
+    for column in analysis.model.importances_["feature"]:
+        if column not in X.columns or pd.api.types.is_numeric_dtype(X[column]):
+            continue
+        counts = X[column].value_counts()
+        if 2 <= len(counts) <= MAX_SEGMENT_LEVELS and counts.min() >= MIN_SEGMENT_SIZE:
+            return str(column)
+    return None
+
+
+def survival_risk(
+    data: CustomerData, churned: pd.Series, segment: pd.Series | None, horizon_months: float
+) -> pd.Series:
+    """1 - S_seg(t + h) / S_seg(t) per customer with a tenure t (months) and known churn status."""
+    inputs = retention_inputs(data, churned)
+    ids = inputs[CUSTOMER_ID].astype(str).to_numpy()
+    groups = None if segment is None else segment.reindex(ids).astype(object).fillna("(blank)").reset_index(drop=True)
+    curves = retention_curves(inputs["months"], inputs["churned"], groups)
+    t = inputs["months"].to_numpy(dtype=float)
+    labels = np.full(len(ids), "All customers", dtype=object) if groups is None else groups.to_numpy()
+    risk = np.full(len(ids), np.nan)
+    for label, curve in curves.curves.groupby("group"):
+        curve = curve.sort_values("months")
+        members = labels == label
+        m, s = curve["months"].to_numpy(float), curve["retention"].to_numpy(float)
+        now = _step_lookup(m, s, t[members])
+        later = _step_lookup(m, s, t[members] + horizon_months)
+        risk[members] = np.where(now > 0, 1 - later / np.where(now > 0, now, 1), 1.0)
+    return pd.Series(np.clip(risk, 0, 1), index=ids, name="risk")
+
+
+def p_alive_at(
+    transactions: pd.DataFrame, as_of: pd.Timestamp, model_name: str = "pareto_nbd", time_unit: str = "W"
+) -> pd.Series:
+    """P(alive) per customer as of `as_of` from `model_name`, fitted on the purchases up to that day only."""
+    summary = summarize_customers(transactions, observation_end=as_of, time_unit=time_unit)
+    model = make_model(model_name, time_unit=time_unit).fit(summary)
+    return pd.Series(model.p_alive(summary), index=summary.index.astype(str), name="p_alive")
+
+
+def churn_angles(
+    data: CustomerData,
+    analysis: ChurnAnalysis | None,
+    *,
+    p_alive_now: pd.Series | None = None,
+    purchase_model: str = "pareto_nbd",
+    flag_share: float = DEFAULT_FLAG_SHARE,
+    horizon_months: float = DEFAULT_HORIZON_MONTHS,
+) -> ChurnAngles:
+    """The three angles on one dataset, their AUCs on the same label, agreement and advice.
+
+    Parameters
+    ----------
+    data : the dataset.
+    analysis : the churn model's analysis (None when no churn model can be fitted).
+    p_alive_now : the purchase model's P(alive) today per customer id (the shared CLV fit); used
+        to flag current customers. None: refitted here on all purchases.
+    purchase_model : name of the purchase model ('pareto_nbd', 'bg_nbd', 'mbg_nbd'): the CLV
+        section's chosen model, refitted up to the label's cutoff for the AUC.
+    flag_share : share of current customers each angle flags (its riskiest).
+    horizon_months : look-ahead of the survival angle.
+
+    Raises DataError when fewer than two angles can be computed (nothing to compare).
+    """
+    angles: dict[str, Angle] = {}
+    unavailable: dict[str, str] = {}
+    notes: list[str] = []
+    y = None
+    label = "no label"
+    current = None
+    if analysis is not None:
+        y = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))[CHURNED].astype("boolean").dropna()
+        label = analysis.target
+        scored = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))
+        current = scored.index[scored["active"].astype(bool).to_numpy()]
+        auc, n = _auc(y, scored["oof_probability"])
+        angles[CLASSIFIER] = Angle(
+            CLASSIFIER,
+            scored.loc[current, "churn_probability"].astype(float),
+            auc,
+            n,
+            "the churn model's probability of leaving (out-of-fold for the AUC)",
+        )
+    else:
+        unavailable[CLASSIFIER] = "no churn label: the classifier needs a churn column or a purchase log to derive one"
+
+    # purchase model: purchase logs (non-contractual), not subscriptions that record who left
+    subscription = data.has_column(CHURNED) and analysis is not None and analysis.source == "column"
+    if not data.has_transactions:
+        unavailable[PALIVE] = "no purchase log: P(alive) is read from the rhythm of repeat purchases"
+    elif subscription:
+        unavailable[PALIVE] = (
+            "this business records who left (a churn column), so leaving is known, not guessed from silence; "
+            "P(alive) is for purchase logs where customers leave without telling"
+        )
+    else:
+        try:
+            auc, n = None, 0
+            if analysis is not None and analysis.derived is not None:
+                cutoff = analysis.derived.cutoff
+                before = data.transactions[data.transactions["order_date"] <= cutoff]
+                at_cutoff = p_alive_at(before, cutoff, purchase_model)
+                auc, n = _auc(y, 1 - at_cutoff)
+            if p_alive_now is None:
+                p_alive_now = p_alive_at(data.transactions, data.observation_end, purchase_model)
+            now = p_alive_now
+            now = pd.Series(now, dtype=float).rename(index=str)
+            risk = (1 - now).reindex(current) if current is not None else 1 - now
+            angles[PALIVE] = Angle(
+                PALIVE,
+                risk.dropna(),
+                auc,
+                n,
+                f"1 - P(alive) of the {purchase_model} purchase model (for the AUC: fitted on purchases up to the "
+                "label's cutoff, read at the cutoff)",
+            )
+        except DataError as exc:
+            unavailable[PALIVE] = str(exc)
+
+    if not subscription:
+        unavailable[SURVIVAL] = (
+            "needs a subscription: a customers table with a churn flag and a tenure or signup date "
+            "(a purchase log's first-to-last span is not a lifetime)"
+        )
+    else:
+        segment_col = survival_segment(analysis)
+        segment = None
+        if segment_col is not None:
+            segment = analysis.features.X[segment_col].rename(index=str)
+        churned = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))[CHURNED]
+        try:
+            risk = survival_risk(data, churned.astype("boolean").dropna(), segment, horizon_months)
+            auc, n = _auc(y, risk)
+            name = analysis.features.display.get(segment_col, segment_col) if segment_col else "everyone together"
+            angles[SURVIVAL] = Angle(
+                SURVIVAL,
+                risk.reindex(current).dropna(),
+                auc,
+                n,
+                f"chance of leaving in the next {horizon_months:g} months at the customer's tenure, from the "
+                f"Kaplan-Meier curve of their segment ({name}; in-sample AUC)",
+            )
+        except DataError as exc:
+            unavailable[SURVIVAL] = str(exc)
+
+    if len(angles) < 2:
+        missing = "; ".join(f"{ANGLE_LABELS[k]}: {v}" for k, v in unavailable.items())
+        raise DataError(f"Churn from several angles needs at least two of them; this data supports one. {missing}.")
+
+    common = None
+    for angle in angles.values():
+        common = angle.risk.index if common is None else common.intersection(angle.risk.index)
+    flags = pd.DataFrame(index=common)
+    k = max(1, int(round(flag_share * len(common))))
+    for name, angle in angles.items():
+        r = angle.risk.reindex(common)
+        top = r.sort_values(ascending=False, kind="stable").index[:k]
+        flags[name] = flags.index.isin(top)
+    names = list(angles)
+    agreement = pd.DataFrame(index=names, columns=names, dtype=float)
+    for a in names:
+        for b in names:
+            agreement.loc[a, b] = float((flags[a] & flags[b]).sum() / max(1, flags[a].sum()))
+    all_flag = flags.index[flags.all(axis=1)]
+    advice = _advice(angles, unavailable, analysis)
+    return ChurnAngles(angles, unavailable, flags, agreement, all_flag, advice, label, flag_share, notes)
+
+
+def _advice(angles: dict[str, Angle], unavailable: dict[str, str], analysis: ChurnAnalysis | None) -> str:
+    measured = {k: a.auc for k, a in angles.items() if a.auc is not None}
+    best = max(measured, key=lambda k: measured[k]) if measured else None
+    parts = []
+    if best is not None:
+        ranking = ", ".join(
+            f"{ANGLE_LABELS[k].split(' (')[0]} {v:.2f}" for k, v in sorted(measured.items(), key=lambda kv: -kv[1])
+        )
+        parts.append(f"On this data's label the ROC AUCs are: {ranking}.")
+    if CLASSIFIER in angles and analysis is not None and analysis.source == "column":
+        parts.append(
+            "Trust the churn model first: your data records who left, so it learns from real outcomes and uses every "
+            "attribute; the survival curve is the simpler cross-check (it knows only tenure and one segment) and is "
+            "the better guide for when in a customer's life leaving happens."
+        )
+    elif PALIVE in angles and CLASSIFIER in angles:
+        lead = "the purchase model" if best == PALIVE else "the churn model"
+        parts.append(
+            f"Here nobody announces leaving, so both angles guess it from silence; {lead} ranks leavers better on the "
+            "held-out window. The purchase model needs repeat buyers and no label and works for one-time buyers too; "
+            "the churn model depends on the no-purchase window chosen for its label."
+        )
+    parts.append("Customers flagged by every angle are the safest bet for a retention call.")
+    return " ".join(parts)
+
+
+def angles_report_section(result: ChurnAngles) -> dict:
+    """`churn.angles` and `churn.agreement` of the headless report (keys are a stable contract).
+
+    angles: {name: {label, auc, customers_measured, basis, flagged}} for available angles;
+    unavailable: {name: reason}; agreement: {flag_share, matrix {row: {column: share}}, all_flag
+    (count), all_flag_customers (up to 50 ids), advice}.
+    """
+    return {
+        "angles": {
+            name: {
+                "label": ANGLE_LABELS[name],
+                "auc": a.auc,
+                "customers_measured": a.n_auc,
+                "basis": a.basis,
+                "flagged": int(result.flags[name].sum()),
+            }
+            for name, a in result.angles.items()
+        },
+        "angles_unavailable": result.unavailable,
+        "angles_label": result.label,
+        "agreement": {
+            "flag_share": result.flag_share,
+            "customers_compared": int(len(result.flags)),
+            "matrix": {
+                r: {c: float(result.agreement.loc[r, c]) for c in result.agreement.columns}
+                for r in result.agreement.index
+            },
+            "all_flag": int(len(result.all_flag)),
+            "all_flag_customers": [str(i) for i in result.all_flag[:50]],
+            "advice": result.advice,
+        },
+    }
