@@ -28,6 +28,7 @@ PAGES = {
     ],
     "Value & risk": [
         st.Page("pages/churn.py", title="Churn: who is leaving", icon=":material/person_remove:"),
+        st.Page("pages/angles.py", title="Churn: three angles", icon=":material/call_split:"),
         st.Page("pages/lifetime_value.py", title="Lifetime value", icon=":material/savings:"),
     ],
     "Decide": [

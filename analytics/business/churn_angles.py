@@ -269,6 +269,13 @@ def churn_angles(
             agreement.loc[a, b] = float((flags[a] & flags[b]).sum() / max(1, flags[a].sum()))
     all_flag = flags.index[flags.all(axis=1)]
     advice = _advice(angles, unavailable, analysis)
+    if PALIVE in angles and purchase_model == "bg_nbd":
+        notes.append(
+            "The purchase model chosen on the holdout is BG/NBD, which gives every customer who bought only once "
+            "P(alive) = 1: as a churn angle it ranks one-time buyers, the likeliest leavers, as the safest. Read its "
+            "flags for repeat buyers only."
+        )
+        advice += " " + notes[-1]
     return ChurnAngles(angles, unavailable, flags, agreement, all_flag, advice, label, flag_share, notes)
 
 

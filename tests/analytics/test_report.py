@@ -25,8 +25,9 @@ def sample_report() -> dict:
 
 def test_every_section_runs_on_a_purchase_log(sample_report):
     assert list(sample_report) == ["version", "settings", "data", *SECTIONS, "reasons"]
-    # A purchase log has no customers table, so only the subscription retention model stands aside.
-    assert list(sample_report["reasons"]) == ["retention_sbg"]
+    # A purchase log has no customers table, so the subscription retention model and the voice of the
+    # customer (survey answers per customer) stand aside.
+    assert list(sample_report["reasons"]) == ["retention_sbg", "voice"]
     assert sample_report["retention_sbg"] is None
     for section, keys in SECTION_KEYS.items():
         assert keys <= set(sample_report[section]), section
@@ -44,6 +45,11 @@ def test_every_section_runs_on_a_purchase_log(sample_report):
         "Lost",
     }
     assert sum(v["customers"] for v in sample_report["segments"].values()) == 2357
+    angles = sample_report["churn"]["angles"]
+    assert set(angles) == {"classifier", "p_alive"}  # a purchase log: no survival angle
+    assert all(0.5 < a["auc"] < 1 and a["customers_measured"] == 2357 for a in angles.values())
+    assert isinstance(sample_report["churn"]["agreement"]["all_flag"], int)
+    assert sample_report["campaign"]["control_share"] == 0.1 and "uplift" not in sample_report["campaign"]
     json.dumps(sample_report, allow_nan=False)  # strict JSON: no NaN or numpy types
 
 
@@ -57,3 +63,7 @@ def test_customers_table_alone_gives_null_sections_with_reasons():
     assert report["segments"] is None and report["reasons"]["segments"]
     assert report["churn"]["target"].startswith("'Churned'")
     assert 0.2 < report["churn"]["churn_rate"] < 0.35
+    assert set(report["churn"]["angles"]) == {"classifier", "survival"}
+    assert report["churn"]["agreement"]["all_flag"] > 0
+    assert report["voice"]["by_nps_class"]["detractor"]["customers"] == 1121
+    assert report["voice"]["value_source"].startswith("12 months of revenue at the monthly charge")

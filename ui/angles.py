@@ -1,0 +1,31 @@
+"""Churn from three angles on the app's shared fits (the churn model and the lifetime-value model), cached per dataset."""
+
+from __future__ import annotations
+
+from analytics.business.churn_angles import ChurnAngles, churn_angles
+from analytics.data.schema import CustomerData, DataError
+from analytics.models.churn import ChurnSettings
+from analytics.models.clv import ClvSettings
+from ui import models
+from ui.cache import per_dataset
+
+
+@per_dataset(max_entries=8)
+def _angles(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> ChurnAngles:
+    try:
+        analysis = models.churn_analysis(data, churn)
+    except DataError:
+        analysis = None
+    p_alive, model = None, "pareto_nbd"
+    if data.has_transactions and (analysis is None or analysis.source == "purchases"):
+        try:
+            fitted = models.clv_analysis(data, clv)
+            p_alive, model = fitted.customers["p_alive"].rename(index=str), fitted.selected
+        except DataError:
+            pass
+    return churn_angles(data, analysis, p_alive_now=p_alive, purchase_model=model)
+
+
+def angles(data: CustomerData) -> ChurnAngles:
+    """The angles with this session's churn and lifetime-value settings (raises DataError)."""
+    return _angles(data, models.churn_settings(), models.clv_settings())
