@@ -11,6 +11,7 @@ from analytics.data.schema import ACQUISITION_COST, DataError
 from analytics.reports.charts.health import kpi_trend_chart
 from ui import health as h
 from ui import look
+from ui.explain import explain_kpis
 from ui.frame import friendly_errors, header, next_step, require_data
 
 BIND = "query-params"
@@ -166,6 +167,7 @@ if missing:
     st.markdown("**Not available on this data**")
     st.markdown("\n".join(f"- **{', '.join(labels)}**: {reason}." for labels, reason in h.missing_groups(missing)))
     st.caption("Add or map the named column on the Data page and the card appears here.")
+explain_kpis(data, report)  # formula, inputs, period and the customers behind any card
 
 # --- trend -------------------------------------------------------------------------------------
 st.subheader("Trend")

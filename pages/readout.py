@@ -12,6 +12,7 @@ from ui import campaign as uc
 from ui import segments as us
 from ui import state
 from ui.churn import DEFAULT_OFFER_COST, K_OFFER_COST, money
+from ui.explain import explain
 from ui.frame import friendly_errors, header, next_step, require_data
 
 header(
@@ -118,6 +119,23 @@ d.metric(
     help="Chance of a gap at least this large if the offer did nothing.",
 )
 (st.success if readout.distinguishable and readout.difference > 0 else st.warning)(readout.verdict)
+behind = contacts.assign(outcome=contacts["customer_id"].map(outcome.success))
+if outcome.kind == "purchase":
+    behind["outcome"] = behind["outcome"].fillna(False)
+explain(
+    "Uplift",
+    value=f"{100 * readout.difference:+.1f} points",
+    formula="share of the treated who stayed (bought) - share of the control group who stayed (bought); 95% "
+    "interval by Newcombe's hybrid score method",
+    period=f"from the list's campaign to the later file ({outcome.description})",
+    inputs={
+        "Treated: stayed / customers": f"{readout.treated_successes:,} / {readout.treated:,}",
+        "Control: stayed / customers": f"{readout.control_successes:,} / {readout.control:,}",
+        "Not in the later file": f"{readout.not_found:,}",
+    },
+    customers=behind,
+    file_name="campaign_readout_customers.csv",
+)
 st.altair_chart(readout_chart(readout), width="stretch")
 
 a, b, c = st.columns(3)

@@ -10,6 +10,7 @@ from analytics.data.schema import CUSTOMER_ID, NPS, DataError
 from analytics.reports.charts.voice import group_churn_chart
 from analytics.reports.export import to_csv_bytes
 from ui import segments as us
+from ui.explain import explain
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.voice import voice
 
@@ -77,6 +78,19 @@ if NPS in analysis.tables:
         "Value at risk among detractors",
         us.money(detractor_risk),
         help="Sum over current detractors of customer value x churn probability (your currency).",
+    )
+    explain(
+        "Value at risk among detractors",
+        value=us.money(detractor_risk),
+        formula="sum over current detractors (NPS 0-6, not churned) of customer value x churn probability",
+        period="today: customers still with you, value over the value model's horizon",
+        inputs={
+            "Current detractors": f"{int(nps.loc['detractor', 'current']):,}",
+            "Their total value": us.money(float(nps.loc["detractor", "total_value"])),
+            "Value": analysis.value_source,
+        },
+        customers=analysis.close_the_loop,
+        file_name="value_at_risk_detractors.csv",
     )
     if rise is not None and rise.interval_95[0] > 0:
         st.markdown(

@@ -1,0 +1,96 @@
+"""Explain this number: the customers behind a headline KPI, so a manager can check it by hand.
+
+`customers_behind(data, key, period, current_period)` returns one row per customer counted in the
+KPI of that period (or answering the survey it summarises), with the figures it is built from, or
+None when the KPI is not a count over customers (e.g. a model's parameter). The KPI's own
+definition, inputs (`KPI.factors`) and period come from `analytics.business.kpis`; the formula from
+the glossary (`analytics.business.glossary`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics.business.kpis import PERIOD_FREQ, customer_spans
+from analytics.data.schema import (
+    AMOUNT,
+    CES,
+    CSAT,
+    CUSTOMER_ID,
+    ESCALATIONS,
+    NPS,
+    ORDER_DATE,
+    RESOLUTION_HOURS,
+    TICKETS,
+    CustomerData,
+)
+
+SURVEY = {"nps": NPS, "csat": CSAT, "ces": CES}
+SUPPORT = {"escalation_rate": ESCALATIONS, "avg_resolution_hours": RESOLUTION_HOURS}
+
+
+def _bounds(period: str, current_period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    p = pd.Period(current_period, freq=PERIOD_FREQ[period])
+    return p.start_time, p.end_time
+
+
+def _buyers(data: CustomerData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    tx = data.transactions
+    inside = tx[(tx[ORDER_DATE] >= start) & (tx[ORDER_DATE] <= end)]
+    out = inside.groupby(CUSTOMER_ID).agg(purchases=(ORDER_DATE, "count"), revenue=(AMOUNT, "sum"))
+    return out.sort_values("revenue", ascending=False).reset_index()
+
+
+def customers_behind(data: CustomerData, key: str, period: str, current_period: str | None) -> pd.DataFrame | None:
+    """The customers a KPI of `current_period` counts, with the figures it adds up.
+
+    Parameters
+    ----------
+    data : the dataset the KPI was computed on.
+    key : KPI key (`analytics.business.kpis.KPI_KEYS`).
+    period : 'month', 'quarter' or 'year'.
+    current_period : the KPI report's period label (e.g. '2025-12').
+
+    Returns
+    -------
+    DataFrame (customer_id first) or None when the KPI is not built customer by customer.
+    """
+    spans = customer_spans(data.customers) if data.has_customers else None
+    if key in SURVEY and data.has_column(SURVEY[key]):
+        col = SURVEY[key]
+        answered = data.customers[data.customers[col].notna()]
+        return answered[[CUSTOMER_ID, col]].sort_values(col).reset_index(drop=True)
+    if key in SUPPORT and data.has_column(TICKETS):
+        c = data.customers[data.customers[TICKETS].fillna(0) > 0]
+        cols = [CUSTOMER_ID, TICKETS] + [x for x in (ESCALATIONS, RESOLUTION_HOURS) if x in c.columns]
+        return c[cols].sort_values(cols[-1], ascending=False).reset_index(drop=True)
+    if key == "customers" and spans is None:
+        ids = set()
+        if data.has_transactions:
+            ids |= set(data.transactions[CUSTOMER_ID].astype(str))
+        if data.has_customers:
+            ids |= set(data.customers[CUSTOMER_ID].astype(str))
+        return pd.DataFrame({CUSTOMER_ID: sorted(ids)})
+    if current_period is None:
+        return None
+    start, end = _bounds(period, current_period)
+    if spans is not None:
+        on_books = spans[(spans["start"] <= end) & (spans["end"].isna() | (spans["end"] > end))]
+        if key == "customers":  # on the books at the period's end
+            return on_books.rename(columns={"start": "signup", "end": "churn"}).reset_index(drop=True)
+        if key == "active_customers":  # on the books at any time in the period
+            during = spans[(spans["start"] <= end) & (spans["end"].isna() | (spans["end"] >= start))]
+            return during.rename(columns={"start": "signup", "end": "churn"}).reset_index(drop=True)
+        if key == "new_customers":
+            new = spans[(spans["start"] >= start) & (spans["start"] <= end)]
+            return new.rename(columns={"start": "signup", "end": "churn"}).reset_index(drop=True)
+        if key == "churn_rate":
+            left = spans[(spans["end"] >= start) & (spans["end"] <= end)]
+            return left.rename(columns={"start": "signup", "end": "churn"}).reset_index(drop=True)
+    if data.has_transactions and key in ("active_customers", "revenue", "average_order_value", "purchase_frequency"):
+        return _buyers(data, start, end)
+    if data.has_transactions and key == "new_customers":
+        first = data.transactions.groupby(CUSTOMER_ID)[ORDER_DATE].min()
+        new = first[(first >= start) & (first <= end)]
+        return new.rename("first_purchase").reset_index()
+    return None

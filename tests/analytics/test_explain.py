@@ -1,0 +1,40 @@
+"""Explain this number: the customers behind each headline KPI add up to the KPI itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics.business.explain import customers_behind
+from analytics.business.kpis import compute_kpis, customer_effort_score, net_promoter_score
+from analytics.data.datasets import load_demo
+
+
+@pytest.mark.parametrize("key", ["subscription", "cdnow_sample"])
+def test_customers_behind_reproduce_the_kpis(key):
+    data = load_demo(key)
+    report = compute_kpis(data)
+
+    def behind(k):
+        return customers_behind(data, k, report.period, report.current_period)
+
+    buyers = behind("revenue")
+    assert buyers["revenue"].sum() == pytest.approx(report.value("revenue"))
+    assert buyers["revenue"].sum() / buyers["purchases"].sum() == pytest.approx(report.value("average_order_value"))
+    assert buyers["purchases"].mean() == pytest.approx(report.value("purchase_frequency"))
+    assert len(behind("customers")) == report.value("customers")
+    assert len(behind("active_customers")) == report.value("active_customers")
+    assert len(behind("new_customers")) == report.value("new_customers")
+    if key == "subscription":
+        assert net_promoter_score(behind("nps")["nps"]) == pytest.approx(report.value("nps"))
+        assert (behind("csat")["csat"] >= 4).mean() == pytest.approx(report.value("csat"))
+        assert customer_effort_score(behind("ces")["ces"]) == pytest.approx(report.value("ces"))
+        tickets = behind("escalation_rate")
+        rate = tickets["escalations"].sum() / tickets["support_tickets"].sum()
+        assert rate == pytest.approx(report.value("escalation_rate"))
+        timed = tickets.dropna(subset=["resolution_hours"])
+        hours = np.average(timed["resolution_hours"], weights=timed["support_tickets"])
+        assert hours == pytest.approx(report.value("avg_resolution_hours"))
+        left = behind("churn_rate")  # customers who left in the month
+        assert len(left) == 75 and report.value("churn_rate") == pytest.approx(75 / 4142)
+    assert behind("customer_lifetime") is None  # a ratio of averages, not a count of customers

@@ -1,0 +1,101 @@
+"""Explain this number: one mechanism for every headline figure (formula in words, inputs, period,
+the customers behind it with a download).
+
+`explain(...)` draws the drill-down for any figure; `explain_kpis(data, report)` offers it for the
+headline KPIs of a `KPIReport`, taking the formula from the glossary, the inputs from the KPI's
+factors and the customers from `analytics.business.explain.customers_behind`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import streamlit as st
+
+from analytics.business import glossary
+from analytics.business.explain import customers_behind
+from analytics.business.kpis import KPIReport
+from analytics.data.schema import CustomerData
+from analytics.reports.export import to_csv_bytes
+
+TOP_ROWS = 20
+
+
+def explain(
+    label: str,
+    *,
+    value: str,
+    formula: str,
+    period: str,
+    definition: str = "",
+    inputs: Mapping[str, object] | None = None,
+    customers: pd.DataFrame | None = None,
+    file_name: str = "customers_behind.csv",
+    expanded: bool = False,
+) -> None:
+    """An 'Explain this number' expander: value, definition, formula, period, inputs, customers (+ CSV)."""
+    with st.expander(f"Explain this number: {label}", icon=":material/calculate:", expanded=expanded):
+        st.markdown(f"**{label}: {value}**" + (f" — {definition}" if definition else ""))
+        st.markdown(f"**Formula.** {formula}  \n**Period.** {period}")
+        if inputs:
+            st.dataframe(
+                pd.DataFrame({"Input": list(inputs), "Value": [str(v) for v in inputs.values()]}),
+                hide_index=True,
+                width="stretch",
+            )
+        if customers is not None:
+            st.markdown(f"**The {len(customers):,} customers behind it** (first {min(TOP_ROWS, len(customers))}):")
+            st.dataframe(customers.head(TOP_ROWS), hide_index=True, width="stretch")
+            st.download_button(
+                f"Download all {len(customers):,} (CSV)",
+                to_csv_bytes(customers),
+                file_name=file_name,
+                mime="text/csv",
+                on_click="ignore",
+                icon=":material/download:",
+                key=f"explain_download_{file_name}",
+            )
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "not available"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit in ("count", "customers"):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def explain_kpis(data: CustomerData, report: KPIReport, *, key: str = "explain_kpi") -> None:
+    """A picker of the report's computed KPIs and the drill-down of the chosen one."""
+    computed = [k for k in report.kpis if k.value is not None]
+    if not computed:
+        return
+    chosen = st.selectbox(
+        "Explain a number",
+        [k.key for k in computed],
+        format_func=lambda k: report[k].label,
+        key=key,
+        help="The formula, the inputs, the period and the customers behind a headline figure.",
+    )
+    kpi = report[chosen]
+    try:
+        term = glossary.term(chosen)
+        formula, period = term.formula, term.period
+    except (KeyError, LookupError):
+        formula, period = kpi.definition, report.period
+    inputs = {name: _number(v, "") if isinstance(v, float) else v for name, v in kpi.factors}
+    customers = customers_behind(data, chosen, report.period, report.current_period)
+    explain(
+        kpi.label,
+        value=_number(kpi.value, kpi.unit),
+        formula=formula,
+        period=f"{kpi.period or report.current_period or ''} ({period})",
+        definition=kpi.definition,
+        inputs=inputs or None,
+        customers=customers,
+        file_name=f"customers_behind_{chosen}.csv",
+        expanded=True,
+    )
