@@ -204,11 +204,13 @@ def churn_angles(
             auc, n = None, 0
             if analysis is not None and analysis.derived is not None:
                 cutoff = analysis.derived.cutoff
-                before = data.transactions[data.transactions["order_date"] <= cutoff]
-                at_cutoff = p_alive_at(before, cutoff, purchase_model)
-                auc, n = _auc(y, 1 - at_cutoff)
+                tx = data.require_transactions("The purchase model's angle")
+                at_cutoff = p_alive_at(tx[tx["order_date"] <= cutoff], cutoff, purchase_model)
+                if y is not None:
+                    auc, n = _auc(y, 1 - at_cutoff)
             if p_alive_now is None:
-                p_alive_now = p_alive_at(data.transactions, data.observation_end, purchase_model)
+                tx = data.require_transactions("The purchase model's angle")
+                p_alive_now = p_alive_at(tx, data.observation_end, purchase_model)
             now = p_alive_now
             now = pd.Series(now, dtype=float).rename(index=str)
             risk = (1 - now).reindex(current) if current is not None else 1 - now
@@ -228,7 +230,7 @@ def churn_angles(
             "needs a subscription: a customers table with a churn flag and a tenure or signup date "
             "(a purchase log's first-to-last span is not a lifetime)"
         )
-    else:
+    elif analysis is not None and y is not None:
         segment_col = survival_segment(analysis)
         segment = None
         if segment_col is not None:
@@ -253,9 +255,10 @@ def churn_angles(
         missing = "; ".join(f"{ANGLE_LABELS[k]}: {v}" for k, v in unavailable.items())
         raise DataError(f"Churn from several angles needs at least two of them; this data supports one. {missing}.")
 
-    common = None
-    for angle in angles.values():
-        common = angle.risk.index if common is None else common.intersection(angle.risk.index)
+    views = list(angles.values())
+    common = views[0].risk.index
+    for angle in views[1:]:
+        common = common.intersection(angle.risk.index)
     flags = pd.DataFrame(index=common)
     k = max(1, int(round(flag_share * len(common))))
     for name, angle in angles.items():

@@ -35,7 +35,7 @@ def _bounds(period: str, current_period: str) -> tuple[pd.Timestamp, pd.Timestam
 
 
 def _buyers(data: CustomerData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    tx = data.transactions
+    tx = data.require_transactions()
     inside = tx[(tx[ORDER_DATE] >= start) & (tx[ORDER_DATE] <= end)]
     out = inside.groupby(CUSTOMER_ID).agg(purchases=(ORDER_DATE, "count"), revenue=(AMOUNT, "sum"))
     return out.sort_values("revenue", ascending=False).reset_index()
@@ -55,21 +55,22 @@ def customers_behind(data: CustomerData, key: str, period: str, current_period: 
     -------
     DataFrame (customer_id first) or None when the KPI is not built customer by customer.
     """
-    spans = customer_spans(data.customers) if data.has_customers else None
-    if key in SURVEY and data.has_column(SURVEY[key]):
+    customers = data.customers if data.has_customers else None
+    spans = customer_spans(customers)
+    if customers is not None and key in SURVEY and data.has_column(SURVEY[key]):
         col = SURVEY[key]
-        answered = data.customers[data.customers[col].notna()]
+        answered = customers[customers[col].notna()]
         return answered[[CUSTOMER_ID, col]].sort_values(col).reset_index(drop=True)
-    if key in SUPPORT and data.has_column(TICKETS):
-        c = data.customers[data.customers[TICKETS].fillna(0) > 0]
+    if customers is not None and key in SUPPORT and data.has_column(TICKETS):
+        c = customers[customers[TICKETS].fillna(0) > 0]
         cols = [CUSTOMER_ID, TICKETS] + [x for x in (ESCALATIONS, RESOLUTION_HOURS) if x in c.columns]
         return c[cols].sort_values(cols[-1], ascending=False).reset_index(drop=True)
     if key == "customers" and spans is None:
-        ids = set()
+        ids: set[str] = set()
         if data.has_transactions:
-            ids |= set(data.transactions[CUSTOMER_ID].astype(str))
-        if data.has_customers:
-            ids |= set(data.customers[CUSTOMER_ID].astype(str))
+            ids |= set(data.require_transactions()[CUSTOMER_ID].astype(str))
+        if customers is not None:
+            ids |= set(customers[CUSTOMER_ID].astype(str))
         return pd.DataFrame({CUSTOMER_ID: sorted(ids)})
     if current_period is None:
         return None
@@ -90,7 +91,7 @@ def customers_behind(data: CustomerData, key: str, period: str, current_period: 
     if data.has_transactions and key in ("active_customers", "revenue", "average_order_value", "purchase_frequency"):
         return _buyers(data, start, end)
     if data.has_transactions and key == "new_customers":
-        first = data.transactions.groupby(CUSTOMER_ID)[ORDER_DATE].min()
-        new = first[(first >= start) & (first <= end)]
-        return new.rename("first_purchase").reset_index()
+        first = data.require_transactions().groupby(CUSTOMER_ID)[ORDER_DATE].min()
+        joined = first[(first >= start) & (first <= end)]
+        return pd.DataFrame({CUSTOMER_ID: joined.index, "first_purchase": joined.to_numpy()})
     return None

@@ -22,6 +22,7 @@ Definitions
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,8 +100,14 @@ def count_band(counts: pd.Series, top: int = 3) -> pd.Series:
     return out
 
 
-BANDS = {NPS: nps_class, CSAT: csat_band, CES: ces_band, TICKETS: count_band, ESCALATIONS: count_band}
-BANDS[COMPLAINTS] = count_band
+BANDS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    NPS: nps_class,
+    CSAT: csat_band,
+    CES: ces_band,
+    TICKETS: count_band,
+    ESCALATIONS: count_band,
+    COMPLAINTS: count_band,
+}
 ORDER = {
     NPS: list(NPS_CLASSES),
     CSAT: ["satisfied (4-5)", "neutral (3)", "dissatisfied (1-2)"],
@@ -197,9 +204,9 @@ def voice_signals(data: CustomerData) -> dict[str, str]:
 
     Raises DataError naming the columns that would enable the voice analysis when there are none.
     """
-    if not data.has_customers:
-        raise DataError(f"Voice of the customer needs {ENABLING_COLUMNS}. This data has only a purchase log.")
     c = data.customers
+    if c is None or not len(c):
+        raise DataError(f"Voice of the customer needs {ENABLING_COLUMNS}. This data has only a purchase log.")
     available = {col: label for col, label in SIGNALS.items() if col in c.columns and c[col].notna().any()}
     if not available:
         raise DataError(f"Voice of the customer needs {ENABLING_COLUMNS}. None of these columns is in this data.")
@@ -227,7 +234,7 @@ def analyse_voice(
     DataError : naming the columns that would enable it, when the data has none of the signals.
     """
     available = voice_signals(data)
-    c = data.customers.drop_duplicates(CUSTOMER_ID)
+    c = data.require_customers("Voice of the customer").drop_duplicates(CUSTOMER_ID)
     c = c.set_index(c[CUSTOMER_ID].astype(str))
     value = pd.Series(value, dtype=float).rename(index=str)
     risk = pd.Series(risk, dtype=float).rename(index=str)

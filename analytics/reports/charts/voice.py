@@ -36,4 +36,4 @@ def group_churn_chart(table: pd.DataFrame, title: str) -> alt.LayerChart:
         ],
     )
     whiskers = base.mark_rule(color="black", strokeWidth=2).encode(x="churn_low:Q", x2="churn_high:Q")
-    return alt.layer(bars, whiskers).properties(title=title, height=alt.Step(34))
+    return alt.LayerChart(layer=[bars, whiskers]).properties(title=title, height=alt.Step(34))
