@@ -167,7 +167,6 @@ if missing:
     st.markdown("**Not available on this data**")
     st.markdown("\n".join(f"- **{', '.join(labels)}**: {reason}." for labels, reason in h.missing_groups(missing)))
     st.caption("Add or map the named column on the Data page and the card appears here.")
-explain_kpis(data, report)  # formula, inputs, period and the customers behind any card
 
 # --- trend -------------------------------------------------------------------------------------
 st.subheader("Trend")
@@ -237,6 +236,9 @@ try:
     parse_targets(text, strict=True)
 except DataError as exc:
     st.warning(str(exc))
+
+st.subheader("Explain a number")
+explain_kpis(data, report)  # formula, inputs, period and the customers behind any card
 
 next_step(
     "Pick the one or two KPIs furthest off target (or moving the wrong way) and name an owner for each. Churn and "
