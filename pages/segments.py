@@ -161,10 +161,11 @@ def persona_block() -> None:
     score = found.silhouette_[found.k_]
     clarity = "clearly separated" if score >= 0.5 else "fairly distinct" if score >= 0.25 else "overlapping"
     st.markdown(
-        f"**The data forms {found.k_} personas.** k-means on standardised behaviour and attributes; {found.k_} groups "
-        f"gave the best silhouette ({score:.2f} on a scale of -1 to 1, tried k = {min(found.silhouette_)} to "
-        f"{max(found.silhouette_)}), so the groups are {clarity}"
-        + (": read them as tendencies, not boxes." if clarity == "overlapping" else ".")
+        f"**Your customers fall into {found.k_} personas**, and the groups are {clarity}"
+        + (": read them as tendencies, not boxes." if clarity == "overlapping" else "."),
+        help=f"For analysts: k-means on standardised behaviour and attributes; {found.k_} groups gave the best "
+        f"silhouette ({score:.2f} on a scale of -1 to 1, tried k = {min(found.silhouette_)} to "
+        f"{max(found.silhouette_)}).",
     )
     for sentence in found.descriptions_.values():
         st.markdown(f"- {sentence}")

@@ -21,6 +21,8 @@ from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, SIGNUP_D
 from analytics.models.churn import ChurnAnalysis, ChurnSettings, label_cell_text
 from analytics.models.clv import ClvSettings
 from analytics.models.survival import RetentionCurves, retention_curves, retention_inputs
+from analytics.reports import currency as fmt
+from ui import currency as cur
 from ui import models
 from ui.cache import per_dataset
 
@@ -51,7 +53,9 @@ DURATION_COLUMNS = (TENURE_MONTHS, SIGNUP_DATE, "tenure_days", "days_since_last_
 
 def money(x: float) -> str:
     """A money amount in the file's currency: whole units from 100 up, else two decimals."""
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return fmt.format_money(float(x), cur.code_now(), decimals=0 if abs(x) >= 100 else 2)
 
 
 def label_values(values: pd.Series) -> list[str]:

@@ -22,6 +22,8 @@ from analytics.models.btyd import TIME_UNIT_NAMES, default_calibration_end, from
 from analytics.models.clv import MODEL_LABELS, ClvAnalysis, ClvSettings, conditional_expectations, cumulative_tracking
 from analytics.models.sbg import ShiftedBetaGeometric, customer_periods, subscription_values
 from analytics.models.sbg import report_section as sbg_report
+from analytics.reports import currency as fmt
+from ui import currency as cur
 from ui import models
 from ui.cache import per_dataset
 
@@ -45,7 +47,7 @@ def money(x: float | None) -> str:
     """An amount in the file's currency: whole units from 1,000 up, else two decimals."""
     if x is None or not np.isfinite(x):
         return "n/a"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}"
+    return fmt.format_money(float(x), cur.code_now(), decimals=0 if abs(x) >= 1000 else 2)
 
 
 # --- the calibration-end widget -----------------------------------------------------------------

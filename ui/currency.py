@@ -11,6 +11,7 @@ import streamlit as st
 
 from analytics.data.schema import CustomerData
 from analytics.reports import currency as fmt
+from ui.cache import current_data
 
 K_CURRENCY = "cur_code"  # "" or missing = use the detected currency
 AUTO = ""
@@ -29,6 +30,17 @@ def chosen() -> str | None:
 def current(data: CustomerData | None = None) -> str | None:
     """The code to show money in: the user's choice, else the data's detected currency, else None."""
     return chosen() or detected(data)
+
+
+def code_now() -> str | None:
+    """The code in force for the dataset the pages show now (None outside a page run or when unknown)."""
+    code = chosen()
+    if code:
+        return code
+    try:
+        return detected(current_data())
+    except Exception:  # no dataset yet (the page shows its own message) or no Streamlit run
+        return None
 
 
 def money(value: float | None, data: CustomerData | None = None, *, decimals: int = 0, signed: bool = False) -> str:

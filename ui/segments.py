@@ -19,6 +19,8 @@ from analytics.business import lifecycle as lc
 from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR, WhatIfSettings, report_section
 from analytics.business.segments import Personas, ValueRisk, fit_personas, rfm_table, value_risk_matrix
 from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
+from analytics.reports import currency as fmt
+from ui import currency as cur
 from ui import models
 from ui import whatif as wi  # the What-if page's keys and slider -> settings conversion
 from ui.cache import per_dataset
@@ -32,7 +34,9 @@ NEEDS_RISK = f"a `churned` column in the customers table, or {NEEDS_PURCHASES}"
 
 def money(x: float) -> str:
     """A money amount for a sentence (file currency): whole units from 100 up, else two decimals."""
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return fmt.format_money(float(x), cur.code_now(), decimals=0 if abs(x) >= 100 else 2)
 
 
 # --------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_subscription_demo_segments_value_risk_personas_and_stages():
     assert current == int((~churned).sum())  # customers who already left are not in the matrix
     page = text(at)
     assert f"**{save_first:,} customers ({save_first / current:.0%} of the {current:,} current customers)" in page
-    assert "The data forms 3 personas." in page
+    assert "Your customers fall into 3 personas" in page
     assert sum(m.value.startswith("- Persona ") for m in at.markdown) == 3  # one sentence each
     assert "Between 30 Nov 2025 and 31 Dec 2025" in page
     assert "the churn model judges who is still a customer" in page  # subscription: churn column exists
@@ -80,7 +80,7 @@ def test_cdnow_sample_runs_with_one_time_buyer_rule():
     assert segments["Customers"].tolist() == expected_sizes("cdnow_sample")
     assert int(segments.set_index("Segment").at["New", "Customers"]) == 0  # nobody joined after March 1997
     page = text(at)
-    assert "The data forms 2 personas." in page
+    assert "Your customers fall into 2 personas" in page
     assert "**One-time buyers** (1,218)" in page  # BG/NBD frequency 0: p_alive is 1, the gap rule applies
     assert "Between 31 May 1998 and 30 Jun 1998" in page
 
