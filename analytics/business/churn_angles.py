@@ -51,9 +51,18 @@ MIN_SEGMENT_SIZE = 30
 class Angle:
     """One angle's view: risk per current customer and its AUC on the shared label.
 
-    risk : Series (0..1) indexed by customer id, current customers (higher = more likely to leave).
-    auc : ROC AUC on the label (None when there is no label); n_auc : customers it is measured on.
-    basis : how the risk is computed, in words.
+    Attributes
+    ----------
+    name : str
+        The angle.
+    risk : pd.Series
+        0..1 indexed by customer id, current customers (higher = more likely to leave).
+    auc : float or None
+        ROC AUC on the label (None when there is no label).
+    n_auc : int
+        Customers it is measured on.
+    basis : str
+        How the risk is computed, in words.
     """
 
     name: str
@@ -67,15 +76,28 @@ class Angle:
 class ChurnAngles:
     """The angles, their flags, the agreement matrix and the advice.
 
-    angles : {name: Angle} for the angles this data supports.
-    unavailable : {name: reason in words} for the others.
-    flags : DataFrame (index customer id, current customers scored by every angle): one boolean
-        column per angle (True = among its riskiest `flag_share`).
-    agreement : square DataFrame (angle x angle): share of the row angle's flagged customers that
-        the column angle flags too (diagonal 1).
-    all_flag : customer ids flagged by every available angle.
-    advice : which angle to trust for this data and why, in words.
-    label : the label the AUCs are measured on, in words.
+    Attributes
+    ----------
+    angles : dict of str to Angle
+        The angles this data supports.
+    unavailable : dict of str to str
+        {name: reason in words} for the others.
+    flags : pd.DataFrame
+        Index customer id (current customers scored by every angle): one boolean column per angle
+        (True = among its riskiest `flag_share`).
+    agreement : pd.DataFrame
+        Angle x angle: share of the row angle's flagged customers that the column angle flags too
+        (diagonal 1).
+    all_flag : pd.Index
+        Customer ids flagged by every available angle.
+    advice : str
+        Which angle to trust for this data and why, in words.
+    label : str
+        The label the AUCs are measured on, in words.
+    flag_share : float
+        Share of current customers each angle flags.
+    notes : list of str
+        Plain-word caveats.
     """
 
     angles: dict[str, Angle]
@@ -103,7 +125,18 @@ def _step_lookup(months: np.ndarray, retention: np.ndarray, t: np.ndarray) -> np
 
 
 def survival_segment(analysis: ChurnAnalysis) -> str | None:
-    """The classifier's most important text attribute with 2..8 levels of >= 30 customers each."""
+    """The classifier's most important text attribute with 2..8 levels of >= 30 customers each.
+
+    Parameters
+    ----------
+    analysis : ChurnAnalysis
+        The churn model's analysis.
+
+    Returns
+    -------
+    str or None
+        The column; None when no attribute qualifies.
+    """
     X = analysis.features.X
     for column in analysis.model.importances_["feature"]:
         if column not in X.columns or pd.api.types.is_numeric_dtype(X[column]):
@@ -117,7 +150,24 @@ def survival_segment(analysis: ChurnAnalysis) -> str | None:
 def survival_risk(
     data: CustomerData, churned: pd.Series, segment: pd.Series | None, horizon_months: float
 ) -> pd.Series:
-    """1 - S_seg(t + h) / S_seg(t) per customer with a tenure t (months) and known churn status."""
+    """1 - S_seg(t + h) / S_seg(t) per customer with a tenure t (months) and known churn status.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    churned : pd.Series
+        Churn status per customer id.
+    segment : pd.Series, optional
+        Group per customer (one Kaplan-Meier curve per group).
+    horizon_months : float
+        h, the look-ahead.
+
+    Returns
+    -------
+    pd.Series
+        Risk 0..1 per customer.
+    """
     inputs = retention_inputs(data, churned)
     ids = inputs[CUSTOMER_ID].astype(str).to_numpy()
     groups = None if segment is None else segment.reindex(ids).astype(object).fillna("(blank)").reset_index(drop=True)
@@ -138,7 +188,24 @@ def survival_risk(
 def p_alive_at(
     transactions: pd.DataFrame, as_of: pd.Timestamp, model_name: str = "pareto_nbd", time_unit: str = "W"
 ) -> pd.Series:
-    """P(alive) per customer as of `as_of` from `model_name`, fitted on the purchases up to that day only."""
+    """P(alive) per customer as of `as_of` from `model_name`, fitted on the purchases up to that day only.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Canonical transactions.
+    as_of : pd.Timestamp
+        The day.
+    model_name : str, default 'pareto_nbd'
+        The purchase model.
+    time_unit : str, default 'W'
+        Its time unit.
+
+    Returns
+    -------
+    pd.Series
+        0..1 per customer id.
+    """
     summary = summarize_customers(transactions, observation_end=as_of, time_unit=time_unit)
     model = make_model(model_name, time_unit=time_unit).fit(summary)
     return pd.Series(model.p_alive(summary), index=summary.index.astype(str), name="p_alive")
@@ -157,16 +224,30 @@ def churn_angles(
 
     Parameters
     ----------
-    data : the dataset.
-    analysis : the churn model's analysis (None when no churn model can be fitted).
-    p_alive_now : the purchase model's P(alive) today per customer id (the shared CLV fit); used
-        to flag current customers. None: refitted here on all purchases.
-    purchase_model : name of the purchase model ('pareto_nbd', 'bg_nbd', 'mbg_nbd'): the CLV
-        section's chosen model, refitted up to the label's cutoff for the AUC.
-    flag_share : share of current customers each angle flags (its riskiest).
-    horizon_months : look-ahead of the survival angle.
+    data : CustomerData
+        The dataset.
+    analysis : ChurnAnalysis or None
+        The churn model's analysis (None when no churn model can be fitted).
+    p_alive_now : pd.Series, optional
+        The purchase model's P(alive) today per customer id (the shared CLV fit); used to flag
+        current customers. None: refitted here on all purchases.
+    purchase_model : str
+        Name of the purchase model ('pareto_nbd', 'bg_nbd', 'mbg_nbd'): the CLV section's chosen
+        model, refitted up to the label's cutoff for the AUC.
+    flag_share : float
+        Share of current customers each angle flags (its riskiest).
+    horizon_months : float
+        Look-ahead of the survival angle.
 
-    Raises DataError when fewer than two angles can be computed (nothing to compare).
+    Returns
+    -------
+    ChurnAngles
+        The comparison.
+
+    Raises
+    ------
+    DataError
+        When fewer than two angles can be computed (nothing to compare).
     """
     angles: dict[str, Angle] = {}
     unavailable: dict[str, str] = {}
@@ -314,6 +395,16 @@ def angles_report_section(result: ChurnAngles) -> dict:
     angles: {name: {label, auc, customers_measured, basis, flagged}} for available angles;
     unavailable: {name: reason}; agreement: {flag_share, matrix {row: {column: share}}, all_flag
     (count), all_flag_customers (up to 50 ids), advice}.
+
+    Parameters
+    ----------
+    result : ChurnAngles
+        `churn_angles` output.
+
+    Returns
+    -------
+    dict
+        The two keys.
     """
     return {
         "angles": {

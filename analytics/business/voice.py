@@ -61,7 +61,18 @@ ENABLING_COLUMNS = (
 
 
 def nps_class(scores: pd.Series) -> pd.Series:
-    """promoter (9-10), passive (7-8), detractor (0-6); blank where not answered (Reichheld 2003)."""
+    """promoter (9-10), passive (7-8), detractor (0-6); blank where not answered (Reichheld 2003).
+
+    Parameters
+    ----------
+    scores : pd.Series
+        NPS answers 0..10.
+
+    Returns
+    -------
+    pd.Series
+        The class per customer.
+    """
     s = pd.to_numeric(scores, errors="coerce")
     out = pd.Series(pd.NA, index=s.index, dtype=object)
     out[s >= 9] = "promoter"
@@ -71,7 +82,18 @@ def nps_class(scores: pd.Series) -> pd.Series:
 
 
 def csat_band(scores: pd.Series) -> pd.Series:
-    """satisfied (4-5), neutral (3), dissatisfied (1-2)."""
+    """satisfied (4-5), neutral (3), dissatisfied (1-2).
+
+    Parameters
+    ----------
+    scores : pd.Series
+        CSAT answers 1..5.
+
+    Returns
+    -------
+    pd.Series
+        The band per customer (blank where not answered).
+    """
     s = pd.to_numeric(scores, errors="coerce")
     out = pd.Series(pd.NA, index=s.index, dtype=object)
     out[s >= 4] = "satisfied (4-5)"
@@ -81,7 +103,18 @@ def csat_band(scores: pd.Series) -> pd.Series:
 
 
 def ces_band(scores: pd.Series) -> pd.Series:
-    """easy (1-3), neutral (4), hard (5-7); lower effort is better."""
+    """easy (1-3), neutral (4), hard (5-7); lower effort is better.
+
+    Parameters
+    ----------
+    scores : pd.Series
+        CES answers 1..7.
+
+    Returns
+    -------
+    pd.Series
+        The band per customer (blank where not answered).
+    """
     s = pd.to_numeric(scores, errors="coerce")
     out = pd.Series(pd.NA, index=s.index, dtype=object)
     out[s <= 3] = "easy (1-3)"
@@ -91,7 +124,20 @@ def ces_band(scores: pd.Series) -> pd.Series:
 
 
 def count_band(counts: pd.Series, top: int = 3) -> pd.Series:
-    """'0', '1', '2', '3+' (with `top` = 3) for ticket, escalation and complaint counts."""
+    """'0', '1', '2', '3+' (with `top` = 3) for ticket, escalation and complaint counts.
+
+    Parameters
+    ----------
+    counts : pd.Series
+        Counts per customer.
+    top : int, default 3
+        The open-ended top band.
+
+    Returns
+    -------
+    pd.Series
+        The band per customer.
+    """
     s = pd.to_numeric(counts, errors="coerce")
     out = pd.Series(pd.NA, index=s.index, dtype=object)
     for k in range(top):
@@ -117,7 +163,19 @@ ORDER = {
 
 @dataclass(frozen=True)
 class ChurnRise:
-    """Churn of detractors minus churn of promoters (shares 0..1) with its 95% Newcombe interval."""
+    """Churn of detractors minus churn of promoters (shares 0..1) with its 95% Newcombe interval.
+
+    Attributes
+    ----------
+    promoter_rate, detractor_rate : float
+        Churn rates of the two groups.
+    difference : float
+        detractor_rate - promoter_rate.
+    interval_95 : tuple of float
+        Its 95% interval.
+    ratio : float or None
+        detractor_rate / promoter_rate (None when promoters never churn).
+    """
 
     promoter_rate: float
     detractor_rate: float
@@ -139,15 +197,23 @@ class ChurnRise:
 class VoiceAnalysis:
     """What customers say joined to what they do and what they are worth.
 
-    available : the signals the data has ({column: label}).
-    tables : {column: one row per group: group, customers, answered share, churned, churn_rate,
-        churn_low / churn_high (95% Wilson), median_lifetime_months, current, mean_value,
-        total_value, value_at_risk (currency)}.
-    churn_rise : detractor minus promoter churn (None without NPS or churn flags).
-    close_the_loop : current detractors ranked by value at risk: customer_id, nps, value,
-        churn_probability, value_at_risk (+ escalations / complaints where present).
-    value_source : plain words for where the value comes from.
-    notes : plain-word caveats (e.g. share of customers who answered).
+    Attributes
+    ----------
+    available : dict of str to str
+        The signals the data has ({column: label}).
+    tables : dict of str to pd.DataFrame
+        {column: one row per group: group, customers, answered share, churned, churn_rate,
+        churn_low / churn_high (95% Wilson), median_lifetime_months, current, mean_value, total_value,
+        value_at_risk (currency)}.
+    churn_rise : ChurnRise or None
+        Detractor minus promoter churn (None without NPS or churn flags).
+    close_the_loop : pd.DataFrame
+        Current detractors ranked by value at risk: customer_id, nps, value, churn_probability,
+        value_at_risk (+ escalations / complaints where present).
+    value_source : str
+        Plain words for where the value comes from.
+    notes : list of str
+        Plain-word caveats (e.g. share of customers who answered).
     """
 
     available: dict[str, str]
@@ -200,9 +266,22 @@ def _group_table(
 
 
 def voice_signals(data: CustomerData) -> dict[str, str]:
-    """The survey and support signals the data has ({column: label}).
+    """The survey and support signals the data has.
 
-    Raises DataError naming the columns that would enable the voice analysis when there are none.
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+
+    Returns
+    -------
+    dict of str to str
+        {column: label}.
+
+    Raises
+    ------
+    DataError
+        Naming the columns that would enable the voice analysis when there are none.
     """
     c = data.customers
     if c is None or not len(c):
@@ -224,14 +303,24 @@ def analyse_voice(
 
     Parameters
     ----------
-    data : needs a customers table with at least one of the SIGNALS columns.
-    value : customer value per customer id (currency), from the customer-value definition.
-    risk : churn probability per customer id (0..1), for value at risk.
-    value_source : plain words for where `value` comes from (shown and reported).
+    data : CustomerData
+        Needs a customers table with at least one of the SIGNALS columns.
+    value : pd.Series
+        Customer value per customer id (currency), from the customer-value definition.
+    risk : pd.Series
+        Churn probability per customer id (0..1), for value at risk.
+    value_source : str
+        Plain words for where `value` comes from (shown and reported).
+
+    Returns
+    -------
+    VoiceAnalysis
+        The joined view.
 
     Raises
     ------
-    DataError : naming the columns that would enable it, when the data has none of the signals.
+    DataError
+        Naming the columns that would enable it, when the data has none of the signals.
     """
     available = voice_signals(data)
     c = data.require_customers("Voice of the customer").drop_duplicates(CUSTOMER_ID)
@@ -305,6 +394,16 @@ def voice_report_section(analysis: VoiceAnalysis) -> dict:
     value_at_risk} (rates 0..1, money in the data's currency), churn_rise_detractor_vs_promoter
     .{difference, interval_95, ratio}, by_signal.<column> (the same per group, for every signal),
     close_the_loop_top (the 20 current detractors with the most value at risk), value_source, notes.
+
+    Parameters
+    ----------
+    analysis : VoiceAnalysis
+        `analyse_voice` output.
+
+    Returns
+    -------
+    dict
+        The section, JSON-ready.
     """
 
     def rows(table: pd.DataFrame) -> dict:
