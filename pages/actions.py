@@ -31,6 +31,7 @@ from ui import whatif as wi
 from ui.campaign import control_controls, control_settings, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
+from ui.text import plain, safe_table
 
 BIND = "query-params"
 K_EXCEL = "actions_excel"  # (signature, bytes): session only, not a setting (no act_ prefix)
@@ -233,7 +234,7 @@ with st.container():
         )
         loop_export = loop_export.loc[:, loop_export.notna().any()]
         st.dataframe(
-            loop_export,
+            safe_table(loop_export),
             hide_index=True,
             width="stretch",
             height=240,
@@ -304,7 +305,7 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
             help=f"{us.money(top10)} of {us.money(total)}.",
         )
         st.markdown(
-            f"**Start with {filtered.iloc[0][CUSTOMER_ID]}**: {lower_first(filtered.iloc[0]['reason'])}. The ten "
+            f"**Start with {plain(filtered.iloc[0][CUSTOMER_ID])}**: {plain(lower_first(filtered.iloc[0]['reason']))}. The ten "
             f"customers at the top carry {us.money(top10)} of value at stake; a personal call to each costs little "
             "against that."
         )
@@ -312,7 +313,7 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
         st.info("No customer matches these filters: choose more segments or lower the minimum value at stake.")
     export = for_people(filtered, segment_label, actions)
     st.dataframe(
-        export,
+        safe_table(export),
         hide_index=True,
         width="stretch",
         height=420,

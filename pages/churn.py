@@ -19,6 +19,7 @@ from ui import look
 from ui.campaign import control_controls, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CHURN_DEFAULTS, churn_settings, clv_settings, current_churn, current_clv
+from ui.text import plain
 
 BIND = ch.BIND
 
@@ -114,7 +115,7 @@ try:
     ):
         analysis = current_churn(data)
 except DataError as exc:
-    st.warning(f"Churn cannot be modelled on this data: {exc}")
+    st.warning(f"Churn cannot be modelled on this data: {plain(exc)}")
     st.markdown(
         "Churn needs an outcome: a column in the customers table that says who left (Yes/No, 1/0, "
         "Churned/Stayed, or a churn date), or a purchase log (customer id, date, amount) from which a "
@@ -285,7 +286,7 @@ with drivers_box:
             "model cannot cheat by reading the answer."
         )
         for note in analysis.features.notes:
-            st.caption(note)
+            st.caption(plain(note))
 
 
 # --- 4. survival --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ui import currency, state
 from ui.cache import current_data, read_upload
 from ui.frame import header, next_step
 from ui.kind import K_BUSINESS_KIND, assumptions, business_kind
+from ui.text import plain, safe_table
 
 ROLE_LABELS = {
     s.CUSTOMER_ID: "Customer id",
@@ -53,7 +54,7 @@ with st.expander("Upload your files", expanded=state.source() == state.UPLOAD or
         "or both. CSV (any separator, decimal comma fine), Excel .xlsx or Parquet."
     )
     files = st.file_uploader(
-        "Files", type=["csv", "txt", "tsv", "xlsx", "parquet"], accept_multiple_files=True, key="uploader"
+        "Files", type=["csv", "txt", "tsv", "xlsx", "parquet", "gz", "zip"], accept_multiple_files=True, key="uploader"
     )
     if files:
         incoming = [state.UploadedBytes.of(f.name, f.getvalue()) for f in files]
@@ -72,13 +73,13 @@ def mapping_editor(file: state.UploadedBytes) -> None:
     try:
         table = read_upload(file.sha256, file.name, file.content)
     except DataError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     chosen = state.mappings().get(file.sha256)
     mapping = ColumnMapping.from_dict(chosen) if chosen else table.mapping
     columns = [NONE] + list(table.raw.frame.columns)
     with st.form(f"mapping-{file.sha256[:12]}"):
-        st.markdown(f"**{file.name}**: " + " ".join(table.raw.notes))
+        st.markdown(f"**{plain(file.name)}**: " + plain(" ".join(table.raw.notes)))
         kind = st.radio(
             "This file holds",
             list(KIND_LABELS),
@@ -141,7 +142,7 @@ def mapping_editor(file: state.UploadedBytes) -> None:
                 ),
             )
             st.rerun()
-    st.dataframe(table.raw.frame.head(5), hide_index=True)
+    st.dataframe(safe_table(table.raw.frame.head(5)), hide_index=True)
 
 
 if state.uploads():
@@ -153,10 +154,10 @@ if state.uploads():
 try:
     data = current_data()
 except DataError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 
-st.subheader(data.name)
+st.subheader(plain(data.name))
 if data.description:
     st.caption(data.description)
 
@@ -169,9 +170,12 @@ st.caption(
     else "No currency was found in the file: amounts are shown as plain numbers until you pick one."
 )
 
+for warning in data.warnings:
+    st.warning(plain(warning))
+
 for report in data.reports:
     kind = "Purchases" if report.table == s.TRANSACTIONS else "Customers"
-    st.markdown(f"#### {kind}: {report.source}")
+    st.markdown(f"#### {kind}: {plain(report.source)}")
     a, b, c = st.columns(3)
     a.metric("Rows read", f"{report.rows_read:,}", help="Data rows in the file (the header not counted).")
     b.metric("Rows used", f"{report.rows_used:,}", help="Rows every page analyses.")
@@ -181,7 +185,7 @@ for report in data.reports:
         st.table(
             pd.DataFrame(
                 {
-                    "Reason": [e.reason for e in report.excluded],
+                    "Reason": [plain(e.reason) for e in report.excluded],
                     "Rows": [e.rows for e in report.excluded],
                     "Example rows in the file": [", ".join(map(str, e.examples)) for e in report.excluded],
                 }
@@ -189,14 +193,16 @@ for report in data.reports:
         )
     else:
         st.success("No row was left out.")
-    mapped = pd.DataFrame(
-        {"Role": [ROLE_LABELS.get(r, r) for r in report.columns], "Your column": list(report.columns.values())}
+    mapped = safe_table(
+        pd.DataFrame(
+            {"Role": [ROLE_LABELS.get(r, r) for r in report.columns], "Your column": list(report.columns.values())}
+        )
     )
     left, right = st.columns([1, 2])
     left.dataframe(mapped, hide_index=True)
     with right:
         for note in report.notes:
-            st.markdown(f"- {note}")
+            st.markdown(f"- {plain(note)}")
 
 a, b = st.columns(2)
 a.metric("Customers", f"{data.n_customers:,}")
@@ -207,7 +213,7 @@ try:
         help="The latest date in the data; models treat it as today.",
     )
 except DataError as exc:  # a customers table without any date column
-    b.info(str(exc))
+    b.info(plain(exc))
 st.markdown("#### What the analysis assumed")
 kind = business_kind(data)
 choice = st.selectbox(
@@ -218,7 +224,7 @@ choice = st.selectbox(
     help="Decides what retention, churn, 'active' and customer value mean on every page: recorded leaving "
     "for a subscription, a purchase model's estimate for a purchase log.",
 )
-st.caption(f"**{kind.label}**: {kind.reason}.")
+st.caption(f"**{kind.label}**: {plain(kind.reason)}.")
 with st.container(border=True):
     st.dataframe(
         pd.DataFrame(
@@ -232,10 +238,10 @@ with st.container(border=True):
 
 if data.has_transactions:
     with st.expander("Cleaned purchases (first 200 rows)"):
-        st.dataframe(data.transactions.head(200), hide_index=True)
+        st.dataframe(safe_table(data.transactions.head(200)), hide_index=True)
 if data.has_customers:
     with st.expander("Cleaned customers (first 200 rows)"):
-        st.dataframe(data.customers.head(200), hide_index=True)
+        st.dataframe(safe_table(data.customers.head(200)), hide_index=True)
 
 next_step(
     "If a count above looks wrong, fix the column mapping before reading any other page: every "

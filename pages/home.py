@@ -14,6 +14,7 @@ from ui.health import kpi_report, trend
 from ui.kind import business_kind
 from ui.models import current_churn, current_clv, value_and_risk
 from ui.segments import whatif_summary
+from ui.text import plain
 
 SPARK_PERIODS = 12  # months of history in each card's sparkline
 CHART_PERIODS = 24
@@ -58,7 +59,7 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     )
     end = data.observation_end_or_none
     st.caption(
-        f"{data.name} · {data.n_customers:,} customers · "
+        f"{plain(data.name)} · {data.n_customers:,} customers · "
         + (f"data up to {end:%d %b %Y}" if end is not None else "no dates in the data")
     )
     st.page_link("pages/data.py", label="Check the data", icon=":material/fact_check:")

@@ -25,6 +25,7 @@ from ui import currency as cur
 from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CLV_DEFAULTS, clv_settings
+from ui.text import plain
 
 BIND = lv.BIND
 
@@ -400,7 +401,7 @@ with friendly_errors("Lifetime value"):
     try:
         analysis = lv.fit_with_progress(data, settings, bounds)
     except DataError as exc:
-        st.warning(f"Lifetime value cannot be computed on this data: {exc}")
+        st.warning(f"Lifetime value cannot be computed on this data: {plain(exc)}")
         st.markdown(
             "The purchase models learn from customers who bought more than once, over a history long enough to "
             "hold a later period out as a check. Try the automatic model or another calibration end above, or "

@@ -13,6 +13,7 @@ from ui import health as h
 from ui import look
 from ui.explain import explain_kpis
 from ui.frame import friendly_errors, header, next_step, require_data
+from ui.text import plain
 
 BIND = "query-params"
 PER_ROW = 4
@@ -49,7 +50,7 @@ report: KPIReport = h.kpi_report(data, period)
 chosen = h.targets()
 st.caption(
     f"**{report.current_period or 'n/a'}** (the last complete {period}) against **{report.previous_period or 'n/a'}**. "
-    "Money is in your file's currency. " + " ".join(report.notes)
+    "Money is in your file's currency. " + plain(" ".join(report.notes))
 )
 
 
@@ -235,7 +236,7 @@ text = st.text_input(
 try:
     parse_targets(text, strict=True)
 except DataError as exc:
-    st.warning(str(exc))
+    st.warning(plain(exc))
 
 st.subheader("Explain a number")
 explain_kpis(data, report)  # formula, inputs, period and the customers behind any card

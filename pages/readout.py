@@ -14,6 +14,7 @@ from ui import state
 from ui.churn import DEFAULT_OFFER_COST, K_OFFER_COST, money
 from ui.explain import explain
 from ui.frame import friendly_errors, header, next_step, require_data
+from ui.text import plain
 
 header(
     "Campaign readout",
@@ -63,7 +64,9 @@ if list_file is None or not outcome_files:
     )
     st.stop()
 
-st.caption(f"Contact list: **{list_file.name}**. Later file: **{', '.join(f.name for f in outcome_files)}**.")
+st.caption(
+    f"Contact list: **{plain(list_file.name)}**. Later file: **{plain(', '.join(f.name for f in outcome_files))}**."
+)
 
 readout: Readout | None = None
 with friendly_errors("Campaign readout"):

@@ -7,6 +7,7 @@ from ui import share, state
 from ui.auth import sign_in_configured
 from ui.cache import current_data
 from ui.frame import friendly_errors, header, next_step
+from ui.text import plain
 
 header(
     "Share this analysis",
@@ -40,13 +41,13 @@ data = None
 try:
     data = current_data()
 except DataError as exc:
-    st.warning(str(exc))
+    st.warning(plain(exc))
 
 if data is not None:
     source = state.source()
     if source.startswith("demo:"):
         st.markdown(
-            f"**Dataset: {data.name}**, a demo. Only its name goes into the link: whoever opens it loads the "
+            f"**Dataset: {plain(data.name)}**, a demo. Only its name goes into the link: whoever opens it loads the "
             "same demo data."
         )
     else:
@@ -56,7 +57,7 @@ if data is not None:
         if data.has_customers:
             tables.append(f"{len(data.customers):,} customer rows")
         st.markdown(
-            f"**Dataset: {data.name}.** The link stores the cleaned data every page uses ({', '.join(tables)} of "
+            f"**Dataset: {plain(data.name)}.** The link stores the cleaned data every page uses ({', '.join(tables)} of "
             f"{data.n_customers:,} customers), the report of how each file was read and cleaned, and the column "
             "mapping. It does not store your original file, nor the rows that cleaning left out."
         )
@@ -82,7 +83,7 @@ for info in reversed(made_here):
     left, right = st.columns([5, 1], vertical_alignment="center")
     with left:
         st.markdown(
-            f"**{info.name}**{files}: made {info.created:%d %b %Y %H:%M} UTC, works until "
+            f"**{plain(info.name)}**{plain(files)}: made {info.created:%d %b %Y %H:%M} UTC, works until "
             f"{info.expires:%d %b %Y}, {share.size_text(info.size_bytes)}."
         )
         st.code(share.link_url(info.share_id), language=None)

@@ -15,6 +15,7 @@ from streamlit.errors import StreamlitAPIException
 from analytics.data.schema import CustomerData, DataError
 from ui.cache import current_data
 from ui.links import remember_first_url
+from ui.text import plain
 
 # A fresh server serves a deep link like /whatif as an old-style `pages/` app (Streamlit
 # discovers the folder until it has seen st.navigation), which would run the page without app.py:
@@ -79,7 +80,7 @@ def require_data() -> CustomerData:
     try:
         return current_data()
     except DataError as exc:
-        st.warning(str(exc))
+        st.warning(plain(exc))
         st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
         st.stop()
         raise  # unreachable: st.stop() raises; keeps type checkers calm
@@ -91,7 +92,7 @@ def friendly_errors(what: str) -> Iterator[None]:
     try:
         yield
     except DataError as exc:
-        st.info(f"{what}: {exc}")
+        st.info(f"{what}: {plain(exc)}")
     except Exception as exc:
         if type(exc).__name__ in ("StopException", "RerunException"):
             raise

@@ -36,7 +36,7 @@ class LoadedTable:
     mapping: ColumnMapping
 
 
-def read_and_guess(name: str, content: bytes) -> LoadedTable:
+def read_and_guess(name: str, content: bytes, sheet: str | None = None) -> LoadedTable:
     """Read one file and guess its kind and column roles.
 
     Parameters
@@ -56,7 +56,7 @@ def read_and_guess(name: str, content: bytes) -> LoadedTable:
     DataError
         For an unreadable file, or one with no column that says who the customer is.
     """
-    raw = read_table(content, name)
+    raw = read_table(content, name, sheet=sheet)
     mapping = guess_mapping(raw.frame)
     if s.CUSTOMER_ID not in mapping.roles:
         columns = ", ".join(f"'{c}'" for c in list(raw.frame.columns)[:12])
@@ -187,6 +187,7 @@ def load_files(
     name: str | None = None,
     mappings: Sequence[ColumnMapping | None] | None = None,
     today: pd.Timestamp | None = None,
+    sheet: str | None = None,
 ) -> s.CustomerData:
     """Read, guess and clean files in one call (the headless report's and a notebook's path).
 
@@ -200,6 +201,8 @@ def load_files(
         Overrides the guessed mapping of the file at the same position (None keeps the guess).
     today : pd.Timestamp, optional
         The export day; purchases dated after it are excluded (default: the current date).
+    sheet : str, optional
+        The Excel sheet to read in workbooks (default: the sheet holding the most data).
 
     Returns
     -------
@@ -213,7 +216,7 @@ def load_files(
     """
     tables = []
     for i, (file_name, content) in enumerate(files):
-        table = read_and_guess(file_name, content)
+        table = read_and_guess(file_name, content, sheet=sheet)
         chosen = mappings[i] if mappings and i < len(mappings) else None
         if chosen is not None:
             table = LoadedTable(raw=table.raw, mapping=chosen)

@@ -7,8 +7,11 @@ parsing numbers and dates is the cleaning step's job, where every failure is cou
 from __future__ import annotations
 
 import csv
+import gzip
 import io
-from dataclasses import dataclass
+import re
+import zipfile
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -43,11 +46,20 @@ class RawTable:
     notes: tuple[str, ...] = ()  # how it was read, e.g. "Read as CSV: ';'-separated, cp1252."
 
 
+MAX_UNPACKED_BYTES = 1 << 30  # a compressed upload may hold at most 1 GiB (zip/gzip bombs are refused)
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".xlsx", ".xlsm", ".parquet", ".pq")
+HEADER_SEARCH_ROWS = 30
+
+
 def _kind_from_bytes(content: bytes, name: str) -> str:
     lower = name.lower()
+    if content[:2] == b"\x1f\x8b":
+        return "gzip"
     if content[:4] == b"PAR1" or lower.endswith(".parquet"):
         return "parquet"
-    if content[:2] == b"PK" or lower.endswith((".xlsx", ".xlsm")):
+    if content[:2] == b"PK":
+        return "zip" if not _is_workbook(content) else "xlsx"
+    if lower.endswith((".xlsx", ".xlsm")):
         return "xlsx"
     if lower.endswith(".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise DataError(
@@ -56,8 +68,81 @@ def _kind_from_bytes(content: bytes, name: str) -> str:
     return "csv"
 
 
+def _is_workbook(content: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return True  # not a readable zip: let the Excel reader say what is wrong with it
+    return "[Content_Types].xml" in names or "xl/workbook.xml" in names
+
+
+def _gunzip(content: bytes, name: str) -> tuple[bytes, str]:
+    inner = name[:-3] if name.lower().endswith(".gz") else name
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+            data = stream.read(MAX_UNPACKED_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise DataError(
+            f"'{name}' is a damaged gzip file ({exc}). Compress the table again, or upload it as is."
+        ) from exc
+    if len(data) > MAX_UNPACKED_BYTES:
+        raise DataError(f"'{name}' unpacks to more than 1 GiB. Upload a smaller extract of the table.")
+    return data, inner
+
+
+def _unzip(content: bytes, name: str) -> tuple[bytes, str]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = [
+                info
+                for info in archive.infolist()
+                if not info.is_dir() and not info.filename.startswith(("__MACOSX/", ".")) and "/." not in info.filename
+            ]
+            tables = [info for info in members if info.filename.lower().endswith(TABLE_SUFFIXES)]
+            if len(tables) != 1:
+                listed = ", ".join(f"'{info.filename}'" for info in members[:10]) or "nothing"
+                more = f" and {len(members) - 10} more" if len(members) > 10 else ""
+                what = "no table" if not tables else f"{len(tables)} tables"
+                raise DataError(
+                    f"'{name}' is a zip archive with {what} inside ({listed}{more}). Upload a zip with "
+                    "exactly one CSV, Excel or Parquet file, or upload the file itself."
+                )
+            info = tables[0]
+            if info.file_size > MAX_UNPACKED_BYTES:
+                raise DataError(f"'{name}' unpacks to more than 1 GiB. Upload a smaller extract of the table.")
+            return archive.read(info), info.filename.rsplit("/", 1)[-1]
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"'{name}' is a damaged zip archive ({exc}). Zip the table again.") from exc
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when every other byte of ASCII text is zero, else None."""
+    sample = head[:4096]
+    if len(sample) < 4:
+        return None
+    even_zero = sample[0::2].count(0) / len(sample[0::2])
+    odd_zero = sample[1::2].count(0) / len(sample[1::2])
+    if odd_zero > 0.9 and even_zero < 0.1:
+        return "utf-16-le"
+    if even_zero > 0.9 and odd_zero < 0.1:
+        return "utf-16-be"
+    return None
+
+
 def _decode(content: bytes, name: str) -> tuple[str, str]:
     head = content[:SNIFF_BYTES]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return content.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise DataError(f"'{name}' starts like UTF-16 text but is damaged ({exc.reason}).") from exc
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        try:
+            return content.decode(utf16), utf16.upper()
+        except UnicodeDecodeError:
+            pass
     if b"\x00" in head:
         raise DataError(
             f"'{name}' looks like a binary file, not a table. Upload a CSV, an Excel .xlsx or a "
@@ -65,32 +150,97 @@ def _decode(content: bytes, name: str) -> tuple[str, str]:
         )
     for encoding in ENCODINGS:
         try:
-            return content.decode(encoding), encoding
+            return content.decode(encoding), encoding.replace("-sig", "")
         except UnicodeDecodeError:
             continue
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
-def _sniff_delimiter(text: str) -> str:
-    """Pick the delimiter that splits the first lines into the most consistent column count."""
-    lines = [line for line in text[:SNIFF_BYTES].splitlines() if line.strip()][:50]
+def _field_counts(lines: list[str], delimiter: str) -> list[int]:
+    counts = []
+    for line in lines:
+        try:
+            counts.append(len(next(csv.reader([line], delimiter=delimiter))))
+        except (csv.Error, StopIteration):
+            counts.append(0)
+    return counts
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits most lines into the same number (>= 2) of columns."""
     best, best_score = ",", (0, 0)
     for delimiter in CSV_DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
-        if not counts or counts[0] < 2:
+        counts = [c for c in _field_counts(lines, delimiter) if c >= 2]
+        if not counts:
             continue
-        consistent = sum(1 for c in counts if c == counts[0])
-        score = (consistent, counts[0])
+        modal = max(set(counts), key=lambda c: (counts.count(c), c))
+        score = (counts.count(modal), modal)
         if score > best_score:
             best, best_score = delimiter, score
     return best
 
 
+def _header_line(text: str, delimiter: str) -> tuple[int, list[str]]:
+    """(lines to skip, the skipped title lines) when title lines sit above the header, else (0, []).
+
+    Title lines above a header ("Sales export", "Generated ...") are narrower than the table: the
+    header is the first record as wide as most records, with its cells filled, and every record
+    above it is narrower. Records are read with the csv module, so quoted line breaks stay inside.
+    """
+    records: list[tuple[int, list[str]]] = []  # (lines before this record, cells)
+    reader = csv.reader(io.StringIO(text[:SNIFF_BYTES]), delimiter=delimiter)
+    try:
+        while len(records) < 60:
+            before = reader.line_num
+            row = next(reader)
+            if any(cell.strip() for cell in row):
+                records.append((before, row))
+    except (StopIteration, csv.Error):
+        pass
+    if len(records) < 3:
+        return 0, []
+    counts = [len(row) for _, row in records]
+    modal = max(set(counts), key=lambda c: (counts.count(c), c == counts[0], c))
+    if counts[0] >= modal:
+        return 0, []
+    for i, (before, row) in enumerate(records[:HEADER_SEARCH_ROWS]):
+        if len(row) != modal:
+            if len(row) > modal:
+                return 0, []
+            continue
+        if sum(1 for c in row if c.strip()) >= max(2, modal // 2):
+            return before, [",".join(c for c in r if c.strip()) for _, r in records[:i]]
+        return 0, []
+    return 0, []
+
+
 def _read_csv(content: bytes, name: str) -> RawTable:
     text, encoding = _decode(content, name)
+    text = text.lstrip("\ufeff")
     if not text.strip():
         raise DataError(f"'{name}' is empty. Upload a file with a header row and at least one data row.")
-    delimiter = _sniff_delimiter(text)
+    notes: list[str] = []
+    first_line, _, rest = text.partition("\n")
+    declared = first_line.strip().strip('"').lower()
+    delimiter = None
+    if declared.startswith("sep=") and len(declared) in (4, 5):  # Excel's "sep=;" hint line
+        delimiter = declared[4:] or ","
+        if declared[4:] == "\\t":
+            delimiter = "\t"
+        text = rest
+        notes.append(
+            f"The first line '{first_line.strip()}' declares the separator (Excel's hint); it was used and skipped."
+        )
+    head_lines = text[:SNIFF_BYTES].splitlines()[:200]
+    non_blank = [line for line in head_lines if line.strip()]
+    if delimiter is None or delimiter not in CSV_DELIMITERS + " ":
+        delimiter = _sniff_delimiter(non_blank[:60])
+    skip, titles = _header_line(text, delimiter)
+    if skip:
+        shown = "; ".join(f"'{line.strip()[:40]}'" for line in titles[:3])
+        notes.append(
+            f"The header is on line {skip + 1}: the {len(titles)} title line(s) above it ({shown}) were skipped."
+        )
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -98,53 +248,129 @@ def _read_csv(content: bytes, name: str) -> RawTable:
             dtype=TEXT,
             keep_default_na=False,
             skipinitialspace=True,
+            skiprows=skip,
             on_bad_lines="error",
             engine="c",
         )
     except pd.errors.ParserError as exc:
-        line = str(exc).split("line")[-1].split(",")[0].strip() if "line" in str(exc) else "?"
-        raise DataError(
-            f"'{name}' could not be read as a table: row {line} has a different number of "
-            f"columns than the header (separator detected: {_delimiter_name(delimiter)}). "
-            "Check for unquoted separators inside values."
-        ) from exc
+        raise DataError(_parser_problem(str(exc), name, delimiter, skip, text)) from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"'{name}' is empty. Upload a file with a header row and at least one data row.") from exc
-    shown = _delimiter_name(delimiter)
-    notes = (f"Read as CSV: {shown}-separated, {encoding.replace('-sig', '')} text.",)
-    return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="csv", notes=notes)
+    frame = _drop_empty(frame)
+    notes.insert(0, f"Read as CSV: {_delimiter_name(delimiter)}-separated, {encoding} text.")
+    return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="csv", notes=tuple(notes))
+
+
+def _parser_problem(message: str, name: str, delimiter: str, skip: int, text: str) -> str:
+    """One sentence for a CSV the parser rejected, naming the line (1-based, as an editor shows it)."""
+    quote = re.search(r"EOF inside string starting at row (\d+)", message)
+    if quote:
+        line = int(quote.group(1)) + skip + 1
+        shown = text.splitlines()[line - 1][:60] if line - 1 < len(text.splitlines()) else ""
+        return (
+            f"'{name}' has a quote (\") that is never closed, starting on line {line} ('{shown}'). "
+            "Close the quote or remove it, then upload again."
+        )
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if fields:
+        expected, line, saw = fields.groups()
+        return (
+            f"'{name}' could not be read as a table: line {int(line) + skip} has {saw} fields where the header "
+            f"has {expected} (separator detected: {_delimiter_name(delimiter)}). Check for unquoted separators "
+            "inside values."
+        )
+    return (
+        f"'{name}' could not be read as a table ({message.strip().splitlines()[0][:120]}; separator detected: "
+        f"{_delimiter_name(delimiter)}). Check the file's separators and quotes."
+    )
+
+
+def _drop_empty(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop unnamed columns that hold nothing (trailing separators). Rows are kept: an empty row
+    is read and then excluded with its reason, so that every row of the file is accounted for."""
+    keep = [
+        c
+        for c in frame.columns
+        if not (str(c).startswith("Unnamed:") and (frame[c].astype(TEXT).fillna("").str.strip() == "").all())
+    ]
+    return frame[keep]
 
 
 def _delimiter_name(delimiter: str) -> str:
-    return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[delimiter]
+    return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}.get(delimiter, repr(delimiter))
 
 
-def _read_excel(content: bytes, name: str) -> RawTable:
+def _sheet_table(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The table in a sheet read without a header: (frame with the header row as names, header row index)."""
+    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    if raw.empty:
+        return raw, 0
+    filled = raw.notna().sum(axis=1).to_numpy()
+    width = int(filled[: HEADER_SEARCH_ROWS * 2].max())
+    header = 0
+    for i, count in enumerate(filled[:HEADER_SEARCH_ROWS]):
+        row = raw.iloc[i]
+        texts = sum(1 for v in row if isinstance(v, str) and v.strip())
+        if count >= max(2, int(0.8 * width)) and texts >= max(2, count // 2):
+            header = i
+            break
+    names = [str(v).strip() if pd.notna(v) else "" for v in raw.iloc[header]]
+    body = raw.iloc[header + 1 :].copy()
+    body.columns = names
+    return body.infer_objects(), header
+
+
+def _read_excel(content: bytes, name: str, sheet: str | None = None) -> RawTable:
     try:
-        sheets = pd.read_excel(io.BytesIO(content), sheet_name=None, engine="openpyxl")
+        sheets = pd.read_excel(io.BytesIO(content), sheet_name=None, header=None, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for corrupt workbooks
         raise DataError(
             f"'{name}' could not be opened as an Excel workbook ({type(exc).__name__}). Save it "
             "again from Excel as .xlsx, or export it as CSV."
         ) from exc
-    filled = {sheet: frame for sheet, frame in sheets.items() if not frame.dropna(how="all").empty}
+    if sheet is not None and sheet not in sheets:
+        raise DataError(f"'{name}' has no sheet '{sheet}'. Its sheets: {', '.join(repr(s) for s in sheets)}.")
+    tables = {s: _sheet_table(f) for s, f in sheets.items() if sheet is None or s == sheet}
+    filled = {s: t for s, t in tables.items() if len(t[0]) > 0}
     if not filled:
         raise DataError(f"'{name}' has no data rows in any sheet.")
-    sheet, frame = next(iter(filled.items()))
-    notes = [f"Read sheet '{sheet}' of the Excel workbook."]
-    if len(filled) > 1:
-        others = ", ".join(f"'{s}'" for s in list(filled)[1:])
-        notes.append(f"Other sheets with data were not used: {others}. Upload them as separate files.")
-    frame = frame.dropna(how="all")
+
+    def size(item: tuple[str, tuple[pd.DataFrame, int]]) -> int:
+        frame = item[1][0]
+        return int(frame.notna().sum().sum()) if frame.shape[1] >= 2 else 0
+
+    chosen, (frame, header) = max(filled.items(), key=size) if sheet is None else next(iter(filled.items()))
+    notes = [f"Read sheet '{chosen}' of the Excel workbook."]
+    if sheet is None and len(filled) > 1:
+        others = ", ".join(f"'{s}'" for s in filled if s != chosen)
+        notes[0] = f"Read sheet '{chosen}' of the Excel workbook: it holds the most data."
+        notes.append(
+            f"Other sheets were not used: {others}. To read one of them, save it as its own file, or name it "
+            "with --sheet (command line) or sheet= (load_files)."
+        )
+    if header:
+        notes.append(f"The header is on row {header + 1} of the sheet; the title rows above it were skipped.")
     return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="xlsx", notes=tuple(notes))
 
 
 def _read_parquet(content: bytes, name: str) -> RawTable:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(io.BytesIO(content))
+        table = pq.read_table(io.BytesIO(content))
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
         raise DataError(f"'{name}' could not be read as a Parquet file ({type(exc).__name__}).") from exc
-    return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="parquet", notes=("Read as Parquet.",))
+    nested = [f.name for f in table.schema if pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type) and False]
+    notes = ["Read as Parquet."]
+    if nested:
+        table = table.drop_columns(nested)
+        notes.append(
+            f"Columns holding lists or records were ignored: {', '.join(repr(n) for n in nested)} "
+            "(flatten them into plain columns to use them)."
+        )
+    frame = table.to_pandas()
+    return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="parquet", notes=tuple(notes))
 
 
 def _tidy_headers(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -173,7 +399,7 @@ def _tidy_headers(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def read_table(content: bytes, name: str) -> RawTable:
+def read_table(content: bytes, name: str, sheet: str | None = None) -> RawTable:
     """Read one uploaded file.
 
     Parameters
@@ -182,6 +408,8 @@ def read_table(content: bytes, name: str) -> RawTable:
         The file's bytes.
     name : str
         The file name (its extension helps decide the format; the bytes decide first).
+    sheet : str, optional
+        The Excel sheet to read; by default the sheet holding the most data.
 
     Returns
     -------
@@ -197,8 +425,17 @@ def read_table(content: bytes, name: str) -> RawTable:
     if not content or not content.strip():
         raise DataError(f"'{name}' is empty. Upload a file with a header row and at least one data row.")
     kind = _kind_from_bytes(content, name)
+    if kind in ("gzip", "zip"):
+        inner, inner_name = _gunzip(content, name) if kind == "gzip" else _unzip(content, name)
+        if _kind_from_bytes(inner, inner_name) in ("gzip", "zip") if inner else False:
+            raise DataError(
+                f"'{name}' holds another archive ('{inner_name}'). Upload the table itself, or zip it once."
+            )
+        table = read_table(inner, inner_name, sheet=sheet)
+        how = "gzip-compressed" if kind == "gzip" else "zip archive"
+        return replace(table, source=name, notes=(f"Unpacked '{inner_name}' from the {how} '{name}'.", *table.notes))
     if kind == "parquet":
         return _read_parquet(content, name)
     if kind == "xlsx":
-        return _read_excel(content, name)
+        return _read_excel(content, name, sheet=sheet)
     return _read_csv(content, name)

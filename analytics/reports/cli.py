@@ -21,7 +21,7 @@ import pandas as pd
 from analytics.data.datasets import load_demo
 from analytics.data.ingest import load_files
 from analytics.data.schema import DataError
-from analytics.reports.report import ReportSettings, build_report
+from analytics.reports.report import SECTIONS, ReportSettings, build_report
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=["subscription", "purchase_log"],
         help="read the data as this kind of business (default: detected, see data.business_kind_reason)",
     )
+    report.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default: the one holding the most data)")
+    report.add_argument(
+        "--only", metavar="SECTION[,SECTION]", help="compute only these sections ('data' alone: just read and clean)"
+    )
     report.add_argument("--json", metavar="PATH|-", help="write JSON to PATH, or to stdout with -")
     readout = report.add_argument_group("campaign readout (the report's campaign.uplift)")
     readout.add_argument(
@@ -108,7 +112,7 @@ def _readout_inputs(args: argparse.Namespace) -> dict:
     return fields
 
 
-def _load(paths: list[str]):
+def _load(paths: list[str], sheet: str | None = None):
     if len(paths) == 1 and paths[0].startswith("demo:"):
         return load_demo(paths[0].split(":", 1)[1])
     files = []
@@ -120,7 +124,7 @@ def _load(paths: list[str]):
             files.append((file.name, file.read_bytes()))
         except OSError as exc:
             raise DataError(f"'{path}' could not be read ({exc.strerror or exc}). Check its permissions.") from exc
-    return load_files(files)
+    return load_files(files, sheet=sheet)
 
 
 def _summary(report: dict) -> str:
@@ -178,12 +182,21 @@ def _main(argv: list[str] | None) -> int:
     except ValueError:
         return _fail(f"--calibration-end '{args.calibration_end}' is not a date (use YYYY-MM-DD)")
     print(f"reading {', '.join(args.files)} ...", file=sys.stderr)
-    data = _load(args.files)
+    data = _load(args.files, args.sheet)
     settings = ReportSettings(
         period=args.period, calibration_end=calibration_end, business_kind=args.business_kind, **_readout_inputs(args)
     )
     # a --business-kind the data cannot support raises DataError: one error line, exit 2 (see main)
-    report = build_report(data, settings, progress=lambda name: print(f"computing {name} ...", file=sys.stderr))
+    sections = None
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        unknown = [w for w in wanted if w not in SECTIONS and w != "data"]
+        if unknown:
+            return _fail(f"--only: unknown section {', '.join(unknown)} (choose from data, {', '.join(SECTIONS)})")
+        sections = {name: target for name, target in SECTIONS.items() if name in wanted}
+    report = build_report(
+        data, settings, sections=sections, progress=lambda name: print(f"computing {name} ...", file=sys.stderr)
+    )
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.json == "-":
         sys.stdout.write(text + "\n")

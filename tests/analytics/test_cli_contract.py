@@ -75,7 +75,7 @@ def test_missing_file_is_one_error_line(tmp_path, capsys):
 
 
 def test_an_unexpected_exception_becomes_one_line(monkeypatch, capsys):
-    def boom(paths):
+    def boom(*args):
         raise KeyError("surprise\nsecond line")
 
     monkeypatch.setattr(cli, "_load", boom)

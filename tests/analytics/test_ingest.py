@@ -277,7 +277,7 @@ BAD_FILES = [
     (
         "ragged.csv",
         b"customer_id,order_date,amount\na,2024-01-01,1\nb,2024-01-02,2,extra,cells\n",
-        "'ragged.csv' could not be read as a table: row 3 has a different number of columns than the header "
+        "'ragged.csv' could not be read as a table: line 3 has 5 fields where the header has 3 "
         "(separator detected: comma). Check for unquoted separators inside values.",
     ),
     (
