@@ -284,8 +284,11 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
         ever = table["customers"] if basis == "purchases" else _buyers_to_date(data, period, table.index)
         table["repeat_purchase_rate"] = _safe_div(table["repeat_customers"], ever)
     table["retention_rate"] = _safe_div(table["retained_customers"], table["start_customers"])
-    average = (table["start_customers"] + table["end_customers"]) / 2
-    churn = _safe_div(table["lost_customers"], average)
+    # Churn = customers at the period's start who were lost during it / customers at its start, the
+    # complement of retention, so always within 0-100% (lost / average of start and end went past
+    # 100% when a base collapsed: 126% on CDNOW after its acquisition quarter). Customers who join and
+    # leave within one period are not in the start count, so they are not in this rate either.
+    churn = _safe_div(table["start_customers"] - table["retained_customers"], table["start_customers"])
     table["churn_rate"] = churn.where(table["start_customers"] > 0)
     table["lifetime_periods"] = _safe_div(pd.Series(1.0, index=table.index), table["churn_rate"])
     _add_acquisition(table, data, period, basis)

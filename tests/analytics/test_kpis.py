@@ -120,20 +120,20 @@ def test_monthly_kpis_of_the_last_complete_month_match_hand_computation():
     assert v["purchase_frequency"] == pytest.approx(4 / 3)
     assert v["repeat_purchase_rate"] == pytest.approx(3 / 4)  # A, B, D have 2+ orders
     assert v["retention_rate"] == pytest.approx(0.5)
-    assert v["churn_rate"] == pytest.approx(0.4)
-    assert v["customer_lifetime"] == pytest.approx(2.5)
+    assert v["churn_rate"] == pytest.approx(0.5)  # 1 - retention: lost among the month's starting customers
+    assert v["customer_lifetime"] == pytest.approx(2.0)  # 1 / churn
     assert report["customer_lifetime"].unit == "months"
     # first to last purchase (2024 is a leap year): A 65 days, B 47, C 0, D 6 -> 29.5 on average
     assert v["mean_tenure_months"] == pytest.approx(29.5 / (365.25 / 12))
-    # 37.5 x 4/3 x 2.5 - no acquisition cost
-    assert v["clv_simple"] == pytest.approx(125.0)
+    # 37.5 x 4/3 x 2.0 - no acquisition cost
+    assert v["clv_simple"] == pytest.approx(100.0)
 
 
 def test_previous_values_and_changes_are_february():
     report = compute_kpis(tiny_data())
     churn = report["churn_rate"]
     assert churn.previous == pytest.approx(0.5)
-    assert churn.change == pytest.approx(-0.1)
+    assert churn.change == pytest.approx(0.0)  # February: 1 of 2 lost as well
     assert churn.higher_is_better is False
     revenue = report["revenue"]
     assert (revenue.previous, revenue.change) == (pytest.approx(130.0), pytest.approx(20.0))
@@ -217,16 +217,16 @@ def test_cac_simple_clv_and_ltv_cac_with_acquisition_costs():
     # new in March: D (cost 40); in February: C (cost 30)
     assert report["cac"].value == pytest.approx(40.0)
     assert report["cac"].previous == pytest.approx(30.0)
-    assert report["clv_simple"].value == pytest.approx(125.0 - 40.0)
+    assert report["clv_simple"].value == pytest.approx(100.0 - 40.0)
     assert report["clv_simple"].previous == pytest.approx(130.0 - 30.0)
     assert dict(report["clv_simple"].factors) == {
         "average_order_value": pytest.approx(37.5),
         "purchase_frequency": pytest.approx(4 / 3),
-        "lifetime_periods": pytest.approx(2.5),
+        "lifetime_periods": pytest.approx(2.0),
         "acquisition_cost": pytest.approx(40.0),
     }
     ltv_cac = report["ltv_cac"]
-    assert ltv_cac.value == pytest.approx(125.0 / 40.0)  # gross value before acquisition cost
+    assert ltv_cac.value == pytest.approx(100.0 / 40.0)  # gross value before acquisition cost
     assert ltv_cac.benchmark == 3.0
 
 
@@ -262,8 +262,8 @@ def test_subscription_kpis_use_signup_and_churn_dates():
     assert report["active_customers"].value == 4
     assert report["new_customers"].value == 2
     assert report["retention_rate"].value == pytest.approx(1 / 2)
-    assert report["churn_rate"].value == pytest.approx(1 / 2.5)
-    assert report["churn_rate"].previous == pytest.approx(2 / 2.5)  # Feb: 2 lost / ((3 + 2) / 2)
+    assert report["churn_rate"].value == pytest.approx(1 / 2)
+    assert report["churn_rate"].previous == pytest.approx(1 / 3)  # Feb: 1 of the 3 customers at its start lost
     assert report["retention_rate"].previous == pytest.approx(2 / 3)
     assert report["revenue"].value is None and "transactions" in report["revenue"].missing
     # signup to churn (or 2024-03-31): 55 + 71 + 10 + 30 + 45 + 0 days
@@ -316,8 +316,8 @@ def test_targets_round_trip_and_lenient_parsing():
 def test_gaps_respect_the_direction_of_each_kpi():
     report = compute_kpis(tiny_data())
     gaps = kpi_gaps(report, {"churn_rate": 0.3, "revenue": 100.0, "customers": 10.0, "nps": 20.0}).set_index("key")
-    assert gaps.loc["churn_rate", "gap"] == pytest.approx(0.1)
-    assert gaps.loc["churn_rate", "on_target"] is False  # lower is better, 0.4 > 0.3
+    assert gaps.loc["churn_rate", "gap"] == pytest.approx(0.2)
+    assert gaps.loc["churn_rate", "on_target"] is False  # lower is better, 0.5 > 0.3
     assert gaps.loc["revenue", "gap"] == pytest.approx(50.0)
     assert gaps.loc["revenue", "on_target"] is True
     assert gaps.loc["customers", "on_target"] is None  # neutral count
@@ -340,4 +340,14 @@ def test_kpis_report_section_reads_the_report_period():
 
     section = kpis_report_section(tiny_data(), Settings())
     assert section["period"] == "month"
-    assert section["values"]["churn_rate"] == pytest.approx(0.4)
+    assert section["values"]["churn_rate"] == pytest.approx(0.5)
+
+
+def test_churn_rate_trend_stays_within_0_and_100_percent_on_cdnow():
+    """Lost / average(start, end) peaked at 126% after CDNOW's acquisition quarter; lost / start cannot."""
+    from analytics.data.datasets import load_demo
+
+    table = period_table(load_demo("cdnow_sample"), "month")
+    churn = table["churn_rate"].dropna()
+    assert churn.between(0, 1).all() and churn.max() < 1
+    assert (churn + table.loc[churn.index, "retention_rate"]).round(12).eq(1).all()
