@@ -59,9 +59,9 @@ def _report(**extra) -> str:
 def test_report_contains_the_kpi_numbers_and_their_changes():
     html = _report()
     assert "month 2024-03 compared with 2024-02" in html
-    for text in ("$150.00", "$37.50", "40.0%", "50.0%", "2.5 months", "3.1:1", "Rule of thumb: 3.0:1"):
+    for text in ("$150.00", "$37.50", "50.0%", "2.0 months", "2.5:1", "Rule of thumb: 3.0:1"):
         assert text in html, text
-    assert "-10.0 pp vs 2024-02" in html  # churn 0.5 -> 0.4
+    assert "+0.0 pp vs 2024-02" in html  # churn 0.5 -> 0.5 (1 of 2 starting customers lost each month)
     assert "+$20.00 (+15.4%) vs 2024-02" in html  # revenue 130 -> 150
     assert 'data-kpi="nps"' in html and "Generated 2024-04-01 09:30" in html
 
