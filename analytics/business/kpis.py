@@ -15,10 +15,11 @@ Definitions (each KPI also carries its own one-line `definition`):
 * Customers table with `signup_date` and `churn_date` (or `churned` + `tenure_months`)
   ("subscription basis"): *active* means subscribed at any time in the period, *customers* means on
   the books at the period end, *lost* means `churn_date` falls in the period.
-* Churn rate = customers lost in the period / average customers in the period, the average being
-  (customers at the start + customers at the end) / 2 (customer churn rate, e.g. Fader & Hardie's
-  "lost / average customers" reporting convention). Retention rate = share of the customers at the
-  start of the period still there at its end (start base), so retention + churn need not add to 1.
+* Churn rate = customers at the start of the period lost during it / customers at its start, so
+  churn = 1 - retention and both stay within 0-100% (the "lost / average customers" convention went
+  past 100% when a base collapsed: 126% on CDNOW). Retention rate = share of the customers at the
+  start of the period still there at its end. For a purchase log both are about buying again next
+  period (the repeat rate); the purchase model's retention is in `analytics.business.value`.
 * Expected customer lifetime = 1 / churn rate (mean of a geometric lifetime), in periods.
 * Simple CLV = average order value x purchase frequency x lifetime - acquisition cost (the
   textbook "average purchase value x purchase frequency x lifespan" formula, e.g. Kumar & Reinartz,
@@ -437,7 +438,7 @@ KPI_SPECS: dict[str, _Spec] = {
     "churn_rate": _Spec(
         "Churn rate",
         "share",
-        "Customers lost in the period / average customers in the period ((start + end) / 2).",
+        "Customers at the period start lost during it / customers at its start (1 - retention rate), 0-100%.",
         False,
     ),
     "customer_lifetime": _Spec(
