@@ -72,7 +72,7 @@ def test_cards_show_the_library_kpis_with_units_and_deltas(subscription, subscri
     # churn is a lower-is-better KPI: its fall is coloured as good news
     churn_card = next(m for m in at.metric if m.label == "Churn rate")
     assert churn.change < 0 and churn_card.color == GREEN
-    assert churn_card.help.startswith("Customers lost in the period / average customers")
+    assert churn_card.help.startswith("Customers at the period start lost during it / customers at its start")
     # the simple CLV shows its factors
     aov = report["average_order_value"].value
     assert f"= {aov:,.2f} average order value ×" in text(at)
