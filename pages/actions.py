@@ -210,7 +210,9 @@ with st.container():
     with friendly_errors("Close the loop"):
         loop = close_the_loop(data)
         counts = {
-            issue: int(loop["issues"].str.contains(issue).sum()) for issue in ("detractor", "escalated", "unresolved")
+            # astype(str): an empty list (no customer both listed and buying) has no string dtype
+            issue: int(loop["issues"].astype(str).str.contains(issue).sum())
+            for issue in ("detractor", "escalated", "unresolved")
         }
         recent = " who bought in the last 90 days" if data.has_transactions else ""
         st.markdown(

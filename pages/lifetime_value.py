@@ -69,7 +69,9 @@ def settings_form(data: CustomerData) -> lv.CalibrationBounds | None:
                 f"Calibration ends (empty = {default})",
                 value=None,
                 min_value=bounds.first,
-                max_value=bounds.last - dt.timedelta(days=1),
+                # One purchase day (or one row): nothing to split, so the picker is shown but disabled.
+                max_value=max(bounds.first, bounds.last - dt.timedelta(days=1)),
+                disabled=bounds.last - dt.timedelta(days=1) < bounds.first,
                 format="YYYY-MM-DD",
                 key=lv.K_CAL_END,
                 bind=BIND,

@@ -73,10 +73,15 @@ class CohortTable:
         revenue, revenue_retention (observed cells only)."""
         long = self.active.stack().rename("active_customers").reset_index()
         long.columns = ["cohort", "period_number", "active_customers"]
-        long["retention"] = self.retention.stack().to_numpy()
-        if self.revenue is not None:
-            long["revenue"] = self.revenue.stack().to_numpy()
-            long["revenue_retention"] = self.revenue_retention.stack().to_numpy()
+        cells = self.active.stack().index  # observed cells; a ratio may be NaN there (0 revenue at start)
+
+        def aligned(frame: pd.DataFrame) -> np.ndarray:
+            return frame.stack(future_stack=True).reindex(cells).to_numpy()
+
+        long["retention"] = aligned(self.retention)
+        if self.revenue is not None and self.revenue_retention is not None:
+            long["revenue"] = aligned(self.revenue)
+            long["revenue_retention"] = aligned(self.revenue_retention)
         long.insert(1, "cohort_size", long["cohort"].map(self.sizes).astype(int))
         long["period_number"] = long["period_number"].astype(int)
         return long
