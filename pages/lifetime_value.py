@@ -12,6 +12,7 @@ import streamlit as st
 
 from analytics.data.schema import CHURNED, MONTHLY_CHARGE, CustomerData, DataError
 from analytics.models.clv import ClvAnalysis, ClvSettings
+from analytics.models.sbg import lifetime_caveat
 from analytics.reports.charts.clv import (
     clv_distribution,
     cumulative_tracking,
@@ -305,6 +306,9 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
             help=f"Monthly payments a new customer is expected to make, discounted at "
             f"{settings.annual_discount_rate:.0%} a year.",
         )
+        caveat = lifetime_caveat(summary["n_churned"], life, model.max_period_)
+        if caveat:
+            st.warning(caveat)
         alpha, beta = summary["params"]["alpha"], summary["params"]["beta"]
         st.caption(
             f"Shifted-beta-geometric model (Fader & Hardie 2007) fitted to {summary['n_customers']:,} customers, "

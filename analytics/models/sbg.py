@@ -494,3 +494,38 @@ def report_section(data: CustomerData, settings: Any = None) -> dict:
             mean_active_remaining_value=float(values["remaining_value"].mean()) if len(values) else None,
         )
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+
+
+FEW_CHURNERS = 30  # below this many leavers the sBG tail (and so the mean lifetime) rests on a handful of events
+
+
+def lifetime_caveat(n_churned: int, expected_lifetime: float | None, max_period: int) -> str | None:
+    """A plain-word warning when the expected lifetime is an extrapolation the data cannot carry.
+
+    Parameters
+    ----------
+    n_churned : int
+        Customers observed leaving.
+    expected_lifetime : float or None
+        The model's mean lifetime in months (None when unbounded).
+    max_period : int
+        The longest tenure in the data, months.
+
+    Returns
+    -------
+    str or None
+        The caveat, or None when the figure is supported (at least 30 leavers and a lifetime within
+        three times the longest observed tenure).
+    """
+    far = expected_lifetime is not None and expected_lifetime > 3 * max(max_period, 1)
+    if n_churned >= FEW_CHURNERS and not far:
+        return None
+    life = "unbounded" if expected_lifetime is None else f"{expected_lifetime:,.0f} months"
+    return (
+        f"Only {n_churned:,} customers left in the data, and the longest tenure is {max_period:,} months: the expected "
+        f"lifetime ({life}) is extrapolated far beyond what was observed. Read it as 'long', not as a figure; "
+        "lifetime values built on it are as uncertain."
+        if n_churned < FEW_CHURNERS
+        else f"The expected lifetime ({life}) is more than three times the longest tenure in the data "
+        f"({max_period:,} months): it is a projection of the fitted curve, not something observed."
+    )

@@ -142,9 +142,13 @@ def retention_sbg_section(data: CustomerData, settings: ReportSettings) -> dict:
         When the data cannot support this section (the report shows the reason instead).
     """
     from analytics.models.clv import ClvSettings
-    from analytics.models.sbg import report_section
+    from analytics.models.sbg import lifetime_caveat, report_section
 
-    return report_section(data, ClvSettings())
+    section = report_section(data, ClvSettings())
+    section["lifetime_caveat"] = lifetime_caveat(
+        section["n_churned"], section["expected_lifetime_periods"], section["max_observed_periods"]
+    )
+    return section
 
 
 def churn_section(data: CustomerData, settings: ReportSettings) -> dict:

@@ -87,3 +87,19 @@ def test_an_unexpected_exception_becomes_one_line(monkeypatch, capsys):
 def test_bad_calibration_end(args, capsys):
     code, _, err = run_main(capsys, *args)
     assert_refused(code, err, "calibration-end")
+
+
+def test_three_churners_give_a_lifetime_with_a_caveat(capsys):
+    path = ROOT / "tests" / "data" / "corpus" / "files" / "three_churners" / "few_churners.csv"
+    code, out, err = run_main(capsys, "report", str(path), "--only", "retention_sbg", "--json", "-")
+    assert code == 0, err
+    section = json.loads(out)["retention_sbg"]
+    assert section["n_churned"] == 3
+    assert section["expected_lifetime_periods"] > 1000  # 3 leavers among 200: the tail is pure extrapolation
+    assert "Only 3 customers left" in section["lifetime_caveat"]
+
+
+def test_demo_subscription_lifetime_needs_no_caveat(capsys):
+    code, out, _ = run_main(capsys, "report", "demo:subscription", "--only", "retention_sbg", "--json", "-")
+    assert code == 0
+    assert json.loads(out)["retention_sbg"]["lifetime_caveat"] is None

@@ -28,3 +28,39 @@ def test_every_page_opens_on_a_customers_table_without_dates(page):
     at = open_page(page, session=upload_session("telco_churn_4930.csv", TELCO))
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
+
+
+CORPUS = ROOT / "tests" / "data" / "corpus" / "files"
+
+
+def corpus_session(case: str) -> dict:
+    from ui import state
+
+    files = sorted((CORPUS / case).iterdir())
+    return {
+        state.K_UPLOADS: [state.UploadedBytes.of(f.name, f.read_bytes()) for f in files],
+        state.K_SOURCE: state.UPLOAD,
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "page"),
+    [
+        ("single_row", "pages/lifetime_value.py"),
+        ("single_purchase_date", "pages/lifetime_value.py"),
+        ("all_zero_amounts", "pages/cohorts.py"),
+        ("customers_do_not_overlap", "pages/actions.py"),
+        ("markdown_image_column_name", "pages/data.py"),
+        ("iso_timestamps_with_zones", "pages/home.py"),
+        ("three_churners", "pages/lifetime_value.py"),
+    ],
+)
+def test_pages_that_used_to_break_show_a_plain_page(case, page):
+    at = open_page(page, session=corpus_session(case))
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    if case == "three_churners":
+        assert any("Only 3 customers left" in w.value for w in at.warning)
+    if case == "markdown_image_column_name":
+        shown = "\n".join(m.value for m in at.markdown)
+        assert "![x](" not in shown  # never markdown an image a browser would fetch
