@@ -29,8 +29,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from analytics.business.churn_analysis import ChurnSettings, analyse_churn
 from analytics.data.schema import CustomerData
-from analytics.models.churn import ChurnSettings, analyse_churn
 
 
 def make_customers(n: int, seed: int = 42) -> pd.DataFrame:

@@ -11,7 +11,7 @@ observed for 78 weeks (the CDNOW design of Fader, Hardie & Lee 2005): ~10 purcha
 Both pipelines do: per-customer summary (weekly, day granularity) -> fit BG/NBD, Pareto/NBD,
 modified BG/NBD and Gamma-Gamma -> a 12-month CLV for every customer.
 
-- ours: analytics.models.btyd.summarize_customers + analytics.models.clv (fits on distinct (frequency, recency,
+- ours: analytics.models.btyd.summarize_customers + analytics.models.purchase (fits on distinct (frequency, recency,
   T) triples with counts as weights; 2F1 once per distinct pair; CLV per triple).
 - baseline: lifetimes.utils.summary_data_from_transaction_data(freq='D', freq_multiplier=7) +
   unweighted lifetimes fits + GammaGammaFitter.customer_lifetime_value(freq='W').
@@ -39,15 +39,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics.models.btyd import simulate_transactions, summarize_customers
-from analytics.models.clv import (
-    BetaGeo,
-    ClvSettings,
-    GammaGamma,
-    ModifiedBetaGeo,
-    ParetoNBD,
-    Triples,
-    customer_values,
-)
+from analytics.models.clv import ClvSettings, customer_values
+from analytics.models.purchase import BetaGeo, ModifiedBetaGeo, ParetoNBD, Triples
+from analytics.models.spend import GammaGamma
 
 warnings.filterwarnings("ignore")
 

@@ -18,14 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.business.economics import (
-    LoyaltyEffects,
-    WhatIfSettings,
-    build_assumptions,
-    defaults_from_data,
-    simulate,
-    whatif,
-)
+from analytics.business.economics import LoyaltyEffects, simulate, whatif
+from analytics.business.whatif_inputs import WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.datasets import load_demo
 
 # The demo subscription business's measured inputs, with every loyalty effect switched on.

@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from analytics.business.economics import defaults_from_data  # noqa: E402
+from analytics.business.whatif_inputs import defaults_from_data  # noqa: E402
 from analytics.data.datasets import load_demo  # noqa: E402
 from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band  # noqa: E402
 from benchmarks.bench_whatif import timings  # noqa: E402  (median, p95 in ms after two warm-up calls)

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from analytics.business.economics import WhatIfSettings
 from analytics.business.glossary import TERMS, help_text
 from analytics.business.value import horizon_label, value_at_stake
+from analytics.business.whatif_inputs import WhatIfSettings
 from analytics.reports.charts.health import kpi_trend_chart
 from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label
 from ui import currency as cur

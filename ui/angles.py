@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from analytics.business.churn_analysis import ChurnSettings
 from analytics.business.churn_angles import ChurnAngles, churn_angles
 from analytics.data.schema import CustomerData, DataError
-from analytics.models.churn import ChurnSettings
 from analytics.models.clv import ClvSettings
 from ui import models
 from ui.cache import per_dataset

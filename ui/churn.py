@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from analytics.business.campaign import CampaignAssumptions, CampaignPlan, value_at_stake
+from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings
+from analytics.business.churn_inputs import label_cell_text
 from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, SIGNUP_DATE, TENURE_MONTHS, CustomerData
-from analytics.models.churn import ChurnAnalysis, ChurnSettings, label_cell_text
 from analytics.models.clv import ClvSettings
 from analytics.models.survival import RetentionCurves, retention_curves, retention_inputs
 from analytics.reports import currency as fmt

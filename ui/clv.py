@@ -19,7 +19,9 @@ import streamlit as st
 
 from analytics.data.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
 from analytics.models.btyd import TIME_UNIT_NAMES, default_calibration_end, from_day_number, to_day_number
-from analytics.models.clv import MODEL_LABELS, ClvAnalysis, ClvSettings, conditional_expectations, cumulative_tracking
+from analytics.models.clv import ClvAnalysis, ClvSettings
+from analytics.models.holdout import conditional_expectations, cumulative_tracking
+from analytics.models.purchase import MODEL_LABELS
 from analytics.models.sbg import ShiftedBetaGeometric, customer_periods, subscription_values
 from analytics.models.sbg import report_section as sbg_report
 from analytics.reports import currency as fmt

@@ -29,7 +29,7 @@ from analytics.business.kpis import (
     parse_targets,
 )
 from analytics.data.schema import CustomerData
-from analytics.models.clv import MODEL_LABELS
+from analytics.models.purchase import MODEL_LABELS
 from ui.cache import per_dataset
 from ui.models import current_clv
 from ui.state import setting

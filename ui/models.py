@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings, analyse_churn
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
-from analytics.models.churn import ChurnAnalysis, ChurnSettings, analyse_churn
 from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv
 from ui.cache import per_dataset
 from ui.state import setting

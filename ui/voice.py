@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from analytics.business.churn_analysis import ChurnSettings
 from analytics.business.voice import VoiceAnalysis, analyse_voice, voice_signals
 from analytics.data.schema import CustomerData
-from analytics.models.churn import ChurnSettings
 from analytics.models.clv import ClvSettings
 from ui import models
 from ui import segments as us

@@ -24,16 +24,13 @@ from analytics.business.economics import (
     PERIOD_NAMES,
     PERIODS_PER_YEAR,
     SOURCE_DISCOUNTING,
-    DefaultValue,
     LoyaltyEffects,
     RetentionLift,
     WhatIfResult,
-    WhatIfSettings,
     apply_lift,
-    build_assumptions,
-    defaults_from_data,
     whatif,
 )
+from analytics.business.whatif_inputs import DefaultValue, WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.schema import CustomerData
 from ui.cache import per_dataset
 

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from analytics.business.churn_analysis import ChurnAnalysis
 from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 from analytics.models.btyd import summarize_customers
-from analytics.models.churn import ChurnAnalysis
-from analytics.models.clv import make_model
+from analytics.models.purchase import make_model
 from analytics.models.survival import retention_curves, retention_inputs
 
 CLASSIFIER, PALIVE, SURVIVAL = "classifier", "p_alive", "survival"

@@ -116,7 +116,8 @@ def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.models.clv import ClvSettings, report_section
+    from analytics.models.clv import ClvSettings
+    from analytics.reports.sections.clv import report_section
 
     return report_section(data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end))
 
@@ -171,7 +172,8 @@ def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.models.churn import ChurnSettings, analyse_churn, section_from_analysis
+    from analytics.business.churn_analysis import ChurnSettings, analyse_churn
+    from analytics.reports.sections.churn import section_from_analysis
 
     analysis = analyse_churn(data, ChurnSettings())
     section = section_from_analysis(analysis)
@@ -224,7 +226,8 @@ def whatif_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.business.economics import WhatIfSettings, report_section
+    from analytics.business.whatif_inputs import WhatIfSettings
+    from analytics.reports.sections.whatif import report_section
 
     return report_section(data, WhatIfSettings())
 
@@ -294,8 +297,8 @@ def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:
 
 
 def voice_section(data: CustomerData, settings: ReportSettings) -> dict:
+    from analytics.business.churn_analysis import ChurnSettings, analyse_churn
     from analytics.business.voice import analyse_voice, voice_report_section, voice_signals
-    from analytics.models.churn import ChurnSettings, analyse_churn
 
     voice_signals(data)  # fails fast, naming the enabling columns, before any model is fitted
     scores = analyse_churn(data, ChurnSettings()).scores

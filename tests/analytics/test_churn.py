@@ -17,29 +17,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.data.datasets import load_demo
-from analytics.data.ingest import build_dataset, read_and_guess
-from analytics.data.schema import CustomerData, DataError
-from analytics.models.churn import (
-    CAVEAT,
-    ChurnModel,
-    ChurnSettings,
-    analyse_churn,
-    calibration_table,
-    classification_metrics,
+from analytics.business.churn_analysis import CAVEAT, ChurnSettings, analyse_churn
+from analytics.business.churn_drivers import describe_drivers, driver_sentence
+from analytics.business.churn_inputs import (
     derive_churn_label,
-    describe_drivers,
     detect_churn_label,
-    driver_sentence,
-    gains_at,
-    gains_curve,
     prepare_features,
-    report_section,
-    section_from_analysis,
     suggest_horizon_days,
     transaction_features,
 )
+from analytics.data.datasets import load_demo
+from analytics.data.ingest import build_dataset, read_and_guess
+from analytics.data.schema import CustomerData, DataError
+from analytics.models.churn import ChurnModel, calibration_table, classification_metrics, gains_at, gains_curve
 from analytics.reports.charts.churn import calibration_chart, drivers_chart, gains_chart
+from analytics.reports.sections.churn import report_section, section_from_analysis
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 TELCO = DATA / "telco_churn_4930.csv"

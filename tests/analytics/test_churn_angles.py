@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.business.churn_analysis import ChurnSettings, analyse_churn
 from analytics.business.churn_angles import (
     CLASSIFIER,
     PALIVE,
@@ -17,7 +18,6 @@ from analytics.business.churn_angles import (
 )
 from analytics.data.datasets import load_demo
 from analytics.data.ingest import load_files
-from analytics.models.churn import ChurnSettings, analyse_churn
 
 
 def test_kaplan_meier_step_lookup_and_survival_risk_by_hand():

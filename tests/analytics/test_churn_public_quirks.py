@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analytics.business.churn_analysis import analyse_churn
 from analytics.data.ingest import load_files
-from analytics.models.churn import analyse_churn
 
 TELCO = Path(__file__).resolve().parents[1] / "data" / "telco_churn_4930.csv"
 IBM_HEADER = {

@@ -17,22 +17,12 @@ from lifetimes.utils import ConvergenceError
 
 from analytics.data.schema import CustomerData, DataError
 from analytics.models.btyd import calibration_holdout_split, simulate_transactions, summarize_customers
-from analytics.models.clv import (
-    BetaGeo,
-    ClvSettings,
-    GammaGamma,
-    ModifiedBetaGeo,
-    ParetoNBD,
-    Triples,
-    analyse_clv,
-    compare_models,
-    conditional_expectations,
-    cumulative_tracking,
-    customer_values,
-    gamma_gamma_check,
-    report_section,
-)
+from analytics.models.clv import ClvSettings, analyse_clv, customer_values
+from analytics.models.holdout import compare_models, conditional_expectations, cumulative_tracking
+from analytics.models.purchase import BetaGeo, ModifiedBetaGeo, ParetoNBD, Triples
+from analytics.models.spend import GammaGamma, gamma_gamma_check
 from analytics.reports.charts import clv as charts_clv
+from analytics.reports.sections.clv import report_section
 from tests.analytics.test_btyd import CAL_END, HOLDOUT_END, cdnow_transactions
 
 

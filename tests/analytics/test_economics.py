@@ -23,21 +23,19 @@ from analytics.business.economics import (
     BaseAssumptions,
     LoyaltyEffects,
     RetentionLift,
-    WhatIfSettings,
     apply_lift,
-    build_assumptions,
     clv_gupta_lehmann,
     customer_lifetime_value,
-    defaults_from_data,
     per_period_rate,
-    report_section,
     simulate,
     steady_state_customers,
     whatif,
 )
+from analytics.business.whatif_inputs import WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data import schema as s
 from analytics.data.schema import DataError
 from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band, waterfall_frame
+from analytics.reports.sections.whatif import report_section
 
 # Gupta & Lehmann's worked case: margin 100 a period, paid at the period's end, discount 10%.
 GL = BaseAssumptions(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from analytics.business.churn_analysis import ChurnSettings, analyse_churn
 from analytics.business.churn_angles import churn_angles
 from analytics.data.datasets import load_demo
-from analytics.models.churn import ChurnSettings, analyse_churn
 from tests.app.helpers import markdown, metrics, open_page
 
 PAGE = "pages/angles.py"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.business.economics import WhatIfSettings
-from analytics.business.economics import report_section as whatif_section
 from analytics.business.kpis import compute_kpis
+from analytics.business.whatif_inputs import WhatIfSettings
 from analytics.data.datasets import DEMOS, load_demo
+from analytics.reports.sections.whatif import report_section as whatif_section
 from analytics.reports.story import headline, period_label
 from tests.app.helpers import TIMEOUT, markdown
 

@@ -18,7 +18,8 @@ import streamlit.testing.v1.local_script_runner as local_script_runner
 from streamlit.testing.v1 import AppTest
 
 import ui.whatif as wi
-from analytics.business.economics import WhatIfSettings, build_assumptions, defaults_from_data, whatif
+from analytics.business.economics import whatif
+from analytics.business.whatif_inputs import WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.datasets import load_demo
 from tests.app import helpers
 from tests.app.helpers import captions, click, deltas, markdown, metrics, upload_session

@@ -19,7 +19,8 @@ from analytics.data.ingest import load_files
 from analytics.data.schema import DataError
 from analytics.engine.pushdown import Source, TableSummary, connect, spark_source, summarise_table, triples
 from analytics.models.btyd import calibration_holdout_split, summarize_customers
-from analytics.models.clv import BetaGeo, GammaGamma
+from analytics.models.purchase import BetaGeo
+from analytics.models.spend import GammaGamma
 
 TODAY = pd.Timestamp("2026-11-01")
 COLUMNS = {"order_id": "VARCHAR", "customer_id": "VARCHAR", "order_date": "DATE", "amount": "DOUBLE"}

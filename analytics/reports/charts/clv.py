@@ -19,7 +19,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analytics.models.clv import MODEL_LABELS
+from analytics.models.purchase import MODEL_LABELS
 
 ACTUAL = "Actual"
 
@@ -109,7 +109,7 @@ def p_alive_matrix(grid: pd.DataFrame, *, time_unit_name: str = "weeks", T: floa
 def holdout_by_frequency(table: pd.DataFrame) -> alt.Chart:
     """Actual vs predicted mean holdout purchases per customer by calibration frequency (0..7+).
 
-    `table` is `analytics.models.clv.conditional_expectations` output (frequency_group, customers,
+    `table` is `analytics.models.holdout.conditional_expectations` output (frequency_group, customers,
     actual, one column per model).
     """
     series = [c for c in table.columns if c not in ("frequency_group", "customers")]
@@ -145,7 +145,7 @@ def cumulative_tracking(
 ) -> alt.LayerChart:
     """Cumulative repeat purchases, actual vs each model, with a rule at the calibration end.
 
-    `tracking` is `analytics.models.clv.cumulative_tracking` output.
+    `tracking` is `analytics.models.holdout.cumulative_tracking` output.
     """
     series = [c for c in tracking.columns if c not in ("period", "period_end")]
     long = tracking.melt(id_vars=["period", "period_end"], value_vars=series, var_name="series", value_name="purchases")

@@ -1,0 +1,228 @@
+"""The whole churn analysis on a `CustomerData`: label, features, model, drivers (`analyse_churn`).
+
+Settings travel as the frozen `ChurnSettings`; bad settings raise `DataError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.business.churn_drivers import Driver, describe_drivers
+from analytics.business.churn_inputs import (
+    TRANSACTION_FEATURES,
+    DerivedLabel,
+    FeatureSet,
+    LabelChoice,
+    derive_churn_label,
+    detect_churn_label,
+    prepare_features,
+    transaction_features,
+)
+from analytics.data.schema import (
+    CHURNED,
+    CUSTOMER_ID,
+    CUSTOMERS,
+    CustomerData,
+    DataError,
+)
+from analytics.models.churn import ChurnModel, calibration_table, gains_at, gains_curve
+
+CAVEAT = (
+    "These are associations in your data, not proof of cause: a driver can stand in for something "
+    "else that moves with it. Test a change on a group of customers (with a control group) before "
+    "counting on it."
+)
+
+
+@dataclass(frozen=True)
+class ChurnSettings:
+    """Choices that change the churn results (built by the page from widgets).
+
+    label_source : "auto" (a churn column if the customers table has one, else derived from
+        purchases), "column" or "purchases".
+    label_column, churn_value : correct the detected churn column / the value meaning "left".
+    horizon_days : for derived churn, the no-purchase window in days (None = twice the median
+        gap between purchases, 90..365).
+    cutoff : for derived churn, the first day of the window (None = observation end + 1 -
+        horizon).
+    model : "auto", "logistic" or "gradient_boosting".
+    n_splits : CV folds (None = 5, or 3 above 50,000 customers).
+    random_state : seed for folds, boosting and permutation importance.
+    max_permutation_rows : sample size for permutation importance.
+    n_drivers : how many plain-word drivers to return.
+    """
+
+    label_source: str = "auto"
+    label_column: str | None = None
+    churn_value: str | None = None
+    horizon_days: int | None = None
+    cutoff: str | None = None
+    model: str = "auto"
+    n_splits: int | None = None
+    random_state: int = 0
+    max_permutation_rows: int = 5000
+    n_drivers: int = 5
+
+
+@dataclass(frozen=True)
+class ChurnAnalysis:
+    """Everything the churn page and report show.
+
+    target : the column or rule used as the outcome, in plain words.
+    scores : one row per customer: customer_id, churned (label; NA = unknown), oof_probability
+        (out-of-fold, labelled customers), churn_probability (the risk to act on: out-of-fold
+        for labelled customers of a customers table, the refit model otherwise; for derived churn,
+        the refit model on features as of the end of the data), active (not churned yet).
+    gains : `gains_curve` of the out-of-fold probabilities; calibration : `calibration_table`.
+    """
+
+    target: str
+    source: str  # "column" or "purchases"
+    features: FeatureSet
+    model: ChurnModel
+    y: pd.Series
+    scores: pd.DataFrame
+    gains: pd.DataFrame
+    calibration: pd.DataFrame
+    drivers: list[Driver]
+    label: LabelChoice | None = None
+    derived: DerivedLabel | None = None
+    n_unlabelled: int = 0  # customers with unknown churn (column) / first seen after the cutoff
+    caveat: str = CAVEAT
+
+    @property
+    def churn_rate(self) -> float:
+        return float(self.y.mean())
+
+    def lift_at(self, share: float) -> float:
+        """Share of churners caught in the top `share` of customers by out-of-fold risk."""
+        return gains_at(self.y.to_numpy(), self.model.oof_proba_.to_numpy(), share)
+
+
+def _display_names(data: CustomerData) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for report in data.reports:
+        if report.table == CUSTOMERS:
+            names.update(report.columns)
+    return names
+
+
+def analyse_churn(data: CustomerData, settings: ChurnSettings = ChurnSettings()) -> ChurnAnalysis:
+    """Label, features, model comparison, metrics, drivers and scores for one dataset.
+
+    Raises
+    ------
+    DataError : no usable label (no churn column and no purchases), too few churners, or no
+        usable attributes.
+    """
+    if settings.label_source not in ("auto", "column", "purchases"):
+        raise ValueError("label_source must be 'auto', 'column' or 'purchases'.")
+    label = None
+    if settings.label_source != "purchases" and data.has_customers:
+        try:
+            label = detect_churn_label(data.customers, settings.label_column, settings.churn_value)
+        except DataError:
+            if settings.label_source == "column" or not data.has_transactions:
+                raise
+    if label is None and not data.has_transactions:
+        raise DataError("Churn needs a customers table with a churn column, or purchase data.")
+    model = ChurnModel(settings.model, settings.n_splits, settings.random_state, settings.max_permutation_rows)
+    if label is not None:
+        return _analyse_column(data, label, model, settings)
+    return _analyse_purchases(data, model, settings)
+
+
+def _analyse_column(
+    data: CustomerData, label: LabelChoice, model: ChurnModel, settings: ChurnSettings
+) -> ChurnAnalysis:
+    customers = data.customers.reset_index(drop=True)
+    y_all = label.apply(customers)
+    display = _display_names(data)
+    exclude = (label.column, CHURNED)
+    features = prepare_features(customers, label=y_all, exclude=exclude, display=display)
+    known = y_all.notna().to_numpy()
+    X = features.X[known]
+    y = pd.Series(y_all[known].astype(bool).to_numpy(), index=X.index, name=CHURNED)
+    model.fit(X, y)
+    risk = pd.Series(np.nan, index=features.X.index)
+    risk[known] = model.oof_proba_.to_numpy()
+    if (~known).any():
+        risk[~known] = model.predict_proba(features.X[~known])[:, 1]
+    scores = pd.DataFrame(
+        {
+            CUSTOMER_ID: features.X.index.astype(str),
+            CHURNED: y_all.to_numpy(),
+            "oof_probability": np.where(known, risk.to_numpy(), np.nan),
+            "churn_probability": risk.to_numpy(),
+            "active": ~y_all.fillna(False).to_numpy(dtype=bool),
+        }
+    )
+    shown = display.get(label.column, label.column)
+    target = LabelChoice(shown, label.kind, label.churn_values, label.stay_values).description
+    return _finish(
+        target, "column", features, model, X, y, scores, settings, label=label, n_unlabelled=int((~known).sum())
+    )
+
+
+def _analyse_purchases(data: CustomerData, model: ChurnModel, settings: ChurnSettings) -> ChurnAnalysis:
+    derived = derive_churn_label(data.transactions, settings.cutoff, settings.horizon_days, data.observation_end)
+    X = derived.features
+    display = {c: TRANSACTION_FEATURES.get(c, c) for c in X.columns}
+    features = FeatureSet(X, tuple(X.columns), (), {}, (), display)
+    y = pd.Series(derived.churned.to_numpy(), index=X.index, name=CHURNED)
+    model.fit(X, y)
+    as_of = data.observation_end + pd.Timedelta(days=1)
+    now = transaction_features(data.transactions, as_of=as_of, window_days=derived.horizon_days)
+    now = now[list(X.columns)]
+    oof = model.oof_proba_.reindex(now.index)
+    scores = pd.DataFrame(
+        {
+            CUSTOMER_ID: now.index.astype(str),
+            CHURNED: y.reindex(now.index).astype("boolean").to_numpy(),
+            "oof_probability": oof.to_numpy(),
+            "churn_probability": model.predict_proba(now)[:, 1],
+            "active": True,
+        }
+    )
+    return _finish(
+        derived.description,
+        "purchases",
+        features,
+        model,
+        X,
+        y,
+        scores,
+        settings,
+        derived=derived,
+        n_unlabelled=derived.n_new_after_cutoff,
+    )
+
+
+def _finish(
+    target: str,
+    source: str,
+    features: FeatureSet,
+    model: ChurnModel,
+    X: pd.DataFrame,
+    y: pd.Series,
+    scores: pd.DataFrame,
+    settings: ChurnSettings,
+    **extra: object,
+) -> ChurnAnalysis:
+    oof = model.oof_proba_.to_numpy()
+    drivers = describe_drivers(X, y, model.importances_, features.display, settings.n_drivers)
+    return ChurnAnalysis(
+        target=target,
+        source=source,
+        features=features,
+        model=model,
+        y=y,
+        scores=scores,
+        gains=gains_curve(y.to_numpy(), oof),
+        calibration=calibration_table(y.to_numpy(), oof),
+        drivers=drivers,
+        **extra,
+    )

@@ -1,0 +1,128 @@
+"""Churn drivers in plain words: which customer attributes go with a higher churn rate, measured on the
+labelled customers and said as one sentence each.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from analytics.business.churn_inputs import _GENERIC_FLAG_TOKENS, _norm_name
+from analytics.models.churn import MIN_IMPORTANCE
+
+MIN_RATIO = 1.1  # churn-rate ratio below which a comparison says nothing
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One column that helps predict churn, with a plain-word comparison of churn rates.
+
+    importance : mean drop in held-out ROC AUC when the column is shuffled.
+    high_group / low_group : the groups compared; high_rate / low_rate their observed churn
+        rates (0..1); ratio = high_rate / low_rate (inf when low_rate is 0).
+    """
+
+    column: str
+    name: str
+    importance: float
+    sentence: str
+    high_group: str
+    low_group: str
+    high_rate: float
+    low_rate: float
+    ratio: float
+
+
+def _fmt(x: float) -> str:
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+
+
+def _compare(hi_subject: str, lo_object: str, hi_rate: float, lo_rate: float, context: str = "") -> str:
+    """'<hi> churn 3.1x as often as <lo> (<context>43% vs 14%).' or the zero-rate variant."""
+    if lo_rate == 0:
+        return f"{hi_subject} churn ({hi_rate:.0%}) while {lo_object} do not (0%{context and '; ' + context})."
+    return (
+        f"{hi_subject} churn {hi_rate / lo_rate:.1f}x as often as {lo_object} "
+        f"({context + '; ' if context else ''}{hi_rate:.0%} vs {lo_rate:.0%})."
+    )
+
+
+def _group_rates(groups: pd.Series, y: pd.Series, min_size: int) -> pd.DataFrame:
+    stats = y.groupby(groups.to_numpy()).agg(["mean", "size"])
+    return stats[stats["size"] >= min_size].sort_values("mean", ascending=False, kind="stable")
+
+
+def driver_sentence(values: pd.Series, y: pd.Series, name: str, min_group: int = 30) -> Driver | None:
+    """Compare observed churn between the groups of one column.
+
+    Text columns (and numbers with at most two values): the level with the highest churn rate vs
+    the one with the lowest, among levels with at least `min_group` customers, e.g.
+    "Month-to-month customers churn 3.1x as often as Two year ones (Contract; 43% vs 14%)."
+    Numbers: customers in the top quarter of values vs the bottom quarter (when more than a
+    quarter share the lowest value: above it vs at it). Returns None when no two groups are
+    large enough. `importance` is left at 0 (see `describe_drivers`).
+    """
+    y = pd.Series(np.asarray(y, dtype=float), index=values.index)
+    values = values[values.notna()]
+    y = y[values.index]
+    if values.dtype == object or values.nunique() <= 2:
+        levels = values.map(lambda v: v if isinstance(v, str) else _fmt(v))
+        rates = _group_rates(levels, y, min_group)
+        if len(rates) < 2:
+            return None
+        hi, lo = str(rates.index[0]), str(rates.index[-1])
+        hi_rate, lo_rate = float(rates["mean"].iloc[0]), float(rates["mean"].iloc[-1])
+        flag_like = {_norm_name(hi), _norm_name(lo)} & (_GENERIC_FLAG_TOKENS | {"blank"})
+        if flag_like or values.dtype != object:
+            hi, lo = f"{name} = {hi}", f"{name} = {lo}"
+            sentence = _compare(f"Customers with {hi}", f"those with {lo}", hi_rate, lo_rate)
+        else:
+            sentence = _compare(f"{hi} customers", f"{lo} ones", hi_rate, lo_rate, name)
+    else:
+        q25, q75 = (float(q) for q in values.quantile([0.25, 0.75]))
+        bottom_mask = values <= q25
+        top_mask = values >= q75 if q75 > q25 else values > q25
+        if top_mask.sum() < min_group or bottom_mask.sum() < min_group:
+            return None
+        top = f"top quarter ({'≥ ' + _fmt(q75) if q75 > q25 else '> ' + _fmt(q25)})"
+        bottom = f"bottom quarter (≤ {_fmt(q25)})"
+        top_rate, bottom_rate = float(y[top_mask].mean()), float(y[bottom_mask].mean())
+        (hi, hi_rate), (lo, lo_rate) = sorted([(top, top_rate), (bottom, bottom_rate)], key=lambda g: -g[1])
+        hi_subject = f"Customers in the {hi.replace(' quarter', ' quarter of ' + name, 1)}"
+        sentence = _compare(hi_subject, f"those in the {lo}", hi_rate, lo_rate)
+    ratio = hi_rate / lo_rate if lo_rate > 0 else math.inf
+    return Driver(str(values.name), name, 0.0, sentence, hi, lo, hi_rate, lo_rate, ratio)
+
+
+def describe_drivers(
+    X: pd.DataFrame,
+    y: pd.Series | np.ndarray,
+    importances: pd.DataFrame,
+    display: dict[str, str] | None = None,
+    n: int = 5,
+) -> list[Driver]:
+    """Plain-word drivers for the `n` most important columns.
+
+    The ranking comes from `importances` (permutation importance). A column counts when shuffling
+    it costs at least 0.001 of ROC AUC and more than its spread over repeats, and when its
+    groups differ by at least 1.1x in observed churn (see `driver_sentence`); a column whose
+    effect does not show as a simple high-vs-low contrast is left out of the sentences.
+    """
+    display = display or {}
+    y = pd.Series(np.asarray(pd.Series(y).astype(float)), index=X.index)
+    min_group = int(max(10, min(30, 0.02 * len(X))))
+    out: list[Driver] = []
+    for row in importances.itertuples():
+        if len(out) >= n or row.importance < MIN_IMPORTANCE:
+            break
+        if row.importance <= row.importance_std:
+            continue
+        driver = driver_sentence(X[row.feature], y, display.get(row.feature, row.feature), min_group)
+        if driver is not None and driver.ratio >= MIN_RATIO:
+            out.append(replace(driver, importance=float(row.importance)))
+    return out

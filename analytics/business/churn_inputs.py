@@ -1,0 +1,612 @@
+"""What the churn model learns from, measured from the data: the label and the features.
+
+The label ("churned") comes either from an explicit column of the customers table
+(`detect_churn_label`, correctable by naming the column and the value that means "left"), or, for
+purchase logs, from `derive_churn_label`: a customer has churned when they make no purchase in the
+`horizon_days` after a cutoff; every feature is computed from purchases strictly before the cutoff.
+`prepare_features` turns customer attributes into model inputs (text-in-number columns converted,
+id-like / free-text / leaking columns left out and reported).
+
+Units: day-based features are in days; tenure from a customers table is in months.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from analytics.data.parsing import date_share, is_blank, numeric_share, parse_dates, parse_flags, parse_numbers, to_text
+from analytics.data.schema import (
+    AMOUNT,
+    CHURN_DATE,
+    CHURNED,
+    CUSTOMER_ID,
+    ORDER_DATE,
+    DataError,
+)
+
+DEFAULT_HORIZON_DAYS = 90
+
+
+MAX_LEVELS = 100  # text columns with more distinct values are treated as free text
+
+
+LEAK_AUC = 0.99  # a single column that separates churners this well is a recorded outcome
+
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+# Normalised column names (lower case, letters and digits only) that hold the churn outcome.
+LABEL_NAMES = (
+    "churned",
+    "churn",
+    "churnflag",
+    "churnlabel",
+    "churnvalue",
+    "ischurn",
+    "ischurned",
+    "haschurned",
+    "exited",
+    "attritionflag",
+    "attrition",
+    "attrited",
+    "left",
+    "hasleft",
+    "cancelled",
+    "canceled",
+    "churnstatus",
+    "customerstatus",
+    "accountstatus",
+    "subscriptionstatus",
+    "status",
+)
+
+
+INVERTED_NAMES = ("active", "isactive", "retained", "isretained", "stayed")  # "Yes" = stayed
+
+
+DATE_LABEL_NAMES = (
+    "churndate",
+    "dateofchurn",
+    "churnedon",
+    "churnedat",
+    "canceldate",
+    "cancellationdate",
+    "cancelledon",
+    "cancelledat",
+    "enddate",
+    "leftdate",
+    "exitdate",
+    "terminationdate",
+    "attritiondate",
+)
+
+
+# Parts of a normalised column name that mark a recorded outcome of churn (leaks the label).
+LEAK_NAME_PARTS = ("churn", "attrit", "exited", "cancel", "terminat", "deactivat")
+
+
+LEAK_NAMES = (
+    "customerstatus",
+    "accountstatus",
+    "subscriptionstatus",
+    "status",
+    "left",
+    "hasleft",
+    "leftdate",
+    "exitdate",
+    "enddate",
+)
+
+
+ID_NAMES = (
+    "id",
+    "rownumber",
+    "row",
+    "index",
+    "uuid",
+    "guid",
+    "key",
+    "customernumber",
+    "accountnumber",
+    "clientnumber",
+    "membernumber",
+)
+
+
+_GENERIC_FLAG_TOKENS = {"yes", "y", "true", "t", "1", "no", "n", "false", "f", "0"}
+
+
+# Plain names for the features built from purchases.
+TRANSACTION_FEATURES = {
+    "days_since_last_purchase": "Days since last purchase",
+    "n_orders": "Number of orders",
+    "total_spend": "Total spend",
+    "avg_order_value": "Average order value",
+    "tenure_days": "Days since first purchase",
+    "gap_mean_days": "Average days between purchases",
+    "gap_std_days": "Spread of days between purchases",
+    "spend_trend": "Spend trend (recent vs earlier)",
+}
+
+
+def _norm_name(name: object) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def label_cell_text(values: pd.Series) -> pd.Series:
+    """Cells of a label column as the label reader compares them.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read from the file (any dtype).
+
+    Returns
+    -------
+    pd.Series
+        Trimmed lower-case text, NaN for a blank cell; 1.0 reads as '1', True as 'true'.
+    """
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype("boolean").astype("string")
+    text = to_text(values)
+    return text.where(text.isna(), text.astype(str).str.lower())
+
+
+@dataclass(frozen=True)
+class LabelChoice:
+    """Which column says that a customer has left, and how to read it.
+
+    Attributes
+    ----------
+    column : the column's name in the customers table.
+    kind : "flag" (values mean churned / stayed) or "date" (a filled date cell means churned).
+    churn_values, stay_values : for "flag", the cell values (trimmed, lower case) meaning each.
+    """
+
+    column: str
+    kind: str
+    churn_values: tuple[str, ...] = ()
+    stay_values: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        if self.kind == "date":
+            return f"'{self.column}' (a filled date means the customer left)"
+        words = {"true": "yes", "false": "no"}
+        churn = " / ".join(f"'{words.get(v, v)}'" for v in self.churn_values)
+        return f"'{self.column}' = {churn} (customers who left)"
+
+    def apply(self, frame: pd.DataFrame) -> pd.Series:
+        """Churned (True), stayed (False) or unknown (NA) for each row of `frame`."""
+        if self.column not in frame.columns:
+            raise DataError(f"The churn column '{self.column}' is not in this table.")
+        values = frame[self.column]
+        out = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+        if self.kind == "date":
+            blank = is_blank(values).to_numpy()
+            dated = parse_dates(values).values.notna().to_numpy()
+            out[blank] = False
+            out[dated & ~blank] = True
+            return out
+        text = label_cell_text(values)
+        out[text.isin(self.churn_values).to_numpy()] = True
+        out[text.isin(self.stay_values).to_numpy()] = False
+        return out
+
+
+def _flag_choice(values: pd.Series, column: str, inverted: bool) -> LabelChoice | None:
+    """Read a column of two to four yes/no-like values, or None when it is not one."""
+    distinct = [v for v in label_cell_text(values).dropna().unique()]
+    if not 1 <= len(distinct) <= 4:
+        return None
+    flags = parse_flags(pd.Series(distinct, dtype=object))
+    if flags.isna().any():
+        return None
+    churn, stay = [], []
+    for value, flag in zip(distinct, flags):
+        if inverted and value in _GENERIC_FLAG_TOKENS:
+            flag = not flag
+        (churn if flag else stay).append(value)
+    if not churn and not stay:
+        return None
+    return LabelChoice(column, "flag", tuple(sorted(churn)), tuple(sorted(stay)))
+
+
+def _is_date_column(values: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_bool_dtype(values):
+        return False
+    return (~is_blank(values)).any() and date_share(values) >= 0.9
+
+
+def detect_churn_label(
+    frame: pd.DataFrame, column: str | None = None, churn_value: object | None = None
+) -> LabelChoice:
+    """Find the column that says whether each customer has left.
+
+    Parameters
+    ----------
+    frame : the customers table (one row per customer), raw or cleaned.
+    column : name a column to use instead of guessing (the user's correction).
+    churn_value : with `column`, the cell value that means "left" (every other filled value then
+        means "stayed"). Without it the values are read as Yes/No, 1/0, True/False,
+        Churned/Stayed, Attrited/Existing Customer..., or as dates (filled = left).
+
+    Returns
+    -------
+    LabelChoice
+
+    Raises
+    ------
+    DataError : no churn column found, or the named column / value cannot be read.
+    """
+    if column is not None:
+        return _override_label(frame, column, churn_value)
+    by_norm: dict[str, list[str]] = {}
+    for col in frame.columns:
+        by_norm.setdefault(_norm_name(col), []).append(str(col))
+    for names, inverted in ((LABEL_NAMES, False), (INVERTED_NAMES, True)):
+        for name in names:
+            for col in by_norm.get(name, []):
+                choice = _flag_choice(frame[col], col, inverted)
+                if choice is not None and choice.churn_values:
+                    return choice
+    for name in DATE_LABEL_NAMES:
+        for col in by_norm.get(name, []):
+            if _is_date_column(frame[col]):
+                return LabelChoice(col, "date")
+    raise DataError(
+        "No churn column found. The customers table needs a column such as 'Churn' (Yes/No, 1/0, "
+        "True/False, Churned/Stayed) or a churn date; or choose the column and the value that "
+        "means the customer left. With purchase data only, churn can be derived from a period "
+        "without purchases."
+    )
+
+
+def _override_label(frame: pd.DataFrame, column: str, churn_value: object | None) -> LabelChoice:
+    if column not in frame.columns:
+        raise DataError(
+            f"There is no column '{column}' in the customers table. Columns: "
+            f"{', '.join(map(str, frame.columns[:12]))}{'...' if frame.shape[1] > 12 else ''}."
+        )
+    values = frame[column]
+    distinct = sorted(label_cell_text(values).dropna().unique())
+    if churn_value is None:
+        choice = _flag_choice(values, column, _norm_name(column) in INVERTED_NAMES)
+        if choice is not None:
+            return choice
+        if _is_date_column(values):
+            return LabelChoice(column, "date")
+        raise DataError(
+            f"Tell us which value of '{column}' means the customer left. Values found: "
+            f"{', '.join(distinct[:10])}{'...' if len(distinct) > 10 else ''}."
+        )
+    wanted = label_cell_text(pd.Series([churn_value], dtype=object)).iloc[0]
+    if wanted not in distinct:
+        raise DataError(
+            f"No cell of '{column}' says '{churn_value}'. Values found: "
+            f"{', '.join(distinct[:10])}{'...' if len(distinct) > 10 else ''}."
+        )
+    return LabelChoice(column, "flag", (wanted,), tuple(v for v in distinct if v != wanted))
+
+
+def _check_transactions(transactions: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in (CUSTOMER_ID, ORDER_DATE, AMOUNT) if c not in transactions.columns]
+    if missing:
+        raise DataError(f"The purchases table lacks {', '.join(missing)}.")
+    tx = transactions[[CUSTOMER_ID, ORDER_DATE, AMOUNT]].dropna(subset=[CUSTOMER_ID, ORDER_DATE])
+    if tx.empty:
+        raise DataError("The purchases table has no dated purchases.")
+    return tx
+
+
+def suggest_horizon_days(transactions: pd.DataFrame) -> int:
+    """Default churn window in days: twice the median gap between a customer's purchase days.
+
+    The median is over customers with at least two purchase days (each customer's own median
+    gap). Clipped to 90..365 days; 90 when nobody bought twice. Twice the typical gap means a
+    regular customer who goes quiet for that long has very likely lapsed.
+    """
+    tx = _check_transactions(transactions)
+    days = tx[[CUSTOMER_ID]].assign(day=tx[ORDER_DATE].dt.normalize()).drop_duplicates()
+    days = days.sort_values([CUSTOMER_ID, "day"])
+    gaps = days.groupby(CUSTOMER_ID)["day"].diff().dt.days.dropna()
+    if gaps.empty:
+        return DEFAULT_HORIZON_DAYS
+    per_customer = gaps.groupby(days.loc[gaps.index, CUSTOMER_ID]).median()
+    return int(min(365, max(DEFAULT_HORIZON_DAYS, math.ceil(2 * float(per_customer.median())))))
+
+
+def transaction_features(
+    transactions: pd.DataFrame, as_of: pd.Timestamp, window_days: int = DEFAULT_HORIZON_DAYS
+) -> pd.DataFrame:
+    """Per-customer behaviour from purchases made strictly before `as_of`.
+
+    Parameters
+    ----------
+    transactions : canonical purchases (customer_id, order_date, amount).
+    as_of : the point in time the features describe; purchases on or after it are ignored.
+    window_days : length (days) of the two windows compared by `spend_trend`.
+
+    Returns
+    -------
+    DataFrame indexed by customer_id (customers with a purchase before `as_of`):
+    days_since_last_purchase (days from the last purchase to `as_of`), n_orders (rows),
+    total_spend and avg_order_value (currency), tenure_days (days from the first purchase to
+    `as_of`), gap_mean_days / gap_std_days (between distinct purchase days; NaN with fewer than
+    2 / 3 purchase days), spend_trend = (recent - earlier) / (recent + earlier) where recent is
+    spend in [as_of - window, as_of) and earlier in [as_of - 2 window, as_of - window)
+    (-1 = stopped, +1 = new or growing, 0 = flat or no spend in either window).
+    """
+    tx = _check_transactions(transactions)
+    as_of = pd.Timestamp(as_of)
+    tx = tx[tx[ORDER_DATE] < as_of]
+    if tx.empty:
+        raise DataError(f"No purchases before {as_of:%Y-%m-%d}, so there is no history to learn from.")
+    grouped = tx.groupby(CUSTOMER_ID)
+    first = grouped[ORDER_DATE].min()
+    last = grouped[ORDER_DATE].max()
+    out = pd.DataFrame(index=first.index)
+    out["days_since_last_purchase"] = (as_of - last).dt.days.astype(float)
+    out["n_orders"] = grouped.size().astype(float)
+    out["total_spend"] = grouped[AMOUNT].sum().astype(float)
+    out["avg_order_value"] = out["total_spend"] / out["n_orders"]
+    out["tenure_days"] = (as_of - first).dt.days.astype(float)
+    days = tx[[CUSTOMER_ID]].assign(day=tx[ORDER_DATE].dt.normalize()).drop_duplicates()
+    days = days.sort_values([CUSTOMER_ID, "day"])
+    gaps = days.groupby(CUSTOMER_ID)["day"].diff().dt.days
+    gap_by = gaps.groupby(days[CUSTOMER_ID])
+    out["gap_mean_days"] = gap_by.mean().reindex(out.index).astype(float)
+    out["gap_std_days"] = gap_by.std().reindex(out.index).astype(float)
+    window = pd.Timedelta(days=int(window_days))
+    recent = tx[tx[ORDER_DATE] >= as_of - window].groupby(CUSTOMER_ID)[AMOUNT].sum()
+    earlier_rows = (tx[ORDER_DATE] >= as_of - 2 * window) & (tx[ORDER_DATE] < as_of - window)
+    earlier = tx[earlier_rows].groupby(CUSTOMER_ID)[AMOUNT].sum()
+    recent = recent.reindex(out.index, fill_value=0.0)
+    earlier = earlier.reindex(out.index, fill_value=0.0)
+    total = recent + earlier
+    out["spend_trend"] = np.where(total > 0, (recent - earlier) / total.where(total > 0, 1.0), 0.0)
+    out.index.name = CUSTOMER_ID
+    return out
+
+
+@dataclass(frozen=True)
+class DerivedLabel:
+    """Churn read from purchases: no purchase in `horizon_days` from `cutoff` on.
+
+    Attributes
+    ----------
+    features : transaction features as of the cutoff (index customer_id), see
+        `transaction_features`.
+    churned : bool per customer (same index): no purchase in [cutoff, cutoff + horizon).
+    cutoff : first day of the outcome window; features use purchases before it only.
+    horizon_days : length of the outcome window, days.
+    n_new_after_cutoff : customers whose first purchase is on/after the cutoff (not modelled:
+        they have no history before it).
+    """
+
+    features: pd.DataFrame
+    churned: pd.Series
+    cutoff: pd.Timestamp
+    horizon_days: int
+    n_new_after_cutoff: int
+
+    @property
+    def description(self) -> str:
+        return (
+            f"no purchase in the {self.horizon_days} days from {self.cutoff:%Y-%m-%d} "
+            f"(features use purchases before that date only)"
+        )
+
+
+def derive_churn_label(
+    transactions: pd.DataFrame,
+    cutoff: pd.Timestamp | str | None = None,
+    horizon_days: int | None = None,
+    observation_end: pd.Timestamp | None = None,
+) -> DerivedLabel:
+    """Label customers from purchases: churned = no purchase in the horizon after the cutoff.
+
+    Parameters
+    ----------
+    transactions : canonical purchases.
+    cutoff : first day of the outcome window. Default: observation end + 1 day - horizon, i.e.
+        the latest cutoff whose whole window has been observed.
+    horizon_days : outcome window in days. Default `suggest_horizon_days` (twice the median
+        gap between purchases, 90..365 days).
+    observation_end : last day the data covers; default the latest purchase date.
+
+    Raises
+    ------
+    DataError : the window runs past the data, or there is no history before the cutoff.
+    """
+    tx = _check_transactions(transactions)
+    horizon = int(horizon_days) if horizon_days is not None else suggest_horizon_days(tx)
+    if horizon < 1:
+        raise DataError("The churn window must be at least one day.")
+    end = pd.Timestamp(observation_end or tx[ORDER_DATE].max()).normalize()
+    cut = (
+        pd.Timestamp(cutoff).normalize()
+        if cutoff is not None
+        else end + pd.Timedelta(days=1) - pd.Timedelta(days=horizon)
+    )
+    window_end = cut + pd.Timedelta(days=horizon)
+    if window_end > end + pd.Timedelta(days=1):
+        raise DataError(
+            f"The data ends on {end:%Y-%m-%d}, before the {horizon}-day window after "
+            f"{cut:%Y-%m-%d} is over. Choose an earlier cutoff or a shorter window."
+        )
+    features = transaction_features(tx, as_of=cut, window_days=horizon)
+    in_window = tx[(tx[ORDER_DATE] >= cut) & (tx[ORDER_DATE] < window_end)]
+    churned = pd.Series(~features.index.isin(in_window[CUSTOMER_ID].unique()), index=features.index)
+    first = tx.groupby(CUSTOMER_ID)[ORDER_DATE].min()
+    return DerivedLabel(features, churned.rename(CHURNED), cut, horizon, int((first >= cut).sum()))
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The modelling table and what was left out.
+
+    Attributes
+    ----------
+    X : one row per customer (index = customer id); float64 columns (NaN = blank) and text
+        columns (object, "(blank)" for empty cells).
+    numeric, categorical : the column names of each kind.
+    dropped : column -> plain-word reason it was left out.
+    notes : plain-word conversions made (e.g. text read as numbers).
+    display : column -> the name to show the user.
+    """
+
+    X: pd.DataFrame
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    dropped: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    display: dict[str, str] = field(default_factory=dict)
+
+
+def _single_column_auc(values: pd.Series, y: np.ndarray) -> float:
+    """max(AUC, 1 - AUC) of one column on its own (text: levels ranked by churn rate in-sample)."""
+    if values.dtype == object:
+        if values.nunique() * 10 > len(values):
+            return 0.5  # too few customers per level to judge in-sample
+        rates = pd.Series(y).groupby(values.to_numpy()).mean()
+        score = values.map(rates).to_numpy(dtype=float)
+    else:
+        aucs = []
+        filled = values.fillna(values.median()).to_numpy(dtype=float)
+        if np.unique(filled).size > 1:
+            aucs.append(roc_auc_score(y, filled))
+        missing = values.isna().to_numpy(dtype=float)
+        if 0 < missing.sum() < len(missing):
+            aucs.append(roc_auc_score(y, missing))
+        return max([max(a, 1 - a) for a in aucs], default=0.5)
+    if np.unique(score).size < 2:
+        return 0.5
+    auc = roc_auc_score(y, score)
+    return max(auc, 1 - auc)
+
+
+def _looks_like_id(name: str, values: pd.Series, filled: int) -> bool:
+    distinct = values.nunique()
+    if filled < 20 or distinct < 0.95 * filled:
+        return False
+    if values.dtype == object:
+        return True
+    norm = _norm_name(name)
+    if norm in ID_NAMES or norm.endswith("id") or norm.endswith("number") or "uuid" in norm:
+        return True
+    whole = values.dropna()
+    return bool((whole % 1 == 0).all() and whole.max() - whole.min() + 1 == distinct)
+
+
+def _typed_column(values: pd.Series) -> tuple[pd.Series | None, str]:
+    """(float64 or object series, note) or (None, reason) for a column that cannot be a feature."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean").astype("Float64").astype(float), ""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return None, "a date (the time a customer has been with you is carried by tenure)"
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.to_numeric(values, errors="coerce").astype(float), ""
+    filled = ~is_blank(values)
+    if not filled.any():
+        return None, "no values"
+    sample = values[filled].head(5000)  # decide on a sample; parse the whole column only if numeric
+    if numeric_share(sample) >= 0.95 and numeric_share(values) >= 0.95:
+        numbers = parse_numbers(values).values
+        unread = int((filled & numbers.isna()).sum())
+        blanks = int((~filled).sum())
+        note = f"read as numbers ({blanks} blank"
+        note += f", {unread} unreadable cells treated as blank)" if unread else " cells)"
+        return numbers.where(filled), note
+    if date_share(sample) >= 0.9:
+        return None, "a date (the time a customer has been with you is carried by tenure)"
+    return to_text(values), ""
+
+
+def prepare_features(
+    frame: pd.DataFrame,
+    *,
+    label: pd.Series | None = None,
+    exclude: tuple[str, ...] = (),
+    id_column: str = CUSTOMER_ID,
+    display: dict[str, str] | None = None,
+    max_levels: int = MAX_LEVELS,
+) -> FeatureSet:
+    """Turn customer attributes into model inputs, leaving out what cannot or must not be used.
+
+    Parameters
+    ----------
+    frame : one row per customer; any mix of numbers, text, text-in-number, dates, flags.
+    label : churned (bool, aligned with `frame`, NA allowed) — used only to catch columns that
+        give the answer away (single-column AUC above 0.99 on labelled rows).
+    exclude : columns never to use (the label column itself, for instance).
+    id_column : the customer id column (becomes the index; never a feature).
+    display : column -> name to show; defaults to the column name.
+    max_levels : text columns with more distinct values are left out as free text.
+
+    Returns
+    -------
+    FeatureSet — `dropped` lists every left-out column with its reason.
+    """
+    display = dict(display or {})
+    index = pd.Index(frame[id_column].astype(str), name=CUSTOMER_ID) if id_column in frame else frame.index
+    dropped: dict[str, str] = {}
+    notes: list[str] = []
+    columns: dict[str, pd.Series] = {}
+    for col in frame.columns:
+        if col == id_column or col in exclude:
+            continue
+        name = display.get(col, str(col))
+        norm = _norm_name(name)
+        if col == CHURN_DATE or any(p in norm for p in LEAK_NAME_PARTS) or norm in LEAK_NAMES:
+            dropped[col] = "named like a churn outcome: recorded when or after the customer left"
+            continue
+        values, note = _typed_column(frame[col].reset_index(drop=True))
+        if values is None:
+            dropped[col] = note
+            continue
+        filled = int(values.notna().sum())
+        if filled == 0:
+            dropped[col] = "no values"
+        elif values.nunique() <= 1:
+            dropped[col] = "the same value for every customer"
+        elif _looks_like_id(name, values, filled):
+            dropped[col] = "an identifier or free text (a different value on almost every row)"
+        elif values.dtype == object and values.nunique() > max_levels:
+            dropped[col] = (
+                f"free text or a detailed code ({values.nunique():,} different values, more than {max_levels})"
+            )
+        else:
+            if note:
+                notes.append(f"'{name}' {note}.")
+            columns[col] = values
+    X = pd.DataFrame(columns)
+    X.index = index
+    if label is not None and len(X.columns):
+        y = pd.Series(label).astype("boolean").reset_index(drop=True)
+        known = y.notna().to_numpy()
+        y_known = y[known].astype(bool).to_numpy()
+        if 0 < y_known.sum() < len(y_known):
+            for col in list(X.columns):
+                auc = _single_column_auc(X[col].reset_index(drop=True)[known], y_known)
+                if auc > LEAK_AUC:
+                    dropped[col] = (
+                        f"gives the answer away (on its own it separates churners with AUC "
+                        f"{auc:.3f}): probably recorded after the fact"
+                    )
+                    X = X.drop(columns=col)
+    categorical = tuple(c for c in X.columns if X[c].dtype == object)
+    for col in categorical:
+        X[col] = X[col].fillna("(blank)")
+    numeric = tuple(c for c in X.columns if c not in categorical)
+    shown = {c: display.get(c, str(c)) for c in frame.columns if c != id_column}
+    return FeatureSet(X, numeric, categorical, dropped, tuple(notes), shown)

@@ -1,0 +1,568 @@
+"""What-if inputs from the data: defaults measured from a business's own history, the settings a
+page or the report passes (`WhatIfSettings`) and `build_assumptions`, which turns both into the
+frozen assumptions of `analytics.business.economics`. Bad settings raise `DataError`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics.business.economics import (
+    MAX_RETENTION,
+    MONTHS_PER_PERIOD,
+    PERIOD_NAMES,
+    PERIODS_PER_YEAR,
+    AcquisitionPolicy,
+    BaseAssumptions,
+    LiftBasis,
+    LiftMode,
+    LoyaltyEffects,
+    Period,
+    RetentionLift,
+    _check,
+    _check_horizon,
+    _check_period,
+    clv_gupta_lehmann,
+    per_period_rate,
+)
+from analytics.data.schema import (
+    ACQUISITION_COST,
+    AMOUNT,
+    CHURN_DATE,
+    CHURNED,
+    CUSTOMER_ID,
+    MONTHLY_CHARGE,
+    ORDER_DATE,
+    SIGNUP_DATE,
+    TENURE_MONTHS,
+    CustomerData,
+    DataError,
+)
+
+DEFAULT_MARGIN_RATE = 0.30
+
+
+DEFAULT_DISCOUNT_RATE_ANNUAL = 0.10
+
+
+DEFAULT_HORIZON_YEARS = 5
+
+
+#: The common rule of thumb that a customer should be worth three times what it cost to win them
+#: (lifetime value : acquisition cost = 3 : 1; e.g. Skok, "SaaS Metrics 2.0", 2013).
+LTV_TO_CAC = 3.0
+
+
+#: Periods over which retention, revenue and new customers are averaged.
+MEASUREMENT_WINDOW = 12
+
+
+#: Spend growth is offered only when at least this many customers were seen in 2+ periods...
+MIN_GROWTH_CUSTOMERS = 50
+
+
+#: ... and the within-customer trend is this many standard errors away from zero.
+MIN_GROWTH_T = 2.0
+
+
+@dataclass(frozen=True)
+class DefaultValue:
+    """One input for the what-if, with where it came from.
+
+    Attributes
+    ----------
+    value : the number, in `unit`.
+    unit : e.g. 'share per month', 'currency per customer per month', 'customers'.
+    source : a plain sentence: how it was measured, or that it is an assumption to replace.
+    measured : True when measured from the data, False when assumed.
+    """
+
+    value: float
+    unit: str
+    source: str
+    measured: bool
+
+    def as_dict(self) -> dict:
+        """JSON-ready form (NaN becomes None)."""
+        return {"value": _json_number(self.value), "unit": self.unit, "source": self.source, "measured": self.measured}
+
+
+def _json_number(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _label(p: pd.Period) -> str:
+    return p.strftime("%d %b %Y") if p.freqstr.startswith("W") else str(p)
+
+
+def _complete_range(start: pd.Timestamp, end: pd.Timestamp, period: str) -> tuple[pd.Period, pd.Period]:
+    """First and last periods fully covered by data running from `start` to `end` (inclusive days)."""
+    first, last = start.to_period(period), end.to_period(period)
+    if start.normalize() > first.start_time:
+        first += 1
+    if end.normalize() < last.end_time.normalize():
+        last -= 1
+    return first, last
+
+
+def _need_two_periods(period: str, first: pd.Period, last: pd.Period, what: str) -> None:
+    if last.ordinal - first.ordinal < 1:
+        unit = PERIOD_NAMES[period]
+        raise DataError(
+            f"Retention needs {what} in at least two complete {unit}s in a row; the data covers "
+            f"{max(last.ordinal - first.ordinal + 1, 0)} complete {unit}(s). Choose a shorter period "
+            f"or add more history."
+        )
+
+
+def _retention_value(retention: float, period: str, how: str) -> DefaultValue:
+    unit = PERIOD_NAMES[period]
+    note = ""
+    if retention > MAX_RETENTION:
+        note = f" Capped at {MAX_RETENTION:.1%}: at 100% nobody would ever leave."
+        retention = MAX_RETENTION
+    return DefaultValue(retention, f"share per {unit}", f"Measured: {how}.{note}", True)
+
+
+def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[str, DefaultValue]:
+    """Retention, revenue, new and starting customers, spend growth from the purchase log."""
+    tx = data.transactions
+    unit = PERIOD_NAMES[period]
+    # The data runs to its observation end, but never past the period of the last purchase.
+    last_purchase = tx[ORDER_DATE].max()
+    end = min(data.observation_end, last_purchase.to_period(period).end_time.normalize())
+    first, last = _complete_range(tx[ORDER_DATE].min(), end, period)
+    _need_two_periods(period, first, last, "purchases")
+    codes = tx[ORDER_DATE].dt.to_period(period).array.asi8
+    pairs = (
+        pd.DataFrame({CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy(), "code": codes, AMOUNT: tx[AMOUNT].to_numpy()})
+        .groupby([CUSTOMER_ID, "code"], sort=False, observed=True)[AMOUNT]
+        .sum()
+        .reset_index()
+    )
+    pairs["first_code"] = pairs.groupby(CUSTOMER_ID)["code"].transform("min")
+    data_start = int(codes.min())
+    active = pairs.groupby("code").size()
+    again = pairs[[CUSTOMER_ID, "code"]].assign(code=pairs["code"] + 1).merge(pairs[[CUSTOMER_ID, "code"]])
+    again_by = again.groupby("code").size()
+    to_code = np.arange(max(first.ordinal + 1, last.ordinal - window + 1), last.ordinal + 1)
+    at_risk = float(active.reindex(to_code - 1, fill_value=0).sum())
+    if at_risk == 0:
+        raise DataError(f"No customer bought in the {unit}s used to measure retention, so it cannot be measured.")
+    retention = float(again_by.reindex(to_code, fill_value=0).sum()) / at_risk
+    span = f"{_label(pd.Period(ordinal=int(to_code[0]) - 1, freq=period))} – {_label(last)}"
+    out = {
+        "retention_rate": _retention_value(
+            retention,
+            period,
+            f"of the customers who bought in a {unit}, {retention:.1%} bought again the next {unit} "
+            f"(pooled over {len(to_code)} pairs of complete {unit}s, {span})",
+        )
+    }
+    in_window = pairs["code"].between(last.ordinal - window + 1, last.ordinal) & (pairs["code"] >= first.ordinal)
+    n_rev = int(in_window.sum())
+    n_periods = int(pairs.loc[in_window, "code"].nunique())
+    revenue = float(pairs.loc[in_window, AMOUNT].sum()) / n_rev
+    out["revenue_per_customer"] = DefaultValue(
+        revenue,
+        f"currency per customer per {unit}",
+        f"Measured: revenue per customer who bought in a {unit}, averaged over the last {n_periods} complete "
+        f"{unit}s ({pairs.loc[in_window, AMOUNT].sum():,.0f} over {n_rev:,} customer-{unit}s).",
+        True,
+    )
+    new_codes = np.arange(max(first.ordinal, data_start + 1, last.ordinal - window + 1), last.ordinal + 1)
+    firsts = pairs.loc[pairs["code"] == pairs["first_code"], "code"].value_counts()
+    new = float(firsts.reindex(new_codes, fill_value=0).mean())
+    out["new_customers"] = DefaultValue(
+        new,
+        f"customers per {unit}",
+        f"Measured: customers making their first purchase, averaged over the last {len(new_codes)} complete "
+        f"{unit}s (the data's first {unit} is left out: everyone is new there).",
+        True,
+    )
+    starting = int(active.get(last.ordinal, 0))
+    out["starting_customers"] = DefaultValue(
+        float(starting),
+        "customers",
+        f"Measured: customers who bought in the last complete {unit} ({_label(last)}).",
+        True,
+    )
+    out["spend_growth"] = _spend_growth(pairs, first.ordinal, last.ordinal, data_start, unit)
+    return out
+
+
+def _spend_growth(pairs: pd.DataFrame, first: int, last: int, data_start: int, unit: str) -> DefaultValue:
+    """Within-customer trend of spend per active period against tenure, as a share of first-period spend.
+
+    Fixed-effects (within) regression: spend and tenure are centred on each customer's own means,
+    so the slope is how a customer's own spend moves as they stay, not a mix of who stays.
+    Customers first seen in the data's first period are left out (their tenure is unknown).
+    """
+    obs = pairs[(pairs["code"] >= first) & (pairs["code"] <= last) & (pairs["first_code"] > data_start)]
+    tenure = (obs["code"] - obs["first_code"]).astype(float)
+    spend = obs[AMOUNT].astype(float)
+    counts = obs.groupby(CUSTOMER_ID)[AMOUNT].transform("size")
+    repeat = counts >= 2
+    n_repeat = int(obs.loc[repeat, CUSTOMER_ID].nunique())
+    unit_label = f"share of first-{unit} spend per {unit} of tenure"
+    first_spend = float(spend[tenure == 0].mean()) if (tenure == 0).any() else math.nan
+    if n_repeat < MIN_GROWTH_CUSTOMERS or not first_spend > 0:
+        return DefaultValue(
+            0.0,
+            unit_label,
+            f"Not measured: only {n_repeat} customers were seen buying in two or more complete {unit}s after "
+            f"the data's first {unit} (at least {MIN_GROWTH_CUSTOMERS} are needed); set to 0.",
+            False,
+        )
+    ids = obs.loc[repeat, CUSTOMER_ID]
+    dt = tenure[repeat] - tenure[repeat].groupby(ids).transform("mean")
+    ds = spend[repeat] - spend[repeat].groupby(ids).transform("mean")
+    sxx = float((dt * dt).sum())
+    slope = float((dt * ds).sum()) / sxx if sxx > 0 else 0.0
+    dof = max(int(repeat.sum()) - n_repeat - 1, 1)
+    se = math.sqrt(float(((ds - slope * dt) ** 2).sum()) / dof / sxx) if sxx > 0 else math.inf
+    growth = slope / first_spend
+    t_stat = slope / se if se > 0 else math.inf
+    trend = (
+        f"a customer's spend per active {unit} changes by {growth:+.2%} of their first {unit}'s spend "
+        f"({first_spend:,.2f}) for each further {unit} they stay (within-customer trend over {n_repeat:,} "
+        f"customers seen in two or more {unit}s, t = {t_stat:.1f})"
+    )
+    if abs(t_stat) < MIN_GROWTH_T:
+        return DefaultValue(
+            0.0, unit_label, f"Not measured with confidence: {trend}; too noisy to use, set to 0.", False
+        )
+    return DefaultValue(growth, unit_label, f"Measured: {trend}.", True)
+
+
+def _customer_codes(dates: pd.Series, period: str) -> np.ndarray:
+    """Period ordinals of `dates`; NaT becomes a code after every real period."""
+    codes = dates.dt.to_period(period).array.asi8.astype(float)
+    codes[dates.isna().to_numpy()] = np.inf
+    return codes
+
+
+def _measure_customers(data: CustomerData, period: str, window: int) -> dict[str, DefaultValue]:
+    """Retention, revenue, new and starting customers from a customers table."""
+    cust = data.customers
+    unit = PERIOD_NAMES[period]
+    per_period = MONTHS_PER_PERIOD[period]
+    churned = cust[CHURNED].fillna(False).to_numpy(bool) if data.has_column(CHURNED) else np.zeros(len(cust), bool)
+    out: dict[str, DefaultValue] = {}
+    if data.has_column(SIGNUP_DATE) and (CHURN_DATE in cust.columns or not churned.any()):
+        churn_dates = cust[CHURN_DATE] if CHURN_DATE in cust.columns else pd.Series(pd.NaT, index=cust.index)
+        usable = cust[SIGNUP_DATE].notna().to_numpy() & ~(churned & churn_dates.isna().to_numpy())
+        rows = cust.loc[usable]
+        signup = _customer_codes(cust.loc[usable, SIGNUP_DATE], period)
+        leave = _customer_codes(churn_dates[usable], period)
+        first, last = _complete_range(cust.loc[usable, SIGNUP_DATE].min(), data.observation_end, period)
+        _need_two_periods(period, first, last, "signups and churn dates")
+        to_code = np.arange(max(first.ordinal + 1, last.ordinal - window + 1), last.ordinal + 1)
+        # active at the end of period p: signed up by p and not left within p (churn code > p)
+        at_risk = sum(int(((signup <= c - 1) & (leave > c - 1)).sum()) for c in to_code)
+        stayed = sum(int(((signup <= c - 1) & (leave > c)).sum()) for c in to_code)
+        if at_risk == 0:
+            raise DataError(f"No customer was active in the {unit}s used to measure retention.")
+        retention = stayed / at_risk
+        out["retention_rate"] = _retention_value(
+            retention,
+            period,
+            f"of the customers active at the end of a {unit}, {retention:.1%} were still customers at the end of "
+            f"the next (signup and churn dates, pooled over the last {len(to_code)} complete {unit}s)",
+        )
+        active_now = (signup <= last.ordinal) & (leave > last.ordinal)
+        starting_how = f"customers active at the end of {_label(last)} (signup and churn dates)"
+    elif data.has_column(CHURNED) and data.has_column(TENURE_MONTHS):
+        tenure = cust[TENURE_MONTHS].to_numpy(float)
+        known = np.isfinite(tenure) & cust[CHURNED].notna().to_numpy()
+        exposure = float(np.clip(tenure[known], 0, None).sum())
+        leavers = int(churned[known].sum())
+        if exposure <= 0:
+            raise DataError("The tenure column is empty or zero, so retention cannot be measured.")
+        monthly = max(1.0 - leavers / exposure, 0.0)  # geometric-lifetime MLE: churn = leavers / months at risk
+        retention = monthly**per_period
+        out["retention_rate"] = _retention_value(
+            retention,
+            period,
+            f"{leavers:,} customers left in {exposure:,.0f} customer-months of tenure, a monthly churn of "
+            f"{1 - monthly:.2%} (churned flag and tenure in months), i.e. {retention:.1%} retained per {unit}",
+        )
+        active_now = known & ~churned
+        rows = cust
+        starting_how = "customers not marked as churned"
+    else:
+        raise DataError(
+            "Retention cannot be measured: the data needs dated purchases, or a customers table with signup and "
+            "churn dates, or a churned flag with tenure in months."
+        )
+    out["starting_customers"] = DefaultValue(float(active_now.sum()), "customers", f"Measured: {starting_how}.", True)
+    if not data.has_column(MONTHLY_CHARGE):
+        raise DataError(
+            "Revenue per customer cannot be measured: add the purchase log, or a monthly charge column to the "
+            "customers table."
+        )
+    charge = float(rows.loc[active_now, MONTHLY_CHARGE].mean()) if active_now.any() else math.nan
+    if not math.isfinite(charge):
+        charge = float(rows[MONTHLY_CHARGE].mean())
+    out["revenue_per_customer"] = DefaultValue(
+        charge * per_period,
+        f"currency per customer per {unit}",
+        f"Measured: the average monthly charge of current customers ({charge:,.2f}) × {per_period:g} months per {unit}.",
+        True,
+    )
+    if data.has_column(SIGNUP_DATE):
+        first_s, last_s = _complete_range(cust[SIGNUP_DATE].min(), data.observation_end, period)
+        codes = _customer_codes(cust[SIGNUP_DATE].dropna(), period)
+        window_codes = np.arange(max(first_s.ordinal, last_s.ordinal - window + 1), last_s.ordinal + 1)
+        if len(window_codes):
+            new = float(np.mean([(codes == c).sum() for c in window_codes]))
+            out["new_customers"] = DefaultValue(
+                new,
+                f"customers per {unit}",
+                f"Measured: signups per {unit}, averaged over the last {len(window_codes)} complete {unit}s.",
+                True,
+            )
+    if "new_customers" not in out:
+        r = out["retention_rate"].value
+        out["new_customers"] = DefaultValue(
+            out["starting_customers"].value * (1 - r),
+            f"customers per {unit}",
+            "Assumed — set your own: enough new customers to replace those who leave (no signup dates in the data).",
+            False,
+        )
+    out["spend_growth"] = DefaultValue(
+        0.0,
+        f"share of first-{unit} spend per {unit} of tenure",
+        "Not measured: needs a purchase log; set to 0.",
+        False,
+    )
+    return out
+
+
+def _assumed_acquisition_cost(
+    revenue: float, retention: float, margin_rate: float, discount_rate: float, period: str
+) -> DefaultValue:
+    unit = PERIOD_NAMES[period]
+    clv = clv_gupta_lehmann(revenue * margin_rate, retention, discount_rate)
+    return DefaultValue(
+        clv / LTV_TO_CAC,
+        "currency per new customer",
+        f"Assumed — set your own: a third of a new customer's lifetime value ({clv:,.2f} at {margin_rate:.0%} "
+        f"margin and {discount_rate:.2%} discount a {unit}), the common 3:1 value-to-acquisition-cost rule of thumb.",
+        False,
+    )
+
+
+def defaults_from_data(
+    data: CustomerData, period: Period = "M", *, window: int = MEASUREMENT_WINDOW
+) -> dict[str, DefaultValue]:
+    """What-if inputs measured from the data, each with its unit and source.
+
+    Parameters
+    ----------
+    data : cleaned dataset. The purchase log is used when present; otherwise the customers table
+        (signup and churn dates, or a churned flag with tenure in months, plus the monthly charge).
+    period : period length, 'W', 'M', 'Q' or 'Y'.
+    window : number of recent complete periods averaged over (12 by default).
+
+    Returns
+    -------
+    dict with keys ``retention_rate`` (share retained per period), ``revenue_per_customer``
+    (currency per active customer per period), ``new_customers`` (per period),
+    ``starting_customers``, ``spend_growth`` (share of first-period spend per period of tenure;
+    0 unless measurable), ``margin_rate`` (assumed 30%), ``acquisition_cost`` (measured from an
+    acquisition_cost column, else assumed: a third of lifetime value), ``fixed_costs`` (assumed 0).
+
+    Retention from purchases is the share of customers active (buying) in period t-1 who are
+    active again in t, pooled over the last `window` pairs of complete periods.
+
+    Raises
+    ------
+    DataError when retention or revenue cannot be measured.
+    """
+    _check_period(period)
+    unit = PERIOD_NAMES[period]
+    tx_error: DataError | None = None
+    out: dict[str, DefaultValue] | None = None
+    if data.has_transactions:
+        try:
+            out = _measure_transactions(data, period, window)
+        except DataError as err:
+            tx_error = err
+    if out is None:
+        if not data.has_customers:
+            raise tx_error or DataError("There is no data to measure retention from.")
+        try:
+            out = _measure_customers(data, period, window)
+        except DataError:
+            if tx_error is not None:
+                raise tx_error from None
+            raise
+    out["margin_rate"] = DefaultValue(
+        DEFAULT_MARGIN_RATE,
+        "share of revenue",
+        f"Assumed — set your own: {DEFAULT_MARGIN_RATE:.0%} of revenue kept after the cost of goods and of serving "
+        "customers (margins are not in the data).",
+        False,
+    )
+    if data.has_column(ACQUISITION_COST):
+        costs = data.customers[ACQUISITION_COST].dropna()
+        out["acquisition_cost"] = DefaultValue(
+            float(costs.mean()),
+            "currency per new customer",
+            f"Measured: the average acquisition cost in your customers table ({len(costs):,} customers).",
+            True,
+        )
+    else:
+        out["acquisition_cost"] = _assumed_acquisition_cost(
+            out["revenue_per_customer"].value,
+            out["retention_rate"].value,
+            DEFAULT_MARGIN_RATE,
+            per_period_rate(DEFAULT_DISCOUNT_RATE_ANNUAL, period),
+            period,
+        )
+    out["fixed_costs"] = DefaultValue(
+        0.0,
+        f"currency per {unit}",
+        "Assumed — set your own: fixed costs are not in the data; higher fixed costs make profit react more "
+        "to retention.",
+        False,
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class WhatIfSettings:
+    """Choices for the what-if that the data cannot supply.
+
+    Parameters
+    ----------
+    lift : size of the retention lift (points, or percent in relative mode), default 5.
+    lift_mode : 'points' or 'relative'.
+    lift_basis : 'year' (default: the lift applies to yearly retention, as in Bain's band) or
+        'period' (to the retention per period itself).
+    period : period length 'W', 'M', 'Q' or 'Y' (default month).
+    margin_rate : share of revenue kept as margin (default 0.30, an assumption).
+    discount_rate_annual : yearly discount rate (default 0.10), converted to the period.
+    horizon_periods : periods to follow; None means five years.
+    acquisition_cost : currency per new customer; None takes the data's default.
+    fixed_costs : currency per period (default 0).
+    acquisition : 'constant' (win the measured new customers each period) or 'replace'.
+    loyalty : Reichheld's loyalty effects (zero by default).
+    """
+
+    lift: float = 5.0
+    lift_mode: LiftMode = "points"
+    lift_basis: LiftBasis = "year"
+    period: Period = "M"
+    margin_rate: float = DEFAULT_MARGIN_RATE
+    discount_rate_annual: float = DEFAULT_DISCOUNT_RATE_ANNUAL
+    horizon_periods: int | None = None
+    acquisition_cost: float | None = None
+    fixed_costs: float = 0.0
+    acquisition: AcquisitionPolicy = "constant"
+    loyalty: LoyaltyEffects = field(default_factory=LoyaltyEffects)
+
+    def __post_init__(self) -> None:
+        RetentionLift(self.lift, self.lift_mode, self.lift_basis)  # validates
+        _check_period(self.period)
+        _check("margin_rate", self.margin_rate, 0.0, 1.0)
+        _check("discount_rate_annual", self.discount_rate_annual, 0.0, 1.0)
+        if self.horizon_periods is not None:
+            _check_horizon(self.horizon_periods)
+        if self.acquisition_cost is not None:
+            _check("acquisition_cost", self.acquisition_cost, 0.0, 1e12)
+        _check("fixed_costs", self.fixed_costs, 0.0, 1e15)
+
+    @property
+    def horizon(self) -> int:
+        """Horizon in periods."""
+        if self.horizon_periods is not None:
+            return int(self.horizon_periods)
+        return int(round(DEFAULT_HORIZON_YEARS * PERIODS_PER_YEAR[self.period]))
+
+    @property
+    def discount_rate(self) -> float:
+        """Discount rate per period."""
+        return per_period_rate(self.discount_rate_annual, self.period)
+
+    @property
+    def retention_lift(self) -> RetentionLift:
+        return RetentionLift(self.lift, self.lift_mode, self.lift_basis)
+
+
+def build_assumptions(
+    defaults: dict[str, DefaultValue], settings: WhatIfSettings
+) -> tuple[BaseAssumptions, dict[str, DefaultValue]]:
+    """Combine measured defaults and settings into `BaseAssumptions`, with the source of every input."""
+    unit = PERIOD_NAMES[settings.period]
+    inputs = {k: defaults[k] for k in ("retention_rate", "revenue_per_customer", "new_customers", "starting_customers")}
+
+    def chosen(value: float, unit_text: str, what: str) -> DefaultValue:
+        return DefaultValue(float(value), unit_text, f"Chosen in the what-if settings ({what}).", False)
+
+    if settings.margin_rate == DEFAULT_MARGIN_RATE:
+        inputs["margin_rate"] = defaults["margin_rate"]
+    else:
+        inputs["margin_rate"] = chosen(settings.margin_rate, "share of revenue", "margin")
+    if settings.acquisition_cost is not None:
+        inputs["acquisition_cost"] = chosen(settings.acquisition_cost, "currency per new customer", "acquisition cost")
+    elif defaults["acquisition_cost"].measured:
+        inputs["acquisition_cost"] = defaults["acquisition_cost"]
+    else:
+        inputs["acquisition_cost"] = _assumed_acquisition_cost(
+            defaults["revenue_per_customer"].value,
+            defaults["retention_rate"].value,
+            settings.margin_rate,
+            settings.discount_rate,
+            settings.period,
+        )
+    inputs["fixed_costs"] = (
+        chosen(settings.fixed_costs, f"currency per {unit}", "fixed costs")
+        if settings.fixed_costs
+        else defaults["fixed_costs"]
+    )
+    inputs["discount_rate"] = DefaultValue(
+        settings.discount_rate,
+        f"share per {unit}",
+        f"Chosen in the what-if settings: {settings.discount_rate_annual:.0%} a year, compounded to the {unit}.",
+        False,
+    )
+    inputs["horizon"] = chosen(settings.horizon, f"{unit}s", "horizon")
+    basis = "yearly retention" if settings.lift_basis == "year" else f"retention per {unit}"
+    inputs["lift"] = chosen(
+        settings.lift,
+        f"percentage points of {basis}" if settings.lift_mode == "points" else f"percent of {basis}",
+        "retention lift",
+    )
+    for name, unit_text in (
+        ("spend_growth", defaults["spend_growth"].unit),
+        ("referrals", f"new customers per retained customer per {unit}"),
+        ("cost_reduction", f"share of variable cost per {unit} of tenure"),
+        ("cost_reduction_cap", "share of variable cost"),
+    ):
+        value = getattr(settings.loyalty, name)
+        off = name != "cost_reduction_cap" and value == 0
+        inputs[name] = (
+            DefaultValue(0.0, unit_text, "Loyalty effect off (0).", False)
+            if off
+            else chosen(value, unit_text, "loyalty effect")
+        )
+    base = BaseAssumptions(
+        starting_customers=defaults["starting_customers"].value,
+        retention=defaults["retention_rate"].value,
+        revenue_per_customer=defaults["revenue_per_customer"].value,
+        margin_rate=settings.margin_rate,
+        new_customers=defaults["new_customers"].value,
+        acquisition_cost=inputs["acquisition_cost"].value,
+        fixed_costs=settings.fixed_costs,
+        discount_rate=settings.discount_rate,
+        period=settings.period,
+        acquisition=settings.acquisition,
+    )
+    return base, inputs

@@ -1,0 +1,1 @@
+"""Headless-report section adapters: one module per report section (keys are a stable contract)."""

@@ -1,0 +1,50 @@
+"""The `churn` section of the headless report."""
+
+from __future__ import annotations
+
+import math
+
+from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings, analyse_churn
+from analytics.data.schema import (
+    CustomerData,
+)
+
+
+def _clean_float(x: float) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def report_section(data: CustomerData, settings: ChurnSettings | None = None) -> dict:
+    """The `churn` section of the headless report (JSON-serialisable; keys are a stable contract).
+
+    Keys: target (column or rule used, plain words), n (customers modelled), churn_rate (0..1),
+    auc, pr_auc, brier (cross-validated, means over folds), model ('logistic' |
+    'gradient_boosting'), top_drivers (plain-word sentences), lift_top_10 / lift_top_20 /
+    lift_top_30 (share of churners among the top 10/20/30% by risk, 0..1), dropped_columns
+    ({column: reason}), customers_not_modelled (churn status unknown, or for churn derived from
+    purchases: first purchase after the cutoff), caveat.
+    """
+    return section_from_analysis(analyse_churn(data, ChurnSettings() if settings is None else settings))
+
+
+def section_from_analysis(analysis: ChurnAnalysis) -> dict:
+    """The report dict of `report_section` from an analysis already computed (e.g. cached)."""
+    metrics = analysis.model.metrics_
+    return {
+        "target": analysis.target,
+        "n": int(len(analysis.y)),
+        "churn_rate": _clean_float(analysis.churn_rate),
+        "auc": _clean_float(metrics["auc"]),
+        "pr_auc": _clean_float(metrics["pr_auc"]),
+        "brier": _clean_float(metrics["brier"]),
+        "model": analysis.model.model_name_,
+        "top_drivers": [d.sentence for d in analysis.drivers],
+        "lift_top_10": _clean_float(analysis.lift_at(0.1)),
+        "lift_top_20": _clean_float(analysis.lift_at(0.2)),
+        "lift_top_30": _clean_float(analysis.lift_at(0.3)),
+        "dropped_columns": {
+            analysis.features.display.get(c, str(c)): reason for c, reason in analysis.features.dropped.items()
+        },
+        "customers_not_modelled": analysis.n_unlabelled,
+        "caveat": analysis.caveat,
+    }

@@ -1,0 +1,102 @@
+"""The `clv` section of the headless report (purchase-log lifetime value)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics.data.schema import CustomerData, DataError
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+
+from analytics.models.clv import ClvSettings, analyse_clv
+from analytics.models.purchase import MODEL_NAMES
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, NaN/inf to None, tuples to lists, dates to ISO."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return value
+
+
+def report_section(data: CustomerData, settings: Any = None) -> dict:
+    """The `clv` section of the headless report (keys are a stable contract).
+
+    Keys: time_unit, calibration_end, holdout_end, observation_end, models.<bg_nbd|pareto_nbd|
+    mbg_nbd>.{params, log_likelihood, holdout: {actual, predicted}, holdout_rmse, penalizer} (or
+    {error} when a model cannot be fitted), gamma_gamma.{params, log_likelihood,
+    frequency_spend_correlation, assumption_ok, assumption_note}, selected, selection_reason,
+    final_params (chosen model refitted on the whole history), horizon_months, margin,
+    annual_discount_rate, n_customers, total_clv, mean_clv, clv_interval_90 {total, mean} (currency),
+    expected_purchases_total, expected_spend_total, historic_value_total, mean_p_alive, notes.
+    """
+    if not data.has_transactions:
+        raise DataError(
+            "Lifetime value from purchase behaviour needs a purchase log (transactions); this data "
+            "has none. For subscription data see the retention (sBG) section."
+        )
+    s = ClvSettings.from_any(settings)
+    a = analyse_clv(data.transactions, s)
+    cmp_ = a.comparison
+    models: dict[str, Any] = {}
+    for name in MODEL_NAMES:
+        if name in cmp_.models:
+            mdl = cmp_.models[name]
+            row = cmp_.metrics.loc[name]
+            models[name] = {
+                "params": mdl.params_,
+                "log_likelihood": mdl.log_likelihood_,
+                "holdout": {"actual": row["actual"], "predicted": row["predicted"]},
+                "holdout_rmse": row["rmse"],
+                "penalizer": mdl.penalizer_,
+            }
+        elif name in cmp_.failures:
+            models[name] = {"error": cmp_.failures[name]}
+    c = a.customers
+    return _clean(
+        {
+            "time_unit": s.time_unit,
+            "calibration_end": cmp_.split.calibration_end,
+            "holdout_end": cmp_.split.holdout_end,
+            "observation_end": a.observation_end,
+            "models": models,
+            "gamma_gamma": {
+                "params": a.spend_model.params_,
+                "log_likelihood": a.spend_model.log_likelihood_,
+                "frequency_spend_correlation": a.gg_check.correlation,
+                "assumption_ok": a.gg_check.ok,
+                "assumption_note": a.gg_check.message,
+            },
+            "selected": a.selected,
+            "selection_reason": a.selection_reason,
+            "final_params": a.purchase_model.params_,
+            "horizon_months": s.horizon_months,
+            "margin": s.margin,
+            "annual_discount_rate": s.annual_discount_rate,
+            "n_customers": len(c),
+            "total_clv": a.total_clv,
+            "mean_clv": a.mean_clv,
+            "clv_interval_90": {"total": a.interval.get("total"), "mean": a.interval.get("mean")},
+            "expected_purchases_total": float(c["expected_purchases"].sum()),
+            "expected_spend_total": float(c["expected_spend"].sum()),
+            "historic_value_total": float(c["historic_value"].sum()) if "historic_value" in c else None,
+            "mean_p_alive": float(c["p_alive"].mean()),
+            "notes": a.notes + ([] if a.gg_check.ok else [a.gg_check.message]),
+        }
+    )

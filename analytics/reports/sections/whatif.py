@@ -1,0 +1,58 @@
+"""The `whatif` section of the headless report (retention economics on the data's own numbers)."""
+
+from __future__ import annotations
+
+from analytics.business.economics import BAND_HIGH_PCT, BAND_LOW_PCT, whatif
+from analytics.business.whatif_inputs import WhatIfSettings, _json_number, build_assumptions, defaults_from_data
+from analytics.data.schema import (
+    CustomerData,
+)
+
+
+def report_section(data: CustomerData, settings: WhatIfSettings | None = None) -> dict:
+    """The `whatif` section of the headless report (JSON-ready; NaN becomes None).
+
+    Keys: ``retention_rate`` (measured, share per period), ``lifted_retention_rate``,
+    ``lift_points`` (points of retention per period actually applied), ``yearly_retention_rate``
+    and ``yearly_lifted_retention_rate`` (share kept over a year), ``profit_change_pct`` and ``clv_change_pct``
+    (percent), ``profit_change``, ``profit_base``, ``profit_lifted``, ``clv_base``, ``clv_lifted``
+    (currency, discounted), ``period``, ``horizon_periods``, ``inputs`` (name -> value, unit,
+    source, measured), ``waterfall`` (list of source, amount), ``band`` (low 25, high 95,
+    position 'below' | 'within' | 'above' | None, explanation).
+
+    Raises
+    ------
+    DataError when the data cannot supply retention and revenue.
+    """
+    settings = settings or WhatIfSettings()
+    base, inputs = build_assumptions(defaults_from_data(data, settings.period), settings)
+    result = whatif(base, settings.loyalty, settings.retention_lift, settings.horizon)
+    return {
+        "retention_rate": _json_number(result.retention_base),
+        "lifted_retention_rate": _json_number(result.retention_lifted),
+        "lift_points": _json_number(result.lift_points),
+        "yearly_retention_rate": _json_number(result.yearly_retention_base),
+        "yearly_lifted_retention_rate": _json_number(result.yearly_retention_lifted),
+        "retention_capped": result.retention_capped,
+        "lift_basis_used": result.lift_basis_used,
+        "profit_change_pct": _json_number(result.profit_change_pct),
+        "clv_change_pct": _json_number(result.clv_change_pct),
+        "profit_change": _json_number(result.profit_change),
+        "profit_base": _json_number(result.profit_base),
+        "profit_lifted": _json_number(result.profit_lifted),
+        "clv_base": _json_number(result.clv_base),
+        "clv_lifted": _json_number(result.clv_lifted),
+        "period": settings.period,
+        "horizon_periods": result.horizon,
+        "inputs": {name: value.as_dict() for name, value in inputs.items()},
+        "waterfall": [
+            {"source": str(s), "amount": _json_number(a)}
+            for s, a in zip(result.waterfall["source"], result.waterfall["amount"])
+        ],
+        "band": {
+            "low": BAND_LOW_PCT,
+            "high": BAND_HIGH_PCT,
+            "position": result.band_position,
+            "explanation": result.explanation,
+        },
+    }
