@@ -7,6 +7,7 @@ after under a spinner and then fills in the Value cards. Targets live in one URL
 import streamlit as st
 
 from analytics.business.kpis import KPI_SPECS, LTV_CAC_RULE_OF_THUMB, KPIReport, parse_targets
+from analytics.data.periods import PERIOD_CODES, PERIODS_PER_YEAR
 from analytics.data.schema import ACQUISITION_COST, DataError
 from analytics.reports.charts.health import kpi_trend_chart
 from ui import health as h
@@ -17,7 +18,6 @@ from ui.text import plain
 
 BIND = "query-params"
 PER_ROW = 4
-PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
 header(
     "Customer health",
@@ -187,7 +187,7 @@ if options:
         kpi = report[picked]
         frame = h.trend(data, picked, period).dropna()
         st.altair_chart(look.fit(kpi_trend_chart(frame, label=kpi.label, unit=kpi.unit)), width="stretch")
-        back = min(PERIODS_PER_YEAR[period], len(frame) - 1)
+        back = min(int(PERIODS_PER_YEAR[PERIOD_CODES[period]]), len(frame) - 1)
         if back >= 1:
             then, now = frame.iloc[-1 - back], frame.iloc[-1]
             sentence = (

@@ -7,8 +7,8 @@ so moving one recomputes only the what-if (a few milliseconds) and never re-meas
 import pandas as pd
 import streamlit as st
 
-from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.business.whatif_inputs import DefaultValue
+from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.reports import currency as fmt
 from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band
 from ui import currency as cur

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from analytics.business import lifecycle as lc
-from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.business.segments import Personas, ValueRisk, fit_personas, rfm_table, value_risk_matrix
 from analytics.business.whatif_inputs import WhatIfSettings
+from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
 from analytics.reports import currency as fmt
 from analytics.reports.sections.whatif import report_section

@@ -21,8 +21,6 @@ import streamlit as st
 from analytics.business.economics import (
     MAX_RETENTION,
     MIN_YEARLY_RETENTION,
-    PERIOD_NAMES,
-    PERIODS_PER_YEAR,
     SOURCE_DISCOUNTING,
     LoyaltyEffects,
     RetentionLift,
@@ -31,6 +29,7 @@ from analytics.business.economics import (
     whatif,
 )
 from analytics.business.whatif_inputs import DefaultValue, WhatIfSettings, build_assumptions, defaults_from_data
+from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CustomerData
 from ui.cache import per_dataset
 

@@ -39,9 +39,6 @@ MAX_LEVELS = 100  # text columns with more distinct values are treated as free t
 LEAK_AUC = 0.99  # a single column that separates churners this well is a recorded outcome
 
 
-DAYS_PER_MONTH = 365.25 / 12
-
-
 # Normalised column names (lower case, letters and digits only) that hold the churn outcome.
 LABEL_NAMES = (
     "churned",

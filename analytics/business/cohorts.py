@@ -22,12 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.business.kpis import (
+from analytics.business.kpis import customer_spans
+from analytics.data.periods import (
     MONTHS_PER_PERIOD,
-    PERIOD_FREQ,
-    _orders,
+    PERIOD_CODES,
     check_period,
-    customer_spans,
     last_complete_period,
     period_from_ordinal,
     period_ordinals,
@@ -40,6 +39,7 @@ from analytics.data.schema import (
     SIGNUP_DATE,
     CustomerData,
     DataError,
+    merge_order_lines,
 )
 
 
@@ -127,10 +127,10 @@ def cohort_table(
             "Cohorts need purchases (customer id, order date, amount) or a customers table with signup dates."
         )
     end = data.observation_end
-    last_p = last_complete_period(end, period) if complete_only else end.to_period(PERIOD_FREQ[period])
+    last_p = last_complete_period(end, period) if complete_only else end.to_period(PERIOD_CODES[period])
     last = int(last_p.ordinal)
     if data.has_transactions:
-        orders = _orders(data.transactions)
+        orders = merge_order_lines(data.transactions)
         p = period_ordinals(orders[ORDER_DATE], period)
         frame = pd.DataFrame({"c": orders[CUSTOMER_ID].to_numpy(), "p": p, "a": orders[AMOUNT].to_numpy()})
         frame["cohort"] = frame.groupby("c")["p"].transform("min")
@@ -197,7 +197,7 @@ def _subscription_activity(data: CustomerData, period: str, last: int) -> pd.Dat
     )
     if data.has_column(MONTHLY_CHARGE):
         charge = data.customers.set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
-        rows["a"] = rows["c"].map(charge).to_numpy(dtype=float) * MONTHS_PER_PERIOD[period]
+        rows["a"] = rows["c"].map(charge).to_numpy(dtype=float) * MONTHS_PER_PERIOD[PERIOD_CODES[period]]
     else:
         rows["a"] = np.nan
     return rows

@@ -54,6 +54,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
+
 Period = Literal["W", "M", "Q", "Y"]
 
 
@@ -86,15 +88,6 @@ BAND_HIGH_PCT = 95.0
 
 
 BAND_LIFT_POINTS = 5.0
-
-
-PERIODS_PER_YEAR: dict[str, float] = {"W": 52.0, "M": 12.0, "Q": 4.0, "Y": 1.0}
-
-
-MONTHS_PER_PERIOD: dict[str, float] = {"W": 12.0 / 52.0, "M": 1.0, "Q": 3.0, "Y": 12.0}
-
-
-PERIOD_NAMES: dict[str, str] = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
 
 # Waterfall sources, in the order they are attributed.

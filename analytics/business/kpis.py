@@ -40,9 +40,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.data.periods import (
+    DAYS_PER_MONTH,
+    MONTHS_PER_PERIOD,
+    PERIOD_CODES,
+    check_period,
+    last_complete_period,
+    period_from_ordinal,
+    period_ordinals,
+)
 from analytics.data.schema import (
     ACQUISITION_COST,
-    AMOUNT,
     CES,
     CHURN_DATE,
     CHURNED,
@@ -54,51 +62,17 @@ from analytics.data.schema import (
     MONTHLY_CHARGE,
     NPS,
     ORDER_DATE,
-    ORDER_ID,
     RESOLUTION_HOURS,
     SIGNUP_DATE,
     TENURE_MONTHS,
     TICKETS,
     CustomerData,
     DataError,
+    merge_order_lines,
 )
 from analytics.engine.customer_days import customer_days
 
-PERIOD_FREQ: dict[str, str] = {"month": "M", "quarter": "Q", "year": "Y"}
-MONTHS_PER_PERIOD: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
-DAYS_PER_MONTH = 365.25 / 12
 LTV_CAC_RULE_OF_THUMB = 3.0  # "LTV should be about 3x CAC" (common SaaS rule of thumb)
-
-
-# --------------------------------------------------------------------------------------------
-# Period helpers (shared with cohorts and lifecycle)
-# --------------------------------------------------------------------------------------------
-
-
-def check_period(period: str) -> str:
-    """Return the period name if it is one of month / quarter / year, else raise DataError."""
-    if period not in PERIOD_FREQ:
-        raise DataError(f"Unknown period '{period}': choose month, quarter or year.")
-    return period
-
-
-def period_ordinals(dates: pd.Series, period: str) -> np.ndarray:
-    """Integer index of the calendar period each date falls in (consecutive periods differ by 1)."""
-    freq = PERIOD_FREQ[check_period(period)]
-    return pd.PeriodIndex(pd.to_datetime(dates), freq=freq).asi8.copy()
-
-
-def period_from_ordinal(ordinal: int, period: str) -> pd.Period:
-    """The calendar period with this integer index."""
-    return pd.Period(ordinal=int(ordinal), freq=PERIOD_FREQ[check_period(period)])
-
-
-def last_complete_period(as_of: pd.Timestamp, period: str) -> pd.Period:
-    """The last period ending on or before `as_of` (the period of `as_of` if it is its last day)."""
-    current = pd.Timestamp(as_of).to_period(PERIOD_FREQ[check_period(period)])
-    if pd.Timestamp(as_of).normalize() >= current.end_time.normalize():
-        return current
-    return current - 1
 
 
 def customer_spans(customers: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -129,18 +103,6 @@ def customer_spans(customers: pd.DataFrame | None) -> pd.DataFrame | None:
     keep = ~(churned & end.isna().to_numpy())
     out = pd.DataFrame({CUSTOMER_ID: df[CUSTOMER_ID].to_numpy(), "start": start, "end": end})
     return out[keep].reset_index(drop=True)
-
-
-def _orders(transactions: pd.DataFrame) -> pd.DataFrame:
-    """One row per order (line items with the same `order_id` merged): customer, date, amount."""
-    tx = transactions
-    if ORDER_ID in tx.columns and tx[ORDER_ID].notna().all():
-        return (
-            tx.groupby([CUSTOMER_ID, ORDER_ID], sort=False, observed=True)
-            .agg(**{ORDER_DATE: (ORDER_DATE, "min"), AMOUNT: (AMOUNT, "sum")})
-            .reset_index()[[CUSTOMER_ID, ORDER_DATE, AMOUNT]]
-        )
-    return tx[[CUSTOMER_ID, ORDER_DATE, AMOUNT]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -302,7 +264,7 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
 
 def _buyers_to_date(data: CustomerData, period: str, index: pd.Index) -> pd.Series:
     """Customers who have bought at least once by the end of each period."""
-    first = _orders(data.transactions).groupby(CUSTOMER_ID)[ORDER_DATE].min()
+    first = merge_order_lines(data.transactions).groupby(CUSTOMER_ID)[ORDER_DATE].min()
     counts = pd.Series(period_ordinals(first, period)).value_counts()
     return counts.reindex(range(int(index.min()), int(index.max()) + 1), fill_value=0).cumsum().reindex(index)
 
@@ -801,7 +763,7 @@ def _exposure_churn(data: CustomerData, period: str) -> float | None:
     if exposure <= 0:
         return None
     h = min(1.0, churned.sum() / exposure)
-    return float(1.0 - (1.0 - h) ** MONTHS_PER_PERIOD[period])
+    return float(1.0 - (1.0 - h) ** MONTHS_PER_PERIOD[PERIOD_CODES[period]])
 
 
 def _simple_clv(
@@ -815,7 +777,7 @@ def _simple_clv(
         # no purchases: a subscription pays its monthly charge once a month
         charge = float(data.customers[MONTHLY_CHARGE].mean())
         aov = replace(aov, value=charge, previous=None)
-        freq = replace(freq, value=float(MONTHS_PER_PERIOD[period]), previous=None)
+        freq = replace(freq, value=float(MONTHS_PER_PERIOD[PERIOD_CODES[period]]), previous=None)
         factor_names = ("monthly_charge", "charges_per_period")
     factors = (
         (factor_names[0], aov.value),

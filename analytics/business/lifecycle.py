@@ -25,8 +25,8 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from analytics.business.kpis import _orders, check_period, last_complete_period
-from analytics.data.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
+from analytics.data.periods import check_period, last_complete_period
+from analytics.data.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError, merge_order_lines
 
 ACTIVE = "Active"
 COOLING_DOWN = "Cooling down"
@@ -117,7 +117,7 @@ def stage_from_gap(ratio: pd.Series, thresholds: LifecycleThresholds = Lifecycle
 
 def _purchase_history(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Per customer (orders up to as_of): orders, first, last, mean_gap_days, days_since_last."""
-    orders = _orders(transactions)
+    orders = merge_order_lines(transactions)
     orders = orders[orders[ORDER_DATE] <= as_of]
     dates = orders[ORDER_DATE].dt.normalize()
     g = dates.groupby(orders[CUSTOMER_ID])

@@ -35,7 +35,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
-from analytics.business.kpis import _orders, setting
+from analytics.business.kpis import setting
 from analytics.data.schema import (
     AMOUNT,
     CHURN_DATE,
@@ -45,6 +45,7 @@ from analytics.data.schema import (
     SIGNUP_DATE,
     CustomerData,
     DataError,
+    merge_order_lines,
 )
 
 CHAMPIONS = "Champions"
@@ -109,7 +110,7 @@ def rfm_table(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) 
     """
     if transactions is None or len(transactions) == 0:
         raise DataError("RFM segments need purchases (customer id, order date, amount); this data has none.")
-    orders = _orders(transactions)
+    orders = merge_order_lines(transactions)
     as_of = pd.Timestamp(as_of) if as_of is not None else orders[ORDER_DATE].max()
     g = orders.groupby(CUSTOMER_ID, sort=True)
     out = pd.DataFrame(

@@ -13,9 +13,6 @@ import pandas as pd
 
 from analytics.business.economics import (
     MAX_RETENTION,
-    MONTHS_PER_PERIOD,
-    PERIOD_NAMES,
-    PERIODS_PER_YEAR,
     AcquisitionPolicy,
     BaseAssumptions,
     LiftBasis,
@@ -29,6 +26,7 @@ from analytics.business.economics import (
     clv_gupta_lehmann,
     per_period_rate,
 )
+from analytics.data.periods import MONTHS_PER_PERIOD, PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import (
     ACQUISITION_COST,
     AMOUNT,

@@ -37,9 +37,9 @@ from analytics.data.parsing import (
     parse_numbers,
     to_text,
 )
+from analytics.data.periods import DAYS_PER_MONTH
 
 MAX_EXAMPLES = 5
-DAYS_PER_MONTH = 365.25 / 12
 
 
 class _Exclusions:

@@ -302,3 +302,19 @@ class CustomerData:
                 "(customer id, date, amount) or a signup/churn date column to the customers table."
             )
         return max(candidates).normalize()
+
+
+def merge_order_lines(transactions: pd.DataFrame) -> pd.DataFrame:
+    """One row per order: line items with the same `order_id` merged (earliest date, summed amount).
+
+    Returns `customer_id`, `order_date`, `amount`. Without a complete `order_id` column every row is
+    taken as one order. Used by every figure that counts orders (KPIs, cohorts, lifecycle, RFM).
+    """
+    tx = transactions
+    if ORDER_ID in tx.columns and tx[ORDER_ID].notna().all():
+        return (
+            tx.groupby([CUSTOMER_ID, ORDER_ID], sort=False, observed=True)
+            .agg(**{ORDER_DATE: (ORDER_DATE, "min"), AMOUNT: (AMOUNT, "sum")})
+            .reset_index()[[CUSTOMER_ID, ORDER_DATE, AMOUNT]]
+        )
+    return tx[[CUSTOMER_ID, ORDER_DATE, AMOUNT]]

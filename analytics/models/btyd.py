@@ -28,13 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics.data.periods import DAYS_PER_PERIOD, MODEL_TIME_UNITS, PERIOD_NAMES
 from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, DataError
 from analytics.engine.customer_days import customer_days
 
-TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
-"""Length of one model period in days, by time-unit code."""
-
-TIME_UNIT_NAMES: dict[str, str] = {"D": "days", "W": "weeks", "M": "months"}
+TIME_UNIT_NAMES: dict[str, str] = {unit: PERIOD_NAMES[unit] + "s" for unit in MODEL_TIME_UNITS}
+"""Plural name of each model time unit ('W' -> 'weeks')."""
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("frequency", "recency", "T", "monetary_value")
 
@@ -62,7 +61,7 @@ def unit_days(time_unit: str) -> float:
         For any other unit.
     """
     try:
-        return TIME_UNITS[time_unit]
+        return DAYS_PER_PERIOD[time_unit]
     except KeyError:
         raise DataError(f"Unknown time unit {time_unit!r}: use 'D' (days), 'W' (weeks) or 'M' (months).") from None
 

@@ -44,8 +44,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from lifetimes import GammaGammaFitter
 
+from analytics.data.periods import DAYS_PER_MONTH
 from analytics.models.holdout import HoldoutComparison, compare_models
-from analytics.models.purchase import DAYS_PER_MONTH, MODEL_LABELS, MODEL_NAMES, PurchaseModel, Triples, make_model
+from analytics.models.purchase import MODEL_LABELS, MODEL_NAMES, PurchaseModel, Triples, make_model
 from analytics.models.spend import GammaGamma, GammaGammaCheck, gamma_gamma_check
 
 

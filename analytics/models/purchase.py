@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1
 
+from analytics.data.periods import DAYS_PER_YEAR
 from analytics.data.schema import DataError
 from analytics.models.btyd import (
     unit_days,
@@ -48,12 +49,6 @@ model 3, and below ~20 repeat buyers their estimates are mostly noise."""
 
 RETRY_PENALIZERS: tuple[float, ...] = (0.001, 0.01)
 """L2 penalties tried, in order, when a fit does not converge (lifetimes' advice: 0.001-0.1)."""
-
-
-DAYS_PER_YEAR = 365.25
-
-
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 
 
 DISCOUNT_STEP_DAYS = 7.0

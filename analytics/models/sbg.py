@@ -35,6 +35,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, hyp2f1
 
+from analytics.data.periods import DAYS_PER_MONTH
 from analytics.data.schema import (
     CHURN_DATE,
     CHURNED,
@@ -46,7 +47,6 @@ from analytics.data.schema import (
     DataError,
 )
 
-DAYS_PER_MONTH = 365.25 / 12.0
 MIN_CUSTOMERS = 20
 """Fewest customers we fit a retention curve to (two parameters; fewer is mostly noise)."""
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
+from analytics.data.periods import DAYS_PER_MONTH
 from analytics.data.schema import (
     CHURN_DATE,
     CUSTOMER_ID,
@@ -29,7 +30,6 @@ from analytics.data.schema import (
     DataError,
 )
 
-DAYS_PER_MONTH = 365.25 / 12
 ALL = "All customers"
 OTHER = "Other"
 

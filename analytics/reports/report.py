@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.data.ingest import data_section
+from analytics.data.periods import MODEL_TIME_UNITS
 from analytics.data.schema import CustomerData, DataError
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class ReportSettings:
     offer_cost: float | None = None
 
     def __post_init__(self) -> None:
-        if self.period not in ("D", "W", "M"):
+        if self.period not in MODEL_TIME_UNITS:
             raise DataError(f"Unknown period '{self.period}': use D (days), W (weeks) or M (months).")
 
 

@@ -31,11 +31,11 @@ from analytics.business.kpis import (
     kpi_gaps,
     kpi_trend,
     kpis_report_section,
-    last_complete_period,
     net_promoter_score,
     parse_targets,
     period_table,
 )
+from analytics.data.periods import last_complete_period
 from analytics.data.schema import CustomerData, DataError
 
 

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from analytics.data.datasets import load_demo
+from analytics.data.periods import DAYS_PER_MONTH
 from analytics.data.schema import CustomerData, DataError
 from analytics.models.survival import (
     ALL,
-    DAYS_PER_MONTH,
     durations_from_customers,
     durations_from_transactions,
     retention_curves,

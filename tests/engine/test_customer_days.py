@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.business.kpis import _orders, _purchase_periods, period_ordinals
+from analytics.business.kpis import _orders, _purchase_periods
 from analytics.data.datasets import load_demo
+from analytics.data.periods import period_ordinals
 from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, ORDER_ID
 from analytics.engine.customer_days import build_customer_days, customer_days, encode
 from analytics.models.btyd import calibration_holdout_split, purchase_days, summarize_customers, to_day_number
