@@ -6,7 +6,8 @@ after under a spinner and then fills in the Value cards. Targets live in one URL
 
 import streamlit as st
 
-from analytics.business.kpis import KPI_SPECS, LTV_CAC_RULE_OF_THUMB, KPIReport, parse_targets
+from analytics.assumptions import LTV_TO_CAC
+from analytics.business.kpis import KPI_SPECS, KPIReport, parse_targets
 from analytics.data.periods import PERIOD_CODES, PERIODS_PER_YEAR
 from analytics.data.schema import ACQUISITION_COST, DataError
 from analytics.reports.charts.health import kpi_trend_chart
@@ -69,7 +70,7 @@ def card(report: KPIReport, key: str, *, pending: bool = False, note: str = "", 
         helptext = kpi.definition + (" In your file's currency." if kpi.unit == "currency" else "")
         delta, colour, described = h.format_delta(kpi), h.delta_color(kpi), f"vs {kpi.previous_period}"
         if key == "ltv_cac":
-            delta = f"{kpi.value - LTV_CAC_RULE_OF_THUMB:+.1f} vs 3 : 1"
+            delta = f"{kpi.value - LTV_TO_CAC:+.1f} vs {LTV_TO_CAC:g} : 1"
             colour, described = "normal", None
         st.metric(
             kpi.label,
@@ -117,7 +118,7 @@ def value_notes(report: KPIReport, model_note: str) -> dict[str, str]:
     }
     ltv = "the model-based CLV" if report["clv_model"].value is not None else "the simple CLV before acquisition cost"
     notes["ltv_cac"] = (
-        f"Uses {ltv}. Rule of thumb: about 3 : 1. Well below, acquiring customers barely pays back; "
+        f"Uses {ltv}. Rule of thumb: about {LTV_TO_CAC:g} : 1. Well below, acquiring customers barely pays back; "
         "far above, you may be under-investing in growth."
     )
     return notes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.assumptions import ANNUAL_DISCOUNT_RATE, MARGIN_RATE
 from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings, analyse_churn
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv
@@ -19,8 +20,8 @@ from ui.state import setting
 CLV_DEFAULTS = {
     "clv_unit": "W",  # model time unit: D, W or M
     "clv_horizon": 12,  # months
-    "clv_margin": 30,  # % of revenue kept as margin (an assumption: set your own)
-    "clv_discount": 10,  # % a year
+    "clv_margin": round(100 * MARGIN_RATE),  # % of revenue kept as margin (an assumption: set your own)
+    "clv_discount": round(100 * ANNUAL_DISCOUNT_RATE),  # % a year
     "clv_model": "auto",  # auto = best on the holdout, or bg_nbd / pareto_nbd / mbg_nbd
     "clv_calibration_end": "",  # YYYY-MM-DD, "" = the last third of the history is held out
 }

@@ -275,6 +275,6 @@ def scenario_summary(section: dict[str, Any], settings: WhatIfSettings, from_pag
         "Lifetime value of a new customer": "n/a"
         if clv_base is None
         else f"{clv_base:,.2f} today, {section['clv_lifted']:,.2f} with the lift ({pct(section['clv_change_pct'])})",
-        "Assumptions": f"margin {settings.margin_rate:.0%} of revenue, "
+        "Assumptions": f"margin {settings.effective_margin_rate:.0%} of revenue, "
         f"discount {settings.discount_rate_annual:.0%} a year",
     }

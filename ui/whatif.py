@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analytics.assumptions import ANNUAL_DISCOUNT_RATE, MARGIN_RATE
 from analytics.business.economics import (
     MAX_RETENTION,
     MIN_YEARLY_RETENTION,
@@ -31,6 +32,7 @@ from analytics.business.economics import (
 from analytics.business.whatif_inputs import DefaultValue, WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CustomerData
+from analytics.jsonready import json_number
 from ui.cache import per_dataset
 
 # URL keys (short, page-prefixed). Values are what the widgets show (percent as 5.0, not 0.05).
@@ -77,6 +79,8 @@ ACQUISITION_LABELS = {"constant": "a steady number each period", "replace": "rep
 
 DEFAULT_LIFT = 5.0
 DEFAULT_YEARS = 5
+DEFAULT_MARGIN_PCT = round(100 * MARGIN_RATE)  # margin slider default, % of revenue (an assumption)
+DEFAULT_DISCOUNT_PCT = round(100 * ANNUAL_DISCOUNT_RATE, 1)  # discount slider default, % a year
 LABELS = {
     "retention_rate": "Retention per {unit}",
     "revenue_per_customer": "Revenue per active customer per {unit}",
@@ -151,13 +155,19 @@ def measured_growth_percent(defaults: dict[str, DefaultValue]) -> float | None:
 
 
 def settings_from_values(values: dict[str, Any], period: str) -> WhatIfSettings:
-    """Frozen settings from the widget values (percent sliders divided by 100, years to periods)."""
+    """Frozen settings from the widget values (percent sliders divided by 100, years to periods).
+
+    A margin slider at its default gives `margin_rate=None` (not chosen), so the what-if labels the
+    margin as assumed: a slider cannot tell "never moved" from "moved back to 30%".
+    """
+    margin = float(values[K_MARGIN])
+    margin_rate = None if margin == DEFAULT_MARGIN_PCT else margin / 100.0
     return WhatIfSettings(
         lift=float(values[K_LIFT]),
         lift_mode=values[K_MODE],
         lift_basis=values[K_BASIS],
         period=period,
-        margin_rate=float(values[K_MARGIN]) / 100.0,
+        margin_rate=margin_rate,
         discount_rate_annual=float(values[K_DISCOUNT]) / 100.0,
         horizon_periods=int(round(float(values[K_YEARS]) * PERIODS_PER_YEAR[period])),
         acquisition_cost=float(values[K_CAC]),
@@ -227,14 +237,14 @@ def scenario_row(name: str, settings: WhatIfSettings, result: WhatIfResult) -> d
         "Scenario": name,
         "Lift": lift,
         f"Retention per {unit}": f"{result.retention_base:.1%} → {result.retention_lifted:.1%}",
-        "Margin %": round(100 * settings.margin_rate, 1),
+        "Margin %": round(100 * settings.effective_margin_rate, 1),
         "Horizon (years)": round(settings.horizon / PERIODS_PER_YEAR[settings.period], 2),
         "Acquisition cost": settings.acquisition_cost,
         f"Fixed costs per {unit}": settings.fixed_costs,
         "Loyalty effects": loyalty_text(settings.loyalty, unit),
-        "Profit change %": _finite(result.profit_change_pct),
-        "Extra profit": _finite(result.profit_change),
-        "CLV change %": _finite(result.clv_change_pct),
+        "Profit change %": json_number(result.profit_change_pct),
+        "Extra profit": json_number(result.profit_change),
+        "CLV change %": json_number(result.clv_change_pct),
     }
 
 
@@ -271,10 +281,6 @@ def loyalty_text(loyalty: LoyaltyEffects, unit: str) -> str:
         f"cost to serve −{100 * loyalty.cost_reduction:.2f}%/{unit}" if loyalty.cost_reduction else "",
     ]
     return ", ".join(p for p in parts if p) or "none"
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 def saved_scenarios(data_key: str, period: str) -> dict[str, SavedScenario]:

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.assumptions import LTV_TO_CAC
 from analytics.data.periods import (
     DAYS_PER_MONTH,
     MONTHS_PER_PERIOD,
@@ -71,8 +72,6 @@ from analytics.data.schema import (
     merge_order_lines,
 )
 from analytics.engine.customer_days import customer_days
-
-LTV_CAC_RULE_OF_THUMB = 3.0  # "LTV should be about 3x CAC" (common SaaS rule of thumb)
 
 
 def customer_spans(customers: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -440,7 +439,10 @@ KPI_SPECS: dict[str, _Spec] = {
     "escalation_rate": _Spec("Escalation rate", "share", "Escalated tickets / tickets.", False),
     "complaints_per_day": _Spec("Complaints per day", "per day", "Complaints / days covered by the data.", False),
     "ltv_cac": _Spec(
-        "LTV:CAC", "ratio", "Lifetime value before acquisition cost / CAC; 3:1 is the common rule of thumb.", True
+        "LTV:CAC",
+        "ratio",
+        f"Lifetime value before acquisition cost / CAC; {LTV_TO_CAC:g}:1 is the common rule of thumb.",
+        True,
     ),
 }
 KPI_KEYS: tuple[str, ...] = tuple(KPI_SPECS)
@@ -799,10 +801,10 @@ def _simple_clv(
 def _ltv_cac(model_clv: float | None, gross: float | None, cac: KPI) -> KPI:
     ltv = _num(model_clv) if model_clv is not None else gross
     if cac.value is None or not cac.value:
-        return _kpi("ltv_cac", None, missing=cac.missing or "CAC", benchmark=LTV_CAC_RULE_OF_THUMB)
+        return _kpi("ltv_cac", None, missing=cac.missing or "CAC", benchmark=LTV_TO_CAC)
     if ltv is None:
-        return _kpi("ltv_cac", None, missing="a CLV (simple or model)", benchmark=LTV_CAC_RULE_OF_THUMB)
-    return _kpi("ltv_cac", ltv / cac.value, benchmark=LTV_CAC_RULE_OF_THUMB)
+        return _kpi("ltv_cac", None, missing="a CLV (simple or model)", benchmark=LTV_TO_CAC)
+    return _kpi("ltv_cac", ltv / cac.value, benchmark=LTV_TO_CAC)
 
 
 def kpi_trend(data: CustomerData, key: str, *, period: str = "month") -> pd.DataFrame:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analytics.assumptions import ANNUAL_DISCOUNT_RATE, LTV_TO_CAC, MARGIN_RATE, WHATIF_HORIZON_YEARS, margin_or_default
 from analytics.business.economics import (
     MAX_RETENTION,
     AcquisitionPolicy,
@@ -40,20 +41,7 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
-
-DEFAULT_MARGIN_RATE = 0.30
-
-
-DEFAULT_DISCOUNT_RATE_ANNUAL = 0.10
-
-
-DEFAULT_HORIZON_YEARS = 5
-
-
-#: The common rule of thumb that a customer should be worth three times what it cost to win them
-#: (lifetime value : acquisition cost = 3 : 1; e.g. Skok, "SaaS Metrics 2.0", 2013).
-LTV_TO_CAC = 3.0
-
+from analytics.jsonready import json_number
 
 #: Periods over which retention, revenue and new customers are averaged.
 MEASUREMENT_WINDOW = 12
@@ -86,12 +74,7 @@ class DefaultValue:
 
     def as_dict(self) -> dict:
         """JSON-ready form (NaN becomes None)."""
-        return {"value": _json_number(self.value), "unit": self.unit, "source": self.source, "measured": self.measured}
-
-
-def _json_number(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
+        return {"value": json_number(self.value), "unit": self.unit, "source": self.source, "measured": self.measured}
 
 
 def _label(p: pd.Period) -> str:
@@ -402,9 +385,9 @@ def defaults_from_data(
                 raise tx_error from None
             raise
     out["margin_rate"] = DefaultValue(
-        DEFAULT_MARGIN_RATE,
+        MARGIN_RATE,
         "share of revenue",
-        f"Assumed — set your own: {DEFAULT_MARGIN_RATE:.0%} of revenue kept after the cost of goods and of serving "
+        f"Assumed — set your own: {MARGIN_RATE:.0%} of revenue kept after the cost of goods and of serving "
         "customers (margins are not in the data).",
         False,
     )
@@ -420,8 +403,8 @@ def defaults_from_data(
         out["acquisition_cost"] = _assumed_acquisition_cost(
             out["revenue_per_customer"].value,
             out["retention_rate"].value,
-            DEFAULT_MARGIN_RATE,
-            per_period_rate(DEFAULT_DISCOUNT_RATE_ANNUAL, period),
+            MARGIN_RATE,
+            per_period_rate(ANNUAL_DISCOUNT_RATE, period),
             period,
         )
     out["fixed_costs"] = DefaultValue(
@@ -445,7 +428,8 @@ class WhatIfSettings:
     lift_basis : 'year' (default: the lift applies to yearly retention, as in Bain's band) or
         'period' (to the retention per period itself).
     period : period length 'W', 'M', 'Q' or 'Y' (default month).
-    margin_rate : share of revenue kept as margin (default 0.30, an assumption).
+    margin_rate : share of revenue kept as margin; None (default) means not chosen: the assumed
+        `analytics.assumptions.MARGIN_RATE` (30%) is used and labelled as an assumption.
     discount_rate_annual : yearly discount rate (default 0.10), converted to the period.
     horizon_periods : periods to follow; None means five years.
     acquisition_cost : currency per new customer; None takes the data's default.
@@ -458,8 +442,8 @@ class WhatIfSettings:
     lift_mode: LiftMode = "points"
     lift_basis: LiftBasis = "year"
     period: Period = "M"
-    margin_rate: float = DEFAULT_MARGIN_RATE
-    discount_rate_annual: float = DEFAULT_DISCOUNT_RATE_ANNUAL
+    margin_rate: float | None = None
+    discount_rate_annual: float = ANNUAL_DISCOUNT_RATE
     horizon_periods: int | None = None
     acquisition_cost: float | None = None
     fixed_costs: float = 0.0
@@ -469,7 +453,8 @@ class WhatIfSettings:
     def __post_init__(self) -> None:
         RetentionLift(self.lift, self.lift_mode, self.lift_basis)  # validates
         _check_period(self.period)
-        _check("margin_rate", self.margin_rate, 0.0, 1.0)
+        if self.margin_rate is not None:
+            _check("margin_rate", self.margin_rate, 0.0, 1.0)
         _check("discount_rate_annual", self.discount_rate_annual, 0.0, 1.0)
         if self.horizon_periods is not None:
             _check_horizon(self.horizon_periods)
@@ -482,7 +467,12 @@ class WhatIfSettings:
         """Horizon in periods."""
         if self.horizon_periods is not None:
             return int(self.horizon_periods)
-        return int(round(DEFAULT_HORIZON_YEARS * PERIODS_PER_YEAR[self.period]))
+        return int(round(WHATIF_HORIZON_YEARS * PERIODS_PER_YEAR[self.period]))
+
+    @property
+    def effective_margin_rate(self) -> float:
+        """The margin rate used: the one chosen, or the assumed default when none was chosen."""
+        return margin_or_default(self.margin_rate)
 
     @property
     def discount_rate(self) -> float:
@@ -504,10 +494,10 @@ def build_assumptions(
     def chosen(value: float, unit_text: str, what: str) -> DefaultValue:
         return DefaultValue(float(value), unit_text, f"Chosen in the what-if settings ({what}).", False)
 
-    if settings.margin_rate == DEFAULT_MARGIN_RATE:
+    if settings.margin_rate is None:
         inputs["margin_rate"] = defaults["margin_rate"]
     else:
-        inputs["margin_rate"] = chosen(settings.margin_rate, "share of revenue", "margin")
+        inputs["margin_rate"] = chosen(settings.effective_margin_rate, "share of revenue", "margin")
     if settings.acquisition_cost is not None:
         inputs["acquisition_cost"] = chosen(settings.acquisition_cost, "currency per new customer", "acquisition cost")
     elif defaults["acquisition_cost"].measured:
@@ -516,7 +506,7 @@ def build_assumptions(
         inputs["acquisition_cost"] = _assumed_acquisition_cost(
             defaults["revenue_per_customer"].value,
             defaults["retention_rate"].value,
-            settings.margin_rate,
+            settings.effective_margin_rate,
             settings.discount_rate,
             settings.period,
         )
@@ -555,7 +545,7 @@ def build_assumptions(
         starting_customers=defaults["starting_customers"].value,
         retention=defaults["retention_rate"].value,
         revenue_per_customer=defaults["revenue_per_customer"].value,
-        margin_rate=settings.margin_rate,
+        margin_rate=settings.effective_margin_rate,
         new_customers=defaults["new_customers"].value,
         acquisition_cost=inputs["acquisition_cost"].value,
         fixed_costs=settings.fixed_costs,

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.assumptions import ANNUAL_DISCOUNT_RATE, MARGIN_RATE
 from analytics.data.schema import DataError
 from analytics.models.btyd import (
     calibration_holdout_split,
@@ -63,8 +64,8 @@ class ClvSettings:
     horizon_months : float
         CLV and expected-purchase horizon, in months (converted to the time unit).
     margin : float
-        Share of revenue kept as contribution margin, 0 < margin <= 1. The default 0.30 is a
-        labelled assumption (a typical retail gross margin), not a fact about the data.
+        Share of revenue kept as contribution margin, 0 < margin <= 1. The default
+        (`analytics.assumptions.MARGIN_RATE`, 0.30) is a labelled assumption (a typical retail gross margin), not a fact about the data.
     annual_discount_rate : float
         Yearly discount rate for future margin (default 10%).
     model : str or None
@@ -81,8 +82,8 @@ class ClvSettings:
     time_unit: str = "W"
     calibration_end: Any = None
     horizon_months: float = 12.0
-    margin: float = 0.30
-    annual_discount_rate: float = 0.10
+    margin: float = MARGIN_RATE
+    annual_discount_rate: float = ANNUAL_DISCOUNT_RATE
     model: str | None = None
     n_bootstrap: int = 200
     interval_method: str = "parametric"

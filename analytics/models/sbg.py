@@ -46,6 +46,7 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
+from analytics.jsonready import to_json_ready
 
 MIN_CUSTOMERS = 20
 """Fewest customers we fit a retention curve to (two parameters; fewer is mostly noise)."""
@@ -493,7 +494,7 @@ def report_section(data: CustomerData, settings: Any = None) -> dict:
             active_remaining_value_total=float(values["remaining_value"].sum()),
             mean_active_remaining_value=float(values["remaining_value"].mean()) if len(values) else None,
         )
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+    return to_json_ready(out)
 
 
 FEW_CHURNERS = 30  # below this many leavers the sBG tail (and so the mean lifetime) rests on a handful of events

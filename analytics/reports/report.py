@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import importlib
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analytics.data.ingest import data_section
 from analytics.data.periods import MODEL_TIME_UNITS
 from analytics.data.schema import CustomerData, DataError
+from analytics.jsonready import to_json_ready
 
 logger = logging.getLogger(__name__)
 REPORT_VERSION = 1
@@ -335,36 +334,6 @@ NO_DATES_REASON = (
 def _load(target: str) -> Callable[[CustomerData, ReportSettings], dict]:
     module, function = target.split(":")
     return getattr(importlib.import_module(module), function)
-
-
-def to_json_ready(value: Any) -> Any:
-    """Plain Python for json.dumps: numpy scalars to int/float, NaN/inf to None, dates to ISO.
-
-    Parameters
-    ----------
-    value : object
-        A number, date, list, tuple or dict (walked recursively).
-
-    Returns
-    -------
-    object
-        The same structure with JSON-native values only.
-    """
-    if isinstance(value, dict):
-        return {str(k): to_json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json_ready(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (pd.Timestamp,)):
-        return None if pd.isna(value) else value.strftime("%Y-%m-%d")
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
 
 
 def build_report(

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings, analyse_churn
 from analytics.data.schema import (
     CustomerData,
 )
-
-
-def _clean_float(x: float) -> float | None:
-    return None if x is None or not math.isfinite(float(x)) else float(x)
+from analytics.jsonready import json_number
 
 
 def report_section(data: CustomerData, settings: ChurnSettings | None = None) -> dict:
@@ -33,15 +28,15 @@ def section_from_analysis(analysis: ChurnAnalysis) -> dict:
     return {
         "target": analysis.target,
         "n": int(len(analysis.y)),
-        "churn_rate": _clean_float(analysis.churn_rate),
-        "auc": _clean_float(metrics["auc"]),
-        "pr_auc": _clean_float(metrics["pr_auc"]),
-        "brier": _clean_float(metrics["brier"]),
+        "churn_rate": json_number(analysis.churn_rate),
+        "auc": json_number(metrics["auc"]),
+        "pr_auc": json_number(metrics["pr_auc"]),
+        "brier": json_number(metrics["brier"]),
         "model": analysis.model.model_name_,
         "top_drivers": [d.sentence for d in analysis.drivers],
-        "lift_top_10": _clean_float(analysis.lift_at(0.1)),
-        "lift_top_20": _clean_float(analysis.lift_at(0.2)),
-        "lift_top_30": _clean_float(analysis.lift_at(0.3)),
+        "lift_top_10": json_number(analysis.lift_at(0.1)),
+        "lift_top_20": json_number(analysis.lift_at(0.2)),
+        "lift_top_30": json_number(analysis.lift_at(0.3)),
         "dropped_columns": {
             analysis.features.display.get(c, str(c)): reason for c, reason in analysis.features.dropped.items()
         },

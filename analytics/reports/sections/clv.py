@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from analytics.data.schema import CustomerData, DataError
+from analytics.jsonready import to_json_ready
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
 from analytics.models.clv import ClvSettings, analyse_clv
 from analytics.models.purchase import MODEL_NAMES
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN/inf to None, tuples to lists, dates to ISO."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    return value
 
 
 def report_section(data: CustomerData, settings: Any = None) -> dict:
@@ -69,7 +49,7 @@ def report_section(data: CustomerData, settings: Any = None) -> dict:
         elif name in cmp_.failures:
             models[name] = {"error": cmp_.failures[name]}
     c = a.customers
-    return _clean(
+    return to_json_ready(
         {
             "time_unit": s.time_unit,
             "calibration_end": cmp_.split.calibration_end,

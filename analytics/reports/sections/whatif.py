@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from analytics.business.economics import BAND_HIGH_PCT, BAND_LOW_PCT, whatif
-from analytics.business.whatif_inputs import WhatIfSettings, _json_number, build_assumptions, defaults_from_data
+from analytics.business.whatif_inputs import WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.schema import (
     CustomerData,
 )
+from analytics.jsonready import json_number
 
 
 def report_section(data: CustomerData, settings: WhatIfSettings | None = None) -> dict:
@@ -28,25 +29,25 @@ def report_section(data: CustomerData, settings: WhatIfSettings | None = None) -
     base, inputs = build_assumptions(defaults_from_data(data, settings.period), settings)
     result = whatif(base, settings.loyalty, settings.retention_lift, settings.horizon)
     return {
-        "retention_rate": _json_number(result.retention_base),
-        "lifted_retention_rate": _json_number(result.retention_lifted),
-        "lift_points": _json_number(result.lift_points),
-        "yearly_retention_rate": _json_number(result.yearly_retention_base),
-        "yearly_lifted_retention_rate": _json_number(result.yearly_retention_lifted),
+        "retention_rate": json_number(result.retention_base),
+        "lifted_retention_rate": json_number(result.retention_lifted),
+        "lift_points": json_number(result.lift_points),
+        "yearly_retention_rate": json_number(result.yearly_retention_base),
+        "yearly_lifted_retention_rate": json_number(result.yearly_retention_lifted),
         "retention_capped": result.retention_capped,
         "lift_basis_used": result.lift_basis_used,
-        "profit_change_pct": _json_number(result.profit_change_pct),
-        "clv_change_pct": _json_number(result.clv_change_pct),
-        "profit_change": _json_number(result.profit_change),
-        "profit_base": _json_number(result.profit_base),
-        "profit_lifted": _json_number(result.profit_lifted),
-        "clv_base": _json_number(result.clv_base),
-        "clv_lifted": _json_number(result.clv_lifted),
+        "profit_change_pct": json_number(result.profit_change_pct),
+        "clv_change_pct": json_number(result.clv_change_pct),
+        "profit_change": json_number(result.profit_change),
+        "profit_base": json_number(result.profit_base),
+        "profit_lifted": json_number(result.profit_lifted),
+        "clv_base": json_number(result.clv_base),
+        "clv_lifted": json_number(result.clv_lifted),
         "period": settings.period,
         "horizon_periods": result.horizon,
         "inputs": {name: value.as_dict() for name, value in inputs.items()},
         "waterfall": [
-            {"source": str(s), "amount": _json_number(a)}
+            {"source": str(s), "amount": json_number(a)}
             for s, a in zip(result.waterfall["source"], result.waterfall["amount"])
         ],
         "band": {
