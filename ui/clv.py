@@ -23,8 +23,8 @@ from analytics.models.clv import ClvAnalysis, ClvSettings
 from analytics.models.holdout import conditional_expectations, cumulative_tracking
 from analytics.models.purchase import MODEL_LABELS
 from analytics.models.sbg import ShiftedBetaGeometric, customer_periods, subscription_values
-from analytics.models.sbg import report_section as sbg_report
 from analytics.reports import currency as fmt
+from analytics.reports.sections.retention_sbg import report_section as sbg_report
 from ui import currency as cur
 from ui import models
 from ui.cache import per_dataset

@@ -28,13 +28,16 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
-from analytics.models.churn import ChurnModel, calibration_table, gains_at, gains_curve
+from analytics.models.churn import MODEL_NAMES, ChurnModel, calibration_table, gains_at, gains_curve
 
 CAVEAT = (
     "These are associations in your data, not proof of cause: a driver can stand in for something "
     "else that moves with it. Test a change on a group of customers (with a control group) before "
     "counting on it."
 )
+
+
+LABEL_SOURCES: tuple[str, ...] = ("auto", "column", "purchases")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class ChurnSettings:
     random_state : seed for folds, boosting and permutation importance.
     max_permutation_rows : sample size for permutation importance.
     n_drivers : how many plain-word drivers to return.
+
+    Raises
+    ------
+    DataError
+        For an unknown label source or model, or a horizon that is not a positive number of days.
     """
 
     label_source: str = "auto"
@@ -65,6 +73,14 @@ class ChurnSettings:
     random_state: int = 0
     max_permutation_rows: int = 5000
     n_drivers: int = 5
+
+    def __post_init__(self) -> None:
+        if self.label_source not in LABEL_SOURCES:
+            raise DataError("label_source must be 'auto', 'column' or 'purchases'.")
+        if self.model not in ("auto", *MODEL_NAMES):
+            raise DataError(f"model must be 'auto' or one of {MODEL_NAMES}, not {self.model!r}.")
+        if self.horizon_days is not None and not self.horizon_days > 0:
+            raise DataError(f"The churn horizon must be a positive number of days, not {self.horizon_days!r}.")
 
 
 @dataclass(frozen=True)
@@ -119,7 +135,7 @@ def analyse_churn(data: CustomerData, settings: ChurnSettings = ChurnSettings())
         usable attributes.
     """
     if settings.label_source not in ("auto", "column", "purchases"):
-        raise ValueError("label_source must be 'auto', 'column' or 'purchases'.")
+        raise DataError("label_source must be 'auto', 'column' or 'purchases'.")
     label = None
     if settings.label_source != "purchases" and data.has_customers:
         try:

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
+from analytics.data.schema import DataError
 
 Period = Literal["W", "M", "Q", "Y"]
 
@@ -141,17 +142,17 @@ FRAME_COLUMNS: tuple[str, ...] = (
 
 
 def _check(name: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
-    """Raise ValueError with a plain message when `value` is not a finite number in [low, high]."""
+    """Raise DataError with a plain message when `value` is not a finite number in [low, high]."""
     if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+        raise DataError(f"{name} must be a finite number, got {value!r}.")
     if value < low or value > high or (low_open and value == low):
         bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low:g}, {high:g}], got {value:g}.")
+        raise DataError(f"{name} must be in {bracket}{low:g}, {high:g}], got {value:g}.")
 
 
 def _check_period(period: str) -> None:
     if period not in PERIODS_PER_YEAR:
-        raise ValueError(f"period must be one of {', '.join(PERIODS_PER_YEAR)}, got {period!r}.")
+        raise DataError(f"period must be one of {', '.join(PERIODS_PER_YEAR)}, got {period!r}.")
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,11 @@ class BaseAssumptions:
     period : the period length, 'W', 'M', 'Q' or 'Y' (used for wording only).
     acquisition : 'constant' wins `new_customers` a period; 'replace' pays to replace every
         customer lost (the base holds its size) and ignores `new_customers`.
+
+    Raises
+    ------
+    DataError
+        For a value out of its range (the message names the field and the range).
     """
 
     starting_customers: float
@@ -196,7 +202,7 @@ class BaseAssumptions:
         _check("discount_rate", self.discount_rate, 0.0, 10.0)
         _check_period(self.period)
         if self.acquisition not in ("constant", "replace"):
-            raise ValueError(f"acquisition must be 'constant' or 'replace', got {self.acquisition!r}.")
+            raise DataError(f"acquisition must be 'constant' or 'replace', got {self.acquisition!r}.")
 
     @property
     def margin_per_customer(self) -> float:
@@ -216,6 +222,11 @@ class LoyaltyEffects:
     cost_reduction : fall in the cost of serving a customer per period of tenure, as a share of a
         first-period customer's variable cost ``revenue * (1 - margin_rate)``; linear.
     cost_reduction_cap : the most that cost can fall, as a share (default 25%).
+
+    Raises
+    ------
+    DataError
+        For a value out of its range.
     """
 
     spend_growth: float = 0.0
@@ -252,6 +263,11 @@ class RetentionLift:
         (purchase-based retention of an occasional-purchase business, where customers skip periods
         rather than leave for good), compounding to a year means nothing and the lift applies to
         the period's retention instead; `whatif` reports the basis used.
+
+    Raises
+    ------
+    DataError
+        For an unknown mode or basis, or a lift out of range.
     """
 
     amount: float = 5.0
@@ -261,9 +277,9 @@ class RetentionLift:
     def __post_init__(self) -> None:
         _check("lift", self.amount, -100.0, 100.0)
         if self.mode not in ("points", "relative"):
-            raise ValueError(f"lift mode must be 'points' or 'relative', got {self.mode!r}.")
+            raise DataError(f"lift mode must be 'points' or 'relative', got {self.mode!r}.")
         if self.basis not in ("period", "year"):
-            raise ValueError(f"lift basis must be 'period' or 'year', got {self.basis!r}.")
+            raise DataError(f"lift basis must be 'period' or 'year', got {self.basis!r}.")
 
 
 def _yearly(retention: float, period: str) -> float:
@@ -349,7 +365,7 @@ def _tenure_weights(base: BaseAssumptions, loyalty: LoyaltyEffects, tenure: np.n
 
 def _check_horizon(horizon: int) -> None:
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
-        raise ValueError(f"horizon must be a whole number of periods from 1 to {MAX_HORIZON}, got {horizon!r}.")
+        raise DataError(f"horizon must be a whole number of periods from 1 to {MAX_HORIZON}, got {horizon!r}.")
 
 
 def _finish_frame(base: BaseAssumptions, cols: dict[str, np.ndarray], horizon: int) -> pd.DataFrame:

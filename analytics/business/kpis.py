@@ -903,42 +903,25 @@ def kpi_gaps(report: KPIReport, targets: Mapping[str, float]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def setting(settings: Any, name: str, default: Any = None) -> Any:
-    """Read a setting from a dataclass/object or a mapping (None -> default)."""
-    if settings is None:
-        return default
-    if isinstance(settings, Mapping):
-        value = settings.get(name, default)
-    else:
-        value = getattr(settings, name, default)
-    return default if value is None else value
+@dataclass(frozen=True)
+class KpiSettings:
+    """Settings of the KPI report.
 
+    Parameters
+    ----------
+    period : {"month", "quarter", "year"}
+        Calendar period the KPIs are measured over (default month).
+    model_clv : float or None
+        Model-based CLV per customer (currency) for LTV:CAC; None uses the simple CLV.
 
-def kpis_report_section(data: CustomerData, settings: Any = None) -> dict[str, Any]:
-    """Headless-report `kpis` section.
-
-    Reads `kpi_period` (month / quarter / year) and `model_clv` from settings; without
-    `kpi_period`, the report's `period` Q / Y gives quarters / years and anything else months.
-
-    Returns
-    -------
-    {"period": "month", "current_period": "2025-12", "previous_period": "2025-11",
-     "basis": "purchases" | "subscriptions" | "none",
-     "values": {key: float or None for every key in KPI_KEYS},
-     "previous": {key: float or None}, "units": {key: unit},
-     "missing": {key: reason} for the keys whose value is None}
+    Raises
+    ------
+    DataError
+        For an unknown period.
     """
-    period = setting(settings, "kpi_period", None)
-    if period is None:  # the report's model time unit: months stay months, days/weeks read as months
-        period = {"Q": "quarter", "Y": "year"}.get(str(setting(settings, "period", "M")), "month")
-    report = compute_kpis(data, period=period, model_clv=setting(settings, "model_clv", None))
-    return {
-        "period": report.period,
-        "current_period": report.current_period,
-        "previous_period": report.previous_period,
-        "basis": report.basis,
-        "values": {k.key: k.value for k in report.kpis},
-        "previous": {k.key: k.previous for k in report.kpis},
-        "units": {k.key: k.unit for k in report.kpis},
-        "missing": {k.key: k.missing for k in report.kpis if k.value is None},
-    }
+
+    period: str = "month"
+    model_clv: float | None = None
+
+    def __post_init__(self) -> None:
+        check_period(self.period)

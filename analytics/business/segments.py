@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,6 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
-from analytics.business.kpis import setting
 from analytics.data.schema import (
     AMOUNT,
     CHURN_DATE,
@@ -175,23 +174,6 @@ def _per_group(frame: pd.DataFrame, by: str, order: Sequence[str], **aggregation
     out["customers"] = out["customers"].fillna(0).astype(int)
     out.index.name = by
     return out
-
-
-def segments_report_section(data: CustomerData, settings: Any = None) -> dict[str, Any]:
-    """Headless-report `segments` section: {segment name: {"customers": int, "revenue": float}}.
-
-    All eight segments are present (zeros for empty ones). Needs transactions.
-    """
-    if not data.has_transactions:
-        raise DataError(
-            "RFM segments need purchases (customer id, order date, amount); this data has only a customers table."
-        )
-    rfm = rfm_table(data.require_transactions(), as_of=setting(settings, "as_of", data.observation_end))
-    summary = segment_summary(rfm)
-    return {
-        str(name): {"customers": int(row.customers), "revenue": round(float(row.revenue), 2)}
-        for name, row in summary.iterrows()
-    }
 
 
 # --------------------------------------------------------------------------------------------

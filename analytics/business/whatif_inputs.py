@@ -436,6 +436,11 @@ class WhatIfSettings:
     fixed_costs : currency per period (default 0).
     acquisition : 'constant' (win the measured new customers each period) or 'replace'.
     loyalty : Reichheld's loyalty effects (zero by default).
+
+    Raises
+    ------
+    DataError
+        For a lift, period, margin, discount rate, horizon or cost out of range.
     """
 
     lift: float = 5.0

@@ -150,7 +150,7 @@ def make_pipeline(
         model = LogisticRegression(C=1.0, max_iter=2000)
         return Pipeline([("prepare", ColumnTransformer(parts)), ("model", model)])
     if name != "gradient_boosting":
-        raise ValueError(f"Unknown model '{name}'; use one of {MODEL_NAMES}.")
+        raise DataError(f"Unknown model '{name}'; use one of {MODEL_NAMES}.")
     if categorical:
         ordinal = OrdinalEncoder(
             handle_unknown="use_encoded_value",
@@ -224,7 +224,7 @@ class ChurnModel:
 
     def _fit(self, X: pd.DataFrame, y: pd.Series | np.ndarray) -> ChurnModel:
         if self.model not in ("auto",) + MODEL_NAMES:
-            raise ValueError(f"model must be 'auto' or one of {MODEL_NAMES}, not {self.model!r}.")
+            raise DataError(f"model must be 'auto' or one of {MODEL_NAMES}, not {self.model!r}.")
         if X.shape[1] == 0:
             raise DataError("No usable customer attributes are left to learn churn from.")
         y_arr = np.asarray(pd.Series(y).astype(bool), dtype=int)

@@ -77,6 +77,11 @@ class ClvSettings:
         law (fast, default) or a customer bootstrap with refits (slower).
     random_state : int
         Seed of the bootstrap.
+
+    Raises
+    ------
+    DataError
+        For a time unit, horizon, margin, discount rate or model out of range.
     """
 
     time_unit: str = "W"
@@ -103,19 +108,6 @@ class ClvSettings:
             raise DataError("The number of bootstrap replicates cannot be negative.")
         if self.interval_method not in ("parametric", "resample"):
             raise DataError("The interval method is 'parametric' or 'resample'.")
-
-    @classmethod
-    def from_any(cls, settings: Any) -> ClvSettings:
-        """ClvSettings as is, defaults for None, or built from an object with `period` and
-        `calibration_end` attributes (the headless report's shared settings)."""
-        if settings is None:
-            return cls()
-        if isinstance(settings, cls):
-            return settings
-        return cls(
-            time_unit=getattr(settings, "period", getattr(settings, "time_unit", "W")),
-            calibration_end=getattr(settings, "calibration_end", None),
-        )
 
     @property
     def horizon_days(self) -> float:

@@ -43,10 +43,8 @@ from analytics.data.schema import (
     MONTHLY_CHARGE,
     SIGNUP_DATE,
     TENURE_MONTHS,
-    CustomerData,
     DataError,
 )
-from analytics.jsonready import to_json_ready
 
 MIN_CUSTOMERS = 20
 """Fewest customers we fit a retention curve to (two parameters; fewer is mostly noise)."""
@@ -424,77 +422,6 @@ def subscription_values(
     active["expected_payments"] = model.discounted_expected_residual_lifetime(d, active["periods"].to_numpy())
     active["remaining_value"] = margin * charge * active["expected_payments"]
     return active.drop(columns=["periods", "churned"]).reset_index(drop=True)
-
-
-def report_section(data: CustomerData, settings: Any = None) -> dict:
-    """The `retention_sbg` section of the headless report (keys are a stable contract).
-
-    Parameters
-    ----------
-    data : CustomerData
-        A dataset with a customers table (tenure and churn).
-    settings : object, optional
-        Anything with `margin` and `annual_discount_rate` (defaults 0.30 and 0.10).
-
-    Returns
-    -------
-    dict
-        period ('month'), params {alpha, beta}, log_likelihood, n_customers, n_churned,
-        max_observed_periods, survival (list, periods 0..24), retention_rate (list, periods 1..24),
-        expected_lifetime_periods (None when infinite), median_lifetime_periods,
-        discounted_expected_lifetime (payments), margin, annual_discount_rate, mean_monthly_charge,
-        new_customer_clv (margin x mean charge x DEL), active_customers, active_remaining_value_total,
-        mean_active_remaining_value (currency; None without monthly_charge).
-
-    Raises
-    ------
-    DataError
-        Without a customers table or when the model cannot be fitted.
-    """
-    if not data.has_customers:
-        raise DataError("The retention model needs a customers table (tenure and churn).")
-    margin = float(getattr(settings, "margin", 0.30))
-    annual = float(getattr(settings, "annual_discount_rate", 0.10))
-    try:
-        end = data.observation_end
-    except DataError:  # no dates: fine when tenure_months is given
-        end = None
-    customers = data.require_customers("The retention model")
-    periods = customer_periods(customers, observation_end=end)
-    model = ShiftedBetaGeometric().fit(periods["periods"], periods["churned"])
-    d = monthly_rate(annual)
-    dl = model.discounted_expected_lifetime(d)
-    horizon = np.arange(25)
-    out: dict[str, Any] = {
-        "period": "month",
-        "params": model.params_,
-        "log_likelihood": model.log_likelihood_,
-        "n_customers": model.n_customers_,
-        "n_churned": model.n_churned_,
-        "max_observed_periods": model.max_period_,
-        "survival": [float(v) for v in model.survival(horizon)],
-        "retention_rate": [float(v) for v in model.retention_rate(horizon[1:])],
-        "expected_lifetime_periods": model.expected_lifetime(),
-        "median_lifetime_periods": model.median_lifetime(),
-        "discounted_expected_lifetime": dl,
-        "margin": margin,
-        "annual_discount_rate": annual,
-        "mean_monthly_charge": None,
-        "new_customer_clv": None,
-        "active_customers": int((~periods["churned"]).sum()),
-        "active_remaining_value_total": None,
-        "mean_active_remaining_value": None,
-    }
-    if data.has_column(MONTHLY_CHARGE):
-        charge = float(customers[MONTHLY_CHARGE].mean())
-        values = subscription_values(customers, model, margin=margin, annual_discount_rate=annual, periods=periods)
-        out.update(
-            mean_monthly_charge=charge,
-            new_customer_clv=margin * charge * dl,
-            active_remaining_value_total=float(values["remaining_value"].sum()),
-            mean_active_remaining_value=float(values["remaining_value"].mean()) if len(values) else None,
-        )
-    return to_json_ready(out)
 
 
 FEW_CHURNERS = 30  # below this many leavers the sBG tail (and so the mean lifetime) rests on a handful of events

@@ -50,6 +50,11 @@ class ReportSettings:
         Count only purchases from this day on (purchase-log outcomes).
     offer_cost : float, optional
         The offer's cost per treated customer (currency).
+
+    Raises
+    ------
+    DataError
+        For an unknown period.
     """
 
     period: str = "W"
@@ -67,8 +72,9 @@ class ReportSettings:
             raise DataError(f"Unknown period '{self.period}': use D (days), W (weeks) or M (months).")
 
 
-# Adapters: each maps the shared ReportSettings onto one capability's own settings. Imports are
-# local so `python -m analytics report` loads only what it runs.
+# Adapters: each maps the shared ReportSettings onto one capability's own settings and calls its
+# section in analytics/reports/sections/. Imports are local so `python -m analytics report` loads
+# only what it runs.
 
 
 def kpis_section(data: CustomerData, settings: ReportSettings) -> dict:
@@ -91,9 +97,10 @@ def kpis_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.business.kpis import kpis_report_section
+    from analytics.business.kpis import KpiSettings
+    from analytics.reports.sections.kpis import report_section
 
-    return kpis_report_section(data, {"kpi_period": "month"})
+    return report_section(data, KpiSettings(period="month"))
 
 
 def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
@@ -143,7 +150,8 @@ def retention_sbg_section(data: CustomerData, settings: ReportSettings) -> dict:
         When the data cannot support this section (the report shows the reason instead).
     """
     from analytics.models.clv import ClvSettings
-    from analytics.models.sbg import lifetime_caveat, report_section
+    from analytics.models.sbg import lifetime_caveat
+    from analytics.reports.sections.retention_sbg import report_section
 
     section = report_section(data, ClvSettings())
     section["lifetime_caveat"] = lifetime_caveat(
@@ -252,9 +260,9 @@ def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.business.segments import segments_report_section
+    from analytics.reports.sections.segments import report_section
 
-    return segments_report_section(data, None)
+    return report_section(data)
 
 
 def customer_value(data: CustomerData, ids: pd.Series, settings: ReportSettings) -> tuple[pd.Series, str]:

@@ -23,6 +23,7 @@ import pytest
 
 from analytics.business.kpis import (
     KPI_KEYS,
+    KpiSettings,
     compute_kpis,
     csat_score,
     customer_effort_score,
@@ -30,13 +31,13 @@ from analytics.business.kpis import (
     format_targets,
     kpi_gaps,
     kpi_trend,
-    kpis_report_section,
     net_promoter_score,
     parse_targets,
     period_table,
 )
 from analytics.data.periods import last_complete_period
 from analytics.data.schema import CustomerData, DataError
+from analytics.reports.sections.kpis import report_section as kpis_report_section
 
 
 def tiny_transactions() -> pd.DataFrame:
@@ -325,7 +326,7 @@ def test_gaps_respect_the_direction_of_each_kpi():
 
 
 def test_kpis_report_section_has_every_key():
-    section = kpis_report_section(tiny_data(with_customers=True), {"kpi_period": "month"})
+    section = kpis_report_section(tiny_data(with_customers=True), KpiSettings(period="month"))
     assert set(section["values"]) == set(KPI_KEYS)
     assert section["current_period"] == "2024-03"
     assert section["values"]["nps"] == pytest.approx(0.0)
@@ -334,13 +335,13 @@ def test_kpis_report_section_has_every_key():
     assert section["units"]["churn_rate"] == "share"
 
 
-def test_kpis_report_section_reads_the_report_period():
-    class Settings:
-        period = "M"
-
-    section = kpis_report_section(tiny_data(), Settings())
+def test_kpis_report_section_is_monthly_by_default_and_checks_its_period():
+    section = kpis_report_section(tiny_data())
     assert section["period"] == "month"
     assert section["values"]["churn_rate"] == pytest.approx(0.5)
+    assert kpis_report_section(tiny_data(), KpiSettings(period="quarter"))["period"] == "quarter"
+    with pytest.raises(DataError, match="choose month, quarter or year"):
+        KpiSettings(period="week")
 
 
 def test_churn_rate_trend_stays_within_0_and_100_percent_on_cdnow():

@@ -16,10 +16,10 @@ from analytics.models.sbg import (
     cohort_from_survival,
     customer_periods,
     monthly_rate,
-    report_section,
     subscription_values,
 )
 from analytics.reports.charts import clv as charts_clv
+from analytics.reports.sections.retention_sbg import report_section
 
 # Fader & Hardie (2007), "How to project customer retention", % of each cohort of 1,000 still
 # customers at the start of years 0..7.

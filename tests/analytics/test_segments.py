@@ -24,10 +24,10 @@ from analytics.business.segments import (
     rfm_table,
     segment_names,
     segment_summary,
-    segments_report_section,
     value_risk_matrix,
 )
 from analytics.data.schema import CustomerData, DataError
+from analytics.reports.sections.segments import report_section as segments_report_section
 from tests.analytics.test_kpis import tiny_data, tiny_transactions
 
 

@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.data.ingest import build_dataset, read_and_guess
-from analytics.models.sbg import report_section as sbg_report
+from analytics.reports.sections.retention_sbg import report_section as sbg_report
 from tests.app import helpers
 from tests.app.helpers import captions, click, markdown, metrics, script_result, table, upload_session
 from tests.conftest import csv_bytes

@@ -15,7 +15,7 @@ from analytics.models.clv import ClvSettings, analyse_clv
 from analytics.models.purchase import MODEL_NAMES
 
 
-def report_section(data: CustomerData, settings: Any = None) -> dict:
+def report_section(data: CustomerData, settings: ClvSettings | None = None) -> dict:
     """The `clv` section of the headless report (keys are a stable contract).
 
     Keys: time_unit, calibration_end, holdout_end, observation_end, models.<bg_nbd|pareto_nbd|
@@ -31,7 +31,7 @@ def report_section(data: CustomerData, settings: Any = None) -> dict:
             "Lifetime value from purchase behaviour needs a purchase log (transactions); this data "
             "has none. For subscription data see the retention (sBG) section."
         )
-    s = ClvSettings.from_any(settings)
+    s = ClvSettings() if settings is None else settings
     a = analyse_clv(data.transactions, s)
     cmp_ = a.comparison
     models: dict[str, Any] = {}
