@@ -54,6 +54,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analytics.assumptions import MARGIN_RATE
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import DataError
 
@@ -183,7 +184,7 @@ class BaseAssumptions:
     starting_customers: float
     retention: float
     revenue_per_customer: float
-    margin_rate: float = 0.30
+    margin_rate: float = MARGIN_RATE
     new_customers: float = 0.0
     acquisition_cost: float = 0.0
     fixed_costs: float = 0.0

@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import roots_jacobi
 
+from analytics.data.periods import DAYS_PER_YEAR
 from analytics.data.schema import CustomerData, DataError
 
-DAYS_PER_YEAR = 365.25
+if TYPE_CHECKING:  # the CLV module loads lifetimes: imported where a fit runs
+    from analytics.models.clv import ClvAnalysis, ClvSettings
+
 #: Gauss-Jacobi nodes for the expectation over the BG/NBD dropout probability p ~ Beta(a, b + x).
 QUADRATURE_NODES = 48
 
@@ -175,7 +178,7 @@ def _unit_days(time_unit: str) -> float:
 _ANALYSES: dict[tuple, Any] = {}
 
 
-def purchase_analysis(data: CustomerData, settings: Any = None) -> Any:
+def purchase_analysis(data: CustomerData, settings: ClvSettings | None = None) -> ClvAnalysis:
     """The CLV section's analysis (`analyse_clv`) of this data, computed once per data and settings.
 
     One entry is kept (the report and the CLI ask for it from several sections in a row).
@@ -185,7 +188,7 @@ def purchase_analysis(data: CustomerData, settings: Any = None) -> Any:
     if not data.has_transactions:
         raise DataError("Customer value from purchases needs a purchase log (customer id, date, amount).")
     transactions = data.require_transactions("Customer value from purchases")
-    s = ClvSettings.from_any(settings)
+    s = ClvSettings() if settings is None else settings
     key = (id(transactions), len(transactions), s)
     if key not in _ANALYSES:
         _ANALYSES.clear()
@@ -264,7 +267,7 @@ def value_at_stake(value: pd.Series, churn_probability: pd.Series, left: pd.Seri
     return stake
 
 
-def model_value_section(data: CustomerData, settings: Any = None) -> dict:
+def model_value_section(data: CustomerData, settings: ClvSettings | None = None) -> dict:
     """Figures of the purchase model for the report (`clv.retention`): JSON-ready."""
     analysis = purchase_analysis(data, settings)
     ret = purchase_retention(analysis)

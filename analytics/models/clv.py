@@ -65,7 +65,8 @@ class ClvSettings:
         CLV and expected-purchase horizon, in months (converted to the time unit).
     margin : float
         Share of revenue kept as contribution margin, 0 < margin <= 1. The default
-        (`analytics.assumptions.MARGIN_RATE`, 0.30) is a labelled assumption (a typical retail gross margin), not a fact about the data.
+        (`analytics.assumptions.MARGIN_RATE`, 0.30) is a labelled assumption (a typical retail
+        gross margin), not a fact about the data.
     annual_discount_rate : float
         Yearly discount rate for future margin (default 10%).
     model : str or None
