@@ -5,6 +5,7 @@ import streamlit as st
 from analytics.business.glossary import TERMS, help_text
 from analytics.business.value import horizon_label, value_at_stake
 from analytics.business.whatif_inputs import WhatIfSettings
+from analytics.formatting import percent
 from analytics.reports.charts.health import kpi_trend_chart
 from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label
 from ui import currency as cur
@@ -21,10 +22,6 @@ CHART_PERIODS = 24
 
 
 GLOSSARY = {t.key: t for t in TERMS}
-
-
-def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
 
 
 def card_label(key: str, fallback: str, month: str) -> tuple[str, str | None]:
@@ -128,7 +125,7 @@ with slots[0], friendly_errors("Customer health"):
     if kpis.value("nps") is not None:
         st.metric("NPS", f"{kpis.value('nps'):+.0f}", help="% promoters (9-10) minus % detractors (0-6).")
     else:
-        st.metric(*card_label("retention_rate", "Retention", month)[:1], pct(kpis.value("retention_rate")))
+        st.metric(*card_label("retention_rate", "Retention", month)[:1], percent(kpis.value("retention_rate")))
 
 with slots[3], friendly_errors("What-if"):
     scenario = whatif_summary(data, WhatIfSettings())
@@ -150,7 +147,7 @@ with slots[1], friendly_errors("Churn"), st.spinner("Scoring every customer's ri
     )
     b.metric(
         "Customers who have left, all time",
-        pct(churn.churn_rate),
+        percent(churn.churn_rate),
         help=f"{help_text('customers_left_all_time')} Outcome used: {churn.target}.",
     )
 

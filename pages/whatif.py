@@ -9,6 +9,7 @@ import streamlit as st
 
 from analytics.business.whatif_inputs import DefaultValue
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
+from analytics.formatting import percent_points
 from analytics.reports import currency as fmt
 from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band
 from ui import currency as cur
@@ -231,10 +232,6 @@ def scenario_sliders(defaults: dict[str, DefaultValue], period: str) -> dict:
     return values
 
 
-def pct(x: float | None, fmt: str = "+.1f") -> str:
-    return "n/a" if x is None or x != x else f"{x:{fmt}}%"
-
-
 @st.fragment
 def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str) -> None:
     """Result beside the sliders, then charts and scenarios. Reruns alone on a slider move: no measuring, no fitting.
@@ -257,7 +254,7 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
         st.markdown(f"**What a {settings.lift:g}-{'point' if settings.lift_mode == 'points' else '%'} lift is worth**")
         st.metric(
             "Profit change",
-            pct(result.profit_change_pct),
+            percent_points(result.profit_change_pct),
             help="Discounted profit over the horizon, with the lift vs today.",
         )
         st.metric(
@@ -274,7 +271,7 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
         st.metric(
             "Lifetime value of a new customer",
             fmt.format_money(result.clv_lifted, code, decimals=2),
-            pct(result.clv_change_pct),
+            percent_points(result.clv_change_pct),
             help=f"Discounted margin a newly won customer brings (today: {fmt.format_money(result.clv_base, code, decimals=2)}).",
         )
         st.metric(

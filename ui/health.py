@@ -29,6 +29,7 @@ from analytics.business.kpis import (
     parse_targets,
 )
 from analytics.data.schema import CustomerData
+from analytics.formatting import money
 from analytics.models.purchase import MODEL_LABELS
 from ui.cache import per_dataset
 from ui.models import current_clv
@@ -217,7 +218,7 @@ def format_value(key: str, value: float | None, unit: str | None = None) -> str:
     if template:
         return template.format(value)
     if unit == "currency":
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
+        return money(value)
     decimals = 0 if abs(value) >= 100 else 1 if abs(value) >= 1 or value == 0 else 2
     return f"{value:,.{decimals}f} {unit}"
 

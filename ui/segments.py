@@ -20,6 +20,7 @@ from analytics.business.segments import Personas, ValueRisk, fit_personas, rfm_t
 from analytics.business.whatif_inputs import WhatIfSettings
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
+from analytics.formatting import percent_points
 from analytics.reports import currency as fmt
 from analytics.reports.sections.whatif import report_section
 from ui import currency as cur
@@ -258,9 +259,6 @@ def scenario_summary(section: dict[str, Any], settings: WhatIfSettings, from_pag
     basis = "yearly retention" if section["lift_basis_used"] == "year" else f"retention per {unit}"
     mode = "percentage points" if settings.lift_mode == "points" else "%"
 
-    def pct(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:+.1f}%"
-
     profit, clv_base = section["profit_change"], section["clv_base"]
     return {
         "Scenario": "the What-if page's current sliders"
@@ -271,10 +269,10 @@ def scenario_summary(section: dict[str, Any], settings: WhatIfSettings, from_pag
         f"{section['lifted_retention_rate']:.1%} with the lift",
         "Profit change": "n/a"
         if profit is None
-        else f"{pct(section['profit_change_pct'])} over {years:g} years ({profit:+,.0f} in today's money)",
+        else f"{percent_points(section['profit_change_pct'])} over {years:g} years ({profit:+,.0f} in today's money)",
         "Lifetime value of a new customer": "n/a"
         if clv_base is None
-        else f"{clv_base:,.2f} today, {section['clv_lifted']:,.2f} with the lift ({pct(section['clv_change_pct'])})",
+        else f"{clv_base:,.2f} today, {section['clv_lifted']:,.2f} with the lift ({percent_points(section['clv_change_pct'])})",
         "Assumptions": f"margin {settings.effective_margin_rate:.0%} of revenue, "
         f"discount {settings.discount_rate_annual:.0%} a year",
     }

@@ -25,6 +25,7 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
+from analytics.formatting import money
 
 DETRACTOR_MAX = 6  # NPS answers 0-6 are detractors (Reichheld 2003)
 
@@ -39,10 +40,6 @@ ACTION_COLUMNS: tuple[str, ...] = (
     NPS,
     "reason",
 )
-
-
-def _money(x: float) -> str:
-    return f"{x:,.0f}"
 
 
 def _plural(n: float, word: str) -> str:
@@ -112,7 +109,7 @@ def action_list(
 def _reason(row: Any) -> str:  # a DataFrame.itertuples() row: fields by column name
     vr = row.value_percentile
     label = "Top-10% value" if vr >= 0.9 else "High value" if vr >= 0.5 else "Lower value"
-    parts = [f"{label} (CLV {_money(row.clv)})", f"{row.churn_probability:.0%} churn risk"]
+    parts = [f"{label} (CLV {money(row.clv, whole_from=0)})", f"{row.churn_probability:.0%} churn risk"]
     days = row.days_since_last_purchase
     if pd.notna(days):
         parts.append("last purchase today" if int(days) == 0 else f"last purchase {_plural(days, 'day')} ago")

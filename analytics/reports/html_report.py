@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.business.kpis import KPI, KPIReport
+from analytics.formatting import money
 from analytics.reports.currency import format_money
 
 MAX_TABLE_ROWS = 40
@@ -54,7 +55,7 @@ def format_value(value: float | None, unit: str, currency: str = "", code: str |
     if unit == "currency" and code:
         return format_money(value, code, decimals=0 if abs(value) >= 1000 else 2)
     if unit == "currency":
-        return f"{currency}{value:,.0f}" if abs(value) >= 1000 else f"{currency}{value:,.2f}"
+        return f"{currency}{money(value)}"
     if unit == "customers":
         return f"{value:,.0f}"
     if unit == "ratio":
