@@ -1,23 +1,15 @@
-"""Churn: which customers are likely to leave, how well we can tell in advance, and why.
+"""Churn classifiers: how well we can tell in advance which customers will leave.
 
-Two ways to get the outcome ("label"):
+`ChurnModel` compares a regularised logistic regression with histogram gradient boosting by
+stratified cross-validation and keeps the better one by ROC AUC (fit -> self; what was learned ends
+in `_`). The metrics (`gains_at`, `gains_curve`, `calibration_table`, `classification_metrics`) are
+pure functions of labels and scores.
 
-* An explicit column in the customers table (Yes/No, 1/0, True/False, Churned/Stayed,
-  "Attrited Customer"/"Existing Customer", Exited, or a churn date where a filled cell means the
-  customer left), found by `detect_churn_label` and correctable by naming the column and the value
-  that means "left".
-* For purchase logs without such a column, `derive_churn_label`: a customer has churned when they
-  make no purchase in the `horizon_days` after a cutoff date. Every feature is computed from
-  purchases strictly before the cutoff, so the model never sees the outcome it predicts.
+The label and the features come from `analytics.business.churn_inputs`, plain-word drivers from
+`analytics.business.churn_drivers`, and `analytics.business.churn_analysis.analyse_churn` runs the
+whole chain on a `CustomerData`; `analytics.reports.sections.churn` gives the report section.
 
-Features are prepared by `prepare_features` (text-in-number columns converted, blanks imputed with
-a missing-value indicator, rare categories pooled, id-like / free-text / leaking columns left out
-and reported). `ChurnModel` compares a regularised logistic regression with histogram gradient
-boosting by stratified cross-validation and keeps the better one by ROC AUC. `analyse_churn` runs
-the whole chain on a `CustomerData`; `report_section` returns the headless-report dict.
-
-Units: probabilities are shares in 0..1; day-based features are in days; tenure from a customers
-table is in months.
+Units: probabilities are shares in 0..1.
 """
 
 from __future__ import annotations
