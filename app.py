@@ -8,6 +8,7 @@ import streamlit as st
 from ui.auth import require_sign_in
 from ui.frame import forward_deep_link, frame_finished, frame_started
 from ui.links import remember_first_url, report_ignored
+from ui.share import start_session
 from ui.sidebar import dataset_picker
 from ui.state import keep_settings
 
@@ -44,6 +45,7 @@ PAGES = {
 navigation = st.navigation(PAGES)
 remember_first_url()
 forward_deep_link()
+start_session()  # a new session's data source: its share link, else its demo
 keep_settings()
 dataset_picker()
 frame_started()

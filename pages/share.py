@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.data.schema import DataError
-from ui import share, state
+from ui import cache, share, state
 from ui.auth import sign_in_configured
 from ui.cache import current_data
 from ui.frame import friendly_errors, header, next_step
@@ -17,7 +17,7 @@ header(
 
 settings = None
 with friendly_errors("Share links"):
-    settings = share.store_settings()
+    settings = cache.store_settings()
 if settings is None:
     st.stop()
 days = f"{settings.days:g} days"
@@ -103,7 +103,7 @@ st.markdown(
 - **How long:** {days} from when it was made, or until someone with the link deletes it. A deleted or expired
   link shows a plain "link not found" message. A tab that already opened it keeps its copy until closed.
 - **Where:** on this app's server. The server keeps at most {settings.max_mb:g} MB of shared analyses
-  ({share.size_text(share.share_store().used_bytes())} now); when full, delete links you no longer need.
+  ({share.size_text(cache.share_store().used_bytes())} now); when full, delete links you no longer need.
 """
 )
 

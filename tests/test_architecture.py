@@ -7,8 +7,6 @@ import re
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT
 
 
@@ -181,21 +179,12 @@ def test_analytics_has_no_import_cycle():
 
 UI_LAYERS = ["ui.state", "ui.cache", "ui.share", "ui.sidebar", "ui.frame"]  # each may import only those before it
 
-UI_CYCLE_PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="ui.state <-> ui.share <-> ui.cache import each other through late imports (issue 12); the "
-    "split branch removes the cycle: delete this marker when it lands (strict: the test then passes and "
-    "this marker fails the run as XPASS)",
-)
 
-
-@UI_CYCLE_PENDING
 def test_project_has_no_import_cycle():
     """analytics/ and ui/ together: no module imports one that (indirectly) imports it back."""
     assert find_cycle(import_graph("analytics", "ui")) == []
 
 
-@UI_CYCLE_PENDING
 def test_ui_dependencies_run_one_way():
     """state <- cache <- share <- sidebar <- frame: a layer imports only the layers before it."""
     graph = import_graph("ui")

@@ -8,8 +8,11 @@ one user's upload never reaches another session. Nothing built from an upload go
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -18,6 +21,7 @@ from analytics.data.columns import ColumnMapping
 from analytics.data.datasets import load_demo
 from analytics.data.ingest import LoadedTable, build_dataset, read_and_guess
 from analytics.data.schema import CustomerData, DataError
+from analytics.store.share_store import FolderShareStore, StoreSettings
 from ui import state
 
 R = TypeVar("R")
@@ -100,6 +104,31 @@ def current_data() -> CustomerData:
 @st.cache_data(show_spinner=False, max_entries=2, scope="session")
 def shared_data(share_id: str) -> CustomerData:
     """The dataset stored under a share link (raises DataError with a plain message when unusable)."""
-    from ui.share import load_shared_data  # late import: ui.share builds snapshots from this module
+    opened = state.shared_link() or {}
+    if opened.get("id") == share_id and opened.get("problem"):
+        raise DataError(opened["problem"])
+    stored = share_store().open(share_id)
+    if stored.snapshot.data is None:
+        return load_demo(stored.info.demo)
+    files = ", ".join(stored.info.file_names) or stored.info.name
+    return dataclasses.replace(
+        stored.snapshot.data,
+        description=(
+            f"Opened from a share link made on {stored.info.created:%d %b %Y} (files: {files}). "
+            f"The link works until {stored.info.expires:%d %b %Y}."
+        ),
+    )
 
-    return load_shared_data(share_id)
+
+# --- the share store, as the server's environment configures it -------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ROOT = ROOT / "var" / "shares"
+
+
+def store_settings() -> StoreSettings:
+    return StoreSettings.from_env(os.environ, default_root=DEFAULT_ROOT)
+
+
+def share_store() -> FolderShareStore:
+    """The store as configured by the environment (cheap: it holds only settings)."""
+    return FolderShareStore.from_settings(store_settings())

@@ -15,6 +15,9 @@ from streamlit.errors import StreamlitAPIException
 from analytics.data.schema import CustomerData, DataError
 from ui.cache import current_data
 from ui.links import remember_first_url
+from ui.share import start_session
+from ui.sidebar import dataset_picker
+from ui.state import keep_settings
 from ui.text import plain
 
 # A fresh server serves a deep link like /whatif as an old-style `pages/` app (Streamlit
@@ -61,9 +64,7 @@ def _ensure_frame(page_file: str) -> None:
             st.session_state.pop(K_DEEP_LINK, None)
     # A rerun that Streamlit ran without app.py: a switch now would drop the widget values of this
     # run (an upload, a slider move), so draw the frame here instead.
-    from ui.sidebar import dataset_picker  # late: ui.sidebar imports helpers that import this module
-    from ui.state import keep_settings
-
+    start_session()
     keep_settings()
     dataset_picker()
 

@@ -7,7 +7,7 @@ session) and how a session opens one:
   query parameters, the session's settings (`ui.state.settings_snapshot()`, every page's
   result-changing widgets) and the column mapping.
 - Opening `?share=<id>` happens once, when a new session first asks for its data source
-  (`ui.state.source()` calls `open_link`): the settings go back into session state before any
+  (`start_session`, called by the frame, calls `open_link`): the settings go back into session state before any
   page draws a widget, and the source becomes `share:<id>` (or the demo's key). The link's data
   is then loaded per session by `ui.cache.shared_data`, so a session only ever sees another
   session's data by opening its link.
@@ -20,21 +20,15 @@ KEEPWISE_SHARE_DAYS (30), KEEPWISE_SHARE_MAX_MB (500).
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
-from analytics.data.datasets import DEMOS, load_demo
-from analytics.data.schema import CustomerData, DataError
-from analytics.store.share_store import MB, FolderShareStore, ShareInfo, Snapshot, StoreSettings
+from analytics.data.datasets import DEFAULT_DEMO, DEMOS
+from analytics.data.schema import DataError
+from analytics.store.share_store import MB, ShareInfo, Snapshot
 from ui import state
-from ui.cache import current_data
+from ui.cache import current_data, share_store
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ROOT = ROOT / "var" / "shares"
 SHARE_PAGE_PATH = "share"  # url path of pages/share.py (its file name), stripped to get the app's address
 NOT_SETTINGS = {state.SHARE_PARAM, "embed", "embed_options"}  # URL keys a snapshot never carries
 K_MADE = "share_links_made"  # list[ShareInfo]: links made in this session, newest last
@@ -103,15 +97,6 @@ def setting_label(key: str) -> str:
         return SETTING_LABELS[key]
     rest = key.split("_", 1)[-1].replace("_", " ")
     return rest[:1].upper() + rest[1:]  # ui.state.SETTINGS_PREFIXES
-
-
-def store_settings() -> StoreSettings:
-    return StoreSettings.from_env(os.environ, default_root=DEFAULT_ROOT)
-
-
-def share_store() -> FolderShareStore:
-    """The store as configured by the environment (cheap: it holds only settings)."""
-    return FolderShareStore.from_settings(store_settings())
 
 
 # --- making a link ------------------------------------------------------------------------------
@@ -183,10 +168,25 @@ def link_url(share_id: str) -> str:
 # --- opening a link -----------------------------------------------------------------------------
 
 
+def start_session() -> None:
+    """Choose this session's data source on its first run; later runs change nothing.
+
+    A share link in the URL (`?share=<id>`) opens that link (its dataset and settings); otherwise the
+    URL's demo (`?dataset=`), else the default demo. Called by the frame (app.py and pages run
+    without it) before anything reads `ui.state.source()`.
+    """
+    if state.source_chosen():
+        return
+    st.session_state[state.K_SOURCE] = f"demo:{state.demo_from_url() or DEFAULT_DEMO}"  # the URL stays as it is
+    share_id = state.shared_id_from_url()
+    if share_id is not None:
+        open_link(share_id)  # the link's dataset becomes the source; its settings return
+
+
 def open_link(share_id: str) -> None:
     """Make this new session show the link's view: its dataset as the source, its settings restored.
 
-    Called once per session by `ui.state.source()`. An unusable link leaves the source at
+    Called once per session by `start_session`. An unusable link leaves the source at
     `share:<id>`, so every page shows the store's plain message (see `shared_data`).
     """
     st.session_state[state.K_SOURCE] = state.SHARE_PREFIX + share_id
@@ -212,24 +212,6 @@ def open_link(share_id: str) -> None:
     extra = {k: v for k, v in info.params.items() if k not in NOT_SETTINGS | {"dataset"}}
     if extra:
         st.query_params.update(extra)
-
-
-def load_shared_data(share_id: str) -> CustomerData:
-    """The link's dataset (raises the store's DataError when the link is unusable)."""
-    opened = state.shared_link() or {}
-    if opened.get("id") == share_id and opened.get("problem"):
-        raise DataError(opened["problem"])
-    stored = share_store().open(share_id)
-    if stored.snapshot.data is None:
-        return load_demo(stored.info.demo)
-    files = ", ".join(stored.info.file_names) or stored.info.name
-    return dataclasses.replace(
-        stored.snapshot.data,
-        description=(
-            f"Opened from a share link made on {stored.info.created:%d %b %Y} (files: {files}). "
-            f"The link works until {stored.info.expires:%d %b %Y}."
-        ),
-    )
 
 
 def sidebar_label() -> str:

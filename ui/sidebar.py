@@ -10,7 +10,7 @@ from ui import currency, share, state
 
 def dataset_picker() -> None:
     currency.from_url()
-    current = state.source()  # first: a new session opened with ?share=<id> takes the link's data here
+    current = state.source()  # chosen by ui.share.start_session (a ?share=<id> link's data, or a demo)
     options = [f"demo:{key}" for key in DEMOS]
     if state.uploads():
         options.insert(0, state.UPLOAD)

@@ -1,4 +1,11 @@
-"""Session-state keys and accessors. One place names every key, so pages never spell them out."""
+"""Session-state keys and accessors: the bottom of ui's layers (state <- cache <- share <- sidebar <- frame).
+
+The session's data source, uploads, column mappings, shared link and the settings that outlive a
+page switch are read and written here. Page widgets spell their own keys (`wi_margin`, `clv_unit`
+...), each starting with its page's prefix in `SETTINGS_PREFIXES`; this module keeps those values
+across pages and puts them into share links. Getters only read: whatever must happen once per
+session (opening a share link) is done by `ui.share.start_session`, called by the frame.
+"""
 
 from __future__ import annotations
 
@@ -37,14 +44,17 @@ def demo_from_url() -> str | None:
 
 
 def source() -> str:
-    """'demo:<key>', 'upload' or 'share:<id>'. Defaults to the URL's link, else its demo, else the default demo."""
-    if K_SOURCE not in st.session_state:
-        st.session_state[K_SOURCE] = f"demo:{demo_from_url() or DEFAULT_DEMO}"
-        if shared_id_from_url() is not None:
-            from ui.share import open_link  # late import: ui.share builds on this module
+    """'demo:<key>', 'upload' or 'share:<id>': the data every page analyses (reads only).
 
-            open_link(shared_id_from_url())  # the link's dataset becomes the source; its settings return
-    return st.session_state[K_SOURCE]
+    Before the session's source is chosen (`ui.share.start_session`, called by the frame on every
+    run) it is the URL's demo, else the default demo.
+    """
+    return st.session_state.get(K_SOURCE) or f"demo:{demo_from_url() or DEFAULT_DEMO}"
+
+
+def source_chosen() -> bool:
+    """True once this session's data source has been set."""
+    return K_SOURCE in st.session_state
 
 
 def set_source(value: str) -> None:
