@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import threading
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from ui.text import plain
 # discovers the folder until it has seen st.navigation), which would run the page without app.py:
 # no dataset picker, no page config. app.py marks its run as framed for the script thread; a page
 # that finds no frame hops through app.py, which forwards to it with its query params.
+logger = logging.getLogger(__name__)
 _FRAME = threading.local()
 K_DEEP_LINK = "_deep_link"
 
@@ -101,7 +102,7 @@ def friendly_errors(what: str) -> Iterator[None]:
             f"{what} could not be computed on this data ({type(exc).__name__}). "
             "The rest of the page still works; please report this with your file's layout."
         )
-        print(traceback.format_exc())  # for the server log
+        logger.error("%s could not be computed", what, exc_info=True)  # the traceback, for the server log
 
 
 def next_step(text: str) -> None:

@@ -8,9 +8,8 @@ Model time is in `time_unit` periods ('D', 'W' or 'M'); the parameters depend on
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
+import logging
 import math
 import warnings
 from dataclasses import dataclass
@@ -28,8 +27,24 @@ from analytics.models.btyd import (
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
+    import lifetimes.fitters as lifetimes_fitters
+    import lifetimes.fitters.pareto_nbd_fitter as lifetimes_pareto
     from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
     from lifetimes.utils import ConvergenceError
+
+logger = logging.getLogger(__name__)
+
+
+def _log_lifetimes_print(*values: object, **_: object) -> None:
+    """Stands in for `print` inside lifetimes: its text goes to this module's log (debug level)."""
+    logger.debug("lifetimes: %s", " ".join(str(v) for v in values))
+
+
+# lifetimes prints the optimiser's result when a fit does not converge (and then raises
+# ConvergenceError, which the fits below handle). Its modules' `print` is pointed at our log, so
+# nothing swaps sys.stdout, which would be process-wide in a multithreaded server.
+lifetimes_fitters.print = _log_lifetimes_print  # type: ignore[attr-defined]
+lifetimes_pareto.print = _log_lifetimes_print  # type: ignore[attr-defined]
 
 
 MODEL_NAMES: tuple[str, ...] = ("bg_nbd", "pareto_nbd", "mbg_nbd")
@@ -294,7 +309,7 @@ class PurchaseModel:
         problems: list[str] = []
         for penalty in penalties:
             try:
-                with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore")
                     fitter = self._run(tr, penalty, initial)
                 params = {k: float(fitter.params_[k]) for k in self.param_names}

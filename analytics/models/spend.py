@@ -5,8 +5,6 @@ Money is in the currency of the `amount` column.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import warnings
 from dataclasses import dataclass
@@ -85,7 +83,10 @@ class GammaGamma:
         problems = []
         for penalty in [self.penalizer] + ([p for p in RETRY_PENALIZERS if p > self.penalizer] if retry else []):
             try:
-                with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
+                with (
+                    warnings.catch_warnings(),
+                    np.errstate(all="ignore"),
+                ):  # lifetimes' prints go to our log (models/purchase.py)
                     warnings.simplefilter("ignore")
                     fitter = GammaGammaFitter(penalizer_coef=penalty).fit(x, m, weights=w, initial_params=initial)
                 params = {k: float(fitter.params_[k]) for k in self.param_names}

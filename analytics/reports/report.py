@@ -24,6 +24,7 @@ from analytics.data.schema import CustomerData, DataError
 from analytics.jsonready import to_json_ready
 
 logger = logging.getLogger(__name__)
+
 REPORT_VERSION = 1
 
 
