@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,35 +13,7 @@ from analytics.models.btyd import (
     simulate_transactions,
     summarize_customers,
 )
-
-CAL_END = "1997-09-30"
-HOLDOUT_END = "1998-06-30"
-
-
-@functools.lru_cache(maxsize=1)
-def _cdnow() -> pd.DataFrame:
-    import lifetimes
-
-    path = os.path.join(os.path.dirname(lifetimes.__file__), "datasets", "CDNOW_sample.txt")
-    raw = pd.read_csv(
-        path,
-        sep=r"\s+",
-        header=None,
-        names=["new_id", "old_id", "date", "cds", "dollars"],
-        dtype={"new_id": str, "old_id": str, "date": str},
-    )
-    return pd.DataFrame(
-        {
-            "customer_id": raw["new_id"],
-            "order_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
-            "amount": raw["dollars"].astype(float),
-        }
-    )
-
-
-def cdnow_transactions() -> pd.DataFrame:
-    """The raw CDNOW 1/10 sample log shipped in lifetimes (2,357 customers, 6,919 rows)."""
-    return _cdnow().copy()
+from tests.analytics.helpers import CAL_END, HOLDOUT_END, cdnow_transactions
 
 
 def tx(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
@@ -55,9 +24,6 @@ def tx(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
             "amount": [float(r[2]) for r in rows],
         }
     )
-
-
-# --- CDNOW (Fader, Hardie & Lee 2005) -------------------------------------------------------------
 
 
 def test_cdnow_raw_log_has_the_published_size():
@@ -91,9 +57,6 @@ def test_summary_matches_lifetimes_day_granularity_on_cdnow():
     for col in ("frequency", "recency", "T", "monetary_value"):
         np.testing.assert_allclose(ours[col].to_numpy(dtype=float), ref[col].to_numpy(), rtol=1e-12, atol=1e-9)
     assert ours["historic_value"].sum() == pytest.approx(t["amount"].sum())
-
-
-# --- hand computations ------------------------------------------------------------------------------
 
 
 def test_same_day_purchases_merge_and_monetary_is_mean_of_repeat_days():
@@ -173,9 +136,6 @@ def test_simulation_is_reproducible_and_canonical():
     first = a.groupby("customer_id")["order_date"].min()
     assert first.max() < pd.Timestamp("2020-01-01") + pd.Timedelta(days=84)
     assert a["order_date"].max() < pd.Timestamp("2020-01-01") + pd.Timedelta(days=546)
-
-
-# --- failures in plain words ------------------------------------------------------------------------
 
 
 def test_short_history_is_refused_with_the_reason():

@@ -23,7 +23,7 @@ from analytics.models.purchase import BetaGeo, ModifiedBetaGeo, ParetoNBD, Tripl
 from analytics.models.spend import GammaGamma, gamma_gamma_check
 from analytics.reports.charts import clv as charts_clv
 from analytics.reports.sections.clv import report_section
-from tests.analytics.test_btyd import CAL_END, HOLDOUT_END, cdnow_transactions
+from tests.analytics.helpers import CAL_END, HOLDOUT_END, cdnow_transactions
 
 
 @functools.lru_cache(maxsize=1)

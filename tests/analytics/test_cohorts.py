@@ -14,7 +14,7 @@ import pytest
 
 from analytics.business.cohorts import average_retention_curve, cohort_table
 from analytics.data.schema import CustomerData, DataError
-from tests.analytics.test_kpis import subscription_customers, tiny_data, tiny_transactions
+from tests.analytics.helpers import subscription_customers, tiny_data, tiny_transactions
 
 
 def test_customer_matrix_on_a_tiny_log():

@@ -27,7 +27,7 @@ from analytics.reports.charts.health import (
     value_risk_scatter,
 )
 from analytics.reports.html_report import build_html_report, chart_to_svg, format_change, format_value
-from tests.analytics.test_kpis import tiny_data, tiny_transactions
+from tests.analytics.helpers import tiny_data, tiny_transactions
 
 EVIL = "</script><script>alert(1)</script>"
 MARK_WITH_TOOLTIP = re.compile(r"<(rect|circle)[^>]*><title>")

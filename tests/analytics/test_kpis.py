@@ -38,75 +38,11 @@ from analytics.business.kpis import (
 from analytics.data.periods import last_complete_period
 from analytics.data.schema import CustomerData, DataError
 from analytics.reports.sections.kpis import report_section as kpis_report_section
-
-
-def tiny_transactions() -> pd.DataFrame:
-    rows = [
-        ("A", "2024-01-05", 10.0),
-        ("A", "2024-01-20", 20.0),
-        ("A", "2024-02-03", 30.0),
-        ("A", "2024-03-10", 40.0),
-        ("B", "2024-01-15", 50.0),
-        ("B", "2024-03-02", 10.0),
-        ("C", "2024-02-10", 100.0),
-        ("D", "2024-03-25", 60.0),
-        ("D", "2024-03-31", 40.0),
-    ]
-    df = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
-    df["order_date"] = pd.to_datetime(df["order_date"])
-    return df
-
-
-def tiny_customers() -> pd.DataFrame:
-    """Survey and support answers for A-F (E and F never bought)."""
-    return pd.DataFrame(
-        {
-            "customer_id": list("ABCDEF"),
-            "nps": [10, 9, 8, 7, 6, 0],
-            "csat": [5, 4, 3, 2, 1, 4],
-            "ces": [1, 2, np.nan, 3, 6, np.nan],
-            "support_tickets": [2, 0, 1, 3, 0, 0],
-            "resolution_hours": [10, np.nan, 4, 2, np.nan, np.nan],
-            "first_contact_resolution": [0.5, np.nan, 1.0, 0.0, np.nan, np.nan],
-            "escalations": [1, 0, 0, 2, 0, 0],
-            "complaints": [1, 0, 2, 0, 0, 0],
-            "acquisition_cost": [20.0, 25.0, 30.0, 40.0, np.nan, np.nan],
-        }
-    ).astype({c: float for c in ["nps", "csat", "support_tickets", "escalations", "complaints"]})
-
-
-def tiny_data(with_customers: bool = False) -> CustomerData:
-    return CustomerData(
-        "tiny", transactions=tiny_transactions(), customers=tiny_customers() if with_customers else None
-    )
-
-
-def subscription_customers() -> pd.DataFrame:
-    """Signup / churn dates; s5 is churned with no date but a tenure of 1.5 months (-> Feb 19).
-
-    Jan: on books at start 0, during {s1,s2,s5}, at end 3, lost 0
-    Feb: start {s1,s2,s5}=3, during +s3 = 4, end {s1,s2}=2, lost {s3,s5}=2 (s5 from the start)
-    Mar: start {s1,s2}=2, during {s1,s2,s4,s6}=4, end {s2,s4,s6}=3, lost {s1}=1
-    """
-    df = pd.DataFrame(
-        {
-            "customer_id": ["s1", "s2", "s3", "s4", "s5", "s6"],
-            "signup_date": pd.to_datetime(
-                ["2024-01-10", "2024-01-20", "2024-02-15", "2024-03-01", "2024-01-05", "2024-03-31"]
-            ),
-            "churn_date": pd.to_datetime(["2024-03-05", None, "2024-02-25", None, None, None]),
-            "churned": pd.array([True, False, True, False, True, False], dtype="boolean"),
-            "tenure_months": [np.nan, np.nan, np.nan, np.nan, 1.5, np.nan],
-        }
-    )
-    return df
+from tests.analytics.helpers import subscription_customers, tiny_data, tiny_transactions
 
 
 def kpi_value(report, key):
     return report[key].value
-
-
-# ------------------------------------------------------------------ purchase basis
 
 
 def test_monthly_kpis_of_the_last_complete_month_match_hand_computation():
@@ -186,9 +122,6 @@ def test_orders_with_the_same_order_id_count_once():
     assert report["purchase_frequency"].value == pytest.approx(1.0)
 
 
-# ------------------------------------------------------------------ survey and support
-
-
 def test_nps_csat_ces_on_known_answers():
     assert net_promoter_score([10, 9, 8, 7, 6, 0]) == pytest.approx(0.0)  # 2/6 - 2/6
     assert net_promoter_score([10, 10, 9, 5]) == pytest.approx(50.0)  # 75% - 25%
@@ -246,9 +179,6 @@ def test_missing_columns_say_what_would_enable_them():
     assert report["escalation_rate"].missing.startswith("'escalations' and 'support_tickets'")
 
 
-# ------------------------------------------------------------------ subscription basis
-
-
 def test_customer_spans_fill_churn_date_from_tenure():
     spans = customer_spans(subscription_customers()).set_index("customer_id")
     assert spans.loc["s5", "end"] == pd.Timestamp("2024-02-19")
@@ -294,9 +224,6 @@ def test_churn_without_dates_from_churned_flag_and_tenure():
 def test_unknown_period_is_a_data_error():
     with pytest.raises(DataError, match="month, quarter or year"):
         compute_kpis(tiny_data(), period="week")
-
-
-# ------------------------------------------------------------------ trend, targets, report
 
 
 def test_kpi_trend_lists_each_complete_month():

@@ -28,7 +28,7 @@ from analytics.business.lifecycle import (
     typical_repeat_gap_days,
 )
 from analytics.data.schema import DataError
-from tests.analytics.test_kpis import tiny_data, tiny_transactions
+from tests.analytics.helpers import tiny_data, tiny_transactions
 
 
 def test_probability_bands():

@@ -28,7 +28,7 @@ from analytics.business.segments import (
 )
 from analytics.data.schema import CustomerData, DataError
 from analytics.reports.sections.segments import report_section as segments_report_section
-from tests.analytics.test_kpis import tiny_data, tiny_transactions
+from tests.analytics.helpers import tiny_data, tiny_transactions
 
 
 def test_quintiles_without_ties():

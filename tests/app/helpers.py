@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import AppTest, local_script_runner
 
+from analytics.data.ingest import build_dataset, read_and_guess
+from analytics.data.schema import CustomerData
+from tests.conftest import ROOT
 from ui import state
 
+CUSTOMERS_CSV = ROOT / "data" / "subscription_customers.csv"
 TIMEOUT = 300  # seconds: a first fit of every model on a busy 2-core machine
 
 
@@ -85,3 +90,44 @@ def click(at: AppTest, label: str) -> AppTest:
 def table(at: AppTest, column: str) -> pd.DataFrame:
     """The first st.dataframe on the page with this column."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def customers_only_upload() -> tuple[dict, CustomerData]:
+    """Session state of an upload of data/subscription_customers.csv alone, and that dataset."""
+    content = CUSTOMERS_CSV.read_bytes()
+    return upload_session(CUSTOMERS_CSV.name, content), build_dataset(
+        [read_and_guess(CUSTOMERS_CSV.name, content)], name="upload"
+    )
+
+
+def page_text(at: AppTest) -> str:
+    """The page's markdown and captions, one per line."""
+    return "\n".join(e.value for e in [*at.markdown, *at.caption])
+
+
+def telco_customers() -> pd.DataFrame:
+    """A customers-only table (no purchase log): 400 rows of the IBM Telco sample."""
+    return pd.read_csv(ROOT / "tests" / "data" / "telco_churn_4930.csv").head(400)
+
+
+def upload_then_open(page: str, name: str, content: bytes) -> AppTest:
+    """Upload one file through the Data page's uploader, then open `page` on it."""
+    at = open_page("pages/data.py")
+    at.file_uploader[0].set_value((name, content, "text/csv")).run()
+    return at.switch_page(page).run()
+
+
+def fragment_only_run(at: AppTest) -> AppTest:
+    """Rerun only the page's fragment, as the browser does on a slider move.
+
+    AppTest always reruns the whole script, so this queues the fragments registered by the last
+    run the way Streamlit's own RerunData does (private API, pinned Streamlit version).
+    """
+    fragment_ids = list(at._fragment_storage._fragments)
+    assert len(fragment_ids) == 1  # the scenario panel
+    original = local_script_runner.RerunData
+    local_script_runner.RerunData = functools.partial(original, fragment_id_queue=fragment_ids)
+    try:
+        return at.run()
+    finally:
+        local_script_runner.RerunData = original

@@ -19,8 +19,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.business.kpis import compute_kpis
 from analytics.data.datasets import load_demo
 from analytics.reports.html_report import format_value
-from tests.app.helpers import click, metrics, open_page
-from tests.app.test_segments import telco_customers, upload_then_open
+from tests.app.helpers import click, metrics, open_page, telco_customers, upload_then_open
 
 PAGE = "pages/actions.py"
 MALICIOUS = "=cmd|' /C calc'!A0"

@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from analytics.business.cohorts import average_retention_curve, cohort_table
 from analytics.data.datasets import load_demo
 from tests.app import helpers
-from tests.app.test_overview import customers_only_upload, text
+from tests.app.helpers import customers_only_upload
+from tests.app.helpers import page_text as text
 
 PAGE = "pages/cohorts.py"
 

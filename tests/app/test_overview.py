@@ -15,11 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.business.kpis import compute_kpis
 from analytics.data.datasets import load_demo
-from analytics.data.ingest import build_dataset, read_and_guess
-from analytics.data.schema import CustomerData
 from analytics.models.clv import ClvSettings, analyse_clv
 from tests.app import helpers
-from tests.app.helpers import upload_session
+from tests.app.helpers import page_text as text
 
 PAGE = "pages/overview.py"
 CUSTOMERS_CSV = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
@@ -30,20 +28,8 @@ def open_page(session: dict | None = None, **query: str) -> AppTest:
     return helpers.open_page(PAGE, query, session, check_errors=True)
 
 
-def customers_only_upload() -> tuple[dict, CustomerData]:
-    """Session state of an upload of data/subscription_customers.csv alone, and that dataset."""
-    content = CUSTOMERS_CSV.read_bytes()
-    return upload_session(CUSTOMERS_CSV.name, content), build_dataset(
-        [read_and_guess(CUSTOMERS_CSV.name, content)], name="upload"
-    )
-
-
 def cards(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
-
-
-def text(at: AppTest) -> str:
-    return "\n".join(e.value for e in [*at.markdown, *at.caption])
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +123,7 @@ def test_cdnow_sample_lists_what_is_missing_and_shows_the_model_clv():
 
 
 def test_customers_only_upload_runs_and_names_the_purchase_log():
-    session, data = customers_only_upload()
+    session, data = helpers.customers_only_upload()
     at = open_page(session)
     report = compute_kpis(data, period="month")
     shown, page_text = cards(at), text(at)

@@ -13,8 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.business.segments import SEGMENTS, rfm_table, segment_summary
 from analytics.data.datasets import load_demo
-from tests.app.helpers import open_page
-from tests.conftest import ROOT
+from tests.app.helpers import open_page, telco_customers, upload_then_open
 
 PAGE = "pages/segments.py"
 
@@ -83,18 +82,6 @@ def test_cdnow_sample_runs_with_one_time_buyer_rule():
     assert "Your customers fall into 2 personas" in page
     assert "**One-time buyers** (1,218)" in page  # BG/NBD frequency 0: p_alive is 1, the gap rule applies
     assert "Between 31 May 1998 and 30 Jun 1998" in page
-
-
-def telco_customers() -> pd.DataFrame:
-    """A customers-only table (no purchase log): 400 rows of the IBM Telco sample."""
-    return pd.read_csv(ROOT / "tests" / "data" / "telco_churn_4930.csv").head(400)
-
-
-def upload_then_open(page: str, name: str, content: bytes) -> AppTest:
-    """Upload one file through the Data page's uploader, then open `page` on it."""
-    at = open_page("pages/data.py")
-    at.file_uploader[0].set_value((name, content, "text/csv")).run()
-    return at.switch_page(page).run()
 
 
 def test_customers_only_upload_says_what_rfm_needs():

@@ -7,14 +7,12 @@ against the library computed directly with the same settings, so the page shows 
 
 from __future__ import annotations
 
-import functools
 import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import streamlit as st
-import streamlit.testing.v1.local_script_runner as local_script_runner
 from streamlit.testing.v1 import AppTest
 
 import ui.whatif as wi
@@ -22,7 +20,7 @@ from analytics.business.economics import whatif
 from analytics.business.whatif_inputs import WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.datasets import load_demo
 from tests.app import helpers
-from tests.app.helpers import captions, click, deltas, markdown, metrics, upload_session
+from tests.app.helpers import captions, click, deltas, fragment_only_run, markdown, metrics, upload_session
 from tests.conftest import csv_bytes
 
 PAGE = "pages/whatif.py"
@@ -42,22 +40,6 @@ def expected_pct(demo: str, settings: WhatIfSettings) -> str:
     """Profit change the library computes for these settings, formatted as the page does."""
     base, _ = build_assumptions(defaults_from_data(load_demo(demo), settings.period), settings)
     return f"{whatif(base, settings.loyalty, settings.retention_lift, settings.horizon).profit_change_pct:+.1f}%"
-
-
-def fragment_only_run(at: AppTest) -> AppTest:
-    """Rerun only the page's fragment, as the browser does on a slider move.
-
-    AppTest always reruns the whole script, so this queues the fragments registered by the last
-    run the way Streamlit's own RerunData does (private API, pinned Streamlit version).
-    """
-    fragment_ids = list(at._fragment_storage._fragments)
-    assert len(fragment_ids) == 1  # the scenario panel
-    original = local_script_runner.RerunData
-    local_script_runner.RerunData = functools.partial(original, fragment_id_queue=fragment_ids)
-    try:
-        return at.run()
-    finally:
-        local_script_runner.RerunData = original
 
 
 @pytest.fixture()
