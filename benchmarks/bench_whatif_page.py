@@ -50,6 +50,8 @@ def fragment_only_run(at: AppTest) -> AppTest:
         return at.run()
     finally:
         local_script_runner.RerunData = original
+
+
 SLIDERS = {
     wi.K_LIFT: 5.0,
     wi.K_MODE: "points",

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.business.kpis import _orders, _purchase_periods
+from analytics.business.kpis import _purchase_periods
 from analytics.data.datasets import load_demo
 from analytics.data.periods import period_ordinals
-from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, ORDER_ID
+from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, ORDER_ID, merge_order_lines
 from analytics.engine.customer_days import build_customer_days, customer_days, encode
 from analytics.models.btyd import calibration_holdout_split, purchase_days, summarize_customers, to_day_number
 
@@ -40,7 +40,7 @@ def reference_purchase_days(transactions: pd.DataFrame, end=None):
 
 def reference_purchase_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
     """Counts per period from purchases (index: period ordinal)."""
-    orders = _orders(transactions)
+    orders = merge_order_lines(transactions)
     ords = period_ordinals(orders[ORDER_DATE], period)
     o = pd.DataFrame({"c": orders[CUSTOMER_ID].to_numpy(), "p": ords, "a": orders[AMOUNT].to_numpy()})
     full = np.arange(ords.min(), ords.max() + 1)
@@ -180,5 +180,5 @@ def test_encode_keeps_first_appearance_order_like_factorize():
 def test_orders_helper_still_agrees_with_the_table():
     transactions = load_demo("subscription").transactions
     table = customer_days(transactions)
-    assert int(table.orders.sum()) == len(_orders(transactions))
+    assert int(table.orders.sum()) == len(merge_order_lines(transactions))
     assert period_ordinals(transactions[ORDER_DATE], "month").min() == _purchase_periods(transactions, "month").index[0]
