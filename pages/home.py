@@ -13,8 +13,8 @@ from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report, trend
 from ui.kind import business_kind
-from ui.models import current_churn, current_clv, value_and_risk
-from ui.segments import whatif_summary
+from ui.models import current_churn, current_clv
+from ui.segments import customer_scores, whatif_summary
 from ui.text import plain
 
 SPARK_PERIODS = 12  # months of history in each card's sparkline
@@ -164,15 +164,14 @@ with (
     )
 
 with slots[4], friendly_errors("Action list"):
-    both = value_and_risk(data)
-    if {"clv", "churn_probability", "active"} <= set(both.columns):
-        left = both["active"].map(lambda v: v is False or v == 0)  # customers who have left: nothing to save
-        at_stake = value_at_stake(both["clv"], both["churn_probability"], left=left).nlargest(100).sum()
-        st.metric(
-            "Value at stake, top 100 customers still with you",
-            cur.money(at_stake, data),
-            help=help_text("value_at_stake"),
-        )
+    # The Action list's own ranking inputs: value and churn risk of current customers.
+    scores = customer_scores(data).frame
+    at_stake = value_at_stake(scores["value"], scores["churn_probability"]).nlargest(100).sum()
+    st.metric(
+        "Value at stake, top 100 customers still with you",
+        cur.money(at_stake, data),
+        help=help_text("value_at_stake"),
+    )
 
 with slots[5]:
     st.caption("The Action list page makes a one-file report to print or send; the Share page makes a link.")

@@ -12,14 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analytics.business import lifecycle as lc
 from analytics.business.segments import Personas, ValueRisk, fit_personas, rfm_table, value_risk_matrix
+from analytics.business.value import (  # noqa: F401  (Scores and the NEEDS_ texts are read by pages)
+    NEEDS_PURCHASES,
+    NEEDS_RISK,
+    NEEDS_VALUE,
+    Scores,
+    score_customers,
+)
 from analytics.business.whatif_inputs import WhatIfSettings
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
-from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
+from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 from analytics.formatting import percent_points
 from analytics.reports import currency as fmt
 from analytics.reports.sections.whatif import report_section
@@ -28,11 +34,6 @@ from ui import models
 from ui import whatif as wi  # the What-if page's keys and slider -> settings conversion
 from ui.cache import per_dataset
 from ui.state import setting
-
-# Which columns would enable a block that cannot run (shown to the user as is).
-NEEDS_PURCHASES = "a purchase log (customer id, order date, amount)"
-NEEDS_VALUE = f"{NEEDS_PURCHASES} for a model-based CLV, or a `monthly_charge` column in the customers table"
-NEEDS_RISK = f"a `churned` column in the customers table, or {NEEDS_PURCHASES}"
 
 
 def money(x: float) -> str:
@@ -85,87 +86,15 @@ def whatif_summary(data: CustomerData, settings: WhatIfSettings) -> dict[str, An
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scores:
-    """Value and churn risk of current customers.
-
-    frame : index customer_id; value (currency), churn_probability (0..1), p_alive (0..1, only
-        with a purchase log).
-    value_source / risk_source : plain words for where each number comes from.
-    model_clv : True when `value` is the model-based CLV (not the monthly-charge proxy).
-    """
-
-    frame: pd.DataFrame
-    value_source: str
-    risk_source: str
-    model_clv: bool
-
-
-def charge_value(monthly_charge: pd.Series, *, months: float, margin: float, annual_discount_rate: float) -> pd.Series:
-    """Value of a subscriber without a purchase log: margin x monthly charge over `months` months,
-    each month discounted at the yearly rate (present value of an annuity,
-    sum_{m=1..M} (1 + d)^(-m/12)). Currency per customer."""
-    steps = np.arange(1, int(round(months)) + 1)
-    annuity = float(np.sum((1.0 + annual_discount_rate) ** (-steps / 12.0)))
-    return margin * monthly_charge.astype(float) * annuity
-
-
 def customer_scores(data: CustomerData) -> Scores:
-    """Value (CLV, or the monthly-charge proxy) and churn risk (churn model, or 1 - p_alive) of
-    every current customer. Raises DataError naming the columns that would enable it."""
+    """Value (CLV, or the monthly-charge proxy) and churn risk of every current customer, from the
+    shared model results (`ui.models`); see `analytics.business.value.score_customers`. Raises
+    DataError naming the columns that would enable it."""
     try:
         vr = models.value_and_risk(data)
     except DataError:
         vr = pd.DataFrame(index=pd.Index([], name=CUSTOMER_ID))
-    frame = pd.DataFrame(index=vr.index)
-    settings = models.clv_settings()
-    horizon = f"{settings.horizon_months:g} months"
-    if "clv" in vr.columns:
-        frame["value"] = vr["clv"]
-        value_source = f"CLV over {horizon} from the purchase model (discounted margin, {settings.margin:.0%} margin)"
-        model_clv = True
-    elif data.has_column(MONTHLY_CHARGE):
-        charge = data.customers.set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
-        value = charge_value(
-            charge,
-            months=settings.horizon_months,
-            margin=settings.margin,
-            annual_discount_rate=settings.annual_discount_rate,
-        )
-        frame = frame.join(value.rename("value"), how="outer")
-        value_source = (
-            f"{horizon} of margin ({settings.margin:.0%}) at today's monthly charge, discounted "
-            f"{settings.annual_discount_rate:.0%} a year (no purchase log, so no model-based CLV)"
-        )
-        model_clv = False
-    else:
-        raise DataError(f"Value per customer needs {NEEDS_VALUE}.")
-    if "p_alive" in vr.columns:
-        frame["p_alive"] = vr["p_alive"]
-    if "churn_probability" in vr.columns:
-        frame["churn_probability"] = vr["churn_probability"]
-        risk_source = "the churn model (probability of leaving)"
-    elif "p_alive" in vr.columns:
-        frame["churn_probability"] = 1.0 - vr["p_alive"]
-        risk_source = "1 - the purchase model's probability that the customer is still active"
-    else:
-        raise DataError(f"Churn risk needs {NEEDS_RISK}.")
-    current = _current(vr, data).reindex(frame.index, fill_value=True)
-    frame = frame[current.to_numpy(dtype=bool)].dropna(subset=["value", "churn_probability"])
-    if frame.empty:
-        raise DataError("No current customer has both a value and a churn risk.")
-    frame.index.name = CUSTOMER_ID
-    return Scores(frame=frame, value_source=value_source, risk_source=risk_source, model_clv=model_clv)
-
-
-def _current(vr: pd.DataFrame, data: CustomerData) -> pd.Series:
-    """True for customers not known to have left (churn model's `active`, else `churned`)."""
-    if "active" in vr.columns:
-        return vr["active"].astype("boolean").fillna(True).astype(bool)
-    if data.has_column(CHURNED):
-        churned = data.customers.set_index(CUSTOMER_ID)[CHURNED].astype("boolean").fillna(False)
-        return ~churned.astype(bool)
-    return pd.Series(True, index=vr.index)
+    return score_customers(data, vr, models.clv_settings())
 
 
 def value_risk(scores: Scores) -> ValueRisk:

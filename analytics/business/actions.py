@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.business.value import value_at_stake
 from analytics.data.schema import (
     CHURNED,
     COMPLAINTS,
@@ -97,7 +98,7 @@ def action_list(
                     extra.append(col)
     if NPS not in df.columns:
         df[NPS] = np.nan
-    df["value_at_stake"] = df["clv"] * df["churn_probability"]
+    df["value_at_stake"] = value_at_stake(df["clv"], df["churn_probability"])
     value_rank = df["clv"].rank(pct=True)
     df = df.assign(value_percentile=value_rank).sort_values(["value_at_stake", "clv"], ascending=False)
     df["reason"] = [_reason(row) for row in df.itertuples()]

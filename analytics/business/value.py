@@ -31,7 +31,7 @@ import pandas as pd
 from scipy.special import roots_jacobi
 
 from analytics.data.periods import DAYS_PER_YEAR
-from analytics.data.schema import CustomerData, DataError
+from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
 
 if TYPE_CHECKING:  # the CLV module loads lifetimes: imported where a fit runs
     from analytics.models.clv import ClvAnalysis, ClvSettings
@@ -337,3 +337,111 @@ def value_of_todays_customers(
     q = retention / (1.0 + discount_rate)
     total = q * (1.0 - q**horizon) / (1.0 - q) if q != 1.0 else float(horizon)
     return float(starting_customers * margin_per_customer * total)
+# --------------------------------------------------------------------------------------------
+# Value and risk per current customer (Segments, Action list, Campaign readout)
+# --------------------------------------------------------------------------------------------
+
+# Which columns would enable a block that cannot run (shown to the user as is).
+NEEDS_PURCHASES = "a purchase log (customer id, order date, amount)"
+NEEDS_VALUE = f"{NEEDS_PURCHASES} for a model-based CLV, or a `monthly_charge` column in the customers table"
+NEEDS_RISK = f"a `churned` column in the customers table, or {NEEDS_PURCHASES}"
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Value and churn risk of current customers.
+
+    frame : index customer_id; value (currency), churn_probability (0..1), p_alive (0..1, only
+        with a purchase log).
+    value_source / risk_source : plain words for where each number comes from.
+    model_clv : True when `value` is the model-based CLV (not the monthly-charge proxy).
+    """
+
+    frame: pd.DataFrame
+    value_source: str
+    risk_source: str
+    model_clv: bool
+
+
+def charge_value(monthly_charge: pd.Series, *, months: float, margin: float, annual_discount_rate: float) -> pd.Series:
+    """Value of a subscriber without a purchase log: margin x monthly charge over `months` months,
+    each month discounted at the yearly rate (present value of an annuity,
+    sum_{m=1..M} (1 + d)^(-m/12)). Currency per customer."""
+    steps = np.arange(1, int(round(months)) + 1)
+    annuity = float(np.sum((1.0 + annual_discount_rate) ** (-steps / 12.0)))
+    return margin * monthly_charge.astype(float) * annuity
+
+
+def score_customers(data: CustomerData, vr: pd.DataFrame, settings: ClvSettings) -> Scores:
+    """Value and churn risk of every current customer: the one place pages rank customers from.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset (its customers table gives `monthly_charge` and `churned` where there are any).
+    vr : pd.DataFrame
+        Model results per customer (index customer_id): any of `clv`, `p_alive` (purchase model),
+        `churn_probability` and `active` (churn model); empty when no model could run.
+    settings : ClvSettings
+        Horizon, margin and discount rate of the value (also used for the monthly-charge proxy).
+
+    Returns
+    -------
+    Scores
+        Value is the model-based CLV, else margin x monthly charge over the horizon
+        (`charge_value`); risk is the churn model's probability, else 1 - p_alive. Customers known
+        to have left are dropped.
+
+    Raises
+    ------
+    DataError
+        When neither value nor risk can be had, naming the columns that would enable it.
+    """
+    frame = pd.DataFrame(index=vr.index)
+    horizon = f"{settings.horizon_months:g} months"
+    if "clv" in vr.columns:
+        frame["value"] = vr["clv"]
+        value_source = f"CLV over {horizon} from the purchase model (discounted margin, {settings.margin:.0%} margin)"
+        model_clv = True
+    elif data.has_column(MONTHLY_CHARGE):
+        charge = data.customers.set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
+        value = charge_value(
+            charge,
+            months=settings.horizon_months,
+            margin=settings.margin,
+            annual_discount_rate=settings.annual_discount_rate,
+        )
+        frame = frame.join(value.rename("value"), how="outer")
+        value_source = (
+            f"{horizon} of margin ({settings.margin:.0%}) at today's monthly charge, discounted "
+            f"{settings.annual_discount_rate:.0%} a year (no purchase log, so no model-based CLV)"
+        )
+        model_clv = False
+    else:
+        raise DataError(f"Value per customer needs {NEEDS_VALUE}.")
+    if "p_alive" in vr.columns:
+        frame["p_alive"] = vr["p_alive"]
+    if "churn_probability" in vr.columns:
+        frame["churn_probability"] = vr["churn_probability"]
+        risk_source = "the churn model (probability of leaving)"
+    elif "p_alive" in vr.columns:
+        frame["churn_probability"] = 1.0 - vr["p_alive"]
+        risk_source = "1 - the purchase model's probability that the customer is still active"
+    else:
+        raise DataError(f"Churn risk needs {NEEDS_RISK}.")
+    current = _current(vr, data).reindex(frame.index, fill_value=True)
+    frame = frame[current.to_numpy(dtype=bool)].dropna(subset=["value", "churn_probability"])
+    if frame.empty:
+        raise DataError("No current customer has both a value and a churn risk.")
+    frame.index.name = CUSTOMER_ID
+    return Scores(frame=frame, value_source=value_source, risk_source=risk_source, model_clv=model_clv)
+
+
+def _current(vr: pd.DataFrame, data: CustomerData) -> pd.Series:
+    """True for customers not known to have left (churn model's `active`, else `churned`)."""
+    if "active" in vr.columns:
+        return vr["active"].astype("boolean").fillna(True).astype(bool)
+    if data.has_column(CHURNED):
+        churned = data.customers.set_index(CUSTOMER_ID)[CHURNED].astype("boolean").fillna(False)
+        return ~churned.astype(bool)
+    return pd.Series(True, index=vr.index)

@@ -7,15 +7,18 @@ import pandas as pd
 import pytest
 
 from analytics.business.value import (
+    charge_value,
     formula_clv,
     horizon_label,
     model_base,
     purchase_analysis,
     purchase_retention,
+    score_customers,
     survival_given_alive,
     value_at_stake,
 )
 from analytics.data.datasets import load_demo
+from analytics.data.schema import CustomerData, DataError
 from analytics.models.clv import ClvSettings
 
 
@@ -76,3 +79,33 @@ def test_formula_clv_and_value_at_stake():
     value = pd.Series([100.0, 200.0, 300.0])
     stake = value_at_stake(value, pd.Series([0.5, 0.5, 1.0]), left=pd.Series([False, True, None]))
     assert stake.tolist() == [50.0, 0.0, 300.0]
+
+
+def test_charge_value_is_discounted_margin_on_the_monthly_charge():
+    # no discounting: 30% of 100 a month for 12 months
+    assert charge_value(pd.Series([100.0]), months=12, margin=0.3, annual_discount_rate=0.0).iloc[0] == pytest.approx(
+        360
+    )
+    # 10% a year, each month m discounted by 1.1 ** (-m / 12) (annuity paid at the end of each month)
+    expected = 0.3 * 100.0 * sum(1.1 ** (-m / 12) for m in range(1, 13))
+    got = charge_value(pd.Series([100.0]), months=12, margin=0.3, annual_discount_rate=0.10).iloc[0]
+    assert got == pytest.approx(expected) and got < 360
+
+
+def test_score_customers_prefers_the_models_and_drops_leavers():
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "monthly_charge": [10.0, 20.0, 30.0], "churned": [False, False, True]}
+    )
+    data = CustomerData(name="subs", customers=customers)
+    vr = pd.DataFrame(
+        {"churn_probability": [0.1, 0.5, 0.9], "active": [True, True, False]},
+        index=pd.Index(["a", "b", "c"], name="customer_id"),
+    )
+    settings = ClvSettings(horizon_months=12, margin=0.5, annual_discount_rate=0.0)
+    scores = score_customers(data, vr, settings)
+    assert list(scores.frame.index) == ["a", "b"]  # c has left
+    assert scores.frame["value"].tolist() == pytest.approx([0.5 * 10 * 12, 0.5 * 20 * 12])  # charge proxy
+    assert scores.frame["churn_probability"].tolist() == [0.1, 0.5]
+    assert not scores.model_clv and "monthly charge" in scores.value_source
+    with pytest.raises(DataError, match="Churn risk needs"):
+        score_customers(data, vr.drop(columns="churn_probability"), settings)
