@@ -15,7 +15,8 @@ Safety rules, all enforced here:
 - a link expires `days` after it was made; expired snapshots are deleted lazily (when opened, and
   whenever a new one is stored);
 - the whole store has a size cap (bytes on disk); a snapshot that would cross it is refused with
-  a message that names the cap;
+  a message that names the cap (checked under a file lock, so several app processes or containers
+  may share one folder);
 - whoever has the id can delete the snapshot (there is no owner: the link is the key).
 
 Files are Parquet and JSON only (never pickle), so a tampered store cannot run code.
@@ -24,14 +25,16 @@ The storage sits behind the small `ShareStore` protocol, so an object store can 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import io
 import json
 import re
 import secrets
 import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,6 +51,7 @@ DEFAULT_DAYS = 30.0
 DEFAULT_MAX_MB = 500.0
 FORMAT_VERSION = 1
 META = "meta.json"
+LOCK_FILE = ".lock"  # in the store folder: held (fcntl.flock) while a snapshot is checked against the cap and written
 TABLE_FILES = {TRANSACTIONS: "transactions.parquet", CUSTOMERS: "customers.parquet"}
 STALE_TEMP = timedelta(hours=1)  # a half-written snapshot older than this is debris
 
@@ -119,8 +123,6 @@ class Snapshot:
         The column mapping the user chose per uploaded file (file sha256 -> mapping dict).
     file_names : tuple of str
         The uploaded files' names, shown to whoever opens the link.
-    page : str
-        The URL path of the page the link was made on ("" for the app's home page).
     """
 
     data: CustomerData | None = None
@@ -129,7 +131,6 @@ class Snapshot:
     settings: dict[str, object] = field(default_factory=dict)
     mappings: dict[str, dict] = field(default_factory=dict)
     file_names: tuple[str, ...] = ()
-    page: str = ""
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.demo is None):
@@ -173,7 +174,6 @@ class ShareInfo:
     file_names: tuple[str, ...]
     params: dict[str, list[str]]
     settings: dict[str, object]
-    page: str
     rows: dict[str, int]  # table -> rows stored (empty for a demo)
 
 
@@ -373,7 +373,6 @@ def _serialise(snapshot: Snapshot) -> tuple[dict, dict[str, bytes]]:
         "settings": snapshot.settings,
         "mappings": snapshot.mappings,
         "file_names": list(snapshot.file_names),
-        "page": snapshot.page,
         "rows": {},
     }
     data = snapshot.data
@@ -403,7 +402,6 @@ def _info_from_meta(share_id: str, meta: dict, size_bytes: int) -> ShareInfo:
         file_names=tuple(meta["file_names"]),
         params={k: list(v) for k, v in meta["params"].items()},
         settings=dict(meta.get("settings", {})),
-        page=str(meta["page"]),
         rows={k: int(v) for k, v in meta["rows"].items()},
     )
 
@@ -437,7 +435,7 @@ class FolderShareStore:
         Returns the current UTC time; tests pass a fake clock to expire links without waiting.
     """
 
-    _lock = threading.Lock()  # one per process: the size check and the write must not interleave
+    _lock = threading.Lock()  # threads of this process; `_exclusive` adds a lock across processes
 
     def __init__(
         self,
@@ -502,6 +500,19 @@ class FolderShareStore:
                 "again, or pick a demo dataset in the sidebar."
             )
 
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One `create` at a time across threads and processes (several app containers may share one
+        volume): the size check and the write must not interleave, or two writers could both pass
+        the cap. A thread lock, then `fcntl.flock` on a lock file in the store folder."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.root / LOCK_FILE, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     # -- the protocol --
     def create(self, snapshot: Snapshot) -> ShareInfo:
         """Store a snapshot under a fresh id.
@@ -530,7 +541,7 @@ class FolderShareStore:
         except (TypeError, ValueError) as exc:
             raise DataError(f"These settings cannot be stored in a link ({exc}).") from exc
         size = len(meta_bytes) + sum(len(b) for b in files.values())
-        with self._lock:
+        with self._exclusive():
             self.purge_expired()
             used = self.used_bytes()
             if used + size > self.max_bytes:
@@ -618,7 +629,6 @@ class FolderShareStore:
             settings=info.settings,
             mappings=dict(meta["mappings"]),
             file_names=info.file_names,
-            page=info.page,
         )
         return StoredShare(info=info, snapshot=snapshot)
 

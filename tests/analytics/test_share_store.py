@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 from analytics.data.ingest import load_files
 from analytics.data.schema import DataError
 from analytics.store.share_store import (
+    LOCK_FILE,
     MB,
     FolderShareStore,
     ShareExpired,
@@ -24,7 +27,7 @@ from analytics.store.share_store import (
     is_valid_share_id,
     new_share_id,
 )
-from tests.conftest import csv_bytes
+from tests.conftest import ROOT, csv_bytes
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -69,7 +72,6 @@ def upload_snapshot(data) -> Snapshot:
         settings={"wi_lift": 0.05, "ch_weeks": 8, "seg_on": True, "seg_cols": ["plan", "region"], "kpi_x": None},
         mappings={"ab12": {"kind": "transactions", "roles": {"customer_id": "client"}}},
         file_names=("shop.csv",),
-        page="health",
     )
 
 
@@ -125,7 +127,6 @@ def test_upload_round_trip_keeps_cleaned_tables_reports_and_settings(store, shop
     assert type(stored.snapshot.settings["ch_weeks"]) is int
     assert stored.snapshot.mappings["ab12"]["roles"] == {"customer_id": "client"}
     assert stored.snapshot.file_names == ("shop.csv",)
-    assert stored.snapshot.page == "health"
     assert stored.info == store.info(info.share_id)
 
 
@@ -177,7 +178,7 @@ def test_expired_snapshots_are_purged_when_a_new_one_is_stored(store, shop, cloc
     young = store.create(Snapshot(demo="subscription")).share_id
     clock.now = T0 + timedelta(days=31)
     fresh = store.create(Snapshot(demo="subscription")).share_id
-    assert sorted(p.name for p in store.root.iterdir()) == sorted([young, fresh])
+    assert sorted(p.name for p in store.root.iterdir() if p.name != LOCK_FILE) == sorted([young, fresh])
     assert not any((store.root / i).exists() for i in old)
 
 
@@ -210,7 +211,7 @@ def test_size_cap_refuses_with_the_cap_named_and_deleting_makes_room(tmp_path, s
     assert store.used_bytes() == first.size_bytes == probe.size_bytes
     with pytest.raises(ShareStoreFull, match=rf"of its {cap / MB:.2g} MB are used.*KEEPWISE_SHARE_MAX_MB"):
         store.create(upload_snapshot(shop))
-    assert len(list(store.root.iterdir())) == 1  # nothing half-written left behind
+    assert [p.name for p in store.root.iterdir() if p.name != LOCK_FILE] == [first.share_id]  # nothing half-written
     store.delete(first.share_id)
     assert store.create(upload_snapshot(shop)).size_bytes == probe.size_bytes
 
@@ -262,3 +263,36 @@ def test_settings_from_environment(tmp_path):
     for bad in ["0", "-3", "thirty", "nan"]:
         with pytest.raises(DataError, match="KEEPWISE_SHARE_DAYS must be a positive number"):
             StoreSettings.from_env({"KEEPWISE_SHARE_DAYS": bad}, default_root=tmp_path)
+
+
+WRITER = """
+import sys
+from analytics.store.share_store import FolderShareStore, ShareStoreFull, Snapshot
+store = FolderShareStore(sys.argv[1], max_bytes=int(sys.argv[2]))
+made = 0
+for _ in range(12):
+    try:
+        store.create(Snapshot(demo="cdnow"))
+        made += 1
+    except ShareStoreFull:
+        pass
+print(made)
+"""
+
+
+def test_the_cap_holds_for_two_processes_writing_to_one_folder(tmp_path):
+    """Two app containers on one volume: the cap is checked and written under a file lock."""
+    size = FolderShareStore(tmp_path / "probe").create(Snapshot(demo="cdnow")).size_bytes
+    cap = 6 * size + size // 2  # room for exactly six snapshots
+    root = tmp_path / "shared"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(root), str(cap)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    made = [int(w.communicate(timeout=120)[0]) for w in writers]
+    store = FolderShareStore(root, max_bytes=cap)
+    assert sum(made) == 6 == len([p for p in root.iterdir() if p.is_dir()])
+    assert store.used_bytes() <= cap
+    assert (root / LOCK_FILE).exists()
