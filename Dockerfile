@@ -1,6 +1,6 @@
 # Keepwise for a team: `docker build -t keepwise . && docker run -p 8501:8501 -v keepwise-data:/data keepwise`
 # Shared links live in /data (a volume), so they survive a new image. Sign-in: mount a secrets file with
-# an [auth] section at /app/.streamlit/secrets.toml (see docs/sharing.md); without it the app is open.
+# an [auth] section at /app/.streamlit/secrets.toml (see README.md, "Optional sign-in"); without it the app is open.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
