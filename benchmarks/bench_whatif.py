@@ -55,15 +55,16 @@ def main() -> None:
     for horizon in (12, 36, 60, 120):
         lifted = min(BASE.retention + 0.005, 0.999)
 
-        def fast() -> None:
+        # Loop values bound as defaults: each closure keeps this iteration's horizon (ruff B023).
+        def fast(horizon: int = horizon, lifted: float = lifted) -> None:
             simulate(BASE, LOYALTY, horizon=horizon)
             simulate(BASE, LOYALTY, retention=lifted, horizon=horizon)
 
-        def loop() -> None:
+        def loop(horizon: int = horizon, lifted: float = lifted) -> None:
             simulate(BASE, LOYALTY, horizon=horizon, method="loop")
             simulate(BASE, LOYALTY, retention=lifted, horizon=horizon, method="loop")
 
-        w_med, w_p95 = timings(lambda: whatif(BASE, LOYALTY, LIFT, horizon), args.repeat)
+        w_med, w_p95 = timings(lambda horizon=horizon: whatif(BASE, LOYALTY, LIFT, horizon), args.repeat)
         f_med, _ = timings(fast, args.repeat)
         l_med, l_p95 = timings(loop, max(args.repeat // 4, 10))
         print(

@@ -87,7 +87,7 @@ def recomputation(repeat: int) -> float:
             values.update({wi.K_GROWTH: 0.78, wi.K_REFERRALS: 1.0, wi.K_SERVE: 0.5, wi.K_FIXED: 20_000.0})
         settings = wi.settings_from_values(values, "M")
 
-        def with_charts() -> None:
+        def with_charts(settings: wi.WhatIfSettings = settings) -> None:  # this iteration's settings (B023)
             result = wi.run_scenario(defaults, settings)
             row = wi.scenario_row("now", settings, result)
             band = pd.DataFrame({"scenario": ["now"], "profit_change_pct": [row["Profit change %"]]})
@@ -99,7 +99,7 @@ def recomputation(repeat: int) -> float:
                 ):
                     chart.to_dict()  # validated against the Vega-Lite schema, as st.altair_chart does
 
-        med, p95 = timings(lambda: wi.run_scenario(defaults, settings), repeat * 5)
+        med, p95 = timings(lambda settings=settings: wi.run_scenario(defaults, settings), repeat * 5)
         c_med, c_p95 = timings(with_charts, repeat)
         label = f"{years * 12} months, {'all loyalty effects' if loyal else 'no loyalty effects'}"
         print(f"   {label:<40} whatif {med:6.2f} ms (p95 {p95:6.2f})   + charts {c_med:6.2f} ms (p95 {c_p95:6.2f})")

@@ -123,7 +123,6 @@ def make_customers(rng: np.random.Generator) -> pd.DataFrame:
 def simulate_churn_and_payments(customers: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Walk month by month: churn hazard, then a payment for each customer still active."""
     n = len(customers)
-    signup = customers["Signup Date"].to_numpy(dtype="datetime64[D]")
     signup_month_idx = (
         (customers["Signup Date"].dt.year - START.year) * 12 + customers["Signup Date"].dt.month - 1
     ).to_numpy()

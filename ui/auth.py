@@ -24,7 +24,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 def auth_section() -> Mapping | None:
     """The `[auth]` section of the app's secrets, or None when there is none (or no secrets file)."""
     try:
-        return st.secrets["auth"] if "auth" in st.secrets else None
+        return st.secrets.get("auth", None)
     except (StreamlitSecretNotFoundError, FileNotFoundError):
         return None
 

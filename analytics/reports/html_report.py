@@ -123,7 +123,7 @@ def _rows(view: Mapping[str, Any], spec: Mapping[str, Any], inherited: Any) -> l
 def _views(spec: Mapping[str, Any]) -> list[tuple[str, dict[str, Any], list[dict[str, Any]], Mapping[str, Any]]]:
     """(mark type, encoding, rows, mark properties) for a single view or a one-level layer."""
     top_data = spec.get("data")
-    candidates = spec["layer"] if "layer" in spec else [spec]
+    candidates = spec.get("layer", [spec])
     out = []
     for view in candidates:
         mark = view.get("mark")
