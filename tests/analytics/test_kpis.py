@@ -1,6 +1,6 @@
 """KPIs against hand computations on small tables, NPS/CSAT/CES on known answers, targets.
 
-The tiny purchase log used here (and imported by the other health tests):
+The tiny purchase log used here (tests/analytics/helpers.py, shared with the other health tests):
 
     A: Jan 5 (10), Jan 20 (20), Feb 3 (30), Mar 10 (40)
     B: Jan 15 (50), Mar 2 (10)
