@@ -337,6 +337,8 @@ def value_of_todays_customers(
     q = retention / (1.0 + discount_rate)
     total = q * (1.0 - q**horizon) / (1.0 - q) if q != 1.0 else float(horizon)
     return float(starting_customers * margin_per_customer * total)
+
+
 # --------------------------------------------------------------------------------------------
 # Value and risk per current customer (Segments, Action list, Campaign readout)
 # --------------------------------------------------------------------------------------------
