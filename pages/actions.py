@@ -13,11 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from analytics.business.actions import action_list, close_the_loop, filter_actions
-from analytics.business.economics import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.business.experiment import CONTROL, GROUP
 from analytics.business.kpis import kpi_trend
 from analytics.business.lifecycle import stage_counts
 from analytics.business.segments import QUADRANT_ADVICE, SAVE_FIRST, SEGMENTS, segment_summary
+from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData, DataError
 from analytics.reports.charts.economics import customers_over_time
 from analytics.reports.charts.health import kpi_trend_chart, lifecycle_bar, segment_bars, value_risk_scatter
