@@ -3,7 +3,7 @@
 What the page shows is checked against the shared cached fit every page uses
 (`ui.models.current_clv`), read back by a tiny AppTest script that hits the same in-process cache,
 so no model is fitted twice; the literature's numbers (Fader, Hardie & Lee 2005) pin the CDNOW run
-and the sBG numbers come from `analytics.models.sbg.report_section` on the uploaded file read directly.
+and the sBG numbers come from `analytics.reports.sections.retention_sbg.report_section` on the uploaded file read directly.
 """
 
 from __future__ import annotations
