@@ -406,7 +406,7 @@ def score_customers(data: CustomerData, vr: pd.DataFrame, settings: ClvSettings)
         value_source = f"CLV over {horizon} from the purchase model (discounted margin, {settings.margin:.0%} margin)"
         model_clv = True
     elif data.has_column(MONTHLY_CHARGE):
-        charge = data.customers.set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
+        charge = data.require_customers().set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
         value = charge_value(
             charge,
             months=settings.horizon_months,
@@ -444,6 +444,6 @@ def _current(vr: pd.DataFrame, data: CustomerData) -> pd.Series:
     if "active" in vr.columns:
         return vr["active"].astype("boolean").fillna(True).astype(bool)
     if data.has_column(CHURNED):
-        churned = data.customers.set_index(CUSTOMER_ID)[CHURNED].astype("boolean").fillna(False)
+        churned = data.require_customers().set_index(CUSTOMER_ID)[CHURNED].astype("boolean").fillna(False)
         return ~churned.astype(bool)
     return pd.Series(True, index=vr.index)

@@ -43,8 +43,8 @@ def _log_lifetimes_print(*values: object, **_: object) -> None:
 # lifetimes prints the optimiser's result when a fit does not converge (and then raises
 # ConvergenceError, which the fits below handle). Its modules' `print` is pointed at our log, so
 # nothing swaps sys.stdout, which would be process-wide in a multithreaded server.
-lifetimes_fitters.print = _log_lifetimes_print  # type: ignore[attr-defined]
-lifetimes_pareto.print = _log_lifetimes_print  # type: ignore[attr-defined]
+lifetimes_fitters.print = _log_lifetimes_print
+lifetimes_pareto.print = _log_lifetimes_print
 
 
 MODEL_NAMES: tuple[str, ...] = ("bg_nbd", "pareto_nbd", "mbg_nbd")

@@ -32,7 +32,7 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None) -> d
             "has none. For subscription data see the retention (sBG) section."
         )
     s = ClvSettings() if settings is None else settings
-    a = analyse_clv(data.transactions, s)
+    a = analyse_clv(data.require_transactions("Lifetime value from purchase behaviour"), s)
     cmp_ = a.comparison
     models: dict[str, Any] = {}
     for name in MODEL_NAMES:
