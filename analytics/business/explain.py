@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analytics.business.kpis import PERIOD_FREQ, customer_spans
+from analytics.business.kpis import customer_spans
+from analytics.data.periods import PERIOD_CODES
 from analytics.data.schema import (
     AMOUNT,
     CES,
@@ -30,7 +31,7 @@ SUPPORT = {"escalation_rate": ESCALATIONS, "avg_resolution_hours": RESOLUTION_HO
 
 
 def _bounds(period: str, current_period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    p = pd.Period(current_period, freq=PERIOD_FREQ[period])
+    p = pd.Period(current_period, freq=PERIOD_CODES[period])
     return p.start_time, p.end_time
 
 
