@@ -6,6 +6,7 @@ Settings travel as the frozen `ChurnSettings`; bad settings raise `DataError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,7 @@ def analyse_churn(data: CustomerData, settings: ChurnSettings = ChurnSettings())
     label = None
     if settings.label_source != "purchases" and data.has_customers:
         try:
-            label = detect_churn_label(data.customers, settings.label_column, settings.churn_value)
+            label = detect_churn_label(data.require_customers(), settings.label_column, settings.churn_value)
         except DataError:
             if settings.label_source == "column" or not data.has_transactions:
                 raise
@@ -154,7 +155,7 @@ def analyse_churn(data: CustomerData, settings: ChurnSettings = ChurnSettings())
 def _analyse_column(
     data: CustomerData, label: LabelChoice, model: ChurnModel, settings: ChurnSettings
 ) -> ChurnAnalysis:
-    customers = data.customers.reset_index(drop=True)
+    customers = data.require_customers().reset_index(drop=True)
     y_all = label.apply(customers)
     display = _display_names(data)
     exclude = (label.column, CHURNED)
@@ -184,14 +185,16 @@ def _analyse_column(
 
 
 def _analyse_purchases(data: CustomerData, model: ChurnModel, settings: ChurnSettings) -> ChurnAnalysis:
-    derived = derive_churn_label(data.transactions, settings.cutoff, settings.horizon_days, data.observation_end)
+    derived = derive_churn_label(
+        data.require_transactions(), settings.cutoff, settings.horizon_days, data.observation_end
+    )
     X = derived.features
     display = {c: TRANSACTION_FEATURES.get(c, c) for c in X.columns}
     features = FeatureSet(X, tuple(X.columns), (), {}, (), display)
     y = pd.Series(derived.churned.to_numpy(), index=X.index, name=CHURNED)
     model.fit(X, y)
     as_of = data.observation_end + pd.Timedelta(days=1)
-    now = transaction_features(data.transactions, as_of=as_of, window_days=derived.horizon_days)
+    now = transaction_features(data.require_transactions(), as_of=as_of, window_days=derived.horizon_days)
     now = now[list(X.columns)]
     oof = model.oof_proba_.reindex(now.index)
     scores = pd.DataFrame(
@@ -226,7 +229,7 @@ def _finish(
     y: pd.Series,
     scores: pd.DataFrame,
     settings: ChurnSettings,
-    **extra: object,
+    **extra: Any,  # label / derived / n_unlabelled, as ChurnAnalysis takes them
 ) -> ChurnAnalysis:
     oof = model.oof_proba_.to_numpy()
     drivers = describe_drivers(X, y, model.importances_, features.display, settings.n_drivers)

@@ -117,12 +117,17 @@ def describe_drivers(
     y = pd.Series(np.asarray(pd.Series(y).astype(float)), index=X.index)
     min_group = int(max(10, min(30, 0.02 * len(X))))
     out: list[Driver] = []
-    for row in importances.itertuples():
-        if len(out) >= n or row.importance < MIN_IMPORTANCE:
+    rows = zip(
+        importances["feature"].astype(str),
+        importances["importance"].astype(float),
+        importances["importance_std"].astype(float),
+    )
+    for feature, importance, spread in rows:
+        if len(out) >= n or importance < MIN_IMPORTANCE:
             break
-        if row.importance <= row.importance_std:
+        if importance <= spread:
             continue
-        driver = driver_sentence(X[row.feature], y, display.get(row.feature, row.feature), min_group)
+        driver = driver_sentence(X[feature], y, display.get(feature, feature), min_group)
         if driver is not None and driver.ratio >= MIN_RATIO:
-            out.append(replace(driver, importance=float(row.importance)))
+            out.append(replace(driver, importance=float(importance)))
     return out

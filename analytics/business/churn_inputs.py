@@ -206,7 +206,8 @@ def _flag_choice(values: pd.Series, column: str, inverted: bool) -> LabelChoice 
     flags = parse_flags(pd.Series(distinct, dtype=object))
     if flags.isna().any():
         return None
-    churn, stay = [], []
+    churn: list[str] = []
+    stay: list[str] = []
     for value, flag in zip(distinct, flags):
         if inverted and value in _GENERIC_FLAG_TOKENS:
             flag = not flag
@@ -221,7 +222,7 @@ def _is_date_column(values: pd.Series) -> bool:
         return True
     if pd.api.types.is_bool_dtype(values):
         return False
-    return (~is_blank(values)).any() and date_share(values) >= 0.9
+    return bool((~is_blank(values)).any()) and date_share(values) >= 0.9
 
 
 def detect_churn_label(

@@ -18,6 +18,7 @@ average, e.g. Fader & Hardie, "How to project customer retention", 2007).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,8 @@ class CohortTable:
     def to_long(self) -> pd.DataFrame:
         """Tidy frame for charts: cohort, cohort_size, period_number, active_customers, retention,
         revenue, revenue_retention (observed cells only)."""
-        long = self.active.stack().rename("active_customers").reset_index()
+        # Stacking single-level columns gives a Series (the stubs also allow a DataFrame).
+        long = cast(pd.Series, self.active.stack()).rename("active_customers").reset_index()
         long.columns = ["cohort", "period_number", "active_customers"]
         cells = self.active.stack().index  # observed cells; a ratio may be NaN there (0 revenue at start)
 
@@ -87,7 +89,9 @@ class CohortTable:
         return long
 
 
-def _matrix(frame: pd.DataFrame, value: str, cohorts: np.ndarray, last: int, aggfunc: str) -> pd.DataFrame:
+def _matrix(
+    frame: pd.DataFrame, value: str, cohorts: np.ndarray, last: int, aggfunc: Literal["count", "sum"]
+) -> pd.DataFrame:
     """cohort x k matrix of `value` from rows (cohort, k, value); unobserved cells NaN."""
     n_k = int(last - cohorts.min() + 1)
     m = frame.pivot_table(index="cohort", columns="k", values=value, aggfunc=aggfunc, fill_value=0)
@@ -130,7 +134,7 @@ def cohort_table(
     last_p = last_complete_period(end, period) if complete_only else end.to_period(PERIOD_CODES[period])
     last = int(last_p.ordinal)
     if data.has_transactions:
-        orders = merge_order_lines(data.transactions)
+        orders = merge_order_lines(data.require_transactions())
         p = period_ordinals(orders[ORDER_DATE], period)
         frame = pd.DataFrame({"c": orders[CUSTOMER_ID].to_numpy(), "p": p, "a": orders[AMOUNT].to_numpy()})
         frame["cohort"] = frame.groupby("c")["p"].transform("min")
@@ -176,7 +180,7 @@ def _subscription_activity(data: CustomerData, period: str, last: int) -> pd.Dat
     """Rows (cohort, k, c, a) for each customer and each period they were subscribed in."""
     spans = customer_spans(data.customers)
     if spans is None:  # signup dates but no churn information: everyone is still active
-        c = data.customers[data.customers[SIGNUP_DATE].notna()]
+        c = data.require_customers()[data.require_customers()[SIGNUP_DATE].notna()]
         spans = pd.DataFrame(
             {CUSTOMER_ID: c[CUSTOMER_ID].to_numpy(), "start": c[SIGNUP_DATE].to_numpy(), "end": pd.NaT}
         )
@@ -196,7 +200,7 @@ def _subscription_activity(data: CustomerData, period: str, last: int) -> pd.Dat
         }
     )
     if data.has_column(MONTHLY_CHARGE):
-        charge = data.customers.set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
+        charge = data.require_customers().set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
         rows["a"] = rows["c"].map(charge).to_numpy(dtype=float) * MONTHS_PER_PERIOD[PERIOD_CODES[period]]
     else:
         rows["a"] = np.nan

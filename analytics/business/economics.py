@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -797,7 +797,7 @@ def whatif(
     clv_base = customer_lifetime_value(base, loyalty, r)
     clv_lifted = clv_base if r_new == r else customer_lifetime_value(base, loyalty, r_new)
     waterfall = _waterfall(base, loyalty, frame_base, frame_lifted, r, r_new, horizon)
-    res = {
+    res: dict[str, Any] = {
         "retention_base": r,
         "retention_lifted": r_new,
         "retention_capped": capped,
@@ -812,7 +812,7 @@ def whatif(
         "margin_change_pct": _pct(discounted_margin[1], discounted_margin[0]),
         "leverage": discounted_margin[0] / profit_base if profit_base > 0 else math.nan,
         "waterfall_amounts": dict(zip(waterfall["source"], waterfall["amount"])),
-    }
+    }  # mixed values: floats, a flag, the basis and the waterfall dict
     position, explanation = _explain(res, base, loyalty, horizon, lift.basis)
     del res["waterfall_amounts"]
     return WhatIfResult(

@@ -225,7 +225,7 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
             "with signup_date and churn_date (or churned + tenure_months)."
         )
     end_ord = int(period_ordinals(pd.Series([data.observation_end]), period)[0])
-    table = _purchase_periods(data.transactions, period) if data.has_transactions else None
+    table = _purchase_periods(data.require_transactions(), period) if data.has_transactions else None
     basis = "purchases"
     if spans is not None and len(spans):
         first = int(period_ordinals(spans["start"], period).min())
@@ -239,6 +239,11 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
         else:
             table = subs
         basis = "subscriptions"
+    if table is None:  # a customers table whose rows give no usable span, and no purchases
+        raise DataError(
+            "Period KPIs need purchases (customer id, order date, amount) or a customers table "
+            "with signup_date and churn_date (or churned + tenure_months)."
+        )
     table = table.loc[table.index <= end_ord].copy()
     if "revenue" in table.columns:
         table["average_order_value"] = _safe_div(table["revenue"], table["orders"])
@@ -263,7 +268,7 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
 
 def _buyers_to_date(data: CustomerData, period: str, index: pd.Index) -> pd.Series:
     """Customers who have bought at least once by the end of each period."""
-    first = merge_order_lines(data.transactions).groupby(CUSTOMER_ID)[ORDER_DATE].min()
+    first = merge_order_lines(data.require_transactions()).groupby(CUSTOMER_ID)[ORDER_DATE].min()
     counts = pd.Series(period_ordinals(first, period)).value_counts()
     return counts.reindex(range(int(index.min()), int(index.max()) + 1), fill_value=0).cumsum().reindex(index)
 
@@ -271,9 +276,9 @@ def _buyers_to_date(data: CustomerData, period: str, index: pd.Index) -> pd.Seri
 def _acquisition_dates(data: CustomerData) -> pd.Series | None:
     """When each customer was acquired: signup date, else first purchase (index customer_id)."""
     if data.has_column(SIGNUP_DATE):
-        return data.customers.set_index(CUSTOMER_ID)[SIGNUP_DATE].dropna()
+        return data.require_customers().set_index(CUSTOMER_ID)[SIGNUP_DATE].dropna()
     if data.has_transactions:
-        return data.transactions.groupby(CUSTOMER_ID)[ORDER_DATE].min()
+        return data.require_transactions().groupby(CUSTOMER_ID)[ORDER_DATE].min()
     return None
 
 
@@ -284,7 +289,7 @@ def _add_acquisition(table: pd.DataFrame, data: CustomerData, period: str, basis
     acquired = _acquisition_dates(data)
     if acquired is None or acquired.empty:
         return
-    cost = data.customers.set_index(CUSTOMER_ID)[ACQUISITION_COST]
+    cost = data.require_customers().set_index(CUSTOMER_ID)[ACQUISITION_COST]
     joined = pd.DataFrame({"date": acquired}).join(cost, how="inner").dropna()
     if joined.empty:
         return
@@ -553,7 +558,7 @@ def _needs(role: str, what: str, data: CustomerData) -> str:
 
 
 def _survey_kpis(data: CustomerData) -> list[KPI]:
-    c = data.customers if data.has_customers else pd.DataFrame()
+    c = data.customers if data.customers is not None and data.has_customers else pd.DataFrame()
     tickets = c[TICKETS] if data.has_column(TICKETS) else None
     out = []
     for key, role, fn, what in (
@@ -594,9 +599,9 @@ def data_span_days(data: CustomerData) -> float | None:
     """Days covered by the data: first date (purchase or signup) to the observation end, inclusive."""
     firsts = []
     if data.has_transactions:
-        firsts.append(data.transactions[ORDER_DATE].min())
+        firsts.append(data.require_transactions()[ORDER_DATE].min())
     if data.has_column(SIGNUP_DATE):
-        firsts.append(data.customers[SIGNUP_DATE].min())
+        firsts.append(data.require_customers()[SIGNUP_DATE].min())
     if not firsts:
         return None
     return float((data.observation_end - min(firsts).normalize()).days + 1)
@@ -610,7 +615,7 @@ def _complaints_per_day(data: CustomerData) -> KPI:
         return _kpi(
             "complaints_per_day", None, missing="dates (signup_date or purchases) to know how many days the data covers"
         )
-    return _kpi("complaints_per_day", float(data.customers[COMPLAINTS].sum()) / days)
+    return _kpi("complaints_per_day", float(data.require_customers()[COMPLAINTS].sum()) / days)
 
 
 def _mean_tenure_months(data: CustomerData) -> tuple[float | None, str | None]:
@@ -621,9 +626,9 @@ def _mean_tenure_months(data: CustomerData) -> tuple[float | None, str | None]:
         end = spans["end"].fillna(data.observation_end)
         return float(((end - spans["start"]).dt.days / DAYS_PER_MONTH).mean()), None
     if data.has_column(TENURE_MONTHS):
-        return float(data.customers[TENURE_MONTHS].mean()), None
+        return float(data.require_customers()[TENURE_MONTHS].mean()), None
     if data.has_transactions:
-        g = data.transactions.groupby(CUSTOMER_ID)[ORDER_DATE].agg(["min", "max"])
+        g = data.require_transactions().groupby(CUSTOMER_ID)[ORDER_DATE].agg(["min", "max"])
         return float(((g["max"] - g["min"]).dt.days / DAYS_PER_MONTH).mean()), None
     return None, "tenure_months, or signup and churn dates"
 
@@ -696,13 +701,12 @@ def compute_kpis(
     kpis.append(from_table("average_order_value", "average_order_value", need_tx))
     kpis.append(from_table("purchase_frequency", "purchase_frequency", need_tx))
     kpis.append(from_table("repeat_purchase_rate", "repeat_purchase_rate", need_tx))
-    if table is None and _exposure_churn(data, period) is not None:
-        churn = _exposure_churn(data, period)
+    if table is None and (churn := _exposure_churn(data, period)) is not None:
         notes.append(
             "No signup or churn dates: churn is estimated as churned customers per customer-month "
             "of tenure (constant monthly hazard), so it has no previous period."
         )
-        kpis[0] = _kpi("customers", int((~data.customers[CHURNED].astype("boolean").fillna(False)).sum()))
+        kpis[0] = _kpi("customers", int((~data.require_customers()[CHURNED].astype("boolean").fillna(False)).sum()))
         kpis.append(_kpi("retention_rate", 1.0 - churn))
         kpis.append(_kpi("churn_rate", churn))
         lifetime = _kpi("customer_lifetime", 1.0 / churn if churn > 0 else None, unit=unit_periods)
@@ -720,7 +724,7 @@ def compute_kpis(
     if cac.value is None and data.has_column(ACQUISITION_COST):
         if table is None or "cac" not in table.columns:
             # no acquisition dates: the mean cost over all customers, without a period
-            cac = _kpi("cac", float(data.customers[ACQUISITION_COST].mean()))
+            cac = _kpi("cac", float(data.require_customers()[ACQUISITION_COST].mean()))
         else:
             cac = replace(cac, missing="no new customer with a known acquisition cost in the period")
     clv, gross = _simple_clv(kpis, cac, labels, data, period)
@@ -759,7 +763,7 @@ def _exposure_churn(data: CustomerData, period: str) -> float | None:
     """
     if not (data.has_column(CHURNED) and data.has_column(TENURE_MONTHS)):
         return None
-    c = data.customers
+    c = data.require_customers()
     churned = c[CHURNED].astype("boolean").fillna(False).to_numpy(dtype=bool)
     exposure = float(c[TENURE_MONTHS].clip(lower=0).sum())
     if exposure <= 0:
@@ -777,7 +781,7 @@ def _simple_clv(
     factor_names = ("average_order_value", "purchase_frequency")
     if (aov.value is None or freq.value is None) and data.has_column(MONTHLY_CHARGE):
         # no purchases: a subscription pays its monthly charge once a month
-        charge = float(data.customers[MONTHLY_CHARGE].mean())
+        charge = float(data.require_customers()[MONTHLY_CHARGE].mean())
         aov = replace(aov, value=charge, previous=None)
         freq = replace(freq, value=float(MONTHS_PER_PERIOD[PERIOD_CODES[period]]), previous=None)
         factor_names = ("monthly_charge", "charges_per_period")
@@ -787,13 +791,13 @@ def _simple_clv(
         ("lifetime_periods", life.value),
         ("acquisition_cost", cac.value),
     )
-    missing = [k.label.lower() for k in (aov, freq, life) if k.value is None]
-    if missing:
+    if aov.value is None or freq.value is None or life.value is None:
+        missing = [k.label.lower() for k in (aov, freq, life) if k.value is None]
         return _kpi("clv_simple", None, missing="needs " + ", ".join(missing), factors=factors), None
     gross = aov.value * freq.value * life.value
     value = gross - (cac.value or 0.0)
     prev = None
-    if all(k.previous is not None for k in (aov, freq, life)):
+    if aov.previous is not None and freq.previous is not None and life.previous is not None:
         prev = aov.previous * freq.previous * life.previous - (cac.previous or cac.value or 0.0)
     return _kpi("clv_simple", value, prev, factors=factors, **labels), gross
 
@@ -821,7 +825,7 @@ def kpi_trend(data: CustomerData, key: str, *, period: str = "month") -> pd.Data
         )
     last = last_complete_period(data.observation_end, period)
     series = table.loc[table.index <= last, column]
-    return pd.DataFrame({"period": series.index.to_timestamp(), "value": series.to_numpy(dtype=float)})
+    return pd.DataFrame({"period": pd.PeriodIndex(series.index).to_timestamp(), "value": series.to_numpy(dtype=float)})
 
 
 # --------------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def _retention_value(retention: float, period: str, how: str) -> DefaultValue:
 
 def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[str, DefaultValue]:
     """Retention, revenue, new and starting customers, spend growth from the purchase log."""
-    tx = data.transactions
+    tx = data.require_transactions()
     unit = PERIOD_NAMES[period]
     # The data runs to its observation end, but never past the period of the last purchase.
     last_purchase = tx[ORDER_DATE].max()
@@ -230,7 +230,7 @@ def _customer_codes(dates: pd.Series, period: str) -> np.ndarray:
 
 def _measure_customers(data: CustomerData, period: str, window: int) -> dict[str, DefaultValue]:
     """Retention, revenue, new and starting customers from a customers table."""
-    cust = data.customers
+    cust = data.require_customers()
     unit = PERIOD_NAMES[period]
     per_period = MONTHS_PER_PERIOD[period]
     churned = cust[CHURNED].fillna(False).to_numpy(bool) if data.has_column(CHURNED) else np.zeros(len(cust), bool)
@@ -392,7 +392,7 @@ def defaults_from_data(
         False,
     )
     if data.has_column(ACQUISITION_COST):
-        costs = data.customers[ACQUISITION_COST].dropna()
+        costs = data.require_customers()[ACQUISITION_COST].dropna()
         out["acquisition_cost"] = DefaultValue(
             float(costs.mean()),
             "currency per new customer",

@@ -66,7 +66,8 @@ def check_period(period: str) -> str:
 def period_ordinals(dates: pd.Series, period: str) -> np.ndarray:
     """Integer index of the calendar period each date falls in (consecutive periods differ by 1)."""
     freq = PERIOD_CODES[check_period(period)]
-    return pd.PeriodIndex(pd.to_datetime(dates), freq=freq).asi8.copy()
+    # asi8 (the period ordinals) is public pandas API that pandas-stubs do not declare.
+    return pd.PeriodIndex(pd.to_datetime(dates), freq=freq).asi8.copy()  # type: ignore[attr-defined]
 
 
 def period_from_ordinal(ordinal: int, period: str) -> pd.Period:
