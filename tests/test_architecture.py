@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -195,3 +196,185 @@ def test_ui_dependencies_run_one_way():
         if target in UI_LAYERS and UI_LAYERS.index(target) > rank
     }
     assert upward == set()
+
+
+# --- The public API and its docstrings --------------------------------------------------------------
+
+
+def test_public_api_lists_every_export_and_each_resolves():
+    import analytics
+
+    assert analytics.__all__ == sorted(analytics._EXPORTS)
+    for name, module in analytics._EXPORTS.items():
+        value = getattr(analytics, name)
+        if callable(value):
+            assert value.__module__ == module, name  # defined there, not re-exported from elsewhere
+
+
+def test_import_analytics_is_cheap():
+    """`import analytics` loads no pandas, numpy or model library: names load on first use."""
+    code = (
+        "import sys, analytics; print(sorted(m for m in ('pandas', 'numpy', 'scipy', 'lifetimes') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(ast.unparse(d).split(".")[-1] in ("property", "setter", "cached_property") for d in node.decorator_list)
+
+
+def _function_problems(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """What a numpydoc docstring of this function lacks: the docstring, its Parameters section (when it
+    takes arguments besides self/cls) or its Returns/Yields section (when annotated to return a value)."""
+    doc = ast.get_docstring(node) or ""
+    if not doc.strip():
+        return ["no docstring"]
+    arguments = [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)]
+    arguments += [a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None]
+    problems = []
+    if set(arguments) - {"self", "cls"} and not re.search(r"^Parameters\n-{3,}", doc, re.M):
+        problems.append("no Parameters section")
+    returns = node.returns is not None and ast.unparse(node.returns) not in ("None", "NoReturn", "Never")
+    if returns and not re.search(r"^(Returns|Yields)\n-{3,}", doc, re.M):
+        problems.append("no Returns section")
+    return problems
+
+
+def _class_problems(node: ast.ClassDef) -> list[str]:
+    """A class needs a docstring; one built from arguments (dataclass fields or an __init__) documents
+    them in a Parameters or Attributes section."""
+    doc = ast.get_docstring(node) or ""
+    if not doc.strip():
+        return ["no docstring"]
+    dataclass = any("dataclass" in ast.unparse(d) for d in node.decorator_list)
+    fields = dataclass and any(isinstance(stmt, ast.AnnAssign) for stmt in node.body)
+    init = any(
+        isinstance(stmt, ast.FunctionDef)
+        and stmt.name == "__init__"
+        and len(stmt.args.args) + len(stmt.args.kwonlyargs) > 1
+        for stmt in node.body
+    )
+    if (fields or init) and not re.search(r"^(Parameters|Attributes)\n-{3,}", doc, re.M):
+        return ["no Parameters/Attributes section"]
+    return []
+
+
+def docstring_problems(path: Path) -> dict[str, list[str]]:
+    """``{public name: problems}`` for the public functions, classes and methods of one module."""
+    problems: dict[str, list[str]] = {}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            if found := _function_problems(node):
+                problems[node.name] = found
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            if found := _class_problems(node):
+                problems[node.name] = found
+            for method in node.body:
+                if (
+                    isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and not method.name.startswith("_")
+                    and not _is_property(method)
+                    and (found := _function_problems(method))
+                ):
+                    problems[f"{node.name}.{method.name}"] = found
+    return problems
+
+
+def test_docstring_check_finds_what_is_missing(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        '''
+def good(x: int) -> int:
+    """Double.
+
+    Parameters
+    ----------
+    x : a number.
+
+    Returns
+    -------
+    int
+    """
+
+def bare(x):
+    pass
+
+def no_returns(x) -> float:
+    """Half.
+
+    Parameters
+    ----------
+    x : a number.
+    """
+
+def _private(x):
+    pass
+
+class Thing:
+    """A thing."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def grow(self) -> None:
+        """Grow."""
+
+    @property
+    def area(self) -> float:
+        return self.size**2
+'''
+    )
+    assert docstring_problems(module) == {
+        "bare": ["no docstring"],
+        "no_returns": ["no Returns section"],
+        "Thing": ["no Parameters/Attributes section"],
+    }
+
+
+# Modules whose numpydoc docstrings are not complete yet (issue 12). The list may only shrink: a module
+# that becomes complete must leave it (checked below). The curated API (analytics.__all__) is checked
+# everywhere, whatever this list says.
+NUMPYDOC_PENDING: set[str] = {
+    "analytics.business.actions",
+    "analytics.business.campaign",
+    "analytics.business.cohorts",
+    "analytics.business.economics",
+    "analytics.business.kpis",
+    "analytics.business.lifecycle",
+    "analytics.business.segments",
+    "analytics.data.cleaning",
+    "analytics.data.columns",
+    "analytics.data.io",
+    "analytics.data.parsing",
+    "analytics.models.btyd",
+    "analytics.models.churn",
+    "analytics.models.clv",
+    "analytics.models.survival",
+    "analytics.reports.charts.churn",
+    "analytics.reports.charts.clv",
+    "analytics.reports.charts.economics",
+    "analytics.reports.charts.health",
+    "analytics.reports.cli",
+    "analytics.reports.html_report",
+    "analytics.store.share_store",
+}
+
+
+def test_every_public_function_and_class_of_analytics_has_a_numpydoc_docstring():
+    import analytics
+
+    exported = {(module, name) for name, module in analytics._EXPORTS.items()}
+    missing, complete_but_pending = {}, []
+    for module, path in project_modules("analytics").items():
+        if path.name == "__main__.py":
+            continue
+        found = docstring_problems(path)
+        if module in NUMPYDOC_PENDING:
+            if not found:
+                complete_but_pending.append(module)
+            found = {name: problem for name, problem in found.items() if (module, name.split(".")[0]) in exported}
+        missing.update({f"{module}.{name}": problem for name, problem in found.items()})
+    assert missing == {}
+    assert complete_but_pending == [], "complete now: remove these from NUMPYDOC_PENDING"
