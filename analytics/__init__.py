@@ -45,11 +45,11 @@ _EXPORTS: dict[str, str] = {
     # Purchase models (BTYD) and customer value
     "summarize_customers": "analytics.models.btyd",
     "calibration_holdout_split": "analytics.models.btyd",
-    "BetaGeo": "analytics.models.clv",
-    "ModifiedBetaGeo": "analytics.models.clv",
-    "ParetoNBD": "analytics.models.clv",
-    "GammaGamma": "analytics.models.clv",
-    "compare_models": "analytics.models.clv",
+    "BetaGeo": "analytics.models.purchase",
+    "ModifiedBetaGeo": "analytics.models.purchase",
+    "ParetoNBD": "analytics.models.purchase",
+    "GammaGamma": "analytics.models.spend",
+    "compare_models": "analytics.models.holdout",
     "ClvSettings": "analytics.models.clv",
     "ClvAnalysis": "analytics.models.clv",
     "analyse_clv": "analytics.models.clv",
@@ -57,15 +57,15 @@ _EXPORTS: dict[str, str] = {
     "ShiftedBetaGeometric": "analytics.models.sbg",
     # Churn
     "ChurnModel": "analytics.models.churn",
-    "ChurnSettings": "analytics.models.churn",
-    "ChurnAnalysis": "analytics.models.churn",
-    "analyse_churn": "analytics.models.churn",
+    "ChurnSettings": "analytics.business.churn_analysis",
+    "ChurnAnalysis": "analytics.business.churn_analysis",
+    "analyse_churn": "analytics.business.churn_analysis",
     # The retention what-if
     "BaseAssumptions": "analytics.business.economics",
     "RetentionLift": "analytics.business.economics",
-    "WhatIfSettings": "analytics.business.economics",
-    "defaults_from_data": "analytics.business.economics",
-    "build_assumptions": "analytics.business.economics",
+    "WhatIfSettings": "analytics.business.whatif_inputs",
+    "defaults_from_data": "analytics.business.whatif_inputs",
+    "build_assumptions": "analytics.business.whatif_inputs",
     "whatif": "analytics.business.economics",
     # Export
     "to_csv_bytes": "analytics.reports.export",
@@ -108,30 +108,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs only
-    from analytics.business.economics import (
-        BaseAssumptions,
-        RetentionLift,
-        WhatIfSettings,
-        build_assumptions,
-        defaults_from_data,
-        whatif,
-    )
+    from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings, analyse_churn
+    from analytics.business.economics import BaseAssumptions, RetentionLift, whatif
+    from analytics.business.whatif_inputs import WhatIfSettings, build_assumptions, defaults_from_data
     from analytics.data.datasets import DEMOS, load_demo
     from analytics.data.ingest import load_files
     from analytics.data.schema import CustomerData, DataError
     from analytics.models.btyd import calibration_holdout_split, summarize_customers
-    from analytics.models.churn import ChurnAnalysis, ChurnModel, ChurnSettings, analyse_churn
-    from analytics.models.clv import (
-        BetaGeo,
-        ClvAnalysis,
-        ClvSettings,
-        GammaGamma,
-        ModifiedBetaGeo,
-        ParetoNBD,
-        analyse_clv,
-        compare_models,
-    )
+    from analytics.models.churn import ChurnModel
+    from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv
+    from analytics.models.holdout import compare_models
+    from analytics.models.purchase import BetaGeo, ModifiedBetaGeo, ParetoNBD
     from analytics.models.sbg import ShiftedBetaGeometric
+    from analytics.models.spend import GammaGamma
     from analytics.reports.export import to_csv_bytes, to_excel_bytes
     from analytics.reports.html_report import build_html_report
     from analytics.reports.report import ReportSettings, build_report

@@ -45,18 +45,28 @@ LABEL_SOURCES: tuple[str, ...] = ("auto", "column", "purchases")
 class ChurnSettings:
     """Choices that change the churn results (built by the page from widgets).
 
-    label_source : "auto" (a churn column if the customers table has one, else derived from
-        purchases), "column" or "purchases".
-    label_column, churn_value : correct the detected churn column / the value meaning "left".
-    horizon_days : for derived churn, the no-purchase window in days (None = twice the median
-        gap between purchases, 90..365).
-    cutoff : for derived churn, the first day of the window (None = observation end + 1 -
-        horizon).
-    model : "auto", "logistic" or "gradient_boosting".
-    n_splits : CV folds (None = 5, or 3 above 50,000 customers).
-    random_state : seed for folds, boosting and permutation importance.
-    max_permutation_rows : sample size for permutation importance.
-    n_drivers : how many plain-word drivers to return.
+    Attributes
+    ----------
+    label_source : str
+        "auto" (a churn column if the customers table has one, else derived from purchases),
+        "column" or "purchases".
+    label_column, churn_value : str, optional
+        Correct the detected churn column / the value meaning "left".
+    horizon_days : int, optional
+        For derived churn, the no-purchase window in days (None = twice the median gap between
+        purchases, 90..365).
+    cutoff : str, optional
+        For derived churn, the first day of the window (None = observation end + 1 - horizon).
+    model : str
+        "auto", "logistic" or "gradient_boosting".
+    n_splits : int, optional
+        CV folds (None = 5, or 3 above 50,000 customers).
+    random_state : int
+        Seed for folds, boosting and permutation importance.
+    max_permutation_rows : int
+        Sample size for permutation importance.
+    n_drivers : int
+        How many plain-word drivers to return.
 
     Raises
     ------
@@ -88,12 +98,33 @@ class ChurnSettings:
 class ChurnAnalysis:
     """Everything the churn page and report show.
 
-    target : the column or rule used as the outcome, in plain words.
-    scores : one row per customer: customer_id, churned (label; NA = unknown), oof_probability
-        (out-of-fold, labelled customers), churn_probability (the risk to act on: out-of-fold
-        for labelled customers of a customers table, the refit model otherwise; for derived churn,
-        the refit model on features as of the end of the data), active (not churned yet).
-    gains : `gains_curve` of the out-of-fold probabilities; calibration : `calibration_table`.
+    Attributes
+    ----------
+    target : str
+        The column or rule used as the outcome, in plain words.
+    source : str
+        "column" (a churn column of the customers table) or "purchases" (derived).
+    features : FeatureSet
+        The attributes the model learned from, with their display names.
+    model : ChurnModel
+        The fitted model (cross-validated metrics, out-of-fold risks, importances).
+    y : pd.Series
+        The label (1 = churned) of the labelled customers.
+    scores : pd.DataFrame
+        One row per customer: customer_id, churned (label; NA = unknown), oof_probability
+        (out-of-fold, labelled customers), churn_probability (the risk to act on: out-of-fold for
+        labelled customers of a customers table, the refit model otherwise; for derived churn, the
+        refit model on features as of the end of the data), active (not churned yet).
+    gains, calibration : pd.DataFrame
+        `gains_curve` and `calibration_table` of the out-of-fold probabilities.
+    drivers : list of Driver
+        Plain-word drivers, strongest first.
+    label, derived : LabelChoice or DerivedLabel, optional
+        How the label was read (column) or derived (purchases).
+    n_unlabelled : int
+        Customers with unknown churn (column) or first seen after the cutoff (derived).
+    caveat : str
+        What the drivers do and do not mean (associations, not causes).
     """
 
     target: str
@@ -115,7 +146,18 @@ class ChurnAnalysis:
         return float(self.y.mean())
 
     def lift_at(self, share: float) -> float:
-        """Share of churners caught in the top `share` of customers by out-of-fold risk."""
+        """Share of churners caught in the top `share` of customers by out-of-fold risk.
+
+        Parameters
+        ----------
+        share : float
+            Share of customers contacted, riskiest first (0..1).
+
+        Returns
+        -------
+        float
+            Share of all churners among them (0..1).
+        """
         return gains_at(self.y.to_numpy(), self.model.oof_proba_.to_numpy(), share)
 
 
@@ -130,10 +172,24 @@ def _display_names(data: CustomerData) -> dict[str, str]:
 def analyse_churn(data: CustomerData, settings: ChurnSettings = ChurnSettings()) -> ChurnAnalysis:
     """Label, features, model comparison, metrics, drivers and scores for one dataset.
 
+    Parameters
+    ----------
+    data : CustomerData
+        A customers table with a churn column, or a purchase log (churn is then derived: no
+        purchase in a window at the end of the data).
+    settings : ChurnSettings, optional
+        Label, window and model choices (defaults: detect the label, compare both models).
+
+    Returns
+    -------
+    ChurnAnalysis
+        Everything the churn page and the report show.
+
     Raises
     ------
-    DataError : no usable label (no churn column and no purchases), too few churners, or no
-        usable attributes.
+    DataError
+        No usable label (no churn column and no purchases), too few churners, or no usable
+        attributes.
     """
     if settings.label_source not in ("auto", "column", "purchases"):
         raise DataError("label_source must be 'auto', 'column' or 'purchases'.")

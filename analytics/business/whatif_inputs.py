@@ -492,7 +492,22 @@ class WhatIfSettings:
 def build_assumptions(
     defaults: dict[str, DefaultValue], settings: WhatIfSettings
 ) -> tuple[BaseAssumptions, dict[str, DefaultValue]]:
-    """Combine measured defaults and settings into `BaseAssumptions`, with the source of every input."""
+    """Combine measured defaults and settings into `BaseAssumptions`, with the source of every input.
+
+    Parameters
+    ----------
+    defaults : dict of str to DefaultValue
+        `defaults_from_data(data, settings.period)`: what the data measures (retention, revenue,
+        new and starting customers, ...), each with its source.
+    settings : WhatIfSettings
+        The user's choices (margin, discount rate, costs, lift, horizon).
+
+    Returns
+    -------
+    tuple of (BaseAssumptions, dict of str to DefaultValue)
+        The business today for `whatif`, and every input with its value, unit and source
+        (measured or chosen) for the assumptions table.
+    """
     unit = PERIOD_NAMES[settings.period]
     inputs = {k: defaults[k] for k in ("retention_rate", "revenue_per_customer", "new_customers", "starting_customers")}
 

@@ -115,7 +115,13 @@ class ClvSettings:
         return self.horizon_months * DAYS_PER_MONTH
 
     def horizon_periods(self) -> float:
-        """The horizon in model periods (e.g. 12 months = 52.18 weeks)."""
+        """The horizon in model periods (e.g. 12 months = 52.18 weeks).
+
+        Returns
+        -------
+        float
+            Periods of `time_unit`.
+        """
         return self.horizon_days / unit_days(self.time_unit)
 
 
@@ -298,7 +304,32 @@ def clv_interval(
 
 @dataclass
 class ClvAnalysis:
-    """Everything the lifetime-value page and report show (see `analyse_clv`)."""
+    """Everything the lifetime-value page and report show (see `analyse_clv`).
+
+    Attributes
+    ----------
+    settings : ClvSettings
+        The settings used.
+    comparison : HoldoutComparison
+        The purchase models fitted on calibration and scored on the holdout.
+    selected, selection_reason : str
+        The model valued with, and why (lowest holdout error, or chosen by the user).
+    purchase_model : PurchaseModel
+        The selected model refitted on the whole history.
+    spend_model : GammaGamma
+        The spend model, fitted on the whole history.
+    gg_check : GammaGammaCheck
+        Whether spend and frequency look independent (the Gamma-Gamma assumption).
+    customers : pd.DataFrame
+        Per customer: the summary (frequency, recency, T, monetary_value), p_alive,
+        expected_purchases, expected_spend and clv (currency over the horizon).
+    interval : dict
+        The 90% interval of the total and mean CLV (level, replicates, method, total, mean).
+    observation_end : pd.Timestamp
+        The day the values are as of.
+    notes : list of str
+        Fitting notes in plain words.
+    """
 
     settings: ClvSettings
     comparison: HoldoutComparison
@@ -326,6 +357,23 @@ def analyse_clv(transactions: pd.DataFrame, settings: ClvSettings | None = None)
 
     The validation fits use the calibration period; the chosen model and the spend model are then
     refitted on the whole history (to the last purchase day) to value today's customers.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Canonical transactions (`CustomerData.transactions`).
+    settings : ClvSettings, optional
+        Time unit, calibration end, horizon, margin, discount rate, model and interval choices.
+
+    Returns
+    -------
+    ClvAnalysis
+        The comparison, the chosen models and the value of every customer.
+
+    Raises
+    ------
+    DataError
+        A history too short for a holdout, or no model that can be fitted.
     """
     settings = ClvSettings() if settings is None else settings
     split = calibration_holdout_split(

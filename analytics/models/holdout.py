@@ -61,7 +61,24 @@ def compare_models(split: HoldoutSplit, *, model_names: tuple[str, ...] = MODEL_
 
     The score is the root mean squared error of each customer's conditional expected holdout
     purchases against their actual count (a proper score for an expectation); totals are reported
-    too. Raises DataError when no model can be fitted.
+    too.
+
+    Parameters
+    ----------
+    split : HoldoutSplit
+        `calibration_holdout_split` output.
+    model_names : tuple of str
+        Models to compare (default: bg_nbd, pareto_nbd, mbg_nbd).
+
+    Returns
+    -------
+    HoldoutComparison
+        The fits, their holdout predictions and metrics, and the best model.
+
+    Raises
+    ------
+    DataError
+        When no model can be fitted.
     """
     cal = split.calibration
     tr = Triples.from_summary(cal)

@@ -27,12 +27,27 @@ GG_CORRELATION_LIMIT = 0.3
 
 
 class GammaGamma:
-    """Gamma-Gamma model of spend per purchase (Fader, Hardie & Lee 2005, "RFM and CLV", JMR;
-    Fader & Hardie 2013, note 025): a customer's purchases are gamma(p, nu) with nu ~ gamma(q, v),
-    independent of how often they buy. Fitted on repeat buyers' mean repeat spend (currency).
+    """Gamma-Gamma model of spend per purchase.
 
-    Attributes (after fit): params_ {'p', 'q', 'v'}, log_likelihood_, n_customers_, penalizer_,
-    population_mean_ (= v p / (q - 1), currency per purchase), fitter_.
+    Fader, Hardie & Lee (2005), "RFM and CLV", JMR; Fader & Hardie (2013), note 025: a
+    customer's purchases are gamma(p, nu) with nu ~ gamma(q, v), independent of how often they
+    buy. Fitted on repeat buyers' mean repeat spend (currency).
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty on the parameters (lifetimes' convention).
+
+    Attributes
+    ----------
+    params_ : dict
+        {'p', 'q', 'v'} after fit.
+    log_likelihood_ : float
+        At the estimate.
+    n_customers_ : int
+        Repeat buyers fitted on.
+    population_mean_ : float
+        v p / (q - 1), currency per purchase.
     """
 
     param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
@@ -51,9 +66,19 @@ class GammaGamma:
         return x[keep].astype(np.float64), m[keep]
 
     def fit(self, summary: pd.DataFrame, *, weights: np.ndarray | None = None) -> GammaGamma:
-        """Fit to the repeat buyers (frequency > 0) of a summary. Returns self.
+        """Fit to the repeat buyers (frequency > 0) of a summary.
 
-        `weights` (per summary row, optional) are customer counts, e.g. from a bootstrap.
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            `summarize_customers` output (frequency, monetary_value).
+        weights : np.ndarray, optional
+            Customer counts per summary row, e.g. from a bootstrap.
+
+        Returns
+        -------
+        GammaGamma
+            self, fitted.
         """
         x, m = self._repeat_buyers(summary)
         w = (
@@ -113,8 +138,23 @@ class GammaGamma:
         )
 
     def expected_spend_per_purchase(self, frequency: np.ndarray, monetary_value: np.ndarray) -> np.ndarray:
-        """Expected spend per future purchase (currency): a credibility-weighted mix of the
-        customer's own mean repeat spend and the population mean (note 025, eq. (5))."""
+        """Expected spend per future purchase (currency).
+
+        A credibility-weighted mix of the customer's own mean repeat spend and the population mean
+        (note 025, eq. (5)).
+
+        Parameters
+        ----------
+        frequency : np.ndarray
+            Repeat purchases per customer.
+        monetary_value : np.ndarray
+            Mean repeat spend per customer (currency; ignored where frequency is 0).
+
+        Returns
+        -------
+        np.ndarray
+            Currency per purchase, one per customer.
+        """
         if not hasattr(self, "params_"):
             raise RuntimeError("GammaGamma is not fitted yet: call fit() first.")
         p, q, v = (self.params_[k] for k in self.param_names)
