@@ -23,7 +23,18 @@ WHATIF_HORIZON_YEARS = 5
 
 
 def margin_or_default(margin_rate: float | None) -> float:
-    """The margin rate chosen, or `MARGIN_RATE` when none was chosen (None)."""
+    """The margin rate chosen, or `MARGIN_RATE` when none was chosen (None).
+
+    Parameters
+    ----------
+    margin_rate : float or None
+        The user's margin (share of revenue), None when not chosen.
+
+    Returns
+    -------
+    float
+        The margin to compute with.
+    """
     return MARGIN_RATE if margin_rate is None else float(margin_rate)
 
 

@@ -27,6 +27,11 @@ def money(x: float | None, *, whole_from: float = 1000.0, signed: bool = False) 
         two decimals; 0 shows every amount in whole units.
     signed : bool
         Show a '+' before positive amounts (changes).
+
+    Returns
+    -------
+    str
+        The text (NOT_AVAILABLE for None or a missing number).
     """
     if not _finite(x):
         return NOT_AVAILABLE
@@ -36,7 +41,22 @@ def money(x: float | None, *, whole_from: float = 1000.0, signed: bool = False) 
 
 
 def percent(share: float | None, *, decimals: int = 1, signed: bool = False) -> str:
-    """A share (0..1) as a percentage: 0.123 -> '12.3%' (`signed`: '+12.3%')."""
+    """A share (0..1) as a percentage: 0.123 -> '12.3%' (`signed`: '+12.3%').
+
+    Parameters
+    ----------
+    share : float or None
+        The share.
+    decimals : int, default 1
+        Decimals shown.
+    signed : bool
+        Show a '+' before positive shares.
+
+    Returns
+    -------
+    str
+        The text (NOT_AVAILABLE for None or a missing number).
+    """
     if not _finite(share):
         return NOT_AVAILABLE
     sign = "+" if signed else ""
@@ -44,7 +64,20 @@ def percent(share: float | None, *, decimals: int = 1, signed: bool = False) -> 
 
 
 def percent_points(value: float | None, *, spec: str = "+.1f") -> str:
-    """A number already in percent: 4.2 -> '+4.2%' (`spec` is the format of the number)."""
+    """A number already in percent: 4.2 -> '+4.2%'.
+
+    Parameters
+    ----------
+    value : float or None
+        The percentage.
+    spec : str, default '+.1f'
+        The format of the number.
+
+    Returns
+    -------
+    str
+        The text (NOT_AVAILABLE for None or a missing number).
+    """
     if not _finite(value):
         return NOT_AVAILABLE
     return f"{float(value):{spec}}%"  # type: ignore[arg-type]

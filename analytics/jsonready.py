@@ -14,7 +14,18 @@ import pandas as pd
 
 
 def json_number(value: float | None) -> float | None:
-    """A finite float, or None for None, NaN and infinity."""
+    """A finite float, or None for None, NaN and infinity.
+
+    Parameters
+    ----------
+    value : float or None
+        A number.
+
+    Returns
+    -------
+    float or None
+        JSON has no NaN or infinity.
+    """
     if value is None:
         return None
     value = float(value)
@@ -26,6 +37,16 @@ def to_json_ready(value: Any) -> Any:
 
     Dicts (keys become strings), lists and tuples (both become lists) are converted recursively;
     anything else is returned as it is.
+
+    Parameters
+    ----------
+    value : object
+        Any report value.
+
+    Returns
+    -------
+    object
+        The same structure with JSON-native values.
     """
     if isinstance(value, dict):
         return {str(k): to_json_ready(v) for k, v in value.items()}

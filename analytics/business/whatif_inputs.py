@@ -73,7 +73,13 @@ class DefaultValue:
     measured: bool
 
     def as_dict(self) -> dict:
-        """JSON-ready form (NaN becomes None)."""
+        """JSON-ready form (NaN becomes None).
+
+        Returns
+        -------
+        dict
+            value, unit, source, measured.
+        """
         return {"value": json_number(self.value), "unit": self.unit, "source": self.source, "measured": self.measured}
 
 

@@ -149,6 +149,19 @@ def join_ids(
     Leading zeros are removed, in BOTH tables alike, only when the tables disagree about them:
     when removing them makes more ids match ("00042" in one file, 42 in the other). The decision
     is noted in both tables' reports. A warning always gives the overlap share.
+
+    Parameters
+    ----------
+    transactions, customers : pd.DataFrame
+        The two cleaned tables.
+    reports : list of TableReport
+        Their cleaning reports (notes are added).
+
+    Returns
+    -------
+    tuple
+        (transactions, customers, reports, warnings): the tables with matching ids, the updated
+        reports and the overlap warnings.
     """
     buyers = pd.Index(transactions[s.CUSTOMER_ID].unique())
     listed = pd.Index(customers[s.CUSTOMER_ID].unique())

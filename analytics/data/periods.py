@@ -53,6 +53,16 @@ CALENDAR_PERIODS: tuple[str, ...] = ("month", "quarter", "year")
 def check_period(period: str) -> str:
     """Return the calendar period name if it is one of month / quarter / year.
 
+    Parameters
+    ----------
+    period : str
+        The period asked for.
+
+    Returns
+    -------
+    str
+        The same name.
+
     Raises
     ------
     DataError
@@ -64,19 +74,58 @@ def check_period(period: str) -> str:
 
 
 def period_ordinals(dates: pd.Series, period: str) -> np.ndarray:
-    """Integer index of the calendar period each date falls in (consecutive periods differ by 1)."""
+    """Integer index of the calendar period each date falls in (consecutive periods differ by 1).
+
+    Parameters
+    ----------
+    dates : pd.Series
+        Dates.
+    period : {'month', 'quarter', 'year'}
+        The calendar period.
+
+    Returns
+    -------
+    np.ndarray
+        int64 period ordinals, one per date.
+    """
     freq = PERIOD_CODES[check_period(period)]
     # asi8 (the period ordinals) is public pandas API that pandas-stubs do not declare.
     return pd.PeriodIndex(pd.to_datetime(dates), freq=freq).asi8.copy()  # type: ignore[attr-defined]
 
 
 def period_from_ordinal(ordinal: int, period: str) -> pd.Period:
-    """The calendar period with this integer index."""
+    """The calendar period with this integer index.
+
+    Parameters
+    ----------
+    ordinal : int
+        A `period_ordinals` value.
+    period : {'month', 'quarter', 'year'}
+        The calendar period.
+
+    Returns
+    -------
+    pd.Period
+        The period.
+    """
     return pd.Period(ordinal=int(ordinal), freq=PERIOD_CODES[check_period(period)])
 
 
 def last_complete_period(as_of: pd.Timestamp, period: str) -> pd.Period:
-    """The last period ending on or before `as_of` (the period of `as_of` if it is its last day)."""
+    """The last period ending on or before `as_of` (the period of `as_of` if it is its last day).
+
+    Parameters
+    ----------
+    as_of : pd.Timestamp
+        The data's last day.
+    period : {'month', 'quarter', 'year'}
+        The calendar period.
+
+    Returns
+    -------
+    pd.Period
+        The last complete period.
+    """
     current = pd.Timestamp(as_of).to_period(PERIOD_CODES[check_period(period)])
     if pd.Timestamp(as_of).normalize() >= current.end_time.normalize():
         return current

@@ -307,8 +307,18 @@ class CustomerData:
 def merge_order_lines(transactions: pd.DataFrame) -> pd.DataFrame:
     """One row per order: line items with the same `order_id` merged (earliest date, summed amount).
 
-    Returns `customer_id`, `order_date`, `amount`. Without a complete `order_id` column every row is
-    taken as one order. Used by every figure that counts orders (KPIs, cohorts, lifecycle, RFM).
+    Without a complete `order_id` column every row is taken as one order. Used by every figure
+    that counts orders (KPIs, cohorts, lifecycle, RFM).
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Canonical transactions.
+
+    Returns
+    -------
+    pd.DataFrame
+        `customer_id`, `order_date`, `amount`, one row per order.
     """
     tx = transactions
     if ORDER_ID in tx.columns and tx[ORDER_ID].notna().all():

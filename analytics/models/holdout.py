@@ -119,8 +119,18 @@ def compare_models(split: HoldoutSplit, *, model_names: tuple[str, ...] = MODEL_
 def conditional_expectations(comparison: HoldoutComparison) -> pd.DataFrame:
     """Mean holdout repeat purchases per customer by calibration frequency 0..6 and 7+ (pooled).
 
-    Columns: frequency_group ('0'..'6', '7+'), customers, actual, and one column per model
-    (predicted mean per customer). Unlike lifetimes' plot, the 7+ group is pooled, not dropped.
+    Unlike lifetimes' plot, the 7+ group is pooled, not dropped.
+
+    Parameters
+    ----------
+    comparison : HoldoutComparison
+        `compare_models` output.
+
+    Returns
+    -------
+    pd.DataFrame
+        frequency_group ('0'..'6', '7+'), customers, actual, and one column per model (predicted
+        mean per customer).
     """
     p = comparison.predictions
     group = np.minimum(p["frequency"].to_numpy(), FREQUENCY_BUCKETS)
@@ -141,6 +151,11 @@ def cumulative_tracking(comparison: HoldoutComparison) -> pd.DataFrame:
     Covers the calibration customers (first purchase on or before calibration end). Predicted
     cumulative repeat purchases at the end of day e are sum over first-purchase days d <= e of
     n_d * E[X((e - d) / unit)], E the model's expectation for a new customer (FHL 2005, fig. 4).
+
+    Parameters
+    ----------
+    comparison : HoldoutComparison
+        `compare_models` output.
 
     Returns
     -------

@@ -166,7 +166,19 @@ class GammaGamma:
 
 @dataclass(frozen=True)
 class GammaGammaCheck:
-    """Gamma-Gamma assumption: spend per purchase is independent of purchase frequency."""
+    """Gamma-Gamma assumption: spend per purchase is independent of purchase frequency.
+
+    Attributes
+    ----------
+    correlation : float or None
+        Pearson correlation of frequency and mean repeat spend (None with too few repeat buyers).
+    n_repeat_buyers : int
+        Customers it is measured on.
+    ok : bool
+        Whether the correlation is small enough to trust the spend model.
+    message : str
+        The verdict in plain words.
+    """
 
     correlation: float | None
     n_repeat_buyers: int
@@ -175,7 +187,18 @@ class GammaGammaCheck:
 
 
 def gamma_gamma_check(summary: pd.DataFrame) -> GammaGammaCheck:
-    """Pearson correlation of frequency and mean repeat spend among repeat buyers, in plain words."""
+    """Pearson correlation of frequency and mean repeat spend among repeat buyers, in plain words.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        `summarize_customers` output.
+
+    Returns
+    -------
+    GammaGammaCheck
+        The correlation and whether the assumption holds.
+    """
     x, m = GammaGamma._repeat_buyers(summary)
     if len(x) < 3 or np.std(x) == 0 or np.std(m) == 0:
         return GammaGammaCheck(

@@ -286,6 +286,21 @@ def customer_value(data: CustomerData, ids: pd.Series, settings: ReportSettings)
 
 
 def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `campaign` section of the headless report: the control-group settings (and a readout when
+    the CLI is given a contact list and a later outcome file).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+    """
     from analytics.business.experiment import (
         campaign_report_section,
         outcome_from_data,

@@ -15,7 +15,18 @@ GROUP_COLORS = {"Treated": "#1565c0", "Control": "#9e9e9e"}
 
 
 def readout_frame(readout: Readout) -> pd.DataFrame:
-    """One row per group: group, customers, rate (0..1), low / high (95% Wilson interval)."""
+    """The readout's two groups as rows for the chart.
+
+    Parameters
+    ----------
+    readout : Readout
+        `read_out` output.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group: group, customers, rate (0..1), low / high (95% Wilson interval).
+    """
     rows = []
     for name, x, n in (
         ("Treated", readout.treated_successes, readout.treated),
@@ -27,7 +38,18 @@ def readout_frame(readout: Readout) -> pd.DataFrame:
 
 
 def readout_chart(readout: Readout) -> alt.LayerChart:
-    """Bars of the two groups' rates with 95% interval whiskers."""
+    """Bars of the two groups' rates with 95% interval whiskers.
+
+    Parameters
+    ----------
+    readout : Readout
+        `read_out` output.
+
+    Returns
+    -------
+    alt.LayerChart
+        Bars and whiskers, with tooltips.
+    """
     what = "Stayed" if readout.outcome_kind == "retention" else "Bought again"
     frame = readout_frame(readout)
     base = alt.Chart(frame).encode(y=alt.Y("group:N", title=None, sort=["Treated", "Control"]))

@@ -31,6 +31,18 @@ def period_axis(periods: pd.Series, *, max_labels: int = 12) -> alt.Axis:
     Vega's default time ticks fall between months on short spans, which repeated labels like
     "Jan 2011" and set ticks off the points; `tickCount` with a calendar interval puts each tick
     on a period start, where the points are.
+
+    Parameters
+    ----------
+    periods : pd.Series
+        The period starts on the axis.
+    max_labels : int, default 12
+        Most tick labels shown.
+
+    Returns
+    -------
+    alt.Axis
+        The axis for an `alt.X(..., axis=...)`.
     """
     stamps = pd.to_datetime(pd.Series(periods)).sort_values()
     spacing = float(stamps.diff().dt.days.median()) if len(stamps) > 1 else 30.0

@@ -18,12 +18,40 @@ def report_section(data: CustomerData, settings: ChurnSettings | None = None) ->
     lift_top_30 (share of churners among the top 10/20/30% by risk, 0..1), dropped_columns
     ({column: reason}), customers_not_modelled (churn status unknown, or for churn derived from
     purchases: first purchase after the cutoff), caveat.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ChurnSettings, optional
+        Label and model choices (defaults when None).
+
+    Returns
+    -------
+    dict
+        The section (keys as listed above; a stable contract).
+
+    Raises
+    ------
+    DataError
+        When the data cannot support this section (the report shows the reason instead).
     """
     return section_from_analysis(analyse_churn(data, ChurnSettings() if settings is None else settings))
 
 
 def section_from_analysis(analysis: ChurnAnalysis) -> dict:
-    """The report dict of `report_section` from an analysis already computed (e.g. cached)."""
+    """The report dict of `report_section` from an analysis already computed (e.g. cached).
+
+    Parameters
+    ----------
+    analysis : ChurnAnalysis
+        `analyse_churn` output.
+
+    Returns
+    -------
+    dict
+        The `churn` section.
+    """
     metrics = analysis.model.metrics_
     return {
         "target": analysis.target,

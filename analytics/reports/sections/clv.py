@@ -25,6 +25,23 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None) -> d
     final_params (chosen model refitted on the whole history), horizon_months, margin,
     annual_discount_rate, n_customers, total_clv, mean_clv, clv_interval_90 {total, mean} (currency),
     expected_purchases_total, expected_spend_total, historic_value_total, mean_p_alive, notes.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ClvSettings, optional
+        Time unit, calibration end, horizon, margin and discount rate (defaults when None).
+
+    Returns
+    -------
+    dict
+        The section (keys as listed above; a stable contract).
+
+    Raises
+    ------
+    DataError
+        When the data cannot support this section (the report shows the reason instead).
     """
     if not data.has_transactions:
         raise DataError(

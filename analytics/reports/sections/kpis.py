@@ -11,13 +11,20 @@ from analytics.data.schema import CustomerData
 def report_section(data: CustomerData, settings: KpiSettings | None = None) -> dict[str, Any]:
     """Headless-report `kpis` section (monthly unless `settings.period` says otherwise).
 
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : KpiSettings, optional
+        The KPI period (default month).
+
     Returns
     -------
-    {"period": "month", "current_period": "2025-12", "previous_period": "2025-11",
-     "basis": "purchases" | "subscriptions" | "none",
-     "values": {key: float or None for every key in KPI_KEYS},
-     "previous": {key: float or None}, "units": {key: unit},
-     "missing": {key: reason} for the keys whose value is None}
+    dict
+        {"period": "month", "current_period": "2025-12", "previous_period": "2025-11",
+        "basis": "purchases" | "subscriptions" | "none", "values": {key: float or None for every
+        key in KPI_KEYS}, "previous": {key: float or None}, "units": {key: unit},
+        "missing": {key: reason} for the keys whose value is None}
 
     Raises
     ------

@@ -13,7 +13,19 @@ from analytics.data.schema import CustomerData, DataError
 def report_section(data: CustomerData, *, as_of: pd.Timestamp | None = None) -> dict[str, Any]:
     """Headless-report `segments` section: {segment name: {"customers": int, "revenue": float}}.
 
-    All eight segments are present (zeros for empty ones). `as_of` defaults to the data's last day.
+    All eight segments are present (zeros for empty ones).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    as_of : pd.Timestamp, optional
+        The day the segments describe (default: the data's last day).
+
+    Returns
+    -------
+    dict
+        Segment name -> customers and revenue (currency).
 
     Raises
     ------

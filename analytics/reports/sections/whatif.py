@@ -15,15 +15,28 @@ def report_section(data: CustomerData, settings: WhatIfSettings | None = None) -
 
     Keys: ``retention_rate`` (measured, share per period), ``lifted_retention_rate``,
     ``lift_points`` (points of retention per period actually applied), ``yearly_retention_rate``
-    and ``yearly_lifted_retention_rate`` (share kept over a year), ``profit_change_pct`` and ``clv_change_pct``
-    (percent), ``profit_change``, ``profit_base``, ``profit_lifted``, ``clv_base``, ``clv_lifted``
-    (currency, discounted), ``period``, ``horizon_periods``, ``inputs`` (name -> value, unit,
-    source, measured), ``waterfall`` (list of source, amount), ``band`` (low 25, high 95,
-    position 'below' | 'within' | 'above' | None, explanation).
+    and ``yearly_lifted_retention_rate`` (share kept over a year), ``profit_change_pct`` and
+    ``clv_change_pct`` (percent), ``profit_change``, ``profit_base``, ``profit_lifted``,
+    ``clv_base``, ``clv_lifted`` (currency, discounted), ``period``, ``horizon_periods``,
+    ``inputs`` (name -> value, unit, source, measured), ``waterfall`` (list of source, amount),
+    ``band`` (low 25, high 95, position 'below' | 'within' | 'above' | None, explanation).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : WhatIfSettings, optional
+        The what-if choices (defaults: a 5-point lift, monthly periods).
+
+    Returns
+    -------
+    dict
+        The section.
 
     Raises
     ------
-    DataError when the data cannot supply retention and revenue.
+    DataError
+        When the data cannot supply retention and revenue.
     """
     settings = settings or WhatIfSettings()
     base, inputs = build_assumptions(defaults_from_data(data, settings.period), settings)
