@@ -20,9 +20,20 @@ MIN_RATIO = 1.1  # churn-rate ratio below which a comparison says nothing
 class Driver:
     """One column that helps predict churn, with a plain-word comparison of churn rates.
 
-    importance : mean drop in held-out ROC AUC when the column is shuffled.
-    high_group / low_group : the groups compared; high_rate / low_rate their observed churn
-        rates (0..1); ratio = high_rate / low_rate (inf when low_rate is 0).
+    Attributes
+    ----------
+    column, name : str
+        The column and its display name.
+    importance : float
+        Mean drop in held-out ROC AUC when the column is shuffled.
+    sentence : str
+        The comparison in plain words.
+    high_group, low_group : str
+        The groups compared.
+    high_rate, low_rate : float
+        Their observed churn rates (0..1).
+    ratio : float
+        high_rate / low_rate (inf when low_rate is 0).
     """
 
     column: str
@@ -64,8 +75,24 @@ def driver_sentence(values: pd.Series, y: pd.Series, name: str, min_group: int =
     the one with the lowest, among levels with at least `min_group` customers, e.g.
     "Month-to-month customers churn 3.1x as often as Two year ones (Contract; 43% vs 14%)."
     Numbers: customers in the top quarter of values vs the bottom quarter (when more than a
-    quarter share the lowest value: above it vs at it). Returns None when no two groups are
-    large enough. `importance` is left at 0 (see `describe_drivers`).
+    quarter share the lowest value: above it vs at it). `importance` is left at 0 (see
+    `describe_drivers`).
+
+    Parameters
+    ----------
+    values : pd.Series
+        The column, one value per labelled customer.
+    y : pd.Series
+        1 for customers who churned, aligned with `values`.
+    name : str
+        The column's display name.
+    min_group : int, default 30
+        Fewest customers in a group compared.
+
+    Returns
+    -------
+    Driver or None
+        The comparison; None when no two groups are large enough.
     """
     y = pd.Series(np.asarray(y, dtype=float), index=values.index)
     values = values[values.notna()]
@@ -112,6 +139,24 @@ def describe_drivers(
     it costs at least 0.001 of ROC AUC and more than its spread over repeats, and when its
     groups differ by at least 1.1x in observed churn (see `driver_sentence`); a column whose
     effect does not show as a simple high-vs-low contrast is left out of the sentences.
+
+    Parameters
+    ----------
+    X : pd.DataFrame
+        The attributes of the labelled customers.
+    y : np.ndarray or pd.Series
+        1 (or True) for customers who churned.
+    importances : pd.DataFrame
+        `ChurnModel.importances_` (feature, importance, importance_std).
+    display : dict of str to str, optional
+        Column -> name to show.
+    n : int, default 5
+        Most drivers returned.
+
+    Returns
+    -------
+    list of Driver
+        Strongest first.
     """
     display = display or {}
     y = pd.Series(np.asarray(pd.Series(y).astype(float)), index=X.index)

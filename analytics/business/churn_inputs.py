@@ -181,7 +181,18 @@ class LabelChoice:
         return f"'{self.column}' = {churn} (customers who left)"
 
     def apply(self, frame: pd.DataFrame) -> pd.Series:
-        """Churned (True), stayed (False) or unknown (NA) for each row of `frame`."""
+        """Churned (True), stayed (False) or unknown (NA) for each row of `frame`.
+
+        Parameters
+        ----------
+        frame : pd.DataFrame
+            The customers table holding the label column.
+
+        Returns
+        -------
+        pd.Series
+            Nullable booleans aligned with `frame`.
+        """
         if self.column not in frame.columns:
             raise DataError(f"The churn column '{self.column}' is not in this table.")
         values = frame[self.column]
@@ -312,6 +323,16 @@ def suggest_horizon_days(transactions: pd.DataFrame) -> int:
     The median is over customers with at least two purchase days (each customer's own median
     gap). Clipped to 90..365 days; 90 when nobody bought twice. Twice the typical gap means a
     regular customer who goes quiet for that long has very likely lapsed.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Canonical transactions.
+
+    Returns
+    -------
+    int
+        Days.
     """
     tx = _check_transactions(transactions)
     days = tx[[CUSTOMER_ID]].assign(day=tx[ORDER_DATE].dt.normalize()).drop_duplicates()
@@ -415,16 +436,26 @@ def derive_churn_label(
 
     Parameters
     ----------
-    transactions : canonical purchases.
-    cutoff : first day of the outcome window. Default: observation end + 1 day - horizon, i.e.
-        the latest cutoff whose whole window has been observed.
-    horizon_days : outcome window in days. Default `suggest_horizon_days` (twice the median
-        gap between purchases, 90..365 days).
-    observation_end : last day the data covers; default the latest purchase date.
+    transactions : pd.DataFrame
+        Canonical purchases.
+    cutoff : pd.Timestamp or str, optional
+        First day of the outcome window. Default: observation end + 1 day - horizon, i.e. the
+        latest cutoff whose whole window has been observed.
+    horizon_days : int, optional
+        Outcome window in days. Default `suggest_horizon_days` (twice the median gap between
+        purchases, 90..365 days).
+    observation_end : pd.Timestamp, optional
+        Last day the data covers; default the latest purchase date.
+
+    Returns
+    -------
+    DerivedLabel
+        The label per customer, the cutoff and the window, in plain words too.
 
     Raises
     ------
-    DataError : the window runs past the data, or there is no history before the cutoff.
+    DataError
+        The window runs past the data, or there is no history before the cutoff.
     """
     tx = _check_transactions(transactions)
     horizon = int(horizon_days) if horizon_days is not None else suggest_horizon_days(tx)

@@ -70,8 +70,14 @@ class CohortTable:
     last_period: str
 
     def to_long(self) -> pd.DataFrame:
-        """Tidy frame for charts: cohort, cohort_size, period_number, active_customers, retention,
-        revenue, revenue_retention (observed cells only)."""
+        """Tidy frame for charts (observed cells only).
+
+        Returns
+        -------
+        pd.DataFrame
+            cohort, cohort_size, period_number, active_customers, retention, revenue,
+            revenue_retention.
+        """
         # Stacking single-level columns gives a Series (the stubs also allow a DataFrame).
         long = cast(pd.Series, self.active.stack()).rename("active_customers").reset_index()
         long.columns = ["cohort", "period_number", "active_customers"]
@@ -113,12 +119,19 @@ def cohort_table(
     Parameters
     ----------
     data : CustomerData
-    period : {"month", "quarter", "year"}
+        The dataset.
+    period : {'month', 'quarter', 'year'}
+        The cohort and column period.
     complete_only : bool
         Drop the last period when the data ends before its last day (a partial period would
         understate activity).
     max_cohorts : int, optional
         Keep only the most recent cohorts (the heatmap stays readable).
+
+    Returns
+    -------
+    CohortTable
+        Cohort sizes, active customers, retention and (with purchases) revenue matrices.
 
     Raises
     ------
@@ -210,11 +223,18 @@ def _subscription_activity(data: CustomerData, period: str, last: int) -> pd.Dat
 def average_retention_curve(table: CohortTable, *, revenue: bool = False) -> pd.DataFrame:
     """Cohort-size weighted retention by periods since acquisition.
 
+    Parameters
+    ----------
+    table : CohortTable
+        `cohort_table` output.
+    revenue : bool
+        Revenue retention (revenue / period-0 revenue) instead of customers.
+
     Returns
     -------
-    DataFrame with period_number, retention (share 0..1: active customers / cohort customers, or
-    with `revenue=True` revenue / period-0 revenue), cohorts (how many cohorts reached that k) and
-    customers (their total size).
+    pd.DataFrame
+        period_number, retention (share 0..1), cohorts (how many cohorts reached that k) and
+        customers (their total size).
     """
     if revenue:
         if table.revenue is None:

@@ -319,6 +319,22 @@ def apply_lift(retention: float, lift: RetentionLift, *, period: Period = "M", c
     back. The result stays within ``[0, cap]``: retention of 100% would mean nobody ever leaves,
     so a lift that would reach it stops at `cap` (99.9% a period by default); `whatif` reports
     when that happened. A lift of 0 returns `retention` unchanged, bit for bit.
+
+    Parameters
+    ----------
+    retention : float
+        Retention per period (0..1).
+    lift : RetentionLift
+        Size, mode and basis of the lift.
+    period : str, default 'M'
+        The period of `retention`.
+    cap : float
+        Highest retention allowed.
+
+    Returns
+    -------
+    float
+        Retention per period after the lift.
     """
     return _lifted(retention, lift, period, cap)[0]
 
@@ -329,6 +345,20 @@ def clv_gupta_lehmann(margin: float, retention: float, discount_rate: float) -> 
     Gupta & Lehmann (2003): ``CLV = m r / (1 + d - r)`` for a margin `m` per period paid at the
     end of each period the customer stays, retention `r` and discount rate `d` per period (an
     infinite horizon; acquisition cost not subtracted).
+
+    Parameters
+    ----------
+    margin : float
+        Margin per customer per period (currency).
+    retention : float
+        Retention per period (0..1).
+    discount_rate : float
+        Discount rate per period.
+
+    Returns
+    -------
+    float
+        Currency.
     """
     return margin * retention / (1.0 + discount_rate - retention)
 
@@ -336,14 +366,39 @@ def clv_gupta_lehmann(margin: float, retention: float, discount_rate: float) -> 
 def steady_state_customers(new_customers: float, retention: float, referrals: float = 0.0) -> float:
     """Long-run size of a base that wins `new_customers` a period: ``A / (1 - r (1 + rho))``.
 
-    Returns ``inf`` when retained customers bring in at least as many as leave (no steady state).
+    Parameters
+    ----------
+    new_customers : float
+        A, customers won per period.
+    retention : float
+        r, retention per period.
+    referrals : float, default 0
+        rho, new customers per retained customer per period.
+
+    Returns
+    -------
+    float
+        Customers; ``inf`` when retained customers bring in at least as many as leave.
     """
     growth = retention * (1.0 + referrals)
     return math.inf if growth >= 1.0 else new_customers / (1.0 - growth)
 
 
 def per_period_rate(annual_rate: float, period: str) -> float:
-    """Discount rate per period equivalent to an annual rate: ``(1 + annual) ** (1 / n) - 1``."""
+    """Discount rate per period equivalent to an annual rate: ``(1 + annual) ** (1 / n) - 1``.
+
+    Parameters
+    ----------
+    annual_rate : float
+        Yearly rate, e.g. 0.10.
+    period : str
+        'W', 'M', 'Q' or 'Y'.
+
+    Returns
+    -------
+    float
+        Rate per period.
+    """
     _check_period(period)
     return (1.0 + annual_rate) ** (1.0 / PERIODS_PER_YEAR[period]) - 1.0
 
@@ -514,6 +569,20 @@ def customer_lifetime_value(
     the module docstring (spend growth and cost to serve included; referrals and acquisition cost
     not). With no loyalty effects it equals Gupta & Lehmann's ``m r / (1 + d - r)``; the series is
     summed until its terms are below 1e-17 of the first.
+
+    Parameters
+    ----------
+    base : BaseAssumptions
+        The business.
+    loyalty : LoyaltyEffects, optional
+        Loyalty effects (none by default).
+    retention : float, optional
+        Retention per period (default `base.retention`).
+
+    Returns
+    -------
+    float
+        Currency.
     """
     loyalty = loyalty or LoyaltyEffects()
     r = base.retention if retention is None else retention
@@ -595,7 +664,13 @@ class WhatIfResult:
         return _yearly(self.retention_lifted, self.base.period)
 
     def customers_frame(self) -> pd.DataFrame:
-        """Long frame (period, scenario, customers) of both scenarios, period 0 included."""
+        """Both scenarios' customers per period, for the chart.
+
+        Returns
+        -------
+        pd.DataFrame
+            Long frame (period, scenario, customers), period 0 included.
+        """
         n0 = float(self.base.starting_customers)
         parts = []
         for scenario, frame in (("Today", self.frame_base), ("With the lift", self.frame_lifted)):

@@ -37,6 +37,13 @@ class Term:
     where: tuple[str, ...]
 
     def as_dict(self) -> dict:
+        """The entry as plain values (for tables and JSON).
+
+        Returns
+        -------
+        dict
+            Every field by name.
+        """
         return asdict(self)
 
 
@@ -230,7 +237,18 @@ BY_KEY: dict[str, Term] = {t.key: t for t in TERMS}
 
 
 def term(key: str) -> Term:
-    """The glossary entry for `key` (KeyError names the known keys)."""
+    """The glossary entry for `key`.
+
+    Parameters
+    ----------
+    key : str
+        A figure's key, e.g. 'retention_rate'.
+
+    Returns
+    -------
+    Term
+        Its label, definition and formula.
+    """
     try:
         return BY_KEY[key]
     except KeyError:
@@ -238,13 +256,35 @@ def term(key: str) -> Term:
 
 
 def help_text(key: str) -> str:
-    """Hover help for a figure: its definition and formula, in the glossary's words."""
+    """Hover help for a figure: its definition and formula, in the glossary's words.
+
+    Parameters
+    ----------
+    key : str
+        A figure's key.
+
+    Returns
+    -------
+    str
+        The help text.
+    """
     t = term(key)
     return f"{t.definition} Formula: {t.formula}. Period: {t.period}."
 
 
 def glossary_rows(kind: str | None = None) -> list[dict]:
-    """The glossary as table rows, optionally only the figures of one business kind."""
+    """The glossary as table rows, optionally only the figures of one business kind.
+
+    Parameters
+    ----------
+    kind : str, optional
+        'subscription' or 'purchase_log' (None = every figure).
+
+    Returns
+    -------
+    list of dict
+        One row per figure.
+    """
     return [
         {
             "Figure": t.name,

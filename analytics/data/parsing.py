@@ -97,15 +97,28 @@ _SPACES = "[\\s\u00a0\u202f'’]"  # spaces, no-break spaces and apostrophes gro
 class ParsedNumbers:
     """Numbers read from one column, with the format decided for the whole column.
 
-    values : float64, NaN where blank, unreadable, or written in another format than the column.
-    decimal_comma : the column writes decimals with a comma (12,50).
-    thousands : the thousands separator seen ("." "," " " "'") or None.
-    currency : ISO 4217 code written in the cells (None when none is written).
-    currencies : code -> number of cells, when cells name currencies (more than one = mixed).
-    currency_examples : code -> one cell as written.
-    other_format : True where a cell only reads in the other decimal convention than the column's.
-    non_finite : True where a cell says NaN or infinity.
-    evidence : plain-word reasons for the decision, e.g. "'1.234,50' can only be a decimal comma".
+    Attributes
+    ----------
+    values : pd.Series
+        float64, NaN where blank, unreadable, or written in another format than the column.
+    decimal_comma : bool
+        The column writes decimals with a comma (12,50).
+    thousands : str or None
+        The thousands separator seen ("." "," " " "'") or None.
+    currency : str or None
+        ISO 4217 code written in the cells (None when none is written).
+    currencies : dict of str to int
+        Code -> number of cells, when cells name currencies (more than one = mixed).
+    currency_examples : dict of str to str
+        Code -> one cell as written.
+    other_format : pd.Series or None
+        True where a cell only reads in the other decimal convention than the column's.
+    non_finite : pd.Series or None
+        True where a cell says NaN or infinity.
+    evidence : tuple of str
+        Plain-word reasons for the decision, e.g. "'1.234,50' can only be a decimal comma".
+    text_cells : int
+        Cells that were text (in a column of native numbers).
     """
 
     values: pd.Series
@@ -226,6 +239,16 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     separator every three digits ('2.015', '12.345') read as thousands. Currency symbols and codes
     are removed and recorded per cell (`currencies`). Native numbers (Excel, Parquet) are kept as
     they are; text cells among them are read with the rules above.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+
+    Returns
+    -------
+    ParsedNumbers
+        The numbers and the format decided.
     """
     if pd.api.types.is_bool_dtype(values):
         return ParsedNumbers(values.astype("float64"), decimal_comma=False)
@@ -266,12 +289,19 @@ def _trimmed(values: pd.Series) -> pd.Series:
 class ParsedDates:
     """Dates read from one column.
 
-    values : datetime64[ns], naive (UTC when the cells carried a time zone); NaT where blank,
+    Attributes
+    ----------
+    values : pd.Series
+        datetime64[ns], naive (UTC when the cells carried a time zone); NaT where blank,
         unreadable, or a placeholder.
-    note : how the dates were read, in plain words ("" for native dates).
-    day_first : the order chosen for dd/mm vs mm/dd cells (None when no cell was ambiguous).
-    placeholder : True where a cell holds a stand-in date (1900-01-01, 9999-12-31, 1970-01-01).
-    ambiguous : True when the order of day and month was not decided by the data.
+    note : str
+        How the dates were read, in plain words ("" for native dates).
+    day_first : bool or None
+        The order chosen for dd/mm vs mm/dd cells (None when no cell was ambiguous).
+    placeholder : pd.Series or None
+        True where a cell holds a stand-in date (1900-01-01, 9999-12-31, 1970-01-01).
+    ambiguous : bool
+        True when the order of day and month was not decided by the data.
     """
 
     values: pd.Series
@@ -339,6 +369,18 @@ def parse_dates(values: pd.Series, day_first: bool | None = None) -> ParsedDates
     order are left unread (NaT) and counted by the caller. Numbers (and all-digit text) are read
     as yyyymmdd, Excel serial days or Unix epoch seconds, and the note says which. Placeholder
     dates (1900-01-01, 9999-12-31, 1970-01-01, ...) are flagged in `placeholder` and set to NaT.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One column as read.
+    day_first : bool, optional
+        Force the order (None = decide from the data).
+
+    Returns
+    -------
+    ParsedDates
+        The dates, how they were read, and the placeholders.
     """
     index = values.index
     if pd.api.types.is_datetime64_any_dtype(values):

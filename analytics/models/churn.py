@@ -56,6 +56,20 @@ def gains_at(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series, share: float)
 
     The top group is the first ceil(share * n) customers when sorted by descending score
     (cumulative gains, e.g. Ling & Li 1998, "Data mining for direct marketing").
+
+    Parameters
+    ----------
+    y : np.ndarray or pd.Series
+        1 (or True) for customers who churned.
+    p : np.ndarray or pd.Series
+        Predicted churn probability per customer (0..1).
+    share : float
+        Share of customers contacted (0..1).
+
+    Returns
+    -------
+    float
+        Share of churners caught (0..1).
     """
     ordered = _order_by_risk(np.asarray(y), np.asarray(p))
     if ordered.sum() == 0:
@@ -67,10 +81,20 @@ def gains_at(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series, share: float)
 def gains_curve(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series, points: int = 100) -> pd.DataFrame:
     """Cumulative gains at 0, 1/points, ..., 1 of customers targeted.
 
+    Parameters
+    ----------
+    y : np.ndarray or pd.Series
+        1 (or True) for customers who churned.
+    p : np.ndarray or pd.Series
+        Predicted churn probability per customer (0..1).
+    points : int, default 100
+        Steps of the curve.
+
     Returns
     -------
-    DataFrame: share_targeted (0..1), share_caught (share of churners in that top group),
-    lift (share_caught / share_targeted; NaN at 0), random (= share_targeted, the baseline).
+    pd.DataFrame
+        share_targeted (0..1), share_caught (share of churners in that top group), lift
+        (share_caught / share_targeted; NaN at 0), random (= share_targeted, the baseline).
     """
     ordered = _order_by_risk(np.asarray(y), np.asarray(p))
     if ordered.sum() == 0:
@@ -87,10 +111,20 @@ def gains_curve(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series, points: in
 def calibration_table(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series, n_bins: int = 10) -> pd.DataFrame:
     """Predicted vs observed churn in groups of equal size by predicted risk.
 
+    Parameters
+    ----------
+    y : np.ndarray or pd.Series
+        1 (or True) for customers who churned.
+    p : np.ndarray or pd.Series
+        Predicted churn probability per customer (0..1).
+    n_bins : int, default 10
+        Number of groups.
+
     Returns
     -------
-    DataFrame: mean_predicted, observed_rate (both 0..1), customers — one row per group, lowest
-    risk first. A well-calibrated model has observed_rate close to mean_predicted.
+    pd.DataFrame
+        mean_predicted, observed_rate (both 0..1), customers; one row per group, lowest risk
+        first. A well-calibrated model has observed_rate close to mean_predicted.
     """
     frame = pd.DataFrame({"y": np.asarray(y, dtype=float), "p": np.asarray(p, dtype=float)})
     bins = min(n_bins, frame["p"].nunique())
@@ -100,7 +134,20 @@ def calibration_table(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series, n_bi
 
 
 def classification_metrics(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series) -> dict[str, float]:
-    """ROC AUC, PR AUC (average precision) and Brier score (mean squared error of p, 0..1)."""
+    """ROC AUC, PR AUC (average precision) and Brier score (mean squared error of p, 0..1).
+
+    Parameters
+    ----------
+    y : np.ndarray or pd.Series
+        1 (or True) for customers who churned.
+    p : np.ndarray or pd.Series
+        Predicted churn probability per customer (0..1).
+
+    Returns
+    -------
+    dict of str to float
+        auc, pr_auc, brier.
+    """
     y = np.asarray(y, dtype=int)
     p = np.asarray(p, dtype=float)
     return {
@@ -124,6 +171,22 @@ def make_pipeline(
     with rare levels pooled for text, L2-regularised logistic regression (C = 1).
     "gradient_boosting": HistGradientBoostingClassifier with native handling of blanks and
     categories (rare levels pooled), early stopping on a 10% validation split.
+
+    Parameters
+    ----------
+    name : {'logistic', 'gradient_boosting'}
+        The model.
+    numeric, categorical : tuple of str
+        The FeatureSet's columns of each kind.
+    n : int
+        Rows it will be fitted on (sets the rare-level threshold).
+    random_state : int
+        Seed.
+
+    Returns
+    -------
+    Pipeline
+        Unfitted.
     """
     min_freq = _min_frequency(n)
     parts = []

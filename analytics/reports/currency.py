@@ -38,7 +38,18 @@ NOT_SET = "currency not set"
 
 
 def normalise_code(code: str | None) -> str | None:
-    """'eur ' -> 'EUR'; None or anything that is not three letters -> None."""
+    """'eur ' -> 'EUR'; None or anything that is not three letters -> None.
+
+    Parameters
+    ----------
+    code : str or None
+        A currency code as written.
+
+    Returns
+    -------
+    str or None
+        The ISO 4217 code.
+    """
     if not isinstance(code, str):
         return None
     code = code.strip().upper()
@@ -46,7 +57,18 @@ def normalise_code(code: str | None) -> str | None:
 
 
 def symbol(code: str | None) -> str:
-    """'€' for EUR, 'SEK' for SEK, '' when unknown."""
+    """'€' for EUR, 'SEK' for SEK, '' when unknown.
+
+    Parameters
+    ----------
+    code : str or None
+        ISO 4217 code.
+
+    Returns
+    -------
+    str
+        The symbol to write before amounts.
+    """
     code = normalise_code(code)
     return "" if code is None else SYMBOLS.get(code, code)
 
@@ -56,10 +78,19 @@ def format_money(value: float | None, code: str | None, *, decimals: int = 0, si
 
     Parameters
     ----------
-    value : the amount (None or NaN gives 'n/a').
-    code : ISO 4217 code or None.
-    decimals : digits after the point (0 for JPY-like currencies whatever is asked).
-    signed : always show the sign ('+€1,200'), for changes.
+    value : float or None
+        The amount (None or NaN gives 'n/a').
+    code : str or None
+        ISO 4217 code or None.
+    decimals : int, default 0
+        Digits after the point (0 for JPY-like currencies whatever is asked).
+    signed : bool
+        Always show the sign ('+€1,200'), for changes.
+
+    Returns
+    -------
+    str
+        The text.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
@@ -78,13 +109,39 @@ def format_money(value: float | None, code: str | None, *, decimals: int = 0, si
 
 
 def money_title(title: str, code: str | None) -> str:
-    """Axis / column title with its unit: 'Lifetime value (EUR)', 'Lifetime value (currency not set)'."""
+    """Axis / column title with its unit: 'Lifetime value (EUR)', 'Lifetime value (currency not set)'.
+
+    Parameters
+    ----------
+    title : str
+        The title without unit.
+    code : str or None
+        ISO 4217 code.
+
+    Returns
+    -------
+    str
+        The title with its unit.
+    """
     code = normalise_code(code)
     return f"{title} ({code or NOT_SET})"
 
 
 def excel_money_format(code: str | None, *, decimals: int = 2) -> str:
-    """An Excel number format for amounts in `code`: '"€"#,##0.00', '"SEK "#,##0.00', '#,##0.00'."""
+    """An Excel number format for amounts in `code`: '"€"#,##0.00', '"SEK "#,##0.00', '#,##0.00'.
+
+    Parameters
+    ----------
+    code : str or None
+        ISO 4217 code.
+    decimals : int, default 2
+        Digits after the point.
+
+    Returns
+    -------
+    str
+        The number format.
+    """
     code = normalise_code(code)
     if code in NO_DECIMALS:
         decimals = 0

@@ -101,6 +101,18 @@ def column_kind(name: object, values: pd.Series) -> str:
 
     Shares are fractions 0..1 whose name says probability / rate / share; columns ending in '%' or
     '_pct' hold percent numbers (27.5 = 27.5%); money is named for value, amount, revenue, cost ...
+
+    Parameters
+    ----------
+    name : object
+        The column's header.
+    values : pd.Series
+        Its values.
+
+    Returns
+    -------
+    str
+        One of money, share, percent, count, number, date, text.
     """
     label = str(name).lower()
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -121,7 +133,17 @@ def column_kind(name: object, values: pd.Series) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """One exported column: its header, kind and meaning (for the "About these columns" sheet)."""
+    """One exported column: its header, kind and meaning (for the "About these columns" sheet).
+
+    Attributes
+    ----------
+    name : str
+        The header.
+    kind : str
+        What it holds (see `column_kind`).
+    meaning : str
+        One sentence for the reader.
+    """
 
     name: str
     kind: str
@@ -134,7 +156,20 @@ def _kinds(frame: pd.DataFrame, kinds: dict[str, str] | None) -> dict[str, str]:
 
 
 def round_for_export(frame: pd.DataFrame, kinds: dict[str, str] | None = None) -> pd.DataFrame:
-    """A copy with numbers rounded per kind (see CSV_DECIMALS); None in text columns becomes empty."""
+    """A copy with numbers rounded per kind (see CSV_DECIMALS); None in text columns becomes empty.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The table to export.
+    kinds : dict of str to str, optional
+        Column -> kind, overriding `column_kind`.
+
+    Returns
+    -------
+    pd.DataFrame
+        The rounded copy.
+    """
     out = frame.copy()
     for col, kind in _kinds(frame, kinds).items():
         if kind in CSV_DECIMALS and pd.api.types.is_float_dtype(out[col]):
@@ -181,7 +216,20 @@ def to_csv_bytes(
 
 
 def excel_format(kind: str, currency: str | None) -> str:
-    """The Excel number format of a kind: '"€"#,##0.00', '0.0%', '#,##0', 'yyyy-mm-dd' ..."""
+    """The Excel number format of a kind: '"€"#,##0.00', '0.0%', '#,##0', 'yyyy-mm-dd' ...
+
+    Parameters
+    ----------
+    kind : str
+        A column kind (see `column_kind`).
+    currency : str or None
+        ISO 4217 code of money columns.
+
+    Returns
+    -------
+    str
+        The number format.
+    """
     return {
         MONEY: excel_money_format(currency),
         SHARE: "0.0%",

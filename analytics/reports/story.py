@@ -23,7 +23,17 @@ CARD_KEYS: tuple[str, ...] = ("active_customers", "retention_rate", "churn_rate"
 
 @dataclass(frozen=True)
 class Headline:
-    """The leading change: which KPI, its relative change, and the sentence (markdown, bold lead)."""
+    """The leading change: which KPI, its relative change, and the sentence (markdown, bold lead).
+
+    Attributes
+    ----------
+    key : str or None
+        The KPI's key (None when no KPI changed).
+    relative_change : float or None
+        Its relative change.
+    sentence : str
+        The headline, markdown.
+    """
 
     key: str | None
     relative_change: float | None
@@ -31,7 +41,22 @@ class Headline:
 
 
 def format_kpi(kpi: KPI, value: float | None, currency: str | None) -> str:
-    """A KPI value in its unit: '98.3%', '4,311', '€179,493', '+5'."""
+    """A KPI value in its unit: '98.3%', '4,311', '€179,493', '+5'.
+
+    Parameters
+    ----------
+    kpi : KPI
+        The KPI (for its unit).
+    value : float or None
+        The value to show.
+    currency : str or None
+        ISO 4217 code of money.
+
+    Returns
+    -------
+    str
+        The text.
+    """
     if value is None:
         return "n/a"
     if kpi.unit == "share":
@@ -46,7 +71,18 @@ def format_kpi(kpi: KPI, value: float | None, currency: str | None) -> str:
 
 
 def format_change(kpi: KPI) -> str | None:
-    """The change against the previous period in words a delta can carry: '+0.5 points', '+6.5%'."""
+    """The change against the previous period in words a delta can carry: '+0.5 points', '+6.5%'.
+
+    Parameters
+    ----------
+    kpi : KPI
+        The KPI with its previous value.
+
+    Returns
+    -------
+    str or None
+        The change; None without a previous value.
+    """
     if kpi.change is None:
         return None
     if kpi.unit == "share":
@@ -56,7 +92,18 @@ def format_change(kpi: KPI) -> str | None:
 
 
 def period_label(period: str | None) -> str:
-    """'2025-12' -> 'Dec 2025', '2025Q4' -> 'Q4 2025', '2025' -> '2025' (anything else unchanged)."""
+    """'2025-12' -> 'Dec 2025', '2025Q4' -> 'Q4 2025', '2025' -> '2025' (anything else unchanged).
+
+    Parameters
+    ----------
+    period : str or None
+        A period as the report writes it.
+
+    Returns
+    -------
+    str
+        The label.
+    """
     if not period:
         return "the last period"
     try:

@@ -44,6 +44,22 @@ def clv_distribution(
 
     Values above the `clip_quantile` quantile are counted in the last bar so one very valuable
     customer does not squash the rest; the title says so.
+
+    Parameters
+    ----------
+    values : pd.DataFrame
+        `ClvAnalysis.customers`.
+    currency : str
+        Symbol or code for the axis.
+    bins : int, default 40
+        Number of bars.
+    clip_quantile : float, default 0.99
+        Values above it share the last bar.
+
+    Returns
+    -------
+    alt.Chart
+        The histogram.
     """
     clv = values["clv"].to_numpy(dtype=np.float64)
     clv = clv[np.isfinite(clv)]
@@ -83,6 +99,20 @@ def p_alive_matrix(grid: pd.DataFrame, *, time_unit_name: str = "weeks", T: floa
     """Heatmap of `grid` (frequency, recency, p_alive), e.g. from `PurchaseModel.p_alive_grid`.
 
     Frequency 0 has no recency (a customer with no repeat purchase); it is shown at recency 0.
+
+    Parameters
+    ----------
+    grid : pd.DataFrame
+        frequency, recency, p_alive.
+    time_unit_name : str
+        Unit of recency, for the axis.
+    T : float, optional
+        The customers' age the grid is for, for the title.
+
+    Returns
+    -------
+    alt.Chart
+        The heatmap.
     """
     frame = grid.copy()
     age = f" after {T:,.0f} {time_unit_name}" if T is not None else ""
@@ -109,8 +139,15 @@ def p_alive_matrix(grid: pd.DataFrame, *, time_unit_name: str = "weeks", T: floa
 def holdout_by_frequency(table: pd.DataFrame) -> alt.Chart:
     """Actual vs predicted mean holdout purchases per customer by calibration frequency (0..7+).
 
-    `table` is `analytics.models.holdout.conditional_expectations` output (frequency_group, customers,
-    actual, one column per model).
+    Parameters
+    ----------
+    table : pd.DataFrame
+        `analytics.models.holdout.conditional_expectations` output.
+
+    Returns
+    -------
+    alt.Chart
+        Lines per series (actual solid, models dashed).
     """
     series = [c for c in table.columns if c not in ("frequency_group", "customers")]
     long = table.melt(
@@ -145,7 +182,19 @@ def cumulative_tracking(
 ) -> alt.LayerChart:
     """Cumulative repeat purchases, actual vs each model, with a rule at the calibration end.
 
-    `tracking` is `analytics.models.holdout.cumulative_tracking` output.
+    Parameters
+    ----------
+    tracking : pd.DataFrame
+        `analytics.models.holdout.cumulative_tracking` output.
+    calibration_end : pd.Timestamp
+        Where the holdout starts.
+    time_unit_name : str
+        Unit name for the axis.
+
+    Returns
+    -------
+    alt.LayerChart
+        Lines, the rule and its label.
     """
     series = [c for c in tracking.columns if c not in ("period", "period_end")]
     long = tracking.melt(id_vars=["period", "period_end"], value_vars=series, var_name="series", value_name="purchases")
@@ -188,7 +237,20 @@ def cumulative_tracking(
 
 
 def retention_curve(curve: pd.DataFrame, *, period_name: str = "month") -> alt.Chart:
-    """sBG survival of a new cohort (`ShiftedBetaGeometric.retention_curve` output)."""
+    """sBG survival of a new cohort.
+
+    Parameters
+    ----------
+    curve : pd.DataFrame
+        `ShiftedBetaGeometric.retention_curve` output.
+    period_name : str
+        Unit of the period axis.
+
+    Returns
+    -------
+    alt.Chart
+        Observed and projected survival.
+    """
     frame = curve.copy()
     frame["part"] = np.where(frame["projected"], "projected", "within observed tenures")
     return (
