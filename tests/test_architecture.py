@@ -339,13 +339,9 @@ class Thing:
 NUMPYDOC_PENDING: set[str] = {
     "analytics.business.experiment",
     "analytics.business.kind",
-    "analytics.business.kpis",
-    "analytics.business.segments",
     "analytics.business.value",
     "analytics.engine.customer_days",
     "analytics.engine.pushdown",
-    "analytics.models.clv",
-    "analytics.models.purchase",
 }
 
 

@@ -79,8 +79,17 @@ def customer_spans(customers: pd.DataFrame | None) -> pd.DataFrame | None:
 
     The end is `churn_date`; where that is blank for a customer flagged `churned`, it is
     `signup_date + tenure_months` (months of 365.25/12 days). Customers flagged churned with
-    neither are dropped (their exit cannot be placed in time). Returns None when the table has no
-    signup dates or no churn information at all.
+    neither are dropped (their exit cannot be placed in time).
+
+    Parameters
+    ----------
+    customers : pd.DataFrame or None
+        The cleaned customers table.
+
+    Returns
+    -------
+    pd.DataFrame or None
+        The spans; None when the table has no signup dates or no churn information at all.
     """
     if customers is None or SIGNUP_DATE not in customers.columns:
         return None
@@ -309,9 +318,25 @@ def _add_acquisition(table: pd.DataFrame, data: CustomerData, period: str, basis
 class KPI:
     """One KPI value for the chosen period, with its previous value and meaning.
 
-    `value` / `previous` are None when not computable; `missing` then says which column or data
-    would enable it. `change` = value - previous in the KPI's own unit (for shares, a difference of
-    shares, e.g. 0.02 = 2 percentage points). `higher_is_better` is None for neutral counts.
+    Attributes
+    ----------
+    key, label, unit, definition : str
+        What it is, as the glossary says.
+    value, previous : float or None
+        This and the previous period's value; None when not computable.
+    change : float or None
+        value - previous in the KPI's own unit (for shares a difference of shares: 0.02 =
+        2 percentage points).
+    higher_is_better : bool or None
+        None for neutral counts.
+    missing : str or None
+        Which column or data would enable a missing value.
+    period, previous_period : str
+        The periods compared.
+    benchmark : float or None
+        A rule-of-thumb reference (e.g. LTV:CAC 3).
+    factors : tuple
+        (name, value) pairs a composite KPI is built from.
     """
 
     key: str
@@ -336,7 +361,13 @@ class KPI:
         return self.change / abs(self.previous)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (NaN -> None)."""
+        """JSON-ready dict (NaN -> None).
+
+        Returns
+        -------
+        dict
+            Every field by name.
+        """
         out: dict[str, Any] = {
             "key": self.key,
             "label": self.label,
@@ -455,7 +486,21 @@ KPI_KEYS: tuple[str, ...] = tuple(KPI_SPECS)
 
 @dataclass(frozen=True)
 class KPIReport:
-    """The KPIs of one period against the period before."""
+    """The KPIs of one period against the period before.
+
+    Attributes
+    ----------
+    kpis : tuple of KPI
+        In KPI order.
+    period : str
+        month, quarter or year.
+    current_period, previous_period : str or None
+        The periods compared.
+    basis : str
+        Whether customer counts come from purchases or subscriptions.
+    notes : tuple of str
+        Plain-word caveats.
+    """
 
     kpis: tuple[KPI, ...]
     period: str
@@ -471,11 +516,28 @@ class KPIReport:
         raise KeyError(key)
 
     def value(self, key: str) -> float | None:
-        """The KPI value (None when not computable)."""
+        """The KPI value.
+
+        Parameters
+        ----------
+        key : str
+            A KPI key.
+
+        Returns
+        -------
+        float or None
+            None when not computable.
+        """
         return self[key].value
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per KPI: key, label, value, unit, previous, change, definition, missing."""
+        """The report as a table.
+
+        Returns
+        -------
+        pd.DataFrame
+            One row per KPI: key, label, value, unit, previous, change, definition, missing.
+        """
         return pd.DataFrame([k.to_dict() for k in self.kpis]).drop(columns=["factors"], errors="ignore")
 
 
@@ -518,7 +580,17 @@ def _kpi(
 def net_promoter_score(scores: Iterable[float]) -> float:
     """NPS = 100 x (share of 9-10 answers - share of 0-6 answers) (Reichheld 2003, HBR).
 
-    Blank answers are ignored; returns NaN when there is no answer.
+    Blank answers are ignored.
+
+    Parameters
+    ----------
+    scores : iterable of float
+        Answers 0..10.
+
+    Returns
+    -------
+    float
+        -100..100; NaN when there is no answer.
     """
     s = pd.Series(list(scores), dtype="float64").dropna()
     if s.empty:
@@ -527,13 +599,35 @@ def net_promoter_score(scores: Iterable[float]) -> float:
 
 
 def csat_score(scores: Iterable[float]) -> float:
-    """CSAT = share (0..1) of answers that are 4 or 5 on a 1-5 scale (top-two-box)."""
+    """CSAT = share (0..1) of answers that are 4 or 5 on a 1-5 scale (top-two-box).
+
+    Parameters
+    ----------
+    scores : iterable of float
+        Answers 1..5.
+
+    Returns
+    -------
+    float
+        0..1.
+    """
     s = pd.Series(list(scores), dtype="float64").dropna()
     return float((s >= 4).mean()) if len(s) else float("nan")
 
 
 def customer_effort_score(scores: Iterable[float]) -> float:
-    """CES = mean answer on the 1-7 effort scale (lower is easier; Dixon et al. 2010, HBR)."""
+    """CES = mean answer on the 1-7 effort scale (lower is easier; Dixon et al. 2010, HBR).
+
+    Parameters
+    ----------
+    scores : iterable of float
+        Answers 1..7.
+
+    Returns
+    -------
+    float
+        1..7.
+    """
     s = pd.Series(list(scores), dtype="float64").dropna()
     return float(s.mean()) if len(s) else float("nan")
 
@@ -596,7 +690,18 @@ def _survey_kpis(data: CustomerData) -> list[KPI]:
 
 
 def data_span_days(data: CustomerData) -> float | None:
-    """Days covered by the data: first date (purchase or signup) to the observation end, inclusive."""
+    """Days covered by the data: first date (purchase or signup) to the observation end, inclusive.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+
+    Returns
+    -------
+    float or None
+        Days; None without dates.
+    """
     firsts = []
     if data.has_transactions:
         firsts.append(data.require_transactions()[ORDER_DATE].min())
@@ -812,10 +917,29 @@ def _ltv_cac(model_clv: float | None, gross: float | None, cac: KPI) -> KPI:
 
 
 def kpi_trend(data: CustomerData, key: str, *, period: str = "month") -> pd.DataFrame:
-    """A KPI per period (for sparklines): columns period (Timestamp of the period start), value.
+    """A KPI per period (for sparklines).
 
     Available for the per-period KPIs (customers .. customer_lifetime, cac); the last row is the
     last complete period.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    key : str
+        A per-period KPI key.
+    period : str, default 'month'
+        The period.
+
+    Returns
+    -------
+    pd.DataFrame
+        period (Timestamp of the period start), value.
+
+    Raises
+    ------
+    DataError
+        For a KPI without per-period values on this data.
     """
     column = {"customer_lifetime": "lifetime_periods"}.get(key, key)
     table = period_table(data, period)
@@ -836,7 +960,22 @@ def kpi_trend(data: CustomerData, key: str, *, period: str = "month") -> pd.Data
 def parse_targets(text: str | None, *, strict: bool = False) -> dict[str, float]:
     """Read targets from their URL form "nps:30,retention_rate:0.9" (shares as fractions).
 
-    Unknown keys and malformed parts are skipped, or raise DataError when `strict`.
+    Parameters
+    ----------
+    text : str or None
+        The URL form.
+    strict : bool
+        Raise on unknown keys and malformed parts instead of skipping them.
+
+    Returns
+    -------
+    dict of str to float
+        KPI key -> target.
+
+    Raises
+    ------
+    DataError
+        With `strict`, for an unknown key or a malformed part.
     """
     out: dict[str, float] = {}
     for part in (text or "").split(","):
@@ -860,7 +999,18 @@ def parse_targets(text: str | None, *, strict: bool = False) -> dict[str, float]
 
 
 def format_targets(targets: Mapping[str, float]) -> str:
-    """The compact URL form of targets, keys in KPI order: "retention_rate:0.9,nps:30"."""
+    """The compact URL form of targets, keys in KPI order: "retention_rate:0.9,nps:30".
+
+    Parameters
+    ----------
+    targets : mapping of str to float
+        KPI key -> target.
+
+    Returns
+    -------
+    str
+        The URL form.
+    """
     parts = []
     for key in KPI_KEYS:
         if key in targets and _num(targets[key]) is not None:
@@ -871,10 +1021,18 @@ def format_targets(targets: Mapping[str, float]) -> str:
 def kpi_gaps(report: KPIReport, targets: Mapping[str, float]) -> pd.DataFrame:
     """Gap to target per KPI that has a target.
 
+    Parameters
+    ----------
+    report : KPIReport
+        The KPIs.
+    targets : mapping of str to float
+        KPI key -> target.
+
     Returns
     -------
-    DataFrame with key, label, unit, value, target, gap (= value - target, KPI unit),
-    higher_is_better, on_target (bool; None when the value is missing or the KPI is neutral).
+    pd.DataFrame
+        key, label, unit, value, target, gap (= value - target, KPI unit), higher_is_better,
+        on_target (bool; None when the value is missing or the KPI is neutral).
     """
     rows = []
     for key, target in targets.items():

@@ -83,6 +83,23 @@ def quintile_score(values: pd.Series, *, higher_is_better: bool = True) -> pd.Se
     """Score 1-5: 1 + floor(5 x share of customers with a strictly worse value).
 
     Equal values always get equal scores. With 5 or more customers and no ties the best gets 5.
+
+    Parameters
+    ----------
+    values : pd.Series
+        One value per customer.
+    higher_is_better : bool, default True
+        Whether a higher value is better.
+
+    Returns
+    -------
+    pd.Series
+        int scores 1..5, aligned with `values`.
+
+    Raises
+    ------
+    DataError
+        When a value is missing.
     """
     v = pd.Series(values, dtype="float64")
     if v.isna().any():
@@ -128,7 +145,18 @@ def rfm_table(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) 
 
 
 def segment_names(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
-    """Named segment from R and F scores (SEGMENT_GRID), as an ordered categorical."""
+    """Named segment from R and F scores (SEGMENT_GRID), as an ordered categorical.
+
+    Parameters
+    ----------
+    r_score, f_score : pd.Series
+        Recency and frequency scores 1..5.
+
+    Returns
+    -------
+    pd.Series
+        Segment names in SEGMENTS order.
+    """
     r = np.asarray(r_score, dtype=int) - 1
     f = np.asarray(f_score, dtype=int) - 1
     grid = np.array(SEGMENT_GRID, dtype=object)
@@ -141,11 +169,19 @@ def segment_names(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
 def segment_summary(rfm: pd.DataFrame, clv: pd.Series | None = None) -> pd.DataFrame:
     """Size, revenue and mean CLV per named segment (all eight segments, in SEGMENTS order).
 
+    Parameters
+    ----------
+    rfm : pd.DataFrame
+        `rfm_table` output.
+    clv : pd.Series, optional
+        Lifetime value by customer_id.
+
     Returns
     -------
-    DataFrame indexed by segment: customers, customer_share (0..1), revenue (currency),
-    revenue_share (0..1), mean_days_since_last_purchase, mean_orders, mean_clv (currency, NaN
-    without `clv`), advice.
+    pd.DataFrame
+        Indexed by segment: customers, customer_share (0..1), revenue (currency), revenue_share
+        (0..1), mean_days_since_last_purchase, mean_orders, mean_clv (currency, NaN without `clv`),
+        advice.
     """
     out = _per_group(
         rfm,
@@ -196,9 +232,13 @@ QUADRANT_ADVICE: dict[str, str] = {
 class ValueRisk:
     """Customers placed in a value x risk matrix.
 
-    `customers` is indexed by customer_id with clv (currency), churn_probability (0..1),
-    value_at_stake (= clv x churn_probability, currency), high_value, high_risk (bool) and
-    quadrant. Thresholds are in the same units (medians unless given).
+    Attributes
+    ----------
+    customers : pd.DataFrame
+        Indexed by customer_id: clv (currency), churn_probability (0..1), value_at_stake
+        (= clv x churn_probability, currency), high_value, high_risk (bool) and quadrant.
+    value_threshold, risk_threshold : float
+        The splits, in the same units (medians unless given).
     """
 
     customers: pd.DataFrame
@@ -206,7 +246,13 @@ class ValueRisk:
     risk_threshold: float
 
     def summary(self) -> pd.DataFrame:
-        """Per quadrant: customers, total clv, value_at_stake, mean churn_probability, advice."""
+        """Per quadrant: customers, total clv, value_at_stake, mean churn_probability, advice.
+
+        Returns
+        -------
+        pd.DataFrame
+            One row per quadrant.
+        """
         out = _per_group(
             self.customers,
             "quadrant",
@@ -226,8 +272,25 @@ def value_risk_matrix(
     value_threshold: float | None = None,
     risk_threshold: float | None = None,
 ) -> ValueRisk:
-    """Place customers by CLV (currency) and churn probability (0..1), split at the medians or at
-    the given thresholds; "Save first" = value >= threshold and risk >= threshold."""
+    """Place customers by CLV (currency) and churn probability (0..1).
+
+    Split at the medians or at the given thresholds; "Save first" = value >= threshold and
+    risk >= threshold.
+
+    Parameters
+    ----------
+    clv : pd.Series
+        Lifetime value by customer_id.
+    churn_probability : pd.Series
+        Churn risk by customer_id.
+    value_threshold, risk_threshold : float, optional
+        The splits (default: the medians).
+
+    Returns
+    -------
+    ValueRisk
+        The matrix.
+    """
     df = pd.concat([clv.rename("clv"), churn_probability.rename("churn_probability")], axis=1, join="inner").dropna()
     if df.empty:
         raise DataError("No customer has both a CLV and a churn probability.")
@@ -278,6 +341,18 @@ def persona_features(data: CustomerData, *, max_missing_share: float = 0.5) -> p
     Behaviour from purchases (days_since_last_purchase, orders, revenue, average_order_value)
     plus every numeric customer attribute that is filled for at least half of the customers
     (outcomes like `churned` and dates excluded). Blanks are filled with the column median.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    max_missing_share : float, default 0.5
+        Attributes blank for more customers are left out.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per customer, one column per feature.
     """
     parts = []
     if data.has_transactions:
@@ -346,7 +421,18 @@ class Personas:
         self.random_state = random_state
 
     def fit(self, features: pd.DataFrame) -> Personas:
-        """Cluster customers on standardised features (rows = customers, original units)."""
+        """Cluster customers on standardised features (k chosen by silhouette).
+
+        Parameters
+        ----------
+        features : pd.DataFrame
+            `persona_features` output (rows = customers, original units).
+
+        Returns
+        -------
+        Personas
+            self, fitted (`k_`, `labels_`, `z_`, `profile_`, `descriptions_`).
+        """
         if features.shape[1] == 0 or len(features) < 10:
             raise DataError("Personas need at least 10 customers and one numeric feature.")
         z = _transform(features)
@@ -417,5 +503,20 @@ def _fmt(x: float) -> str:
 
 
 def fit_personas(data: CustomerData, *, random_state: int = 0, k_range: Sequence[int] = (2, 8)) -> Personas:
-    """Build features from the data and fit Personas (convenience for pages and reports)."""
+    """Build features from the data and fit Personas (convenience for pages and reports).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    random_state : int
+        Seed of k-means.
+    k_range : sequence of int
+        Smallest and largest number of personas tried.
+
+    Returns
+    -------
+    Personas
+        Fitted.
+    """
     return Personas(k_range=(int(k_range[0]), int(k_range[1])), random_state=random_state).fit(persona_features(data))

@@ -139,6 +139,19 @@ def customer_values(
     transactions over the horizon (`PurchaseModel.discounted_purchases_triples`) and the spend from
     the Gamma-Gamma model: the CLV of Fader, Hardie & Lee (2005), "RFM and CLV", eq. (1).
 
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        `summarize_customers` output (frequency, recency, T, monetary_value).
+    purchase_model : PurchaseModel
+        A fitted BG/NBD, Pareto/NBD or MBG/NBD model.
+    spend_model : GammaGamma
+        A fitted spend model.
+    settings : ClvSettings
+        Horizon, margin and discount rate (and the interval method).
+    triples : Triples, optional
+        `Triples.from_summary(summary)`, when already computed.
+
     Returns
     -------
     pd.DataFrame
@@ -224,10 +237,26 @@ def clv_interval(
 
     Either way the customers valued are today's customers; only the parameters vary.
 
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        `summarize_customers` output (frequency, recency, T, monetary_value).
+    purchase_model : PurchaseModel
+        A fitted BG/NBD, Pareto/NBD or MBG/NBD model.
+    spend_model : GammaGamma
+        A fitted spend model.
+    settings : ClvSettings
+        Horizon, margin and discount rate (and the interval method).
+    level : float, default 0.9
+        Coverage of the interval.
+    triples : Triples, optional
+        `Triples.from_summary(summary)`, when already computed.
+
     Returns
     -------
-    dict with total (lo, hi), mean (lo, hi) (None when too few replicates succeeded), level,
-    replicates (successful), failed, method.
+    dict
+        total (lo, hi), mean (lo, hi) (None when too few replicates succeeded), level, replicates
+        (successful), failed, method.
     """
     tr = Triples.from_summary(summary) if triples is None else triples
     n = len(summary)

@@ -82,9 +82,21 @@ def _group_codes(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Triples:
     """Distinct (frequency, recency, T) triples of a summary, with counts.
 
-    `inverse` maps each summary row to its triple. `xr_*` and `xT_*` are the distinct
-    (frequency, recency) and (frequency, T) pairs of the triples, with `xr_index` / `xT_index`
-    mapping each triple to its pair: the hypergeometric terms of the models depend on a pair only.
+    The hypergeometric terms of the models depend on a (frequency, recency) or (frequency, T) pair
+    only, so they are computed once per pair.
+
+    Attributes
+    ----------
+    frequency, recency, T : np.ndarray
+        The distinct triples.
+    weights : np.ndarray
+        Customers per triple.
+    inverse : np.ndarray
+        Maps each summary row to its triple.
+    xr_index, xr_frequency, xr_recency : np.ndarray
+        The distinct (frequency, recency) pairs and each triple's pair.
+    xT_index, xT_frequency, xT_T : np.ndarray
+        The distinct (frequency, T) pairs and each triple's pair.
     """
 
     frequency: np.ndarray
@@ -101,6 +113,18 @@ class Triples:
 
     @classmethod
     def from_arrays(cls, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> Triples:
+        """The distinct triples of per-customer arrays, with counts.
+
+        Parameters
+        ----------
+        frequency, recency, T : np.ndarray
+            One value per customer (BTYD meaning, in the time unit).
+
+        Returns
+        -------
+        Triples
+            The distinct triples.
+        """
         frequency = np.asarray(frequency, dtype=np.int64)
         recency = np.asarray(recency, dtype=np.float64)
         T = np.asarray(T, dtype=np.float64)
@@ -124,11 +148,34 @@ class Triples:
 
     @classmethod
     def from_summary(cls, summary: pd.DataFrame) -> Triples:
+        """The distinct triples of a per-customer summary, with counts.
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            `summarize_customers` output (frequency, recency, T, monetary_value).
+
+        Returns
+        -------
+        Triples
+            The distinct triples.
+        """
         _check_summary(summary)
         return cls.from_arrays(summary["frequency"].to_numpy(), summary["recency"].to_numpy(), summary["T"].to_numpy())
 
     def with_weights(self, weights: np.ndarray) -> Triples:
-        """The same triples with other counts (bootstrap replicates)."""
+        """The same triples with other counts (bootstrap replicates).
+
+        Parameters
+        ----------
+        weights : np.ndarray
+            Customers per triple.
+
+        Returns
+        -------
+        Triples
+            A copy with those counts.
+        """
         return Triples(**{**self.__dict__, "weights": np.asarray(weights, dtype=np.float64)})
 
     @property
@@ -291,13 +338,39 @@ class PurchaseModel:
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, summary: pd.DataFrame) -> PurchaseModel:
-        """Fit to a per-customer summary (`analytics.models.btyd.summarize_customers`). Returns self."""
+        """Fit to a per-customer summary by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            `summarize_customers` output (frequency, recency, T, monetary_value).
+
+        Returns
+        -------
+        PurchaseModel
+            self, fitted (`params_`, `log_likelihood_`, ...).
+        """
         unit_days(self.time_unit)
         _summary_unit(summary, self.time_unit)
         return self.fit_triples(Triples.from_summary(summary))
 
     def fit_triples(self, tr: Triples, *, initial: np.ndarray | None = None, retry: bool = True) -> PurchaseModel:
-        """Fit to distinct triples with counts. `initial` warm-starts the optimiser (fitter space)."""
+        """Fit to distinct triples with counts.
+
+        Parameters
+        ----------
+        tr : Triples
+            Distinct (frequency, recency, T) with counts.
+        initial : np.ndarray, optional
+            Warm start for the optimiser (fitter space).
+        retry : bool, default True
+            Try other starting points when the first fit does not converge.
+
+        Returns
+        -------
+        PurchaseModel
+            self, fitted.
+        """
         if tr.n_repeat_buyers < MIN_REPEAT_BUYERS:
             raise DataError(
                 f"Only {tr.n_repeat_buyers:,.0f} of {tr.n_customers:,.0f} customers bought again after "
@@ -383,7 +456,18 @@ class PurchaseModel:
         raise NotImplementedError
 
     def expected_purchases_new_customer(self, t: np.ndarray | float) -> np.ndarray:
-        """Expected repeat purchases in the first `t` periods of a new customer (unconditional)."""
+        """Expected repeat purchases in the first `t` periods of a new customer (unconditional).
+
+        Parameters
+        ----------
+        t : float or np.ndarray
+            Periods (time unit).
+
+        Returns
+        -------
+        np.ndarray
+            Expected repeat purchases, one per `t`.
+        """
         self._check_fitted()
         t = np.asarray(t, dtype=np.float64)
         out = np.zeros_like(t)
@@ -396,7 +480,20 @@ class PurchaseModel:
 
     # -- predictions on triples ------------------------------------------------------------
     def expected_purchases_triples(self, tr: Triples, t: float) -> np.ndarray:
-        """Conditional expected repeat purchases in the next `t` periods, per triple."""
+        """Conditional expected repeat purchases in the next `t` periods, per triple.
+
+        Parameters
+        ----------
+        tr : Triples
+            Distinct (frequency, recency, T) with counts.
+        t : float
+            Periods (time unit).
+
+        Returns
+        -------
+        np.ndarray
+            One value per triple.
+        """
         self._check_fitted()
         a, c = self._scale_and_curve(tr, np.array([float(t)]))
         return a * c[tr.xT_index, 0]
@@ -404,14 +501,27 @@ class PurchaseModel:
     def discounted_purchases_triples(
         self, tr: Triples, *, horizon: float, annual_discount_rate: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Discounted expected transactions (DET) and expected transactions over `horizon`
-        periods, per triple.
+        """Discounted expected transactions (DET) and expected transactions over `horizon` periods, per triple.
 
         DET = integral over (0, horizon] of exp(-delta u) dE[X(u) | x, t_x, T], delta =
         ln(1 + annual rate) per year: the discounted expected transactions of Fader, Hardie & Lee
         (2005), "RFM and CLV: using iso-value curves", JMR 42(4), eq. (2), truncated at the
         horizon. The integral is taken with the midpoint rule on a weekly calendar grid (error of
         order (delta * week)^2 ~ 1e-7), so it is the same in any time unit.
+
+        Parameters
+        ----------
+        tr : Triples
+            Distinct (frequency, recency, T) with counts.
+        horizon : float
+            Periods (time unit).
+        annual_discount_rate : float
+            Yearly discount rate.
+
+        Returns
+        -------
+        tuple of np.ndarray
+            (DET, expected transactions), one value per triple each.
         """
         self._check_fitted()
         step = DISCOUNT_STEP_DAYS / unit_days(self.time_unit)
@@ -426,12 +536,36 @@ class PurchaseModel:
 
     # -- predictions on a summary ----------------------------------------------------------
     def predict(self, summary: pd.DataFrame, *, periods: float) -> np.ndarray:
-        """Conditional expected repeat purchases in the next `periods` (time unit), per customer."""
+        """Conditional expected repeat purchases in the next `periods` (time unit), per customer.
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            `summarize_customers` output (frequency, recency, T, monetary_value).
+        periods : float
+            The horizon (time unit).
+
+        Returns
+        -------
+        np.ndarray
+            One value per summary row.
+        """
         tr = Triples.from_summary(summary)
         return self.expected_purchases_triples(tr, periods)[tr.inverse]
 
     def p_alive(self, summary: pd.DataFrame) -> np.ndarray:
-        """Probability each customer is still active ("alive") at the end of their T."""
+        """Probability each customer is still active ("alive") at the end of their T.
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            `summarize_customers` output (frequency, recency, T, monetary_value).
+
+        Returns
+        -------
+        np.ndarray
+            0..1, one per summary row.
+        """
         self._check_fitted()
         tr = Triples.from_summary(summary)
         return self._p_alive(tr)[tr.inverse]
@@ -439,8 +573,21 @@ class PurchaseModel:
     def p_alive_grid(self, *, T: float, max_frequency: int, n_recency: int = 40) -> pd.DataFrame:
         """P(alive) for a customer of age `T` over frequency 0..max_frequency x recency in [0, T].
 
-        Returns a long frame with columns frequency, recency (time unit), p_alive. Recency is only
-        meaningful for frequency > 0; frequency-0 rows carry recency 0.
+        Recency is only meaningful for frequency > 0; frequency-0 rows carry recency 0.
+
+        Parameters
+        ----------
+        T : float
+            The customer's age (time unit).
+        max_frequency : int
+            Highest frequency shown.
+        n_recency : int, default 40
+            Recency steps.
+
+        Returns
+        -------
+        pd.DataFrame
+            Long frame: frequency, recency (time unit), p_alive.
         """
         self._check_fitted()
         rec = np.linspace(0.0, float(T), n_recency)
@@ -591,7 +738,22 @@ MODELS: dict[str, type[PurchaseModel]] = {"bg_nbd": BetaGeo, "pareto_nbd": Paret
 
 
 def make_model(name: str, *, time_unit: str = "W", penalizer: float = 0.0) -> PurchaseModel:
-    """A purchase model by name ('bg_nbd', 'pareto_nbd', 'mbg_nbd')."""
+    """A purchase model by name.
+
+    Parameters
+    ----------
+    name : {'bg_nbd', 'pareto_nbd', 'mbg_nbd'}
+        The model.
+    time_unit : str, default 'W'
+        'D', 'W' or 'M'.
+    penalizer : float, default 0
+        L2 penalty on the parameters.
+
+    Returns
+    -------
+    PurchaseModel
+        Unfitted.
+    """
     if name not in MODELS:
         raise DataError(f"Unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}.")
     return MODELS[name](time_unit=time_unit, penalizer=penalizer)
