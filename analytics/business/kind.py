@@ -60,11 +60,29 @@ class BusinessKind:
         return self.kind == SUBSCRIPTION
 
     def as_dict(self) -> dict:
+        """The decision as plain values (for the report).
+
+        Returns
+        -------
+        dict
+            Every field by name.
+        """
         return asdict(self) | {"label": self.label}
 
 
 def regular_payer_share(transactions: pd.DataFrame) -> tuple[float, int]:
-    """Share of customers with MIN_REGULAR_PAYMENTS+ purchase days whose gaps are regular, and their count."""
+    """Share of customers with MIN_REGULAR_PAYMENTS+ purchase days whose gaps are regular, and their count.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Cleaned transactions.
+
+    Returns
+    -------
+    tuple of (float, int)
+        (share 0..1, customers with enough purchase days to judge).
+    """
     days = transactions[[s.CUSTOMER_ID]].assign(day=transactions[s.ORDER_DATE].dt.normalize()).drop_duplicates()
     days = days.sort_values([s.CUSTOMER_ID, "day"])
     gap = days.groupby(s.CUSTOMER_ID)["day"].diff().dt.days
@@ -82,7 +100,18 @@ def detect_business_kind(data: s.CustomerData, override: str | None = None) -> B
     Subscription when a customers table records leaving (a churned flag, a churn date or a
     tenure column), or when most customers seen paying at least MIN_REGULAR_PAYMENTS times pay at
     regular intervals (gaps varying by less than 25%). Otherwise a purchase log.
-    `override` (SUBSCRIPTION or PURCHASE_LOG) replaces the detection; the reason says so.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    override : str, optional
+        SUBSCRIPTION or PURCHASE_LOG, replacing the detection (the reason says so).
+
+    Returns
+    -------
+    BusinessKind
+        The kind, the reason and whether it was detected.
     """
     detected, reason = _detect(data)
     if override is None or override == detected:
@@ -138,7 +167,19 @@ def _user_columns(data: s.CustomerData, roles: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Assumption:
-    """One thing the analysis assumed that the data cannot settle, and where to change it."""
+    """One thing the analysis assumed that the data cannot settle, and where to change it.
+
+    Attributes
+    ----------
+    name : str
+        What was assumed (e.g. 'Date order').
+    value : str
+        The choice made.
+    why : str
+        Why, in plain words.
+    change : str
+        Where the user can change it.
+    """
 
     name: str
     value: str
@@ -146,6 +187,13 @@ class Assumption:
     change: str
 
     def as_dict(self) -> dict:
+        """The assumption as plain values (for the report).
+
+        Returns
+        -------
+        dict
+            name, value, why, change.
+        """
         return asdict(self)
 
 
@@ -153,6 +201,18 @@ def list_assumptions(data: s.CustomerData, kind: BusinessKind | None = None) -> 
     """What the analysis assumed (business kind, tenure unit, date order, duplicates, currency).
 
     Shown in a box on the Data page and in the report as `data.assumptions`.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    kind : BusinessKind, optional
+        The decided kind (detected when None).
+
+    Returns
+    -------
+    list of Assumption
+        In display order.
     """
     kind = kind or detect_business_kind(data)
     out = [
@@ -218,7 +278,20 @@ def list_assumptions(data: s.CustomerData, kind: BusinessKind | None = None) -> 
 
 
 def data_kind_section(data: s.CustomerData, override: str | None = None) -> dict:
-    """Keys added to the report's `data` section: business_kind, business_kind_reason, assumptions."""
+    """Keys added to the report's `data` section: business_kind, business_kind_reason, assumptions.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    override : str, optional
+        The kind the user chose.
+
+    Returns
+    -------
+    dict
+        The keys and their values.
+    """
     kind = detect_business_kind(data, override)
     return {
         "business_kind": kind.kind,

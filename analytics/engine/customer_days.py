@@ -99,8 +99,21 @@ class CustomerDays:
         return np.flatnonzero(np.r_[True, self.customer[1:] != self.customer[:-1]])
 
     def until(self, end_day: int) -> CustomerDays:
-        """The table restricted to days on or before `end_day`, customers re-coded in order of
-        first appearance among the rows kept (as if the transactions had been filtered first)."""
+        """The table restricted to days on or before `end_day`.
+
+        Customers are re-coded in order of first appearance among the rows kept (as if the
+        transactions had been filtered first).
+
+        Parameters
+        ----------
+        end_day : int
+            Last day kept (days since 1970-01-01).
+
+        Returns
+        -------
+        CustomerDays
+            The restricted table.
+        """
         keep = self.day <= end_day
         if keep.all():
             return self
@@ -127,7 +140,18 @@ class CustomerDays:
 
 
 def day_numbers(dates: pd.Series) -> np.ndarray:
-    """Calendar day of each timestamp as int64 days since 1970-01-01 (time of day dropped)."""
+    """Calendar day of each timestamp as int64 days since 1970-01-01 (time of day dropped).
+
+    Parameters
+    ----------
+    dates : pd.Series
+        Timestamps.
+
+    Returns
+    -------
+    np.ndarray
+        int64 day numbers.
+    """
     values = dates.dt.tz_localize(None) if getattr(dates.dt, "tz", None) is not None else dates
     return values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
@@ -137,6 +161,16 @@ def encode(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
 
     Text ids go through Arrow's dictionary encoding (hash table in C++); other dtypes through
     `pd.factorize`. Missing values are not expected here (cleaning drops rows without an id).
+
+    Parameters
+    ----------
+    values : pd.Series or np.ndarray
+        The values to encode.
+
+    Returns
+    -------
+    tuple of (np.ndarray, pd.Index)
+        The codes and the distinct values.
     """
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
@@ -158,6 +192,16 @@ def build_customer_days(transactions: pd.DataFrame) -> CustomerDays:
 
     Rows without a date are left out; missing amounts add nothing to the sums (as in a pandas
     group-by). Cleaning has removed both already; the model entry points check before calling.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Cleaned transactions.
+
+    Returns
+    -------
+    CustomerDays
+        One row per customer and purchase day.
     """
     customer, customer_ids = encode(transactions[CUSTOMER_ID])
     customer_ids.name = CUSTOMER_ID
@@ -213,7 +257,18 @@ def _fingerprint(transactions: pd.DataFrame) -> tuple:
 
 
 def customer_days(transactions: pd.DataFrame) -> CustomerDays:
-    """The customer-day table of this frame, built once and reused while the frame lives."""
+    """The customer-day table of this frame, built once and reused while the frame lives.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        Cleaned transactions.
+
+    Returns
+    -------
+    CustomerDays
+        The table (cached per frame).
+    """
     key = id(transactions)
     fingerprint = _fingerprint(transactions)
     with _lock:
