@@ -58,6 +58,18 @@ def risk_strata(risk: pd.Series, n_strata: int = RISK_STRATA) -> pd.Series:
     """Stratum 1 (lowest risk) .. n_strata (highest) by rank, equal-sized up to one customer.
 
     Ties are broken by the order of `risk` (pass it sorted by customer id for a stable draw).
+
+    Parameters
+    ----------
+    risk : pd.Series
+        Churn risk per customer.
+    n_strata : int
+        Number of strata (deciles by default).
+
+    Returns
+    -------
+    pd.Series
+        Stratum per customer, aligned with `risk`.
     """
     n = len(risk)
     if n == 0:
@@ -128,6 +140,22 @@ def with_control_group(
 
     The control customers stay in the file, marked, so the readout knows whom to compare with;
     whoever runs the campaign must leave them out of the offer.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The contact list.
+    id_column, risk_column : str
+        Its customer id and churn-risk columns.
+    control_share : float
+        Share held out (0..1), drawn within each risk stratum.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    pd.DataFrame
+        The list with `group`.
     """
     if contacts.empty:
         return contacts.assign(**{GROUP: pd.Series(dtype=object)})
@@ -153,8 +181,21 @@ def _clean_id(value: object) -> str:
 def parse_contact_list(frame: pd.DataFrame) -> pd.DataFrame:
     """customer_id and group from an exported contact list (the Churn planner's or the Action list's CSV).
 
-    Raises DataError naming what is missing: an id column (customer_id or Customer) and a `group`
-    column with the values treatment / control.
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The list as read.
+
+    Returns
+    -------
+    pd.DataFrame
+        customer_id (text), group ('treatment' or 'control').
+
+    Raises
+    ------
+    DataError
+        Naming what is missing: an id column (customer_id or Customer) and a `group` column with the
+        values treatment / control.
     """
     columns = {str(c).strip(): c for c in frame.columns}
     id_col = next((columns[c] for c in ID_COLUMNS if c in columns), None)
@@ -199,11 +240,15 @@ def parse_contact_list(frame: pd.DataFrame) -> pd.DataFrame:
 class Outcome:
     """What happened to each customer after the campaign.
 
-    success : boolean Series indexed by customer id (text): True = stayed (retention) or bought
-        (purchase).
-    kind : 'retention' (a customers table with the churn flag) or 'purchase' (a purchase log:
-        a listed customer absent from it did not buy, so counts as a failure, not as missing).
-    description : plain words for the outcome, e.g. "stayed (churn flag of the later file)".
+    Attributes
+    ----------
+    success : pd.Series
+        Boolean, indexed by customer id (text): True = stayed (retention) or bought (purchase).
+    kind : str
+        'retention' (a customers table with the churn flag) or 'purchase' (a purchase log: a
+        listed customer absent from it did not buy, so counts as a failure, not as missing).
+    description : str
+        Plain words for the outcome, e.g. "stayed (churn flag of the later file)".
     """
 
     success: pd.Series
@@ -218,7 +263,22 @@ def outcome_from_data(later: CustomerData, *, since: pd.Timestamp | None = None)
     have at least one purchase on or after `since` (None: any purchase in the file). Customers
     whose churn cell is blank have no outcome and are left out.
 
-    Raises DataError when the file has neither a churn flag nor purchases.
+    Parameters
+    ----------
+    later : CustomerData
+        The file received after the campaign.
+    since : pd.Timestamp, optional
+        First day that counts for purchases.
+
+    Returns
+    -------
+    Outcome
+        Success per customer.
+
+    Raises
+    ------
+    DataError
+        When the file has neither a churn flag nor purchases.
     """
     if later.has_column(CHURNED):
         c = later.require_customers()
@@ -244,7 +304,20 @@ def outcome_from_data(later: CustomerData, *, since: pd.Timestamp | None = None)
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (Wilson 1927), via scipy's binomtest."""
+    """Wilson score interval of a proportion (Wilson 1927), via scipy's binomtest.
+
+    Parameters
+    ----------
+    successes, n : int
+        Successes out of n.
+    confidence : float, default 0.95
+        Coverage.
+
+    Returns
+    -------
+    tuple of float
+        (low, high), shares 0..1.
+    """
     ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
 
@@ -254,6 +327,20 @@ def newcombe_interval(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.
 
     With Wilson intervals (l1, u1) of p1 = x1/n1 and (l2, u2) of p2 = x2/n2 and d = p1 - p2:
     lower = d - sqrt((p1 - l1)^2 + (u2 - p2)^2), upper = d + sqrt((u1 - p1)^2 + (p2 - l2)^2).
+
+    Parameters
+    ----------
+    x1, n1 : int
+        Successes and size of group 1.
+    x2, n2 : int
+        Successes and size of group 2.
+    confidence : float, default 0.95
+        Coverage.
+
+    Returns
+    -------
+    tuple of float
+        (lower, upper) of the difference of shares.
     """
     p1, p2 = x1 / n1, x2 / n2
     l1, u1 = wilson_interval(x1, n1, confidence)
@@ -263,7 +350,20 @@ def newcombe_interval(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.
 
 
 def two_proportion_p_value(x1: int, n1: int, x2: int, n2: int) -> float:
-    """Two-sided p-value of the pooled two-proportion z-test (Agresti 2013, section 3.1.2)."""
+    """Two-sided p-value of the pooled two-proportion z-test (Agresti 2013, section 3.1.2).
+
+    Parameters
+    ----------
+    x1, n1 : int
+        Successes and size of group 1.
+    x2, n2 : int
+        Successes and size of group 2.
+
+    Returns
+    -------
+    float
+        The p-value.
+    """
     pooled = (x1 + x2) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
@@ -276,13 +376,36 @@ def two_proportion_p_value(x1: int, n1: int, x2: int, n2: int) -> float:
 class Readout:
     """What the campaign did, measured against its control group.
 
-    Rates are shares 0..1 of the customers with a known outcome in each group; `difference` is
-    treated minus control (0..1 points as a share); `interval_95` its 95% Newcombe interval;
-    `p_value` two-sided. `customers_saved` = difference x treated customers (can be negative);
-    `value_saved` = customers_saved x `mean_value_treated` (currency; None without values);
-    `cost_per_saved` = offer cost x treated / customers saved (currency; None when nothing was
-    saved or no cost was given). `distinguishable` is False when the interval contains 0.
-    `not_found` counts list customers missing from the later file (left out).
+    Rates are shares 0..1 of the customers with a known outcome in each group.
+
+    Attributes
+    ----------
+    outcome_kind, outcome_description : str
+        What was measured.
+    treated, control : int
+        Customers with a known outcome per group.
+    treated_successes, control_successes : int
+        Of them, those who stayed or bought.
+    treated_rate, control_rate : float
+        Their shares.
+    difference : float
+        Treated minus control (a difference of shares).
+    interval_95 : tuple of float
+        Its 95% Newcombe interval.
+    p_value : float
+        Two-sided.
+    customers_saved : float
+        difference x treated customers (can be negative).
+    mean_value_treated, value_saved : float or None
+        Mean value of the treated and customers_saved x it (currency;
+        None without values).
+    offer_cost, cost_per_saved : float or None
+        Offer cost per treated customer, and offer cost x treated / customers
+        saved (currency; None when nothing was saved or no cost was given).
+    not_found : int
+        List customers missing from the later file (left out).
+    distinguishable : bool
+        False when the interval contains 0.
     """
 
     outcome_kind: str
@@ -328,7 +451,13 @@ class Readout:
         )
 
     def to_dict(self) -> dict:
-        """The report's `campaign.uplift` section (JSON-ready; keys are a stable contract)."""
+        """The report's `campaign.uplift` section (JSON-ready; keys are a stable contract).
+
+        Returns
+        -------
+        dict
+            The readout's figures.
+        """
         return {
             "outcome": self.outcome_kind,
             "outcome_description": self.outcome_description,
@@ -363,13 +492,25 @@ def read_out(
 
     Parameters
     ----------
-    contact_list : customer_id + group (see `parse_contact_list`).
-    outcome : what happened after the campaign (see `outcome_from_data`).
-    value : customer value (currency) indexed by customer id, from the customer-value module;
-        the value saved uses the mean over the treated customers found in it.
-    offer_cost : cost of the offer per treated customer (currency), for the cost per saved customer.
+    contact_list : pd.DataFrame
+        customer_id + group (see `parse_contact_list`).
+    outcome : Outcome
+        What happened after the campaign (see `outcome_from_data`).
+    value : pd.Series, optional
+        Customer value (currency) indexed by customer id; the value saved uses the mean over
+        the treated customers found in it.
+    offer_cost : float, optional
+        Cost of the offer per treated customer (currency), for the cost per saved customer.
 
-    Raises DataError when a group has no customer with a known outcome.
+    Returns
+    -------
+    Readout
+        The measured effect.
+
+    Raises
+    ------
+    DataError
+        When a group has no customer with a known outcome.
     """
     groups = contact_list.set_index(contact_list[CUSTOMER_ID].astype(str))[GROUP]
     if outcome.kind == "purchase":  # no purchase in the later log = did not buy
@@ -431,9 +572,26 @@ def simulate_campaign(
     """A campaign with a known true uplift, for checking the readout.
 
     Each customer gets a churn risk (Beta(2, 5)); the control group is drawn as in production
-    (`assign_control_group`, stratified by risk decile); a customer's chance to stay is
-    `base_rate` + `uplift` when treated and `base_rate` in control. Returns (contact list,
-    outcome) ready for `read_out`; the true difference is `uplift`.
+    (stratified by risk decile); a customer's chance to stay is `base_rate` + `uplift` when
+    treated and `base_rate` in control. The true difference is `uplift`.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers in the list.
+    base_rate : float
+        Chance to stay without the offer.
+    uplift : float
+        The true effect of the offer.
+    control_share : float
+        Share held out.
+    seed : int
+        Seed.
+
+    Returns
+    -------
+    tuple of (pd.DataFrame, Outcome)
+        (contact list, outcome), ready for `read_out`.
     """
     rng = np.random.default_rng(seed)
     ids = pd.Index([f"C{i:06d}" for i in range(n_customers)])
@@ -446,7 +604,24 @@ def simulate_campaign(
 
 
 def readout_coverage(runs: int, *, n_customers: int = 5000, uplift: float = 0.05, base_rate: float = 0.70) -> float:
-    """Share of `runs` seeded simulated campaigns (seeds 0..runs-1) whose 95% interval holds the true uplift."""
+    """Share of `runs` seeded simulated campaigns (seeds 0..runs-1) whose 95% interval holds the true uplift.
+
+    Parameters
+    ----------
+    runs : int
+        Simulated campaigns.
+    n_customers : int
+        Customers each.
+    uplift : float
+        The true effect.
+    base_rate : float
+        Chance to stay without the offer.
+
+    Returns
+    -------
+    float
+        Coverage, 0..1 (close to 0.95 when the interval is right).
+    """
     hits = 0
     for seed in range(runs):
         contacts, outcome = simulate_campaign(n_customers, base_rate=base_rate, uplift=uplift, seed=seed)
@@ -465,6 +640,20 @@ def campaign_report_section(
 
     Keys: control_share (0..1, held out of every exported contact list), seed, stratified_by;
     uplift (only with a readout: see `Readout.to_dict`).
+
+    Parameters
+    ----------
+    control_share : float
+        Share held out.
+    seed : int
+        Seed of the draw.
+    readout : Readout, optional
+        A measured campaign.
+
+    Returns
+    -------
+    dict
+        The section.
     """
     _check_share(control_share)
     section: dict = {"control_share": control_share, "seed": seed, "stratified_by": "churn-risk decile"}

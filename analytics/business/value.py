@@ -47,7 +47,18 @@ FORMULA_VS_MODEL = (
 
 
 def horizon_label(months: float) -> str:
-    """'12-month value', '5-year value', or 'lifetime value' (an infinite horizon)."""
+    """'12-month value', '5-year value', or 'lifetime value' (an infinite horizon).
+
+    Parameters
+    ----------
+    months : float
+        The horizon in months (inf for a lifetime).
+
+    Returns
+    -------
+    str
+        The label.
+    """
     if not math.isfinite(months):
         return "lifetime value"
     if months >= 24 and abs(months / 12 - round(months / 12)) < 1e-9:
@@ -67,7 +78,22 @@ def survival_given_alive(
     BG/NBD: lambda | alive, x ~ Gamma(r + x, alpha + T) and p | alive, x ~ Beta(a, b + x); a customer
     drops after a purchase with probability p, so ``S = E_p[((alpha + T) / (alpha + T + p t)) ** (r + x)]``.
     MBG/NBD (Batislam et al. 2007) may also drop right after the first purchase: p ~ Beta(a, b + x + 1).
-    `frequency`, `T` and `t` are in the model's time unit.
+
+    Parameters
+    ----------
+    model : str
+        'bg_nbd', 'pareto_nbd' or 'mbg_nbd'.
+    params : dict of str to float
+        The fitted model's parameters.
+    frequency, T : np.ndarray
+        Repeat purchases and age per customer (model time unit).
+    t : float
+        Periods ahead.
+
+    Returns
+    -------
+    np.ndarray
+        0..1 per customer.
     """
     x = np.asarray(frequency, dtype=float)
     age = np.asarray(T, dtype=float)
@@ -95,6 +121,20 @@ def new_customer_survival(model: str, params: dict[str, float], t: float) -> flo
     """P(a customer just won is still alive t periods later) under the population's parameters.
 
     For MBG/NBD this includes the chance of leaving right after the first purchase (probability p).
+
+    Parameters
+    ----------
+    model : str
+        'bg_nbd', 'pareto_nbd' or 'mbg_nbd'.
+    params : dict of str to float
+        The fitted model's parameters.
+    t : float
+        Periods ahead (model time unit).
+
+    Returns
+    -------
+    float
+        0..1.
     """
     surv = float(survival_given_alive(model, params, np.zeros(1), np.zeros(1), t)[0])
     if model != "mbg_nbd":
@@ -143,12 +183,29 @@ class PurchaseRetention:
     customers: int
 
     def monthly_retention(self) -> float:
-        """The constant monthly rate with the same yearly retention, ``R ** (1 / 12)``."""
+        """The constant monthly rate with the same yearly retention, ``R ** (1 / 12)``.
+
+        Returns
+        -------
+        float
+            Share 0..1 per month.
+        """
         return self.yearly_retention ** (1.0 / 12.0)
 
 
 def purchase_retention(analysis: Any) -> PurchaseRetention:
-    """Yearly retention and expected alive customers from a `ClvAnalysis` (the CLV section's own fit)."""
+    """Yearly retention and expected alive customers from a `ClvAnalysis` (the CLV section's own fit).
+
+    Parameters
+    ----------
+    analysis : ClvAnalysis
+        `analyse_clv` output (the CLV section's own fit).
+
+    Returns
+    -------
+    PurchaseRetention
+        The figures and their model.
+    """
     c = analysis.customers
     model = analysis.selected
     params = analysis.purchase_model.params_
@@ -182,6 +239,23 @@ def purchase_analysis(data: CustomerData, settings: ClvSettings | None = None) -
     """The CLV section's analysis (`analyse_clv`) of this data, computed once per data and settings.
 
     One entry is kept (the report and the CLI ask for it from several sections in a row).
+
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with purchases.
+    settings : ClvSettings, optional
+        The CLV settings.
+
+    Returns
+    -------
+    ClvAnalysis
+        The analysis.
+
+    Raises
+    ------
+    DataError
+        Without a purchase log.
     """
     from analytics.models.clv import ClvSettings, analyse_clv
 
@@ -220,7 +294,18 @@ class ModelBase:
 
 
 def model_base(analysis: Any) -> ModelBase:
-    """Starting base, yearly retention and revenue per active customer-month from one fitted model."""
+    """Starting base, yearly retention and revenue per active customer-month from one fitted model.
+
+    Parameters
+    ----------
+    analysis : ClvAnalysis
+        `analyse_clv` output (the CLV section's own fit).
+
+    Returns
+    -------
+    ModelBase
+        The figures.
+    """
     from analytics.models.clv import ClvSettings, customer_values
 
     ret = purchase_retention(analysis)
@@ -251,6 +336,22 @@ def formula_clv(average_order_value: float, purchases_per_year: float, lifetime_
     """The textbook formula: ``AOV x purchases a year x expected lifetime (years) x margin``, currency.
 
     Undiscounted and averaged over everyone; see FORMULA_VS_MODEL for why it differs from the model.
+
+    Parameters
+    ----------
+    average_order_value : float
+        Currency per order.
+    purchases_per_year : float
+        Orders per customer per year.
+    lifetime_years : float
+        Expected lifetime.
+    margin : float
+        Share of revenue kept.
+
+    Returns
+    -------
+    float
+        Currency.
     """
     for name, value in (("average order value", average_order_value), ("purchases a year", purchases_per_year)):
         if not value >= 0:
@@ -259,7 +360,22 @@ def formula_clv(average_order_value: float, purchases_per_year: float, lifetime_
 
 
 def value_at_stake(value: pd.Series, churn_probability: pd.Series, left: pd.Series | None = None) -> pd.Series:
-    """Value x churn probability per customer, 0 for customers who have already left (nothing left to save)."""
+    """Value x churn probability per customer, 0 for customers who have already left (nothing left to save).
+
+    Parameters
+    ----------
+    value : pd.Series
+        Value per customer (currency).
+    churn_probability : pd.Series
+        Risk per customer (0..1).
+    left : pd.Series, optional
+        True for customers who have left.
+
+    Returns
+    -------
+    pd.Series
+        Currency per customer.
+    """
     stake = value.astype(float) * churn_probability.astype(float)
     if left is not None:
         gone = np.asarray([bool(v) if pd.notna(v) else False for v in left], dtype=bool)
@@ -268,7 +384,20 @@ def value_at_stake(value: pd.Series, churn_probability: pd.Series, left: pd.Seri
 
 
 def model_value_section(data: CustomerData, settings: ClvSettings | None = None) -> dict:
-    """Figures of the purchase model for the report (`clv.retention`): JSON-ready."""
+    """Figures of the purchase model for the report (`clv.retention`): JSON-ready.
+
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with purchases.
+    settings : ClvSettings, optional
+        The CLV settings.
+
+    Returns
+    -------
+    dict
+        Yearly retention, expected alive customers and their sources.
+    """
     analysis = purchase_analysis(data, settings)
     ret = purchase_retention(analysis)
     return {
@@ -291,11 +420,25 @@ MODEL_LABELS = {"bg_nbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbg_nbd": "MBG/
 
 
 def purchase_model_inputs(analysis: Any, periods_per_year: float, unit: str) -> dict[str, tuple[float, str, str]]:
-    """What-if inputs of a purchase log from its fitted purchase model: name -> (value, unit, source).
+    """What-if inputs of a purchase log from its fitted purchase model.
 
     ``starting_customers`` = expected alive customers; ``retention_rate`` per period = the model's
     yearly retention ``R ** (1 / periods a year)``; ``revenue_per_customer`` per period = the model's
     revenue per active customer-month x months per period. The source sentences say so.
+
+    Parameters
+    ----------
+    analysis : ClvAnalysis
+        `analyse_clv` output (the CLV section's own fit).
+    periods_per_year : float
+        Periods of the what-if in a year.
+    unit : str
+        The period's name.
+
+    Returns
+    -------
+    dict
+        name -> (value, unit, source).
     """
     base = model_base(analysis)
     ret = base.retention
@@ -333,6 +476,24 @@ def value_of_todays_customers(
 
     ``N0 x m x sum_{k=1..H} (r / (1 + d))^k``: margin paid at the end of each period a customer
     stays, as in the what-if's simulation (`analytics.business.economics.simulate`).
+
+    Parameters
+    ----------
+    starting_customers : float
+        N0.
+    margin_per_customer : float
+        m, currency per period.
+    retention : float
+        r per period.
+    discount_rate : float
+        d per period.
+    horizon : int
+        H periods.
+
+    Returns
+    -------
+    float
+        Currency.
     """
     q = retention / (1.0 + discount_rate)
     total = q * (1.0 - q**horizon) / (1.0 - q) if q != 1.0 else float(horizon)
@@ -353,10 +514,15 @@ NEEDS_RISK = f"a `churned` column in the customers table, or {NEEDS_PURCHASES}"
 class Scores:
     """Value and churn risk of current customers.
 
-    frame : index customer_id; value (currency), churn_probability (0..1), p_alive (0..1, only
-        with a purchase log).
-    value_source / risk_source : plain words for where each number comes from.
-    model_clv : True when `value` is the model-based CLV (not the monthly-charge proxy).
+    Attributes
+    ----------
+    frame : pd.DataFrame
+        Index customer_id; value (currency), churn_probability (0..1), p_alive (0..1, only with
+        a purchase log).
+    value_source, risk_source : str
+        Plain words for where each number comes from.
+    model_clv : bool
+        True when `value` is the model-based CLV (not the monthly-charge proxy).
     """
 
     frame: pd.DataFrame
@@ -366,9 +532,27 @@ class Scores:
 
 
 def charge_value(monthly_charge: pd.Series, *, months: float, margin: float, annual_discount_rate: float) -> pd.Series:
-    """Value of a subscriber without a purchase log: margin x monthly charge over `months` months,
-    each month discounted at the yearly rate (present value of an annuity,
-    sum_{m=1..M} (1 + d)^(-m/12)). Currency per customer."""
+    """Value of a subscriber without a purchase log: margin x monthly charge over `months` months.
+
+    Each month is discounted at the yearly rate (present value of an annuity,
+    sum_{m=1..M} (1 + d)^(-m/12)).
+
+    Parameters
+    ----------
+    monthly_charge : pd.Series
+        Charge per customer (currency per month).
+    months : float
+        The horizon.
+    margin : float
+        Share of the charge kept.
+    annual_discount_rate : float
+        Yearly discount rate.
+
+    Returns
+    -------
+    pd.Series
+        Currency per customer.
+    """
     steps = np.arange(1, int(round(months)) + 1)
     annuity = float(np.sum((1.0 + annual_discount_rate) ** (-steps / 12.0)))
     return margin * monthly_charge.astype(float) * annuity

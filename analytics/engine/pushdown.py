@@ -55,7 +55,19 @@ DUPLICATE = "Exact duplicate of an earlier row"
 
 @dataclass
 class Source:
-    """A place to run SQL: its SQLGlot dialect and a function that runs a query into a DataFrame."""
+    """A place to run SQL: its SQLGlot dialect and a function that runs a query into a DataFrame.
+
+    Attributes
+    ----------
+    dialect : str
+        SQLGlot dialect name.
+    run : callable
+        SQL text -> DataFrame.
+    label : str
+        What to call it in messages.
+    close : callable
+        Releases the connection.
+    """
 
     dialect: str
     run: Callable[[str], pd.DataFrame]
@@ -63,7 +75,18 @@ class Source:
     close: Callable[[], None] = field(default=lambda: None)
 
     def query(self, duckdb_sql: str) -> pd.DataFrame:
-        """Transpile `duckdb_sql` to this source's dialect and run it."""
+        """Transpile `duckdb_sql` to this source's dialect and run it.
+
+        Parameters
+        ----------
+        duckdb_sql : str
+            A query in DuckDB's dialect.
+
+        Returns
+        -------
+        pd.DataFrame
+            The result.
+        """
         sql = (
             duckdb_sql
             if self.dialect == "duckdb"
@@ -80,6 +103,21 @@ def connect(url: str) -> Source:
 
     Credentials: a PostgreSQL password is read from the usual libpq places (PGPASSWORD, ~/.pgpass,
     a service file), never from the URL, so URLs can be logged and shared without leaking it.
+
+    Parameters
+    ----------
+    url : str
+        The database URL.
+
+    Returns
+    -------
+    Source
+        The connection.
+
+    Raises
+    ------
+    DataError
+        For an unknown scheme, a password in the URL, or a failed connection.
     """
     parsed = urlparse(url)
     if parsed.scheme == "duckdb":
@@ -121,7 +159,18 @@ def connect(url: str) -> Source:
 
 
 def spark_source(spark: Any) -> Source:
-    """A source over a SparkSession (tables or temporary views it can see)."""
+    """A source over a SparkSession (tables or temporary views it can see).
+
+    Parameters
+    ----------
+    spark : SparkSession
+        An active session.
+
+    Returns
+    -------
+    Source
+        Queries run through `spark.sql`.
+    """
     return Source("spark", lambda sql: spark.sql(sql).toPandas(), "Spark")
 
 
@@ -173,12 +222,34 @@ class TableSummary:
         return self.rows_read - sum(rows for _, rows in self.excluded)
 
     def summary(self, time_unit: str = "W") -> pd.DataFrame:
-        """The per-customer BTYD summary to the last purchase day (as `btyd.summarize_customers`)."""
+        """The per-customer BTYD summary to the last purchase day (as `btyd.summarize_customers`).
+
+        Parameters
+        ----------
+        time_unit : str, default 'W'
+            'D', 'W' or 'M'.
+
+        Returns
+        -------
+        pd.DataFrame
+            frequency, recency, T, monetary_value per customer.
+        """
         c = self.customers
         return _summary_frame(c, c["n_days"], c["last_day"], c["total"], self.last_day, time_unit)
 
     def split(self, time_unit: str = "W") -> HoldoutSplit:
-        """The calibration/holdout split (as `btyd.calibration_holdout_split`; `days` is None)."""
+        """The calibration/holdout split (as `btyd.calibration_holdout_split`; `days` is None).
+
+        Parameters
+        ----------
+        time_unit : str, default 'W'
+            'D', 'W' or 'M'.
+
+        Returns
+        -------
+        HoldoutSplit
+            The split.
+        """
         c = self.customers[self.customers["first_day"] <= self.calibration_day]
         calibration = _summary_frame(
             c, c["n_days_cal"], c["last_day_cal"], c["total_cal"], self.calibration_day, time_unit
@@ -291,6 +362,11 @@ def summarise_table(
         Last day of the calibration period; default: the last third of the history is held out.
     today : pd.Timestamp, optional
         For the future-date rule (default: now).
+
+    Returns
+    -------
+    TableSummary
+        Row counts, exclusions and the per-customer summaries.
     """
     name = _table(table)
     roles, all_columns = _roles(source, name)
@@ -359,6 +435,17 @@ FROM numbered GROUP BY customer_key ORDER BY customer_key"""
 
 
 def triples(summary: pd.DataFrame) -> pd.DataFrame:
-    """Distinct (frequency, recency, T) with counts: what a purchase model is fitted on."""
+    """Distinct (frequency, recency, T) with counts: what a purchase model is fitted on.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        A per-customer summary.
+
+    Returns
+    -------
+    pd.DataFrame
+        frequency, recency, T, count.
+    """
     grouped = summary.groupby(["frequency", "recency", "T"], sort=True).size()
     return grouped.rename("count").reset_index()
