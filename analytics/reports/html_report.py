@@ -47,6 +47,22 @@ def format_value(value: float | None, unit: str, currency: str = "", code: str |
     """A KPI value for people: shares as %, currency with thousands separators, counts whole.
 
     `code` (ISO 4217) formats money with its symbol ('€1,234'); otherwise `currency` is put in front.
+
+    Parameters
+    ----------
+    value : float or None
+        The value.
+    unit : str
+        The KPI's unit ('share', 'currency', 'customers', ...).
+    currency : str
+        Text put before money when no code is known.
+    code : str, optional
+        ISO 4217 code of money.
+
+    Returns
+    -------
+    str
+        The text ('n/a' for a missing value).
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
@@ -70,7 +86,22 @@ def format_value(value: float | None, unit: str, currency: str = "", code: str |
 
 
 def format_change(kpi: KPI, currency: str = "", code: str | None = None) -> str:
-    """ "+2.1 pp vs 2025-11" style text, or "" without a previous value."""
+    """ "+2.1 pp vs 2025-11" style text, or "" without a previous value.
+
+    Parameters
+    ----------
+    kpi : KPI
+        A KPI with its previous value.
+    currency : str
+        Text put before money when no code is known.
+    code : str, optional
+        ISO 4217 code of money.
+
+    Returns
+    -------
+    str
+        The change in words.
+    """
     if kpi.change is None:
         return ""
     sign = "+" if kpi.change >= 0 else "-"
@@ -310,8 +341,21 @@ def _title_text(title: Any) -> str:
 
 
 def chart_to_svg(chart: Any) -> str | None:
-    """Inline SVG of an Altair chart (or a Vega-Lite dict), or None when the chart uses features
-    this renderer does not draw (facets, concatenation, transforms, aggregates, arcs...)."""
+    """Inline SVG of an Altair chart (or a Vega-Lite dict).
+
+    Returns None when the chart uses features this renderer does not draw (facets, concatenation,
+    transforms, aggregates, arcs...).
+
+    Parameters
+    ----------
+    chart : alt.Chart or dict
+        The chart or its Vega-Lite spec.
+
+    Returns
+    -------
+    str or None
+        The <svg> element.
+    """
     spec = chart if isinstance(chart, Mapping) else chart.to_dict()
     if any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat", "transform")):
         return None
@@ -569,7 +613,20 @@ def _cell(value: Any) -> str:
 
 
 def frame_to_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str:
-    """An escaped HTML table of the first `max_rows` rows (with a note when cut)."""
+    """An escaped HTML table of the first `max_rows` rows (with a note when cut).
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The table.
+    max_rows : int
+        Most rows shown.
+
+    Returns
+    -------
+    str
+        The <table> element.
+    """
     head = "".join(f"<th>{_e(str(c))}</th>" for c in frame.columns)
     body = "".join(
         "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.head(max_rows).itertuples(index=False)

@@ -195,6 +195,20 @@ def churn_angles_keys(data: CustomerData, analysis: Any, settings: ReportSetting
 
     The purchase model's angle uses the CLV section's fit (its chosen model and P(alive) today).
     When fewer than two angles apply, `angles` lists what there is and `agreement` is None.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    analysis : ChurnAnalysis or None
+        The churn section's analysis.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    dict
+        The four keys.
     """
     from analytics.business.churn_angles import angles_report_section, churn_angles
     from analytics.business.value import purchase_analysis
@@ -271,6 +285,20 @@ def customer_value(data: CustomerData, ids: pd.Series, settings: ReportSettings)
 
     Purchase logs: the CLV section's model value (`analytics.business.value.purchase_analysis`,
     same settings, so the fit is shared); otherwise 12 months of revenue at the monthly charge.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    ids : pd.Series
+        The customer ids to value.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    tuple of (pd.Series, str)
+        Value per id and its source in words.
     """
     from analytics.business.campaign import value_at_stake as revenue_value
     from analytics.business.value import purchase_analysis
@@ -321,6 +349,25 @@ def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:
 
 
 def voice_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `voice` section of the headless report: survey and support signals joined to churn and value.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When the data has none of the survey or support columns (the report shows the reason instead).
+    """
     from analytics.business.churn_analysis import ChurnSettings, analyse_churn
     from analytics.business.voice import analyse_voice, voice_report_section, voice_signals
 

@@ -175,7 +175,17 @@ def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One action for page one of the brief: what to do, why, and the money it concerns."""
+    """One action for page one of the brief: what to do, why, and the money it concerns.
+
+    Attributes
+    ----------
+    action : str
+        What to do.
+    why : str
+        Why, in one sentence.
+    value : str
+        The money it concerns, formatted.
+    """
 
     action: str
     why: str
@@ -200,7 +210,32 @@ def recommendations(
     1. Call the top of the action list (value at stake = sum of value x churn probability).
     2. Protect the save-first quadrant (high value, high risk) with a retention offer.
     3. Fund the retention lift the what-if tested (its extra profit over the horizon).
+
     An action the data cannot support (no scores, no what-if) is left out, never filled in.
+
+    Parameters
+    ----------
+    top_value_at_stake : float or None
+        Value at stake of the top of the action list (currency).
+    top_n : int
+        How many customers that top is.
+    top_reason : str or None
+        Why the first of them is there.
+    save_first_customers, save_first_value : int or float or None
+        Size and value of the save-first quadrant.
+    lift_text : str or None
+        The lift the what-if tested, in words.
+    profit_change, profit_change_pct : float or None
+        Its extra profit (currency, percent).
+    years : float or None
+        The what-if horizon.
+    currency : str, optional
+        ISO 4217 code of money.
+
+    Returns
+    -------
+    list of Recommendation
+        Up to three, in order.
     """
     out = []
     if top_value_at_stake is not None and top_n:

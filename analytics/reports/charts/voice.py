@@ -17,8 +17,16 @@ def group_churn_chart(table: pd.DataFrame, title: str) -> alt.LayerChart:
 
     Parameters
     ----------
-    table : `analytics.business.voice` group table (group, customers, churn_rate, churn_low,
+    table : pd.DataFrame
+        `analytics.business.voice` group table (group, customers, churn_rate, churn_low,
         churn_high, mean_value, value_at_risk; rates 0..1, money in the data's currency).
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    alt.LayerChart
+        Bars and whiskers, with tooltips.
     """
     order = [str(g) for g in table["group"]]
     frame = table.assign(group=table["group"].astype(str))
