@@ -273,9 +273,9 @@ def _parser_problem(message: str, name: str, delimiter: str, skip: int, text: st
         )
     fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if fields:
-        expected, line, saw = fields.groups()
+        expected, bad_line, saw = fields.groups()
         return (
-            f"'{name}' could not be read as a table: line {int(line) + skip} has {saw} fields where the header "
+            f"'{name}' could not be read as a table: line {int(bad_line) + skip} has {saw} fields where the header "
             f"has {expected} (separator detected: {_delimiter_name(delimiter)}). Check for unquoted separators "
             "inside values."
         )

@@ -270,8 +270,10 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
         parsed = _text_numbers(_trimmed(text_part))
         numbers[~native] = parsed.values
         other = pd.Series(False, index=values.index)
-        other[~native] = parsed.other_format.to_numpy(dtype=bool)
-        non_finite[~native] = parsed.non_finite.to_numpy(dtype=bool)
+        if parsed.other_format is not None:
+            other[~native] = parsed.other_format.to_numpy(dtype=bool)
+        if parsed.non_finite is not None:
+            non_finite[~native] = parsed.non_finite.to_numpy(dtype=bool)
         n_text = int((~native & ~is_blank(values)).sum())
         evidence = (f"{n_text:,} cells are text in a column of numbers; read on their own", *parsed.evidence)
         return replace(
