@@ -24,7 +24,11 @@ _STICKY_CSS = """
 div[data-testid="stColumn"]:has(.st-key-%(key)s) {
   position: sticky; top: 3.9rem; align-self: flex-start; z-index: 20;
 }
-.st-key-%(key)s { background: var(--st-background-color, #fff); }
+.st-key-%(key)s {
+  background: var(--st-background-color, #fff);
+  display: grid !important; grid-template-columns: 1fr 1fr; gap: 0.2rem 0.9rem;
+}
+.st-key-%(key)s > div:first-child, .st-key-%(key)s > div:nth-child(6) { grid-column: 1 / -1; }
 @media (max-width: 640px) {
   div[data-testid="stColumn"]:has(.st-key-%(key)s) { top: 3.2rem; }
   .st-key-%(key)s {
@@ -40,11 +44,13 @@ div[data-testid="stColumn"]:has(.st-key-%(key)s) {
 """
 _PRESENT_CSS = """
 <style>
+.st-key-%(key)s { grid-template-columns: 1fr !important; }
 .st-key-%(key)s [data-testid="stMetricValue"] p { font-size: 3.6rem; line-height: 1.1; font-weight: 600; }
 .st-key-%(key)s [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
 .st-key-%(key)s [data-testid="stMetricDelta"] { font-size: 1.05rem; }
 [data-testid="stMetricValue"] p { font-size: 2.6rem; }
 @media (max-width: 640px) {
+  .st-key-%(key)s { grid-template-columns: 1fr 1fr !important; }
   .st-key-%(key)s [data-testid="stMetricValue"] p { font-size: 1.7rem; }
   .st-key-%(key)s [data-testid="stMetricLabel"] p { font-size: 0.8rem; }
 }

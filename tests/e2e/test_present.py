@@ -85,6 +85,13 @@ def test_whatif_profit_and_lift_slider_are_in_view_together(browser, app_url, si
         last.scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         assert in_viewport(page, last) and in_viewport(page, profit), "the result scrolled away from the sliders"
+        # and with that slider high on the screen, where a presenter drags it
+        page.evaluate(
+            "([y]) => document.querySelector('[data-testid=\"stMain\"]').scrollBy(0, y)",
+            [last.bounding_box()["y"] - size[1] * 0.35],
+        )
+        page.wait_for_timeout(500)
+        assert in_viewport(page, last) and in_viewport(page, profit), "the result scrolled away from the last slider"
     finally:
         context.close()
 
