@@ -112,8 +112,10 @@ CLIPPED_JS = """
 def test_no_chart_title_or_legend_is_cut_on_a_phone(browser, app_url, path):
     context, page = open_page(browser, f"{app_url}/{path}", PHONE)
     try:
+        if path == "whatif":
+            page.wait_for_selector(".st-key-whatif_result", timeout=IDLE_MS)
         # Streamlit draws a chart when it scrolls into view: walk down the page first.
-        for _ in range(40):
+        for _ in range(60):
             at_end = page.evaluate(
                 "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
                 " m.scrollBy(0, 600); return m.scrollTop + m.clientHeight >= m.scrollHeight - 2; }"
@@ -121,6 +123,7 @@ def test_no_chart_title_or_legend_is_cut_on_a_phone(browser, app_url, path):
             page.wait_for_timeout(400)
             if at_end:
                 break
+        page.wait_for_selector(".vega-embed svg", state="attached", timeout=60_000)
         page.wait_for_timeout(1000)
         assert page.locator(".vega-embed").count() >= 1
         parts = page.evaluate(CLIPPED_JS)
