@@ -99,3 +99,20 @@ def test_no_uplift_is_called_chance_and_a_broken_list_gets_one_sentence():
         check_errors=True,
     )
     assert any("needs a 'group' column" in i.value for i in at.info)
+
+
+def test_control_group_share_and_seed_are_settings_a_share_link_carries():
+    from tests.app.helpers import script_result
+
+    at = open_page(PAGE, session={uc.K_CONTROL_PERCENT: 20, uc.K_SEED: 7}, check_errors=True)
+    assert any("holds out 20%" in i.value and "(seed 7)" in i.value for i in at.info)
+
+    def script() -> None:
+        import streamlit as st
+
+        from ui import state as s
+
+        st.session_state["expected"] = s.settings_snapshot()
+
+    snapshot = script_result(script, session={uc.K_CONTROL_PERCENT: 20, uc.K_SEED: 7})
+    assert snapshot[uc.K_CONTROL_PERCENT] == 20 and snapshot[uc.K_SEED] == 7
