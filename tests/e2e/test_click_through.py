@@ -20,6 +20,7 @@ PAGES = [
     ("Cohorts", "Cohorts", 2),
     ("Segments", "Segments", 2),
     ("Churn: who is leaving", "Churn: who is leaving", 3),
+    ("Churn: three angles", "Churn: three angles", 0),
     ("Lifetime value", "Lifetime value", 3),
     ("What-if: retention lift", "What-if: retention lift", 3),
     ("Action list", "Action list", 0),
