@@ -42,7 +42,7 @@ PAGES = {
     ],
 }
 
-navigation = st.navigation(PAGES)
+navigation = st.navigation(PAGES, expanded=True)  # every page listed: no "View 4 more" hiding Share
 remember_first_url()
 forward_deep_link()
 start_session()  # a new session's data source: its share link, else its demo
