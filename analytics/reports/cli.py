@@ -3,6 +3,8 @@
 [--readout-since YYYY-MM-DD] [--offer-cost X]]`.
 
 FILE is a CSV/Excel/Parquet path, or `demo:subscription`, `demo:cdnow`, `demo:cdnow_sample`.
+Instead of files: `--db URL --table purchases=NAME [--table customers=NAME]` runs the purchase-level
+work inside the database (DuckDB file or PostgreSQL; see analytics.reports.database).
 Exit codes: 0 success (also when a section is null with a reason); 2 input that cannot be used
 (one line on stderr). With `--json -` stdout carries the JSON alone; progress goes to stderr.
 """
@@ -60,7 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m analytics", description="Customer analytics, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", help="analyse files and print or write the report")
-    report.add_argument("files", nargs="+", metavar="FILE", help="CSV, .xlsx or .parquet; or demo:NAME")
+    report.add_argument("files", nargs="*", metavar="FILE", help="CSV, .xlsx or .parquet; or demo:NAME")
+    report.add_argument(
+        "--db",
+        metavar="URL",
+        help="run on database tables instead of files: duckdb:///path/shop.duckdb or postgresql://user@host:port/db "
+        "(password from PGPASSWORD or ~/.pgpass, never in the URL)",
+    )
+    report.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME",
+        help="with --db: purchases=NAME (required) and customers=NAME (optional)",
+    )
     report.add_argument("--period", choices=["D", "W", "M"], default="W", help="model time unit (default W)")
     report.add_argument("--calibration-end", metavar="YYYY-MM-DD", help="last day of the fitting window")
     report.add_argument(
@@ -127,6 +142,25 @@ def _load(paths: list[str], sheet: str | None = None):
     return load_files(files, sheet=sheet)
 
 
+def _database_report(args: argparse.Namespace, calibration_end: pd.Timestamp | None, progress) -> dict:
+    """`--db URL --table purchases=NAME [--table customers=NAME]`: the report computed in the database."""
+    from analytics.reports.database import database_report
+
+    if not args.db:
+        raise UsageError("--table needs --db URL (the database that holds the table)")
+    if args.files:
+        raise UsageError("give either FILE(s) or --db, not both")
+    tables = {}
+    for item in args.table:
+        role, sep, name = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--table {item}: write ROLE=NAME, e.g. --table purchases=sales.orders")
+        tables[role.strip()] = name.strip()
+    settings = ReportSettings(period=args.period, calibration_end=calibration_end, business_kind=args.business_kind)
+    print(f"connecting to {args.db} ...", file=sys.stderr)
+    return database_report(args.db, tables, settings, progress=progress)
+
+
 def _summary(report: dict) -> str:
     data = report["data"]
     lines = [
@@ -181,22 +215,29 @@ def _main(argv: list[str] | None) -> int:
         calibration_end = pd.Timestamp(args.calibration_end) if args.calibration_end else None
     except ValueError:
         return _fail(f"--calibration-end '{args.calibration_end}' is not a date (use YYYY-MM-DD)")
-    print(f"reading {', '.join(args.files)} ...", file=sys.stderr)
-    data = _load(args.files, args.sheet)
-    settings = ReportSettings(
-        period=args.period, calibration_end=calibration_end, business_kind=args.business_kind, **_readout_inputs(args)
-    )
-    # a --business-kind the data cannot support raises DataError: one error line, exit 2 (see main)
-    sections = None
-    if args.only:
-        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
-        unknown = [w for w in wanted if w not in SECTIONS and w != "data"]
-        if unknown:
-            return _fail(f"--only: unknown section {', '.join(unknown)} (choose from data, {', '.join(SECTIONS)})")
-        sections = {name: target for name, target in SECTIONS.items() if name in wanted}
-    report = build_report(
-        data, settings, sections=sections, progress=lambda name: print(f"computing {name} ...", file=sys.stderr)
-    )
+    progress = lambda name: print(f"computing {name} ...", file=sys.stderr)  # noqa: E731
+    if args.db or args.table:
+        report = _database_report(args, calibration_end, progress)
+    else:
+        if not args.files:
+            raise UsageError("give a FILE (or demo:NAME), or --db URL --table purchases=NAME")
+        print(f"reading {', '.join(args.files)} ...", file=sys.stderr)
+        data = _load(args.files, args.sheet)
+        settings = ReportSettings(
+            period=args.period,
+            calibration_end=calibration_end,
+            business_kind=args.business_kind,
+            **_readout_inputs(args),
+        )
+        # a --business-kind the data cannot support raises DataError: one error line, exit 2 (see main)
+        sections = None
+        if args.only:
+            wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+            unknown = [w for w in wanted if w not in SECTIONS and w != "data"]
+            if unknown:
+                return _fail(f"--only: unknown section {', '.join(unknown)} (choose from data, {', '.join(SECTIONS)})")
+            sections = {name: target for name, target in SECTIONS.items() if name in wanted}
+        report = build_report(data, settings, sections=sections, progress=progress)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.json == "-":
         sys.stdout.write(text + "\n")

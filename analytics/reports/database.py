@@ -1,0 +1,144 @@
+"""The headless report on a database table: `python -m analytics report --db URL --table purchases=NAME`.
+
+The purchase-level work runs in the database (`analytics.engine.pushdown`): cleaning rules,
+exclusion counts and one row per customer come back; the models run here on those rows. The
+sections that need every purchase row in memory (KPIs per period, churn from purchase
+behaviour, what-if, segments) say so in `reasons` (export the table to Parquet and run the report
+on the file for them). A customers table (`--table customers=NAME`) is per customer, so it is read
+whole and its sections (churn, retention) run as on a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from analytics.data.cleaning import clean_customers
+from analytics.data.columns import guess_mapping
+from analytics.data.io import RawTable
+from analytics.data.schema import CUSTOMERS, TRANSACTIONS, CustomerData, DataError
+from analytics.engine.pushdown import Source, TableSummary, connect, summarise_table
+from analytics.reports.report import (
+    REPORT_VERSION,
+    SECTIONS,
+    ReportSettings,
+    build_report,
+    to_json_ready,
+)
+
+ON_FILE_ONLY = (
+    "Computed from a file only so far: with --db the database returns one row per customer, and "
+    "this section needs every purchase. Export the table to Parquet and run the report on the file."
+)
+CUSTOMER_SECTIONS = ("retention_sbg", "churn")
+
+
+def _data_section(summary: TableSummary, purchases: str, label: str) -> dict:
+    return {
+        "name": f"{purchases} ({label})",
+        "rows_read": summary.rows_read,
+        "rows_used": summary.rows_used,
+        "customers": len(summary.customers),
+        "excluded": [
+            {"reason": reason, "rows": rows, "table": TRANSACTIONS, "examples": []} for reason, rows in summary.excluded
+        ],
+        "columns": {TRANSACTIONS: dict(summary.columns)},
+        "observation_end": f"{pd.Timestamp(summary.last_day, unit='D'):%Y-%m-%d}",
+        "tables": [
+            {
+                "table": TRANSACTIONS,
+                "source": f"{label}: {purchases}",
+                "rows_read": summary.rows_read,
+                "rows_used": summary.rows_used,
+                "columns": dict(summary.columns),
+                "notes": [
+                    "Cleaned and aggregated inside the database; only per-customer rows came back "
+                    "(row numbers of excluded rows are not available from a database)."
+                ],
+            }
+        ],
+        "business_kind": "purchase_log",
+        "source": {"engine": label, "table": purchases},
+    }
+
+
+def _customers_data(source: Source, table: str) -> CustomerData:
+    frame = source.query(f"SELECT * FROM {table}")
+    # database cells keep their native types, like a Parquet file's
+    raw = RawTable(frame=frame, source=f"{source.label}: {table}", file_kind="parquet")
+    mapping = guess_mapping(frame, kind=CUSTOMERS)
+    customers, report = clean_customers(raw, mapping)
+    return CustomerData(name=table, customers=customers, reports=(report,))
+
+
+def database_report(
+    url: str | Source,
+    tables: dict[str, str],
+    settings: ReportSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The report for tables in a database (keys as `build_report`; sections it cannot compute are
+    null with their reason).
+
+    Parameters
+    ----------
+    url : str or Source
+        `duckdb:///path/file.duckdb`, `postgresql://user@host:port/db`, or a `Source`
+        (e.g. `analytics.engine.pushdown.spark_source(spark)`).
+    tables : dict
+        'purchases' -> table name (required), 'customers' -> table name (optional).
+    settings : ReportSettings, optional
+    progress : callable, optional
+        Called with the name of each step.
+    """
+    from analytics.models.clv import ClvSettings, report_section_from_summaries
+
+    settings = settings or ReportSettings()
+    unknown = sorted(set(tables) - {"purchases", "customers"})
+    if unknown:
+        raise DataError(f"--table {unknown[0]}=...: name the tables as purchases=NAME and customers=NAME.")
+    if "purchases" not in tables:
+        raise DataError("--db needs the purchase table: --table purchases=NAME.")
+    source = connect(url) if isinstance(url, str) else url
+    try:
+        if progress:
+            progress("summarising the purchases in the database")
+        summary = summarise_table(source, tables["purchases"], calibration_end=settings.calibration_end)
+        customers = _customers_data(source, tables["customers"]) if "customers" in tables else None
+    finally:
+        if isinstance(url, str):
+            source.close()
+    report: dict[str, Any] = {
+        "version": REPORT_VERSION,
+        "settings": {
+            "period": settings.period,
+            "calibration_end": None if settings.calibration_end is None else f"{settings.calibration_end:%Y-%m-%d}",
+            "business_kind": settings.business_kind,
+        },
+        "data": _data_section(summary, tables["purchases"], source.label),
+    }
+    reasons: dict[str, str] = {}
+    for name in SECTIONS:
+        if progress:
+            progress(name)
+        if name == "clv":
+            clv_settings = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+            try:
+                report[name] = to_json_ready(
+                    report_section_from_summaries(
+                        summary.split(settings.period), summary.summary(settings.period), clv_settings
+                    )
+                )
+            except DataError as exc:
+                report[name], reasons[name] = None, str(exc)
+        elif name in CUSTOMER_SECTIONS and customers is not None:
+            part = build_report(customers, settings, sections={name: SECTIONS[name]})
+            report[name] = part[name]
+            if name in part["reasons"]:
+                reasons[name] = part["reasons"][name]
+        else:
+            report[name], reasons[name] = None, ON_FILE_ONLY
+    report["reasons"] = reasons
+    return to_json_ready(report)
