@@ -36,6 +36,7 @@ import pandas as pd
 from analytics.assumptions import ANNUAL_DISCOUNT_RATE, MARGIN_RATE
 from analytics.data.schema import DataError
 from analytics.models.btyd import (
+    HoldoutSplit,
     calibration_holdout_split,
     summarize_customers,
     unit_days,
@@ -47,6 +48,7 @@ with warnings.catch_warnings():
 
 from analytics.data.periods import DAYS_PER_MONTH
 from analytics.models.holdout import HoldoutComparison, compare_models
+from analytics.models.interval import SpendByTriple, delta_interval, log_covariance, total_clv
 from analytics.models.purchase import MODEL_LABELS, MODEL_NAMES, PurchaseModel, Triples, make_model
 from analytics.models.spend import GammaGamma, GammaGammaCheck, gamma_gamma_check
 
@@ -72,10 +74,12 @@ class ClvSettings:
     model : str or None
         'bg_nbd', 'pareto_nbd' or 'mbg_nbd' to override the holdout-based choice.
     n_bootstrap : int
-        Replicates for the CLV interval (0 skips it).
-    interval_method : {'parametric', 'resample'}
-        How the CLV interval is drawn (see `clv_interval`): parameters from their asymptotic normal
-        law (fast, default) or a customer bootstrap with refits (slower).
+        Replicates for the CLV interval of the 'parametric' and 'resample' methods (0 skips the
+        interval, whatever the method).
+    interval_method : {'delta', 'parametric', 'resample'}
+        How the CLV interval is computed (see `clv_interval`): the delta method on the parameters'
+        asymptotic normal law (default: 15 valuations), draws from that law (`n_bootstrap`
+        valuations), or a customer bootstrap with refits (slowest).
     random_state : int
         Seed of the bootstrap.
 
@@ -92,7 +96,7 @@ class ClvSettings:
     annual_discount_rate: float = ANNUAL_DISCOUNT_RATE
     model: str | None = None
     n_bootstrap: int = 200
-    interval_method: str = "parametric"
+    interval_method: str = "delta"
     random_state: int = 0
 
     def __post_init__(self) -> None:
@@ -107,8 +111,8 @@ class ClvSettings:
             raise DataError(f"Unknown model {self.model!r}: choose one of {', '.join(MODEL_NAMES)}.")
         if self.n_bootstrap < 0:
             raise DataError("The number of bootstrap replicates cannot be negative.")
-        if self.interval_method not in ("parametric", "resample"):
-            raise DataError("The interval method is 'parametric' or 'resample'.")
+        if self.interval_method not in ("delta", "parametric", "resample"):
+            raise DataError("The interval method is 'delta', 'parametric' or 'resample'.")
 
     @property
     def horizon_days(self) -> float:
@@ -179,32 +183,15 @@ def customer_values(
     return out
 
 
-def _log_hessian(loglik: Any, log_theta: np.ndarray, h: float = 1e-3) -> np.ndarray:
-    """Central-difference Hessian of `loglik` (a function of log-parameters) at `log_theta`."""
-    k = len(log_theta)
-    out = np.empty((k, k))
-    step = np.eye(k) * h
-    for i in range(k):
-        for j in range(i, k):
-            f = [loglik(log_theta + si * step[i] + sj * step[j]) for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-            out[i, j] = out[j, i] = (f[0] - f[1] - f[2] + f[3]) / (4 * h * h)
-    return out
-
-
 def _normal_draws(loglik: Any, theta: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray | None:
     """Draws of the parameters from the asymptotic normal law of the maximum-likelihood estimate on
     the log scale: N(log theta, inverse observed information). None when the information matrix is
     not positive definite (the estimate sits on a flat ridge or a boundary)."""
-    log_theta = np.log(theta)
-    try:
-        with np.errstate(all="ignore"):
-            info = -_log_hessian(loglik, log_theta)
-        chol = np.linalg.cholesky(np.linalg.inv(info))
-    except np.linalg.LinAlgError:
+    covariance = log_covariance(loglik, theta)
+    if covariance is None:
         return None
-    if not np.all(np.isfinite(chol)):
-        return None
-    return np.exp(log_theta + rng.standard_normal((n, len(theta))) @ chol.T)
+    chol = np.linalg.cholesky(covariance)
+    return np.exp(np.log(theta) + rng.standard_normal((n, len(theta))) @ chol.T)
 
 
 def _gg_loglik(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> Any:
@@ -212,6 +199,50 @@ def _gg_loglik(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> Any:
         return float(-GammaGammaFitter._negative_log_likelihood(log_params, x, m, w, 0.0) * w.sum())
 
     return loglik
+
+
+def _delta_clv_interval(
+    purchase_model: PurchaseModel,
+    gg_theta: np.ndarray,
+    tr: Triples,
+    x_r: np.ndarray,
+    m_r: np.ndarray,
+    value: Any,
+    *,
+    n: int,
+    level: float,
+    method: str,
+) -> dict[str, Any]:
+    """The delta-method interval of `clv_interval` (purchase and spend parameters independent)."""
+    result: dict[str, Any] = {
+        "level": level,
+        "replicates": 0,
+        "failed": 0,
+        "method": method,
+        "total": None,
+        "mean": None,
+    }
+    theta = purchase_model._params()
+    cov_purchase = log_covariance(lambda lp: purchase_model._log_likelihood(tr, np.exp(lp)), theta)
+    cov_spend = log_covariance(_gg_loglik(x_r, m_r, np.ones(len(x_r))), gg_theta)
+    if cov_purchase is None or cov_spend is None:
+        return result
+    k = len(theta)
+    covariance = np.zeros((k + 3, k + 3))
+    covariance[:k, :k], covariance[k:, k:] = cov_purchase, cov_spend
+    with np.errstate(all="ignore"):
+        bounds = delta_interval(
+            lambda lp: value(purchase_model._with_params(np.exp(lp[:k])), np.exp(lp[k:])),
+            np.log(np.concatenate([theta, gg_theta])),
+            covariance,
+            level=level,
+        )
+    if bounds is None:
+        result["failed"] = 1
+        return result
+    lo, hi, evaluations = bounds
+    result.update(total=(lo, hi), mean=(lo / n, hi / n), evaluations=evaluations)
+    return result
 
 
 def clv_interval(
@@ -227,7 +258,10 @@ def clv_interval(
 
     `settings.interval_method`:
 
-    'parametric' (default, fast): parametric bootstrap. Purchase and spend parameters are drawn from
+    'delta' (default, fastest): the delta method on log total CLV with the same normal law of the
+        log-parameters as 'parametric' (`analytics.models.interval`): 15 valuations instead of
+        `n_bootstrap`; the tests check it against 'parametric' on CDNOW (endpoints within 1.5%).
+    'parametric': parametric bootstrap. Purchase and spend parameters are drawn from
         the asymptotic normal law of their maximum-likelihood estimates on the log scale (covariance
         = inverse observed information, by finite differences of the log-likelihood).
     'resample': customer bootstrap. Each replicate resamples customers with replacement (a
@@ -267,6 +301,24 @@ def clv_interval(
     x_r, m_r = x[repeat].astype(np.float64), m[repeat]
     gg_theta = np.array([spend_model.params_[k] for k in GammaGamma.param_names])
     horizon = settings.horizon_periods()
+    # every valuation works on distinct triples: spend per purchase is linear in m (see interval.py)
+    spend = SpendByTriple(tr, x, m)
+
+    def value(model_b: PurchaseModel, gg: np.ndarray) -> float:
+        return total_clv(
+            model_b,
+            gg,
+            tr,
+            spend,
+            horizon=horizon,
+            annual_discount_rate=settings.annual_discount_rate,
+            margin=settings.margin,
+        )
+
+    if settings.interval_method == "delta":
+        return _delta_clv_interval(
+            purchase_model, gg_theta, tr, x_r, m_r, value, n=n, level=level, method=settings.interval_method
+        )
 
     def replicates() -> Any:
         if settings.interval_method == "parametric":
@@ -308,10 +360,7 @@ def clv_interval(
             failed += 1
             continue
         model_b, spend_b = rep
-        det, _ = model_b.discounted_purchases_triples(
-            tr, horizon=horizon, annual_discount_rate=settings.annual_discount_rate
-        )
-        total = float((settings.margin * spend_b.expected_spend_per_purchase(x, m) * det[tr.inverse]).sum())
+        total = value(model_b, np.array([spend_b.params_[k] for k in GammaGamma.param_names]))
         if math.isfinite(total):
             totals.append(total)
         else:
@@ -408,6 +457,27 @@ def analyse_clv(transactions: pd.DataFrame, settings: ClvSettings | None = None)
     split = calibration_holdout_split(
         transactions, calibration_end=settings.calibration_end, time_unit=settings.time_unit
     )
+    summary = summarize_customers(transactions, observation_end=split.holdout_end, time_unit=settings.time_unit)
+    return analyse_summaries(split, summary, settings)
+
+
+def analyse_summaries(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSettings | None = None) -> ClvAnalysis:
+    """`analyse_clv` from the per-customer rows alone: the calibration/holdout split and the summary
+    to the holdout end (e.g. computed inside a database by `analytics.engine.pushdown`).
+
+    Parameters
+    ----------
+    split : HoldoutSplit
+        Its `calibration` summary (with frequency_holdout, duration_holdout) is all that is used.
+    summary : pd.DataFrame
+        Per-customer summary to `split.holdout_end` (`analytics.models.btyd.summarize_customers`).
+    settings : ClvSettings, optional
+
+    Returns
+    -------
+    ClvAnalysis
+    """
+    settings = ClvSettings() if settings is None else settings
     comparison = compare_models(split)
     notes = [m for model in comparison.models.values() for m in model.notes_]
     notes += [f"{MODEL_LABELS[k]} could not be fitted: {v}" for k, v in comparison.failures.items()]
@@ -417,7 +487,6 @@ def analyse_clv(transactions: pd.DataFrame, settings: ClvSettings | None = None)
             raise DataError(comparison.failures[selected])
     else:
         selected, reason = comparison.best, "lowest holdout error (per-customer RMSE)"
-    summary = summarize_customers(transactions, observation_end=split.holdout_end, time_unit=settings.time_unit)
     tr = Triples.from_summary(summary)
     model = make_model(selected, time_unit=settings.time_unit).fit_triples(tr)
     notes += model.notes_

@@ -294,10 +294,14 @@ class _PairwiseParetoNBDFitter(ParetoNBDFitter):
 def _log_hyp2f1_euler(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
     """log 2F1(a, b; c; z), falling back on Euler's transformation where 2F1 overflows
     (2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z)), as lifetimes does."""
+    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c, z)))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        direct = np.log(hyp2f1(a, b, c, z))
-        alt = np.log(hyp2f1(c - a, c - b, c, z)) + (c - a - b) * np.log1p(-z)
-    return np.where(np.isinf(direct), alt, direct)
+        out = np.array(np.log(hyp2f1(a, b, c, z)), dtype=np.float64)
+        overflow = np.isinf(out)
+        if overflow.any():  # the second form only where the first one overflows (few cells)
+            a, b, c, z = a[overflow], b[overflow], c[overflow], z[overflow]
+            out[overflow] = np.log(hyp2f1(c - a, c - b, c, z)) + (c - a - b) * np.log1p(-z)
+    return out
 
 
 class PurchaseModel:

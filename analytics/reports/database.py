@@ -93,7 +93,8 @@ def database_report(
     progress : callable, optional
         Called with the name of each step.
     """
-    from analytics.models.clv import ClvSettings, report_section_from_summaries
+    from analytics.models.clv import ClvSettings
+    from analytics.reports.sections.clv import report_section_from_summaries
 
     settings = settings or ReportSettings()
     unknown = sorted(set(tables) - {"purchases", "customers"})

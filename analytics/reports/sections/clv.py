@@ -5,13 +5,16 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import pandas as pd
+
 from analytics.data.schema import CustomerData, DataError
 from analytics.jsonready import to_json_ready
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
-from analytics.models.clv import ClvSettings, analyse_clv
+from analytics.models.btyd import HoldoutSplit
+from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv, analyse_summaries
 from analytics.models.purchase import MODEL_NAMES
 
 
@@ -49,7 +52,28 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None) -> d
             "has none. For subscription data see the retention (sBG) section."
         )
     s = ClvSettings() if settings is None else settings
-    a = analyse_clv(data.require_transactions("Lifetime value from purchase behaviour"), s)
+    return section_from_analysis(analyse_clv(data.require_transactions("Lifetime value from purchase behaviour"), s), s)
+
+
+def report_section_from_summaries(
+    split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSettings | None = None
+) -> dict:
+    """The `clv` section from per-customer rows alone (e.g. computed in a database); same keys.
+
+    Parameters
+    ----------
+    split : HoldoutSplit
+        Calibration summary with holdout counts (`days` is not needed).
+    summary : pd.DataFrame
+        Per-customer summary to the holdout end.
+    settings : ClvSettings, optional
+    """
+    s = ClvSettings() if settings is None else settings
+    return section_from_analysis(analyse_summaries(split, summary, s), s)
+
+
+def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
+    """The section's JSON-ready dict from a finished analysis."""
     cmp_ = a.comparison
     models: dict[str, Any] = {}
     for name in MODEL_NAMES:
