@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 from analytics.data.schema import (
     DataError,
 )
+from analytics.models.sampling import CV_SAMPLE_ROWS, REFIT_SAMPLE_ROWS, auc_standard_error, stratified_sample
 
 MODEL_NAMES = ("logistic", "gradient_boosting")
 
@@ -248,9 +249,15 @@ class ChurnModel:
     model_name_ : the chosen model.
     cv_results_ : DataFrame, one row per model compared: auc, auc_std, pr_auc, brier (means over
         folds, on held-out folds).
-    metrics_ : dict for the chosen model: auc, auc_std, pr_auc, brier, n_splits.
-    oof_proba_ : Series of out-of-fold churn probability (0..1) per customer (index of X).
-    pipeline_ : the chosen pipeline refit on all rows (for scoring current customers).
+    metrics_ : dict for the chosen model: auc, auc_std, pr_auc, brier, n_splits, cv_rows
+        (customers cross-validated: all, or a stratified sample of `cv_sample_rows` above it),
+        auc_se (standard error of the AUC on those rows, Hanley & McNeil 1982).
+    skipped_ : dict model -> why its cross-validation stopped after the first fold (on a sample
+        only: its first-fold AUC trailed the leader's by more than 4 standard errors of the gap).
+    oof_proba_ : Series of out-of-fold churn probability (0..1) per customer (index of X); rows
+        outside the CV sample get the mean of the fold models' predictions (none saw them).
+    pipeline_ : the chosen pipeline refit on all rows, or on a stratified sample of
+        `refit_sample_rows` above it (for scoring current customers); refit_rows_ says how many.
     importances_ : DataFrame feature, importance (mean drop in held-out ROC AUC when the column
         is shuffled), importance_std — largest first.
     """
@@ -262,12 +269,16 @@ class ChurnModel:
         random_state: int = 0,
         max_permutation_rows: int = 5000,
         n_repeats: int = 5,
+        cv_sample_rows: int = CV_SAMPLE_ROWS,
+        refit_sample_rows: int = REFIT_SAMPLE_ROWS,
     ) -> None:
         self.model = model
         self.n_splits = n_splits
         self.random_state = random_state
         self.max_permutation_rows = max_permutation_rows
         self.n_repeats = n_repeats
+        self.cv_sample_rows = cv_sample_rows
+        self.refit_sample_rows = refit_sample_rows
 
     def fit(self, X: pd.DataFrame, y: pd.Series | np.ndarray) -> ChurnModel:
         """Cross-validate, choose, compute importances, refit on everything.
@@ -308,40 +319,78 @@ class ChurnModel:
         numeric = tuple(c for c in X.columns if X[c].dtype != object)
         categorical = tuple(c for c in X.columns if X[c].dtype == object)
         n_splits = self.n_splits or (3 if len(X) > LARGE_DATA else 5)
-        n_splits = max(2, min(n_splits, n_churn, n_stay))
-        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state).split(X, y_arr))
+        # Large data: compare the models on a stratified sample (the AUC's standard error there is
+        # ~0.003, far below what decides between them); every customer still gets an out-of-fold
+        # probability (rows outside the sample from the fold models, which never saw them).
+        sample = stratified_sample(y_arr, self.cv_sample_rows, self.random_state)
+        sampled = len(sample) < len(X)
+        X_cv, y_cv = (X.iloc[sample], y_arr[sample]) if sampled else (X, y_arr)
+        n_churn_cv = int(y_cv.sum())
+        n_splits = max(2, min(n_splits, n_churn_cv, len(y_cv) - n_churn_cv))
+        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state).split(X_cv, y_cv))
         names = MODEL_NAMES if self.model == "auto" else (self.model,)
-        rows, oof_by, held_out = [], {}, {}
+        rows, oof_by, held_out, fold_models = [], {}, {}, {}
+        first_fold_auc: dict[str, float] = {}
+        skipped: dict[str, str] = {}
         for name in names:
-            template = make_pipeline(name, numeric, categorical, len(X), self.random_state)
-            oof = np.zeros(len(X))
+            template = make_pipeline(name, numeric, categorical, len(X_cv), self.random_state)
+            oof = np.zeros(len(X_cv))
             per_fold = []
+            fitted_folds = []
             for i, (train, test) in enumerate(folds):
-                fitted = clone(template).fit(X.iloc[train], y_arr[train])
-                oof[test] = fitted.predict_proba(X.iloc[test])[:, 1]
-                per_fold.append(classification_metrics(y_arr[test], oof[test]))
+                fitted = clone(template).fit(X_cv.iloc[train], y_cv[train])
+                oof[test] = fitted.predict_proba(X_cv.iloc[test])[:, 1]
+                per_fold.append(classification_metrics(y_cv[test], oof[test]))
+                fitted_folds.append(fitted)
                 if i == 0:
                     held_out[name] = (fitted, test)
+                    first_fold_auc[name] = per_fold[0]["auc"]
+                    leader = max(first_fold_auc, key=first_fold_auc.__getitem__)
+                    gap = first_fold_auc[leader] - per_fold[0]["auc"]
+                    n_pos = int(y_cv[test].sum())
+                    se = auc_standard_error(per_fold[0]["auc"], n_pos, len(test) - n_pos)
+                    if sampled and name != leader and gap > 4 * math.sqrt(2) * se:
+                        skipped[name] = f"first-fold AUC {per_fold[0]['auc']:.3f} vs {first_fold_auc[leader]:.3f}"
+                        break
             fold_frame = pd.DataFrame(per_fold)
             rows.append(
                 {
                     "model": name,
                     "auc": fold_frame["auc"].mean(),
-                    "auc_std": fold_frame["auc"].std(ddof=1),
+                    "auc_std": fold_frame["auc"].std(ddof=1) if len(fold_frame) > 1 else math.nan,
                     "pr_auc": fold_frame["pr_auc"].mean(),
                     "brier": fold_frame["brier"].mean(),
                 }
             )
             oof_by[name] = oof
+            fold_models[name] = fitted_folds
         self.cv_results_ = pd.DataFrame(rows)
-        best = self.cv_results_.sort_values("auc", ascending=False, kind="stable").iloc[0]
+        self.skipped_ = skipped
+        ranked = self.cv_results_[~self.cv_results_["model"].isin(list(skipped))]
+        best = ranked.sort_values("auc", ascending=False, kind="stable").iloc[0]
         self.model_name_ = str(best["model"])
         self.metrics_ = {k: float(best[k]) for k in ("auc", "auc_std", "pr_auc", "brier")}
         self.metrics_["n_splits"] = n_splits
-        self.oof_proba_ = pd.Series(oof_by[self.model_name_], index=X.index, name="churn_probability")
-        self.importances_ = self._importances(X, y_arr, *held_out[self.model_name_])
-        self.pipeline_ = make_pipeline(self.model_name_, numeric, categorical, len(X), self.random_state)
-        self.pipeline_.fit(X, y_arr)
+        self.metrics_["cv_rows"] = len(X_cv)
+        self.metrics_["auc_se"] = auc_standard_error(self.metrics_["auc"], n_churn_cv, len(y_cv) - n_churn_cv)
+        oof_all = np.empty(len(X))
+        if sampled:
+            outside = np.ones(len(X), dtype=bool)
+            outside[sample] = False
+            X_out = X.iloc[np.flatnonzero(outside)]
+            oof_all[outside] = np.mean([m.predict_proba(X_out)[:, 1] for m in fold_models[self.model_name_]], axis=0)
+            oof_all[sample] = oof_by[self.model_name_]
+        else:
+            oof_all = oof_by[self.model_name_]
+        self.oof_proba_ = pd.Series(oof_all, index=X.index, name="churn_probability")
+        self.importances_ = self._importances(X_cv, y_cv, *held_out[self.model_name_])
+        refit = stratified_sample(y_arr, self.refit_sample_rows, self.random_state)
+        self.refit_rows_ = len(refit)
+        self.pipeline_ = make_pipeline(self.model_name_, numeric, categorical, len(refit), self.random_state)
+        if len(refit) < len(X):
+            self.pipeline_.fit(X.iloc[refit], y_arr[refit])
+        else:
+            self.pipeline_.fit(X, y_arr)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_customers_ = len(X)
         return self

@@ -13,7 +13,9 @@ def report_section(data: CustomerData, settings: ChurnSettings | None = None) ->
     """The `churn` section of the headless report (JSON-serialisable; keys are a stable contract).
 
     Keys: target (column or rule used, plain words), n (customers modelled), churn_rate (0..1),
-    auc, pr_auc, brier (cross-validated, means over folds), model ('logistic' |
+    auc, pr_auc, brier (cross-validated, means over folds), cv_sample_size (customers
+    cross-validated: all, or a stratified sample on large data), auc_standard_error (sampling
+    error of the AUC on them, Hanley & McNeil 1982), model ('logistic' |
     'gradient_boosting'), top_drivers (plain-word sentences), lift_top_10 / lift_top_20 /
     lift_top_30 (share of churners among the top 10/20/30% by risk, 0..1), dropped_columns
     ({column: reason}), customers_not_modelled (churn status unknown, or for churn derived from
@@ -60,6 +62,8 @@ def section_from_analysis(analysis: ChurnAnalysis) -> dict:
         "auc": json_number(metrics["auc"]),
         "pr_auc": json_number(metrics["pr_auc"]),
         "brier": json_number(metrics["brier"]),
+        "cv_sample_size": int(metrics.get("cv_rows", len(analysis.y))),
+        "auc_standard_error": json_number(metrics.get("auc_se")),
         "model": analysis.model.model_name_,
         "top_drivers": [d.sentence for d in analysis.drivers],
         "lift_top_10": json_number(analysis.lift_at(0.1)),
