@@ -11,7 +11,7 @@ import pytest
 from analytics.data.ingest import load_files
 from analytics.reports.cli import main
 from analytics.reports.report import ReportSettings, build_report
-from tests.engine.test_pushdown import TODAY, cdnow_log, duckdb_file
+from tests.engine.helpers import TODAY, cdnow_log, duckdb_file
 
 CAL_END = "1997-09-30"
 

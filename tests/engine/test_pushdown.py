@@ -9,83 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.data.datasets import load_demo
 from analytics.data.ingest import load_files
 from analytics.data.schema import DataError
 from analytics.engine.pushdown import Source, TableSummary, connect, spark_source, summarise_table, triples
 from analytics.models.btyd import calibration_holdout_split, summarize_customers
 from analytics.models.purchase import BetaGeo
 from analytics.models.spend import GammaGamma
-
-TODAY = pd.Timestamp("2026-11-01")
-COLUMNS = {"order_id": "VARCHAR", "customer_id": "VARCHAR", "order_date": "DATE", "amount": "DOUBLE"}
-
-
-def messy_log(path: Path) -> Path:
-    """5,010 rows with every exclusion the typed path can see: blank ids and dates, missing and
-    negative amounts, cancellations (order ids starting with C) and 10 exact repeats."""
-    rng = np.random.default_rng(0)
-    n = 5000
-    frame = pd.DataFrame(
-        {
-            "order_id": [f"O{i}" for i in range(n)],
-            "customer_id": np.char.add("K", rng.integers(0, 900, n).astype(str)).astype(object),
-            "order_date": (pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 500, n), "D")).strftime(
-                "%Y-%m-%d"
-            ),
-            "amount": np.round(rng.gamma(2.0, 20.0, n), 2).astype(object),
-        }
-    )
-    frame.loc[:9, "customer_id"] = ""
-    frame.loc[10:19, "order_date"] = ""
-    frame.loc[20:24, "amount"] = None
-    frame.loc[25:34, "amount"] = -5.0
-    frame.loc[40:44, "order_id"] = "C9"
-    frame = pd.concat([frame, frame.iloc[100:110]])
-    frame.to_csv(path, index=False)
-    return path
-
-
-def cdnow_log(path: Path) -> Path:
-    """The CDNOW 1/10 sample (2,357 customers) as a plain purchase file without order ids."""
-    tx = load_demo("cdnow_sample").transactions
-    frame = pd.DataFrame(
-        {
-            "order_id": None,
-            "customer_id": tx["customer_id"],
-            "order_date": tx["order_date"].dt.strftime("%Y-%m-%d"),
-            "amount": tx["amount"],
-        }
-    )
-    frame.drop(columns="order_id").to_csv(path, index=False)
-    return path
+from tests.engine.helpers import TODAY, cdnow_log, duckdb_file, messy_log, table_columns
 
 
 @pytest.fixture(scope="module", params=["messy", "cdnow"])
 def purchase_file(request, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp(request.param)
     return messy_log(folder / "purchases.csv") if request.param == "messy" else cdnow_log(folder / "purchases.csv")
-
-
-def _columns(path: Path) -> dict[str, str]:
-    header = path.read_text().splitlines()[0].split(",")
-    return {name: COLUMNS[name] for name in header}
-
-
-def duckdb_file(path: Path) -> str:
-    database = path.with_suffix(".duckdb")
-    if not database.exists():
-        with duckdb.connect(str(database)) as con:
-            con.execute(
-                f"CREATE TABLE purchases AS SELECT * FROM read_csv(?, header = true, columns = {_columns(path)})",
-                [str(path)],
-            )
-    return f"duckdb:///{database}"
 
 
 def embedded(path: Path):
@@ -144,7 +84,7 @@ def test_postgresql_gives_the_same_counts_summary_and_parameters(purchase_file, 
     table = f"purchases_{purchase_file.parent.name.rstrip('0123456789')}"
     columns = ", ".join(
         f"{name} {'TEXT' if kind == 'VARCHAR' else 'DOUBLE PRECISION' if kind == 'DOUBLE' else kind}"
-        for name, kind in _columns(purchase_file).items()
+        for name, kind in table_columns(purchase_file).items()
     )
     with psycopg.connect(postgres_url, autocommit=True) as con:
         con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -160,7 +100,7 @@ def test_postgresql_gives_the_same_counts_summary_and_parameters(purchase_file, 
 
 def test_spark_gives_the_same_counts_summary_and_parameters(purchase_file, spark):
     schema = ", ".join(
-        f"{name} {'STRING' if kind == 'VARCHAR' else kind}" for name, kind in _columns(purchase_file).items()
+        f"{name} {'STRING' if kind == 'VARCHAR' else kind}" for name, kind in table_columns(purchase_file).items()
     )
     view = f"purchases_{purchase_file.parent.name.rstrip('0123456789')}"
     spark.read.csv(str(purchase_file), header=True, schema=schema).createOrReplaceTempView(view)
