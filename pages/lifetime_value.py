@@ -194,10 +194,12 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
         (lo, hi), (mlo, mhi) = interval["total"], interval["mean"]
         a.caption(f"90% range: {lv.money(lo)} to {lv.money(hi)}")
         b.caption(f"90% range: {lv.money(mlo)} to {lv.money(mhi)}")
-        st.caption(
-            f"The ranges come from redrawing the models' parameters {interval['replicates']} times within their "
-            "statistical uncertainty; they do not cover a wrong margin or a change in how customers behave."
+        how = (
+            "from the models' parameters' statistical uncertainty (delta method)"
+            if interval.get("method") == "delta"
+            else f"from redrawing the models' parameters {interval['replicates']} times within their statistical uncertainty"
         )
+        st.caption(f"The ranges come {how}; they do not cover a wrong margin or a change in how customers behave.")
     else:
         st.caption("No range could be computed: the parameter uncertainty could not be estimated on this data.")
     st.markdown(
