@@ -26,7 +26,22 @@ from scipy.stats import norm
 
 
 def log_hessian(loglik: Callable[[np.ndarray], float], log_theta: np.ndarray, h: float = 1e-3) -> np.ndarray:
-    """Central-difference Hessian of `loglik` (a function of log-parameters) at `log_theta`."""
+    """Central-difference Hessian of `loglik` (a function of log-parameters) at `log_theta`.
+
+    Parameters
+    ----------
+    loglik : callable
+        Log-likelihood as a function of the log-parameters.
+    log_theta : np.ndarray
+        Point (log-parameters) where the Hessian is taken.
+    h : float
+        Step on the log scale.
+
+    Returns
+    -------
+    np.ndarray
+        The k x k Hessian.
+    """
     k = len(log_theta)
     out = np.empty((k, k))
     step = np.eye(k) * h
@@ -38,8 +53,21 @@ def log_hessian(loglik: Callable[[np.ndarray], float], log_theta: np.ndarray, h:
 
 
 def log_covariance(loglik: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray | None:
-    """Inverse observed information of the log-parameters at the estimate `theta`; None when it is
-    not positive definite (the estimate sits on a flat ridge or a boundary)."""
+    """Inverse observed information of the log-parameters at the estimate `theta`.
+
+    Parameters
+    ----------
+    loglik : callable
+        Log-likelihood as a function of the log-parameters.
+    theta : np.ndarray
+        The maximum-likelihood estimate (natural scale).
+
+    Returns
+    -------
+    np.ndarray or None
+        The covariance; None when it is not positive definite (the estimate sits on a flat ridge
+        or a boundary).
+    """
     try:
         with np.errstate(all="ignore"):
             info = -log_hessian(loglik, np.log(theta))
@@ -51,7 +79,15 @@ def log_covariance(loglik: Callable[[np.ndarray], float], theta: np.ndarray) -> 
 
 
 class SpendByTriple:
-    """Per distinct triple: customers, and the sum of their mean repeat spend (0 for x = 0)."""
+    """Per distinct triple: customers, and the sum of their mean repeat spend (0 for x = 0).
+
+    Parameters
+    ----------
+    triples : Triples
+        Distinct (frequency, recency, T) of the summary (`inverse` maps customers to triples).
+    frequency, monetary_value : np.ndarray
+        Per customer, aligned with `triples.inverse`.
+    """
 
     def __init__(self, triples: Any, frequency: np.ndarray, monetary_value: np.ndarray) -> None:
         x = np.asarray(frequency, dtype=np.float64)
@@ -62,7 +98,18 @@ class SpendByTriple:
         self.spend_sum = np.bincount(triples.inverse, weights=m, minlength=size)
 
     def expected_spend_total(self, p: float, q: float, v: float) -> np.ndarray:
-        """Sum over each triple's customers of the expected spend per purchase (currency)."""
+        """Sum over each triple's customers of the expected spend per purchase (currency).
+
+        Parameters
+        ----------
+        p, q, v : float
+            Gamma-Gamma parameters.
+
+        Returns
+        -------
+        np.ndarray
+            One sum per triple.
+        """
         return (p * v * self.customers + p * self.frequency * self.spend_sum) / (p * self.frequency + q - 1)
 
 
@@ -76,7 +123,24 @@ def total_clv(
     annual_discount_rate: float,
     margin: float,
 ) -> float:
-    """Total CLV (currency) of today's customers for these parameters (nan when q <= 1)."""
+    """Total CLV (currency) of today's customers for these parameters.
+
+    Parameters
+    ----------
+    purchase_model : PurchaseModel
+        Fitted (or re-parameterised) purchase model.
+    gamma_gamma : np.ndarray
+        Gamma-Gamma (p, q, v).
+    triples : Triples
+    spend : SpendByTriple
+    horizon, annual_discount_rate, margin : float
+        As in `ClvSettings` (horizon in model periods).
+
+    Returns
+    -------
+    float
+        Total CLV; nan when q <= 1 (no finite mean spend).
+    """
     p, q, v = (float(g) for g in gamma_gamma)
     if q <= 1:
         return math.nan
@@ -94,9 +158,25 @@ def delta_interval(
     level: float,
     h: float = 1e-3,
 ) -> tuple[float, float, int] | None:
-    """Interval of `value` (positive) from the delta method on log value; also the evaluations used.
+    """Interval of `value` (positive) from the delta method on log value.
 
-    `value` takes the log-parameters; `covariance` is their covariance. None when a valuation fails.
+    Parameters
+    ----------
+    value : callable
+        The quantity as a function of the log-parameters.
+    log_theta : np.ndarray
+        Estimated log-parameters.
+    covariance : np.ndarray
+        Their covariance.
+    level : float
+        Coverage, e.g. 0.90.
+    h : float
+        Step of the central differences.
+
+    Returns
+    -------
+    (lo, hi, evaluations) or None
+        None when a valuation fails.
     """
     centre = value(log_theta)
     if not (math.isfinite(centre) and centre > 0):

@@ -23,7 +23,20 @@ REFIT_SAMPLE_ROWS = 250_000
 def stratified_sample(y: np.ndarray, size: int, random_state: int) -> np.ndarray:
     """Sorted row positions of a sample of `size` rows with the same class shares as `y` (0/1).
 
-    All rows when `size >= len(y)`. Each class gets round(size * share) rows, at least one.
+    Parameters
+    ----------
+    y : np.ndarray
+        Class labels (0/1 or bool).
+    size : int
+        Rows wanted.
+    random_state : int
+        Seed.
+
+    Returns
+    -------
+    np.ndarray
+        All rows when `size >= len(y)`; otherwise each class gets round(size * share) rows, at
+        least one.
     """
     y = np.asarray(y).astype(bool)
     if size >= len(y):
@@ -43,6 +56,18 @@ def auc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:
     Hanley & McNeil (1982), "The meaning and use of the area under a ROC curve", Radiology 143,
     eq. (2): SE^2 = [A(1-A) + (n1-1)(Q1-A^2) + (n2-1)(Q2-A^2)] / (n1 n2), Q1 = A/(2-A),
     Q2 = 2A^2/(1+A).
+
+    Parameters
+    ----------
+    auc : float
+        The estimated area under the ROC curve.
+    n_positive, n_negative : int
+        Churners and stayers it was estimated on.
+
+    Returns
+    -------
+    float
+        The standard error (nan without both classes).
     """
     if n_positive < 1 or n_negative < 1 or not math.isfinite(auc):
         return math.nan

@@ -92,6 +92,12 @@ def database_report(
     settings : ReportSettings, optional
     progress : callable, optional
         Called with the name of each step.
+
+    Returns
+    -------
+    dict
+        JSON-ready report: version, settings, data (counts from the database, plus `source`),
+        one key per section, reasons.
     """
     from analytics.models.clv import ClvSettings
     from analytics.reports.sections.clv import report_section_from_summaries

@@ -67,13 +67,29 @@ def report_section_from_summaries(
     summary : pd.DataFrame
         Per-customer summary to the holdout end.
     settings : ClvSettings, optional
+
+    Returns
+    -------
+    dict
+        The section, same keys as `report_section`.
     """
     s = ClvSettings() if settings is None else settings
     return section_from_analysis(analyse_summaries(split, summary, s), s)
 
 
 def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
-    """The section's JSON-ready dict from a finished analysis."""
+    """The section's JSON-ready dict from a finished analysis.
+
+    Parameters
+    ----------
+    a : ClvAnalysis
+    s : ClvSettings
+        The settings it ran with.
+
+    Returns
+    -------
+    dict
+    """
     cmp_ = a.comparison
     models: dict[str, Any] = {}
     for name in MODEL_NAMES:
