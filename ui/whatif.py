@@ -29,11 +29,15 @@ from analytics.business.economics import (
     apply_lift,
     whatif,
 )
+from analytics.business.kind import PURCHASE_LOG
 from analytics.business.whatif_inputs import DefaultValue, WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CustomerData
 from analytics.jsonready import json_number
+from analytics.models.clv import ClvSettings
 from ui.cache import per_dataset
+from ui.kind import business_kind
+from ui.models import clv_analysis, clv_settings
 
 # URL keys (short, page-prefixed). Values are what the widgets show (percent as 5.0, not 0.05).
 K_PERIOD = "wi_period"
@@ -83,6 +87,7 @@ DEFAULT_MARGIN_PCT = round(100 * MARGIN_RATE)  # margin slider default, % of rev
 DEFAULT_DISCOUNT_PCT = round(100 * ANNUAL_DISCOUNT_RATE, 1)  # discount slider default, % a year
 LABELS = {
     "retention_rate": "Retention per {unit}",
+    "repeat_rate": "Repeat rate per {unit} (not retention)",
     "revenue_per_customer": "Revenue per active customer per {unit}",
     "new_customers": "New customers per {unit}",
     "starting_customers": "Customers today",
@@ -94,9 +99,18 @@ LABELS = {
 
 
 @per_dataset(max_entries=16)
+def _defaults(data: CustomerData, period: str, kind: str, clv: ClvSettings) -> dict[str, DefaultValue]:
+    fitted = clv_analysis(data, clv) if kind == PURCHASE_LOG and data.has_transactions else None
+    return defaults_from_data(data, period, business_kind=kind, clv_settings=clv, clv=fitted)
+
+
 def whatif_defaults(data: CustomerData, period: str) -> dict[str, DefaultValue]:
-    """What-if inputs measured from the data for `period` (cached per dataset; raises DataError)."""
-    return defaults_from_data(data, period)
+    """What-if inputs measured from the data for `period` (cached per dataset; raises DataError).
+
+    A purchase log's retention, starting customers and revenue come from the Lifetime value page's
+    fitted purchase model (same settings, same cached fit), so both pages value the same customers.
+    """
+    return _defaults(data, period, business_kind(data).kind, clv_settings())
 
 
 # --------------------------------------------------------------------------------------------

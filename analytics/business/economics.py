@@ -902,3 +902,23 @@ def whatif(
         explanation=explanation,
         **res,
     )
+
+
+def lift_applied_text(result: WhatIfResult) -> str:
+    """The lift as applied, in words, on the basis actually used (for labels and the report).
+
+    E.g. '+5.0 points of yearly retention (86.8% → 91.8% a year; 98.83% → 99.29% a month)'.
+    """
+    unit = PERIOD_NAMES[result.base.period]
+    per_period = f"{result.retention_base:.2%} → {result.retention_lifted:.2%} a {unit}"
+    if result.lift_basis_used == "year" and result.base.period != "Y":
+        points = 100.0 * (result.yearly_retention_lifted - result.yearly_retention_base)
+        text = (
+            f"{points:+.1f} points of yearly retention ({result.yearly_retention_base:.1%} → "
+            f"{result.yearly_retention_lifted:.1%} a year; {per_period})"
+        )
+    else:
+        text = f"{result.lift_points:+.1f} points of retention per {unit} ({per_period})"
+    if result.retention_capped:
+        text += f", stopped at {MAX_RETENTION:.1%} a {unit}"
+    return text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,9 @@ from analytics.data.schema import (
     DataError,
 )
 from analytics.jsonready import json_number
+
+if TYPE_CHECKING:
+    from analytics.models.clv import ClvAnalysis, ClvSettings
 
 #: Periods over which retention, revenue and new customers are averaged.
 MEASUREMENT_WINDOW = 12
@@ -180,6 +184,36 @@ def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[
         True,
     )
     out["spend_growth"] = _spend_growth(pairs, first.ordinal, last.ordinal, data_start, unit)
+    return out
+
+
+def _measure_purchase_model(
+    data: CustomerData, period: str, window: int, clv_settings: ClvSettings | None, clv: ClvAnalysis | None
+) -> dict[str, DefaultValue]:
+    """A purchase log's inputs from the same fitted purchase model as the Lifetime value page.
+
+    Starting customers = the model's expected active customers, retention = its yearly retention
+    per period, revenue = its revenue per active customer-month (`analytics.business.value`). New
+    customers and spend growth stay measured from first purchases; month-to-month repeat buying is
+    kept under its own name, ``repeat_rate`` (it is not retention: occasional buyers skip months).
+    """
+    from analytics.business.value import purchase_analysis, purchase_model_inputs
+
+    unit = PERIOD_NAMES[period]
+    out = _measure_transactions(data, period, window)
+    repeat = out.pop("retention_rate")
+    out["repeat_rate"] = DefaultValue(
+        repeat.value,
+        repeat.unit,
+        repeat.source.replace("Measured: ", "Measured (repeat rate, not used as retention): ", 1),
+        True,
+    )
+    analysis = clv if clv is not None else purchase_analysis(data, clv_settings)
+    for name, (value, unit_text, source) in purchase_model_inputs(analysis, PERIODS_PER_YEAR[period], unit).items():
+        if name == "retention_rate":
+            out[name] = _retention_value(value, period, source[0].lower() + source[1:].rstrip("."))
+        else:
+            out[name] = DefaultValue(value, unit_text, f"Measured: {source[0].lower() + source[1:]}", True)
     return out
 
 
@@ -346,7 +380,13 @@ def _assumed_acquisition_cost(
 
 
 def defaults_from_data(
-    data: CustomerData, period: Period = "M", *, window: int = MEASUREMENT_WINDOW
+    data: CustomerData,
+    period: Period = "M",
+    *,
+    window: int = MEASUREMENT_WINDOW,
+    business_kind: str | None = None,
+    clv_settings: ClvSettings | None = None,
+    clv: ClvAnalysis | None = None,
 ) -> dict[str, DefaultValue]:
     """What-if inputs measured from the data, each with its unit and source.
 
@@ -365,8 +405,12 @@ def defaults_from_data(
     0 unless measurable), ``margin_rate`` (assumed 30%), ``acquisition_cost`` (measured from an
     acquisition_cost column, else assumed: a third of lifetime value), ``fixed_costs`` (assumed 0).
 
-    Retention from purchases is the share of customers active (buying) in period t-1 who are
-    active again in t, pooled over the last `window` pairs of complete periods.
+    For a purchase log (`analytics.business.kind`, or `business_kind='purchase_log'`) retention,
+    starting customers and revenue come from the fitted purchase model, the same one as the
+    Lifetime value page (`clv`, or fitted with `clv_settings`): see `_measure_purchase_model`; the
+    month-to-month repeat buying is returned as ``repeat_rate``. For a subscription with payments,
+    retention is the share of customers paying in period t-1 who pay again in t, pooled over the
+    last `window` pairs of complete periods.
 
     Raises
     ------
@@ -376,7 +420,12 @@ def defaults_from_data(
     unit = PERIOD_NAMES[period]
     tx_error: DataError | None = None
     out: dict[str, DefaultValue] | None = None
-    if data.has_transactions:
+    from analytics.business.kind import PURCHASE_LOG, detect_business_kind
+
+    purchase_log = data.has_transactions and detect_business_kind(data, business_kind).kind == PURCHASE_LOG
+    if purchase_log:
+        out = _measure_purchase_model(data, period, window, clv_settings, clv)
+    elif data.has_transactions:
         try:
             out = _measure_transactions(data, period, window)
         except DataError as err:
@@ -516,6 +565,8 @@ def build_assumptions(
     """
     unit = PERIOD_NAMES[settings.period]
     inputs = {k: defaults[k] for k in ("retention_rate", "revenue_per_customer", "new_customers", "starting_customers")}
+    if "repeat_rate" in defaults:  # purchase logs: shown under its own name, not used as retention
+        inputs["repeat_rate"] = defaults["repeat_rate"]
 
     def chosen(value: float, unit_text: str, what: str) -> DefaultValue:
         return DefaultValue(float(value), unit_text, f"Chosen in the what-if settings ({what}).", False)

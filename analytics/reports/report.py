@@ -98,10 +98,21 @@ def kpis_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
+    from analytics.business.kind import PURCHASE_LOG, detect_business_kind
     from analytics.business.kpis import KpiSettings
+    from analytics.business.value import purchase_analysis
+    from analytics.models.clv import ClvSettings
     from analytics.reports.sections.kpis import report_section
 
-    return report_section(data, KpiSettings(period="month"))
+    model_clv = None
+    if data.has_transactions and detect_business_kind(data, settings.business_kind).kind == PURCHASE_LOG:
+        # clv_model and LTV:CAC from the clv section's own fit (the same cached analysis)
+        clv = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+        try:
+            model_clv = purchase_analysis(data, clv).mean_clv
+        except DataError:
+            model_clv = None
+    return report_section(data, KpiSettings(period="month", model_clv=model_clv))
 
 
 def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
@@ -250,9 +261,12 @@ def whatif_section(data: CustomerData, settings: ReportSettings) -> dict:
         When the data cannot support this section (the report shows the reason instead).
     """
     from analytics.business.whatif_inputs import WhatIfSettings
+    from analytics.models.clv import ClvSettings
     from analytics.reports.sections.whatif import report_section
 
-    return report_section(data, WhatIfSettings())
+    # the same purchase model (and cached fit) as the clv section
+    clv = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+    return report_section(data, WhatIfSettings(), business_kind=settings.business_kind, clv_settings=clv)
 
 
 def segments_section(data: CustomerData, settings: ReportSettings) -> dict:

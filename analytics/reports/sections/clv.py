@@ -13,9 +13,21 @@ from analytics.jsonready import to_json_ready
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
+from analytics.business.value import purchase_analysis
 from analytics.models.btyd import HoldoutSplit
-from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv, analyse_summaries
+from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_summaries
 from analytics.models.purchase import MODEL_NAMES
+from analytics.models.spend import GammaGamma
+
+
+def _calibration_spend_params(calibration: Any) -> dict | None:
+    """Gamma-Gamma on the calibration period; repeat buyers whose repeat purchases were all free are left
+    out as in `analyse_clv`; None when it cannot be fitted there (e.g. too few repeat buyers)."""
+    free = ((calibration["frequency"] > 0) & (calibration["monetary_value"] <= 0)).to_numpy()
+    try:
+        return GammaGamma().fit(calibration, weights=(~free).astype(float) if free.any() else None).params_
+    except DataError:
+        return None
 
 
 def report_section(data: CustomerData, settings: ClvSettings | None = None) -> dict:
@@ -52,7 +64,10 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None) -> d
             "has none. For subscription data see the retention (sBG) section."
         )
     s = ClvSettings() if settings is None else settings
-    return section_from_analysis(analyse_clv(data.require_transactions("Lifetime value from purchase behaviour"), s), s)
+    section = section_from_analysis(purchase_analysis(data, s), s)  # one cached fit shared with kpis and whatif
+    # added: purchase-log retention from the selected model (analytics.business.value)
+    section["retention"] = to_json_ready(model_value_section(data, s))
+    return section
 
 
 def report_section_from_summaries(
@@ -115,6 +130,9 @@ def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
             "models": models,
             "gamma_gamma": {
                 "params": a.spend_model.params_,
+                # added: the spend model fitted on the calibration period alone, as Fader, Hardie &
+                # Lee (2005) publish it (CDNOW sample, calibration to 1997-09-30: p 6.25, q 3.74, v 15.44)
+                "calibration_params": _calibration_spend_params(cmp_.split.calibration),
                 "log_likelihood": a.spend_model.log_likelihood_,
                 "frequency_spend_correlation": a.gg_check.correlation,
                 "assumption_ok": a.gg_check.ok,

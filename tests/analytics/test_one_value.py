@@ -1,0 +1,114 @@
+"""One number, one meaning: the what-if, the KPIs and the CLV section read the same fitted model.
+
+Issue 10's measurements (before): on the CDNOW sample the what-if kept 30% of customers a month
+(5e-7 a year), started from the 138 buyers of the last month and valued 5 years at 845 while the
+CLV section valued 12 months at about 21,000; the report's kpis.clv_model was null.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from analytics.business.kind import PURCHASE_LOG, SUBSCRIPTION
+from analytics.business.whatif_inputs import WhatIfSettings
+from analytics.data.datasets import load_demo
+from analytics.data.ingest import load_files
+from analytics.models.btyd import simulate_transactions
+from analytics.models.clv import ClvSettings
+from analytics.reports.report import ReportSettings, build_report
+from analytics.reports.sections.clv import report_section as clv_section
+from analytics.reports.sections.whatif import report_section as whatif_section
+
+SECTIONS = {
+    "kpis": "analytics.reports.report:kpis_section",
+    "clv": "analytics.reports.report:clv_section",
+    "whatif": "analytics.reports.report:whatif_section",
+}
+
+
+@pytest.fixture(scope="module")
+def cdnow_sample_report() -> dict:
+    return build_report(load_demo("cdnow_sample"), ReportSettings(), sections=SECTIONS)
+
+
+def check_purchase_log_whatif(clv: dict, whatif: dict) -> None:
+    retention = clv["retention"]
+    assert whatif["business_kind"] == PURCHASE_LOG
+    # starting base = the model's expected alive customers
+    assert whatif["inputs"]["starting_customers"]["value"] == pytest.approx(retention["expected_alive_customers"])
+    # yearly retention plausible: between a new and an established customer's one-year survival
+    yearly = whatif["yearly_retention_rate"]
+    assert yearly == pytest.approx(retention["yearly_retention_rate"])
+    assert retention["new_customer_yearly_survival"] < yearly < retention["established_customer_yearly_survival"]
+    # the default lift is 5 points of YEARLY retention, and that is what was applied and said
+    assert whatif["lift_basis_used"] == "year"
+    assert whatif["yearly_lifted_retention_rate"] - yearly == pytest.approx(0.05, abs=1e-9)
+    assert whatif["lift_applied"].startswith("+5.0 points of yearly retention")
+    assert 0 <= whatif["retention_rate"] <= 1 and 0 <= whatif["inputs"]["repeat_rate"]["value"] <= 1
+
+
+def test_cdnow_sample_whatif_reads_the_clv_model(cdnow_sample_report):
+    report = cdnow_sample_report
+    check_purchase_log_whatif(report["clv"], report["whatif"])
+    assert report["data"]["business_kind"] == PURCHASE_LOG
+    assert 900 < report["whatif"]["inputs"]["starting_customers"]["value"] < 1100  # not the 138 buyers of June
+    assert 0.80 < report["whatif"]["yearly_retention_rate"] < 0.95  # not 5e-7
+
+
+def test_kpis_clv_model_is_the_clv_sections_mean(cdnow_sample_report):
+    kpis, clv = cdnow_sample_report["kpis"]["values"], cdnow_sample_report["clv"]
+    assert kpis["clv_model"] == pytest.approx(clv["mean_clv"], rel=1e-12)
+
+
+def test_whatif_values_todays_customers_as_the_clv_section_does():
+    """Same horizon (12 months), margin (30%) and discount (10% a year): within 1%."""
+    data = load_demo("cdnow_sample")
+    clv_settings = ClvSettings(n_bootstrap=0)
+    clv = clv_section(data, clv_settings)
+    whatif = whatif_section(data, WhatIfSettings(horizon_periods=12), clv_settings=clv_settings)
+    assert whatif["value_of_todays_customers"] == pytest.approx(clv["total_clv"], rel=0.01)
+
+
+@pytest.mark.slow
+def test_full_cdnow_whatif_is_plausible():
+    data = load_demo("cdnow")
+    clv_settings = ClvSettings(n_bootstrap=0)
+    check_purchase_log_whatif(clv_section(data, clv_settings), whatif_section(data, clv_settings=clv_settings))
+
+
+def test_retailer_like_log_whatif_is_plausible():
+    """A retailer's invoices: customers won all year round, frequent buyers (simulated BG/NBD log)."""
+    tx = simulate_transactions(
+        3000, r=0.8, alpha=20.0, a=0.3, b=3.0, acquisition_days=365, observation_days=730, random_state=7
+    )
+    data = load_files([("invoices.csv", tx.to_csv(index=False).encode())], today=tx["order_date"].max())
+    clv_settings = ClvSettings(n_bootstrap=0)
+    whatif = whatif_section(data, clv_settings=clv_settings)
+    check_purchase_log_whatif(clv_section(data, clv_settings), whatif)
+    assert whatif["inputs"]["new_customers"]["value"] > 0
+
+
+def test_subscription_demo_whatif_stays_on_its_recorded_retention():
+    whatif = whatif_section(load_demo("subscription"))
+    assert whatif["business_kind"] == SUBSCRIPTION and "repeat_rate" not in whatif["inputs"]
+    assert whatif["yearly_lifted_retention_rate"] - whatif["yearly_retention_rate"] == pytest.approx(0.05, abs=1e-9)
+
+
+def test_cli_pins_the_published_gamma_gamma_on_the_cdnow_sample():
+    """Keeping the 21 same-day orders gives FHL (2005)'s spend model on the calibration period."""
+    result = subprocess.run(
+        [sys.executable, "-m", "analytics", "report", "demo:cdnow_sample", "--calibration-end", "1997-09-30"]
+        + ["--json", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    assert report["data"]["rows_used"] == 6919
+    params = report["clv"]["gamma_gamma"]["calibration_params"]
+    for key, published in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
+        assert params[key] == pytest.approx(published, rel=0.005), key
