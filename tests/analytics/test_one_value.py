@@ -83,7 +83,7 @@ def test_full_cdnow_whatif_is_plausible():
 def test_retailer_like_log_whatif_is_plausible():
     """A retailer's invoices: customers won all year round, frequent buyers (simulated BG/NBD log)."""
     tx = simulate_transactions(
-        3000, r=0.8, alpha=20.0, a=0.3, b=3.0, acquisition_days=365, observation_days=730, random_state=7
+        3000, r=0.8, alpha=10.0, a=0.5, b=2.0, acquisition_days=365, observation_days=730, random_state=7
     )
     data = load_files([("invoices.csv", tx.to_csv(index=False).encode())], today=tx["order_date"].max())
     clv_settings = ClvSettings(n_bootstrap=0)
@@ -112,3 +112,18 @@ def test_cli_pins_the_published_gamma_gamma_on_the_cdnow_sample():
     params = report["clv"]["gamma_gamma"]["calibration_params"]
     for key, published in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
         assert params[key] == pytest.approx(published, rel=0.005), key
+
+
+def test_sbg_on_a_left_truncated_snapshot_says_it_is_not_informative():
+    import numpy as np
+
+    from analytics.reports.sections.retention_sbg import report_section as sbg_section
+
+    rng = np.random.default_rng(0)
+    tenure, churned = rng.integers(12, 60, 500), rng.random(500) < 0.2
+    rows = "\n".join(f"{i},{t},{'yes' if c else 'no'}" for i, (t, c) in enumerate(zip(tenure, churned)))
+    data = load_files([("snapshot.csv", f"id,tenure_months,churned\n{rows}\n".encode())])
+    section = sbg_section(data)
+    assert section["informative"] is False
+    assert section["not_informative_reason"].startswith("not informative here, because the table has no customer")
+    assert sbg_section(load_demo("subscription"))["informative"] is True

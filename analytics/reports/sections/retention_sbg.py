@@ -19,6 +19,36 @@ if TYPE_CHECKING:  # the CLV module loads lifetimes; the retention section needs
     from analytics.models.clv import ClvSettings
 
 
+#: sBG parameters beyond this mean the fit collapsed to one churn probability shared by everyone.
+DEGENERATE_PARAMETER = 1000.0
+#: A table whose youngest customer is older than this many months is a left-truncated snapshot.
+MAX_YOUNGEST_MONTHS = 3
+
+
+def informative(model: ShiftedBetaGeometric, periods: Any) -> tuple[bool, str | None]:
+    """Whether the sBG fit says something about this base, and if not, why in one sentence.
+
+    Not informative when the optimum is degenerate (alpha and beta run off to huge values: one churn
+    probability for everyone, no heterogeneity to learn) or when the table is a left-truncated
+    snapshot (no customer in their first months, so the early churn that shapes the curve was never
+    observed: Fader & Hardie 2007 fit cohorts followed from their start).
+    """
+    youngest = float(np.min(periods["periods"])) if len(periods) else 0.0
+    if youngest > MAX_YOUNGEST_MONTHS:
+        return False, (
+            f"not informative here, because the table has no customer in their first {youngest:.0f} months (a "
+            "snapshot of customers who had already stayed a while): the early churn that shapes the curve was "
+            "never observed"
+        )
+    if max(model.alpha_, model.beta_) > DEGENERATE_PARAMETER:
+        return False, (
+            f"not informative here, because the fit ran to alpha {model.alpha_:,.0f} and beta {model.beta_:,.0f}: the "
+            "data show one churn rate for everyone and nothing about how customers differ, so the curve is a "
+            "plain constant-churn line"
+        )
+    return True, None
+
+
 def report_section(data: CustomerData, settings: ClvSettings | None = None) -> dict:
     """The `retention_sbg` section of the headless report (keys are a stable contract).
 
@@ -59,7 +89,10 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None) -> d
     d = monthly_rate(annual)
     dl = model.discounted_expected_lifetime(d)
     horizon = np.arange(25)
+    useful, why_not = informative(model, periods)
     out: dict[str, Any] = {
+        "informative": useful,  # added: False with the reason when the fit says nothing about this base
+        "not_informative_reason": why_not,
         "period": "month",
         "params": model.params_,
         "log_likelihood": model.log_likelihood_,
