@@ -631,3 +631,31 @@ def _current(vr: pd.DataFrame, data: CustomerData) -> pd.Series:
         churned = data.require_customers().set_index(CUSTOMER_ID)[CHURNED].astype("boolean").fillna(False)
         return ~churned.astype(bool)
     return pd.Series(True, index=vr.index)
+
+
+def boundary_note(model: str, params: dict[str, float], time_unit: str) -> str | None:
+    """One plain sentence when a purchase model's fit sits at a boundary, else None.
+
+    BG/NBD and MBG/NBD: a mean dropout probability per purchase ``a / (a + b)`` below 0.1%;
+    Pareto/NBD: a mean dropout rate ``s / beta`` under 0.1% a year. Either way the data show no
+    sign of customers dropping out in this window, so P(alive) is near 1 for everyone.
+    """
+    if model in ("bg_nbd", "mbg_nbd"):
+        dropout = params["a"] / (params["a"] + params["b"])
+    elif model == "pareto_nbd":
+        dropout = params["s"] / params["beta"] * DAYS_PER_YEAR / _unit_days(time_unit)
+    else:
+        return None
+    if dropout >= 1e-3:
+        return None
+    label = MODEL_LABELS.get(model, model)
+    return (
+        f"{label} finds no sign of customers dropping out in this window (its dropout rate went to zero): every "
+        "customer counts as still active, so retention and value rest on purchase rates alone. A longer history "
+        "would show who stops buying."
+    )
+
+
+def unique_notes(notes: list[str]) -> list[str]:
+    """Each note once, in order of first appearance (fits retried per model repeat the same remark)."""
+    return list(dict.fromkeys(notes))

@@ -109,3 +109,12 @@ def test_score_customers_prefers_the_models_and_drops_leavers():
     assert not scores.model_clv and "monthly charge" in scores.value_source
     with pytest.raises(DataError, match="Churn risk needs"):
         score_customers(data, vr.drop(columns="churn_probability"), settings)
+
+
+def test_a_fit_at_the_boundary_is_said_once_in_plain_words():
+    from analytics.business.value import boundary_note, unique_notes
+
+    note = boundary_note("bg_nbd", {"r": 1.0, "alpha": 2.0, "a": 1e-5, "b": 3.0}, "W")
+    assert note is not None and note.startswith("BG/NBD finds no sign of customers dropping out in this window")
+    assert boundary_note("pareto_nbd", {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}, "W") is None
+    assert unique_notes(["a", "b", "a"]) == ["a", "b"]

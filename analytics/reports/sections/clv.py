@@ -13,7 +13,7 @@ from analytics.jsonready import to_json_ready
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
-from analytics.business.value import purchase_analysis
+from analytics.business.value import boundary_note, model_value_section, purchase_analysis, unique_notes
 from analytics.models.btyd import HoldoutSplit
 from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_summaries
 from analytics.models.purchase import MODEL_NAMES
@@ -152,6 +152,10 @@ def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
             "expected_spend_total": float(c["expected_spend"].sum()),
             "historic_value_total": float(c["historic_value"].sum()) if "historic_value" in c else None,
             "mean_p_alive": float(c["p_alive"].mean()),
-            "notes": a.notes + ([] if a.gg_check.ok else [a.gg_check.message]),
+            "notes": unique_notes(
+                a.notes
+                + ([] if a.gg_check.ok else [a.gg_check.message])
+                + [n for n in [boundary_note(a.selected, a.purchase_model.params_, s.time_unit)] if n]
+            ),
         }
     )
