@@ -77,9 +77,16 @@ def stage_moves(data: CustomerData, period: str) -> tuple[pd.DataFrame, pd.Times
 
 
 @per_dataset(max_entries=16)
+def _whatif_summary(data: CustomerData, settings: WhatIfSettings, kind: str, clv: Any) -> dict[str, Any]:
+    return report_section(data, settings, business_kind=kind, clv_settings=clv)
+
+
 def whatif_summary(data: CustomerData, settings: WhatIfSettings) -> dict[str, Any]:
-    """The what-if report section for these settings (measures the defaults from the data)."""
-    return report_section(data, settings)
+    """The what-if report section for these settings, on the business kind and purchase model
+    (Lifetime value page's settings) every page uses."""
+    from ui.kind import business_kind
+
+    return _whatif_summary(data, settings, business_kind(data).kind, models.clv_settings())
 
 
 # --------------------------------------------------------------------------------------------

@@ -98,15 +98,15 @@ def kpis_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.business.kind import PURCHASE_LOG, detect_business_kind
     from analytics.business.kpis import KpiSettings
     from analytics.business.value import purchase_analysis
     from analytics.models.clv import ClvSettings
     from analytics.reports.sections.kpis import report_section
 
     model_clv = None
-    if data.has_transactions and detect_business_kind(data, settings.business_kind).kind == PURCHASE_LOG:
-        # clv_model and LTV:CAC from the clv section's own fit (the same cached analysis)
+    if data.has_transactions:
+        # clv_model and LTV:CAC from the clv section's own fit (the same cached analysis), as the
+        # Customer health page takes them from the Lifetime value page
         clv = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
         try:
             model_clv = purchase_analysis(data, clv).mean_clv
