@@ -430,7 +430,12 @@ KPI_SPECS: dict[str, _Spec] = {
         "Repeat-purchase rate", "share", "Share of customers with 2 or more orders by the period end.", True
     ),
     "retention_rate": _Spec(
-        "Retention rate", "share", "Share of the customers at the period start still active at its end.", True
+        "Retention rate",
+        "share",
+        "Share of the customers at the period start still active at its end (for a purchase log: of last "
+        "period's buyers, the share who bought again, i.e. the repeat rate; the purchase model's yearly "
+        "retention is on the Lifetime value page).",
+        True,
     ),
     "churn_rate": _Spec(
         "Churn rate",
@@ -453,11 +458,15 @@ KPI_SPECS: dict[str, _Spec] = {
     "clv_simple": _Spec(
         "CLV (simple)",
         "currency",
-        "Average order value x purchase frequency x expected lifetime - acquisition cost.",
+        "Formula CLV: average order value x purchase frequency x expected lifetime - acquisition cost; averaged over "
+        "everyone and undiscounted, so larger than the model's value of today's customers.",
         True,
     ),
     "clv_model": _Spec(
-        "CLV (model)", "currency", "Mean customer lifetime value from the fitted model on the CLV page.", True
+        "CLV (model)",
+        "currency",
+        "Mean customer value over the Lifetime value page's horizon (12 months by default) from its fitted model.",
+        True,
     ),
     "nps": _Spec("NPS", "score", "% promoters (9-10) minus % detractors (0-6), from -100 to 100.", True),
     "csat": _Spec("CSAT", "share", "Share of satisfaction answers that are 4 or 5 (of 5).", True),

@@ -6,7 +6,7 @@ frozen assumptions of `analytics.business.economics`. Bad settings raise `DataEr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -201,6 +201,16 @@ def _measure_purchase_model(
 
     unit = PERIOD_NAMES[period]
     out = _measure_transactions(data, period, window)
+    try:
+        analysis = clv if clv is not None else purchase_analysis(data, clv_settings)
+    except DataError as err:  # too little history for a purchase model: the repeat rate, said so
+        repeat = out["retention_rate"]
+        out["retention_rate"] = replace(
+            repeat,
+            source=f"{repeat.source} The purchase model could not be fitted ({err}), so this repeat rate stands in "
+            "for retention and understates it for occasional buyers.",
+        )
+        return out
     repeat = out.pop("retention_rate")
     out["repeat_rate"] = DefaultValue(
         repeat.value,
@@ -208,7 +218,6 @@ def _measure_purchase_model(
         repeat.source.replace("Measured: ", "Measured (repeat rate, not used as retention): ", 1),
         True,
     )
-    analysis = clv if clv is not None else purchase_analysis(data, clv_settings)
     for name, (value, unit_text, source) in purchase_model_inputs(analysis, PERIODS_PER_YEAR[period], unit).items():
         if name == "retention_rate":
             out[name] = _retention_value(value, period, source[0].lower() + source[1:].rstrip("."))
