@@ -338,6 +338,7 @@ def default_value_text(name: str, value: float, period: str) -> str:
     unit = PERIOD_NAMES[period]
     texts = {
         "retention_rate": lambda v: f"{v:.1%} a {unit} ({v ** PERIODS_PER_YEAR[period]:.1%} a year)",
+        "repeat_rate": lambda v: f"{v:.1%} of a {unit}'s buyers buy again the next {unit} (not retention)",
         "revenue_per_customer": lambda v: f"{v:,.2f} a {unit}",
         "new_customers": lambda v: f"{v:,.0f} a {unit}",
         "starting_customers": lambda v: f"{v:,.0f}",
