@@ -36,11 +36,11 @@ def test_home_tells_the_story_with_the_library_figures(home):
     assert month == "Dec 2025"
     # The headline: the biggest relative change among churn, active customers, revenue, new customers.
     assert headline(kpis).key == "churn_rate"
-    assert "Churn fell to 1.8% in Dec 2025**, from 2.3% in Nov 2025 (22% lower)" in markdown(home)
+    assert "Churn fell to 1.7% in Dec 2025**, from 2.2% in Nov 2025 (23% lower)" in markdown(home)
     # KPI cards with their deltas against the previous month.
     assert shown[f"Active customers, {month}"] == "4,311"
     assert shown[f"Retention, {month} (monthly)"] == f"{kpis.value('retention_rate'):.1%}"
-    assert shown[f"Churn, {month} (monthly)"] == "1.8%"
+    assert shown[f"Churn, {month} (monthly)"] == "1.7%"  # 1 - retention: lost among the month's starting customers
     assert shown[f"Revenue, {month}"] == "179,493"  # no currency detected or chosen: a plain number
     deltas = {m.label: m.delta for m in home.metric}
     assert deltas[f"Active customers, {month}"] == "+4.1%"  # 4,141 -> 4,311

@@ -20,7 +20,7 @@ from analytics.business.economics import whatif
 from analytics.business.whatif_inputs import WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.datasets import load_demo
 from tests.app import helpers
-from tests.app.helpers import captions, click, deltas, fragment_only_run, markdown, metrics, upload_session
+from tests.app.helpers import captions, click, fragment_only_run, markdown, metrics, upload_session
 from tests.conftest import csv_bytes
 
 PAGE = "pages/whatif.py"
@@ -136,18 +136,18 @@ def test_a_shared_link_reopens_the_same_sliders():
     settings = wi.settings_from_values({**values, **{r.key: r.value for r in at.radio}}, "Q")
     assert settings.horizon == 12 and settings.lift_mode == "relative" and settings.margin_rate == 0.45
     assert metrics(at)["Profit change"] == expected_pct("cdnow_sample", settings)
-    assert metrics(at)["Customers today"] == "300"  # distinct cdnow_sample buyers, 1 Apr - 30 Jun 1998
+    # the purchase model's expected active customers (issue 10: not the 300 buyers of the last quarter)
+    assert metrics(at)["Customers today"] == "978"
 
 
 def test_relative_switch_and_basis_switch_on_cdnow_sample():
     at = open_page(dataset="cdnow_sample")
-    # Occasional buyers skip months: yearly retention is ~0%, so the lift applies to the month.
-    assert metrics(at)["Retention"] == "30.0%"
-    assert "skip months rather than leave" in captions(at)
-    assert metrics(at)["Retention per month"] == "35.0%"  # 30.0% + 5 points
+    # Retention from the purchase model (86.8% of today's active customers stay a year = 98.8% a
+    # month), not the 30% of a month's buyers who buy again the next month; the lift is yearly.
+    assert metrics(at)["Retention"] == "98.8%"
+    assert metrics(at)["Retention per month"] == "99.3%"  # (86.8% + 5 points) ** (1 / 12)
     at.radio(key=wi.K_MODE).set_value("relative").run()
-    assert metrics(at)["Retention per month"] == "31.5%"  # 30.0% x 1.05
-    assert deltas(at)["Retention per month"] == "+1.50 points from 30.0%"
+    assert metrics(at)["Retention per month"] == "99.2%"  # (86.8% x 1.05) ** (1 / 12)
 
 
 def test_literal_monthly_basis_is_an_explained_switch():
@@ -189,13 +189,14 @@ def test_measured_spend_growth_is_offered_not_imposed():
 def test_cdnow_full_log_opens_with_defaults():
     at = open_page(dataset="cdnow")
     shown = metrics(at)
+    # the purchase model (BG/NBD): 18,784 expected active customers, 93% of them active a year later
     assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == [
-        "30.4%",
-        "50.79",
-        "1,506",
+        "99.4%",
+        "3.83",
+        "18,784",
     ]
     assert shown["New customers"] == "0"  # CDNOW follows one cohort: nobody new after Q1 1997
-    assert shown["Profit change"] == "+25.3%"
+    assert 0 < float(shown["Profit change"].rstrip("%")) < 100
     assert "Not measured with confidence" in captions(at)  # spend trend t = -1.9: not offered
     assert "the data follows a closed group of customers" in captions(at)
     assert "the base shrinks in both scenarios; the lift keeps +" in captions(at)
