@@ -86,8 +86,8 @@ def customers_behind(data: CustomerData, key: str, period: str, current_period: 
         if key == "new_customers":
             new = spans[(spans["start"] >= start) & (spans["start"] <= end)]
             return new.rename(columns={"start": "signup", "end": "churn"}).reset_index(drop=True)
-        if key == "churn_rate":
-            left = spans[(spans["end"] >= start) & (spans["end"] <= end)]
+        if key == "churn_rate":  # customers on the books at the period's start who left during it
+            left = spans[(spans["start"] < start) & (spans["end"] >= start) & (spans["end"] <= end)]
             return left.rename(columns={"start": "signup", "end": "churn"}).reset_index(drop=True)
     if data.has_transactions and key in ("active_customers", "revenue", "average_order_value", "purchase_frequency"):
         return _buyers(data, start, end)
