@@ -908,6 +908,16 @@ def lift_applied_text(result: WhatIfResult) -> str:
     """The lift as applied, in words, on the basis actually used (for labels and the report).
 
     E.g. '+5.0 points of yearly retention (86.8% → 91.8% a year; 98.83% → 99.29% a month)'.
+
+    Parameters
+    ----------
+    result : WhatIfResult
+        The what-if run.
+
+    Returns
+    -------
+    str
+        The sentence.
     """
     unit = PERIOD_NAMES[result.base.period]
     per_period = f"{result.retention_base:.2%} → {result.retention_lifted:.2%} a {unit}"

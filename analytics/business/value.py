@@ -639,6 +639,20 @@ def boundary_note(model: str, params: dict[str, float], time_unit: str) -> str |
     BG/NBD and MBG/NBD: a mean dropout probability per purchase ``a / (a + b)`` below 0.1%;
     Pareto/NBD: a mean dropout rate ``s / beta`` under 0.1% a year. Either way the data show no
     sign of customers dropping out in this window, so P(alive) is near 1 for everyone.
+
+    Parameters
+    ----------
+    model : str
+        'bg_nbd', 'pareto_nbd' or 'mbg_nbd'.
+    params : dict
+        The fitted parameters.
+    time_unit : str
+        The model's time unit ('D', 'W', 'M').
+
+    Returns
+    -------
+    str or None
+        The sentence, or None when the fit is not at a boundary.
     """
     if model in ("bg_nbd", "mbg_nbd"):
         dropout = params["a"] / (params["a"] + params["b"])
@@ -657,5 +671,16 @@ def boundary_note(model: str, params: dict[str, float], time_unit: str) -> str |
 
 
 def unique_notes(notes: list[str]) -> list[str]:
-    """Each note once, in order of first appearance (fits retried per model repeat the same remark)."""
+    """Each note once, in order of first appearance (fits retried per model repeat the same remark).
+
+    Parameters
+    ----------
+    notes : list of str
+        Notes, possibly repeated.
+
+    Returns
+    -------
+    list of str
+        The notes without repeats.
+    """
     return list(dict.fromkeys(notes))

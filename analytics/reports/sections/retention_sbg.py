@@ -32,6 +32,18 @@ def informative(model: ShiftedBetaGeometric, periods: Any) -> tuple[bool, str | 
     probability for everyone, no heterogeneity to learn) or when the table is a left-truncated
     snapshot (no customer in their first months, so the early churn that shapes the curve was never
     observed: Fader & Hardie 2007 fit cohorts followed from their start).
+
+    Parameters
+    ----------
+    model : ShiftedBetaGeometric
+        The fitted model.
+    periods : pd.DataFrame
+        The customers' periods (`customer_periods`).
+
+    Returns
+    -------
+    (bool, str or None)
+        Whether the fit is informative, and the reason when it is not.
     """
     youngest = float(np.min(periods["periods"])) if len(periods) else 0.0
     if youngest > MAX_YOUNGEST_MONTHS:
