@@ -427,9 +427,19 @@ def test_demo_report_section_contract(demo_analysis):
         "dropped_columns",
         "customers_not_modelled",
         "caveat",
+        "cv_sample_size",
+        "auc_standard_error",
     }
     json.dumps(section)  # JSON-serialisable as it is
     assert section["n"] == 6000
+    assert section["cv_sample_size"] == 6000  # below the sampling threshold every customer is cross-validated
+    # Hanley & McNeil (1982) standard error of an AUC near 0.82 with 1,764 churners and 4,236 stayers
+    auc, n_pos, n_neg = section["auc"], 1764, 4236
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    expected_se = (
+        (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
+    ) ** 0.5
+    assert section["auc_standard_error"] == pytest.approx(expected_se, rel=0.05)
     assert section["churn_rate"] == pytest.approx(1764 / 6000)
     assert section["model"] in ("logistic", "gradient_boosting")
     assert section["auc"] == pytest.approx(demo_analysis.model.metrics_["auc"])
