@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.business.lifecycle import NEW, STAGES, LifecycleThresholds, stage_counts, transition_flows
+from analytics.business.segment_value import SegmentComparison
 from analytics.business.segments import (
     AT_RISK,
     CANT_LOSE,
@@ -18,6 +19,7 @@ from analytics.business.segments import (
     SAVE_FIRST,
     segment_summary,
 )
+from analytics.business.value import horizon_label
 from analytics.reports.charts.health import (
     lifecycle_bar,
     persona_profile_chart,
@@ -25,6 +27,8 @@ from analytics.reports.charts.health import (
     transition_chart,
     value_risk_scatter,
 )
+from analytics.reports.charts.segments import segment_interval_chart
+from ui import currency as cur
 from ui import look, models
 from ui import segments as us
 from ui.frame import friendly_errors, header, next_step, require_data
@@ -153,6 +157,142 @@ def value_risk_block(scores: us.Scores) -> None:
         hide_index=True,
         border="horizontal",
     )
+
+
+def _apart(table: pd.DataFrame, value: str, low: str, high: str) -> tuple[pd.Series, pd.Series, bool]:
+    """The best and worst segments by `value`, and whether their intervals do not overlap."""
+    ranked = table.sort_values(value, ascending=False)
+    best, worst = ranked.iloc[0], ranked.iloc[-1]
+    apart = bool(pd.notna(best[low]) and pd.notna(worst[high]) and best[low] > worst[high])
+    return best, worst, apart
+
+
+def by_segment_block(names: dict[str, str]) -> None:
+    attribute = st.selectbox(
+        "Compare segments by", list(names), format_func=names.get, key="seg_by", bind=BIND
+    ) or next(iter(names))
+    settings = models.clv_settings()
+    with st.spinner(f"Fitting the models for each {names[attribute].lower()}…"):
+        found = us.segment_models(data, attribute, settings)
+    purchase, retention = found["purchase"], found["retention"]
+    horizon = horizon_label(settings.horizon_months)
+    money_title = cur.title(f"Mean {horizon} per customer", data)
+    sentences = []
+    if purchase is not None:
+        best, worst, apart = _apart(purchase.table, "mean_value", "value_low", "value_high")
+        sentences.append(
+            f"**{best['segment']} customers are worth the most: {us.money(best['mean_value'])} each over "
+            f"{horizon.replace(' value', '')}, against {us.money(worst['mean_value'])} for {worst['segment']}**"
+            + (
+                " (clearly apart: the 90% ranges do not overlap)."
+                if apart
+                else " (the ranges overlap: treat them as alike)."
+            )
+        )
+    if retention is not None:
+        best, worst, apart = _apart(retention.table, "survival_12", "survival_low", "survival_high")
+        sentences.append(
+            f"**{best['survival_12']:.0%} of new {best['segment']} customers are still there after a year, "
+            f"{worst['survival_12']:.0%} of {worst['segment']}**"
+            + (" (clearly apart)." if apart else " (the ranges overlap: not distinguishable from chance).")
+        )
+    st.markdown(" ".join(sentences) or "Neither model could be fitted on this data.")
+    charts = [c for c in (purchase, retention) if c is not None]
+    columns = st.columns(len(charts)) if charts else []
+    if purchase is not None:
+        columns[0].altair_chart(
+            look.fit(
+                segment_interval_chart(
+                    purchase.table,
+                    value="mean_value",
+                    low="value_low",
+                    high="value_high",
+                    title=f"{horizon.capitalize()} per customer, by {names[attribute].lower()}",
+                    subtitle="Dot: mean; bar: 90% range of the mean",
+                    axis_title=money_title,
+                    value_format=",.2f",
+                )
+            ),
+            width="stretch",
+        )
+    if retention is not None:
+        columns[-1].altair_chart(
+            look.fit(
+                segment_interval_chart(
+                    retention.table,
+                    value="survival_12",
+                    low="survival_low",
+                    high="survival_high",
+                    title=f"New customers still there after 12 months, by {names[attribute].lower()}",
+                    subtitle="Dot: retention curve's estimate; bar: its 90% range",
+                    axis_title="Still subscribed after 12 months",
+                    value_format=".0%",
+                )
+            ),
+            width="stretch",
+        )
+    table = segment_value_table(purchase, retention)
+    st.dataframe(table, hide_index=True, width="stretch")
+    missing = [m for m in (found["purchase_missing"], found["retention_missing"]) if m]
+    notes = [n for c in charts for n in c.notes] + missing
+    st.caption(
+        "Each segment with enough customers gets its own fit of the same models as the Lifetime value page "
+        "(the purchase model and the spend model on purchases; the retention curve on tenure and churn); "
+        "a smaller segment is shown with the fit of all customers (a diamond) and has no range of its own. "
+        + " ".join(notes)
+    )
+    with st.expander("For analysts: each segment's fitted parameters"):
+        rows = [
+            {"Model": c.model, "Segment": r["segment"], **{k: round(v, 4) for k, v in r["params"].items()}}
+            for c in charts
+            for r in c.table.to_dict("records")
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def segment_value_table(purchase: SegmentComparison | None, retention: SegmentComparison | None) -> pd.DataFrame:
+    """One row per segment: value and retention side by side, with their 90% ranges (as shown)."""
+    frames = []
+    if purchase is not None:
+        p = purchase.table
+        frames.append(
+            pd.DataFrame(
+                {
+                    "Segment": p["segment"],
+                    "Customers": p["customers"],
+                    cur.title("Mean value", data): p["mean_value"].round(2),
+                    "Value range (90%)": [
+                        "n/a (pooled)" if r.pooled else f"{us.money(r.value_low)} to {us.money(r.value_high)}"
+                        for r in p.itertuples()
+                    ],
+                    "Chance still active": (100 * p["mean_p_alive"]).round(0).astype(int).astype(str) + "%",
+                }
+            ).set_index("Segment")
+        )
+    if retention is not None:
+        r_ = retention.table
+        frames.append(
+            pd.DataFrame(
+                {
+                    "Segment": r_["segment"],
+                    "Customers ": r_["customers"],
+                    "Still there after 12 months": (100 * r_["survival_12"]).round(1).astype(str) + "%",
+                    "Range (90%)": [
+                        "n/a (pooled)" if r.pooled else f"{r.survival_low:.1%} to {r.survival_high:.1%}"
+                        for r in r_.itertuples()
+                    ],
+                    "Median lifetime (months)": r_["median_lifetime_months"],
+                    cur.title("Value of a new customer", data): r_["new_customer_value"],
+                }
+            ).set_index("Segment")
+        )
+    table = pd.concat(frames, axis=1) if frames else pd.DataFrame()
+    if "Customers " in table.columns:
+        if "Customers" in table.columns:
+            table = table.drop(columns="Customers ")
+        else:
+            table = table.rename(columns={"Customers ": "Customers"})
+    return table.reset_index()
 
 
 def persona_block() -> None:
@@ -291,6 +431,10 @@ st.subheader("Value x risk: whom to save first")
 value_slot = st.empty()
 value_slot.caption("Waiting for the lifetime-value and churn models…")
 
+st.subheader("Value and retention by segment")
+by_segment_slot = st.empty()
+by_segment_slot.caption("Waiting for the lifetime-value model…")
+
 st.subheader("Personas")
 with friendly_errors("Personas"):
     persona_block()
@@ -314,6 +458,16 @@ if rfm is not None:
             else "Mean CLV needs the lifetime-value model, which could not run on this data."
         )
         rfm_block(rfm, clv, note, measure)
+
+with by_segment_slot.container(), friendly_errors("Value and retention by segment"):
+    attribute_names = us.segment_attribute_names(data)
+    if attribute_names:
+        by_segment_block(attribute_names)
+    else:
+        st.info(
+            "No attribute to compare segments by: add a plan, region, channel or another text column with 2 to 8 "
+            "values to the customers table, or purchases spanning at least two months (for acquisition cohorts)."
+        )
 
 with lifecycle_slot.container(), friendly_errors("Lifecycle stages"):
     lifecycle_block()

@@ -89,6 +89,40 @@ def whatif_summary(data: CustomerData, settings: WhatIfSettings) -> dict[str, An
     return _whatif_summary(data, settings, business_kind(data).kind, models.clv_settings())
 
 
+@per_dataset(max_entries=12)
+def segment_models(data: CustomerData, attribute: str, clv: Any) -> dict[str, Any]:
+    """The purchase model and the retention curve fitted per segment of `attribute`
+    (`analytics.business.segment_value`), on the Lifetime value page's settings `clv`.
+
+    Returns {'purchase': SegmentComparison or None, 'retention': SegmentComparison or None,
+    'purchase_missing': reason or None, 'retention_missing': reason or None}.
+    """
+    from analytics.business import segment_value as sv
+
+    labels = sv.segment_attributes(data)[attribute]
+    label = sv.attribute_label(attribute)
+    out: dict[str, Any] = {"purchase": None, "retention": None, "purchase_missing": None, "retention_missing": None}
+    try:
+        out["purchase"] = sv.purchase_value_by_segment(models.clv_analysis(data, clv), labels, label=label)
+    except DataError as exc:
+        out["purchase_missing"] = str(exc)
+    try:
+        out["retention"] = sv.retention_by_segment(
+            data, labels, label=label, margin=clv.margin, annual_discount_rate=clv.annual_discount_rate
+        )
+    except DataError as exc:
+        out["retention_missing"] = str(exc)
+    return out
+
+
+@per_dataset()
+def segment_attribute_names(data: CustomerData) -> dict[str, str]:
+    """Attribute key -> label of every attribute the data can be segmented by."""
+    from analytics.business import segment_value as sv
+
+    return {key: sv.attribute_label(key) for key in sv.segment_attributes(data)}
+
+
 # --------------------------------------------------------------------------------------------
 # Value and risk per customer
 # --------------------------------------------------------------------------------------------

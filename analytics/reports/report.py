@@ -294,6 +294,42 @@ def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
     return report_section(data)
 
 
+def value_by_segment_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `value_by_segment` section: the purchase model and the retention curve fitted per segment.
+
+    The purchase model is the clv section's (same settings, same cached fit); each segment with enough
+    customers gets its own fit of it, the others are pooled with a note
+    (`analytics.business.segment_value`).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings (`period`, `calibration_end`).
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When the data has no attribute to segment by, or neither model can run.
+    """
+    from analytics.business.segment_value import value_by_segment_section as section
+    from analytics.business.value import purchase_analysis
+    from analytics.models.clv import ClvSettings
+
+    clv = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+    try:
+        analysis = purchase_analysis(data, clv) if data.has_transactions else None
+    except DataError:
+        analysis = None
+    return section(data, analysis, margin=clv.margin, annual_discount_rate=clv.annual_discount_rate)
+
+
 def customer_value(data: CustomerData, ids: pd.Series, settings: ReportSettings) -> tuple[pd.Series, str]:
     """Value per customer id (currency) from the customer-value module, and where it comes from.
 
@@ -405,6 +441,7 @@ SECTIONS: dict[str, str] = {
     "segments": "analytics.reports.report:segments_section",
     "campaign": "analytics.reports.report:campaign_section",
     "voice": "analytics.reports.report:voice_section",
+    "value_by_segment": "analytics.reports.report:value_by_segment_section",
 }
 
 

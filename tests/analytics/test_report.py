@@ -50,6 +50,8 @@ def test_every_section_runs_on_a_purchase_log(sample_report):
     assert all(0.5 < a["auc"] < 1 and a["customers_measured"] == 2357 for a in angles.values())
     assert isinstance(sample_report["churn"]["agreement"]["all_flag"], int)
     assert sample_report["campaign"]["control_share"] == 0.1 and "uplift" not in sample_report["campaign"]
+    cohorts = sample_report["value_by_segment"]["by"]["acquisition_cohort"]
+    assert list(cohorts["purchase"]) == ["1997-01", "1997-02", "1997-03"] and cohorts["retention"] is None
     json.dumps(sample_report, allow_nan=False)  # strict JSON: no NaN or numpy types
 
 
@@ -67,3 +69,5 @@ def test_customers_table_alone_gives_null_sections_with_reasons():
     assert report["churn"]["agreement"]["all_flag"] > 0
     assert report["voice"]["by_nps_class"]["detractor"]["customers"] == 1121
     assert report["voice"]["value_source"].startswith("12 months of revenue at the monthly charge")
+    by_plan = report["value_by_segment"]["by"]["plan"]
+    assert by_plan["purchase"] is None and set(by_plan["retention"]) == {"Basic", "Standard", "Premium"}

@@ -64,6 +64,26 @@ def test_subscription_demo_segments_value_risk_personas_and_stages():
     assert "Between 30 Nov 2025 and 31 Dec 2025" in page
     assert "the churn model judges who is still a customer" in page  # subscription: churn column exists
 
+    # value and retention by segment: plan first; contract shows the generator's churn effect
+    assert at.selectbox(key="seg_by").options == [
+        "Plan",
+        "Region",
+        "Contract",
+        "Acquisition Channel",
+        "Acquisition cohort",
+    ]
+    at.selectbox(key="seg_by").set_value("Contract").run()
+    assert not at.exception
+    by_contract = next(d.value for d in at.dataframe if "Still there after 12 months" in d.value.columns)
+    row = by_contract.set_index("Segment")
+    assert list(row.index) == ["Month-to-month", "One year", "Two year"]
+    assert row.at["Month-to-month", "Still there after 12 months"] == "52.8%"
+    assert row.at["Two year", "Still there after 12 months"] == "96.4%"
+    page = text(at)
+    assert (
+        "**96% of new Two year customers are still there after a year, 53% of Month-to-month** (clearly apart)." in page
+    )
+
     at.segmented_control(key="seg_measure").set_value("revenue").run()
     assert "revenue" in chart_fields(at)
     at.segmented_control(key="seg_period").set_value("quarter").run()
@@ -82,6 +102,12 @@ def test_cdnow_sample_runs_with_one_time_buyer_rule():
     assert "Your customers fall into 2 personas" in page
     assert "**One-time buyers** (1,218)" in page  # BG/NBD frequency 0: p_alive is 1, the gap rule applies
     assert "Between 31 May 1998 and 30 Jun 1998" in page
+    # a purchase log: acquisition cohorts by first-purchase month, the purchase model fitted per cohort
+    assert at.selectbox(key="seg_by").options == ["Acquisition cohort"]
+    by_cohort = next(d.value for d in at.dataframe if "Chance still active" in d.value.columns)
+    assert by_cohort["Segment"].tolist() == ["1997-01", "1997-02", "1997-03"]
+    assert by_cohort["Customers"].tolist() == [781, 857, 719]
+    assert "1997-02 customers are worth the most" in page
 
 
 def test_customers_only_upload_says_what_rfm_needs():

@@ -1,0 +1,550 @@
+"""Value and retention by segment: the purchase model and the retention curve fitted per segment.
+
+A segment is a level of one customer attribute: a text column of the customers table (plan, region,
+contract, acquisition channel, ... with 2 to `MAX_LEVELS` levels), the channel of a customer's first
+purchase, or the **acquisition cohort** (the month, quarter or year of the signup date, else of the
+first purchase: the finest of the three with at most `MAX_LEVELS` cohorts).
+
+For each segment with enough customers the models are fitted again on that segment's customers only,
+with the same model and settings as the pooled fit:
+
+- purchase logs: the purchase model chosen for all customers (BG/NBD, Pareto/NBD or MBG/NBD, chosen on
+  the holdout by `analytics.models.clv.analyse_clv`) and the Gamma-Gamma spend model, giving the mean
+  customer value over the horizon with its 90% interval (delta method, `clv_interval`), the mean
+  P(alive) and expected purchases. The segment's per-customer summary is the pooled one restricted to
+  its customers (the same as summarising its own purchases to the same end day: a test checks it).
+- customers tables with tenure and churn (subscriptions): the shifted-beta-geometric retention curve
+  (Fader & Hardie 2007), giving the share of a new cohort still subscribed after 12 months with its
+  90% interval (delta method on the log-parameters, Casella & Berger 2002, sec. 5.5.4), the median
+  lifetime and, with a monthly charge, the value of a new customer (margin x mean charge x DEL,
+  Fader & Hardie 2010).
+
+A segment below the minimum size, or whose own fit fails, is **pooled**: it is shown with the fit on
+all customers and a note says so (for the purchase model its customers are still valued one by one by
+the pooled model; for the retention curve it is the pooled curve). A pooled segment has no interval of
+its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln
+
+from analytics.data.schema import (
+    CHANNEL,
+    CUSTOMER_ID,
+    MONTHLY_CHARGE,
+    ORDER_DATE,
+    PLAN,
+    REGION,
+    SIGNUP_DATE,
+    CustomerData,
+    DataError,
+)
+from analytics.models.clv import ClvAnalysis, ClvSettings, clv_interval, customer_values
+from analytics.models.interval import delta_interval, log_covariance
+from analytics.models.purchase import MODEL_LABELS, Triples, make_model
+from analytics.models.sbg import ShiftedBetaGeometric, customer_periods, monthly_rate
+from analytics.models.spend import GammaGamma
+
+#: Most segments per attribute (more levels are not a segmentation a manager compares side by side).
+MAX_LEVELS = 8
+#: Fewest customers a segment needs for its own purchase model (4 + 3 parameters).
+MIN_PURCHASE_CUSTOMERS = 200
+#: Fewest repeat buyers a segment needs for its own purchase and spend models.
+MIN_SEGMENT_REPEAT_BUYERS = 40
+#: Fewest customers a segment needs for its own retention curve (2 parameters).
+MIN_RETENTION_CUSTOMERS = 100
+#: Fewest customers seen leaving in a segment for its own retention curve.
+MIN_RETENTION_CHURNED = 20
+#: Months at which the retention curves are compared.
+RETENTION_MONTHS = 12
+#: Coverage of every interval here (the same as the Lifetime value page's range).
+LEVEL = 0.90
+#: The attribute key of the acquisition cohort.
+COHORT = "acquisition_cohort"
+
+ATTRIBUTE_LABELS = {PLAN: "Plan", REGION: "Region", CHANNEL: "First purchase channel", COHORT: "Acquisition cohort"}
+
+
+def attribute_label(attribute: str) -> str:
+    """The attribute's name as shown ('Plan', 'Acquisition cohort', or the file's own column name).
+
+    Parameters
+    ----------
+    attribute : str
+        A key of `segment_attributes`.
+
+    Returns
+    -------
+    str
+        The label.
+    """
+    return ATTRIBUTE_LABELS.get(attribute, attribute)
+
+
+def _levels_ok(values: pd.Series) -> bool:
+    n = values.dropna().nunique()
+    return 2 <= n <= MAX_LEVELS
+
+
+def _cohort(first: pd.Series) -> tuple[pd.Series, str] | None:
+    """The finest calendar cohort (month, quarter, year) of these dates with 2..MAX_LEVELS levels."""
+    first = pd.to_datetime(first)
+    for freq, name in (("M", "month"), ("Q", "quarter"), ("Y", "year")):
+        labels = first.dt.to_period(freq).astype(str).where(first.notna())
+        if _levels_ok(labels):
+            return labels, name
+    return None
+
+
+def segment_attributes(data: CustomerData) -> dict[str, pd.Series]:
+    """Every attribute customers can be segmented by, as a label per customer id.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+
+    Returns
+    -------
+    dict of str to pd.Series
+        Attribute key -> segment label (str, NaN when blank) indexed by customer id (str). Keys:
+        `plan`, `region`, other text columns of the customers table under their own names,
+        `channel` (the first purchase's channel) and `acquisition_cohort` (its `.attrs['unit']` says
+        month, quarter or year). Only attributes with 2 to `MAX_LEVELS` levels are listed.
+    """
+    out: dict[str, pd.Series] = {}
+    customers = data.customers if data.has_customers else None
+    if customers is not None:
+        table = customers.assign(**{CUSTOMER_ID: customers[CUSTOMER_ID].astype(str)}).set_index(CUSTOMER_ID)
+        for column in table.columns:
+            values = table[column]
+            if column in (PLAN, REGION) or (
+                values.dtype == object and not pd.api.types.is_bool_dtype(values.dropna().infer_objects())
+            ):
+                text = values.astype(object).where(values.notna()).map(str, na_action="ignore")
+                if _levels_ok(text):
+                    out[str(column)] = text.rename(str(column))
+    transactions = data.transactions if data.has_transactions else None
+    first_purchase = None
+    if transactions is not None:
+        ordered = transactions.sort_values(ORDER_DATE, kind="stable")
+        firsts = ordered.groupby(ordered[CUSTOMER_ID].astype(str), sort=False).head(1)
+        firsts = firsts.set_index(firsts[CUSTOMER_ID].astype(str))
+        first_purchase = firsts[ORDER_DATE]
+        if CHANNEL in firsts.columns:
+            channel = firsts[CHANNEL].astype(object).where(firsts[CHANNEL].notna()).map(str, na_action="ignore")
+            if _levels_ok(channel):
+                out[CHANNEL] = channel.rename(CHANNEL)
+    start = None
+    if customers is not None and SIGNUP_DATE in customers.columns and customers[SIGNUP_DATE].notna().any():
+        start = customers.set_index(customers[CUSTOMER_ID].astype(str))[SIGNUP_DATE]
+    elif first_purchase is not None:
+        start = first_purchase
+    if start is not None:
+        found = _cohort(start)
+        if found is not None:
+            labels, unit = found
+            labels = labels.rename(COHORT)
+            labels.attrs["unit"] = unit
+            out[COHORT] = labels
+    return out
+
+
+# ----------------------------------------------------------------------------------------- purchases
+
+
+@dataclass
+class SegmentComparison:
+    """One attribute's segments compared (see the module docstring).
+
+    Attributes
+    ----------
+    attribute : str
+        The attribute key (`segment_attributes`).
+    label : str
+        Its name as shown.
+    table : pd.DataFrame
+        One row per segment (largest first): segment, customers, and the model's figures; `pooled`
+        (bool) and `note` (why it is pooled, or None).
+    model : str
+        The model fitted ('bg_nbd', ..., or 'sbg').
+    notes : list of str
+        Plain-word notes (blank labels left out, pooled segments).
+    """
+
+    attribute: str
+    label: str
+    table: pd.DataFrame
+    model: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _in_order(segment_of: pd.Series | np.ndarray, attribute: str) -> pd.Series:
+    """Customers per segment: cohorts in calendar order, other attributes largest first."""
+    counts = pd.Series(segment_of).value_counts()
+    return counts.sort_index() if attribute == COHORT else counts
+
+
+def _blank_note(labels: pd.Series, ids: pd.Index, label: str) -> str | None:
+    blank = int(labels.reindex(ids).isna().sum())
+    return f"{blank:,} customers with no {label.lower()} are left out of the comparison." if blank else None
+
+
+def purchase_value_by_segment(analysis: ClvAnalysis, labels: pd.Series, *, label: str = "") -> SegmentComparison:
+    """The purchase and spend models fitted per segment: mean value, its interval, P(alive).
+
+    Parameters
+    ----------
+    analysis : ClvAnalysis
+        The pooled analysis (`analytics.business.value.purchase_analysis` or the app's cached one):
+        its chosen model, settings and per-customer summary are reused.
+    labels : pd.Series
+        Segment label per customer id (a value of `segment_attributes`).
+    label : str, optional
+        The attribute's name, for notes.
+
+    Returns
+    -------
+    SegmentComparison
+        table columns: segment, customers, repeat_buyers, mean_value, value_low, value_high (90%
+        interval of the mean value, NaN when pooled or not computable), total_value, mean_p_alive,
+        expected_purchases (per customer over the horizon), params (dict, the segment's own fit or the
+        pooled one), pooled, note. Money in the data's currency, over `settings.horizon_months`.
+    """
+    settings: ClvSettings = analysis.settings
+    pooled_values = analysis.customers
+    ids = pooled_values.index.astype(str)
+    segment_of = labels.reindex(ids)
+    summary = pooled_values[["frequency", "recency", "T", "monetary_value"]]
+    rows = []
+    for segment, count in _in_order(segment_of, str(labels.name)).items():
+        members = (segment_of == segment).to_numpy()
+        part = summary[members]
+        repeat = int((part["frequency"] > 0).sum())
+        row: dict[str, Any] = {"segment": str(segment), "customers": int(count), "repeat_buyers": repeat}
+        reason = None
+        if count < MIN_PURCHASE_CUSTOMERS or repeat < MIN_SEGMENT_REPEAT_BUYERS:
+            reason = (
+                f"{count:,} customers ({repeat:,} repeat buyers), while a model of its own needs at least "
+                f"{MIN_PURCHASE_CUSTOMERS:,} customers and {MIN_SEGMENT_REPEAT_BUYERS:,} repeat buyers, so its "
+                "customers are valued by the model of all customers"
+            )
+        else:
+            try:
+                row.update(_fit_purchase_segment(part, analysis.selected, settings))
+            except DataError as exc:
+                reason = f"its own model could not be fitted ({exc}), so its customers are valued by the model of all customers"
+        if reason is not None:
+            own = pooled_values[members]
+            row.update(
+                mean_value=float(own["clv"].mean()),
+                value_low=math.nan,
+                value_high=math.nan,
+                total_value=float(own["clv"].sum()),
+                mean_p_alive=float(own["p_alive"].mean()),
+                expected_purchases=float(own["expected_purchases"].mean()),
+                params=dict(analysis.purchase_model.params_),
+            )
+        row.update(pooled=reason is not None, note=reason)
+        rows.append(row)
+    if not rows:
+        raise DataError(f"No customer has a {label.lower() or 'segment'} label, so there is nothing to compare.")
+    notes = [n for n in [_blank_note(labels, pooled_values.index.astype(str), label or "segment")] if n]
+    notes += [f"{r['segment']}: {r['note']}." for r in rows if r["pooled"]]
+    return SegmentComparison(str(labels.name or ""), label, pd.DataFrame(rows), analysis.selected, notes)
+
+
+def _fit_purchase_segment(summary: pd.DataFrame, model_name: str, settings: ClvSettings) -> dict[str, Any]:
+    """The chosen purchase model and the spend model fitted on one segment's summary."""
+    tr = Triples.from_summary(summary)
+    model = make_model(model_name, time_unit=settings.time_unit).fit_triples(tr)
+    spend = GammaGamma().fit(
+        summary, weights=np.where((summary["frequency"] > 0) & (summary["monetary_value"] <= 0), 0.0, 1.0)
+    )
+    values = customer_values(summary, model, spend, settings, triples=tr)
+    interval = clv_interval(summary, model, spend, settings, level=LEVEL, triples=tr)
+    low, high = interval["mean"] if interval["mean"] is not None else (math.nan, math.nan)
+    return {
+        "mean_value": float(values["clv"].mean()),
+        "value_low": float(low),
+        "value_high": float(high),
+        "total_value": float(values["clv"].sum()),
+        "mean_p_alive": float(values["p_alive"].mean()),
+        "expected_purchases": float(values["expected_purchases"].mean()),
+        "params": dict(model.params_),
+    }
+
+
+# ----------------------------------------------------------------------------------------- retention
+
+
+def sbg_log_likelihood(periods: np.ndarray, churned: np.ndarray) -> Any:
+    """The sBG log-likelihood (Fader & Hardie 2007, eq. 7) as a function of log(alpha), log(beta).
+
+    Parameters
+    ----------
+    periods : np.ndarray
+        Periods paid for (churned) or survived so far (active), as for `ShiftedBetaGeometric.fit`.
+    churned : np.ndarray
+        Whether each customer left.
+
+    Returns
+    -------
+    callable
+        log_params -> total log-likelihood.
+    """
+    t = np.asarray(periods, dtype=np.float64)
+    c = np.asarray(churned, dtype=bool)
+
+    def loglik(log_params: np.ndarray) -> float:
+        a, b = np.exp(log_params)
+        return float(np.sum(np.where(c, betaln(a + 1, b + t - 1), betaln(a, b + t)) - betaln(a, b)))
+
+    return loglik
+
+
+def _survival_at(log_params: np.ndarray, months: int) -> float:
+    a, b = np.exp(log_params)
+    return float(np.exp(betaln(a, b + months) - betaln(a, b)))
+
+
+def _retention_figures(
+    model: ShiftedBetaGeometric, part: pd.DataFrame, charge: float | None, margin: float, annual: float
+) -> dict[str, Any]:
+    theta = np.array([model.alpha_, model.beta_])
+    covariance = log_covariance(sbg_log_likelihood(part["periods"].to_numpy(), part["churned"].to_numpy()), theta)
+    bounds = (
+        None
+        if covariance is None
+        else delta_interval(lambda lp: _survival_at(lp, RETENTION_MONTHS), np.log(theta), covariance, level=LEVEL)
+    )
+    low, high = (bounds[0], min(bounds[1], 1.0)) if bounds is not None else (math.nan, math.nan)
+    dl = model.discounted_expected_lifetime(monthly_rate(annual))
+    return {
+        "survival_12": float(model.survival(RETENTION_MONTHS)),
+        "survival_low": float(low),
+        "survival_high": float(high),
+        "median_lifetime_months": model.median_lifetime(),
+        "new_customer_value": None if charge is None else float(margin * charge * dl),
+        "params": dict(model.params_),
+    }
+
+
+def retention_by_segment(
+    data: CustomerData, labels: pd.Series, *, label: str = "", margin: float = 0.3, annual_discount_rate: float = 0.1
+) -> SegmentComparison:
+    """The sBG retention curve fitted per segment: 12-month survival with its interval, median lifetime.
+
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with a customers table (tenure or signup date, and churn).
+    labels : pd.Series
+        Segment label per customer id.
+    label : str, optional
+        The attribute's name, for notes.
+    margin, annual_discount_rate : float
+        For the value of a new customer (margin x mean monthly charge x DEL).
+
+    Returns
+    -------
+    SegmentComparison
+        table columns: segment, customers, churned, survival_12 (share of a new cohort still there
+        after 12 months), survival_low, survival_high (90% interval, NaN when pooled),
+        median_lifetime_months (None beyond 10,000 months), new_customer_value (currency, None
+        without monthly_charge), params, pooled, note.
+
+    Raises
+    ------
+    DataError
+        Without a customers table with churn and tenure, or when even the pooled curve cannot be fitted.
+    """
+    customers = data.require_customers("The retention curve by segment")
+    try:
+        end = data.observation_end
+    except DataError:
+        end = None
+    periods = customer_periods(customers, observation_end=end)
+    periods = periods.assign(**{CUSTOMER_ID: periods[CUSTOMER_ID].astype(str)})
+    pooled = ShiftedBetaGeometric().fit(periods["periods"], periods["churned"])
+    charges = (
+        customers.set_index(customers[CUSTOMER_ID].astype(str))[MONTHLY_CHARGE]
+        if MONTHLY_CHARGE in customers.columns
+        else None
+    )
+    segment_of = labels.reindex(periods[CUSTOMER_ID]).to_numpy()
+    rows = []
+    for segment, count in _in_order(segment_of, str(labels.name)).items():
+        part = periods[segment_of == segment]
+        churned = int(part["churned"].sum())
+        charge = None if charges is None else float(charges.reindex(part[CUSTOMER_ID]).mean())
+        row: dict[str, Any] = {"segment": str(segment), "customers": int(count), "churned": churned}
+        reason = None
+        if count < MIN_RETENTION_CUSTOMERS or churned < MIN_RETENTION_CHURNED:
+            reason = (
+                f"{count:,} customers of whom {churned:,} left, while a curve of its own needs at least "
+                f"{MIN_RETENTION_CUSTOMERS:,} customers and {MIN_RETENTION_CHURNED:,} leavers, so it shows the "
+                "curve of all customers"
+            )
+        else:
+            try:
+                model = ShiftedBetaGeometric().fit(part["periods"], part["churned"])
+                row.update(_retention_figures(model, part, charge, margin, annual_discount_rate))
+            except DataError as exc:
+                reason = f"its own curve could not be fitted ({exc}), so it shows the curve of all customers"
+        if reason is not None:
+            figures = _retention_figures(pooled, periods, charge, margin, annual_discount_rate)
+            row.update(figures, survival_low=math.nan, survival_high=math.nan)
+        row.update(pooled=reason is not None, note=reason)
+        rows.append(row)
+    if not rows:
+        raise DataError(f"No customer has a {label.lower() or 'segment'} label, so there is nothing to compare.")
+    notes = [n for n in [_blank_note(labels, pd.Index(periods[CUSTOMER_ID]), label or "segment")] if n]
+    notes += [f"{r['segment']}: {r['note']}." for r in rows if r["pooled"]]
+    return SegmentComparison(str(labels.name or ""), label, pd.DataFrame(rows), "sbg", notes)
+
+
+# ----------------------------------------------------------------------------------------- report
+
+
+def _records(comparison: SegmentComparison, columns: dict[str, str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for row in comparison.table.to_dict("records"):
+        entry = {key: row[col] for key, col in columns.items()}
+        for key in list(entry):
+            if isinstance(entry[key], float) and not math.isfinite(entry[key]):
+                entry[key] = None
+        out[row["segment"]] = entry
+    return out
+
+
+def _interval(low: Any, high: Any) -> list[float] | None:
+    return None if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)) else [low, high]
+
+
+def value_by_segment_section(
+    data: CustomerData, analysis: ClvAnalysis | None, *, margin: float = 0.3, annual_discount_rate: float = 0.1
+) -> dict[str, Any]:
+    """The `value_by_segment` section of the headless report (keys are a stable contract).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    analysis : ClvAnalysis or None
+        The pooled purchase-model analysis (None without a purchase log or when it cannot run).
+    margin, annual_discount_rate : float
+        For the subscription value of a new customer.
+
+    Returns
+    -------
+    dict
+        attributes {key: label}; level (0.9); horizon_months; purchase_model; retention_months (12);
+        min_customers {purchase, purchase_repeat_buyers, retention, retention_churned};
+        by.<attribute>.purchase.<segment>.{customers, repeat_buyers, mean_value, interval_90,
+        total_value, mean_p_alive, expected_purchases, params, pooled, note} (None without a purchase
+        model); by.<attribute>.retention.<segment>.{customers, churned, survival_12, interval_90,
+        median_lifetime_months, new_customer_value, params, pooled, note} (None without a customers
+        table with churn); by.<attribute>.notes; unavailable {purchase, retention}: why a model is
+        missing (None when it runs).
+
+    Raises
+    ------
+    DataError
+        When the data has no attribute to segment by, or neither model can run.
+    """
+    attributes = segment_attributes(data)
+    if not attributes:
+        raise DataError(
+            "No attribute to compare segments by: add a plan, region, channel or another text column with 2 to "
+            f"{MAX_LEVELS} values to the customers table, or purchases spanning at least two months."
+        )
+    unavailable: dict[str, str | None] = {"purchase": None, "retention": None}
+    if analysis is None:
+        unavailable["purchase"] = "The purchase model needs a purchase log (customer id, order date, amount)."
+    can_retain = data.has_customers and data.has_column("churned")
+    if not can_retain:
+        unavailable["retention"] = (
+            "The retention curve needs a customers table with churn (yes/no) and tenure or signup date; "
+            "on a purchase log P(alive) from the purchase model stands in."
+        )
+    by: dict[str, Any] = {}
+    for key, labels in attributes.items():
+        name = attribute_label(key)
+        entry: dict[str, Any] = {"purchase": None, "retention": None, "notes": []}
+        if analysis is not None:
+            p = purchase_value_by_segment(analysis, labels, label=name)
+            entry["purchase"] = _records(
+                p,
+                {
+                    "customers": "customers",
+                    "repeat_buyers": "repeat_buyers",
+                    "mean_value": "mean_value",
+                    "value_low": "value_low",
+                    "value_high": "value_high",
+                    "total_value": "total_value",
+                    "mean_p_alive": "mean_p_alive",
+                    "expected_purchases": "expected_purchases",
+                    "params": "params",
+                    "pooled": "pooled",
+                    "note": "note",
+                },
+            )
+            entry["notes"] += p.notes
+        if can_retain:
+            try:
+                r = retention_by_segment(
+                    data, labels, label=name, margin=margin, annual_discount_rate=annual_discount_rate
+                )
+            except DataError as exc:
+                unavailable["retention"] = str(exc)
+                can_retain = False
+            else:
+                entry["retention"] = _records(
+                    r,
+                    {
+                        "customers": "customers",
+                        "churned": "churned",
+                        "survival_12": "survival_12",
+                        "survival_low": "survival_low",
+                        "survival_high": "survival_high",
+                        "median_lifetime_months": "median_lifetime_months",
+                        "new_customer_value": "new_customer_value",
+                        "params": "params",
+                        "pooled": "pooled",
+                        "note": "note",
+                    },
+                )
+                entry["notes"] += r.notes
+        for kind, low, high in (
+            ("purchase", "value_low", "value_high"),
+            ("retention", "survival_low", "survival_high"),
+        ):
+            for record in (entry[kind] or {}).values():
+                record["interval_90"] = _interval(record.pop(low), record.pop(high))
+        by[key] = entry
+    if analysis is None and not can_retain:
+        raise DataError(" ".join(v for v in unavailable.values() if v))
+    return {
+        "attributes": {key: attribute_label(key) for key in attributes},
+        "level": LEVEL,
+        "horizon_months": None if analysis is None else analysis.settings.horizon_months,
+        "purchase_model": None if analysis is None else analysis.selected,
+        "purchase_model_label": None if analysis is None else MODEL_LABELS.get(analysis.selected, analysis.selected),
+        "retention_months": RETENTION_MONTHS,
+        "min_customers": {
+            "purchase": MIN_PURCHASE_CUSTOMERS,
+            "purchase_repeat_buyers": MIN_SEGMENT_REPEAT_BUYERS,
+            "retention": MIN_RETENTION_CUSTOMERS,
+            "retention_churned": MIN_RETENTION_CHURNED,
+        },
+        "by": by,
+        "unavailable": unavailable,
+    }
