@@ -200,6 +200,15 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
             else f"from redrawing the models' parameters {interval['replicates']} times within their statistical uncertainty"
         )
         st.caption(f"The ranges come {how}; they do not cover a wrong margin or a change in how customers behave.")
+    forecast = lv.forecast_view(data, s)
+    if forecast["purchases"]["low"] is not None:
+        purchases, value = forecast["purchases"], forecast["clv"]
+        d.caption(f"90% range: {purchases['low']:,.0f} to {purchases['high']:,.0f}")
+        st.caption(
+            f"With the model's own error added, the purchases forecast ranges over {purchases['low']:,.0f} to "
+            f"{purchases['high']:,.0f} and the total over {lv.money(value['low'])} to {lv.money(value['high'])}: "
+            f"these ranges cover {purchases['covers']}."
+        )
     else:
         st.caption("No range could be computed: the parameter uncertainty could not be estimated on this data.")
     st.markdown(

@@ -19,7 +19,7 @@ import streamlit as st
 
 from analytics.data.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
 from analytics.models.btyd import TIME_UNIT_NAMES, default_calibration_end, from_day_number, to_day_number
-from analytics.models.clv import ClvAnalysis, ClvSettings
+from analytics.models.clv import ClvAnalysis, ClvSettings, forecast_ranges
 from analytics.models.holdout import conditional_expectations, cumulative_tracking
 from analytics.models.purchase import MODEL_LABELS
 from analytics.models.sbg import ShiftedBetaGeometric, customer_periods, subscription_values
@@ -139,6 +139,12 @@ def holdout_views(data: CustomerData, settings: ClvSettings) -> tuple[pd.DataFra
     """(conditional expectations by calibration frequency 0..7+, cumulative tracking per period)."""
     comparison = models.clv_analysis(data, settings).comparison
     return conditional_expectations(comparison), cumulative_tracking(comparison)
+
+
+@per_dataset(max_entries=8)
+def forecast_view(data: CustomerData, settings: ClvSettings) -> dict[str, dict]:
+    """The horizon's purchases and total CLV ranges with the model's holdout error (`forecast_ranges`)."""
+    return forecast_ranges(models.clv_analysis(data, settings))
 
 
 @per_dataset(max_entries=8)

@@ -47,7 +47,14 @@ with warnings.catch_warnings():
     from lifetimes import GammaGammaFitter
 
 from analytics.data.periods import DAYS_PER_MONTH
-from analytics.models.holdout import HoldoutComparison, compare_models
+from analytics.models.holdout import (
+    HoldoutComparison,
+    combined_range,
+    compare_models,
+    model_error_log,
+    model_error_text,
+    purchases_parameter_range,
+)
 from analytics.models.interval import SpendByTriple, delta_interval, log_covariance, total_clv
 from analytics.models.purchase import MODEL_LABELS, MODEL_NAMES, PurchaseModel, Triples, make_model
 from analytics.models.spend import GammaGamma, GammaGammaCheck, gamma_gamma_check
@@ -520,3 +527,46 @@ def analyse_summaries(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvS
         observation_end=split.holdout_end,
         notes=notes,
     )
+
+
+def forecast_ranges(a: ClvAnalysis, level: float = 0.90) -> dict[str, dict[str, Any]]:
+    """90% ranges of the horizon's expected purchases and total CLV that add the selected model's error
+    measured on the holdout to the parameters' uncertainty (`analytics.models.holdout.combined_range`).
+
+    The holdout error is measured over the holdout's length and applied as is to the horizon (the
+    only measurement of the model's error the data gives).
+
+    Parameters
+    ----------
+    a : ClvAnalysis
+    level : float, default 0.9
+
+    Returns
+    -------
+    dict
+        purchases and clv, each {low, high, covers}; clv also {mean_low, mean_high}.
+    """
+    s = a.settings
+    error = model_error_log(a.comparison, a.selected) if a.selected in a.comparison.models else None
+    purchases = float(a.customers["expected_purchases"].sum())
+    parameter = purchases_parameter_range(
+        a.purchase_model, Triples.from_summary(a.customers), s.horizon_periods(), level=level
+    )
+    p_range = combined_range(purchases, parameter, error, level=level)
+    clv_parameter = a.interval.get("total")
+    c_range = combined_range(a.total_clv, None if clv_parameter is None else tuple(clv_parameter), error, level=level)
+    n = max(len(a.customers), 1)
+    return {
+        "purchases": {
+            "low": None if p_range is None else p_range[0],
+            "high": None if p_range is None else p_range[1],
+            "covers": model_error_text(error, parameter is not None),
+        },
+        "clv": {
+            "low": None if c_range is None else c_range[0],
+            "high": None if c_range is None else c_range[1],
+            "mean_low": None if c_range is None else c_range[0] / n,
+            "mean_high": None if c_range is None else c_range[1] / n,
+            "covers": model_error_text(error, clv_parameter is not None),
+        },
+    }

@@ -15,7 +15,8 @@ with warnings.catch_warnings():
 
 from analytics.business.value import boundary_note, model_value_section, purchase_analysis, unique_notes
 from analytics.models.btyd import HoldoutSplit
-from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_summaries
+from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_summaries, forecast_ranges
+from analytics.models.holdout import holdout_interval
 from analytics.models.purchase import MODEL_NAMES
 from analytics.models.spend import GammaGamma
 
@@ -38,8 +39,10 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None) -> d
     {error} when a model cannot be fitted), gamma_gamma.{params, log_likelihood,
     frequency_spend_correlation, assumption_ok, assumption_note}, selected, selection_reason,
     final_params (chosen model refitted on the whole history), horizon_months, margin,
-    annual_discount_rate, n_customers, total_clv, mean_clv, clv_interval_90 {total, mean} (currency),
-    expected_purchases_total, expected_spend_total, historic_value_total, mean_p_alive, notes.
+    annual_discount_rate, n_customers, total_clv, mean_clv, clv_interval_90 {total, mean} (currency,
+    parameters' uncertainty only), expected_purchases_total, expected_purchases_interval_90 and
+    clv_interval_90_with_model_error (ranges adding the model's holdout error, with `covers` saying so),
+    models.<m>.holdout.interval_90 (the holdout forecast's range, same construction), expected_spend_total, historic_value_total, mean_p_alive, notes.
 
     Parameters
     ----------
@@ -114,13 +117,19 @@ def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
             models[name] = {
                 "params": mdl.params_,
                 "log_likelihood": mdl.log_likelihood_,
-                "holdout": {"actual": row["actual"], "predicted": row["predicted"]},
+                "holdout": {
+                    "actual": row["actual"],
+                    "predicted": row["predicted"],
+                    # added: parameters' uncertainty plus the model error this holdout measured
+                    "interval_90": holdout_interval(cmp_, name),
+                },
                 "holdout_rmse": row["rmse"],
                 "penalizer": mdl.penalizer_,
             }
         elif name in cmp_.failures:
             models[name] = {"error": cmp_.failures[name]}
     c = a.customers
+    forecast = forecast_ranges(a)
     return to_json_ready(
         {
             "time_unit": s.time_unit,
@@ -149,6 +158,9 @@ def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
             "mean_clv": a.mean_clv,
             "clv_interval_90": {"total": a.interval.get("total"), "mean": a.interval.get("mean")},
             "expected_purchases_total": float(c["expected_purchases"].sum()),
+            # added: the forecasts' 90% ranges with the selected model's holdout error added
+            "expected_purchases_interval_90": forecast["purchases"],
+            "clv_interval_90_with_model_error": forecast["clv"],
             "expected_spend_total": float(c["expected_spend"].sum()),
             "historic_value_total": float(c["historic_value"].sum()) if "historic_value" in c else None,
             "mean_p_alive": float(c["p_alive"].mean()),
