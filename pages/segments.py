@@ -443,6 +443,16 @@ st.subheader("Lifecycle stages")
 lifecycle_slot = st.empty()
 lifecycle_slot.caption("Waiting for the models…")
 
+with by_segment_slot.container(), friendly_errors("Value and retention by segment"):
+    attribute_names = us.segment_attribute_names(data)
+    if attribute_names:
+        by_segment_block(attribute_names)
+    else:
+        st.info(
+            "No attribute to compare segments by: add a plan, region, channel or another text column with 2 to 8 "
+            "values to the customers table, or purchases spanning at least two months (for acquisition cohorts)."
+        )
+
 scores = None
 with value_slot.container(), friendly_errors("Value x risk"):
     with st.spinner("Fitting the lifetime-value and churn models (the first time takes up to a minute)…"):
@@ -458,16 +468,6 @@ if rfm is not None:
             else "Mean CLV needs the lifetime-value model, which could not run on this data."
         )
         rfm_block(rfm, clv, note, measure)
-
-with by_segment_slot.container(), friendly_errors("Value and retention by segment"):
-    attribute_names = us.segment_attribute_names(data)
-    if attribute_names:
-        by_segment_block(attribute_names)
-    else:
-        st.info(
-            "No attribute to compare segments by: add a plan, region, channel or another text column with 2 to 8 "
-            "values to the customers table, or purchases spanning at least two months (for acquisition cohorts)."
-        )
 
 with lifecycle_slot.container(), friendly_errors("Lifecycle stages"):
     lifecycle_block()

@@ -402,7 +402,11 @@ class Personas:
     k_range : (int, int)
         Smallest and largest k tried (inclusive), default 2..8.
     sample_size : int
-        Customers sampled to compute the silhouette (and fit k-means) on large data.
+        Customers sampled to fit k-means on large data.
+    silhouette_size : int
+        Customers of that sample the silhouette of each k is scored on (Rousseeuw 1987; the score is
+        quadratic in customers: 1,000 instead of 3,000 is 9x less work, measured 1.4 s -> 0.15 s for
+        seven k on the subscription demo, with the same k chosen on the three demos).
     random_state : int
 
     Attributes
@@ -415,9 +419,16 @@ class Personas:
     descriptions_ : dict persona -> sentence
     """
 
-    def __init__(self, k_range: tuple[int, int] = (2, 8), sample_size: int = 3000, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        k_range: tuple[int, int] = (2, 8),
+        sample_size: int = 3000,
+        random_state: int = 0,
+        silhouette_size: int = 1000,
+    ) -> None:
         self.k_range = k_range
         self.sample_size = sample_size
+        self.silhouette_size = silhouette_size
         self.random_state = random_state
 
     def fit(self, features: pd.DataFrame) -> Personas:
@@ -450,7 +461,14 @@ class Personas:
                 km = KMeans(n_clusters=k, n_init=4, random_state=self.random_state).fit(sample)
                 if len(set(km.labels_)) < 2:
                     continue
-                self.silhouette_[k] = float(silhouette_score(sample, km.labels_))
+                self.silhouette_[k] = float(
+                    silhouette_score(
+                        sample,
+                        km.labels_,
+                        sample_size=min(self.silhouette_size, len(sample)),
+                        random_state=self.random_state,
+                    )
+                )
                 models[k] = km
         if not self.silhouette_:
             raise DataError("The customers are too alike to form personas.")
