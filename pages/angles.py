@@ -13,6 +13,7 @@ from analytics.reports.export import to_csv_bytes
 from ui import segments as us
 from ui.angles import angles
 from ui.frame import header, next_step, require_data
+from ui.text import safe_table
 
 header(
     "Churn: three angles",
@@ -88,7 +89,7 @@ if len(result.all_flag):
         + ": they are the safest bet for a retention call."
     )
     st.dataframe(
-        table.head(200),
+        safe_table(table.head(200)),
         hide_index=True,
         width="stretch",
         height=300,

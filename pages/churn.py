@@ -19,7 +19,7 @@ from ui import look
 from ui.campaign import control_controls, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CHURN_DEFAULTS, churn_settings, clv_settings, current_churn, current_clv
-from ui.text import plain
+from ui.text import plain, safe_table
 
 BIND = ch.BIND
 
@@ -413,7 +413,7 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
         on_click="ignore",
         icon=":material/download:",
     )
-    st.dataframe(contacts.head(10), hide_index=True, width="stretch")
+    st.dataframe(safe_table(contacts.head(10)), hide_index=True, width="stretch")
     st.caption(
         "The first 10 of the list, riskiest first: churn risk in %, value at stake and expected value saved in "
         f"your currency. The file is safe to open in a spreadsheet. **Send the offer only to the treatment group**: "

@@ -26,7 +26,7 @@ from ui import currency as cur
 from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CLV_DEFAULTS, clv_settings
-from ui.text import plain
+from ui.text import plain, safe_table
 
 BIND = lv.BIND
 
@@ -235,7 +235,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
         )
     st.markdown(f"**The {lv.TOP_CUSTOMERS} most valuable customers**")
     st.dataframe(
-        lv.top_customers(customers),
+        safe_table(lv.top_customers(customers)),
         hide_index=True,
         width="stretch",
         height=lv.table_height(lv.TOP_CUSTOMERS),
@@ -360,7 +360,7 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
         )
         st.markdown(f"**The {lv.TOP_CUSTOMERS} most valuable active subscribers**")
         st.dataframe(
-            table.head(lv.TOP_CUSTOMERS),
+            safe_table(table.head(lv.TOP_CUSTOMERS)),
             hide_index=True,
             width="stretch",
             height=lv.table_height(lv.TOP_CUSTOMERS),

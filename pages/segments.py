@@ -32,6 +32,7 @@ from ui import currency as cur
 from ui import look, models
 from ui import segments as us
 from ui.frame import friendly_errors, header, next_step, require_data
+from ui.text import safe_table
 
 BIND = "query-params"
 MEASURES = {"customers": "Customers", "revenue": "Revenue", "mean_clv": "Mean CLV"}
@@ -112,7 +113,7 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
         grid.index, grid.columns = [f"R = {r}" for r in grid.index], [f"F = {f}" for f in grid.columns]
         st.dataframe(grid, width="content")
         shown = rfm.sort_values(["r_score", "f_score", "m_score"], ascending=False).reset_index()
-        st.dataframe(shown, hide_index=True, width="stretch", height=260)
+        st.dataframe(safe_table(shown), hide_index=True, width="stretch", height=260)
 
 
 def value_risk_block(scores: us.Scores) -> None:

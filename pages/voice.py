@@ -12,6 +12,7 @@ from analytics.reports.export import to_csv_bytes
 from ui import segments as us
 from ui.explain import explain
 from ui.frame import friendly_errors, header, next_step, require_data
+from ui.text import safe_table
 from ui.voice import voice
 
 header(
@@ -145,7 +146,7 @@ else:
         f"{us.money(float(loop['value_at_risk'].head(20).sum()))} of the {us.money(float(loop['value_at_risk'].sum()))}."
     )
     st.dataframe(
-        shown.head(200),
+        safe_table(shown.head(200)),
         hide_index=True,
         width="stretch",
         height=320,

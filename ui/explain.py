@@ -18,6 +18,7 @@ from analytics.business.explain import customers_behind
 from analytics.business.kpis import KPIReport
 from analytics.data.schema import CustomerData
 from analytics.reports.export import to_csv_bytes
+from ui.text import safe_table
 
 TOP_ROWS = 20
 
@@ -46,7 +47,7 @@ def explain(
             )
         if customers is not None:
             st.markdown(f"**The {len(customers):,} customers behind it** (first {min(TOP_ROWS, len(customers))}):")
-            st.dataframe(customers.head(TOP_ROWS), hide_index=True, width="stretch")
+            st.dataframe(safe_table(customers.head(TOP_ROWS)), hide_index=True, width="stretch")
             st.download_button(
                 f"Download all {len(customers):,} (CSV)",
                 to_csv_bytes(customers),

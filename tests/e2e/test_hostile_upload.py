@@ -3,12 +3,19 @@
 - A column name holding a markdown image (`![x](http://127.0.0.1:9/x.png)`) in a file that is
   used and in one that is refused (so it appears in the error message too): no request may leave
   for that address while the Data page, Home and the Action list render.
+- The Action list's table, saved with the table toolbar's "Download as CSV", on ids that start with
+  `=cmd|`: every formula-leading text cell comes out prefixed with a quote (the page shows the table
+  through ui.text.safe_table, so the toolbar's raw CSV is safe too).
 """
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
+from tests.e2e.conftest import ROOT
 from tests.e2e.test_share_e2e import WAIT_MS, go, settle
 
 pytestmark = pytest.mark.e2e
@@ -61,3 +68,35 @@ def _number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+FORMULA_IDS = ROOT / "tests" / "data" / "corpus" / "files" / "formula_leading_ids" / "orders.csv"
+
+
+def test_action_list_toolbar_download_has_no_formula_cell(app_url, page, tmp_path):
+    # Streamlit's toolbar saves through the File System Access API where the browser has it; without
+    # it, through a plain download, which Playwright can catch (the bytes are the same CSV).
+    page.add_init_script("delete window.showSaveFilePicker;")
+    page.goto(f"{app_url}/data")
+    page.get_by_role("heading", name="Data").first.wait_for(timeout=WAIT_MS)
+    settle(page)
+    page.locator("input[type=file]").first.set_input_files(str(FORMULA_IDS))
+    page.get_by_text("orders.csv").first.wait_for(timeout=WAIT_MS)
+    settle(page)
+    open_page(page, "Action list")
+    page.get_by_role("heading", name="Whom to call first").first.wait_for(timeout=WAIT_MS)
+    settle(page)
+    table = page.locator("[data-testid='stDataFrame']").filter(has_text="Value at stake").first
+    table.scroll_into_view_if_needed()
+    table.hover()
+    toolbar = page.get_by_test_id("stElementToolbar").filter(has=page.get_by_label("Download as CSV")).first
+    with page.expect_download(timeout=WAIT_MS) as download:
+        toolbar.get_by_label("Download as CSV").click()
+    path = tmp_path / "actions.csv"
+    download.value.save_as(path)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    assert len(rows) > 10 and "Value at stake" in rows[0]
+    ids = [row[rows[0].index("Customer")] for row in rows[1:]]
+    assert any(cell.startswith("'=cmd|") for cell in ids), rows[:3]  # the hostile ids are there, as text
+    risky = [cell for row in rows for cell in row if cell.startswith(FORMULA_START) and not _number(cell)]
+    assert not risky, risky[:5]
