@@ -207,26 +207,29 @@ st.markdown(
     "Set a target, or an industry benchmark you trust, for any KPI and see the gap. Targets are part of this "
     "page's link, so a colleague opening it sees the same ones."
 )
-a, b, c, d = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
 targetable = [k for k in KPI_SPECS if report[k].value is not None]
-pick = a.selectbox(
-    "KPI",
-    targetable,
-    format_func=lambda k: KPI_SPECS[k].label,
-    key=h.K_PICK,
-    index=targetable.index("churn_rate") if "churn_rate" in targetable else 0,
-)
-current = chosen.get(pick, report[pick].value)
-st.session_state.setdefault(h.value_key(pick), h.to_shown(pick, current))
-b.number_input(f"Target ({h.shown_unit(pick)})", key=h.value_key(pick), format="%.2f")
-c.button("Set target", type="primary", on_click=h.set_picked_target, key="ovt_set", width="stretch")
-d.button("Clear all", on_click=h.clear_targets, key="ovt_clear", width="stretch", disabled=not chosen)
-if chosen:
-    st.dataframe(h.gap_table(report, chosen), hide_index=True, width="stretch")
-    st.caption(
-        "Gap = now − target, in the KPI's unit (percentage points for rates). 'Off target' counts the "
-        "direction: for churn, CES, CAC and resolution time, lower is better."
+if targetable:
+    a, b, c, d = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+    pick = a.selectbox(
+        "KPI",
+        targetable,
+        format_func=lambda k: KPI_SPECS[k].label,
+        key=h.K_PICK,
+        index=targetable.index("churn_rate") if "churn_rate" in targetable else 0,
     )
+    current = chosen.get(pick, report[pick].value)
+    st.session_state.setdefault(h.value_key(pick), h.to_shown(pick, current))
+    b.number_input(f"Target ({h.shown_unit(pick)})", key=h.value_key(pick), format="%.2f")
+    c.button("Set target", type="primary", on_click=h.set_picked_target, key="ovt_set", width="stretch")
+    d.button("Clear all", on_click=h.clear_targets, key="ovt_clear", width="stretch", disabled=not chosen)
+    if chosen:
+        st.dataframe(h.gap_table(report, chosen), hide_index=True, width="stretch")
+        st.caption(
+            "Gap = now − target, in the KPI's unit (percentage points for rates). 'Off target' counts the "
+            "direction: for churn, CES, CAC and resolution time, lower is better."
+        )
+else:
+    st.caption("No KPI has a value on this data yet, so there is nothing to set a target for.")
 text = st.text_input(
     "Targets as text (this is what the link carries)",
     key=h.K_TARGETS,

@@ -1,26 +1,23 @@
 """Every page on awkward uploads: a plain message where something cannot be shown, never
-Streamlit's exception box. A customers table without dates (IBM Telco-like) opens every page."""
+Streamlit's exception box. Customers tables without dates (the IBM Telco sample, and the corpus's
+Telco-like, bank-exits and card-attrition tables) open every page registered in app.py."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from tests.app.helpers import open_page, upload_session
 from tests.conftest import ROOT
 
-PAGES = (
-    "pages/home.py",
-    "pages/data.py",
-    "pages/overview.py",
-    "pages/cohorts.py",
-    "pages/segments.py",
-    "pages/churn.py",
-    "pages/lifetime_value.py",
-    "pages/whatif.py",
-    "pages/actions.py",
-    "pages/share.py",
-)
+PAGES = tuple(sorted(re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())))
 TELCO = (ROOT / "tests" / "data" / "telco_churn_4930.csv").read_bytes()
+CORPUS = ROOT / "tests" / "data" / "corpus" / "files"
+
+
+def test_the_walk_covers_every_registered_page():
+    assert len(PAGES) == len(list((ROOT / "pages").glob("*.py"))) >= 14
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -30,7 +27,12 @@ def test_every_page_opens_on_a_customers_table_without_dates(page):
     assert not at.error, [e.value for e in at.error]
 
 
-CORPUS = ROOT / "tests" / "data" / "corpus" / "files"
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("case", ["telco_like_no_dates", "bank_exits_no_dates", "card_attrition_no_dates"])
+def test_every_page_opens_on_bank_and_telco_like_tables(case, page):
+    at = open_page(page, session=corpus_session(case))
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
 
 
 def corpus_session(case: str) -> dict:
