@@ -340,7 +340,7 @@ def persona_features(data: CustomerData, *, max_missing_share: float = 0.5) -> p
 
     Behaviour from purchases (days_since_last_purchase, orders, revenue, average_order_value)
     plus every numeric customer attribute that is filled for at least half of the customers
-    (outcomes like `churned` and dates excluded). Blanks are filled with the column median.
+    (outcomes like `churned`, dates and row numbers such as RowNumber 1..n excluded). Blanks are filled with the column median.
 
     Parameters
     ----------
@@ -369,6 +369,7 @@ def persona_features(data: CustomerData, *, max_missing_share: float = 0.5) -> p
             and (pd.api.types.is_numeric_dtype(c[col]) and not pd.api.types.is_bool_dtype(c[col]))
             and c[col].notna().mean() >= 1 - max_missing_share
             and c[col].nunique(dropna=True) > 1
+            and not _is_row_number(c[col])
         ]
         if numeric:
             parts.append(c[numeric].astype(float))
@@ -381,6 +382,14 @@ def persona_features(data: CustomerData, *, max_missing_share: float = 0.5) -> p
     if features.shape[1] == 0:
         raise DataError("Personas need at least one attribute that varies between customers.")
     return features.fillna(features.median())
+
+
+def _is_row_number(values: pd.Series) -> bool:
+    """True for a column of distinct whole numbers with no gap (RowNumber 1..n): a row label, not a trait."""
+    present = values.dropna()
+    if present.empty or not present.is_unique or not np.allclose(present, present.round()):
+        return False
+    return bool(present.max() - present.min() + 1 == len(present))
 
 
 def _transform(features: pd.DataFrame) -> pd.DataFrame:

@@ -179,7 +179,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "exitdate",
         "kuendigungsdatum",
     ),
-    s.TENURE_MONTHS: ("tenure", "tenuremonths", "monthsascustomer", "tenureinmonths", "monthsonbook", "customerage"),
+    s.TENURE_MONTHS: ("tenure", "tenuremonths", "monthsascustomer", "tenureinmonths", "monthsonbook"),
     s.PLAN: (
         "plan",
         "contract",

@@ -62,7 +62,9 @@ def test_customers_table_alone_gives_null_sections_with_reasons():
     assert report["clv"] is None and "purchase log" in report["reasons"]["clv"]
     sbg = report["retention_sbg"]
     assert set(sbg["params"]) == {"alpha", "beta"} and sbg["n_customers"] == 6000
-    assert report["segments"] is None and report["reasons"]["segments"]
+    personas = report["segments"]  # no purchases: the personas of the table's own columns
+    assert sum(p["customers"] for p in personas.values()) == 6000 and "segments" not in report["reasons"]
+    assert all(p["revenue"] is None and 0 <= p["churn_rate"] <= 1 for p in personas.values())
     assert report["churn"]["target"].startswith("'Churned'")
     assert 0.2 < report["churn"]["churn_rate"] < 0.35
     assert set(report["churn"]["angles"]) == {"classifier", "survival"}

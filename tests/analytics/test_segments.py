@@ -113,10 +113,33 @@ def test_segments_report_section():
     assert section[NEW] == {"customers": 0, "revenue": 0.0}
 
 
-def test_segments_need_transactions():
+def test_segments_need_transactions_or_attributes_that_form_personas():
     customers = pd.DataFrame({"customer_id": ["a", "b"], "nps": [9.0, 3.0]})
-    with pytest.raises(DataError, match="need purchases"):
+    with pytest.raises(DataError, match="need purchases.*at least 10 customers"):
         segments_report_section(CustomerData("x", customers=customers))
+
+
+def test_a_customers_table_without_purchases_gets_its_personas():
+    # 30 long-tenure, high-charge customers who stayed and 20 new, low-charge ones who all left,
+    # with a RowNumber column (1..50) that must not count as a trait.
+    n_stay, n_left = 30, 20
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n_stay + n_left)],
+            "row_number": np.arange(1, n_stay + n_left + 1),
+            "tenure_months": [60.0 + i % 3 for i in range(n_stay)] + [3.0 + i % 2 for i in range(n_left)],
+            "monthly_charge": [100.0 + i % 5 for i in range(n_stay)] + [20.0 + i % 4 for i in range(n_left)],
+            "churned": [False] * n_stay + [True] * n_left,
+        }
+    )
+    section = segments_report_section(CustomerData("x", customers=customers))
+    assert list(section) == ["Persona 1", "Persona 2"]  # the largest first
+    stay, left = section["Persona 1"], section["Persona 2"]
+    assert (stay["customers"], stay["churn_rate"], stay["revenue"]) == (30, 0.0, None)
+    assert (left["customers"], left["churn_rate"]) == (20, 1.0)
+    # means by hand: tenure (60 x 10 + 61 x 10 + 62 x 10) / 30 = 61.0; everyone (1830 + 70) / 50 = 38.0
+    assert "more months as a customer (61.0 vs 38.0)" in stay["description"]
+    assert "row" not in stay["description"].lower() and "row" not in left["description"].lower()
 
 
 def test_value_risk_quadrants_at_the_medians():

@@ -737,7 +737,7 @@ def customers_ok(frame: pd.DataFrame, **more) -> dict:
         "rows_read": len(frame),
         "rows_used": len(frame),
         "customers": len(frame),
-        "sections": {"churn": True, "kpis": False},
+        "sections": {"churn": True, "segments": True, "kpis": False},
     }
     out.update(more)
     return out
@@ -796,7 +796,7 @@ def id_and_amount_only() -> Case:
         {"customer_id": [f"k{i}" for i in range(50)], "amount": (rng.integers(100, 90000, 50) / 100).round(2)}
     )
     expected = customers_ok(frame)
-    expected["sections"] = {"kpis": False}
+    expected["sections"] = {"segments": True, "kpis": False}
     return [("spend.csv", to_csv(frame))], expected
 
 
