@@ -18,10 +18,13 @@ Customers, in order: no customer id; exact duplicate row; repeated customer id (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics.data import schema as s
 from analytics.data.columns import ColumnMapping
@@ -29,13 +32,16 @@ from analytics.data.io import RawTable
 from analytics.data.parsing import (
     TEXT,
     ParsedNumbers,
+    distinct,
     flag_share_readable,
+    is_arrow_text,
     is_blank,
     numeric_share,
     parse_dates,
     parse_flags,
     parse_numbers,
     to_text,
+    trimmed_text,
 )
 from analytics.data.periods import DAYS_PER_MONTH
 
@@ -75,11 +81,50 @@ class _Exclusions:
 DUPLICATE_REASON = "Exact duplicate of an earlier row"
 
 
-def _exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> np.ndarray:
-    """The same raw row again (all of the user's columns equal), among rows not yet excluded."""
+def _exact_duplicates(frame: pd.DataFrame, ex: _Exclusions, candidates_by: Sequence[str] = ()) -> np.ndarray:
+    """The same raw row again (all of the user's columns equal), among rows not yet excluded.
+
+    `candidates_by` names columns whose cells are already hashed (`distinct`): only rows that
+    repeat on those columns can repeat on all, so the full comparison runs on those rows alone
+    (the answer is the same; on a purchase log it is a small share of the rows).
+    """
     duplicate = np.zeros(len(frame), dtype=bool)
-    duplicate[ex.kept] = frame.loc[ex.kept].duplicated(keep="first").to_numpy()
+    rows = np.flatnonzero(ex.kept)
+    key = _row_key([c for c in candidates_by if c in frame.columns], frame, rows)
+    if key is not None:
+        rows = rows[pd.Series(key).duplicated(keep=False).to_numpy()]
+    if len(rows):
+        duplicate[rows] = frame.iloc[rows].duplicated(keep="first").to_numpy()
     return duplicate
+
+
+def _row_key(columns: Sequence[str], frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None:
+    """One int64 per row (of `rows`), equal where the rows' cells in `columns` are all equal."""
+    key: np.ndarray | None = None
+    size = 1
+    for column in dict.fromkeys(columns):
+        found = distinct(frame[column])
+        if found is None:
+            continue
+        codes = found.codes[rows].astype(np.int64)
+        width = len(found.counts)
+        if key is None:
+            key, size = codes, width
+            continue
+        if size * width >= 2**62:  # renumber the combinations seen so far to keep the key in int64
+            key, uniques = pd.factorize(key)
+            size = len(uniques)
+        key, size = key * width + codes, size * width
+    return key
+
+
+def _text_rank(ids: pd.Series) -> np.ndarray:
+    """Each id's rank in Python's string order (code points; UTF-8 bytes sort the same way)."""
+    codes, uniques = pd.factorize(ids.to_numpy(dtype=object))
+    positions = pc.sort_indices(pa.array(uniques, type=pa.large_string())).to_numpy()
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[positions] = np.arange(len(uniques))
+    return rank[codes]
 
 
 def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
@@ -143,8 +188,7 @@ def clean_transactions(
     today = (today or pd.Timestamp.now()).normalize()
     ex = _Exclusions(len(frame), s.TRANSACTIONS)
 
-    ids = to_text(frame[roles[s.CUSTOMER_ID]])
-    ids = _normalise_ids(ids, roles[s.CUSTOMER_ID], notes)
+    ids = _customer_ids(frame[roles[s.CUSTOMER_ID]], roles[s.CUSTOMER_ID], notes)
     ex.add("No customer id", ids.isna())
 
     dates = parse_dates(frame[roles[s.ORDER_DATE]], mapping.day_first)
@@ -166,7 +210,7 @@ def clean_transactions(
         notes.append(f"Amount computed as '{roles[s.QUANTITY]}' x '{unit_price}'.")
     ex.add("Amount missing or not a number", amount.isna() | ~np.isfinite(amount.fillna(0)))
 
-    order_ids = to_text(frame[roles[s.ORDER_ID]]) if s.ORDER_ID in roles else None
+    order_ids = _order_ids(frame[roles[s.ORDER_ID]]) if s.ORDER_ID in roles else None
     if order_ids is not None:
         # Online Retail's convention: "C" + the invoice number marks a cancellation. Other ids that
         # merely start with a C ("CUST-0001", "CA-2024-17") are ordinary orders.
@@ -179,19 +223,13 @@ def clean_transactions(
         notes.append(f"{zero:,} purchases with a zero amount were kept: they count as purchases and add no revenue.")
     ex.add(f"Date in the future (after {today:%Y-%m-%d})", (dates.values > today + pd.Timedelta(days=1)).to_numpy())
 
-    out = pd.DataFrame({s.CUSTOMER_ID: ids, s.ORDER_DATE: dates.values, s.AMOUNT: amount})
-    if order_ids is not None:
-        out[s.ORDER_ID] = order_ids
-    if s.QUANTITY in roles:
-        out[s.QUANTITY] = parse_numbers(frame[roles[s.QUANTITY]]).values
-    for role in (s.PRODUCT, s.CHANNEL):
-        if role in roles:
-            out[role] = to_text(frame[roles[role]])
-
     # Exact duplicates: the same raw row again (all of the user's columns equal), after the rows
     # already excluded for another reason are set aside. Dropped when an order id says they are
     # the same order (or the user asked); otherwise kept and counted as possible duplicates.
-    duplicates = _exact_duplicates(frame, ex)
+    mapped = [roles[r] for r in (s.CUSTOMER_ID, s.ORDER_DATE, s.AMOUNT, s.QUANTITY) if r in roles]
+    duplicates = _exact_duplicates(
+        frame, ex, candidates_by=[*mapped, *([mapping.unit_price] if mapping.unit_price else [])]
+    )
     possible = 0
     if order_ids is not None or mapping.drop_exact_duplicates:
         ex.add(DUPLICATE_REASON, duplicates)
@@ -200,10 +238,24 @@ def clean_transactions(
         if possible:
             notes.append(possible_duplicates_note(possible))
 
-    out = out.loc[ex.kept].reset_index(drop=True)
-    out[s.CUSTOMER_ID] = out[s.CUSTOMER_ID].astype(str)
-    out[s.AMOUNT] = out[s.AMOUNT].astype("float64")
-    out = out.sort_values([s.ORDER_DATE, s.CUSTOMER_ID], kind="stable").reset_index(drop=True)
+    # The rows kept, sorted by date then customer id (a stable sort: ties keep the file's order).
+    kept = np.flatnonzero(ex.kept)
+    day_time = dates.values.to_numpy(dtype="datetime64[ns]")[kept].view(np.int64)
+    order = kept[np.lexsort((_text_rank(ids.iloc[kept]), day_time))]
+    out = pd.DataFrame(
+        {
+            s.CUSTOMER_ID: ids.to_numpy(dtype=object)[order],
+            s.ORDER_DATE: dates.values.to_numpy(dtype="datetime64[ns]")[order],
+            s.AMOUNT: np.asarray(amount, dtype="float64")[order],
+        }
+    )
+    if order_ids is not None:
+        out[s.ORDER_ID] = order_ids.to_numpy(dtype=object)[order]
+    if s.QUANTITY in roles:
+        out[s.QUANTITY] = parse_numbers(frame[roles[s.QUANTITY]]).values.to_numpy()[order]
+    for role in (s.PRODUCT, s.CHANNEL):
+        if role in roles:
+            out[role] = to_text(frame[roles[role]]).to_numpy(dtype=object)[order]
     columns = dict(roles) | ({"unit_price": mapping.unit_price} if mapping.unit_price else {})
     return out, _report(raw, ex, len(out), columns, notes, possible_duplicates=possible, currency=currency)
 
@@ -364,6 +416,25 @@ def infer_tenure_unit(header: str, values: pd.Series) -> tuple[str, str]:
 
 PLACEHOLDER_REASON = "Placeholder date (1900-01-01, 1970-01-01, 9999-12-31 and the like stand for 'unknown')"
 NON_FINITE_REASON = "Amount is NaN or infinite"
+
+
+def _customer_ids(values: pd.Series, column: str, notes: list[str]) -> pd.Series:
+    """Customer ids as text (`to_text` then `_normalise_ids`), each distinct cell read once.
+
+    Rows holding the same id share one Python string (8 bytes a row instead of a string each).
+    """
+    found = distinct(values)
+    if found is None:
+        return _normalise_ids(to_text(values), column, notes)
+    per_value = _normalise_ids(to_text(found.values), column, notes)
+    return found.take(per_value, values.index)
+
+
+def _order_ids(values: pd.Series) -> pd.Series:
+    """Order ids as `to_text` gives them; a text column cell by cell in Arrow (order ids rarely repeat)."""
+    if not is_arrow_text(values):
+        return to_text(values)
+    return pd.Series(trimmed_text(values).to_numpy(dtype=object, na_value=np.nan), index=values.index, dtype=object)
 
 
 def _normalise_ids(ids: pd.Series, column: str, notes: list[str]) -> pd.Series:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from analytics.data import schema as s
-from analytics.data.parsing import date_share, flag_share_readable, is_blank, numeric_share
+from analytics.data.parsing import date_share, distinct, flag_share_readable, is_blank, numeric_share
 
 
 def normalise_name(name: str) -> str:
@@ -468,7 +468,11 @@ def guess_mapping(frame: pd.DataFrame, kind: str | None = None) -> ColumnMapping
         ids_repeat = False
         if s.CUSTOMER_ID in transaction_roles:
             ids = frame[transaction_roles[s.CUSTOMER_ID]]
-            ids_repeat = bool(ids[~is_blank(ids)].duplicated().any())
+            found = distinct(ids)
+            if found is None:
+                ids_repeat = bool(ids[~is_blank(ids)].duplicated().any())
+            else:  # a non-blank cell held by two rows or more
+                ids_repeat = bool((found.counts[~is_blank(found.values).to_numpy()] > 1).any())
         customer_signal = len(set(customer_roles) - {s.CUSTOMER_ID, s.REGION})
         if has_purchase and not date_is_customer_date and (ids_repeat or customer_signal < 3):
             kind = s.TRANSACTIONS

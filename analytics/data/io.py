@@ -241,16 +241,21 @@ def _read_csv(content: bytes, name: str) -> RawTable:
         notes.append(
             f"The header is on line {skip + 1}: the {len(titles)} title line(s) above it ({shown}) were skipped."
         )
+    frame = None if skip else _arrow_csv(text, delimiter)
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=TEXT,
-            keep_default_na=False,
-            skipinitialspace=True,
-            skiprows=skip,
-            on_bad_lines="error",
-            engine="c",
+        frame = (
+            frame
+            if frame is not None
+            else pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                dtype=TEXT,
+                keep_default_na=False,
+                skipinitialspace=True,
+                skiprows=skip,
+                on_bad_lines="error",
+                engine="c",
+            )
         )
     except pd.errors.ParserError as exc:
         raise DataError(_parser_problem(str(exc), name, delimiter, skip, text)) from exc
@@ -259,6 +264,43 @@ def _read_csv(content: bytes, name: str) -> RawTable:
     frame = _drop_empty(frame)
     notes.insert(0, f"Read as CSV: {_delimiter_name(delimiter)}-separated, {encoding} text.")
     return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="csv", notes=tuple(notes))
+
+
+def _arrow_csv(text: str, delimiter: str) -> pd.DataFrame | None:
+    """The cells as text via Arrow's multi-threaded CSV reader, or None to read with pandas instead.
+
+    Arrow reads a plain CSV 5-10x faster than pandas and hands over Arrow text columns directly.
+    It is used only where both readers give the same cells: a header of distinct, non-blank names
+    and no space after a separator or at the start of a line (pandas' `skipinitialspace` drops
+    those). Any file Arrow rejects (ragged rows, ...) goes to pandas, whose errors `_read_csv`
+    turns into sentences.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if delimiter == " " or text.startswith(" ") or any(s in text for s in (delimiter + " ", "\n ", "\r ")):
+        return None
+    try:
+        header = next(csv.reader(io.StringIO(text[:SNIFF_BYTES]), delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return None
+    if len(set(header)) != len(header) or any(not name.strip() for name in header):
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.large_string() for name in header}, strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return None
+    if table.column_names != header:
+        return None
+    return pd.DataFrame(
+        {name: pd.arrays.ArrowStringArray(table.column(i)) for i, name in enumerate(header)}, copy=False
+    )
 
 
 def _parser_problem(message: str, name: str, delimiter: str, skip: int, text: str) -> str:
