@@ -8,7 +8,7 @@ from analytics.data import schema as s
 from analytics.data.columns import ColumnMapping, roles_for
 from analytics.data.schema import DataError
 from ui import currency, state
-from ui.cache import current_data, read_upload
+from ui.cache import current_data, read_upload, upload_sheets
 from ui.frame import header, next_step
 from ui.kind import K_BUSINESS_KIND, assumptions, business_kind
 from ui.text import plain, safe_table
@@ -40,6 +40,7 @@ ROLE_LABELS = {
 }
 KIND_LABELS = {s.TRANSACTIONS: "Purchases (one row per purchase)", s.CUSTOMERS: "Customers (one row per customer)"}
 NONE = "(none)"
+BY_CONTENT = "Decide from the content"
 
 header(
     "Data",
@@ -68,10 +69,34 @@ with st.expander("Upload your files", expanded=state.source() == state.UPLOAD or
     )
 
 
+def sheet_picker(file: state.UploadedBytes) -> None:
+    """For a workbook with several sheets: which sheet holds the data (default: decided by content).
+
+    Shown before the file is read, so a sheet that cannot be used can still be swapped for another.
+    """
+    sheets = upload_sheets(file.sha256, file.name, file.content)
+    if len(sheets) < 2:
+        return
+    options = [BY_CONTENT, *sheets]
+    current = state.sheets().get(file.sha256, BY_CONTENT)
+    picked = st.selectbox(
+        f"Sheet of {plain(file.name)} that holds the data",
+        options,
+        index=options.index(current) if current in options else 0,
+        key=f"{file.sha256[:12]}-sheet",
+        help="By default the sheet whose columns say who the customer is (and that the app recognises most), "
+        "then the one with the most data. Picking another sheet guesses its column mapping anew.",
+    )
+    if picked != current:
+        state.set_sheet(file.sha256, None if picked == BY_CONTENT else picked)
+        st.rerun()
+
+
 def mapping_editor(file: state.UploadedBytes) -> None:
-    """Let the user correct the guessed table type, column roles and date order for one file."""
+    """Let the user correct the guessed sheet, table type, column roles and date order for one file."""
+    sheet_picker(file)
     try:
-        table = read_upload(file.sha256, file.name, file.content)
+        table = read_upload(file.sha256, file.name, file.content, state.sheets().get(file.sha256))
     except DataError as exc:
         st.error(plain(exc))
         return

@@ -20,6 +20,7 @@ import streamlit as st
 from analytics.data.columns import ColumnMapping
 from analytics.data.datasets import load_demo
 from analytics.data.ingest import LoadedTable, build_dataset, read_and_guess
+from analytics.data.io import workbook_sheets
 from analytics.data.schema import CustomerData, DataError
 from analytics.store.share_store import FolderShareStore, StoreSettings
 from ui import state
@@ -64,9 +65,18 @@ def demo_data(key: str) -> CustomerData:
 
 
 @st.cache_data(show_spinner=False, max_entries=8, scope="session")
-def read_upload(sha256: str, name: str, _content: bytes) -> LoadedTable:
-    """Read and guess one uploaded file (keyed on its sha256; raises DataError)."""
-    return read_and_guess(name, _content)
+def read_upload(sha256: str, name: str, _content: bytes, sheet: str | None = None) -> LoadedTable:
+    """Read and guess one uploaded file (keyed on its sha256 and the sheet; raises DataError).
+
+    `sheet`: the workbook sheet the user picked on the Data page (None: chosen by content).
+    """
+    return read_and_guess(name, _content, sheet=sheet)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, scope="session")
+def upload_sheets(sha256: str, name: str, _content: bytes) -> tuple[str, ...]:
+    """The sheet names of an uploaded workbook (() for other files), keyed on its sha256."""
+    return workbook_sheets(_content, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=4, scope="session")
@@ -78,7 +88,7 @@ def loaded_uploads() -> list[LoadedTable]:
     """Each uploaded file read, with the user's mapping where they corrected the guess."""
     tables = []
     for file in state.uploads():
-        table = read_upload(file.sha256, file.name, file.content)
+        table = read_upload(file.sha256, file.name, file.content, state.sheets().get(file.sha256))
         chosen = state.mappings().get(file.sha256)
         if chosen:
             table = LoadedTable(raw=table.raw, mapping=ColumnMapping.from_dict(chosen))

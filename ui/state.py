@@ -22,6 +22,7 @@ UPLOAD = "upload"
 K_SOURCE = "data_source"  # "demo:<key>" or "upload"
 K_UPLOADS = "uploaded_files"  # list[UploadedBytes]
 K_MAPPINGS = "column_mappings"  # dict[sha256 -> mapping dict] chosen by the user
+K_SHEETS = "excel_sheets"  # dict[sha256 -> sheet name] chosen by the user (default: chosen by content)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def uploads() -> list[UploadedBytes]:
 def set_uploads(files: list[UploadedBytes]) -> None:
     st.session_state[K_UPLOADS] = files
     st.session_state[K_MAPPINGS] = {}
+    st.session_state[K_SHEETS] = {}
 
 
 def mappings() -> dict[str, dict]:
@@ -84,6 +86,20 @@ def mappings() -> dict[str, dict]:
 
 def set_mapping(sha256: str, mapping: ColumnMapping) -> None:
     mappings()[sha256] = mapping.to_dict()
+
+
+def sheets() -> dict[str, str]:
+    """Workbook sha256 -> the sheet the user picked (absent: the sheet chosen by content)."""
+    return st.session_state.setdefault(K_SHEETS, {})
+
+
+def set_sheet(sha256: str, sheet: str | None) -> None:
+    """Read this workbook's `sheet` (None: let the content decide); its column mapping is guessed anew."""
+    if sheet is None:
+        sheets().pop(sha256, None)
+    else:
+        sheets()[sha256] = sheet
+    mappings().pop(sha256, None)
 
 
 def data_key() -> str:
@@ -97,7 +113,9 @@ def data_key() -> str:
     if current.startswith(("demo:", SHARE_PREFIX)):  # a shared link's data never changes under its id
         return current
     files = uploads()
-    mapping_part = json.dumps({f.sha256: mappings().get(f.sha256) for f in files}, sort_keys=True)
+    mapping_part = json.dumps(
+        {f.sha256: [mappings().get(f.sha256), sheets().get(f.sha256)] for f in files}, sort_keys=True
+    )
     digest = hashlib.sha256(("|".join(f.sha256 for f in files) + mapping_part).encode()).hexdigest()
     return f"upload:{digest}"
 

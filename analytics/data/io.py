@@ -38,12 +38,18 @@ class RawTable:
         "csv", "xlsx" or "parquet".
     notes : tuple of str
         How it was read, e.g. "Read as CSV: ';'-separated, cp1252."
+    sheet : str or None
+        The Excel sheet read (None for other formats).
+    sheets : tuple of str
+        Every sheet of the workbook, in workbook order (empty for other formats).
     """
 
     frame: pd.DataFrame
     source: str  # the file name
     file_kind: str  # "csv", "xlsx" or "parquet"
     notes: tuple[str, ...] = ()  # how it was read, e.g. "Read as CSV: ';'-separated, cp1252."
+    sheet: str | None = None
+    sheets: tuple[str, ...] = ()
 
 
 MAX_UNPACKED_BYTES = 1 << 30  # a compressed upload may hold at most 1 GiB (zip/gzip bombs are refused)
@@ -377,22 +383,64 @@ def _read_excel(content: bytes, name: str, sheet: str | None = None) -> RawTable
     if not filled:
         raise DataError(f"'{name}' has no data rows in any sheet.")
 
-    def size(item: tuple[str, tuple[pd.DataFrame, int]]) -> int:
-        frame = item[1][0]
-        return int(frame.notna().sum().sum()) if frame.shape[1] >= 2 else 0
-
-    chosen, (frame, header) = max(filled.items(), key=size) if sheet is None else next(iter(filled.items()))
-    notes = [f"Read sheet '{chosen}' of the Excel workbook."]
+    if sheet is None:
+        chosen, reason = _sheet_by_content({s: t[0] for s, t in filled.items()})
+    else:
+        chosen, reason = sheet, ""
+    frame, header = filled[chosen]
+    notes = [f"Read sheet '{chosen}' of the Excel workbook{reason}."]
     if sheet is None and len(filled) > 1:
         others = ", ".join(f"'{s}'" for s in filled if s != chosen)
-        notes[0] = f"Read sheet '{chosen}' of the Excel workbook: it holds the most data."
         notes.append(
-            f"Other sheets were not used: {others}. To read one of them, save it as its own file, or name it "
+            f"Other sheets were not used: {others}. To read one of them, pick it on the Data page, name it "
             "with --sheet (command line) or sheet= (load_files)."
         )
     if header:
         notes.append(f"The header is on row {header + 1} of the sheet; the title rows above it were skipped.")
-    return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="xlsx", notes=tuple(notes))
+    return RawTable(
+        frame=_tidy_headers(frame, name),
+        source=name,
+        file_kind="xlsx",
+        notes=tuple(notes),
+        sheet=str(chosen),
+        sheets=tuple(str(s) for s in sheets),
+    )
+
+
+SHEET_SAMPLE_ROWS = 500  # rows of each sheet the column guess looks at when choosing the sheet
+
+
+def _sheet_by_content(frames: dict[str, pd.DataFrame]) -> tuple[str, str]:
+    """The sheet that holds the data, and why (a phrase that follows the sheet's name in the note).
+
+    Decided by content, not position: first the sheets whose columns say who the customer is (the
+    same column guess as for any file, on each sheet's first 500 rows), among them the one where the
+    guess finds the most roles (customer id, dates, amounts, ...), then the one with the most filled
+    cells. A README, a lookup list or a pivot beside the data loses to the table the app can use.
+    """
+    from analytics.data.columns import guess_mapping
+    from analytics.data.schema import CUSTOMER_ID
+
+    def score(name: str) -> tuple[int, int, int]:
+        frame = frames[name]
+        if frame.shape[1] < 2:
+            return (0, 0, 0)
+        try:
+            sample = _tidy_headers(frame.head(SHEET_SAMPLE_ROWS), name)
+            roles = guess_mapping(sample).roles
+        except DataError:
+            roles = {}
+        return (int(CUSTOMER_ID in roles), len(roles), int(frame.notna().sum().sum()))
+
+    if len(frames) == 1:
+        return next(iter(frames)), ""
+    scores = {name: score(name) for name in frames}
+    best = max(frames, key=lambda name: scores[name])
+    if scores[best][0] and sum(1 for v in scores.values() if v[0]) == 1:
+        return best, ": the only sheet with a customer id column"
+    if scores[best][0]:
+        return best, ": of the sheets with a customer id column, the one whose columns the app recognises most"
+    return best, ": it holds the most data"
 
 
 def _read_parquet(content: bytes, name: str) -> RawTable:
@@ -441,6 +489,31 @@ def _tidy_headers(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def workbook_sheets(content: bytes, name: str) -> tuple[str, ...]:
+    """The sheet names of an Excel workbook, in workbook order; () for any other file or a workbook
+    that cannot be opened (reading it then says why).
+
+    Parameters
+    ----------
+    content : bytes
+        The file's bytes.
+    name : str
+        The file name.
+
+    Returns
+    -------
+    tuple of str
+        Sheet names, for a picker that must work even when the chosen sheet cannot be used.
+    """
+    if not content or _kind_from_bytes(content, name) != "xlsx":
+        return ()
+    try:
+        with pd.ExcelFile(io.BytesIO(content), engine="openpyxl") as workbook:
+            return tuple(str(sheet) for sheet in workbook.sheet_names)
+    except Exception:  # corrupt workbooks raise many types; read_table reports them in words
+        return ()
+
+
 def read_table(content: bytes, name: str, sheet: str | None = None) -> RawTable:
     """Read one uploaded file.
 
@@ -451,7 +524,8 @@ def read_table(content: bytes, name: str, sheet: str | None = None) -> RawTable:
     name : str
         The file name (its extension helps decide the format; the bytes decide first).
     sheet : str, optional
-        The Excel sheet to read; by default the sheet holding the most data.
+        The Excel sheet to read; by default the sheet that holds the data, chosen by content
+        (the sheet with a customer id column and the most recognised columns, then the most data).
 
     Returns
     -------

@@ -222,6 +222,20 @@ def xlsx_readme_first() -> Case:
 
 
 @case
+def xlsx_lookup_sheet_larger_than_data() -> Case:
+    # A product list with more cells than the orders sheet: the sheet is chosen by its columns.
+    t = truth()
+    products = pd.DataFrame(
+        {
+            "product_code": [f"P{i:05d}" for i in range(3 * len(t))],
+            "description": ["Item"] * (3 * len(t)),
+            "list_price": [9.99] * (3 * len(t)),
+        }
+    )
+    return [("book.xlsx", xlsx({"Products": products, "Orders": t}))], ok(t, notes=["Orders", "customer id"])
+
+
+@case
 def parquet_nested_columns() -> Case:
     t = truth()
     frame = t.copy()
