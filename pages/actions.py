@@ -123,18 +123,18 @@ def excel_block(export: pd.DataFrame, loop: pd.DataFrame | None, sig: str) -> No
 
 def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
     """The workshop report: KPIs, up to four charts, the top actions and the what-if scenario."""
+    code = cur.current(data)
     clv = models.current_clv(data).customers["clv"] if scores.model_clv else None
     kpis = kpi_report(data, "month", float(clv.mean()) if clv is not None else None)
     charts = []
     if data.has_transactions:
         trend = kpi_trend(data, "revenue")
-        charts.append(("Revenue by month", kpi_trend_chart(trend, label="Revenue", unit="currency")))
-        charts.append(("RFM segments", segment_bars(segment_summary(us.rfm(data), clv))))
-    charts.append(("Value x risk", value_risk_scatter(us.value_risk(scores), max_points=1500)))
+        charts.append(("Revenue by month", kpi_trend_chart(trend, label="Revenue", unit="currency", currency=code)))
+        charts.append(("RFM segments", segment_bars(segment_summary(us.rfm(data), clv), currency=code)))
+    charts.append(("Value x risk", value_risk_scatter(us.value_risk(scores), max_points=1500, currency=code)))
     with contextlib.suppress(DataError):
         charts.append(("Lifecycle stages", lifecycle_bar(stage_counts(us.current_stages(data).frame["stage"]))))
     settings, from_page = us.scenario_settings()
-    code = cur.current(data)
     section: dict | None = None
     scenario_chart = None
     try:

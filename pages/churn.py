@@ -384,7 +384,7 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
         "Expected profit", ch.money(plan.best_profit), help="Expected value kept minus offer costs (your currency)."
     )
     d.metric("Offer cost in total", ch.money(plan.best_cost), help="Your currency.")
-    st.altair_chart(look.fit(profit_chart(plan.curve, plan.best_percent)), width="stretch")
+    st.altair_chart(look.fit(profit_chart(plan.curve, plan.best_percent, currency=cur.current(data))), width="stretch")
     if plan.best_customers == 0:
         riskiest = inputs.customers.nlargest(max(1, len(inputs.customers) // 10), "churn_probability")
         st.markdown(

@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.business.cohorts import average_retention_curve
 from analytics.reports.charts.health import cohort_heatmap, retention_curve_chart
+from ui import currency as cur
 from ui import health as h
 from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
@@ -66,7 +67,10 @@ st.markdown("\n\n".join(h.cohort_reading(table)))
 with friendly_errors("Cohort heatmap"):
     measure = "revenue_retention" if revenue else "retention"
     st.altair_chart(
-        look.fit(h.labelled_heatmap(cohort_heatmap(table, measure=measure), table, measure)), width="stretch"
+        look.fit(
+            h.labelled_heatmap(cohort_heatmap(table, measure=measure, currency=cur.current(data)), table, measure)
+        ),
+        width="stretch",
     )
     if revenue:
         st.caption(

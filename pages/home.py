@@ -92,8 +92,7 @@ with friendly_errors("Customer health"):
     lead_kpi = by_key.get(lead)
     if lead_kpi is not None:
         series = trend(data, lead, "month").tail(CHART_PERIODS)
-        label = cur.title(lead_kpi.label, data) if lead_kpi.unit == "currency" else lead_kpi.label
-        chart = kpi_trend_chart(series, label=label, unit=lead_kpi.unit).properties(height=230)
+        chart = kpi_trend_chart(series, label=lead_kpi.label, unit=lead_kpi.unit, currency=code).properties(height=230)
         st.altair_chart(look.fit(chart), width="stretch")
 
 # --- the guided steps: visible buttons to each page, each with its headline figure ------------

@@ -220,7 +220,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     )
     left, right = st.columns(2)
     with left:
-        st.altair_chart(look.fit(clv_distribution(customers)), width="stretch")
+        st.altair_chart(look.fit(clv_distribution(customers, currency=cur.current(data))), width="stretch")
         share = customers["clv"].nlargest(max(1, len(customers) // 10)).sum() / max(analysis.total_clv, 1e-12)
         st.caption(
             f"The most valuable tenth of customers holds {share:.0%} of the total: a few customers carry the "

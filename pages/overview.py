@@ -11,6 +11,7 @@ from analytics.business.kpis import KPI_SPECS, KPIReport, parse_targets
 from analytics.data.periods import PERIOD_CODES, PERIODS_PER_YEAR
 from analytics.data.schema import ACQUISITION_COST, DataError
 from analytics.reports.charts.health import kpi_trend_chart
+from ui import currency as cur
 from ui import health as h
 from ui import look
 from ui.explain import explain_kpis
@@ -187,7 +188,10 @@ if options:
     with friendly_errors("Trend"):
         kpi = report[picked]
         frame = h.trend(data, picked, period).dropna()
-        st.altair_chart(look.fit(kpi_trend_chart(frame, label=kpi.label, unit=kpi.unit)), width="stretch")
+        st.altair_chart(
+            look.fit(kpi_trend_chart(frame, label=kpi.label, unit=kpi.unit, currency=cur.current(data))),
+            width="stretch",
+        )
         back = min(int(PERIODS_PER_YEAR[PERIOD_CODES[period]]), len(frame) - 1)
         if back >= 1:
             then, now = frame.iloc[-1 - back], frame.iloc[-1]

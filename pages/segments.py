@@ -82,7 +82,7 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
         if measure == "mean_clv" and clv is None:
             measure = "customers"
             st.caption("Mean CLV is shown once the lifetime-value model is ready.")
-        st.altair_chart(look.fit(segment_bars(summary, measure=measure)), width="stretch")
+        st.altair_chart(look.fit(segment_bars(summary, measure=measure, currency=cur.current(data))), width="stretch")
     right.markdown(
         "**How to read it.** Each customer gets three scores from 1 to 5 by quintile: **R** from days since the "
         "last purchase (fewer days = 5), **F** from the number of orders and **M** from total spend (more = 5). "
@@ -128,7 +128,7 @@ def value_risk_block(scores: us.Scores) -> None:
         f"{us.money(save['value_at_stake'])} is at stake (value x churn probability): call them first."
     )
     left, right = st.columns([3, 2])
-    left.altair_chart(look.fit(value_risk_scatter(matrix)), width="stretch")
+    left.altair_chart(look.fit(value_risk_scatter(matrix, currency=cur.current(data))), width="stretch")
     with right:
         st.markdown(
             "**How to read it.** Each dot is a current customer; the dashed lines are the medians. Top right "

@@ -9,6 +9,7 @@ from analytics.business.voice import SIGNALS, voice_signals
 from analytics.data.schema import CUSTOMER_ID, NPS, DataError
 from analytics.reports.charts.voice import group_churn_chart
 from analytics.reports.export import to_csv_bytes
+from ui import currency as cur
 from ui import segments as us
 from ui.explain import explain
 from ui.frame import friendly_errors, header, next_step, require_data
@@ -105,7 +106,10 @@ if NPS in analysis.tables:
     with left:
         if "churn_rate" in analysis.tables[NPS]:
             st.altair_chart(
-                group_churn_chart(analysis.tables[NPS], "Churn by NPS class (lines = 95% interval)"), width="stretch"
+                group_churn_chart(
+                    analysis.tables[NPS], "Churn by NPS class (lines = 95% interval)", currency=cur.current(data)
+                ),
+                width="stretch",
             )
     with right:
         st.dataframe(people_table(analysis.tables[NPS], "NPS class"), hide_index=True, width="stretch")
@@ -122,7 +126,10 @@ if others:
         with tab:
             table = analysis.tables[col]
             if "churn_rate" in table:
-                st.altair_chart(group_churn_chart(table, f"Churn by {SIGNALS[col].lower()}"), width="stretch")
+                st.altair_chart(
+                    group_churn_chart(table, f"Churn by {SIGNALS[col].lower()}", currency=cur.current(data)),
+                    width="stretch",
+                )
             st.dataframe(people_table(table, SIGNALS[col]), hide_index=True, width="stretch")
 
 st.subheader("3. Close the loop: detractors with the most value at risk")

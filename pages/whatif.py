@@ -9,8 +9,7 @@ import streamlit as st
 
 from analytics.business.whatif_inputs import DefaultValue
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
-from analytics.formatting import percent_points
-from analytics.reports import currency as fmt
+from analytics.formatting import money, percent_points
 from analytics.reports.charts.economics import customers_over_time, profit_waterfall, reichheld_band
 from ui import currency as cur
 from ui import look, state
@@ -259,7 +258,7 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
         )
         st.metric(
             f"Extra profit over {years:g} years",
-            fmt.format_money(result.profit_change, code, signed=True),
+            money(result.profit_change, code, decimals=0, signed=True),
             help=f"Discounted to today, in {code or 'your file’s currency'}.",
         )
         st.metric(
@@ -270,9 +269,9 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
         )
         st.metric(
             "Lifetime value of a new customer",
-            fmt.format_money(result.clv_lifted, code, decimals=2),
+            money(result.clv_lifted, code, decimals=2),
             percent_points(result.clv_change_pct),
-            help=f"Discounted margin a newly won customer brings (today: {fmt.format_money(result.clv_base, code, decimals=2)}).",
+            help=f"Discounted margin a newly won customer brings (today: {money(result.clv_base, code, decimals=2)}).",
         )
         st.metric(
             f"Retention per {unit}",
@@ -293,7 +292,7 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
         st.altair_chart(look.fit(customers_over_time(frame, period_name=unit)), width="stretch")
         st.caption(wi.customers_sentence(result, years, unit))
     with right:
-        st.altair_chart(look.fit(profit_waterfall(result.waterfall, currency=code or "")), width="stretch")
+        st.altair_chart(look.fit(profit_waterfall(result.waterfall, currency=code)), width="stretch")
         st.caption(wi.waterfall_sentence(result.waterfall))
 
     st.subheader("Save and compare scenarios")

@@ -22,7 +22,6 @@ from analytics.business.churn_inputs import label_cell_text
 from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, SIGNUP_DATE, TENURE_MONTHS, CustomerData
 from analytics.models.clv import ClvSettings
 from analytics.models.survival import RetentionCurves, retention_curves, retention_inputs
-from analytics.reports import currency as fmt
 from ui import currency as cur
 from ui import models
 from ui.cache import per_dataset
@@ -53,10 +52,8 @@ DURATION_COLUMNS = (TENURE_MONTHS, SIGNUP_DATE, "tenure_days", "days_since_last_
 
 
 def money(x: float) -> str:
-    """A money amount in the file's currency: whole units from 100 up, else two decimals."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    return fmt.format_money(float(x), cur.code_now(), decimals=0 if abs(x) >= 100 else 2)
+    """A money amount in the currency in force: whole units from 100 up, else two decimals."""
+    return cur.money(x, decimals=None, whole_from=100)
 
 
 def label_values(values: pd.Series) -> list[str]:

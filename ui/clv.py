@@ -23,7 +23,6 @@ from analytics.models.clv import ClvAnalysis, ClvSettings, forecast_ranges
 from analytics.models.holdout import conditional_expectations, cumulative_tracking
 from analytics.models.purchase import MODEL_LABELS
 from analytics.models.sbg import ShiftedBetaGeometric, customer_periods, subscription_values
-from analytics.reports import currency as fmt
 from analytics.reports.sections.retention_sbg import report_section as sbg_report
 from ui import currency as cur
 from ui import models
@@ -46,10 +45,8 @@ P_ALIVE_MAX_FREQUENCY = 30  # rows of the probability-alive map at most (repeat 
 
 
 def money(x: float | None) -> str:
-    """An amount in the file's currency: whole units from 1,000 up, else two decimals."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    return fmt.format_money(float(x), cur.code_now(), decimals=0 if abs(x) >= 1000 else 2)
+    """An amount in the currency in force: whole units from 1,000 up, else two decimals."""
+    return cur.money(x, decimals=None)
 
 
 # --- the calibration-end widget -----------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.data.schema import CustomerData
+from analytics.formatting import money as format_money
 from analytics.reports import currency as fmt
 from ui.cache import current_data
 
@@ -43,8 +44,18 @@ def code_now() -> str | None:
         return None
 
 
-def money(value: float | None, data: CustomerData | None = None, *, decimals: int = 0, signed: bool = False) -> str:
-    return fmt.format_money(value, current(data), decimals=decimals, signed=signed)
+def money(
+    value: float | None,
+    data: CustomerData | None = None,
+    *,
+    decimals: int | None = 0,
+    whole_from: float = 1000.0,
+    signed: bool = False,
+) -> str:
+    """An amount in the currency in force (`analytics.formatting.money`; decimals None: whole units
+    from `whole_from` up, two decimals below). Without `data`, the dataset the page shows now."""
+    code = current(data) if data is not None else code_now()
+    return format_money(value, code, decimals=decimals, whole_from=whole_from, signed=signed)
 
 
 def title(text: str, data: CustomerData | None = None) -> str:

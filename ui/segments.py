@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analytics.business import lifecycle as lc
@@ -28,7 +27,6 @@ from analytics.business.whatif_inputs import WhatIfSettings
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 from analytics.formatting import percent_points
-from analytics.reports import currency as fmt
 from analytics.reports.sections.whatif import report_section
 from ui import currency as cur
 from ui import models
@@ -38,10 +36,8 @@ from ui.state import setting
 
 
 def money(x: float) -> str:
-    """A money amount for a sentence (file currency): whole units from 100 up, else two decimals."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    return fmt.format_money(float(x), cur.code_now(), decimals=0 if abs(x) >= 100 else 2)
+    """A money amount for a sentence (currency in force): whole units from 100 up, else two decimals."""
+    return cur.money(x, decimals=None, whole_from=100)
 
 
 # --------------------------------------------------------------------------------------------

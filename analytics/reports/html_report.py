@@ -26,7 +26,6 @@ import pandas as pd
 
 from analytics.business.kpis import KPI, KPIReport
 from analytics.formatting import money
-from analytics.reports.currency import format_money
 
 MAX_TABLE_ROWS = 40
 MAX_SVG_POINTS = 3000
@@ -68,10 +67,8 @@ def format_value(value: float | None, unit: str, currency: str = "", code: str |
         return "n/a"
     if unit == "share":
         return f"{value:.1%}"
-    if unit == "currency" and code:
-        return format_money(value, code, decimals=0 if abs(value) >= 1000 else 2)
     if unit == "currency":
-        return f"{currency}{money(value)}"
+        return money(value, code) if code else f"{currency}{money(value)}"
     if unit == "customers":
         return f"{value:,.0f}"
     if unit == "ratio":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.business.kpis import KPI, KPIReport
-from analytics.reports.currency import format_money
+from analytics.formatting import money
 
 #: Candidates for the headline, in order of precedence on a tie.
 HEADLINE_KEYS: tuple[str, ...] = ("churn_rate", "active_customers", "revenue", "new_customers")
@@ -62,7 +62,7 @@ def format_kpi(kpi: KPI, value: float | None, currency: str | None) -> str:
     if kpi.unit == "share":
         return f"{value:.1%}"
     if kpi.unit == "currency":
-        return format_money(value, currency)
+        return money(value, currency, decimals=0)
     if kpi.unit == "score":
         return f"{value:+.0f}"
     if kpi.unit == "customers":
@@ -244,7 +244,7 @@ def recommendations(
             Recommendation(
                 f"Call the top {top_n} customers on the action list this week",
                 why,
-                f"{format_money(top_value_at_stake, currency)} at stake",
+                f"{money(top_value_at_stake, currency, decimals=0)} at stake",
             )
         )
     if save_first_customers and save_first_value is not None:
@@ -252,7 +252,7 @@ def recommendations(
             Recommendation(
                 f"Offer the {save_first_customers:,} high-value, high-risk customers a reason to stay",
                 "Above-median value and above-median churn risk: the 'save first' group of the value x risk matrix.",
-                f"{format_money(save_first_value, currency)} at stake",
+                f"{money(save_first_value, currency, decimals=0)} at stake",
             )
         )
     if profit_change is not None and lift_text:
@@ -261,7 +261,7 @@ def recommendations(
             Recommendation(
                 f"Fund a programme that lifts retention by {lift_text}",
                 f"The what-if on your numbers: profit over {years:g} years changes{pct} (discounted to today's money).",
-                f"{format_money(profit_change, currency, signed=True)} profit",
+                f"{money(profit_change, currency, decimals=0, signed=True)} profit",
             )
         )
     return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from analytics.reports.currency import money_title
+
 MODEL_COLOR = "#1565c0"
 BASELINE_COLOR = "#9e9e9e"
 BEST_COLOR = "#2e7d32"
@@ -168,7 +170,7 @@ def retention_chart(curves: pd.DataFrame, by: str | None = None) -> alt.LayerCha
     return alt.LayerChart(layer=[half, lines]).properties(title=title)
 
 
-def profit_chart(curve: pd.DataFrame, best_percent: int, currency: str = "") -> alt.LayerChart:
+def profit_chart(curve: pd.DataFrame, best_percent: int, currency: str | None = None) -> alt.LayerChart:
     """Expected campaign profit by share of customers contacted, the best point marked.
 
     Parameters
@@ -179,27 +181,30 @@ def profit_chart(curve: pd.DataFrame, best_percent: int, currency: str = "") -> 
     best_percent : int
         `CampaignPlan.best_percent`.
     currency : str, optional
-        Symbol or code for axis titles.
+        ISO code of the amounts, for axis and tooltip titles (None: 'currency not set').
 
     Returns
     -------
     alt.LayerChart
         Profit line, zero line and the labelled best point.
     """
-    unit = f" ({currency})" if currency else ""
+
+    def unit(title: str) -> str:
+        return money_title(title, currency)
+
     tooltip = [
         alt.Tooltip("percent_targeted:Q", title="Riskiest % contacted"),
         alt.Tooltip("customers_targeted:Q", title="Customers contacted", format=","),
-        alt.Tooltip("value_saved:Q", title=f"Expected value saved{unit}", format=",.0f"),
-        alt.Tooltip("cost:Q", title=f"Offer cost{unit}", format=",.0f"),
-        alt.Tooltip("profit:Q", title=f"Expected profit{unit}", format=",.0f"),
+        alt.Tooltip("value_saved:Q", title=unit("Expected value saved"), format=",.0f"),
+        alt.Tooltip("cost:Q", title=unit("Offer cost"), format=",.0f"),
+        alt.Tooltip("profit:Q", title=unit("Expected profit"), format=",.0f"),
     ]
     line = (
         alt.Chart(curve)
         .mark_line(color=MODEL_COLOR)
         .encode(
             x=alt.X("percent_targeted:Q", title="Riskiest customers contacted (%)"),
-            y=alt.Y("profit:Q", title=f"Expected profit{unit}"),
+            y=alt.Y("profit:Q", title=unit("Expected profit")),
             tooltip=tooltip,
         )
     )

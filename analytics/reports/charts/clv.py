@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.models.purchase import MODEL_LABELS
+from analytics.reports.currency import money_title
 
 ACTUAL = "Actual"
 
@@ -38,7 +39,7 @@ def _solid_actual_dashed_models() -> alt.SchemaBase | Mapping[str, Any]:
 
 
 def clv_distribution(
-    values: pd.DataFrame, *, currency: str = "", bins: int = 40, clip_quantile: float = 0.99
+    values: pd.DataFrame, *, currency: str | None = None, bins: int = 40, clip_quantile: float = 0.99
 ) -> alt.Chart:
     """Histogram of `values['clv']` (currency per customer).
 
@@ -49,8 +50,8 @@ def clv_distribution(
     ----------
     values : pd.DataFrame
         `ClvAnalysis.customers`.
-    currency : str
-        Symbol or code for the axis.
+    currency : str, optional
+        ISO code of the amounts, for the titles (None: 'currency not set').
     bins : int, default 40
         Number of bars.
     clip_quantile : float, default 0.99
@@ -73,8 +74,7 @@ def clv_distribution(
     counts, _ = np.histogram(np.clip(clv, low, top), bins=edges)
     frame = pd.DataFrame({"from": edges[:-1], "to": edges[1:], "customers": counts})
     frame["share"] = frame["customers"] / counts.sum()
-    unit = f" ({currency})" if currency else ""
-    title = f"Customer lifetime value{unit}"
+    title = money_title("Customer lifetime value", currency)
     subtitle = (
         f"{len(clv):,} customers; the last bar also holds the top {100 * (1 - clip_quantile):.0f}% (above {top:,.2f})"
     )
@@ -82,12 +82,12 @@ def clv_distribution(
         _chart(frame, title, subtitle)
         .mark_bar()
         .encode(
-            x=alt.X("from:Q", bin="binned", title=f"CLV over the horizon{unit}"),
+            x=alt.X("from:Q", bin="binned", title=money_title("Lifetime value over the horizon", currency)),
             x2="to:Q",
             y=alt.Y("customers:Q", title="Customers"),
             tooltip=[
-                alt.Tooltip("from:Q", title="CLV from", format=",.2f"),
-                alt.Tooltip("to:Q", title="CLV to", format=",.2f"),
+                alt.Tooltip("from:Q", title=money_title("Value from", currency), format=",.2f"),
+                alt.Tooltip("to:Q", title=money_title("Value to", currency), format=",.2f"),
                 alt.Tooltip("customers:Q", title="Customers", format=","),
                 alt.Tooltip("share:Q", title="Share of customers", format=".1%"),
             ],

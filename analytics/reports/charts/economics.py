@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.business.economics import BAND_HIGH_PCT, BAND_LOW_PCT
+from analytics.reports.currency import money_title
 
 GAIN_COLOR = "#2e7d32"
 LOSS_COLOR = "#c62828"
@@ -86,7 +87,7 @@ def waterfall_frame(waterfall: pd.DataFrame, *, total_label: str = TOTAL_LABEL) 
     return pd.concat([steps, total_row], ignore_index=True)
 
 
-def profit_waterfall(waterfall: pd.DataFrame, *, currency: str = "") -> alt.Chart:
+def profit_waterfall(waterfall: pd.DataFrame, *, currency: str | None = None) -> alt.Chart:
     """Waterfall of the extra profit by source (discounted, currency over the horizon).
 
     Parameters
@@ -94,7 +95,7 @@ def profit_waterfall(waterfall: pd.DataFrame, *, currency: str = "") -> alt.Char
     waterfall : pd.DataFrame
         ``source`` and ``amount``, e.g. `WhatIfResult.waterfall`.
     currency : str, optional
-        Label for the axis, e.g. '€' (blank: the data's currency).
+        ISO code of the amounts, for axis and tooltip titles (None: 'currency not set').
 
     Returns
     -------
@@ -102,7 +103,6 @@ def profit_waterfall(waterfall: pd.DataFrame, *, currency: str = "") -> alt.Char
         Floating bars (gains, losses) and the total, with tooltips.
     """
     steps = waterfall_frame(waterfall)
-    unit = f" ({currency})" if currency else ""
     return (
         alt.Chart(steps, title="Where the extra profit comes from")
         .mark_bar()
@@ -114,7 +114,7 @@ def profit_waterfall(waterfall: pd.DataFrame, *, currency: str = "") -> alt.Char
                 sort=list(steps["source"]),
                 axis=alt.Axis(labelAngle=0, labelExpr="split(datum.label, ' ')", labelLimit=0),
             ),
-            y=alt.Y("start:Q", title=f"Profit, discounted{unit}"),
+            y=alt.Y("start:Q", title=money_title("Profit, discounted", currency)),
             y2="end:Q",
             color=alt.Color(
                 "kind:N",
@@ -124,8 +124,8 @@ def profit_waterfall(waterfall: pd.DataFrame, *, currency: str = "") -> alt.Char
             ),
             tooltip=[
                 alt.Tooltip("source:N", title="Source"),
-                alt.Tooltip("amount:Q", title=f"Amount{unit}", format=",.0f"),
-                alt.Tooltip("end:Q", title=f"Running total{unit}", format=",.0f"),
+                alt.Tooltip("amount:Q", title=money_title("Amount", currency), format=",.0f"),
+                alt.Tooltip("end:Q", title=money_title("Running total", currency), format=",.0f"),
             ],
         )
     )

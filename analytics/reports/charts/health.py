@@ -13,6 +13,7 @@ import pandas as pd
 from analytics.business.cohorts import CohortTable
 from analytics.business.lifecycle import STAGES
 from analytics.business.segments import FEATURE_LABELS, QUADRANT_ADVICE, SAVE_FIRST, SEGMENTS, ValueRisk
+from analytics.reports.currency import money_title
 
 STAGE_COLOURS = ("#2e7d32", "#9ccc65", "#ffb300", "#f4511e", "#8d6e63")
 QUADRANT_COLOURS = ("#d32f2f", "#1976d2", "#ffa000", "#9e9e9e")
@@ -58,7 +59,9 @@ def period_axis(periods: pd.Series, *, max_labels: int = 12) -> alt.Axis:
     return alt.Axis(format=fmt, tickCount={"interval": interval, "step": months}, labelOverlap=True, grid=False)
 
 
-def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact: bool = False) -> alt.Chart:
+def kpi_trend_chart(
+    trend: pd.DataFrame, *, label: str, unit: str = "", compact: bool = False, currency: str | None = None
+) -> alt.Chart:
     """Line of a KPI per period.
 
     Parameters
@@ -72,6 +75,9 @@ def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact:
         the label.
     compact : bool, default False
         A small axis-less sparkline for KPI cards.
+    currency : str, optional
+        ISO code of the amounts when `unit` is "currency" (axis and tooltip read 'Revenue (EUR)';
+        None: 'Revenue (currency not set)').
 
     Returns
     -------
@@ -79,7 +85,7 @@ def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact:
         The line, with tooltips.
     """
     fmt = _unit_format(unit)
-    y_title = f"{label} ({unit})" if unit else label
+    y_title = money_title(label, currency) if unit == "currency" else f"{label} ({unit})" if unit else label
     base = alt.Chart(trend).encode(
         x=alt.X(
             "period:T",
@@ -95,7 +101,7 @@ def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact:
         ),
         tooltip=[
             alt.Tooltip("period:T", title="Period", format="%b %Y"),
-            alt.Tooltip("value:Q", title=label, format=fmt),
+            alt.Tooltip("value:Q", title=y_title, format=fmt),
         ],
     )
     chart = base.mark_line(point=not compact, strokeWidth=2)
@@ -104,7 +110,7 @@ def kpi_trend_chart(trend: pd.DataFrame, *, label: str, unit: str = "", compact:
     return chart.properties(title=f"{label} by period", height=260)
 
 
-def cohort_heatmap(table: CohortTable, *, measure: str = "retention") -> alt.Chart:
+def cohort_heatmap(table: CohortTable, *, measure: str = "retention", currency: str | None = None) -> alt.Chart:
     """Cohort x periods-since-acquisition heatmap.
 
     Parameters
@@ -114,6 +120,8 @@ def cohort_heatmap(table: CohortTable, *, measure: str = "retention") -> alt.Cha
     measure : str, default 'retention'
         "retention" (share of the cohort's customers active), "revenue_retention" (revenue /
         period-0 revenue), "active_customers" or "revenue" (currency).
+    currency : str, optional
+        ISO code of the amounts, for the revenue titles.
 
     Returns
     -------
@@ -128,7 +136,7 @@ def cohort_heatmap(table: CohortTable, *, measure: str = "retention") -> alt.Cha
         "retention": "Share of the cohort active",
         "revenue_retention": "Revenue vs acquisition period",
         "active_customers": "Active customers",
-        "revenue": "Revenue (currency)",
+        "revenue": money_title("Revenue", currency),
     }
     fmt = ".0%" if is_share else ",.0f"
     tooltip = [
@@ -139,7 +147,7 @@ def cohort_heatmap(table: CohortTable, *, measure: str = "retention") -> alt.Cha
         alt.Tooltip("retention:Q", title="Active share", format=".1%"),
     ]
     if "revenue" in long.columns:
-        tooltip.append(alt.Tooltip("revenue:Q", title="Revenue", format=",.0f"))
+        tooltip.append(alt.Tooltip("revenue:Q", title=titles["revenue"], format=",.0f"))
     return (
         alt.Chart(long)
         .mark_rect()
@@ -152,7 +160,8 @@ def cohort_heatmap(table: CohortTable, *, measure: str = "retention") -> alt.Cha
             tooltip=tooltip,
         )
         .properties(
-            title=f"Cohorts: {titles[measure].lower()} by {table.period}s since acquisition", height=alt.Step(12)
+            title=f"Cohorts: {titles[measure][0].lower() + titles[measure][1:]} by {table.period}s since acquisition",
+            height=alt.Step(12),
         )
     )
 
@@ -208,7 +217,7 @@ def retention_curve_chart(
     )
 
 
-def segment_bars(summary: pd.DataFrame, *, measure: str = "customers") -> alt.Chart:
+def segment_bars(summary: pd.DataFrame, *, measure: str = "customers", currency: str | None = None) -> alt.Chart:
     """Horizontal bars per named RFM segment.
 
     Parameters
@@ -217,24 +226,30 @@ def segment_bars(summary: pd.DataFrame, *, measure: str = "customers") -> alt.Ch
         `analytics.business.segments.segment_summary` output.
     measure : str, default 'customers'
         "customers", "revenue" (currency) or "mean_clv" (currency).
+    currency : str, optional
+        ISO code of the amounts, for axis and tooltip titles.
 
     Returns
     -------
     alt.Chart
         One bar per segment, with tooltips.
     """
-    titles = {"customers": "Customers", "revenue": "Revenue (currency)", "mean_clv": "Mean CLV (currency)"}
+    titles = {
+        "customers": "Customers",
+        "revenue": money_title("Revenue", currency),
+        "mean_clv": money_title("Mean customer value", currency),
+    }
     frame = summary.reset_index()
     tooltip = [
         alt.Tooltip("segment:N", title="Segment"),
         alt.Tooltip("customers:Q", title="Customers", format=","),
         alt.Tooltip("customer_share:Q", title="Share of customers", format=".1%"),
-        alt.Tooltip("revenue:Q", title="Revenue", format=",.0f"),
+        alt.Tooltip("revenue:Q", title=titles["revenue"], format=",.0f"),
         alt.Tooltip("revenue_share:Q", title="Share of revenue", format=".1%"),
         alt.Tooltip("advice:N", title="What to do"),
     ]
     if frame["mean_clv"].notna().any():
-        tooltip.insert(5, alt.Tooltip("mean_clv:Q", title="Mean CLV", format=",.0f"))
+        tooltip.insert(5, alt.Tooltip("mean_clv:Q", title=titles["mean_clv"], format=",.0f"))
     return (
         alt.Chart(frame)
         .mark_bar()
@@ -244,11 +259,13 @@ def segment_bars(summary: pd.DataFrame, *, measure: str = "customers") -> alt.Ch
             color=alt.Color("segment:N", sort=list(SEGMENTS), legend=None),
             tooltip=tooltip,
         )
-        .properties(title=f"RFM segments: {titles[measure].lower()}", height=alt.Step(26))
+        .properties(title=f"RFM segments: {titles[measure][0].lower() + titles[measure][1:]}", height=alt.Step(26))
     )
 
 
-def value_risk_scatter(matrix: ValueRisk, *, max_points: int = MAX_POINTS, random_state: int = 0) -> alt.LayerChart:
+def value_risk_scatter(
+    matrix: ValueRisk, *, max_points: int = MAX_POINTS, random_state: int = 0, currency: str | None = None
+) -> alt.LayerChart:
     """CLV against churn probability, quadrant lines at the thresholds and the "Save first" label.
 
     Above `max_points` customers, the "Save first" customers with the most value at stake and a
@@ -262,6 +279,8 @@ def value_risk_scatter(matrix: ValueRisk, *, max_points: int = MAX_POINTS, rando
         Most customers drawn.
     random_state : int, default 0
         Seed of the sample.
+    currency : str, optional
+        ISO code of the values, for axis and tooltip titles.
 
     Returns
     -------
@@ -284,7 +303,7 @@ def value_risk_scatter(matrix: ValueRisk, *, max_points: int = MAX_POINTS, rando
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            y=alt.Y("clv:Q", title="CLV (currency)"),
+            y=alt.Y("clv:Q", title=money_title("Customer value", currency)),
             color=alt.Color(
                 "quadrant:N",
                 title="Quadrant",
@@ -292,9 +311,9 @@ def value_risk_scatter(matrix: ValueRisk, *, max_points: int = MAX_POINTS, rando
             ),
             tooltip=[
                 alt.Tooltip("customer_id:N", title="Customer"),
-                alt.Tooltip("clv:Q", title="CLV", format=",.0f"),
+                alt.Tooltip("clv:Q", title=money_title("Customer value", currency), format=",.0f"),
                 alt.Tooltip("churn_probability:Q", title="Churn probability", format=".0%"),
-                alt.Tooltip("value_at_stake:Q", title="Value at stake", format=",.0f"),
+                alt.Tooltip("value_at_stake:Q", title=money_title("Value at stake", currency), format=",.0f"),
                 alt.Tooltip("quadrant:N", title="Quadrant"),
             ],
         )

@@ -9,10 +9,12 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from analytics.reports.currency import money_title
+
 BAR_COLOR = "#c62828"
 
 
-def group_churn_chart(table: pd.DataFrame, title: str) -> alt.LayerChart:
+def group_churn_chart(table: pd.DataFrame, title: str, currency: str | None = None) -> alt.LayerChart:
     """Bars of churn rate per group (order as in `table`) with 95% Wilson interval whiskers.
 
     Parameters
@@ -22,6 +24,8 @@ def group_churn_chart(table: pd.DataFrame, title: str) -> alt.LayerChart:
         churn_high, mean_value, value_at_risk; rates 0..1, money in the data's currency).
     title : str
         The chart's title.
+    currency : str, optional
+        ISO code of the values, for the tooltip titles.
 
     Returns
     -------
@@ -39,8 +43,8 @@ def group_churn_chart(table: pd.DataFrame, title: str) -> alt.LayerChart:
             alt.Tooltip("churn_rate:Q", title="Churned", format=".1%"),
             alt.Tooltip("churn_low:Q", title="95% interval from", format=".1%"),
             alt.Tooltip("churn_high:Q", title="95% interval to", format=".1%"),
-            alt.Tooltip("mean_value:Q", title="Mean value (current customers)", format=",.0f"),
-            alt.Tooltip("value_at_risk:Q", title="Value at risk", format=",.0f"),
+            alt.Tooltip("mean_value:Q", title=money_title("Mean value (current customers)", currency), format=",.0f"),
+            alt.Tooltip("value_at_risk:Q", title=money_title("Value at risk", currency), format=",.0f"),
         ],
     )
     whiskers = base.mark_rule(color="black", strokeWidth=2).encode(x="churn_low:Q", x2="churn_high:Q")
