@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 import streamlit as st
 
@@ -9,8 +11,7 @@ from analytics.business.experiment import Readout, outcome_from_data, parse_cont
 from analytics.data.schema import DataError
 from analytics.reports.charts.campaign import readout_chart
 from ui import campaign as uc
-from ui import segments as us
-from ui import state
+from ui import models, state
 from ui.churn import DEFAULT_OFFER_COST, K_OFFER_COST, money
 from ui.explain import explain
 from ui.frame import friendly_errors, header, next_step, require_data
@@ -94,11 +95,8 @@ with friendly_errors("Campaign readout"):
     outcome = outcome_from_data(outcome_data, since=pd.Timestamp(since) if since else None)
     value = None
     value_note = "no value per customer is available for this data, so the value saved is not shown"
-    try:
-        scores = us.customer_scores(data)
-        value, value_note = scores.frame["value"], scores.value_source
-    except DataError:
-        pass
+    with contextlib.suppress(DataError):  # no source of value: the readout says so instead
+        value, value_note = models.customer_value(data, contacts["customer_id"])  # as the report's readout
     readout = read_out(contacts, outcome, value=value, offer_cost=float(cost))
 
 if readout is None:

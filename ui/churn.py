@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.business.campaign import CampaignAssumptions, CampaignPlan, value_at_stake
+from analytics.business.campaign import CampaignAssumptions, CampaignPlan
 from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings
 from analytics.business.churn_inputs import label_cell_text
-from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, SIGNUP_DATE, TENURE_MONTHS, CustomerData
+from analytics.business.value import customer_value
+from analytics.data.schema import CHURNED, CUSTOMER_ID, SIGNUP_DATE, TENURE_MONTHS, CustomerData
 from analytics.models.clv import ClvSettings
 from analytics.models.survival import RetentionCurves, retention_curves, retention_inputs
 from ui import currency as cur
@@ -33,7 +34,6 @@ K_OFFER_COST = "ch_offer_cost"
 K_SAVE_RATE = "ch_save_rate"
 DEFAULT_OFFER_COST = 5.0  # currency per contacted customer: an assumption, set your own
 DEFAULT_SAVE_RATE = 20  # % of would-be leavers an offer keeps: an assumption, set your own
-VALUE_MONTHS = 12.0  # months of revenue counted as the value at stake when no CLV is available
 MAX_LABEL_VALUES = 30  # a column with more distinct values is not offered as a churn flag
 LIST_ATTRIBUTES = 3  # driver attributes copied into the contact list
 
@@ -139,27 +139,20 @@ class CampaignInputs:
 def campaign_inputs(data: CustomerData, settings: ChurnSettings, clv_settings: ClvSettings | None) -> CampaignInputs:
     """Active customers' risk (from the churn fit of `settings`) and value at stake.
 
-    With `clv_settings` the value is each customer's lifetime value from the shared CLV fit;
-    without, `VALUE_MONTHS` months of revenue (monthly charge, else the last year's spend).
+    The value is `analytics.business.value.customer_value`, the one every page uses: with
+    `clv_settings` (a purchase log) each customer's model value from the shared CLV fit; without,
+    margin x monthly charge (else the last year's spend) over the Lifetime value page's horizon,
+    discounted. Customers who have left are not listed (nothing left to save).
     """
     analysis = models.churn_analysis(data, settings)
     scores = analysis.scores[analysis.scores["active"].astype(bool)]
     ids = scores[CUSTOMER_ID].astype(str)
+    clv = None
     if clv_settings is not None:
         clv = models.clv_analysis(data, clv_settings).customers["clv"]
-        value = value_at_stake(data, ids, clv=clv)
-        source = (
-            f"each customer's lifetime value (discounted margin over the next "
-            f"{clv_settings.horizon_months:g} months, with the Lifetime value page's settings)"
-        )
-    else:
-        value = value_at_stake(data, ids, months=VALUE_MONTHS)
-        source = (
-            f"{VALUE_MONTHS:g} months of revenue at the customer's monthly charge"
-            if data.has_column(MONTHLY_CHARGE)
-            else f"{VALUE_MONTHS:g} months of revenue at the customer's spend over the last year"
-        )
-        source += " (revenue, not margin: no lifetime value is available)"
+    value_settings = clv_settings if clv_settings is not None else models.clv_settings()
+    value, source = customer_value(data, ids, value_settings, clv=clv, fit=False)
+    value = value.fillna(0.0)
     frame = pd.DataFrame(
         {
             CUSTOMER_ID: ids.to_numpy(),

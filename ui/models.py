@@ -11,6 +11,7 @@ import pandas as pd
 
 from analytics.assumptions import ANNUAL_DISCOUNT_RATE, MARGIN_RATE
 from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings, analyse_churn
+from analytics.business.value import customer_value as one_value
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv
 from ui.cache import per_dataset
@@ -79,6 +80,20 @@ def current_clv(data: CustomerData) -> ClvAnalysis:
 
 def current_churn(data: CustomerData) -> ChurnAnalysis:
     return churn_analysis(data, churn_settings())
+
+
+def customer_value(data: CustomerData, customer_ids: pd.Index | pd.Series) -> tuple[pd.Series, str]:
+    """`analytics.business.value.customer_value` with this session's CLV settings and the shared fit.
+
+    Raises DataError when the data has no source of value."""
+    settings = clv_settings()
+    clv = None
+    if data.has_transactions:
+        try:
+            clv = clv_analysis(data, settings).customers["clv"]
+        except DataError:
+            clv = None
+    return one_value(data, customer_ids, settings, clv=clv, fit=False)
 
 
 def value_and_risk(data: CustomerData) -> pd.DataFrame:

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from analytics.business.churn_analysis import ChurnSettings
 from analytics.business.voice import VoiceAnalysis, analyse_voice, voice_signals
-from analytics.data.schema import CustomerData
+from analytics.data.schema import CUSTOMER_ID, CustomerData
 from analytics.models.clv import ClvSettings
 from ui import models
-from ui import segments as us
 from ui.cache import per_dataset
 
 
 @per_dataset(max_entries=8)
 def _voice(data: CustomerData, clv: ClvSettings, churn: ChurnSettings) -> VoiceAnalysis:
-    scores = us.customer_scores(data)
-    return analyse_voice(
-        data,
-        value=scores.frame["value"],
-        risk=scores.frame["churn_probability"],
-        value_source=f"{scores.value_source}; churn risk from {scores.risk_source}",
-    )
+    fitted = models.churn_analysis(data, churn)
+    ids = fitted.scores[CUSTOMER_ID].astype(str)
+    value, source = models.customer_value(data, ids)  # the value module, as the report's voice section
+    risk = pd.Series(fitted.scores["churn_probability"].to_numpy(dtype=float), index=ids.to_numpy())
+    return analyse_voice(data, value=value, risk=risk, value_source=f"{source}; churn risk from the churn model")
 
 
 def voice(data: CustomerData) -> VoiceAnalysis:

@@ -6,7 +6,8 @@ cost per contact and a save rate):
 
     profit(k) = sum over the contacted customers i of  p_i * save_rate * value_i  -  n_k * cost
 
-where p_i is the churn probability, value_i the value at stake if customer i stays (currency),
+where p_i is the churn probability, value_i the value at stake if customer i stays (currency, from
+`analytics.business.value.customer_value`: the same value as every other page),
 save_rate the chance an offer keeps a customer who would otherwise leave, cost the offer's cost
 per contacted customer (currency), and n_k = ceil(k / 100 * n) the number contacted.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.data.schema import AMOUNT, CUSTOMER_ID, MONTHLY_CHARGE, ORDER_DATE, CustomerData, DataError
+from analytics.data.schema import DataError
 
 
 @dataclass(frozen=True)
@@ -133,51 +134,3 @@ def plan_campaign(
         best_cost=float(best["cost"]),
         best_value_saved=float(best["value_saved"]),
     )
-
-
-def value_at_stake(
-    data: CustomerData,
-    customer_ids: pd.Index | pd.Series,
-    months: float = 12.0,
-    clv: pd.Series | None = None,
-) -> pd.Series:
-    """What keeping each customer is worth, in currency, aligned with `customer_ids`.
-
-    Preference order: `clv` (a Series indexed by customer_id, e.g. from the lifetime-value page);
-    else monthly charge x `months` (customers table); else purchases: spend in the last 365 days
-    of the data / 12 x `months`. Customers without any of these get 0.
-
-    Parameters
-    ----------
-    data : CustomerData
-        The dataset.
-    customer_ids : pd.Index or pd.Series
-        The customers to value.
-    months : float, default 12
-        Horizon of the charge- and spend-based values.
-    clv : pd.Series, optional
-        Lifetime values by customer_id, used first when given.
-
-    Returns
-    -------
-    pd.Series
-        Named "value", indexed by `customer_ids` (as text).
-
-    Raises
-    ------
-    DataError
-        None of the three sources is available.
-    """
-    ids = pd.Index(pd.Series(customer_ids).astype(str))
-    if clv is not None:
-        return pd.Series(clv, dtype=float).rename(index=str).reindex(ids).fillna(0.0).rename("value")
-    if data.has_column(MONTHLY_CHARGE):
-        customers = data.require_customers()
-        charge = customers.set_index(customers[CUSTOMER_ID].astype(str))[MONTHLY_CHARGE]
-        return (charge.astype(float).reindex(ids).fillna(0.0) * months).rename("value")
-    if data.has_transactions:
-        tx = data.require_transactions()
-        recent = tx[tx[ORDER_DATE] > data.observation_end - pd.Timedelta(days=365)]
-        annual = recent.groupby(recent[CUSTOMER_ID].astype(str))[AMOUNT].sum()
-        return (annual.reindex(ids).fillna(0.0) / 12 * months).rename("value")
-    raise DataError("No value at stake: provide customer lifetime values, a monthly charge column, or purchases.")

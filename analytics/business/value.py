@@ -31,7 +31,8 @@ import pandas as pd
 from scipy.special import roots_jacobi
 
 from analytics.data.periods import DAYS_PER_YEAR
-from analytics.data.schema import CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, CustomerData, DataError
+from analytics.data.schema import AMOUNT, CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, ORDER_DATE, CustomerData, DataError
+from analytics.models.btyd import MODEL_LABELS
 
 if TYPE_CHECKING:  # the CLV module loads lifetimes: imported where a fit runs
     from analytics.models.clv import ClvAnalysis, ClvSettings
@@ -416,9 +417,6 @@ def model_value_section(data: CustomerData, settings: ClvSettings | None = None)
 # ------------------------------------------------------------------- the what-if on the same model
 
 
-MODEL_LABELS = {"bg_nbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbg_nbd": "MBG/NBD"}
-
-
 def purchase_model_inputs(analysis: Any, periods_per_year: float, unit: str) -> dict[str, tuple[float, str, str]]:
     """What-if inputs of a purchase log from its fitted purchase model.
 
@@ -558,6 +556,84 @@ def charge_value(monthly_charge: pd.Series, *, months: float, margin: float, ann
     return margin * monthly_charge.astype(float) * annuity
 
 
+def customer_value(
+    data: CustomerData,
+    customer_ids: pd.Index | pd.Series | list,
+    settings: ClvSettings,
+    *,
+    clv: pd.Series | None = None,
+    fit: bool = True,
+) -> tuple[pd.Series, str]:
+    """The value of each customer (currency over `settings.horizon_months`): the one value every page
+    ranks, plans and reads out with.
+
+    In order of preference:
+
+    1. the purchase model's CLV (`clv` when given, e.g. the page's cached fit; else
+       `purchase_analysis` with `settings` when the data has a purchase log and a model can be fitted);
+    2. margin x monthly charge over the horizon, discounted (`charge_value`);
+    3. margin x the last 365 days' spend per month over the horizon, discounted (a purchase log too
+       short for a purchase model).
+
+    Every source uses the same horizon, margin and discount rate, so a subscriber is worth the same
+    on the Churn planner, the Action list and the Campaign readout.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    customer_ids : index, series or list
+        The customers to value (as text); a customer the source does not know (no model value, no
+        charge, no purchase in the last year) gets NaN, "no value known" (the campaign planner counts it 0).
+    settings : ClvSettings
+        Horizon, margin and discount rate (and the purchase model's settings).
+    clv : pd.Series, optional
+        Model CLV by customer id, when already computed with `settings`.
+    fit : bool, default True
+        Fit the purchase model when `clv` is not given (False when the caller's own fit failed).
+
+    Returns
+    -------
+    (pd.Series, str)
+        Value named "value" indexed by the ids (text), and where it comes from in plain words.
+
+    Raises
+    ------
+    DataError
+        When none of the three sources is available.
+    """
+    ids = pd.Index(pd.Series(list(customer_ids) if isinstance(customer_ids, list) else customer_ids).astype(str))
+    label = horizon_label(settings.horizon_months)
+    terms = f"{settings.margin:.0%} margin, discounted {settings.annual_discount_rate:.0%} a year"
+    if clv is None and fit and data.has_transactions:
+        try:
+            clv = purchase_analysis(data, settings).customers["clv"]
+        except DataError:
+            clv = None
+    if clv is not None:
+        value = pd.Series(clv, dtype=float).rename(index=str).reindex(ids).rename("value")
+        return value, f"{label} from the purchase model ({terms})"
+    if data.has_column(MONTHLY_CHARGE):
+        customers = data.require_customers()
+        monthly = customers.set_index(customers[CUSTOMER_ID].astype(str))[MONTHLY_CHARGE].astype(float)
+        source = f"{label} at today's monthly charge ({terms}; no purchase model)"
+    elif data.has_transactions:
+        tx = data.require_transactions()
+        recent = tx[tx[ORDER_DATE] > data.observation_end - pd.Timedelta(days=365)]
+        monthly = recent.groupby(recent[CUSTOMER_ID].astype(str))[AMOUNT].sum() / 12.0
+        monthly = monthly.reindex(tx[CUSTOMER_ID].astype(str).unique(), fill_value=0.0)  # bought, not this year
+        source = f"{label} at the last year's spend per month ({terms}; too little history for a purchase model)"
+    else:
+        raise DataError(f"Value per customer needs {NEEDS_VALUE}.")
+    value = charge_value(
+        monthly.reindex(ids),
+        months=settings.horizon_months,
+        margin=settings.margin,
+        annual_discount_rate=settings.annual_discount_rate,
+    )
+    return value.rename("value"), source
+
+
 def score_customers(data: CustomerData, vr: pd.DataFrame, settings: ClvSettings) -> Scores:
     """Value and churn risk of every current customer: the one place pages rank customers from.
 
@@ -584,25 +660,15 @@ def score_customers(data: CustomerData, vr: pd.DataFrame, settings: ClvSettings)
         When neither value nor risk can be had, naming the columns that would enable it.
     """
     frame = pd.DataFrame(index=vr.index)
-    horizon = f"{settings.horizon_months:g} months"
-    if "clv" in vr.columns:
-        frame["value"] = vr["clv"]
-        value_source = f"CLV over {horizon} from the purchase model (discounted margin, {settings.margin:.0%} margin)"
-        model_clv = True
+    model_clv = "clv" in vr.columns
+    if model_clv:
+        value, value_source = customer_value(data, vr.index, settings, clv=vr["clv"], fit=False)
+        frame["value"] = value.to_numpy()
     elif data.has_column(MONTHLY_CHARGE):
-        charge = data.require_customers().set_index(CUSTOMER_ID)[MONTHLY_CHARGE]
-        value = charge_value(
-            charge,
-            months=settings.horizon_months,
-            margin=settings.margin,
-            annual_discount_rate=settings.annual_discount_rate,
-        )
-        frame = frame.join(value.rename("value"), how="outer")
-        value_source = (
-            f"{horizon} of margin ({settings.margin:.0%}) at today's monthly charge, discounted "
-            f"{settings.annual_discount_rate:.0%} a year (no purchase log, so no model-based CLV)"
-        )
-        model_clv = False
+        customers = data.require_customers()
+        known = customers.loc[customers[MONTHLY_CHARGE].notna(), CUSTOMER_ID]
+        value, value_source = customer_value(data, known, settings, fit=False)
+        frame = frame.join(pd.Series(value.to_numpy(), index=known.to_numpy(), name="value"), how="outer")
     else:
         raise DataError(f"Value per customer needs {NEEDS_VALUE}.")
     if "p_alive" in vr.columns:

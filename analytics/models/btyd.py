@@ -32,6 +32,16 @@ from analytics.data.periods import DAYS_PER_PERIOD, MODEL_TIME_UNITS, PERIOD_NAM
 from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, DataError
 from analytics.engine.customer_days import customer_days
 
+MODEL_NAMES: tuple[str, ...] = ("bg_nbd", "pareto_nbd", "mbg_nbd")
+"""The purchase models compared on the holdout (`analytics.models.purchase`)."""
+
+MODEL_LABELS: dict[str, str] = {
+    "bg_nbd": "BG/NBD",
+    "pareto_nbd": "Pareto/NBD",
+    "mbg_nbd": "Modified BG/NBD",
+}
+"""Display name of each purchase model: the one definition every page, report and sentence uses."""
+
 TIME_UNIT_NAMES: dict[str, str] = {unit: PERIOD_NAMES[unit] + "s" for unit in MODEL_TIME_UNITS}
 """Plural name of each model time unit ('W' -> 'weeks')."""
 

@@ -21,9 +21,9 @@ from scipy.special import gammaln, hyp2f1
 
 from analytics.data.periods import DAYS_PER_YEAR
 from analytics.data.schema import DataError
-from analytics.models.btyd import (
-    unit_days,
-)
+from analytics.models.btyd import MODEL_LABELS as MODEL_LABELS  # re-exported: defined once in btyd
+from analytics.models.btyd import MODEL_NAMES as MODEL_NAMES
+from analytics.models.btyd import unit_days
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -47,14 +47,8 @@ lifetimes_fitters.print = _log_lifetimes_print
 lifetimes_pareto.print = _log_lifetimes_print
 
 
-MODEL_NAMES: tuple[str, ...] = ("bg_nbd", "pareto_nbd", "mbg_nbd")
-
-
-MODEL_LABELS: dict[str, str] = {
-    "bg_nbd": "BG/NBD",
-    "pareto_nbd": "Pareto/NBD",
-    "mbg_nbd": "Modified BG/NBD",
-}
+# MODEL_NAMES and MODEL_LABELS are defined once in analytics.models.btyd (no lifetimes import there, so
+# the customer-value module can name a model without loading the fitters) and re-exported here.
 
 
 MIN_REPEAT_BUYERS = 20
@@ -609,7 +603,7 @@ class BetaGeo(PurchaseModel):
     purchase the customer drops out with a beta(a, b)-distributed probability."""
 
     name = "bg_nbd"
-    label = "BG/NBD"
+    label = MODEL_LABELS["bg_nbd"]
     param_names = ("r", "alpha", "a", "b")
     _fitter_class = BetaGeoFitter
 
@@ -665,7 +659,7 @@ class ModifiedBetaGeo(BetaGeo):
     customer may also drop out right after the first purchase, so zero-repeat customers can be dead."""
 
     name = "mbg_nbd"
-    label = "Modified BG/NBD"
+    label = MODEL_LABELS["mbg_nbd"]
     _fitter_class = ModifiedBetaGeoFitter
 
     def _scale_and_curve(self, tr, t):
@@ -688,7 +682,7 @@ class ParetoNBD(PurchaseModel):
     purchasing at a gamma(r, alpha) rate, exponential lifetimes with a gamma(s, beta) dropout rate."""
 
     name = "pareto_nbd"
-    label = "Pareto/NBD"
+    label = MODEL_LABELS["pareto_nbd"]
     param_names = ("r", "alpha", "s", "beta")
     _fitter_class = ParetoNBDFitter
 

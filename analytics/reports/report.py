@@ -333,8 +333,8 @@ def value_by_segment_section(data: CustomerData, settings: ReportSettings) -> di
 def customer_value(data: CustomerData, ids: pd.Series, settings: ReportSettings) -> tuple[pd.Series, str]:
     """Value per customer id (currency) from the customer-value module, and where it comes from.
 
-    Purchase logs: the CLV section's model value (`analytics.business.value.purchase_analysis`,
-    same settings, so the fit is shared); otherwise 12 months of revenue at the monthly charge.
+    `analytics.business.value.customer_value` with the CLV section's settings (so the fit is shared):
+    the purchase model's value, else margin x monthly charge over the same horizon, discounted.
 
     Parameters
     ----------
@@ -350,17 +350,12 @@ def customer_value(data: CustomerData, ids: pd.Series, settings: ReportSettings)
     tuple of (pd.Series, str)
         Value per id and its source in words.
     """
-    from analytics.business.campaign import value_at_stake as revenue_value
-    from analytics.business.value import purchase_analysis
+    from analytics.business.value import customer_value as one_value
     from analytics.models.clv import ClvSettings
 
-    ids = pd.Series(ids).astype(str)
-    if data.has_transactions:
-        clv_settings = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
-        clv = purchase_analysis(data, clv_settings).customers["clv"].rename(index=str)
-        horizon = f"{clv_settings.horizon_months:g} months"
-        return clv.reindex(ids).fillna(0.0), f"the purchase model's customer value over {horizon} (the CLV section's)"
-    return revenue_value(data, ids).set_axis(ids.to_numpy()), "12 months of revenue at the monthly charge"
+    clv_settings = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+    value, source = one_value(data, pd.Series(ids).astype(str), clv_settings)
+    return value.set_axis(pd.Series(ids).astype(str).to_numpy()), source
 
 
 def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:

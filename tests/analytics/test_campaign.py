@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.business.campaign import CampaignAssumptions, plan_campaign, value_at_stake
-from analytics.data.schema import CustomerData, DataError
+from analytics.business.campaign import CampaignAssumptions, plan_campaign
+from analytics.data.schema import DataError
 from analytics.reports.charts.churn import profit_chart
 
 # Ten customers, already in risk order. Offer cost 10, save rate 0.5.
@@ -67,28 +67,6 @@ def test_best_point_is_the_curve_maximum(risks, cost, save_rate):
     assert plan.best_profit == pytest.approx(plan.curve["profit"].max())
     assert plan.best_profit >= 0  # targeting nobody is always an option
     assert plan.curve["customers_targeted"].iloc[-1] == len(risks)
-
-
-def test_value_at_stake_sources():
-    customers = pd.DataFrame({"customer_id": ["a", "b"], "monthly_charge": [20.0, np.nan]})
-    tx = pd.DataFrame(
-        {
-            "customer_id": ["a", "c", "c"],
-            "order_date": pd.to_datetime(["2024-12-01", "2023-06-01", "2024-06-01"]),
-            "amount": [50.0, 999.0, 120.0],
-        }
-    )
-    with_charge = CustomerData(name="x", customers=customers, transactions=tx)
-    assert value_at_stake(with_charge, ["a", "b"], months=6).tolist() == [120.0, 0.0]
-    clv = pd.Series({"a": 310.0, "b": 45.5})
-    assert value_at_stake(with_charge, ["b", "a", "z"], clv=clv).tolist() == [45.5, 310.0, 0.0]
-    purchases_only = CustomerData(name="y", transactions=tx)
-    # Last 365 days to 2024-12-01: a spent 50, c spent 120 (the 2023 order is older) -> /12 * 12.
-    assert value_at_stake(purchases_only, ["a", "c"]).tolist() == [50.0, 120.0]
-    assert value_at_stake(purchases_only, ["c"], months=3).tolist() == [30.0]
-    no_value = CustomerData(name="z", customers=customers[["customer_id"]])
-    with pytest.raises(DataError, match="No value at stake"):
-        value_at_stake(no_value, ["a"])
 
 
 def test_profit_chart_marks_the_best_point():

@@ -8,6 +8,7 @@ import pytest
 
 from analytics.business.value import (
     charge_value,
+    customer_value,
     formula_clv,
     horizon_label,
     model_base,
@@ -109,6 +110,37 @@ def test_score_customers_prefers_the_models_and_drops_leavers():
     assert not scores.model_clv and "monthly charge" in scores.value_source
     with pytest.raises(DataError, match="Churn risk needs"):
         score_customers(data, vr.drop(columns="churn_probability"), settings)
+
+
+def test_customer_value_sources_share_one_horizon_margin_and_discount():
+    """Issue 10: the Churn planner valued a subscriber at 12 x the monthly charge (no margin, no discount)
+    while the Action list took 30% margin discounted 10% a year: 12 vs 3.42 charges, 3.5x apart. Both
+    now read `customer_value`: margin x charge over the horizon, discounted."""
+    settings = ClvSettings(horizon_months=12, margin=0.3, annual_discount_rate=0.10)
+    annuity = sum(1.1 ** (-m / 12) for m in range(1, 13))
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "monthly_charge": [20.0, np.nan]})
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "c", "c"],
+            "order_date": pd.to_datetime(["2024-12-01", "2023-06-01", "2024-06-01"]),
+            "amount": [50.0, 999.0, 120.0],
+        }
+    )
+    charged = CustomerData(name="x", customers=customers)
+    value, source = customer_value(charged, ["a", "b", "z"], settings)
+    assert value.iloc[0] == pytest.approx(0.3 * 20 * annuity) and value.iloc[0] / 20 == pytest.approx(3.42, abs=0.005)
+    assert value.iloc[1:].isna().all()  # no charge known: no value (the planner counts it 0)
+    assert source.startswith("12-month value at today's monthly charge (30% margin, discounted 10% a year")
+    # a model value wins over the charge
+    model, source = customer_value(charged, ["b", "a"], settings, clv=pd.Series({"a": 310.0, "b": 45.5}))
+    assert model.tolist() == [45.5, 310.0] and "purchase model" in source
+    # a purchase log too short for a model: the last 365 days' spend per month (a 50, c 120 / 12 a month)
+    short = CustomerData(name="y", transactions=tx)
+    value, source = customer_value(short, ["a", "c"], settings)
+    assert value.tolist() == pytest.approx([0.3 * 50 / 12 * annuity, 0.3 * 120 / 12 * annuity])
+    assert "last year's spend" in source
+    with pytest.raises(DataError, match="Value per customer needs"):
+        customer_value(CustomerData(name="z", customers=customers[["customer_id"]]), ["a"], settings)
 
 
 def test_a_fit_at_the_boundary_is_said_once_in_plain_words():

@@ -40,15 +40,17 @@ def shared_results(save_rate: float = 0.2, offer_cost: float = 5.0, **session) -
     def script(save_rate: float, offer_cost: float) -> None:
         import streamlit as st
 
-        from analytics.business.campaign import CampaignAssumptions, plan_campaign, value_at_stake
+        from analytics.business.campaign import CampaignAssumptions, plan_campaign
+        from analytics.business.value import customer_value
         from ui.cache import current_data
-        from ui.models import current_churn, current_clv
+        from ui.models import clv_settings, current_churn, current_clv
 
         data = current_data()
         churn = current_churn(data)
         active = churn.scores[churn.scores["active"].astype(bool)]
         clv = current_clv(data).customers["clv"] if data.has_transactions else None
-        value = value_at_stake(data, active["customer_id"], clv=clv)
+        value, _ = customer_value(data, active["customer_id"], clv_settings(), clv=clv, fit=False)
+        value = value.fillna(0.0)
         plan = plan_campaign(active["churn_probability"], value, CampaignAssumptions(offer_cost, save_rate))
         st.session_state["expected"] = {
             "model": churn.model.model_name_,
@@ -90,7 +92,7 @@ def test_subscription_demo_model_drivers_and_campaign_match_the_shared_fit():
     assert len(table(at, "PR AUC")) == 2  # both models compared (in the analysts' expander)
     # Campaign at the page's defaults (offer 5.00, 20% saved) = plan_campaign on the shared risk x CLV.
     assert at.number_input(key=ch.K_OFFER_COST).value == 5.0 and at.slider(key=ch.K_SAVE_RATE).value == 20
-    assert "each customer's lifetime value" in captions(at)
+    assert "Value at stake: 12-month value from the purchase model (30% margin, discounted 10% a year)" in captions(at)
     plan = expected["plan"]
     assert 0 < plan.best_percent < 100
     assert {k: shown[k] for k in campaign_metrics(plan)} == campaign_metrics(plan)
@@ -133,14 +135,15 @@ def test_cdnow_sample_uses_the_derived_label_and_its_window_can_be_changed():
 
 
 @pytest.mark.slow  # first fits of the churn (and lifetime-value) models
-def test_customers_only_upload_models_the_churn_column_and_values_a_year_of_charges():
+def test_customers_only_upload_models_the_churn_column_and_values_a_year_of_margin_on_the_charge():
     frame = pd.read_csv(TELCO, dtype=str, keep_default_na=False).head(1500)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     at = open_page(session=upload_session("telco.csv", buffer.getvalue().encode()))
     assert "**Churn means:** 'churn' = 'yes'" in markdown(at)
     assert "contract" in markdown(at)  # Month-to-month vs Two year is among the drivers
-    assert "12 months of revenue at the customer's monthly charge" in captions(at)
+    # the one customer value (as the Action list's): margin on the charge, discounted, not 12 x the charge
+    assert "12-month value at today's monthly charge (30% margin, discounted 10% a year" in captions(at)
     assert metrics(at)["Customers modelled"] == "1,500"
     at.selectbox(key=ch.K_SURVIVAL_BY).set_value("plan").run()
     assert not at.exception

@@ -2,39 +2,29 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from analytics.business.voice import analyse_voice
 from analytics.data.datasets import load_demo
-from tests.app.helpers import markdown, metrics, open_page, script_result
+from tests.app.helpers import markdown, metrics, open_page
 
 PAGE = "pages/voice.py"
 
 
-def shared_scores() -> pd.DataFrame:
-    """The value and churn risk every page uses (the Action list's), read from the same cache."""
+def report_voice() -> dict:
+    """The headless report's voice section: the same value module and churn model as the page."""
+    from analytics.reports.report import ReportSettings, voice_section
 
-    def script() -> None:
-        import streamlit as st
-
-        from ui import segments as us
-        from ui.cache import current_data
-
-        st.session_state["expected"] = us.customer_scores(current_data()).frame
-
-    return script_result(script)
+    return voice_section(load_demo("subscription"), ReportSettings())
 
 
 @pytest.mark.slow  # first fits of the lifetime-value and churn models
 def test_subscription_demo_shows_the_detractor_effect_and_the_callback_list():
     at = open_page(PAGE, check_errors=True)
     shown = metrics(at)
-    scores = shared_scores()
-    expected = analyse_voice(load_demo("subscription"), value=scores["value"], risk=scores["churn_probability"])
-    rise = expected.churn_rise
-    assert shown["Detractors who left"] == f"{rise.detractor_rate:.1%}" == "44.8%"
-    assert shown["Promoters who left"] == f"{rise.promoter_rate:.1%}" == "23.5%"
+    report = report_voice()
+    rise = report["churn_rise_detractor_vs_promoter"]
+    assert shown["Detractors who left"] == f"{rise['detractor_churn_rate']:.1%}" == "44.8%"
+    assert shown["Promoters who left"] == f"{rise['promoter_churn_rate']:.1%}" == "23.5%"
     assert shown["Rise, detractor vs promoter"] == "+21.3 points"
     assert "Unhappy customers leave clearly more often" in markdown(at)
     nps = next(d.value for d in at.dataframe if "NPS class" in d.value.columns)
@@ -42,7 +32,8 @@ def test_subscription_demo_shows_the_detractor_effect_and_the_callback_list():
     assert list(nps["Customers"]) == [1301, 1334, 1121]
     loop = next(d.value for d in at.dataframe if "Value at risk" in d.value.columns and "Customer" in d.value.columns)
     assert loop["Value at risk"].is_monotonic_decreasing
-    assert loop["Customer"].iloc[0] == expected.close_the_loop["customer_id"].iloc[0]
+    assert str(loop["Customer"].iloc[0]) == str(report["close_the_loop_top"][0]["customer_id"])
+    assert loop["Value at risk"].iloc[0] == pytest.approx(report["close_the_loop_top"][0]["value_at_risk"], rel=1e-9)
     assert len(at.tabs) == 4  # CSAT, CES, tickets, escalations
 
 
