@@ -70,6 +70,8 @@ def test_customers_table_alone_gives_null_sections_with_reasons():
     assert set(report["churn"]["angles"]) == {"classifier", "survival"}
     assert report["churn"]["agreement"]["all_flag"] > 0
     assert report["voice"]["by_nps_class"]["detractor"]["customers"] == 1121
-    assert report["voice"]["value_source"].startswith("12-month value at today's monthly charge (30% margin, discounted 10% a year")
+    assert report["voice"]["value_source"].startswith(
+        "12-month value at today's monthly charge (30% margin, discounted 10% a year"
+    )
     by_plan = report["value_by_segment"]["by"]["plan"]
     assert by_plan["purchase"] is None and set(by_plan["retention"]) == {"Basic", "Standard", "Premium"}
