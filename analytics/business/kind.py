@@ -83,15 +83,26 @@ def regular_payer_share(transactions: pd.DataFrame) -> tuple[float, int]:
     tuple of (float, int)
         (share 0..1, customers with enough purchase days to judge).
     """
-    days = transactions[[s.CUSTOMER_ID]].assign(day=transactions[s.ORDER_DATE].dt.normalize()).drop_duplicates()
-    days = days.sort_values([s.CUSTOMER_ID, "day"])
-    gap = days.groupby(s.CUSTOMER_ID)["day"].diff().dt.days
-    stats = gap.groupby(days[s.CUSTOMER_ID]).agg(["count", "mean", "std"])
-    eligible = stats[stats["count"] >= MIN_REGULAR_PAYMENTS - 1]
-    if eligible.empty:
+    from analytics.engine.customer_days import customer_days
+
+    # One row per (customer, purchase day), sorted by customer then day: the gaps between a
+    # customer's purchase days are the differences between consecutive rows of the same customer.
+    table = customer_days(transactions)
+    gaps_per_customer = np.bincount(table.customer, minlength=len(table.customer_ids)) - 1
+    eligible = gaps_per_customer >= MIN_REGULAR_PAYMENTS - 1
+    if not eligible.any():
         return 0.0, 0
-    cv = (eligible["std"] / eligible["mean"]).replace([np.inf], np.nan)
-    return float((cv < REGULAR_GAP_CV).mean()), len(eligible)
+    same = table.customer[1:] == table.customer[:-1]
+    owner = table.customer[1:][same]
+    gap = np.diff(table.day)[same].astype(np.float64)
+    count = np.maximum(gaps_per_customer, 0)
+    mean = np.bincount(owner, weights=gap, minlength=len(count)) / np.maximum(count, 1)
+    squares = np.bincount(owner, weights=(gap - mean[owner]) ** 2, minlength=len(count))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.where(count > 1, np.sqrt(squares / (count - 1)), np.nan)  # sample std (ddof 1), as pandas
+        cv = std[eligible] / mean[eligible]
+    cv[np.isinf(cv)] = np.nan
+    return float(np.mean(cv < REGULAR_GAP_CV)), int(eligible.sum())
 
 
 def detect_business_kind(data: s.CustomerData, override: str | None = None) -> BusinessKind:
