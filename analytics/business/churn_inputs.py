@@ -29,6 +29,7 @@ from analytics.data.schema import (
     ORDER_DATE,
     DataError,
 )
+from analytics.engine.customer_days import CustomerDays, customer_days
 
 DEFAULT_HORIZON_DAYS = 90
 
@@ -308,13 +309,39 @@ def _override_label(frame: pd.DataFrame, column: str, churn_value: object | None
 
 
 def _check_transactions(transactions: pd.DataFrame) -> pd.DataFrame:
+    """The purchases with an id and a date (the frame itself when none is missing, so the cached
+    customer-day table of the frame is reused)."""
     missing = [c for c in (CUSTOMER_ID, ORDER_DATE, AMOUNT) if c not in transactions.columns]
     if missing:
         raise DataError(f"The purchases table lacks {', '.join(missing)}.")
-    tx = transactions[[CUSTOMER_ID, ORDER_DATE, AMOUNT]].dropna(subset=[CUSTOMER_ID, ORDER_DATE])
+    incomplete = transactions[CUSTOMER_ID].isna() | transactions[ORDER_DATE].isna()
+    tx = transactions[~incomplete] if incomplete.any() else transactions
     if tx.empty:
         raise DataError("The purchases table has no dated purchases.")
     return tx
+
+
+def _group_starts(codes: np.ndarray) -> np.ndarray:
+    """Index of the first element of each run of equal values in a sorted code array."""
+    if len(codes) == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+
+
+def _median_gap_per_customer(table: CustomerDays) -> np.ndarray:
+    """Each repeat customer's median gap (days) between consecutive purchase days."""
+    repeat = np.r_[False, table.customer[1:] == table.customer[:-1]]
+    gaps = np.diff(table.day, prepend=0)[repeat]
+    owner = table.customer[repeat]
+    if len(gaps) == 0:
+        return np.empty(0)
+    order = np.lexsort((gaps, owner))  # by customer, then gap
+    gaps, owner = gaps[order], owner[order]
+    starts = _group_starts(owner)
+    counts = np.diff(np.r_[starts, len(gaps)])
+    low = gaps[starts + (counts - 1) // 2]
+    high = gaps[starts + counts // 2]
+    return (low + high) / 2.0
 
 
 def suggest_horizon_days(transactions: pd.DataFrame) -> int:
@@ -322,7 +349,8 @@ def suggest_horizon_days(transactions: pd.DataFrame) -> int:
 
     The median is over customers with at least two purchase days (each customer's own median
     gap). Clipped to 90..365 days; 90 when nobody bought twice. Twice the typical gap means a
-    regular customer who goes quiet for that long has very likely lapsed.
+    regular customer who goes quiet for that long has very likely lapsed. Computed on the
+    customer-day table (`analytics.engine.customer_days`).
 
     Parameters
     ----------
@@ -334,67 +362,126 @@ def suggest_horizon_days(transactions: pd.DataFrame) -> int:
     int
         Days.
     """
-    tx = _check_transactions(transactions)
-    days = tx[[CUSTOMER_ID]].assign(day=tx[ORDER_DATE].dt.normalize()).drop_duplicates()
-    days = days.sort_values([CUSTOMER_ID, "day"])
-    gaps = days.groupby(CUSTOMER_ID)["day"].diff().dt.days.dropna()
-    if gaps.empty:
+    return horizon_from_median_gaps(_median_gap_per_customer(customer_days(_check_transactions(transactions))))
+
+
+def horizon_from_median_gaps(median_gaps: np.ndarray) -> int:
+    """Twice the median over customers of their own median gap, clipped to 90..365 days.
+
+    Parameters
+    ----------
+    median_gaps : np.ndarray
+        Each repeat customer's median gap between purchase days (days).
+
+    Returns
+    -------
+    int
+        The churn window in days (90 when there is no repeat customer).
+    """
+    if len(median_gaps) == 0:
         return DEFAULT_HORIZON_DAYS
-    per_customer = gaps.groupby(days.loc[gaps.index, CUSTOMER_ID]).median()
-    return int(min(365, max(DEFAULT_HORIZON_DAYS, math.ceil(2 * float(per_customer.median())))))
+    return int(min(365, max(DEFAULT_HORIZON_DAYS, math.ceil(2 * float(np.median(median_gaps))))))
+
+
+def _day_of(as_of: pd.Timestamp | str) -> int:
+    """The day number (days since 1970-01-01) of midnight starting `as_of`'s day."""
+    stamp = pd.Timestamp(as_of)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return int((stamp.normalize() - pd.Timestamp("1970-01-01")).days)
+
+
+def features_from_days(table: CustomerDays, as_of_day: int, window_days: int) -> pd.DataFrame:
+    """`transaction_features` from a customer-day table (integer codes, numpy; no pandas group-by).
+
+    Parameters
+    ----------
+    table : CustomerDays
+        The purchases collapsed to (customer, day).
+    as_of_day : int
+        Day number of the cutoff (midnight); purchases on or after it are ignored.
+    window_days : int
+        Length (days) of the two windows compared by `spend_trend`.
+
+    Returns
+    -------
+    pd.DataFrame
+        As `transaction_features`: one row per customer with a purchase before the cutoff, sorted
+        by customer id.
+    """
+    return _features(table, as_of_day, window_days)[0]
+
+
+def _features(table: CustomerDays, as_of_day: int, window_days: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """`features_from_days` and the customer code of each of its rows."""
+    keep = table.day < as_of_day
+    if not keep.any():
+        raise DataError(
+            f"No purchases before {pd.Timestamp(as_of_day, unit='D'):%Y-%m-%d}, so there is no history to learn from."
+        )
+    code, day, spend = table.customer[keep], table.day[keep], table.spend[keep]
+    starts = _group_starts(code)
+    ends = np.r_[starts[1:], len(code)] - 1
+    owner = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(code)]))
+    first_day, last_day = day[starts], day[ends]
+    # whole days from a timestamp to the cutoff (midnight) drop a started day, as Timedelta.days does
+    late_first = table.first_time[keep][starts] > 0 if table.first_time is not None else False
+    late_last = table.last_time[keep][ends] > 0 if table.last_time is not None else False
+    n_rows = np.add.reduceat(table.rows[keep], starts).astype(float)
+    total = np.add.reduceat(spend, starts)
+    n_gaps = np.diff(np.r_[starts, len(code)]) - 1
+    gap = np.diff(day, prepend=0).astype(float)
+    gap[starts] = 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap_mean = np.add.reduceat(gap, starts) / np.where(n_gaps > 0, n_gaps, np.nan)
+        deviation = np.where(np.arange(len(day)) == starts[owner], 0.0, gap - gap_mean[owner])
+        gap_std = np.sqrt(np.add.reduceat(deviation**2, starts) / np.where(n_gaps > 1, n_gaps - 1, np.nan))
+    window = int(window_days)
+    recent = np.bincount(owner, weights=np.where(day >= as_of_day - window, spend, 0.0), minlength=len(starts))
+    earlier_rows = (day >= as_of_day - 2 * window) & (day < as_of_day - window)
+    earlier = np.bincount(owner, weights=np.where(earlier_rows, spend, 0.0), minlength=len(starts))
+    both = recent + earlier
+    out = pd.DataFrame(
+        {
+            "days_since_last_purchase": (as_of_day - last_day - late_last).astype(float),
+            "n_orders": n_rows,
+            "total_spend": total,
+            "avg_order_value": total / n_rows,
+            "tenure_days": (as_of_day - first_day - late_first).astype(float),
+            "gap_mean_days": gap_mean,
+            "gap_std_days": gap_std,
+            "spend_trend": np.where(both > 0, (recent - earlier) / np.where(both > 0, both, 1.0), 0.0),
+        },
+        index=pd.Index(table.customer_ids[code[starts]], name=CUSTOMER_ID),
+    )
+    by_id = np.argsort(table.id_rank[code[starts]], kind="stable")
+    return out.iloc[by_id], code[starts][by_id]
 
 
 def transaction_features(
     transactions: pd.DataFrame, as_of: pd.Timestamp, window_days: int = DEFAULT_HORIZON_DAYS
 ) -> pd.DataFrame:
-    """Per-customer behaviour from purchases made strictly before `as_of`.
+    """Per-customer behaviour from purchases made before the day of `as_of`.
 
     Parameters
     ----------
     transactions : canonical purchases (customer_id, order_date, amount).
-    as_of : the point in time the features describe; purchases on or after it are ignored.
+    as_of : the day the features describe (from its midnight); purchases on or after it are ignored.
     window_days : length (days) of the two windows compared by `spend_trend`.
 
     Returns
     -------
-    DataFrame indexed by customer_id (customers with a purchase before `as_of`):
-    days_since_last_purchase (days from the last purchase to `as_of`), n_orders (rows),
-    total_spend and avg_order_value (currency), tenure_days (days from the first purchase to
+    DataFrame indexed by customer_id (customers with a purchase before `as_of`, sorted by id):
+    days_since_last_purchase (whole days from the last purchase to `as_of`), n_orders (rows),
+    total_spend and avg_order_value (currency), tenure_days (whole days from the first purchase to
     `as_of`), gap_mean_days / gap_std_days (between distinct purchase days; NaN with fewer than
     2 / 3 purchase days), spend_trend = (recent - earlier) / (recent + earlier) where recent is
     spend in [as_of - window, as_of) and earlier in [as_of - 2 window, as_of - window)
-    (-1 = stopped, +1 = new or growing, 0 = flat or no spend in either window).
+    (-1 = stopped, +1 = new or growing, 0 = flat or no spend in either window). Computed from the
+    customer-day table of the purchases (`analytics.engine.customer_days`, built once per frame).
     """
-    tx = _check_transactions(transactions)
-    as_of = pd.Timestamp(as_of)
-    tx = tx[tx[ORDER_DATE] < as_of]
-    if tx.empty:
-        raise DataError(f"No purchases before {as_of:%Y-%m-%d}, so there is no history to learn from.")
-    grouped = tx.groupby(CUSTOMER_ID)
-    first = grouped[ORDER_DATE].min()
-    last = grouped[ORDER_DATE].max()
-    out = pd.DataFrame(index=first.index)
-    out["days_since_last_purchase"] = (as_of - last).dt.days.astype(float)
-    out["n_orders"] = grouped.size().astype(float)
-    out["total_spend"] = grouped[AMOUNT].sum().astype(float)
-    out["avg_order_value"] = out["total_spend"] / out["n_orders"]
-    out["tenure_days"] = (as_of - first).dt.days.astype(float)
-    days = tx[[CUSTOMER_ID]].assign(day=tx[ORDER_DATE].dt.normalize()).drop_duplicates()
-    days = days.sort_values([CUSTOMER_ID, "day"])
-    gaps = days.groupby(CUSTOMER_ID)["day"].diff().dt.days
-    gap_by = gaps.groupby(days[CUSTOMER_ID])
-    out["gap_mean_days"] = gap_by.mean().reindex(out.index).astype(float)
-    out["gap_std_days"] = gap_by.std().reindex(out.index).astype(float)
-    window = pd.Timedelta(days=int(window_days))
-    recent = tx[tx[ORDER_DATE] >= as_of - window].groupby(CUSTOMER_ID)[AMOUNT].sum()
-    earlier_rows = (tx[ORDER_DATE] >= as_of - 2 * window) & (tx[ORDER_DATE] < as_of - window)
-    earlier = tx[earlier_rows].groupby(CUSTOMER_ID)[AMOUNT].sum()
-    recent = recent.reindex(out.index, fill_value=0.0)
-    earlier = earlier.reindex(out.index, fill_value=0.0)
-    total = recent + earlier
-    out["spend_trend"] = np.where(total > 0, (recent - earlier) / total.where(total > 0, 1.0), 0.0)
-    out.index.name = CUSTOMER_ID
-    return out
+    table = customer_days(_check_transactions(transactions))
+    return features_from_days(table, _day_of(as_of), window_days)
 
 
 @dataclass(frozen=True)
@@ -458,7 +545,10 @@ def derive_churn_label(
         The window runs past the data, or there is no history before the cutoff.
     """
     tx = _check_transactions(transactions)
-    horizon = int(horizon_days) if horizon_days is not None else suggest_horizon_days(tx)
+    table = customer_days(tx)
+    horizon = (
+        int(horizon_days) if horizon_days is not None else horizon_from_median_gaps(_median_gap_per_customer(table))
+    )
     if horizon < 1:
         raise DataError("The churn window must be at least one day.")
     end = pd.Timestamp(observation_end or tx[ORDER_DATE].max()).normalize()
@@ -473,11 +563,14 @@ def derive_churn_label(
             f"The data ends on {end:%Y-%m-%d}, before the {horizon}-day window after "
             f"{cut:%Y-%m-%d} is over. Choose an earlier cutoff or a shorter window."
         )
-    features = transaction_features(tx, as_of=cut, window_days=horizon)
-    in_window = tx[(tx[ORDER_DATE] >= cut) & (tx[ORDER_DATE] < window_end)]
-    churned = pd.Series(~features.index.isin(in_window[CUSTOMER_ID].unique()), index=features.index)
-    first = tx.groupby(CUSTOMER_ID)[ORDER_DATE].min()
-    return DerivedLabel(features, churned.rename(CHURNED), cut, horizon, int((first >= cut).sum()))
+    cut_day = _day_of(cut)
+    features, codes = _features(table, cut_day, horizon)
+    in_window = (table.day >= cut_day) & (table.day < cut_day + horizon)
+    bought = np.zeros(len(table.customer_ids), dtype=bool)
+    bought[table.customer[in_window]] = True
+    churned = pd.Series(~bought[codes], index=features.index)
+    n_new = int((table.day[table.starts] >= cut_day).sum())
+    return DerivedLabel(features, churned.rename(CHURNED), cut, horizon, n_new)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 
 import duckdb
 import numpy as np
@@ -35,6 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, ORDER_ID
+
+_NS_PER_DAY = 86_400 * 10**9
 
 _AGGREGATE = """
 WITH orders AS (
@@ -46,11 +49,12 @@ by_order AS (
     FROM orders GROUP BY customer, day
 ),
 by_row AS (
-    SELECT customer, day, coalesce(sum(amount), 0.0) AS spend, min(row) AS first_row
+    SELECT customer, day, coalesce(sum(amount), 0.0) AS spend, min(row) AS first_row,
+           count(*) AS n_rows{times}
     FROM rows GROUP BY customer, day
 )
 SELECT r.customer, r.day, r.spend, coalesce(o.orders, 0) AS orders,
-       coalesce(o.order_spend, 0.0) AS order_spend, r.first_row
+       coalesce(o.order_spend, 0.0) AS order_spend, r.first_row, r.n_rows{time_columns}
 FROM by_row r LEFT JOIN by_order o USING (customer, day)
 ORDER BY r.customer, r.day
 """
@@ -78,6 +82,11 @@ class CustomerDays:
         Total amount of those orders (equals `spend` unless an order spans several days).
     first_row : np.ndarray of int64
         Position in the transactions frame of the customer's first row dated that day.
+    rows : np.ndarray of int64
+        Rows (purchase lines) dated that day.
+    first_time, last_time : np.ndarray of int64, optional
+        Time of day of the earliest and latest row that day, in nanoseconds after midnight; None
+        when every timestamp of the frame is at midnight (dates without a time).
     """
 
     customer_ids: pd.Index
@@ -87,6 +96,9 @@ class CustomerDays:
     orders: np.ndarray
     order_spend: np.ndarray
     first_row: np.ndarray
+    rows: np.ndarray
+    first_time: np.ndarray | None = None
+    last_time: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.day)
@@ -136,7 +148,18 @@ class CustomerDays:
             orders=self.orders[keep][sort],
             order_spend=self.order_spend[keep][sort],
             first_row=first_row[sort],
+            rows=self.rows[keep][sort],
+            first_time=None if self.first_time is None else self.first_time[keep][sort],
+            last_time=None if self.last_time is None else self.last_time[keep][sort],
         )
+
+    @cached_property
+    def id_rank(self) -> np.ndarray:
+        """Position of each customer code when the ids are sorted (as a pandas group-by sorts them)."""
+        order = np.argsort(self.customer_ids.to_numpy(), kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank
 
 
 def day_numbers(dates: pd.Series) -> np.ndarray:
@@ -213,20 +236,27 @@ def build_customer_days(transactions: pd.DataFrame) -> CustomerDays:
     else:
         order_code = np.arange(n, dtype=np.int32) if n < 2**31 else np.arange(n, dtype=np.int64)
     valid = transactions[ORDER_DATE].notna().to_numpy()
-    rows = pa.table(
-        {
-            "customer": customer,
-            "day": day.astype(np.int32),
-            "amount": pa.array(amount, from_pandas=True),  # NaN -> null: skipped by sum()
-            "order_code": order_code,
-            "row": np.arange(n, dtype=np.int64),
-        }
-    )
+    columns = {
+        "customer": customer,
+        "day": day.astype(np.int32),
+        "amount": pa.array(amount, from_pandas=True),  # NaN -> null: skipped by sum()
+        "order_code": order_code,
+        "row": np.arange(n, dtype=np.int64),
+    }
+    time_of_day = _time_of_day(transactions[ORDER_DATE], day)
+    timed = time_of_day is not None
+    if timed:
+        columns["time_of_day"] = time_of_day
+    rows = pa.table(columns)
     if not valid.all():
         rows = rows.filter(pa.array(valid))
+    query = _AGGREGATE.format(
+        times=", min(time_of_day) AS first_time, max(time_of_day) AS last_time" if timed else "",
+        time_columns=", r.first_time, r.last_time" if timed else "",
+    )
     with duckdb.connect() as connection:
         connection.register("rows", rows)
-        result = connection.execute(_AGGREGATE).fetchnumpy()
+        result = connection.execute(query).fetchnumpy()
     return CustomerDays(
         customer_ids=customer_ids,
         customer=np.asarray(result["customer"], dtype=np.int64),
@@ -235,7 +265,19 @@ def build_customer_days(transactions: pd.DataFrame) -> CustomerDays:
         orders=np.asarray(result["orders"], dtype=np.int64),
         order_spend=np.asarray(result["order_spend"], dtype=np.float64),
         first_row=np.asarray(result["first_row"], dtype=np.int64),
+        rows=np.asarray(result["n_rows"], dtype=np.int64),
+        first_time=np.asarray(result["first_time"], dtype=np.int64) if timed else None,
+        last_time=np.asarray(result["last_time"], dtype=np.int64) if timed else None,
     )
+
+
+def _time_of_day(dates: pd.Series, day: np.ndarray) -> np.ndarray | None:
+    """Nanoseconds after midnight of each timestamp, or None when all are at midnight (NaT -> 0)."""
+    values = dates.dt.tz_localize(None) if getattr(dates.dt, "tz", None) is not None else dates
+    ns = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    time_of_day = ns - day * _NS_PER_DAY
+    time_of_day[values.isna().to_numpy()] = 0
+    return time_of_day if time_of_day.any() else None
 
 
 # --------------------------------------------------------------------------------------------
