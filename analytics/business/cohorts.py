@@ -33,15 +33,13 @@ from analytics.data.periods import (
     period_ordinals,
 )
 from analytics.data.schema import (
-    AMOUNT,
     CUSTOMER_ID,
     MONTHLY_CHARGE,
-    ORDER_DATE,
     SIGNUP_DATE,
     CustomerData,
     DataError,
-    merge_order_lines,
 )
+from analytics.engine.customer_days import customer_days
 
 
 @dataclass(frozen=True)
@@ -147,13 +145,7 @@ def cohort_table(
     last_p = last_complete_period(end, period) if complete_only else end.to_period(PERIOD_CODES[period])
     last = int(last_p.ordinal)
     if data.has_transactions:
-        orders = merge_order_lines(data.require_transactions())
-        p = period_ordinals(orders[ORDER_DATE], period)
-        frame = pd.DataFrame({"c": orders[CUSTOMER_ID].to_numpy(), "p": p, "a": orders[AMOUNT].to_numpy()})
-        frame["cohort"] = frame.groupby("c")["p"].transform("min")
-        frame = frame[frame["p"] <= last]
-        frame["k"] = frame["p"] - frame["cohort"]
-        per_customer = frame.groupby(["cohort", "k", "c"], sort=False)["a"].sum().reset_index()
+        per_customer = _purchase_activity(data.require_transactions(), period, last)
         basis = "purchases"
     else:
         per_customer = _subscription_activity(data, period, last)
@@ -187,6 +179,31 @@ def cohort_table(
         basis=basis,
         last_period=str(last_p),
     )
+
+
+def _purchase_activity(transactions: pd.DataFrame, period: str, last: int) -> pd.DataFrame:
+    """(cohort, k, c, a): each customer's order spend per period k since their first order's period,
+    from the customer-day table (integer customer codes, orders counted on their first day)."""
+    table = customer_days(transactions)
+    has_order = table.orders > 0
+    code, day, spend = table.customer[has_order], table.day[has_order], table.order_spend[has_order]
+    days, day_index = np.unique(day, return_inverse=True)
+    p = period_ordinals(pd.Series(days.astype("datetime64[D]")), period)[day_index]
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    cohort = np.repeat(p[starts], np.diff(np.r_[starts, len(code)]))  # rows are sorted by day
+    # one row per (customer, period): rows are sorted by customer then day, so by period too
+    new_pair = np.r_[True, (code[1:] != code[:-1]) | (p[1:] != p[:-1])]
+    pair_starts = np.flatnonzero(new_pair)
+    frame = pd.DataFrame(
+        {
+            "cohort": cohort[pair_starts],
+            "k": (p - cohort)[pair_starts],
+            "c": code[pair_starts],
+            "a": np.add.reduceat(spend, pair_starts) if len(pair_starts) else np.empty(0),
+            "p": p[pair_starts],
+        }
+    )
+    return frame[frame["p"] <= last].drop(columns="p").reset_index(drop=True)
 
 
 def _subscription_activity(data: CustomerData, period: str, last: int) -> pd.DataFrame:

@@ -69,7 +69,6 @@ from analytics.data.schema import (
     TICKETS,
     CustomerData,
     DataError,
-    merge_order_lines,
 )
 from analytics.engine.customer_days import customer_days
 
@@ -277,7 +276,7 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
 
 def _buyers_to_date(data: CustomerData, period: str, index: pd.Index) -> pd.Series:
     """Customers who have bought at least once by the end of each period."""
-    first = merge_order_lines(data.require_transactions()).groupby(CUSTOMER_ID)[ORDER_DATE].min()
+    first = _first_purchase_days(data.require_transactions())
     counts = pd.Series(period_ordinals(first, period)).value_counts()
     return counts.reindex(range(int(index.min()), int(index.max()) + 1), fill_value=0).cumsum().reindex(index)
 
@@ -287,8 +286,16 @@ def _acquisition_dates(data: CustomerData) -> pd.Series | None:
     if data.has_column(SIGNUP_DATE):
         return data.require_customers().set_index(CUSTOMER_ID)[SIGNUP_DATE].dropna()
     if data.has_transactions:
-        return data.require_transactions().groupby(CUSTOMER_ID)[ORDER_DATE].min()
+        return _first_purchase_days(data.require_transactions())
     return None
+
+
+def _first_purchase_days(transactions: pd.DataFrame) -> pd.Series:
+    """Each customer's first purchase day (midnight; index customer_id), from the customer-day table."""
+    table = customer_days(transactions)
+    starts = table.starts
+    first = table.day[starts].astype("datetime64[D]").astype("datetime64[ns]")
+    return pd.Series(first, index=pd.Index(table.customer_ids[table.customer[starts]], name=CUSTOMER_ID))
 
 
 def _add_acquisition(table: pd.DataFrame, data: CustomerData, period: str, basis: str) -> None:
@@ -742,8 +749,13 @@ def _mean_tenure_months(data: CustomerData) -> tuple[float | None, str | None]:
     if data.has_column(TENURE_MONTHS):
         return float(data.require_customers()[TENURE_MONTHS].mean()), None
     if data.has_transactions:
-        g = data.require_transactions().groupby(CUSTOMER_ID)[ORDER_DATE].agg(["min", "max"])
-        return float(((g["max"] - g["min"]).dt.days / DAYS_PER_MONTH).mean()), None
+        table = customer_days(data.require_transactions())
+        starts = table.starts
+        ends = np.r_[starts[1:], len(table)] - 1
+        days = table.day[ends] - table.day[starts]
+        if table.first_time is not None and table.last_time is not None:  # whole days, as Timedelta.days
+            days = days - (table.last_time[ends] < table.first_time[starts])
+        return float((days / DAYS_PER_MONTH).mean()), None
     return None, "tenure_months, or signup and churn dates"
 
 

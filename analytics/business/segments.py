@@ -36,16 +36,15 @@ from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 from analytics.data.schema import (
-    AMOUNT,
     CHURN_DATE,
     CHURNED,
     CUSTOMER_ID,
-    ORDER_DATE,
     SIGNUP_DATE,
     CustomerData,
     DataError,
-    merge_order_lines,
 )
+from analytics.engine.customer_days import customer_days
+from analytics.models.btyd import to_day_number
 
 CHAMPIONS = "Champions"
 LOYAL = "Loyal"
@@ -126,15 +125,20 @@ def rfm_table(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) 
     """
     if transactions is None or len(transactions) == 0:
         raise DataError("RFM segments need purchases (customer id, order date, amount); this data has none.")
-    orders = merge_order_lines(transactions)
-    as_of = pd.Timestamp(as_of) if as_of is not None else orders[ORDER_DATE].max()
-    g = orders.groupby(CUSTOMER_ID, sort=True)
+    table = customer_days(transactions)  # orders counted on their first day, integer customer codes
+    has_order = table.orders > 0
+    code, day = table.customer[has_order], table.day[has_order]
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    ends = np.r_[starts[1:], len(code)] - 1
+    as_of_day = int(day.max()) if as_of is None else to_day_number(pd.Timestamp(as_of).normalize())
+    by_id = np.argsort(table.id_rank[code[starts]], kind="stable")
     out = pd.DataFrame(
         {
-            "days_since_last_purchase": (as_of.normalize() - g[ORDER_DATE].max().dt.normalize()).dt.days,
-            "orders": g.size(),
-            "revenue": g[AMOUNT].sum(),
-        }
+            "days_since_last_purchase": (as_of_day - day[ends])[by_id],
+            "orders": np.add.reduceat(table.orders[has_order], starts)[by_id],
+            "revenue": np.add.reduceat(table.order_spend[has_order], starts)[by_id],
+        },
+        index=pd.Index(table.customer_ids[code[starts][by_id]], name=CUSTOMER_ID),
     )
     out["r_score"] = quintile_score(out["days_since_last_purchase"], higher_is_better=False)
     out["f_score"] = quintile_score(out["orders"])

@@ -42,6 +42,7 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
+from analytics.engine.customer_days import customer_days
 from analytics.jsonready import json_number
 
 if TYPE_CHECKING:
@@ -129,18 +130,10 @@ def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[
     end = min(data.observation_end, last_purchase.to_period(period).end_time.normalize())
     first, last = _complete_range(tx[ORDER_DATE].min(), end, period)
     _need_two_periods(period, first, last, "purchases")
-    codes = tx[ORDER_DATE].dt.to_period(period).array.asi8
-    pairs = (
-        pd.DataFrame({CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy(), "code": codes, AMOUNT: tx[AMOUNT].to_numpy()})
-        .groupby([CUSTOMER_ID, "code"], sort=False, observed=True)[AMOUNT]
-        .sum()
-        .reset_index()
-    )
-    pairs["first_code"] = pairs.groupby(CUSTOMER_ID)["code"].transform("min")
-    data_start = int(codes.min())
+    pairs = _customer_periods(tx, period)
+    data_start = int(pairs["code"].min())
     active = pairs.groupby("code").size()
-    again = pairs[[CUSTOMER_ID, "code"]].assign(code=pairs["code"] + 1).merge(pairs[[CUSTOMER_ID, "code"]])
-    again_by = again.groupby("code").size()
+    again_by = pairs.loc[pairs["again"], "code"].value_counts()
     to_code = np.arange(max(first.ordinal + 1, last.ordinal - window + 1), last.ordinal + 1)
     at_risk = float(active.reindex(to_code - 1, fill_value=0).sum())
     if at_risk == 0:
@@ -185,6 +178,35 @@ def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[
     )
     out["spend_growth"] = _spend_growth(pairs, first.ordinal, last.ordinal, data_start, unit)
     return out
+
+
+def _customer_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
+    """One row per (customer, period) with a purchase, from the customer-day table.
+
+    Columns: customer_id (integer customer code), code (period ordinal), amount (spend in the
+    period, currency), first_code (the customer's first period), again (bought in the period
+    before too). Sorted by customer, then period.
+    """
+    table = customer_days(transactions)
+    days, day_index = np.unique(table.day, return_inverse=True)
+    # asi8 (the period ordinals) is public pandas API that pandas-stubs do not declare.
+    period_of_day = pd.PeriodIndex(days.astype("datetime64[D]"), freq=period).asi8  # type: ignore[attr-defined]
+    code = period_of_day[day_index]
+    customer = table.customer
+    same_customer = np.r_[False, customer[1:] == customer[:-1]]
+    starts = np.flatnonzero(~(same_customer & np.r_[False, code[1:] == code[:-1]]))
+    pair_customer, pair_code = customer[starts], code[starts]
+    first_pair = np.r_[True, pair_customer[1:] != pair_customer[:-1]]
+    first_code = pair_code[np.flatnonzero(first_pair)]
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: pair_customer,
+            "code": pair_code,
+            AMOUNT: np.add.reduceat(table.spend, starts),
+            "first_code": np.repeat(first_code, np.diff(np.r_[np.flatnonzero(first_pair), len(starts)])),
+            "again": ~first_pair & (np.r_[0, pair_code[:-1]] == pair_code - 1),
+        }
+    )
 
 
 def _measure_purchase_model(
