@@ -11,6 +11,7 @@ import contextlib
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from analytics.business.actions import action_list, close_the_loop, filter_actions
 from analytics.business.experiment import CONTROL, GROUP
@@ -20,12 +21,18 @@ from analytics.business.segments import QUADRANT_ADVICE, SAVE_FIRST, SEGMENTS, s
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData, DataError
 from analytics.reports.charts.economics import customers_over_time
-from analytics.reports.charts.health import kpi_trend_chart, lifecycle_bar, segment_bars, value_risk_scatter
+from analytics.reports.charts.health import (
+    kpi_trend_chart,
+    lifecycle_bar,
+    segment_bars,
+    stake_concentration_chart,
+    value_risk_scatter,
+)
 from analytics.reports.export import to_csv_bytes, to_excel_bytes
 from analytics.reports.html_report import build_html_report
 from analytics.reports.story import CARD_KEYS, headline, recommendations
 from ui import currency as cur
-from ui import models, state
+from ui import look, models, state
 from ui import segments as us
 from ui import whatif as wi
 from ui.campaign import control_controls, control_settings, mark_control_group
@@ -264,9 +271,45 @@ with st.container():
 # --------------------------------------------------------------------------------------------
 
 
+def answer_block(place: DeltaGenerator, actions: pd.DataFrame, filtered: pd.DataFrame, total: float) -> None:
+    """On top of the list: its headline numbers, how concentrated the value at stake is, whom to call first."""
+    with place:
+        a, b, c = st.columns(3)
+        a.metric(
+            "Customers in the list",
+            f"{len(filtered):,}",
+            help=f"Of {len(actions):,} current customers with a value and a risk.",
+        )
+        b.metric(
+            "Value at stake",
+            us.money(total),
+            help="Sum of value x churn probability: what the list is expected to lose if nothing is done.",
+        )
+        if not len(filtered):
+            st.info("No customer matches these filters: choose more segments or lower the minimum value at stake.")
+            return
+        top10 = float(filtered["value_at_stake"].head(10).sum())
+        c.metric(
+            "Held by the top 10",
+            f"{top10 / total:.0%}" if total > 0 else "n/a",
+            help=f"{us.money(top10)} of {us.money(total)}.",
+        )
+        if len(filtered) > 1:
+            st.altair_chart(
+                look.fit(stake_concentration_chart(filtered["value_at_stake"], currency=cur.current(data))),
+                width="stretch",
+            )
+        first = filtered.iloc[0]
+        st.markdown(
+            f"**Start with {plain(first[CUSTOMER_ID])}**: {plain(lower_first(first['reason']))}. The ten customers at "
+            f"the top carry {us.money(top10)} of value at stake; a personal call to each costs little against that."
+        )
+
+
 def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str) -> tuple[pd.DataFrame, list, float]:
     """Filters, headline numbers and the ranked table. Returns (table as exported, segments, minimum)."""
     options = list(SEGMENTS) if data.has_transactions else list(QUADRANT_ADVICE)
+    answer = st.container()  # the numbers, the chart and what to do: on top, filled once the filters are read
     left, right = st.columns([3, 1])
     chosen = left.multiselect(
         segment_label,
@@ -288,31 +331,7 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
     )
     filtered = filter_actions(actions, segments=chosen or None, min_value_at_stake=min_value or None)
     total = float(filtered["value_at_stake"].sum())
-    a, b, c = st.columns(3)
-    a.metric(
-        "Customers in the list",
-        f"{len(filtered):,}",
-        help=f"Of {len(actions):,} current customers with a value and a risk.",
-    )
-    b.metric(
-        "Value at stake",
-        us.money(total),
-        help="Sum of value x churn probability: what the list is expected to lose if nothing is done.",
-    )
-    if len(filtered):
-        top10 = float(filtered["value_at_stake"].head(10).sum())
-        c.metric(
-            "Held by the top 10",
-            f"{top10 / total:.0%}" if total > 0 else "n/a",
-            help=f"{us.money(top10)} of {us.money(total)}.",
-        )
-        st.markdown(
-            f"**Start with {plain(filtered.iloc[0][CUSTOMER_ID])}**: {plain(lower_first(filtered.iloc[0]['reason']))}. The ten "
-            f"customers at the top carry {us.money(top10)} of value at stake; a personal call to each costs little "
-            "against that."
-        )
-    else:
-        st.info("No customer matches these filters: choose more segments or lower the minimum value at stake.")
+    answer_block(answer, actions, filtered, total)
     export = for_people(filtered, segment_label, actions)
     st.dataframe(
         safe_table(export),

@@ -96,7 +96,13 @@ with friendly_errors("Retention curve"):
         "rests on the oldest cohorts only."
     )
 
-with st.expander("The numbers behind the heatmap"):
+st.markdown(
+    "**What to do next.** Find the age at which the curve drops most: that is when customers decide to stay or go, "
+    "and where an onboarding call, a reminder or an offer pays off. If recent cohorts hold up worse, check what "
+    "changed for them (channel, plan, price) before spending more on acquisition."
+)
+
+with st.expander("For analysts: the numbers behind the heatmap"):
     matrix = table.revenue_retention if revenue else table.retention
     shown = (100 * matrix).round(1).rename(columns=lambda k: f"{period} {k}")
     shown.insert(0, "Customers", table.sizes)
@@ -107,7 +113,6 @@ with st.expander("The numbers behind the heatmap"):
     )
 
 next_step(
-    "Find the age at which the curve drops most: that is when customers decide to stay or go, and where an "
-    "onboarding call, a reminder or an offer pays off. If recent cohorts hold up worse, check what changed for them "
-    "(channel, plan, price) before spending more on acquisition."
+    "Take the age where the curve drops most to the team that owns that moment (onboarding, billing, support), and "
+    "compare segments on the Segments page: value and retention by plan, channel or acquisition cohort."
 )

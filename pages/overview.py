@@ -11,6 +11,7 @@ from analytics.business.kpis import KPI_SPECS, KPIReport, parse_targets
 from analytics.data.periods import PERIOD_CODES, PERIODS_PER_YEAR
 from analytics.data.schema import ACQUISITION_COST, DataError
 from analytics.reports.charts.health import kpi_trend_chart
+from analytics.reports.story import headline
 from ui import currency as cur
 from ui import health as h
 from ui import look
@@ -53,6 +54,47 @@ chosen = h.targets()
 st.caption(
     f"**{report.current_period or 'n/a'}** (the last complete {period}) against **{report.previous_period or 'n/a'}**. "
     "Money is in your file's currency. " + plain(" ".join(report.notes))
+)
+
+
+# --- the answer first: the headline change, its trend, what to do -----------------------------
+st.container(key="overview_headline").markdown(headline(report, currency=cur.current(data)).sentence)
+options = [k for k in h.TREND_KEYS if report[k].value is not None]
+if options:
+    if h.K_TREND in st.session_state and st.session_state[h.K_TREND] not in options:
+        del st.session_state[h.K_TREND]  # a KPI this data does not have (another dataset's choice)
+    picked = st.selectbox(
+        "Trend of",
+        options,
+        format_func=lambda k: KPI_SPECS[k].label,
+        key=h.K_TREND,
+        bind=BIND,
+        index=options.index("churn_rate") if "churn_rate" in options else 0,
+    )
+    with friendly_errors("Trend"):
+        kpi = report[picked]
+        frame = h.trend(data, picked, period).dropna()
+        st.altair_chart(
+            look.fit(kpi_trend_chart(frame, label=kpi.label, unit=kpi.unit, currency=cur.current(data))),
+            width="stretch",
+        )
+        back = min(int(PERIODS_PER_YEAR[PERIOD_CODES[period]]), len(frame) - 1)
+        if back >= 1:
+            then, now = frame.iloc[-1 - back], frame.iloc[-1]
+            sentence = (
+                f"{kpi.label} is {h.format_value(picked, now['value'], kpi.unit)} in the last complete {period}, "
+                f"against {h.format_value(picked, then['value'], kpi.unit)} {h.periods_text(back, period)} earlier."
+            )
+            if picked in chosen:
+                sentence += f" Your target: {h.format_value(picked, chosen[picked], kpi.unit)}."
+            st.caption(sentence + " A single period can jump; judge the direction over several.")
+else:
+    st.caption("No KPI has a value per period on this data (it needs purchase or signup/churn dates).")
+
+st.markdown(
+    "**What to do next.** Pick the one or two KPIs furthest off target (or moving the wrong way) and name an owner "
+    "for each. Churn and retention compound: *Cohorts* shows which customers stop, the *What-if* what keeping a few "
+    "more of them is worth."
 )
 
 
@@ -167,43 +209,9 @@ missing = [
     (kpi.label, model_reason if kpi.key == "clv_model" else kpi.missing) for kpi in report.kpis if kpi.value is None
 ]
 if missing:
-    st.markdown("**Not available on this data**")
-    st.markdown("\n".join(f"- **{', '.join(labels)}**: {reason}." for labels, reason in h.missing_groups(missing)))
-    st.caption("Add or map the named column on the Data page and the card appears here.")
-
-# --- trend -------------------------------------------------------------------------------------
-st.subheader("Trend")
-options = [k for k in h.TREND_KEYS if report[k].value is not None]
-if options:
-    if h.K_TREND in st.session_state and st.session_state[h.K_TREND] not in options:
-        del st.session_state[h.K_TREND]  # a KPI this data does not have (another dataset's choice)
-    picked = st.selectbox(
-        "KPI",
-        options,
-        format_func=lambda k: KPI_SPECS[k].label,
-        key=h.K_TREND,
-        bind=BIND,
-        index=options.index("churn_rate") if "churn_rate" in options else 0,
-    )
-    with friendly_errors("Trend"):
-        kpi = report[picked]
-        frame = h.trend(data, picked, period).dropna()
-        st.altair_chart(
-            look.fit(kpi_trend_chart(frame, label=kpi.label, unit=kpi.unit, currency=cur.current(data))),
-            width="stretch",
-        )
-        back = min(int(PERIODS_PER_YEAR[PERIOD_CODES[period]]), len(frame) - 1)
-        if back >= 1:
-            then, now = frame.iloc[-1 - back], frame.iloc[-1]
-            sentence = (
-                f"{kpi.label} is {h.format_value(picked, now['value'], kpi.unit)} in the last complete {period}, "
-                f"against {h.format_value(picked, then['value'], kpi.unit)} {h.periods_text(back, period)} earlier."
-            )
-            if picked in chosen:
-                sentence += f" Your target: {h.format_value(picked, chosen[picked], kpi.unit)}."
-            st.caption(sentence + " A single period can jump; judge the direction over several.")
-else:
-    st.caption("No KPI has a value per period on this data (it needs purchase or signup/churn dates).")
+    with st.expander(f"Not available on this data ({len(missing)} KPIs): why, and which column would enable them"):
+        st.markdown("\n".join(f"- **{', '.join(labels)}**: {reason}." for labels, reason in h.missing_groups(missing)))
+        st.caption("Add or map the named column on the Data page and the card appears here.")
 
 # --- targets -----------------------------------------------------------------------------------
 st.subheader("Targets")
@@ -250,7 +258,6 @@ st.subheader("Explain a number")
 explain_kpis(data, report)  # formula, inputs, period and the customers behind any card
 
 next_step(
-    "Pick the one or two KPIs furthest off target (or moving the wrong way) and name an owner for each. Churn and "
-    "retention are the levers that compound: open *Cohorts* to see which customers stop, then the what-if to see "
-    "what keeping a few more of them is worth."
+    "Name an owner for each KPI off target and set the target above, so the link you share carries it. Then open "
+    "*Cohorts* to see at what age customers stop."
 )

@@ -8,6 +8,7 @@ redraw them as inline SVG (see analytics.reports.html_report).
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from analytics.business.cohorts import CohortTable
@@ -328,6 +329,56 @@ def value_risk_scatter(
     )
     return alt.LayerChart(layer=[points, v_rule, h_rule, label]).properties(
         title="Value x risk: save the top-right quadrant first", height=360
+    )
+
+
+def stake_concentration_chart(value_at_stake: pd.Series, *, currency: str | None = None) -> alt.Chart:
+    """Share of the list's value at stake covered by calling its first N customers (ranked highest first).
+
+    Parameters
+    ----------
+    value_at_stake : pd.Series
+        Value x churn probability per customer (currency), in the list's order (highest first).
+    currency : str, optional
+        ISO code of the amounts, for the tooltip.
+
+    Returns
+    -------
+    alt.Chart
+        A rising line from 0 to 100% with tooltips (customers called, share and amount covered).
+    """
+    values = value_at_stake.to_numpy(dtype=float)
+    total = float(values.sum())
+    covered = values.cumsum()
+    frame = pd.DataFrame(
+        {
+            "called": range(1, len(values) + 1),
+            "covered": covered,
+            "share": covered / total if total > 0 else 0.0,
+        }
+    )
+    if len(frame) > MAX_POINTS:  # the curve is smooth: every k-th customer draws it, and the last
+        step = int(np.ceil(len(frame) / MAX_POINTS))
+        rows = np.unique(np.append(np.arange(0, len(frame), step), len(frame) - 1))
+        frame = frame.iloc[rows]
+    return (
+        alt.Chart(frame, title="Value at stake covered by calling the first customers of the list")
+        .mark_area(line=True, opacity=0.25)
+        .encode(
+            x=alt.X("called:Q", title="Customers called, highest value at stake first"),
+            y=alt.Y(
+                "share:Q",
+                title="Share of the value at stake",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            tooltip=[
+                alt.Tooltip("called:Q", title="Customers called", format=","),
+                alt.Tooltip("share:Q", title="Share of the value at stake", format=".0%"),
+                alt.Tooltip("covered:Q", title=money_title("Value at stake covered", currency), format=",.0f"),
+            ],
+        )
+        .properties(height=200)
     )
 
 
