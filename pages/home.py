@@ -2,20 +2,26 @@
 
 import streamlit as st
 
-from analytics.business.glossary import TERMS, help_text
-from analytics.business.value import horizon_label, value_at_stake
-from analytics.business.whatif_inputs import WhatIfSettings
-from analytics.formatting import percent
-from analytics.reports.charts.health import kpi_trend_chart
-from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label
-from ui import currency as cur
-from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
-from ui.health import kpi_report, trend
-from ui.kind import business_kind
-from ui.models import current_churn, current_clv
-from ui.segments import customer_scores, whatif_summary
-from ui.text import plain
+
+# The title goes on screen before the analysis modules load: on a fresh server their first import
+# (pandas, Altair, then scikit-learn and the purchase models) takes seconds, and a visitor should not
+# look at a blank page meanwhile. What the story needs loads next; the model modules after the story.
+header(
+    "Keepwise",
+    "Who stays, who leaves, what each customer is worth, and what keeping a few more would earn: "
+    "from your own customer data.",
+)
+
+from analytics.business.glossary import TERMS, help_text  # noqa: E402
+from analytics.formatting import percent  # noqa: E402
+from analytics.reports.charts.health import kpi_trend_chart  # noqa: E402
+from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label  # noqa: E402
+from ui import currency as cur  # noqa: E402
+from ui import look  # noqa: E402
+from ui.health import kpi_report, trend  # noqa: E402
+from ui.kind import business_kind  # noqa: E402
+from ui.text import plain  # noqa: E402
 
 SPARK_PERIODS = 12  # months of history in each card's sparkline
 CHART_PERIODS = 24
@@ -34,11 +40,6 @@ def card_label(key: str, fallback: str, month: str) -> tuple[str, str | None]:
     return term.name.replace("<month>", month), help_text(key)
 
 
-header(
-    "Keepwise",
-    "Who stays, who leaves, what each customer is worth, and what keeping a few more would earn: "
-    "from your own customer data.",
-)
 data = require_data()
 kind = business_kind(data)
 code = cur.current(data)
@@ -96,6 +97,11 @@ with friendly_errors("Customer health"):
         st.altair_chart(look.fit(chart), width="stretch")
 
 # --- the guided steps: visible buttons to each page, each with its headline figure ------------
+from analytics.business.value import horizon_label, value_at_stake  # noqa: E402  (after the story: see above)
+from analytics.business.whatif_inputs import WhatIfSettings  # noqa: E402
+from ui.models import current_churn, current_clv  # noqa: E402
+from ui.segments import customer_scores, whatif_summary  # noqa: E402
+
 st.markdown("#### Where to go next")
 look.home_css()
 grid = st.container(horizontal=True, key="home_steps", gap="small")

@@ -30,9 +30,7 @@ from analytics.business.kpis import (
 )
 from analytics.data.schema import CustomerData
 from analytics.formatting import money
-from analytics.models.purchase import MODEL_LABELS
 from ui.cache import per_dataset
-from ui.models import current_clv
 from ui.state import setting
 
 # --- widget keys (URL parameter names) ----------------------------------------------------------
@@ -123,6 +121,9 @@ def model_clv(data: CustomerData) -> tuple[float, str]:
     Fits the purchase model the first time (cached in ui.models for every page); raises DataError
     without a purchase log.
     """
+    from analytics.models.purchase import MODEL_LABELS  # the model modules load only when a model is asked for
+    from ui.models import current_clv
+
     clv = current_clv(data)
     s = clv.settings
     label = MODEL_LABELS.get(clv.selected, clv.selected)

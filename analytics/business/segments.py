@@ -31,9 +31,6 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
-from threadpoolctl import threadpool_limits
 
 from analytics.data.schema import (
     CHURN_DATE,
@@ -466,6 +463,12 @@ class Personas:
         sample = z.to_numpy()
         if len(z) > self.sample_size:
             sample = sample[rng.choice(len(z), self.sample_size, replace=False)]
+        # scikit-learn is imported here, not with the module: the charts and pages that only need the
+        # segment names must not pay its ~1 s import (a fresh server's first paint waits for it)
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+        from threadpoolctl import threadpool_limits
+
         self.silhouette_: dict[int, float] = {}
         models: dict[int, KMeans] = {}
         # One thread: on small samples OpenMP start-up and contention cost 20x the work (measured).
