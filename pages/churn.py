@@ -277,7 +277,10 @@ with drivers_box:
         st.markdown(f"**Columns left out ({len(dropped)})**")
         if dropped:
             st.markdown(
-                "\n".join(f"- **{analysis.features.display.get(col, col)}**: {why}" for col, why in dropped.items())
+                "\n".join(
+                    f"- **{plain(analysis.features.display.get(col, col))}**: {plain(why)}"
+                    for col, why in dropped.items()
+                )
             )
         else:
             st.caption("None: every column was usable.")

@@ -32,7 +32,7 @@ from ui import currency as cur
 from ui import look, models
 from ui import segments as us
 from ui.frame import friendly_errors, header, next_step, require_data
-from ui.text import safe_table
+from ui.text import plain, safe_table
 
 BIND = "query-params"
 MEASURES = {"customers": "Customers", "revenue": "Revenue", "mean_clv": "Mean CLV"}
@@ -173,7 +173,7 @@ def by_segment_block(names: dict[str, str]) -> None:
         "Compare segments by", list(names), format_func=names.get, key="seg_by", bind=BIND
     ) or next(iter(names))
     settings = models.clv_settings()
-    with st.spinner(f"Fitting the models for each {names[attribute].lower()}…"):
+    with st.spinner(f"Fitting the models for each {plain(names[attribute].lower())}…"):
         found = us.segment_models(data, attribute, settings)
     purchase, retention = found["purchase"], found["retention"]
     horizon = horizon_label(settings.horizon_months)
@@ -182,8 +182,8 @@ def by_segment_block(names: dict[str, str]) -> None:
     if purchase is not None:
         best, worst, apart = _apart(purchase.table, "mean_value", "value_low", "value_high")
         sentences.append(
-            f"**{best['segment']} customers are worth the most: {us.money(best['mean_value'])} each over "
-            f"{horizon.replace(' value', '')}, against {us.money(worst['mean_value'])} for {worst['segment']}**"
+            f"**{plain(best['segment'])} customers are worth the most: {us.money(best['mean_value'])} each over "
+            f"{horizon.replace(' value', '')}, against {us.money(worst['mean_value'])} for {plain(worst['segment'])}**"
             + (
                 " (clearly apart: the 90% ranges do not overlap)."
                 if apart
@@ -193,8 +193,8 @@ def by_segment_block(names: dict[str, str]) -> None:
     if retention is not None:
         best, worst, apart = _apart(retention.table, "survival_12", "survival_low", "survival_high")
         sentences.append(
-            f"**{best['survival_12']:.0%} of new {best['segment']} customers are still there after a year, "
-            f"{worst['survival_12']:.0%} of {worst['segment']}**"
+            f"**{best['survival_12']:.0%} of new {plain(best['segment'])} customers are still there after a year, "
+            f"{worst['survival_12']:.0%} of {plain(worst['segment'])}**"
             + (" (clearly apart)." if apart else " (the ranges overlap: not distinguishable from chance).")
         )
     st.markdown(" ".join(sentences) or "Neither model could be fitted on this data.")
@@ -240,7 +240,7 @@ def by_segment_block(names: dict[str, str]) -> None:
         "Each segment with enough customers gets its own fit of the same models as the Lifetime value page "
         "(the purchase model and the spend model on purchases; the retention curve on tenure and churn); "
         "a smaller segment is shown with the fit of all customers (a diamond) and has no range of its own. "
-        + " ".join(notes)
+        + plain(" ".join(notes))
     )
     with st.expander("For analysts: each segment's fitted parameters"):
         rows = [
