@@ -7,7 +7,7 @@ from analytics.business.kind import KINDS
 from analytics.data import schema as s
 from analytics.data.columns import ColumnMapping, roles_for
 from analytics.data.schema import DataError
-from ui import currency, state
+from ui import connections, currency, state
 from ui.cache import current_data, read_upload, upload_sheets
 from ui.frame import header, next_step
 from ui.kind import K_BUSINESS_KIND, assumptions, business_kind
@@ -67,6 +67,67 @@ with st.expander("Upload your files", expanded=state.source() == state.UPLOAD or
         "Files stay in your browser session: the page's address carries demo names, never your files. "
         "To show your data to a colleague, make a link on the Share page (it holds the cleaned tables)."
     )
+
+
+configured = connections.connections()
+with st.expander(
+    "Connect a database",
+    expanded=state.source().startswith(state.DB_PREFIX),
+    icon=":material/database:",
+):
+    if not configured:
+        st.caption(
+            "No connection is configured on this server. Whoever runs it can name a DuckDB file, a PostgreSQL "
+            "database or a folder of Parquet files (for data above the upload limit) in .streamlit/secrets.toml; "
+            "see the README, 'Connect a database'."
+        )
+    else:
+        st.markdown(
+            "Read the tables of a database this server is connected to. You pick the connection by its name: the "
+            "credentials stay on the server, and a share link names only the connection and the tables."
+        )
+        chosen = state.database() or {}
+        names = list(configured)
+        name = st.selectbox(
+            "Connection",
+            names,
+            index=names.index(chosen["connection"]) if chosen.get("connection") in names else 0,
+            format_func=lambda n: f"{n} ({configured[n].kind})",
+            key="db_connection",
+        )
+        try:
+            offered = connections.tables_of(name)
+        except DataError as exc:
+            st.error(plain(exc))
+            offered = []
+        if offered:
+            options = [NONE, *offered]
+
+            def position(table: str | None) -> int:
+                return options.index(table) if table in options else 0
+
+            same = chosen.get("connection") == name
+            left, right = st.columns(2)
+            purchases = left.selectbox(
+                "Purchase table (one row per purchase)",
+                options,
+                index=position(chosen.get("purchases") if same else None),
+                key="db_purchases",
+            )
+            customers = right.selectbox(
+                "Customers table (one row per customer)",
+                options,
+                index=position(chosen.get("customers") if same else None),
+                key="db_customers",
+            )
+            if st.button("Read these tables", type="primary", icon=":material/database:", key="db_read"):
+                if purchases == NONE and customers == NONE:
+                    st.error("Pick a purchase table, a customers table, or both.")
+                else:
+                    state.set_database(
+                        name, None if purchases == NONE else purchases, None if customers == NONE else customers
+                    )
+                    st.rerun()
 
 
 def sheet_picker(file: state.UploadedBytes) -> None:

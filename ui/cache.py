@@ -24,6 +24,7 @@ from analytics.data.io import workbook_sheets
 from analytics.data.schema import CustomerData, DataError
 from analytics.store.share_store import FolderShareStore, StoreSettings
 from ui import state
+from ui.connections import database_data
 
 R = TypeVar("R")
 
@@ -103,6 +104,12 @@ def current_data() -> CustomerData:
         return demo_data(source.split(":", 1)[1])
     if source.startswith(state.SHARE_PREFIX):
         return shared_data(source[len(state.SHARE_PREFIX) :])
+    if source.startswith(state.DB_PREFIX):
+        chosen = state.database() or {}
+        if chosen.get("connection") != source[len(state.DB_PREFIX) :]:
+            raise DataError("No table is chosen for this connection yet: pick one on the Data page.")
+        with st.spinner(f"Reading {chosen['connection']}: counting in the database, then reading the rows…"):
+            return database_data(chosen["connection"], chosen.get("purchases"), chosen.get("customers"))
     files = state.uploads()
     if not files:
         raise DataError("No file uploaded yet. Upload a file on the Data page, or pick a demo dataset.")

@@ -14,6 +14,9 @@ def dataset_picker() -> None:
     options = [f"demo:{key}" for key in DEMOS]
     if state.uploads():
         options.insert(0, state.UPLOAD)
+    chosen_tables = state.database()
+    if chosen_tables:
+        options.insert(0, state.DB_PREFIX + chosen_tables["connection"])
     opened = state.shared_link()  # a share link this session was opened with (ui/share.py)
     if opened and not opened.get("demo"):
         options.insert(0, state.SHARE_PREFIX + opened["id"])
@@ -23,12 +26,23 @@ def dataset_picker() -> None:
     # Labels are read now: AppTest calls format_func after the run, when session state is gone.
     upload_label = "Your upload: " + ", ".join(f.name for f in state.uploads())
     share_label = share.sidebar_label()
+    database_label = (
+        "Database: "
+        + chosen_tables["connection"]
+        + " ("
+        + " + ".join(t for t in (chosen_tables.get("purchases"), chosen_tables.get("customers")) if t)
+        + ")"
+        if chosen_tables
+        else ""
+    )
 
     def label(option: str) -> str:
         if option == state.UPLOAD:
             return upload_label
         if option.startswith(state.SHARE_PREFIX):
             return share_label
+        if option.startswith(state.DB_PREFIX):
+            return database_label
         return DEMOS[option.split(":", 1)[1]].title
 
     with st.sidebar:
@@ -50,6 +64,11 @@ def dataset_picker() -> None:
         elif choice.startswith(state.SHARE_PREFIX):
             st.query_params[state.SHARE_PARAM] = choice[len(state.SHARE_PREFIX) :]  # like the demo's name
             st.caption(share.sidebar_caption())
+        elif choice.startswith(state.DB_PREFIX):
+            st.caption(
+                "Read through a connection this server names; its credentials stay on the server. A share link "
+                "carries the connection's name and the tables, never the data or a password."
+            )
         else:
             st.caption(
                 "Your files stay in this browser session; the address bar does not carry them. "

@@ -112,6 +112,8 @@ def data_key() -> str:
     current = source()
     if current.startswith(("demo:", SHARE_PREFIX)):  # a shared link's data never changes under its id
         return current
+    if current.startswith(DB_PREFIX):  # a connection's tables, named (the database holds the data)
+        return DB_PREFIX + json.dumps(database(), sort_keys=True)
     files = uploads()
     mapping_part = json.dumps(
         {f.sha256: [mappings().get(f.sha256), sheets().get(f.sha256)] for f in files}, sort_keys=True
@@ -159,6 +161,22 @@ def restore_settings(snapshot: dict) -> None:
     for key, value in snapshot.items():
         if _is_setting(key):
             st.session_state[key] = value
+
+
+# --- a database connection or server-side Parquet folder (ui/connections.py) --------------------
+DB_PREFIX = "db:"  # source() of a session reading tables through a connection named in the secrets
+K_DATABASE = "database_tables"  # {"connection": name, "purchases": table or None, "customers": table or None}
+
+
+def database() -> dict | None:
+    """The connection and tables this session reads (None before one was chosen on the Data page)."""
+    return st.session_state.get(K_DATABASE)
+
+
+def set_database(connection: str, purchases: str | None, customers: str | None) -> None:
+    """Read these tables through this connection from now on (names only: credentials stay in the secrets)."""
+    st.session_state[K_DATABASE] = {"connection": connection, "purchases": purchases, "customers": customers}
+    set_source(DB_PREFIX + connection)
 
 
 # --- shared links (?share=<id>): opened once per session, see ui/share.py ----------------------

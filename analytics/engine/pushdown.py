@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -98,16 +99,19 @@ class Source:
             raise s.DataError(f"The query failed in {self.label}: {str(exc).splitlines()[0]}") from exc
 
 
-def connect(url: str) -> Source:
+def connect(url: str, *, password: str | None = None) -> Source:
     """A source from a URL: `duckdb:///path/file.duckdb` or `postgresql://user@host:port/db`.
 
     Credentials: a PostgreSQL password is read from the usual libpq places (PGPASSWORD, ~/.pgpass,
-    a service file), never from the URL, so URLs can be logged and shared without leaking it.
+    a service file) or given as `password` (the app passes the one in .streamlit/secrets.toml),
+    never from the URL, so URLs can be logged and shared without leaking it.
 
     Parameters
     ----------
     url : str
         The database URL.
+    password : str, optional
+        The PostgreSQL password, kept out of the URL.
 
     Returns
     -------
@@ -142,7 +146,11 @@ def connect(url: str) -> Source:
         import psycopg
 
         try:
-            pg = psycopg.connect(url, autocommit=True)
+            pg = (
+                psycopg.connect(url, autocommit=True, password=password)
+                if password
+                else psycopg.connect(url, autocommit=True)
+            )
         except Exception as exc:
             raise s.DataError(f"Cannot connect to PostgreSQL at {parsed.hostname}: {str(exc).splitlines()[0]}") from exc
 
@@ -156,6 +164,75 @@ def connect(url: str) -> Source:
     raise s.DataError(
         f"Unknown database URL '{parsed.scheme}://...': use duckdb:///path/file.duckdb or postgresql://user@host:port/db."
     )
+
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def parquet_folder_source(folder: str | Path) -> Source:
+    """A source over a server-side folder of Parquet files, for data above the upload limit.
+
+    Each Parquet file (by its name without the suffix) and each sub-folder holding Parquet files
+    (all its files as one table, e.g. a partitioned export) is a table, read in place by an
+    in-memory DuckDB: nothing is copied or uploaded.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder (configured by whoever runs the server, never typed by a user).
+
+    Returns
+    -------
+    Source
+        Queries in DuckDB's dialect; `list_tables` names the tables.
+
+    Raises
+    ------
+    DataError
+        When the folder does not exist or holds no Parquet file.
+    """
+    import duckdb
+
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise s.DataError(f"The Parquet folder {root} does not exist on the server.")
+    tables: dict[str, str] = {}
+    for entry in sorted(root.iterdir()):
+        if entry.is_file() and entry.suffix.lower() in PARQUET_SUFFIXES:
+            tables[entry.stem] = str(entry)
+        elif entry.is_dir() and any(p.suffix.lower() in PARQUET_SUFFIXES for p in entry.rglob("*") if p.is_file()):
+            tables[entry.name] = str(entry / "**" / "*.parquet")
+    if not tables:
+        raise s.DataError(f"The folder {root} holds no Parquet file (.parquet).")
+    connection = duckdb.connect()
+    for name, path in tables.items():
+        literal = exp.Literal.string(path).sql(dialect="duckdb")
+        connection.execute(f"CREATE VIEW {_q(name)} AS SELECT * FROM read_parquet({literal}, union_by_name = true)")
+    return Source("duckdb", lambda sql: connection.execute(sql).df(), f"Parquet folder {root}", connection.close)
+
+
+def list_tables(source: Source) -> list[str]:
+    """The tables and views a source offers (schema-qualified outside the default schema), sorted.
+
+    Parameters
+    ----------
+    source : Source
+        From `connect` or `parquet_folder_source`.
+
+    Returns
+    -------
+    list of str
+        Names to pass to `summarise_table` or to read.
+    """
+    frame = source.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema NOT IN ('information_schema', 'pg_catalog') ORDER BY table_schema, table_name"
+    )
+    default = {"main", "public"}
+    return [
+        str(name) if schema in default else f"{_q(str(schema))}.{_q(str(name))}"
+        for schema, name in zip(frame["table_schema"], frame["table_name"], strict=True)
+    ]
 
 
 def spark_source(spark: Any) -> Source:

@@ -1,0 +1,132 @@
+"""The Data page's "Connect a database": connections named in the secrets, tables read into every page.
+
+A DuckDB file (and a PostgreSQL server where tests/engine/conftest.py can start one) holding the
+corpus's plain purchase log (112 purchases of 40 customers, 13,968.92 in total, by the generator's
+truth) and a customers table; a server-side Parquet folder holding the same log. The session,
+the sidebar and a share link carry the connection's name and the tables, never the URL or password.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.app.helpers import metrics
+from tests.conftest import ROOT
+from tests.engine.conftest import postgres_url  # noqa: F401 (a real server, or skipped with the reason)
+
+CASE = ROOT / "tests" / "data" / "corpus" / "files" / "plain_csv" / "orders.csv"
+TRUTH = json.loads((ROOT / "tests" / "data" / "corpus" / "expected.json").read_text())["plain_csv"]["expected"]
+
+
+def orders() -> pd.DataFrame:
+    frame = pd.read_csv(CASE, dtype={"customer_id": str, "order_id": str})
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    return frame
+
+
+def people() -> pd.DataFrame:
+    ids = sorted(orders()["customer_id"].unique())
+    return pd.DataFrame({"customer_id": ids, "plan": ["Gold" if i % 2 else "Basic" for i in range(len(ids))]})
+
+
+@pytest.fixture()
+def duckdb_file(tmp_path):
+    path = tmp_path / "shop.duckdb"
+    connection = duckdb.connect(str(path))
+    connection.register("orders_frame", orders())
+    connection.register("people_frame", people())
+    connection.execute("CREATE TABLE purchases AS SELECT * FROM orders_frame")
+    connection.execute("CREATE TABLE customers AS SELECT * FROM people_frame")
+    connection.close()
+    return path
+
+
+def connect_and_read(at, connection: str, purchases: str, customers: str = "(none)"):
+    at.selectbox(key="db_connection").set_value(connection).run()
+    at.selectbox(key="db_purchases").set_value(purchases)
+    at.selectbox(key="db_customers").set_value(customers)
+    return at.button(key="db_read").click().run()
+
+
+def app_with(secrets: dict, page: str = "pages/data.py"):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file("../../app.py", default_timeout=300)
+    at.secrets["connections"] = secrets
+    at.switch_page(page)
+    return at.run()
+
+
+def read_counts(at) -> list[str]:
+    return [c.value for c in at.caption if " read = " in c.value]
+
+
+def test_a_duckdb_file_connection_feeds_every_page(duckdb_file):
+    at = app_with({"shop": {"url": f"duckdb:///{duckdb_file}"}})
+    assert not at.exception
+    assert at.selectbox(key="db_purchases").options == ["(none)", "customers", "purchases"]
+    at = connect_and_read(at, "shop", "purchases", "customers")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    rows = TRUTH["rows_read"]
+    assert f"{rows:,} read = {rows:,} used + 0 left out." in read_counts(at)
+    shown = "\n".join(c.value for c in at.caption)
+    assert (
+        f"Counted inside the database first: {rows:,} rows, {rows:,} usable, {TRUTH['customers']:,} customers." in shown
+    )
+    assert str(duckdb_file) not in at.session_state["database_tables"].values()  # names only
+    assert at.session_state["database_tables"] == {
+        "connection": "shop",
+        "purchases": "purchases",
+        "customers": "customers",
+    }
+
+    at.switch_page("pages/home.py").run()
+    assert not at.exception and not at.error
+    assert metrics(at)  # the KPI cards, from the database's rows
+
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception and not at.error
+
+
+def test_a_parquet_folder_on_the_server(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    orders().to_parquet(folder / "orders_2024.parquet")
+    at = app_with({"exports": {"folder": str(folder)}})
+    at = connect_and_read(at, "exports", "orders_2024")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    rows = TRUTH["rows_read"]
+    assert f"{rows:,} read = {rows:,} used + 0 left out." in read_counts(at)
+
+
+def test_a_table_above_the_connection_limit_is_refused_before_it_is_read(duckdb_file):
+    at = app_with({"shop": {"url": f"duckdb:///{duckdb_file}", "max_rows": 100}})
+    at = connect_and_read(at, "shop", "purchases")
+    assert any("has 112 rows, more than this server reads into the app (100)" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_without_connections_the_page_says_how_to_configure_one():
+    at = app_with({})
+    assert not at.exception
+    assert any("No connection is configured on this server" in c.value for c in at.caption)
+
+
+def test_postgresql_connection(postgres_url):  # noqa: F811 (the fixture imported above)
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        pg.execute("DROP TABLE IF EXISTS app_purchases")
+        pg.execute("CREATE TABLE app_purchases (customer_id text, order_date date, amount numeric, order_id text)")
+        with pg.cursor().copy("COPY app_purchases FROM STDIN") as copy:
+            for row in orders().itertuples(index=False):
+                copy.write_row((row.customer_id, row.order_date.date(), row.amount, row.order_id))
+    at = app_with({"warehouse": {"url": postgres_url, "password": "unused-by-trust-auth"}})  # passed apart
+    at = connect_and_read(at, "warehouse", "app_purchases")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    rows = TRUTH["rows_read"]
+    assert f"{rows:,} read = {rows:,} used + 0 left out." in read_counts(at)
