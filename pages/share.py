@@ -50,6 +50,12 @@ if data is not None:
             f"**Dataset: {plain(data.name)}**, a demo. Only its name goes into the link: whoever opens it loads the "
             "same demo data."
         )
+    elif source.startswith(state.DB_PREFIX):
+        st.markdown(
+            f"**Dataset: {plain(data.name)}**, read through a connection this server names. Only the connection's "
+            "name and the table names go into the link (no data, no address, no password): whoever opens it reads "
+            "the tables again through this server, so they see the database as it is then."
+        )
     else:
         tables = []
         if data.has_transactions:

@@ -108,13 +108,18 @@ def current_data() -> CustomerData:
         chosen = state.database() or {}
         if chosen.get("connection") != source[len(state.DB_PREFIX) :]:
             raise DataError("No table is chosen for this connection yet: pick one on the Data page.")
-        with st.spinner(f"Reading {chosen['connection']}: counting in the database, then reading the rows…"):
-            return database_data(chosen["connection"], chosen.get("purchases"), chosen.get("customers"))
+        return read_database(chosen)
     files = state.uploads()
     if not files:
         raise DataError("No file uploaded yet. Upload a file on the Data page, or pick a demo dataset.")
     tables = loaded_uploads()
     return build_upload(state.data_key(), tuple(tables), " + ".join(f.name for f in files))
+
+
+def read_database(chosen: dict) -> CustomerData:
+    """The tables a connection's name and table names point at, read on this server (with progress)."""
+    with st.spinner(f"Reading {chosen['connection']}: counting in the database, then reading the rows…"):
+        return database_data(str(chosen["connection"]), chosen.get("purchases"), chosen.get("customers"))
 
 
 # --- shared links: the link's data, loaded once per session (never shared across sessions) ------
@@ -125,6 +130,8 @@ def shared_data(share_id: str) -> CustomerData:
     if opened.get("id") == share_id and opened.get("problem"):
         raise DataError(opened["problem"])
     stored = share_store().open(share_id)
+    if stored.info.database is not None:  # the link names a connection and tables: read them on this server
+        return read_database(stored.info.database)
     if stored.snapshot.data is None:
         return load_demo(stored.info.demo)
     files = ", ".join(stored.info.file_names) or stored.info.name

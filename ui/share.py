@@ -111,6 +111,9 @@ def current_snapshot() -> Snapshot:
         key = current.split(":", 1)[1]
         return Snapshot(demo=key, params=params | {"dataset": [key]}, settings=settings)
     params.pop("dataset", None)
+    if current.startswith(state.DB_PREFIX):  # names only: the tables are read again through the connection
+        current_data()  # raises DataError with the user's message when the tables cannot be read
+        return Snapshot(database=dict(state.database() or {}), params=params, settings=settings)
     data = current_data()  # raises DataError with the user's message when there is nothing to share
     if current.startswith(state.SHARE_PREFIX):  # sharing a shared link again: same data, fresh expiry
         names, mappings = tuple((state.shared_link() or {}).get("file_names", ())), {}

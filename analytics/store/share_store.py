@@ -123,6 +123,10 @@ class Snapshot:
         The column mapping the user chose per uploaded file (file sha256 -> mapping dict).
     file_names : tuple of str
         The uploaded files' names, shown to whoever opens the link.
+    database : dict, optional
+        For data read through a connection the server names: {"connection": name, "purchases":
+        table or None, "customers": table or None}. Names only: no data, URL or credential is
+        stored; whoever opens the link reads the tables again through that server's connection.
     """
 
     data: CustomerData | None = None
@@ -131,12 +135,16 @@ class Snapshot:
     settings: dict[str, object] = field(default_factory=dict)
     mappings: dict[str, dict] = field(default_factory=dict)
     file_names: tuple[str, ...] = ()
+    database: dict[str, str | None] | None = None
 
     def __post_init__(self) -> None:
-        if (self.data is None) == (self.demo is None):
+        if sum(x is not None for x in (self.data, self.demo, self.database)) != 1:
             raise DataError(
-                "A share snapshot holds either a demo dataset's key or an uploaded dataset, not both or neither."
+                "A share snapshot holds exactly one of: a demo dataset's key, an uploaded dataset, or a "
+                "connection's name and tables."
             )
+        if self.database is not None and not isinstance(self.database.get("connection"), str):
+            raise DataError("A shared connection needs its name.")
 
 
 @dataclass(frozen=True)
@@ -163,6 +171,8 @@ class ShareInfo:
         URL path of the page the link was made on.
     rows : dict of str to int
         Rows per stored table.
+    database : dict or None
+        The connection's name and tables, for a snapshot of data read through a connection.
     """
 
     share_id: str
@@ -175,6 +185,7 @@ class ShareInfo:
     params: dict[str, list[str]]
     settings: dict[str, object]
     rows: dict[str, int]  # table -> rows stored (empty for a demo)
+    database: dict[str, str | None] | None = None  # connection name and tables (names only)
 
 
 @dataclass(frozen=True)
@@ -375,6 +386,12 @@ def _serialise(snapshot: Snapshot) -> tuple[dict, dict[str, bytes]]:
         "file_names": list(snapshot.file_names),
         "rows": {},
     }
+    if snapshot.database is not None:
+        chosen = {key: snapshot.database.get(key) for key in ("connection", "purchases", "customers")}
+        meta["database"] = chosen
+        tables = " + ".join(str(t) for t in (chosen["purchases"], chosen["customers"]) if t)
+        meta["name"] = f"{chosen['connection']}: {tables}"
+        return meta, files
     data = snapshot.data
     if data is None:
         meta["name"] = snapshot.demo
@@ -403,6 +420,7 @@ def _info_from_meta(share_id: str, meta: dict, size_bytes: int) -> ShareInfo:
         params={k: list(v) for k, v in meta["params"].items()},
         settings=dict(meta.get("settings", {})),
         rows={k: int(v) for k, v in meta["rows"].items()},
+        database=meta.get("database"),
     )
 
 
@@ -604,7 +622,7 @@ class FolderShareStore:
         folder, meta = self._read_meta(share_id)
         self._check_expiry(share_id, folder, meta)
         info = _info_from_meta(share_id, meta, _folder_bytes(folder))
-        if meta["demo"] is not None:
+        if meta["demo"] is not None or meta.get("database") is not None:
             data = None
         else:
             try:
@@ -629,6 +647,7 @@ class FolderShareStore:
             settings=info.settings,
             mappings=dict(meta["mappings"]),
             file_names=info.file_names,
+            database=info.database,
         )
         return StoredShare(info=info, snapshot=snapshot)
 

@@ -130,3 +130,38 @@ def test_postgresql_connection(postgres_url):  # noqa: F811 (the fixture importe
     assert not at.exception and not at.error, [e.value for e in at.error]
     rows = TRUTH["rows_read"]
     assert f"{rows:,} read = {rows:,} used + 0 left out." in read_counts(at)
+
+
+def test_a_share_link_names_the_connection_and_tables_only(duckdb_file, tmp_path, monkeypatch):
+    shares = tmp_path / "shares"
+    monkeypatch.setenv("KEEPWISE_DATA_DIR", str(shares))
+    secrets = {"shop": {"url": f"duckdb:///{duckdb_file}"}}
+    at = connect_and_read(app_with(secrets), "shop", "purchases", "customers")
+    at.switch_page("pages/share.py").run()
+    assert any("Only the connection's name and the table names go into the link" in m.value for m in at.markdown)
+    at.button(key="share_create").click().run()
+    assert not at.exception
+    share_id = at.code[0].value.removeprefix("?share=")
+    stored = sorted(p.name for p in (shares / share_id).iterdir())
+    assert stored == ["meta.json"]  # no table was copied
+    meta = (shares / share_id / "meta.json").read_text()
+    assert json.loads(meta)["database"] == {"connection": "shop", "purchases": "purchases", "customers": "customers"}
+    assert "duckdb" not in meta and str(duckdb_file.parent) not in meta  # neither the address nor the path
+
+    from streamlit.testing.v1 import AppTest
+
+    receiver = AppTest.from_file("../../app.py", default_timeout=300)
+    receiver.secrets["connections"] = secrets
+    receiver.query_params["share"] = share_id
+    receiver.run()
+    assert not receiver.exception and not receiver.error
+    receiver.switch_page("pages/data.py").run()
+    rows = TRUTH["rows_read"]
+    assert f"{rows:,} read = {rows:,} used + 0 left out." in read_counts(receiver)
+
+    elsewhere = AppTest.from_file("../../app.py", default_timeout=300)  # a server without that connection
+    elsewhere.query_params["share"] = share_id
+    elsewhere.run()
+    assert not elsewhere.exception
+    shown = " ".join(e.value for e in [*elsewhere.error, *elsewhere.warning, *elsewhere.info])
+    assert "No connection named 'shop' is configured on this server" in shown
