@@ -6,7 +6,7 @@ Settings travel as the frozen `ChurnSettings`; bad settings raise `DataError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from analytics.data.schema import (
     DataError,
 )
 from analytics.models.churn import MODEL_NAMES, ChurnModel, calibration_table, gains_at, gains_curve
+
+if TYPE_CHECKING:
+    from analytics.engine.pushdown import PurchaseBehaviour
 
 CAVEAT = (
     "These are associations in your data, not proof of cause: a driver can stand in for something "
@@ -244,13 +247,44 @@ def _analyse_purchases(data: CustomerData, model: ChurnModel, settings: ChurnSet
     derived = derive_churn_label(
         data.require_transactions(), settings.cutoff, settings.horizon_days, data.observation_end
     )
+    as_of = data.observation_end + pd.Timedelta(days=1)
+    now = transaction_features(data.require_transactions(), as_of=as_of, window_days=derived.horizon_days)
+    return _analyse_derived(derived, now, model, settings)
+
+
+def analyse_churn_in_database(behaviour: PurchaseBehaviour, settings: ChurnSettings = ChurnSettings()) -> ChurnAnalysis:
+    """`analyse_churn` for a purchase table left in its database: label and features came back per customer.
+
+    Parameters
+    ----------
+    behaviour : PurchaseBehaviour
+        From `analytics.engine.pushdown.summarise_behaviour` (its window and default cutoff).
+    settings : ChurnSettings, optional
+        Model choices; the window and cutoff are those the database was asked for.
+
+    Returns
+    -------
+    ChurnAnalysis
+        As `analyse_churn` on the same purchases in a file.
+    """
+    features = behaviour.features("cut")
+    churned = behaviour.customers.loc[features.index, "churned"].astype(bool).rename(CHURNED)
+    n_new = int((behaviour.customers["first_day"] >= behaviour.cutoff_day).sum())
+    cutoff = pd.Timestamp(behaviour.cutoff_day, unit="D")
+    derived = DerivedLabel(features, churned, cutoff, behaviour.horizon_days, n_new)
+    model = ChurnModel(settings.model, settings.n_splits, settings.random_state, settings.max_permutation_rows)
+    return _analyse_derived(derived, behaviour.features("now"), model, settings)
+
+
+def _analyse_derived(
+    derived: DerivedLabel, now: pd.DataFrame, model: ChurnModel, settings: ChurnSettings
+) -> ChurnAnalysis:
+    """Fit, score and explain churn derived from purchases (features at the cutoff and now)."""
     X = derived.features
     display = {c: TRANSACTION_FEATURES.get(c, c) for c in X.columns}
     features = FeatureSet(X, tuple(X.columns), (), {}, (), display)
     y = pd.Series(derived.churned.to_numpy(), index=X.index, name=CHURNED)
     model.fit(X, y)
-    as_of = data.observation_end + pd.Timedelta(days=1)
-    now = transaction_features(data.require_transactions(), as_of=as_of, window_days=derived.horizon_days)
     now = now[list(X.columns)]
     oof = model.oof_proba_.reindex(now.index)
     scores = pd.DataFrame(

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +70,10 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
-from analytics.engine.customer_days import customer_days
+from analytics.engine.customer_days import CustomerDays, customer_days
+
+if TYPE_CHECKING:
+    from analytics.engine.pushdown import PurchaseBehaviour
 
 
 def customer_spans(customers: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -123,7 +126,11 @@ def _purchase_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
     Computed from the customer-day table (`analytics.engine.customer_days`), built once per frame:
     an order (rows sharing an order id, else one row) counts in the period of its first day.
     """
-    table = customer_days(transactions)
+    return purchase_periods_from_counts(_period_counts(customer_days(transactions), period))
+
+
+def _period_counts(table: CustomerDays, period: str) -> pd.DataFrame:
+    """The per-period counters of `analytics.engine.pushdown.PERIOD_COUNT_COLUMNS`, in numpy."""
     has_order = table.orders > 0
     c = table.customer[has_order]
     n = table.orders[has_order]
@@ -144,14 +151,51 @@ def _purchase_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
     # retained in p: bought in p and in p-1
     retained_pair = ~pair_first & (np.r_[-2, pair_p[:-1]] == pair_p - 1)
     retained = np.bincount(pair_p[retained_pair], minlength=size)
-    start = np.r_[0, buyers[:-1]]
     # the period of each customer's second order (repeat buyers)
     cumulative = np.cumsum(n)
     customer_start = np.flatnonzero(~same_customer)
     before = np.repeat(np.r_[0, cumulative[customer_start[1:] - 1]], np.diff(np.r_[customer_start, len(c)]))
     so_far = cumulative - before
     reaches_two = (so_far >= 2) & ((so_far - n) < 2)
-    repeaters = np.bincount(offset[reaches_two], minlength=size).cumsum()
+    second = np.bincount(offset[reaches_two], minlength=size)
+    counts = pd.DataFrame(
+        {
+            "orders": n_orders,
+            "revenue": revenue,
+            "buyers": buyers,
+            "new_customers": new,
+            "retained_customers": retained,
+            "second_orders": second,
+        },
+        index=full,
+    )
+    return counts[counts["orders"] > 0]
+
+
+def purchase_periods_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """The purchase columns of `period_table` from per-period counters (index: period ordinal).
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        Indexed by period ordinal (periods with an order), columns orders, revenue, buyers,
+        new_customers, retained_customers, second_orders (see
+        `analytics.engine.pushdown.PurchaseBehaviour`); from the customer-day table or from a
+        database.
+
+    Returns
+    -------
+    pd.DataFrame
+        Every period from the first to the last: customers (acquired so far), active_customers,
+        buyers, new, start, end, retained and lost customers, orders, revenue, repeat_customers
+        (customers with 2+ orders so far).
+    """
+    full = np.arange(int(counts.index.min()), int(counts.index.max()) + 1)
+    c = counts.reindex(full, fill_value=0)
+    buyers = c["buyers"].to_numpy(np.int64)
+    new = c["new_customers"].to_numpy(np.int64)
+    retained = c["retained_customers"].to_numpy(np.int64)
+    start = np.r_[0, buyers[:-1]]
     return pd.DataFrame(
         {
             "customers": new.cumsum(),
@@ -162,9 +206,9 @@ def _purchase_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
             "end_customers": buyers,
             "retained_customers": retained,
             "lost_customers": start - retained,
-            "orders": n_orders,
-            "revenue": revenue,
-            "repeat_customers": repeaters,
+            "orders": c["orders"].to_numpy(np.int64),
+            "revenue": c["revenue"].to_numpy(np.float64),
+            "repeat_customers": c["second_orders"].to_numpy(np.int64).cumsum(),
         },
         index=full,
     )
@@ -205,7 +249,9 @@ def _safe_div(num: Any, den: Any) -> Any:
     return float(num) / float(den) if den else float("nan")
 
 
-def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
+def period_table(
+    data: CustomerData, period: str = "month", *, purchases: PurchaseBehaviour | None = None
+) -> pd.DataFrame:
     """One row per calendar period with the counts and rates behind the KPIs.
 
     Parameters
@@ -223,17 +269,26 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
     repeat_purchase_rate (share 0..1 of customers with 2+ orders by the period end); always
     retention_rate and churn_rate (shares 0..1 per period), lifetime_periods (1 / churn rate),
     acquisition_spend and cac (currency) when acquisition costs are known. `attrs["basis"]` says
-    whether customer counts come from purchases or subscriptions.
+    whether customer counts come from purchases or subscriptions. With `purchases` (computed in
+    a database, `analytics.engine.pushdown.summarise_behaviour`) the purchase counts come from
+    there and `data` holds the customers table, if any.
     """
     check_period(period)
     spans = customer_spans(data.customers) if data.has_customers else None
-    if not data.has_transactions and spans is None:
+    has_purchases = data.has_transactions or purchases is not None
+    if not has_purchases and spans is None:
         raise DataError(
             "Period KPIs need purchases (customer id, order date, amount) or a customers table "
             "with signup_date and churn_date (or churned + tenure_months)."
         )
-    end_ord = int(period_ordinals(pd.Series([data.observation_end]), period)[0])
-    table = _purchase_periods(data.require_transactions(), period) if data.has_transactions else None
+    end_ord = int(period_ordinals(pd.Series([_observation_end(data, purchases)]), period)[0])
+    table: pd.DataFrame | None = None
+    if purchases is not None:
+        if period not in purchases.period_counts:
+            raise DataError(f"The database was not asked for {period} counts.")
+        table = purchase_periods_from_counts(purchases.period_counts[period])
+    elif data.has_transactions:
+        table = _purchase_periods(data.require_transactions(), period)
     basis = "purchases"
     if spans is not None and len(spans):
         first = int(period_ordinals(spans["start"], period).min())
@@ -256,7 +311,7 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
     if "revenue" in table.columns:
         table["average_order_value"] = _safe_div(table["revenue"], table["orders"])
         table["purchase_frequency"] = _safe_div(table["orders"], table["buyers"])
-        ever = table["customers"] if basis == "purchases" else _buyers_to_date(data, period, table.index)
+        ever = table["customers"] if basis == "purchases" else _buyers_to_date(data, period, table.index, purchases)
         table["repeat_purchase_rate"] = _safe_div(table["repeat_customers"], ever)
     table["retention_rate"] = _safe_div(table["retained_customers"], table["start_customers"])
     # Churn = customers at the period's start who were lost during it / customers at its start, the
@@ -266,7 +321,7 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
     churn = _safe_div(table["start_customers"] - table["retained_customers"], table["start_customers"])
     table["churn_rate"] = churn.where(table["start_customers"] > 0)
     table["lifetime_periods"] = _safe_div(pd.Series(1.0, index=table.index), table["churn_rate"])
-    _add_acquisition(table, data, period, basis)
+    _add_acquisition(table, data, period, basis, purchases)
     table.index = pd.PeriodIndex([period_from_ordinal(i, period) for i in table.index])
     table.index.name = "period"
     table.attrs["basis"] = basis
@@ -274,35 +329,51 @@ def period_table(data: CustomerData, period: str = "month") -> pd.DataFrame:
     return table
 
 
-def _buyers_to_date(data: CustomerData, period: str, index: pd.Index) -> pd.Series:
+def _observation_end(data: CustomerData, purchases: PurchaseBehaviour | None) -> pd.Timestamp:
+    """The data's last day, counting purchases that stayed in a database."""
+    if purchases is None:
+        return data.observation_end
+    own = data.observation_end_or_none
+    return purchases.observation_end if own is None else max(own, purchases.observation_end)
+
+
+def _buyers_to_date(
+    data: CustomerData, period: str, index: pd.Index, purchases: PurchaseBehaviour | None = None
+) -> pd.Series:
     """Customers who have bought at least once by the end of each period."""
-    first = _first_purchase_days(data.require_transactions())
+    first = _first_purchase_days(data, purchases)
     counts = pd.Series(period_ordinals(first, period)).value_counts()
     return counts.reindex(range(int(index.min()), int(index.max()) + 1), fill_value=0).cumsum().reindex(index)
 
 
-def _acquisition_dates(data: CustomerData) -> pd.Series | None:
+def _acquisition_dates(data: CustomerData, purchases: PurchaseBehaviour | None = None) -> pd.Series | None:
     """When each customer was acquired: signup date, else first purchase (index customer_id)."""
     if data.has_column(SIGNUP_DATE):
         return data.require_customers().set_index(CUSTOMER_ID)[SIGNUP_DATE].dropna()
-    if data.has_transactions:
-        return _first_purchase_days(data.require_transactions())
+    if data.has_transactions or purchases is not None:
+        return _first_purchase_days(data, purchases)
     return None
 
 
-def _first_purchase_days(transactions: pd.DataFrame) -> pd.Series:
-    """Each customer's first purchase day (midnight; index customer_id), from the customer-day table."""
-    table = customer_days(transactions)
+def _first_purchase_days(data: CustomerData, purchases: PurchaseBehaviour | None = None) -> pd.Series:
+    """Each customer's first purchase day (midnight; index customer_id), from the customer-day table
+    (or the database's per-customer rows)."""
+    if purchases is not None:
+        first_day = purchases.customers["first_day"]
+        return pd.Series(first_day.to_numpy().astype("datetime64[D]").astype("datetime64[ns]"), index=first_day.index)
+    table = customer_days(data.require_transactions())
     starts = table.starts
     first = table.day[starts].astype("datetime64[D]").astype("datetime64[ns]")
     return pd.Series(first, index=pd.Index(table.customer_ids[table.customer[starts]], name=CUSTOMER_ID))
 
 
-def _add_acquisition(table: pd.DataFrame, data: CustomerData, period: str, basis: str) -> None:
+def _add_acquisition(
+    table: pd.DataFrame, data: CustomerData, period: str, basis: str, purchases: PurchaseBehaviour | None = None
+) -> None:
     """Add acquisition_spend and cac (spend / new customers with a known cost) per period."""
     if not data.has_column(ACQUISITION_COST):
         return
-    acquired = _acquisition_dates(data)
+    acquired = _acquisition_dates(data, purchases)
     if acquired is None or acquired.empty:
         return
     cost = data.require_customers().set_index(CUSTOMER_ID)[ACQUISITION_COST]
@@ -739,15 +810,20 @@ def _complaints_per_day(data: CustomerData) -> KPI:
     return _kpi("complaints_per_day", float(data.require_customers()[COMPLAINTS].sum()) / days)
 
 
-def _mean_tenure_months(data: CustomerData) -> tuple[float | None, str | None]:
+def _mean_tenure_months(
+    data: CustomerData, purchases: PurchaseBehaviour | None = None
+) -> tuple[float | None, str | None]:
     """Signup to churn (or the data's end) when dates exist, else the tenure column, else first to
     last purchase; in months of 365.25 / 12 days."""
     spans = customer_spans(data.customers) if data.has_customers else None
     if spans is not None and len(spans):
-        end = spans["end"].fillna(data.observation_end)
+        end = spans["end"].fillna(_observation_end(data, purchases))
         return float(((end - spans["start"]).dt.days / DAYS_PER_MONTH).mean()), None
     if data.has_column(TENURE_MONTHS):
         return float(data.require_customers()[TENURE_MONTHS].mean()), None
+    if purchases is not None:
+        days = purchases.customers["last_day"] - purchases.customers["first_day"]
+        return float((days / DAYS_PER_MONTH).mean()), None
     if data.has_transactions:
         table = customer_days(data.require_transactions())
         starts = table.starts
@@ -770,6 +846,7 @@ def compute_kpis(
     period: str = "month",
     model_clv: float | None = None,
     as_of: pd.Timestamp | str | None = None,
+    purchases: PurchaseBehaviour | None = None,
 ) -> KPIReport:
     """Every KPI of KPI_KEYS for the last complete period (at or before `as_of`) and the one before.
 
@@ -784,6 +861,9 @@ def compute_kpis(
         one and used for LTV:CAC when given.
     as_of : date, optional
         Defaults to the data's observation end.
+    purchases : PurchaseBehaviour, optional
+        Purchase counts computed in a database (`analytics.engine.pushdown.summarise_behaviour`);
+        `data` then holds the customers table, if any.
 
     Returns
     -------
@@ -793,12 +873,12 @@ def compute_kpis(
     check_period(period)
     notes: list[str] = []
     try:
-        table = period_table(data, period)
+        table = period_table(data, period, purchases=purchases)
     except DataError as err:
         table, no_period_reason = None, str(err)
     cur = prev = None
     if table is not None:
-        end = pd.Timestamp(as_of) if as_of is not None else data.observation_end
+        end = pd.Timestamp(as_of) if as_of is not None else _observation_end(data, purchases)
         target = last_complete_period(end, period)
         available = table.index[table.index <= target]
         if len(available) == 0:
@@ -843,7 +923,7 @@ def compute_kpis(
     if lifetime.value is None and table is not None and cur is not None and table.at[cur, "churn_rate"] == 0:
         lifetime = replace(lifetime, missing="no customer was lost in the period, so the lifetime is unbounded")
     kpis.append(lifetime)
-    tenure, tenure_missing = _mean_tenure_months(data)
+    tenure, tenure_missing = _mean_tenure_months(data, purchases)
     kpis.append(_kpi("mean_tenure_months", tenure, missing=tenure_missing))
 
     cac = from_table("cac", "cac", _needs(ACQUISITION_COST, "cost to win each customer", data))

@@ -137,6 +137,23 @@ def rfm_table(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) 
         },
         index=pd.Index(table.customer_ids[code[starts][by_id]], name=CUSTOMER_ID),
     )
+    return rfm_scores(out)
+
+
+def rfm_scores(values: pd.DataFrame) -> pd.DataFrame:
+    """Scores, code and segment from per-customer RFM values (wherever they were computed).
+
+    Parameters
+    ----------
+    values : pd.DataFrame
+        Indexed by customer_id: days_since_last_purchase (days), orders (count), revenue (currency).
+
+    Returns
+    -------
+    pd.DataFrame
+        `values` with r_score, f_score, m_score (1-5), rfm (e.g. "545") and segment added.
+    """
+    out = values.copy()
     out["r_score"] = quintile_score(out["days_since_last_purchase"], higher_is_better=False)
     out["f_score"] = quintile_score(out["orders"])
     out["m_score"] = quintile_score(out["revenue"])

@@ -400,7 +400,7 @@ reasoned AS (
     FROM typed
 ),
 marked AS (
-    SELECT customer_key, purchase_day, spend_amount, {duplicate} AS reason
+    SELECT customer_key, purchase_day, spend_amount, order_key, {duplicate} AS reason
     FROM reasoned
 )"""
 
@@ -509,6 +509,270 @@ FROM numbered GROUP BY customer_key ORDER BY customer_key"""
         last_day=last_day,
         calibration_day=cal_day,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Behaviour: KPI period counts, RFM values and churn features, computed where the purchases are
+# --------------------------------------------------------------------------------------------
+
+_PERIOD_SQL = {
+    "month": "(EXTRACT(YEAR FROM {d}) - 1970) * 12 + EXTRACT(MONTH FROM {d}) - 1",
+    "quarter": "(EXTRACT(YEAR FROM {d}) - 1970) * 4 + CAST(FLOOR((EXTRACT(MONTH FROM {d}) - 1) / 3) AS INTEGER)",
+    "year": "EXTRACT(YEAR FROM {d}) - 1970",
+}
+PERIOD_COUNT_COLUMNS = ("orders", "revenue", "buyers", "new_customers", "retained_customers", "second_orders")
+
+
+def _orders_sql(roles: dict[str, str]) -> str:
+    """CTEs `orders` (one row per order: customer, first day, amount; rows sharing an order id are
+    one order, else every row is) and `days` (one row per customer and purchase day), after `marked`."""
+    if s.ORDER_ID in roles:
+        orders = """SELECT customer_key, MIN(purchase_day) AS purchase_day, SUM(spend_amount) AS amount
+    FROM marked WHERE reason IS NULL GROUP BY customer_key, order_key"""
+    else:
+        orders = "SELECT customer_key, purchase_day, spend_amount AS amount FROM marked WHERE reason IS NULL"
+    return f""",
+orders AS (
+    {orders}
+),
+days AS (
+    SELECT customer_key, DATE_DIFF('day', DATE '1970-01-01', purchase_day) AS day_number,
+           SUM(spend_amount) AS spend, COUNT(*) AS n_rows
+    FROM marked WHERE reason IS NULL GROUP BY customer_key, purchase_day
+),
+gaps AS (
+    SELECT customer_key, day_number, spend, n_rows,
+           day_number - LAG(day_number) OVER (PARTITION BY customer_key ORDER BY day_number) AS gap
+    FROM days
+)"""
+
+
+@dataclass(frozen=True)
+class PurchaseBehaviour:
+    """Per-period counts and per-customer behaviour of a purchase table, computed where it lives.
+
+    Attributes
+    ----------
+    period_counts : dict
+        Period name ('month', ...) -> DataFrame indexed by period ordinal (periods with an order)
+        with PERIOD_COUNT_COLUMNS: orders and their revenue (an order counts in the period of its
+        first day), buyers, customers whose first order falls in it (new_customers), buyers who
+        also bought in the period before (retained_customers), customers whose second order
+        falls in it (second_orders).
+    customers : pd.DataFrame
+        One row per customer (index customer_id, sorted): first_day, last_day, last_order_day
+        (day numbers), orders, revenue (currency), median_gap (days between purchase days; NaN
+        with one purchase day), and the churn features at the cutoff (`transaction_features`
+        columns prefixed `cut_`, NaN for customers first seen after it) and at the end of the
+        data (prefixed `now_`), churned (no purchase in the window from the cutoff).
+    horizon_days, cutoff_day, last_day : int
+        The churn window (days), its first day and the last purchase day (day numbers).
+    """
+
+    period_counts: dict[str, pd.DataFrame]
+    customers: pd.DataFrame
+    horizon_days: int
+    cutoff_day: int
+    last_day: int
+
+    @property
+    def observation_end(self) -> pd.Timestamp:
+        """The last purchase day."""
+        return from_day_number(self.last_day)
+
+    def rfm_values(self) -> pd.DataFrame:
+        """RFM values as of the last purchase day (`analytics.business.segments.rfm_table`'s inputs).
+
+        Returns
+        -------
+        pd.DataFrame
+            days_since_last_purchase (days), orders (count), revenue (currency) per customer.
+        """
+        c = self.customers
+        return pd.DataFrame(
+            {
+                "days_since_last_purchase": self.last_day - c["last_order_day"].to_numpy(np.int64),
+                "orders": c["orders"].to_numpy(np.int64),
+                "revenue": c["revenue"].to_numpy(np.float64),
+            },
+            index=pd.Index(c.index, name=s.CUSTOMER_ID),
+        )
+
+    def features(self, when: str) -> pd.DataFrame:
+        """The churn features at the cutoff ('cut') or after the last day ('now'), as `transaction_features`.
+
+        Parameters
+        ----------
+        when : {'cut', 'now'}
+            Which date.
+
+        Returns
+        -------
+        pd.DataFrame
+            One row per customer with a purchase before that date.
+        """
+        prefix = f"{when}_"
+        columns = [c for c in self.customers.columns if c.startswith(prefix)]
+        frame = self.customers.loc[self.customers[f"{prefix}n_orders"] > 0, columns]
+        return frame.rename(columns=lambda c: c[len(prefix) :]).astype(float)
+
+
+def _feature_columns(prefix: str, as_of: int, window: int) -> str:
+    """SQL aggregates for `transaction_features` at day number `as_of` (on the `gaps` CTE)."""
+    before = f"day_number < {as_of}"
+    return f"""
+       SUM(CASE WHEN {before} THEN n_rows ELSE 0 END) AS {prefix}n_orders,
+       SUM(CASE WHEN {before} THEN spend ELSE 0 END) AS {prefix}total_spend,
+       MAX(CASE WHEN {before} THEN day_number END) AS {prefix}last_day,
+       AVG(CASE WHEN {before} THEN gap END) AS {prefix}gap_mean_days,
+       STDDEV_SAMP(CASE WHEN {before} THEN gap END) AS {prefix}gap_std_days,
+       SUM(CASE WHEN {before} AND day_number >= {as_of - window} THEN spend ELSE 0 END) AS {prefix}recent,
+       SUM(CASE WHEN day_number < {as_of - window} AND day_number >= {as_of - 2 * window} THEN spend ELSE 0 END)
+           AS {prefix}earlier"""
+
+
+def _finish_features(frame: pd.DataFrame, prefix: str, as_of: int) -> None:
+    """Turn the SQL aggregates of `_feature_columns` into the `transaction_features` columns, in place."""
+    n = frame.pop(f"{prefix}n_orders").astype(float)
+    last = frame.pop(f"{prefix}last_day").astype(float)
+    recent = frame.pop(f"{prefix}recent").astype(float)
+    earlier = frame.pop(f"{prefix}earlier").astype(float)
+    total = frame.pop(f"{prefix}total_spend").astype(float)
+    gap_mean = frame.pop(f"{prefix}gap_mean_days").astype(float)
+    gap_std = frame.pop(f"{prefix}gap_std_days").astype(float)
+    both = recent + earlier
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame[f"{prefix}days_since_last_purchase"] = as_of - last
+        frame[f"{prefix}n_orders"] = n
+        frame[f"{prefix}total_spend"] = total
+        frame[f"{prefix}avg_order_value"] = total / n.where(n > 0)
+        frame[f"{prefix}tenure_days"] = (as_of - frame["first_day"].astype(float)).where(n > 0)
+        frame[f"{prefix}gap_mean_days"] = gap_mean
+        frame[f"{prefix}gap_std_days"] = gap_std
+        frame[f"{prefix}spend_trend"] = np.where(both > 0, (recent - earlier) / both.where(both > 0, 1.0), 0.0)
+
+
+def summarise_behaviour(
+    source: Source,
+    table: str,
+    *,
+    periods: tuple[str, ...] = ("month",),
+    horizon_days: int | None = None,
+    today: pd.Timestamp | None = None,
+) -> PurchaseBehaviour:
+    """KPI period counts, RFM values and churn features of a purchase table, inside its database.
+
+    Same cleaning as `summarise_table`; the definitions are those of the embedded path
+    (`analytics.business.kpis`, `segments.rfm_table`, `churn_inputs.derive_churn_label` with its
+    default cutoff: the latest whose whole window is observed). Days are whole calendar days: a
+    database column typed DATE carries no time of day. Three statements come back: one row per
+    period and counter, one row per customer with their median gap, and one row per customer
+    with their behaviour.
+
+    Parameters
+    ----------
+    source : Source
+        From `connect` or `spark_source`.
+    table : str
+        The purchase table (or view).
+    periods : tuple of str, default ('month',)
+        The calendar periods to count ('month', 'quarter', 'year').
+    horizon_days : int, optional
+        The churn window; default twice the median of the customers' median gaps (90..365 days).
+    today : pd.Timestamp, optional
+        For the future-date rule (default: now).
+
+    Returns
+    -------
+    PurchaseBehaviour
+        The counts and per-customer rows.
+    """
+    from analytics.business.churn_inputs import horizon_from_median_gaps
+
+    name = _table(table)
+    roles, all_columns = _roles(source, name)
+    today = (today or pd.Timestamp.now()).normalize()
+    base = _marked_sql(name, roles, all_columns, today) + _orders_sql(roles)
+    counts: dict[str, pd.DataFrame] = {}
+    for period in periods:
+        expression = _PERIOD_SQL[period].format(d="purchase_day")
+        frame = source.query(
+            base
+            + f""",
+order_periods AS (
+    SELECT customer_key, purchase_day, amount, {expression} AS p FROM orders
+),
+pairs AS (SELECT customer_key, p FROM order_periods GROUP BY customer_key, p),
+firsts AS (SELECT customer_key, MIN(p) AS p FROM pairs GROUP BY customer_key),
+ranked AS (
+    SELECT p, ROW_NUMBER() OVER (PARTITION BY customer_key ORDER BY purchase_day) AS k FROM order_periods
+),
+per_period AS (SELECT p, COUNT(*) AS orders, SUM(amount) AS revenue FROM order_periods GROUP BY p),
+buyers AS (SELECT p, COUNT(*) AS buyers FROM pairs GROUP BY p),
+new_customers AS (SELECT p, COUNT(*) AS new_customers FROM firsts GROUP BY p),
+retained AS (
+    SELECT a.p, COUNT(*) AS retained_customers FROM pairs a JOIN pairs b
+    ON a.customer_key = b.customer_key AND b.p = a.p - 1 GROUP BY a.p
+),
+second_orders AS (SELECT p, COUNT(*) AS second_orders FROM ranked WHERE k = 2 GROUP BY p)
+SELECT per_period.p AS p, orders, revenue, buyers,
+       COALESCE(new_customers, 0) AS new_customers,
+       COALESCE(retained_customers, 0) AS retained_customers,
+       COALESCE(second_orders, 0) AS second_orders
+FROM per_period
+JOIN buyers ON buyers.p = per_period.p
+LEFT JOIN new_customers ON new_customers.p = per_period.p
+LEFT JOIN retained ON retained.p = per_period.p
+LEFT JOIN second_orders ON second_orders.p = per_period.p
+ORDER BY p"""
+        )
+        frame.index = pd.Index(frame.pop("p").astype(np.int64), name="period")
+        frame["revenue"] = frame["revenue"].astype(float)
+        for column in PERIOD_COUNT_COLUMNS:
+            if column != "revenue":
+                frame[column] = frame[column].astype(np.int64)
+        counts[period] = frame[list(PERIOD_COUNT_COLUMNS)]
+    medians = source.query(
+        base
+        + """
+SELECT customer_key AS customer_id, MIN(day_number) AS first_day, MAX(day_number) AS last_day,
+       MEDIAN(gap) AS median_gap
+FROM gaps GROUP BY customer_key"""
+    )
+    last_day = int(medians["last_day"].max())
+    median_gaps = medians["median_gap"].dropna().to_numpy(float)
+    horizon = int(horizon_days) if horizon_days is not None else horizon_from_median_gaps(median_gaps)
+    cut, now = last_day + 1 - horizon, last_day + 1
+    behaviour = source.query(
+        base
+        + f""",
+per_customer_orders AS (
+    SELECT customer_key, COUNT(*) AS orders, SUM(amount) AS revenue,
+           DATE_DIFF('day', DATE '1970-01-01', MAX(purchase_day)) AS last_order_day
+    FROM orders GROUP BY customer_key
+),
+per_customer_days AS (
+    SELECT customer_key, MIN(day_number) AS first_day, MAX(day_number) AS last_day,
+           MAX(CASE WHEN day_number >= {cut} AND day_number < {cut + horizon} THEN 1 ELSE 0 END) AS bought_in_window,
+           {_feature_columns("cut_", cut, horizon)},
+           {_feature_columns("now_", now, horizon)}
+    FROM gaps GROUP BY customer_key
+)
+SELECT d.customer_key AS customer_id, o.orders, o.revenue, o.last_order_day, d.*
+FROM per_customer_days d JOIN per_customer_orders o ON o.customer_key = d.customer_key
+ORDER BY d.customer_key"""
+    )
+    behaviour = behaviour.drop(columns="customer_key").set_index("customer_id")
+    behaviour.index = behaviour.index.astype(str)
+    behaviour = behaviour.sort_index()
+    for column in ("first_day", "last_day", "last_order_day", "orders"):
+        behaviour[column] = behaviour[column].astype(np.int64)
+    behaviour["revenue"] = behaviour["revenue"].astype(float)
+    behaviour["churned"] = behaviour.pop("bought_in_window").astype(np.int64) == 0
+    behaviour["median_gap"] = medians.set_index(medians["customer_id"].astype(str))["median_gap"].astype(float)
+    for prefix, as_of in (("cut_", cut), ("now_", now)):
+        _finish_features(behaviour, prefix, as_of)
+    return PurchaseBehaviour(counts, behaviour, horizon, cut, last_day)
 
 
 def triples(summary: pd.DataFrame) -> pd.DataFrame:

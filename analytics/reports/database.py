@@ -1,11 +1,13 @@
 """The headless report on a database table: `python -m analytics report --db URL --table purchases=NAME`.
 
 The purchase-level work runs in the database (`analytics.engine.pushdown`): cleaning rules,
-exclusion counts and one row per customer come back; the models run here on those rows. The
-sections that need every purchase row in memory (KPIs per period, churn from purchase
-behaviour, what-if, segments) say so in `reasons` (export the table to Parquet and run the report
-on the file for them). A customers table (`--table customers=NAME`) is per customer, so it is read
-whole and its sections (churn, retention) run as on a file.
+exclusion counts, KPI counts per month, and one row per customer (BTYD summary, RFM values,
+churn features at the cutoff and today) come back; the models run here on those rows. The
+`data`, `kpis`, `clv`, `churn` and `segments` sections are computed so; the sections that need
+every purchase row in memory (what-if, value by segment, campaign) say so in `reasons` (export
+the table to Parquet and run the report on the file for them). A customers table
+(`--table customers=NAME`) is per customer, so it is read whole and its sections (churn with a
+churn column, retention) run as on a file.
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ import pandas as pd
 from analytics.data.cleaning import clean_customers
 from analytics.data.columns import guess_mapping
 from analytics.data.io import RawTable
-from analytics.data.schema import CUSTOMERS, TRANSACTIONS, CustomerData, DataError
-from analytics.engine.pushdown import Source, TableSummary, connect, summarise_table
+from analytics.data.schema import CUSTOMER_ID, CUSTOMERS, TRANSACTIONS, CustomerData, DataError
+from analytics.engine.pushdown import (
+    PurchaseBehaviour,
+    Source,
+    TableSummary,
+    connect,
+    summarise_behaviour,
+    summarise_table,
+)
 from analytics.reports.report import (
     REPORT_VERSION,
     SECTIONS,
@@ -33,6 +42,7 @@ ON_FILE_ONLY = (
     "this section needs every purchase. Export the table to Parquet and run the report on the file."
 )
 CUSTOMER_SECTIONS = ("retention_sbg", "churn")
+PUSHED_SECTIONS = ("kpis", "clv", "churn", "segments")
 
 
 def _data_section(summary: TableSummary, purchases: str, label: str) -> dict:
@@ -73,6 +83,59 @@ def _customers_data(source: Source, table: str) -> CustomerData:
     return CustomerData(name=table, customers=customers, reports=(report,))
 
 
+def _has_churn_column(customers: CustomerData) -> bool:
+    """True when the customers table says who left (then churn is read from it, as on a file)."""
+    from analytics.business.churn_inputs import detect_churn_label
+
+    try:
+        detect_churn_label(customers.require_customers())
+    except DataError:
+        return False
+    return True
+
+
+def _pushed_sections(
+    summary: TableSummary, behaviour: PurchaseBehaviour, customers: CustomerData | None, settings: ReportSettings
+) -> dict[str, Callable[[], dict]]:
+    """The sections computed from what the database returned, each as a function (run in order)."""
+    from analytics.business.churn_analysis import ChurnSettings, analyse_churn_in_database
+    from analytics.business.kpis import KpiSettings
+    from analytics.models.clv import ClvSettings, analyse_summaries
+    from analytics.reports.sections import churn, clv, kpis, segments
+
+    clv_settings = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+    fitted: dict[str, Any] = {}
+
+    def clv_analysis() -> Any:
+        if "clv" not in fitted:
+            fitted["clv"] = analyse_summaries(
+                summary.split(settings.period), summary.summary(settings.period), clv_settings
+            )
+        return fitted["clv"]
+
+    def kpis_section() -> dict:
+        try:
+            model_clv = clv_analysis().mean_clv
+        except DataError:
+            model_clv = None
+        ids = pd.DataFrame({CUSTOMER_ID: behaviour.customers.index})
+        data = customers or CustomerData(name="purchases", customers=ids)
+        return kpis.report_section(data, KpiSettings(period="month", model_clv=model_clv), purchases=behaviour)
+
+    def churn_section() -> dict:
+        section = churn.section_from_analysis(analyse_churn_in_database(behaviour, ChurnSettings()))
+        unavailable = {"all": "The churn angles need every purchase; with --db only the churn model runs."}
+        section.update({"angles": None, "agreement": None, "angles_unavailable": unavailable})
+        return section
+
+    return {
+        "kpis": kpis_section,
+        "clv": lambda: clv.section_from_analysis(clv_analysis(), clv_settings),
+        "churn": churn_section,
+        "segments": lambda: segments.section_from_values(behaviour.rfm_values()),
+    }
+
+
 def database_report(
     url: str | Source,
     tables: dict[str, str],
@@ -99,9 +162,6 @@ def database_report(
         JSON-ready report: version, settings, data (counts from the database, plus `source`),
         one key per section, reasons.
     """
-    from analytics.models.clv import ClvSettings
-    from analytics.reports.sections.clv import report_section_from_summaries
-
     settings = settings or ReportSettings()
     unknown = sorted(set(tables) - {"purchases", "customers"})
     if unknown:
@@ -109,10 +169,14 @@ def database_report(
     if "purchases" not in tables:
         raise DataError("--db needs the purchase table: --table purchases=NAME.")
     source = connect(url) if isinstance(url, str) else url
+    today = pd.Timestamp.now().normalize()
     try:
         if progress:
             progress("summarising the purchases in the database")
-        summary = summarise_table(source, tables["purchases"], calibration_end=settings.calibration_end)
+        summary = summarise_table(source, tables["purchases"], calibration_end=settings.calibration_end, today=today)
+        if progress:
+            progress("counting periods and measuring behaviour in the database")
+        behaviour = summarise_behaviour(source, tables["purchases"], today=today)
         customers = _customers_data(source, tables["customers"]) if "customers" in tables else None
     finally:
         if isinstance(url, str):
@@ -127,17 +191,14 @@ def database_report(
         "data": _data_section(summary, tables["purchases"], source.label),
     }
     reasons: dict[str, str] = {}
+    pushed = _pushed_sections(summary, behaviour, customers, settings)
     for name in SECTIONS:
         if progress:
             progress(name)
-        if name == "clv":
-            clv_settings = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+        churn_column = name == "churn" and customers is not None and _has_churn_column(customers)
+        if name in pushed and not churn_column:
             try:
-                report[name] = to_json_ready(
-                    report_section_from_summaries(
-                        summary.split(settings.period), summary.summary(settings.period), clv_settings
-                    )
-                )
+                report[name] = to_json_ready(pushed[name]())
             except DataError as exc:
                 report[name], reasons[name] = None, str(exc)
         elif name in CUSTOMER_SECTIONS and customers is not None:

@@ -49,8 +49,11 @@ def test_cli_db_report_matches_the_file_report(cdnow_file, tmp_path, capsys):
         assert clv["models"][model]["holdout"]["actual"] == 1882.0
     assert clv["total_clv"] == pytest.approx(file_clv["total_clv"], rel=1e-6)
     assert clv["n_customers"] == 2357
+    # kpis, churn and segments come from the database's counts and per-customer rows
+    # (tests/engine/test_pushdown_behaviour.py compares them with the file report);
     # what needs every purchase says so instead of guessing
-    assert report["kpis"] is None and "Parquet" in report["reasons"]["kpis"]
+    assert report["kpis"]["values"]["customers"] == 2357 and report["segments"] and report["churn"]["auc"] > 0.7
+    assert report["whatif"] is None and "Parquet" in report["reasons"]["whatif"]
 
 
 def test_cli_db_usage_errors_are_one_line(tmp_path, capsys):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.business.kpis import KpiSettings, compute_kpis
 from analytics.data.schema import CustomerData
 
+if TYPE_CHECKING:
+    from analytics.engine.pushdown import PurchaseBehaviour
 
-def report_section(data: CustomerData, settings: KpiSettings | None = None) -> dict[str, Any]:
+
+def report_section(
+    data: CustomerData, settings: KpiSettings | None = None, *, purchases: PurchaseBehaviour | None = None
+) -> dict[str, Any]:
     """Headless-report `kpis` section (monthly unless `settings.period` says otherwise).
 
     Parameters
@@ -17,6 +22,8 @@ def report_section(data: CustomerData, settings: KpiSettings | None = None) -> d
         The cleaned dataset.
     settings : KpiSettings, optional
         The KPI period (default month).
+    purchases : PurchaseBehaviour, optional
+        Purchase counts computed in a database (`data` then holds the customers table, if any).
 
     Returns
     -------
@@ -32,7 +39,7 @@ def report_section(data: CustomerData, settings: KpiSettings | None = None) -> d
         When the data cannot give the KPIs (the report shows the message instead of the section).
     """
     settings = KpiSettings() if settings is None else settings
-    report = compute_kpis(data, period=settings.period, model_clv=settings.model_clv)
+    report = compute_kpis(data, period=settings.period, model_clv=settings.model_clv, purchases=purchases)
     return {
         "period": report.period,
         "current_period": report.current_period,

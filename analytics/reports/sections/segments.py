@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.business.segments import fit_personas, rfm_table, segment_summary
+from analytics.business.segments import fit_personas, rfm_scores, rfm_table, segment_summary
 from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 
 
@@ -37,6 +37,26 @@ def report_section(data: CustomerData, *, as_of: pd.Timestamp | None = None) -> 
     if not data.has_transactions:
         return persona_sections(data)
     rfm = rfm_table(data.require_transactions(), as_of=data.observation_end if as_of is None else as_of)
+    return _section(rfm)
+
+
+def section_from_values(values: pd.DataFrame) -> dict[str, Any]:
+    """The `segments` section from per-customer RFM values computed elsewhere (e.g. in a database).
+
+    Parameters
+    ----------
+    values : pd.DataFrame
+        Indexed by customer_id: days_since_last_purchase, orders, revenue.
+
+    Returns
+    -------
+    dict
+        As `report_section`.
+    """
+    return _section(rfm_scores(values))
+
+
+def _section(rfm: pd.DataFrame) -> dict[str, Any]:
     summary = segment_summary(rfm)
     return {
         str(name): {"customers": int(row.customers), "revenue": round(float(row.revenue), 2)}
