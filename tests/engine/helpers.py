@@ -68,3 +68,30 @@ def duckdb_file(path: Path) -> str:
                 [str(path)],
             )
     return f"duckdb:///{database}"
+
+
+def postgres_table(url: str, path: Path, prefix: str) -> str:
+    """Load the purchase file into a fresh PostgreSQL table named after its folder; returns the name."""
+    import psycopg
+
+    table = f"{prefix}_{path.parent.name.rstrip('0123456789')}"
+    columns = ", ".join(
+        f"{name} {'TEXT' if kind == 'VARCHAR' else 'DOUBLE PRECISION' if kind == 'DOUBLE' else kind}"
+        for name, kind in table_columns(path).items()
+    )
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(f"CREATE TABLE {table} ({columns})")
+        with con.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            copy.write(path.read_bytes())
+    return table
+
+
+def spark_view(spark, path: Path, prefix: str) -> str:
+    """Register the purchase file as a Spark temporary view named after its folder; returns the name."""
+    schema = ", ".join(
+        f"{name} {'STRING' if kind == 'VARCHAR' else kind}" for name, kind in table_columns(path).items()
+    )
+    view = f"{prefix}_{path.parent.name.rstrip('0123456789')}"
+    spark.read.csv(str(path), header=True, schema=schema).createOrReplaceTempView(view)
+    return view

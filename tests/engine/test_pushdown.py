@@ -19,7 +19,7 @@ from analytics.engine.pushdown import Source, TableSummary, connect, spark_sourc
 from analytics.models.btyd import calibration_holdout_split, summarize_customers
 from analytics.models.purchase import BetaGeo
 from analytics.models.spend import GammaGamma
-from tests.engine.helpers import TODAY, cdnow_log, duckdb_file, messy_log, table_columns
+from tests.engine.helpers import TODAY, cdnow_log, duckdb_file, messy_log, postgres_table, spark_view
 
 
 @pytest.fixture(scope="module", params=["messy", "cdnow"])
@@ -79,18 +79,7 @@ def test_duckdb_file_gives_the_same_counts_summary_and_parameters(purchase_file)
 
 
 def test_postgresql_gives_the_same_counts_summary_and_parameters(purchase_file, postgres_url):
-    import psycopg
-
-    table = f"purchases_{purchase_file.parent.name.rstrip('0123456789')}"
-    columns = ", ".join(
-        f"{name} {'TEXT' if kind == 'VARCHAR' else 'DOUBLE PRECISION' if kind == 'DOUBLE' else kind}"
-        for name, kind in table_columns(purchase_file).items()
-    )
-    with psycopg.connect(postgres_url, autocommit=True) as con:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute(f"CREATE TABLE {table} ({columns})")
-        with con.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
-            copy.write(purchase_file.read_bytes())
+    table = postgres_table(postgres_url, purchase_file, "purchases")
     source = connect(postgres_url)
     try:
         check_same(summarise_table(source, table, today=TODAY), purchase_file)
@@ -99,11 +88,7 @@ def test_postgresql_gives_the_same_counts_summary_and_parameters(purchase_file, 
 
 
 def test_spark_gives_the_same_counts_summary_and_parameters(purchase_file, spark):
-    schema = ", ".join(
-        f"{name} {'STRING' if kind == 'VARCHAR' else kind}" for name, kind in table_columns(purchase_file).items()
-    )
-    view = f"purchases_{purchase_file.parent.name.rstrip('0123456789')}"
-    spark.read.csv(str(purchase_file), header=True, schema=schema).createOrReplaceTempView(view)
+    view = spark_view(spark, purchase_file, "purchases")
     check_same(summarise_table(spark_source(spark), view, today=TODAY), purchase_file)
 
 

@@ -29,7 +29,7 @@ from analytics.engine.pushdown import (
 )
 from analytics.reports.database import database_report
 from analytics.reports.report import ReportSettings, build_report
-from tests.engine.helpers import TODAY, cdnow_log, duckdb_file, messy_log, table_columns
+from tests.engine.helpers import TODAY, cdnow_log, duckdb_file, messy_log, postgres_table, spark_view
 
 PERIODS = ("month", "quarter", "year")
 
@@ -80,18 +80,7 @@ def test_duckdb_file_gives_the_same_counts_rfm_and_churn_features(purchase_file)
 
 
 def test_postgresql_gives_the_same_counts_rfm_and_churn_features(purchase_file, postgres_url):
-    import psycopg
-
-    table = f"behaviour_{purchase_file.parent.name.rstrip('0123456789')}"
-    columns = ", ".join(
-        f"{name} {'TEXT' if kind == 'VARCHAR' else 'DOUBLE PRECISION' if kind == 'DOUBLE' else kind}"
-        for name, kind in table_columns(purchase_file).items()
-    )
-    with psycopg.connect(postgres_url, autocommit=True) as con:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute(f"CREATE TABLE {table} ({columns})")
-        with con.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
-            copy.write(purchase_file.read_bytes())
+    table = postgres_table(postgres_url, purchase_file, "behaviour")
     source = connect(postgres_url)
     try:
         check_same(summarise_behaviour(source, table, periods=PERIODS, today=TODAY), purchase_file)
@@ -100,11 +89,7 @@ def test_postgresql_gives_the_same_counts_rfm_and_churn_features(purchase_file, 
 
 
 def test_spark_gives_the_same_counts_rfm_and_churn_features(purchase_file, spark):
-    schema = ", ".join(
-        f"{name} {'STRING' if kind == 'VARCHAR' else kind}" for name, kind in table_columns(purchase_file).items()
-    )
-    view = f"behaviour_{purchase_file.parent.name.rstrip('0123456789')}"
-    spark.read.csv(str(purchase_file), header=True, schema=schema).createOrReplaceTempView(view)
+    view = spark_view(spark, purchase_file, "behaviour")
     check_same(summarise_behaviour(spark_source(spark), view, periods=PERIODS, today=TODAY), purchase_file)
 
 
