@@ -30,7 +30,7 @@ from analytics.reports.charts.health import (
 )
 from analytics.reports.export import to_csv_bytes, to_excel_bytes
 from analytics.reports.html_report import build_html_report
-from analytics.reports.story import CARD_KEYS, headline, recommendations
+from analytics.reports.story import CARD_KEYS, card_label, headline, period_label, recommendations
 from ui import currency as cur
 from ui import look, models, state
 from ui import segments as us
@@ -38,6 +38,7 @@ from ui import whatif as wi
 from ui.campaign import control_controls, control_settings, mark_control_group
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
+from ui.kind import business_kind
 from ui.text import plain, safe_table
 
 BIND = "query-params"
@@ -157,6 +158,7 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
     quadrants = us.value_risk(scores).summary()
     save_first = quadrants.loc[SAVE_FIRST] if SAVE_FIRST in quadrants.index else None
     mode = "points" if settings.lift_mode == "points" else "%"
+    month, subscription = period_label(kpis.current_period), business_kind(data).is_subscription
     recs = recommendations(
         top_value_at_stake=float(export["Value at stake"].head(REPORT_TOP).sum()) if len(export) else None,
         top_n=min(REPORT_TOP, len(export)),
@@ -175,6 +177,7 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
         recommendations=recs,
         scenario_chart=scenario_chart,
         currency_code=code,
+        kpi_labels={key: card_label(key, key, month, subscription=subscription)[0] for key in CARD_KEYS},
         kpis=kpis,
         charts=charts,
         actions=top,

@@ -13,10 +13,11 @@ header(
     "from your own customer data.",
 )
 
-from analytics.business.glossary import TERMS, help_text  # noqa: E402
+from analytics.business.glossary import help_text  # noqa: E402
 from analytics.formatting import percent  # noqa: E402
 from analytics.reports.charts.health import kpi_trend_chart  # noqa: E402
 from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label  # noqa: E402
+from analytics.reports.story import card_label as story_card_label  # noqa: E402
 from ui import currency as cur  # noqa: E402
 from ui import look  # noqa: E402
 from ui.health import kpi_report, trend  # noqa: E402
@@ -27,17 +28,9 @@ SPARK_PERIODS = 12  # months of history in each card's sparkline
 CHART_PERIODS = 24
 
 
-GLOSSARY = {t.key: t for t in TERMS}
-
-
 def card_label(key: str, fallback: str, month: str) -> tuple[str, str | None]:
     """The glossary's label for a KPI card with the month filled in, and its hover help."""
-    if key == "retention_rate" and not kind.is_subscription:
-        key = "repeat_rate"  # a purchase log's month-to-month figure is repeat buying, not retention
-    term = GLOSSARY.get(key)
-    if term is None:
-        return f"{fallback}, {month}", None
-    return term.name.replace("<month>", month), help_text(key)
+    return story_card_label(key, fallback, month, subscription=kind.is_subscription)
 
 
 data = require_data()

@@ -268,10 +268,11 @@ def scenario_panel(data_key: str, defaults: dict[str, DefaultValue], period: str
             help="Customers on the books at the end of the horizon, with the lift; the delta is against today's path.",
         )
         st.metric(
-            "Lifetime value of a new customer",
+            "Value of a new customer",
             money(result.clv_lifted, code, decimals=2),
             percent_points(result.clv_change_pct),
-            help=f"Discounted margin a newly won customer brings (today: {money(result.clv_base, code, decimals=2)}).",
+            help="Lifetime value of a new customer: the discounted margin a newly won customer brings "
+            f"(today: {money(result.clv_base, code, decimals=2)}).",
         )
         st.metric(
             f"Retention per {unit}",

@@ -29,6 +29,7 @@ div[data-testid="stColumn"]:has(.st-key-%(key)s) {
   display: grid !important; grid-template-columns: 1fr 1fr; gap: 0.2rem 0.9rem;
 }
 .st-key-%(key)s > div:first-child, .st-key-%(key)s > div:nth-child(6) { grid-column: 1 / -1; }
+.st-key-%(key)s [data-testid="stMetricLabel"] * { white-space: normal !important; text-overflow: clip !important; }
 @media (max-width: 640px) {
   div[data-testid="stColumn"]:has(.st-key-%(key)s) { top: 3.2rem; }
   .st-key-%(key)s {
@@ -141,6 +142,10 @@ _STEP_CSS = """
 .st-key-home_headline p { font-size: 1.55rem !important; line-height: 1.35 !important; margin-bottom: 0.2rem; }
 .st-key-home_steps > div { flex: 1 1 30% !important; min-width: 260px !important; width: auto !important; }
 .st-key-home_cards > div { flex: 1 1 170px !important; min-width: 150px !important; width: auto !important; }
+/* a card's label and comparison wrap instead of ending in '...' (e.g. 'Active customers, Dec 2025') */
+.st-key-home_cards [data-testid="stMetric"] * { white-space: normal !important; text-overflow: clip !important; }
+/* room for a two-line label in every card, so a wrapped one does not make its card taller than the row */
+.st-key-home_cards [data-testid="stMetricLabel"] { min-height: 2.7em; align-items: flex-start; }
 @media (max-width: 640px) {
   .st-key-home_headline p { font-size: 1.12rem !important; }
   .st-key-home_cards [data-testid="stMetricValue"] p { font-size: 1.5rem !important; }

@@ -551,7 +551,7 @@ table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}td,th{border:1px 
 th{background:#f3f3f3}td.n{text-align:right}svg.chart{max-width:100%;height:auto;background:#fff}
 svg .t{font-size:14px;font-weight:600}svg .l{font-size:10px;fill:#444}svg .at{font-size:11px;fill:#222}
 svg .ax{stroke:#888}svg .g{stroke:#eee}svg .rule{stroke:#555;stroke-dasharray:4 4}
-details{margin:.3rem 0 1rem}summary{cursor:pointer;color:#555}
+details{margin:.3rem 0 1rem}summary{cursor:pointer;color:#555}.tw{overflow-x:auto;max-width:100%}
 .brief{border-bottom:3px solid #0F766E;padding-bottom:1rem;margin-bottom:1.5rem}
 .headline{font-size:1.45rem;line-height:1.35;margin:.8rem 0 1rem}.headline strong{color:#0F766E}
 .brief .cards{grid-template-columns:repeat(auto-fit,minmax(170px,1fr))}.brief .card .d.def{display:none}
@@ -568,11 +568,13 @@ button.print{float:right;border:1px solid #0F766E;background:#0F766E;color:#fff;
 section,.card,tr,ol.recs li,.scenario{break-inside:avoid}h2,h3{break-after:avoid}
 details>summary{display:none}details{display:block}svg.chart{max-height:80mm}.brief svg.chart{max-height:62mm}
 .brief .cards{grid-template-columns:repeat(4,1fr)}.scenario{grid-template-columns:1fr 1.3fr}.scenario table{font-size:8pt}
-.brief h2{margin-top:.8rem}}
+.brief h2{margin-top:.8rem}.tw{overflow:visible}.tw table{font-size:7.5pt}td,th{overflow-wrap:anywhere}}
 """
 
 
-def _kpi_cards(kpis: Sequence[KPI], currency: str, code: str | None = None) -> str:
+def _kpi_cards(
+    kpis: Sequence[KPI], currency: str, code: str | None = None, labels: Mapping[str, str] | None = None
+) -> str:
     cards = []
     for k in kpis:
         if k.value is None:
@@ -589,7 +591,7 @@ def _kpi_cards(kpis: Sequence[KPI], currency: str, code: str | None = None) -> s
             )
         cards.append(
             f'<div class="card" title="{_e(k.definition)}" data-kpi="{_e(k.key)}">'
-            f'<div class="k">{_e(k.label)}</div>{value}<div class="d def">{_e(k.definition)}</div></div>'
+            f'<div class="k">{_e((labels or {}).get(k.key, k.label))}</div>{value}<div class="d def">{_e(k.definition)}</div></div>'
         )
     return f'<div class="cards">{"".join(cards)}</div>'
 
@@ -629,7 +631,8 @@ def frame_to_html(frame: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS) -> str
         "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.head(max_rows).itertuples(index=False)
     )
     note = f'<p class="meta">First {max_rows} of {len(frame):,} rows.</p>' if len(frame) > max_rows else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+    # wrapped: a wide table scrolls inside its box on a phone instead of widening the whole page
+    return f'<div class="tw"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{note}'
 
 
 def _chart_block(name: str, chart: Any) -> str:
@@ -699,6 +702,7 @@ def build_html_report(
     recommendations: Sequence[Any] = (),
     scenario_chart: Any = None,
     currency_code: str | None = None,
+    kpi_labels: Mapping[str, str] | None = None,
 ) -> str:
     """A self-contained HTML page (no external scripts, styles, fonts or images).
 
@@ -716,6 +720,8 @@ def build_html_report(
         (action, why, value), and the what-if's chart beside the scenario. Without them the
         report starts with the detail, as before.
     currency_code : ISO 4217 code for money values ('€1,234'); overrides `currency`.
+    kpi_labels : {KPI key: card label} for the brief's cards (`analytics.reports.story.card_label`, as
+        on Home); other cards keep the KPI's own label.
 
     Returns
     -------
@@ -747,7 +753,7 @@ def build_html_report(
             parts.append(f"<p class='headline'>{_bold(headline)}</p>")
         chosen = [by_key[k] for k in headline_kpis if k in by_key and by_key[k].value is not None]
         if chosen:
-            parts.append(_kpi_cards(chosen, currency, currency_code))
+            parts.append(_kpi_cards(chosen, currency, currency_code, kpi_labels))
         if recommendations:
             parts.append(
                 f"<h2>{'Three things' if len(recommendations) == 3 else 'What'} to do now</h2><ol class='recs'>"

@@ -122,6 +122,37 @@ def _verb(kpi: KPI) -> str:
     return "rose" if (kpi.change or 0) > 0 else "fell" if (kpi.change or 0) < 0 else "held"
 
 
+def card_label(key: str, fallback: str, month: str, *, subscription: bool = True) -> tuple[str, str | None]:
+    """A KPI card's label in the glossary's words with the month filled in, and its hover help.
+
+    Home's cards and the HTML brief's cards use it, so the same figure has the same name on both.
+
+    Parameters
+    ----------
+    key : str
+        The KPI's key.
+    fallback : str
+        The label when the glossary has no entry ('<fallback>, <month>').
+    month : str
+        The period shown ('Dec 2025').
+    subscription : bool
+        False for a purchase log: its month-to-month figure is the repeat rate, not retention.
+
+    Returns
+    -------
+    (str, str or None)
+        The label and the glossary's help text (None without an entry).
+    """
+    from analytics.business.glossary import TERMS, help_text
+
+    if key == "retention_rate" and not subscription:
+        key = "repeat_rate"
+    term = next((t for t in TERMS if t.key == key), None)
+    if term is None:
+        return f"{fallback}, {month}", None
+    return term.name.replace("<month>", month), help_text(key)
+
+
 def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str, str] | None = None) -> Headline:
     """The single most important change of the last complete period, as one sentence.
 

@@ -97,6 +97,10 @@ def test_actions_and_scenario_sections():
     assert "<th>Retention lift</th><td>0.05</td>" in html
     assert "<th>Value of lift</th><td>123,457</td>" in html
     assert "Margin: 0.3" in html
+    # every table sits in a box that scrolls sideways on a phone (the action list is 6 columns wide,
+    # and at 390 px it widened the whole page to 809 px); printed, it wraps instead
+    assert html.count('<div class="tw"><table>') == html.count("<table><thead>")
+    assert ".tw{overflow-x:auto;max-width:100%}" in html and ".tw{overflow:visible}" in html
 
 
 def test_bar_heights_are_proportional():
@@ -222,3 +226,16 @@ def test_page_one_is_an_executive_brief_printed_on_its_own():
 def test_without_a_brief_the_report_starts_with_the_detail_as_before():
     html = _report()
     assert "<header class='brief'>" not in html and "<h2>Key figures</h2>" in html and "What-if scenario" in html
+
+
+def test_brief_cards_carry_the_same_labels_as_home():
+    from analytics.reports.story import CARD_KEYS, card_label
+
+    # a purchase log's month-to-month figure is the repeat rate, on Home and in the brief alike
+    label, help_ = card_label("retention_rate", "Retention", "Jun 1998", subscription=False)
+    assert label == "Repeat rate, Jun 1998 (monthly)" and help_ and "not retention" in help_
+    assert card_label("retention_rate", "Retention", "Dec 2025")[0] == "Retention, Dec 2025 (monthly)"
+    assert card_label("no_such_kpi", "Something", "Dec 2025") == ("Something, Dec 2025", None)
+    html = _report(headline="**x**", headline_kpis=CARD_KEYS, kpi_labels={"retention_rate": label})
+    brief = html.split("</header>", 1)[0]
+    assert f'<div class="k">{label}</div>' in brief and '<div class="k">Retention rate</div>' not in brief

@@ -72,8 +72,8 @@ def kpi_trend_chart(
     label : str
         The KPI's name, for the axis title and tooltip.
     unit : str, optional
-        "share" (formatted as percent), "currency", "customers" or another unit name; shown after
-        the label.
+        "share" (formatted as percent), "currency" (the title names `currency`), "customers" or
+        another unit name (shown after the label, e.g. 'Resolution time (hours)').
     compact : bool, default False
         A small axis-less sparkline for KPI cards.
     currency : str, optional
@@ -86,7 +86,11 @@ def kpi_trend_chart(
         The line, with tooltips.
     """
     fmt = _unit_format(unit)
-    y_title = money_title(label, currency) if unit == "currency" else f"{label} ({unit})" if unit else label
+    # money names its currency; a share reads as % on the axis and a count is plain, so neither says "(share)"
+    plain_units = ("", "share", "customers")
+    y_title = (
+        money_title(label, currency) if unit == "currency" else label if unit in plain_units else f"{label} ({unit})"
+    )
     base = alt.Chart(trend).encode(
         x=alt.X(
             "period:T",
