@@ -86,12 +86,12 @@ def test_action_list_toolbar_download_has_no_formula_cell(app_url, page, tmp_pat
     open_page(page, "Action list")
     page.get_by_role("heading", name="Whom to call first").first.wait_for(timeout=WAIT_MS)
     settle(page)
-    table = page.locator("[data-testid='stDataFrame']").filter(has_text="Value at stake").first
-    table.scroll_into_view_if_needed()
+    table = page.get_by_test_id("stDataFrame").filter(has_text="Value at stake").first
+    block = page.get_by_test_id("stElementContainer").filter(has=table).last  # the table's own container
+    block.scroll_into_view_if_needed()
     table.hover()
-    toolbar = page.get_by_test_id("stElementToolbar").filter(has=page.get_by_label("Download as CSV")).first
     with page.expect_download(timeout=WAIT_MS) as download:
-        toolbar.get_by_label("Download as CSV").click()
+        block.get_by_test_id("stElementToolbar").get_by_label("Download as CSV").click()
     path = tmp_path / "actions.csv"
     download.value.save_as(path)
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
