@@ -5,7 +5,8 @@
 - At 390x844 (a phone) the same holds: the result is pinned above the sliders.
 - At 390x844 no chart title or legend on Home or What-if is cut: every title and legend lies inside
   the page's width and no text of theirs ends in Vega's truncation mark "…".
-Screenshots of Home and What-if at both sizes go to tests/e2e/screenshots/.
+- The Action list's HTML brief has no sideways scrolling on a phone and its first page fits Letter.
+Screenshots of Home, What-if and the brief go to tests/e2e/screenshots/.
 """
 
 from __future__ import annotations
@@ -136,3 +137,43 @@ def test_no_chart_title_or_legend_is_cut_on_a_phone(browser, app_url, path):
         shot(page, f"{path or 'home'}-phone-top")
     finally:
         context.close()
+
+
+LETTER_PRINTABLE = (726, 966)  # 8.5 x 11 in at 96 px/in, less the brief's 12 mm margins
+
+
+def test_html_brief_fits_a_phone_and_its_first_page_fits_letter(browser, app_url, tmp_path):
+    """The Action list's HTML brief as a CEO gets it: no sideways scrolling on a phone (its 6-column action
+    table scrolls in its own box; unwrapped it made the page 809 px wide), and page one (headline, cards,
+    three actions, the what-if and its chart) fits one Letter page when printed."""
+    context, page = open_page(browser, f"{app_url}/actions?dataset=cdnow_sample", DESKTOP)
+    try:
+        page.get_by_role("button", name="Build the workshop report").click()
+        wait_idle(page)
+        with page.expect_download(timeout=IDLE_MS) as info:
+            page.get_by_role("button", name="Download the report (HTML)").click()
+        report = tmp_path / "brief.html"
+        info.value.save_as(report)
+    finally:
+        context.close()
+    phone = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]})
+    try:
+        view = phone.new_page()
+        view.goto(report.as_uri())
+        view.wait_for_timeout(500)
+        assert view.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
+        assert view.locator(".tw table").count() >= 1  # the wide tables sit in scrolling boxes
+        shot(view, "report_390x844")
+    finally:
+        phone.close()
+    paper = browser.new_context(viewport={"width": LETTER_PRINTABLE[0], "height": LETTER_PRINTABLE[1]})
+    try:
+        view = paper.new_page()
+        view.goto(report.as_uri())
+        view.emulate_media(media="print")
+        view.wait_for_timeout(500)
+        brief = view.locator(".brief").bounding_box()
+        assert brief is not None and brief["height"] <= LETTER_PRINTABLE[1]
+        assert view.evaluate("getComputedStyle(document.querySelector('.brief')).breakAfter") == "page"
+    finally:
+        paper.close()
