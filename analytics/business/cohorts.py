@@ -18,12 +18,12 @@ average, e.g. Fader & Hardie, "How to project customer retention", 2007).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
 
-from analytics.business.kpis import customer_spans
+from analytics.business.kpis import customer_spans, observation_end_with
 from analytics.data.periods import (
     MONTHS_PER_PERIOD,
     PERIOD_CODES,
@@ -40,6 +40,9 @@ from analytics.data.schema import (
     DataError,
 )
 from analytics.engine.customer_days import customer_days
+
+if TYPE_CHECKING:
+    from analytics.engine.pushdown import PurchaseBehaviour
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,10 @@ class CohortTable:
         return long
 
 
-def _matrix(
-    frame: pd.DataFrame, value: str, cohorts: np.ndarray, last: int, aggfunc: Literal["count", "sum"]
-) -> pd.DataFrame:
-    """cohort x k matrix of `value` from rows (cohort, k, value); unobserved cells NaN."""
+def _matrix(cells: pd.DataFrame, value: str, cohorts: np.ndarray, last: int) -> pd.DataFrame:
+    """cohort x k matrix of `value` from cells (cohort, k, value); unobserved cells NaN."""
     n_k = int(last - cohorts.min() + 1)
-    m = frame.pivot_table(index="cohort", columns="k", values=value, aggfunc=aggfunc, fill_value=0)
+    m = cells.pivot(index="cohort", columns="k", values=value).fillna(0)
     m = m.reindex(index=cohorts, columns=range(n_k), fill_value=0).astype(float)
     horizon = last - cohorts  # last observed k per cohort
     mask = np.arange(n_k)[None, :] > horizon[:, None]
@@ -111,6 +112,7 @@ def cohort_table(
     period: str = "month",
     complete_only: bool = True,
     max_cohorts: int | None = None,
+    purchases: PurchaseBehaviour | None = None,
 ) -> CohortTable:
     """Acquisition-cohort retention matrices from transactions (preferred) or signup/churn dates.
 
@@ -125,6 +127,9 @@ def cohort_table(
         understate activity).
     max_cohorts : int, optional
         Keep only the most recent cohorts (the heatmap stays readable).
+    purchases : PurchaseBehaviour, optional
+        Cohort cells computed in a database (`analytics.engine.pushdown.summarise_behaviour`);
+        `data` then holds the customers table, if any.
 
     Returns
     -------
@@ -137,31 +142,40 @@ def cohort_table(
         When there are neither transactions nor signup dates.
     """
     check_period(period)
-    if not data.has_transactions and not data.has_column(SIGNUP_DATE):
+    if purchases is None and not data.has_transactions and not data.has_column(SIGNUP_DATE):
         raise DataError(
             "Cohorts need purchases (customer id, order date, amount) or a customers table with signup dates."
         )
-    end = data.observation_end
+    end = data.observation_end if purchases is None else observation_end_with(data, purchases)
     last_p = last_complete_period(end, period) if complete_only else end.to_period(PERIOD_CODES[period])
     last = int(last_p.ordinal)
-    if data.has_transactions:
-        per_customer = _purchase_activity(data.require_transactions(), period, last)
-        basis = "purchases"
+    if purchases is not None:
+        if period not in purchases.cohort_cells:
+            raise DataError(f"The database was not asked for {period} cohorts.")
+        cells = purchases.cohort_cells[period]
+        cells = cells[cells["cohort"] + cells["k"] <= last]
+        has_revenue, basis = True, "purchases"
     else:
-        per_customer = _subscription_activity(data, period, last)
-        basis = "subscriptions"
-    if per_customer.empty:
+        if data.has_transactions:
+            per_customer = _purchase_activity(data.require_transactions(), period, last)
+            basis = "purchases"
+        else:
+            per_customer = _subscription_activity(data, period, last)
+            basis = "subscriptions"
+        has_revenue = bool(per_customer["a"].notna().any())
+        cells = cohort_cells(per_customer)
+    if cells.empty:
         raise DataError(f"No customer was acquired before the last complete {period} of the data.")
-    cohorts = np.sort(per_customer["cohort"].unique())
+    cohorts = np.sort(cells["cohort"].unique())
     if max_cohorts is not None:
         cohorts = cohorts[-max_cohorts:]
-        per_customer = per_customer[per_customer["cohort"].isin(cohorts)]
-    active = _matrix(per_customer, "c", cohorts, last, "count")
+        cells = cells[cells["cohort"].isin(cohorts)]
+    active = _matrix(cells, "customers", cohorts, last)
     sizes = active[0].astype(int)
     retention = active.div(sizes, axis=0)
     revenue = revenue_retention = None
-    if per_customer["a"].notna().any():
-        revenue = _matrix(per_customer, "a", cohorts, last, "sum")
+    if has_revenue:
+        revenue = _matrix(cells, "revenue", cohorts, last)
         revenue_retention = revenue.div(revenue[0].where(revenue[0] > 0), axis=0)
     labels = [str(period_from_ordinal(c, period)) for c in cohorts]
     for m in (active, retention, revenue, revenue_retention):
@@ -179,6 +193,23 @@ def cohort_table(
         basis=basis,
         last_period=str(last_p),
     )
+
+
+def cohort_cells(per_customer: pd.DataFrame) -> pd.DataFrame:
+    """Customers and revenue per (cohort, k) from rows (cohort, k, c, a), one per customer and period.
+
+    Parameters
+    ----------
+    per_customer : pd.DataFrame
+        cohort and k (period ordinals), c (customer), a (their revenue in the period; NaN unknown).
+
+    Returns
+    -------
+    pd.DataFrame
+        cohort, k, customers (count), revenue (currency; unknown amounts add nothing).
+    """
+    grouped = per_customer.groupby(["cohort", "k"], sort=True)
+    return pd.DataFrame({"customers": grouped.size(), "revenue": grouped["a"].sum()}).reset_index()
 
 
 def _purchase_activity(transactions: pd.DataFrame, period: str, last: int) -> pd.DataFrame:

@@ -281,7 +281,7 @@ def period_table(
             "Period KPIs need purchases (customer id, order date, amount) or a customers table "
             "with signup_date and churn_date (or churned + tenure_months)."
         )
-    end_ord = int(period_ordinals(pd.Series([_observation_end(data, purchases)]), period)[0])
+    end_ord = int(period_ordinals(pd.Series([observation_end_with(data, purchases)]), period)[0])
     table: pd.DataFrame | None = None
     if purchases is not None:
         if period not in purchases.period_counts:
@@ -329,8 +329,21 @@ def period_table(
     return table
 
 
-def _observation_end(data: CustomerData, purchases: PurchaseBehaviour | None) -> pd.Timestamp:
-    """The data's last day, counting purchases that stayed in a database."""
+def observation_end_with(data: CustomerData, purchases: PurchaseBehaviour | None) -> pd.Timestamp:
+    """The data's last day, counting purchases that stayed in a database.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset (its customers table, when the purchases stayed in a database).
+    purchases : PurchaseBehaviour or None
+        What the database returned, if anything.
+
+    Returns
+    -------
+    pd.Timestamp
+        The observation end (midnight).
+    """
     if purchases is None:
         return data.observation_end
     own = data.observation_end_or_none
@@ -817,7 +830,7 @@ def _mean_tenure_months(
     last purchase; in months of 365.25 / 12 days."""
     spans = customer_spans(data.customers) if data.has_customers else None
     if spans is not None and len(spans):
-        end = spans["end"].fillna(_observation_end(data, purchases))
+        end = spans["end"].fillna(observation_end_with(data, purchases))
         return float(((end - spans["start"]).dt.days / DAYS_PER_MONTH).mean()), None
     if data.has_column(TENURE_MONTHS):
         return float(data.require_customers()[TENURE_MONTHS].mean()), None
@@ -878,7 +891,7 @@ def compute_kpis(
         table, no_period_reason = None, str(err)
     cur = prev = None
     if table is not None:
-        end = pd.Timestamp(as_of) if as_of is not None else _observation_end(data, purchases)
+        end = pd.Timestamp(as_of) if as_of is not None else observation_end_with(data, purchases)
         target = last_complete_period(end, period)
         available = table.index[table.index <= target]
         if len(available) == 0:

@@ -567,6 +567,10 @@ class PurchaseBehaviour:
         data (prefixed `now_`), churned (no purchase in the window from the cutoff).
     horizon_days, cutoff_day, last_day : int
         The churn window (days), its first day and the last purchase day (day numbers).
+    cohort_cells : dict
+        Period name -> DataFrame (cohort, k, customers, revenue): customers whose first order
+        falls in period `cohort` who ordered in period cohort + k, and their order revenue
+        (`analytics.business.cohorts.cohort_cells`).
     """
 
     period_counts: dict[str, pd.DataFrame]
@@ -574,6 +578,7 @@ class PurchaseBehaviour:
     horizon_days: int
     cutoff_day: int
     last_day: int
+    cohort_cells: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def observation_end(self) -> pd.Timestamp:
@@ -694,6 +699,7 @@ def summarise_behaviour(
     today = (today or pd.Timestamp.now()).normalize()
     base = _marked_sql(name, roles, all_columns, today) + _orders_sql(roles)
     counts: dict[str, pd.DataFrame] = {}
+    cells: dict[str, pd.DataFrame] = {}
     for period in periods:
         expression = _PERIOD_SQL[period].format(d="purchase_day")
         frame = source.query(
@@ -732,6 +738,7 @@ ORDER BY p"""
             if column != "revenue":
                 frame[column] = frame[column].astype(np.int64)
         counts[period] = frame[list(PERIOD_COUNT_COLUMNS)]
+        cells[period] = _cohort_cells(source, base, expression)
     medians = source.query(
         base
         + """
@@ -772,7 +779,32 @@ ORDER BY d.customer_key"""
     behaviour["median_gap"] = medians.set_index(medians["customer_id"].astype(str))["median_gap"].astype(float)
     for prefix, as_of in (("cut_", cut), ("now_", now)):
         _finish_features(behaviour, prefix, as_of)
-    return PurchaseBehaviour(counts, behaviour, horizon, cut, last_day)
+    return PurchaseBehaviour(counts, behaviour, horizon, cut, last_day, cells)
+
+
+def _cohort_cells(source: Source, base: str, expression: str) -> pd.DataFrame:
+    """Customers and order revenue per (acquisition cohort, periods since) from the database."""
+    frame = source.query(
+        base
+        + f""",
+order_periods AS (SELECT customer_key, amount, {expression} AS p FROM orders),
+firsts AS (SELECT customer_key, MIN(p) AS cohort FROM order_periods GROUP BY customer_key),
+per_customer AS (
+    SELECT f.cohort, o.p - f.cohort AS k, o.customer_key, SUM(o.amount) AS amount
+    FROM order_periods o JOIN firsts f ON f.customer_key = o.customer_key
+    GROUP BY f.cohort, o.p, o.customer_key
+)
+SELECT cohort, k, COUNT(*) AS customers, SUM(amount) AS revenue
+FROM per_customer GROUP BY cohort, k ORDER BY cohort, k"""
+    )
+    return pd.DataFrame(
+        {
+            "cohort": frame["cohort"].astype(np.int64),
+            "k": frame["k"].astype(np.int64),
+            "customers": frame["customers"].astype(np.int64),
+            "revenue": frame["revenue"].astype(float),
+        }
+    )
 
 
 def triples(summary: pd.DataFrame) -> pd.DataFrame:

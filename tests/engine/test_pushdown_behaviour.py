@@ -1,8 +1,8 @@
-"""KPI period counts, RFM values and churn features pushed down: the same figures as the embedded path.
+"""KPI period counts, cohorts, RFM values and churn features pushed down: the same figures as the embedded path.
 
 The same purchase file goes through the embedded path (the customer-day table), a DuckDB file, a
-real PostgreSQL server and local Spark; every counter, RFM value, churn feature, label and the
-churn window must agree (relative difference under 1e-6), and the `--db` report's kpis, churn and
+real PostgreSQL server and local Spark; every counter, cohort matrix, RFM value, churn feature,
+label and the churn window must agree (relative difference under 1e-6), and the `--db` report's kpis, churn and
 segments sections must equal the file report's. PostgreSQL and Spark are skipped with their reason
 where unavailable.
 """
@@ -16,9 +16,11 @@ import pandas as pd
 import pytest
 
 from analytics.business.churn_inputs import derive_churn_label, transaction_features
+from analytics.business.cohorts import cohort_table
 from analytics.business.kpis import _period_counts
 from analytics.business.segments import rfm_table
 from analytics.data.ingest import load_files
+from analytics.data.schema import CUSTOMER_ID, CustomerData
 from analytics.engine.customer_days import customer_days
 from analytics.engine.pushdown import (
     PERIOD_COUNT_COLUMNS,
@@ -69,6 +71,16 @@ def check_same(pushed: PurchaseBehaviour, path: Path) -> None:
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, check_index_type=False)
     churned = pushed.customers.loc[derived.features.index, "churned"]
     assert churned.tolist() == derived.churned.tolist()
+    ids = pd.DataFrame({CUSTOMER_ID: pushed.customers.index})
+    for period in PERIODS:
+        expected_cohorts = cohort_table(data, period=period)
+        got_cohorts = cohort_table(CustomerData(name="db", customers=ids), period=period, purchases=pushed)
+        assert got_cohorts.last_period == expected_cohorts.last_period
+        pd.testing.assert_series_equal(got_cohorts.sizes, expected_cohorts.sizes)
+        for name in ("active", "retention", "revenue", "revenue_retention"):
+            pd.testing.assert_frame_equal(
+                getattr(got_cohorts, name), getattr(expected_cohorts, name), check_exact=False, rtol=1e-9
+            )
 
 
 def test_duckdb_file_gives_the_same_counts_rfm_and_churn_features(purchase_file):
