@@ -419,7 +419,7 @@ def _axes(
         out.append(f'<text x="{ML - 6}" y="{py + 4:.1f}" class="l" text-anchor="end">{_e(label)}</text>')
         if y.linear:
             out.append(f'<line x1="{ML}" y1="{py:.1f}" x2="{W - MR}" y2="{py:.1f}" class="g"/>')
-    x_title, y_title = xs.get("title", xs["field"]), ys.get("title", ys["field"])
+    x_title, y_title = _title_text(xs.get("title", xs["field"])), _title_text(ys.get("title", ys["field"]))
     if x_title:
         out.append(
             f'<text x="{(ML + W - MR) / 2}" y="{height - 8}" text-anchor="middle" class="at">{_e(str(x_title))}</text>'

@@ -117,3 +117,14 @@ def test_cohort_revenue_heatmap_names_its_currency():
 
     chart = cohort_heatmap(cohort_table(load_demo("cdnow_sample"), period="month"), measure="revenue", currency="USD")
     assert "Revenue (USD)" in _titles(chart)
+
+
+def test_a_long_money_axis_title_breaks_into_two_lines():
+    # 'Revenue (currency not set)' stood taller than the Home chart's plot and pushed its title out of view
+    trend = pd.DataFrame({"period": pd.date_range("2025-01-01", periods=3, freq="MS"), "value": [1.0, 2.0, 3.0]})
+    spec = kpi_trend_chart(trend, label="Revenue", unit="currency").to_dict()
+    assert spec["encoding"]["y"]["title"] == ["Revenue", "(currency not set)"]
+    assert (
+        kpi_trend_chart(trend, label="Revenue", unit="currency", currency="EUR").to_dict()["encoding"]["y"]["title"]
+        == "Revenue (EUR)"
+    )

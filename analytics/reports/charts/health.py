@@ -27,6 +27,15 @@ def _unit_format(unit: str, *, axis: bool = False) -> str:
     return {"share": ".1%", "customers": ",.0f"}.get(unit, ",.2f")
 
 
+def _axis_lines(title: str, max_chars: int = 18) -> str | list[str]:
+    """An axis title in two lines when it is long: 'Revenue (EUR)' stays, 'Revenue (currency not set)'
+    becomes ['Revenue', '(currency not set)']."""
+    if len(title) <= max_chars or " (" not in title:
+        return title
+    head, _, tail = title.partition(" (")
+    return [head, f"({tail}"]
+
+
 def period_axis(periods: pd.Series, *, max_labels: int = 12) -> alt.Axis:
     """A time axis with ticks on period starts only, one per period (or every k-th when crowded).
 
@@ -100,7 +109,9 @@ def kpi_trend_chart(
         ),
         y=alt.Y(
             "value:Q",
-            title=None if compact else y_title,
+            # a long title ('Revenue (currency not set)') stands taller than a short chart's plot and pushed
+            # the chart's own title out of its box: broken into two lines it fits (checked in Chromium)
+            title=None if compact else _axis_lines(y_title),
             axis=None if compact else alt.Axis(format=_unit_format(unit, axis=True)),
             scale=alt.Scale(zero=False),
         ),
