@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from analytics.data import schema as s
 from analytics.data.columns import ColumnMapping
-from analytics.data.io import RawTable
+from analytics.data.io import RawTable, release_arrow_memory
 from analytics.data.parsing import (
     TEXT,
     ParsedNumbers,
@@ -36,12 +36,12 @@ from analytics.data.parsing import (
     flag_share_readable,
     is_arrow_text,
     is_blank,
+    is_blank_text,
     numeric_share,
     parse_dates,
     parse_flags,
     parse_numbers,
     to_text,
-    trimmed_text,
 )
 from analytics.data.periods import DAYS_PER_MONTH
 
@@ -119,12 +119,17 @@ def _row_key(columns: Sequence[str], frame: pd.DataFrame, rows: np.ndarray) -> n
 
 
 def _text_rank(ids: pd.Series) -> np.ndarray:
-    """Each id's rank in Python's string order (code points; UTF-8 bytes sort the same way)."""
+    """Each id's rank in Python's string order (code points; UTF-8 bytes sort the same way).
+
+    Equal ids share a rank; missing ids rank -1.
+    """
     codes, uniques = pd.factorize(ids.to_numpy(dtype=object))
     positions = pc.sort_indices(pa.array(uniques, type=pa.large_string())).to_numpy()
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[positions] = np.arange(len(uniques))
-    return rank[codes]
+    if not len(uniques):  # no id at all
+        return np.full(len(codes), -1, dtype=np.int64)
+    return np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
 
 
 def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
@@ -188,7 +193,7 @@ def clean_transactions(
     today = (today or pd.Timestamp.now()).normalize()
     ex = _Exclusions(len(frame), s.TRANSACTIONS)
 
-    ids = _customer_ids(frame[roles[s.CUSTOMER_ID]], roles[s.CUSTOMER_ID], notes)
+    ids, id_rank = _customer_ids(frame[roles[s.CUSTOMER_ID]], roles[s.CUSTOMER_ID], notes)
     ex.add("No customer id", ids.isna())
 
     dates = parse_dates(frame[roles[s.ORDER_DATE]], mapping.day_first)
@@ -210,12 +215,12 @@ def clean_transactions(
         notes.append(f"Amount computed as '{roles[s.QUANTITY]}' x '{unit_price}'.")
     ex.add("Amount missing or not a number", amount.isna() | ~np.isfinite(amount.fillna(0)))
 
-    order_ids = _order_ids(frame[roles[s.ORDER_ID]]) if s.ORDER_ID in roles else None
-    if order_ids is not None:
+    order_text = None
+    if s.ORDER_ID in roles:
         # Online Retail's convention: "C" + the invoice number marks a cancellation. Other ids that
         # merely start with a C ("CUST-0001", "CA-2024-17") are ordinary orders.
-        raw_ids = frame[roles[s.ORDER_ID]].astype(TEXT).str.strip()
-        cancelled = raw_ids.str.match(r"^[Cc]\d+$").fillna(False).to_numpy(dtype=bool)
+        order_text = frame[roles[s.ORDER_ID]].astype(TEXT).str.strip()
+        cancelled = order_text.str.match(r"^[Cc]\d+$").fillna(False).to_numpy(dtype=bool)
         ex.add("Cancellation (invoice number starts with C)", cancelled)
     ex.add("Return or refund (negative amount)", (amount < 0).to_numpy())
     zero = int(((amount == 0) & ex.kept).sum())
@@ -231,7 +236,7 @@ def clean_transactions(
         frame, ex, candidates_by=[*mapped, *([mapping.unit_price] if mapping.unit_price else [])]
     )
     possible = 0
-    if order_ids is not None or mapping.drop_exact_duplicates:
+    if order_text is not None or mapping.drop_exact_duplicates:
         ex.add(DUPLICATE_REASON, duplicates)
     else:
         possible = int(duplicates.sum())
@@ -239,9 +244,10 @@ def clean_transactions(
             notes.append(possible_duplicates_note(possible))
 
     # The rows kept, sorted by date then customer id (a stable sort: ties keep the file's order).
+    release_arrow_memory()  # parsing scratch, before the output columns are built
     kept = np.flatnonzero(ex.kept)
     day_time = dates.values.to_numpy(dtype="datetime64[ns]")[kept].view(np.int64)
-    order = kept[np.lexsort((_text_rank(ids.iloc[kept]), day_time))]
+    order = kept[np.lexsort((id_rank[kept], day_time))]
     out = pd.DataFrame(
         {
             s.CUSTOMER_ID: ids.to_numpy(dtype=object)[order],
@@ -249,8 +255,8 @@ def clean_transactions(
             s.AMOUNT: np.asarray(amount, dtype="float64")[order],
         }
     )
-    if order_ids is not None:
-        out[s.ORDER_ID] = order_ids.to_numpy(dtype=object)[order]
+    if order_text is not None:
+        out[s.ORDER_ID] = _order_ids(frame[roles[s.ORDER_ID]], order_text, order)
     if s.QUANTITY in roles:
         out[s.QUANTITY] = parse_numbers(frame[roles[s.QUANTITY]]).values.to_numpy()[order]
     for role in (s.PRODUCT, s.CHANNEL):
@@ -418,23 +424,32 @@ PLACEHOLDER_REASON = "Placeholder date (1900-01-01, 1970-01-01, 9999-12-31 and t
 NON_FINITE_REASON = "Amount is NaN or infinite"
 
 
-def _customer_ids(values: pd.Series, column: str, notes: list[str]) -> pd.Series:
-    """Customer ids as text (`to_text` then `_normalise_ids`), each distinct cell read once.
+def _customer_ids(values: pd.Series, column: str, notes: list[str]) -> tuple[pd.Series, np.ndarray]:
+    """Customer ids as text (`to_text` then `_normalise_ids`) and each row's id rank (`_text_rank`).
 
-    Rows holding the same id share one Python string (8 bytes a row instead of a string each).
+    Each distinct cell is read and ranked once; rows holding the same id share one Python string
+    (8 bytes a row instead of a string each).
     """
     found = distinct(values)
     if found is None:
-        return _normalise_ids(to_text(values), column, notes)
+        ids = _normalise_ids(to_text(values), column, notes)
+        return ids, _text_rank(ids)
     per_value = _normalise_ids(to_text(found.values), column, notes)
-    return found.take(per_value, values.index)
+    return found.take(per_value, values.index), _text_rank(per_value)[found.codes]
 
 
-def _order_ids(values: pd.Series) -> pd.Series:
-    """Order ids as `to_text` gives them; a text column cell by cell in Arrow (order ids rarely repeat)."""
+def _order_ids(values: pd.Series, trimmed: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The order ids of `rows` as `to_text` gives them (object array, NaN where blank).
+
+    `trimmed` is the column as stripped text. A text column is read cell by cell in Arrow, for
+    the rows kept only (order ids rarely repeat, so hashing them first would gain nothing).
+    """
     if not is_arrow_text(values):
-        return to_text(values)
-    return pd.Series(trimmed_text(values).to_numpy(dtype=object, na_value=np.nan), index=values.index, dtype=object)
+        return to_text(values).to_numpy(dtype=object)[rows]
+    text = trimmed.take(rows)
+    cells = text.to_numpy(dtype=object, na_value=np.nan)
+    cells[is_blank_text(text).to_numpy(dtype=bool)] = np.nan
+    return cells
 
 
 def _normalise_ids(ids: pd.Series, column: str, notes: list[str]) -> pd.Series:

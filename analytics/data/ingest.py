@@ -9,6 +9,7 @@ A dataset takes at most one purchase log and one customers table; they are joine
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -17,7 +18,7 @@ import pandas as pd
 from analytics.data import schema as s
 from analytics.data.cleaning import clean_customers, clean_transactions
 from analytics.data.columns import ColumnMapping, guess_mapping
-from analytics.data.io import RawTable, read_table
+from analytics.data.io import RawTable, read_table, release_arrow_memory
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,11 @@ def load_files(
             table = LoadedTable(raw=table.raw, mapping=chosen)
         tables.append(table)
     label = name or " + ".join(file_name for file_name, _ in files)
-    return build_dataset(tables, name=label, today=today)
+    data = build_dataset(tables, name=label, today=today)
+    del tables  # the raw cells (pandas' column caches make cycles: collected before releasing)
+    gc.collect()
+    release_arrow_memory()
+    return data
 
 
 def data_section(data: s.CustomerData) -> dict:

@@ -85,7 +85,7 @@ def is_arrow_text(values: pd.Series) -> bool:
     return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 
 
-_distinct_cache: dict[int, tuple[weakref.ref, Distinct]] = {}
+_distinct_cache: dict[int, tuple[weakref.ref, Distinct | None]] = {}
 _distinct_lock = threading.Lock()
 
 
@@ -114,6 +114,9 @@ def distinct(values: pd.Series) -> Distinct | None:
     with _distinct_lock:
         hit = _distinct_cache.get(key)
         if hit is not None and hit[0]() is chunked:
+            if hit[1] is None:
+                n = len(values)
+                return Distinct(values.reset_index(drop=True), np.arange(n, dtype=np.int32), np.ones(n, dtype=np.int64))
             return hit[1]
     array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
     encoded = pc.dictionary_encode(array)
@@ -130,22 +133,21 @@ def distinct(values: pd.Series) -> Distinct | None:
     )
 
     _remember(chunked, result)
-    # The distinct cells are their own distinct cells: parsers called on them do not hash again.
-    n = len(dictionary)
-    _remember(
-        result.values.array._pa_array,
-        Distinct(values=result.values, codes=np.arange(n, dtype=np.int32), counts=np.ones(n, dtype=np.int64)),
-    )
+    # The distinct cells are their own distinct cells: parsers called on them do not hash again
+    # (remembered without a reference to them, so the entry goes when they do).
+    _remember(result.values.array._pa_array, None)
     return result
 
 
-def _remember(chunked: pa.ChunkedArray, found: Distinct) -> None:
+def _remember(chunked: pa.ChunkedArray, found: Distinct | None) -> None:
+    """Cache `found` for this Arrow data while it lives (None: the data is its own distinct cells)."""
     key = id(chunked)
-    cache, lock = _distinct_cache, _distinct_lock  # still bound while the interpreter shuts down
+    cache = _distinct_cache  # still bound while the interpreter shuts down
 
     def forget(_: weakref.ref) -> None:
-        with lock:
-            cache.pop(key, None)
+        # No lock: the garbage collector may call this while this thread holds it; one dict.pop
+        # is atomic anyway.
+        cache.pop(key, None)
 
     with _distinct_lock:
         _distinct_cache[key] = (weakref.ref(chunked, forget), found)
@@ -467,10 +469,10 @@ def _trimmed(values: pd.Series) -> pd.Series:
     return text.where(~_blank_cells(values))
 
 
-def trimmed_text(values: pd.Series) -> pd.Series:
-    """Cells as trimmed Arrow-backed text, NA where blank, computed cell by cell.
+def is_blank_text(values: pd.Series) -> pd.Series:
+    """`is_blank` computed cell by cell, without hashing the column first.
 
-    For columns whose cells rarely repeat (order ids): no hashing, no Python string per row.
+    For columns whose cells rarely repeat (order ids), where `distinct` would gain nothing.
 
     Parameters
     ----------
@@ -480,9 +482,9 @@ def trimmed_text(values: pd.Series) -> pd.Series:
     Returns
     -------
     pd.Series
-        Text (``string[pyarrow]``) aligned with `values`.
+        Booleans aligned with `values`.
     """
-    return _trimmed(values)
+    return _blank_cells(values)
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,8 @@ def test_load_files_accounts_for_every_row_on_a_generated_log():
     assert [(e.reason, e.rows, e.examples) for e in report.excluded] == [
         (e.reason, e.rows, e.examples) for e in slow[1].excluded
     ]
+
+
+def test_a_log_without_any_customer_id_is_refused_with_its_reason():
+    with pytest.raises(DataError, match="all 2 rows were excluded .2 no customer id"):
+        load_files([("orders.csv", b"customer_id,order_date,amount\n,2024-01-02,1\n ,2024-01-03,2\n")])
