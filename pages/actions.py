@@ -15,9 +15,11 @@ from streamlit.delta_generator import DeltaGenerator
 
 from analytics.business.actions import action_list, close_the_loop, filter_actions
 from analytics.business.experiment import CONTROL, GROUP
+from analytics.business.glossary import help_text
 from analytics.business.kpis import kpi_trend
 from analytics.business.lifecycle import stage_counts
 from analytics.business.segments import QUADRANT_ADVICE, SAVE_FIRST, SEGMENTS, segment_summary
+from analytics.business.value import horizon_label
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData, DataError
 from analytics.reports.charts.economics import customers_over_time
@@ -80,7 +82,7 @@ def for_people(actions: pd.DataFrame, segment_label: str, full: pd.DataFrame) ->
         "rank": "Rank",
         CUSTOMER_ID: "Customer",
         "segment": segment_label,
-        "clv": "Value",
+        "clv": horizon_label(models.clv_settings().horizon_months).capitalize(),
         "churn_probability": "Churn probability",
         "value_at_stake": "Value at stake",
         "days_since_last_purchase": "Days since last purchase",
@@ -284,9 +286,9 @@ def answer_block(place: DeltaGenerator, actions: pd.DataFrame, filtered: pd.Data
             help=f"Of {len(actions):,} current customers with a value and a risk.",
         )
         b.metric(
-            "Value at stake",
+            f"Value at stake ({horizon_label(models.clv_settings().horizon_months)} x churn risk)",
             us.money(total),
-            help="Sum of value x churn probability: what the list is expected to lose if nothing is done.",
+            help=help_text("value_at_stake"),
         )
         if not len(filtered):
             st.info("No customer matches these filters: choose more segments or lower the minimum value at stake.")

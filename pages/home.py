@@ -13,28 +13,25 @@ header(
     "from your own customer data.",
 )
 
-from analytics.business.glossary import help_text  # noqa: E402
+from analytics.business.glossary import figure_key, help_text  # noqa: E402
 from analytics.formatting import percent  # noqa: E402
 from analytics.reports.charts.health import kpi_trend_chart  # noqa: E402
 from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label  # noqa: E402
-from analytics.reports.story import card_label as story_card_label  # noqa: E402
 from ui import currency as cur  # noqa: E402
 from ui import look  # noqa: E402
 from ui.health import kpi_report, trend  # noqa: E402
-from ui.kind import business_kind  # noqa: E402
 from ui.text import plain  # noqa: E402
 
 SPARK_PERIODS = 12  # months of history in each card's sparkline
 CHART_PERIODS = 24
 
 
-def card_label(key: str, fallback: str, month: str) -> tuple[str, str | None]:
-    """The glossary's label for a KPI card with the month filled in, and its hover help."""
-    return story_card_label(key, fallback, month, subscription=kind.is_subscription)
+def card_help(key: str) -> str:
+    """The glossary's hover help for a KPI card, on the KPIs' basis (a purchase log's repeat buying)."""
+    return help_text(figure_key(key, kpis.basis == "purchases"))
 
 
 data = require_data()
-kind = business_kind(data)
 code = cur.current(data)
 
 # --- data quality: a badge that links to the Data page ------------------------------------------
@@ -50,7 +47,7 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     )
     end = data.observation_end_or_none
     st.caption(
-        f"{plain(data.name)} · {data.n_customers:,} customers · "
+        f"{plain(data.name)} · {data.n_customers:,} customers (all time) · "
         + (f"data up to {end:%d %b %Y}" if end is not None else "no dates in the data")
     )
     st.page_link("pages/data.py", label="Check the data", icon=":material/fact_check:")
@@ -58,8 +55,7 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
 # --- the story: headline, KPI cards with deltas and sparklines, one chart ----------------------
 with friendly_errors("Customer health"):
     kpis = kpi_report(data, "month")
-    month = period_label(kpis.current_period)
-    labels = {key: card_label(key, key, month)[0].split(",")[0] for key in ("churn_rate", "retention_rate")}
+    labels = {key: kpis[key].label.split(",")[0] for key in ("churn_rate", "retention_rate")}
     story = headline(kpis, currency=code, labels=labels)
     st.container(key="home_headline").markdown(story.sentence)
     by_key = {k.key: k for k in kpis.kpis}
@@ -70,14 +66,13 @@ with friendly_errors("Customer health"):
             history = trend(data, kpi.key, "month")["value"].tail(SPARK_PERIODS).tolist()
         except Exception:  # a KPI without per-period values: the card shows no sparkline
             history = None
-        label, glossary_help = card_label(kpi.key, kpi.label, month)
         row.metric(
-            label,
+            kpi.label,
             format_kpi(kpi, kpi.value, code),
             format_change(kpi),
             delta_color="off" if kpi.higher_is_better is None else "normal" if kpi.higher_is_better else "inverse",
             delta_description=f"vs {period_label(kpis.previous_period)}",
-            help=glossary_help or kpi.definition,
+            help=card_help(kpi.key),
             border=True,
             chart_data=history,
             chart_type="area" if kpi.unit == "currency" else "line",
@@ -86,7 +81,9 @@ with friendly_errors("Customer health"):
     lead_kpi = by_key.get(lead)
     if lead_kpi is not None:
         series = trend(data, lead, "month").tail(CHART_PERIODS)
-        chart = kpi_trend_chart(series, label=lead_kpi.label, unit=lead_kpi.unit, currency=code).properties(height=230)
+        chart = kpi_trend_chart(
+            series, label=lead_kpi.label.split(",")[0], unit=lead_kpi.unit, currency=code
+        ).properties(height=230)
         st.altair_chart(look.fit(chart), width="stretch")
 
 # --- the guided steps: visible buttons to each page, each with its headline figure ------------
@@ -121,9 +118,9 @@ for i, (page, title, icon, explain) in enumerate(steps):
 
 with slots[0], friendly_errors("Customer health"):
     if kpis.value("nps") is not None:
-        st.metric("NPS", f"{kpis.value('nps'):+.0f}", help="% promoters (9-10) minus % detractors (0-6).")
+        st.metric(kpis["nps"].label, f"{kpis.value('nps'):+.1f}", help=card_help("nps"))  # as Customer health
     else:
-        st.metric(*card_label("retention_rate", "Retention", month)[:1], percent(kpis.value("retention_rate")))
+        st.metric(kpis["retention_rate"].label, percent(kpis.value("retention_rate")), help=card_help("retention_rate"))
 
 with slots[3], friendly_errors("What-if"):
     scenario = whatif_summary(data, WhatIfSettings())

@@ -10,6 +10,8 @@ import datetime as dt
 
 import streamlit as st
 
+from analytics.business.glossary import help_text
+from analytics.business.value import FORMULA_VS_MODEL, horizon_label
 from analytics.data.schema import CHURNED, MONTHLY_CHARGE, CustomerData, DataError
 from analytics.models.clv import ClvAnalysis, ClvSettings
 from analytics.models.sbg import lifetime_caveat
@@ -25,6 +27,7 @@ from ui import clv as lv
 from ui import currency as cur
 from ui import look
 from ui.frame import friendly_errors, header, next_step, require_data
+from ui.health import factors_text, kpi_report
 from ui.models import CLV_DEFAULTS, clv_settings
 from ui.text import plain, safe_table
 
@@ -176,14 +179,15 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     unit = lv.unit_name(s.time_unit)
     st.subheader("What your customers are worth")
     interval = analysis.interval
+    value_label = horizon_label(s.horizon_months)
     a, b, c, d = st.columns(4)
     a.metric(
-        "Total lifetime value",
+        f"Total {value_label}",
         lv.money(analysis.total_clv),
         help=f"Discounted margin all {len(customers):,} customers are expected to bring in the next "
         f"{s.horizon_months:g} months (your currency).",
     )
-    b.metric("Mean lifetime value per customer", lv.money(analysis.mean_clv), help="Your currency.")
+    b.metric(f"Average {value_label} per customer (model)", lv.money(analysis.mean_clv), help=help_text("clv_model"))
     c.metric(
         "Customers likely still active",
         f"{customers['p_alive'].sum():,.0f} of {len(customers):,}",
@@ -211,6 +215,18 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
         )
     else:
         st.caption("No range could be computed: the parameter uncertainty could not be estimated on this data.")
+    formula = kpi_report(data, "month", analysis.mean_clv)["clv_simple"]
+    if formula.value is not None:
+        st.metric(
+            formula.label,
+            lv.money(formula.value),
+            help=help_text("clv_simple"),
+            width="content",
+        )
+        st.caption(
+            f"= {factors_text(formula)} (the Customer health page's figure). Beside the model's "
+            f"{lv.money(analysis.mean_clv)}: {FORMULA_VS_MODEL}"
+        )
     st.markdown(
         f"**How it is computed.** Each customer's lifetime value = margin ({s.margin:.0%}) x expected spend per "
         f"purchase (Gamma-Gamma model) x the purchases the {lv.MODEL_CHOICES[analysis.selected]} model expects in the "

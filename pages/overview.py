@@ -8,6 +8,7 @@ import streamlit as st
 
 from analytics.assumptions import LTV_TO_CAC
 from analytics.business.kpis import KPI_SPECS, KPIReport, parse_targets
+from analytics.business.value import FORMULA_VS_MODEL
 from analytics.data.periods import PERIOD_CODES, PERIODS_PER_YEAR
 from analytics.data.schema import ACQUISITION_COST, DataError
 from analytics.reports.charts.health import kpi_trend_chart
@@ -75,7 +76,7 @@ if options:
         kpi = report[picked]
         frame = h.trend(data, picked, period).dropna()
         st.altair_chart(
-            look.fit(kpi_trend_chart(frame, label=kpi.label, unit=kpi.unit, currency=cur.current(data))),
+            look.fit(kpi_trend_chart(frame, label=kpi.label.split(",")[0], unit=kpi.unit, currency=cur.current(data))),
             width="stretch",
         )
         back = min(int(PERIODS_PER_YEAR[PERIOD_CODES[period]]), len(frame) - 1)
@@ -155,11 +156,12 @@ def section(report: KPIReport, title: str, notes: dict[str, str], later: tuple[s
 def value_notes(report: KPIReport, model_note: str) -> dict[str, str]:
     """Captions of the Value cards: the simple CLV's factors, the model, and which LTV the ratio uses."""
     notes = {
-        "clv_simple": f"= {h.factors_text(report['clv_simple'])}. Revenue over the whole expected lifetime.",
+        "clv_simple": f"= {h.factors_text(report['clv_simple'])}: margin over the whole expected lifetime. "
+        + FORMULA_VS_MODEL,
         "clv_model": model_note and model_note + " Margin, not revenue: plan spending on this one.",
         "cac": "Acquisition spend per new customer in the period.",
     }
-    ltv = "the model-based CLV" if report["clv_model"].value is not None else "the simple CLV before acquisition cost"
+    ltv = "the model-based CLV" if report["clv_model"].value is not None else "the formula CLV"
     notes["ltv_cac"] = (
         f"Uses {ltv}. Rule of thumb: about {LTV_TO_CAC:g} : 1. Well below, acquiring customers barely pays back; "
         "far above, you may be under-investing in growth."
@@ -206,7 +208,9 @@ for key, slot in slots.items():
         card(report, key, note=notes.get(key, ""), failed=failed)
 
 missing = [
-    (kpi.label, model_reason if kpi.key == "clv_model" else kpi.missing) for kpi in report.kpis if kpi.value is None
+    (KPI_SPECS[kpi.key].label, model_reason if kpi.key == "clv_model" else kpi.missing)
+    for kpi in report.kpis
+    if kpi.value is None
 ]
 if missing:
     with st.expander(f"Not available on this data ({len(missing)} KPIs): why, and which column would enable them"):

@@ -35,7 +35,8 @@ from ui.frame import friendly_errors, header, next_step, require_data
 from ui.text import plain, safe_table
 
 BIND = "query-params"
-MEASURES = {"customers": "Customers", "revenue": "Revenue", "mean_clv": "Mean CLV"}
+MEAN_VALUE = f"Mean {horizon_label(models.clv_settings().horizon_months)}"  # the value's horizon in its name
+MEASURES = {"customers": "Customers", "revenue": "Revenue", "mean_clv": MEAN_VALUE}
 PERIODS = {"month": "the previous month", "quarter": "the previous quarter"}
 
 header(
@@ -60,7 +61,7 @@ def segment_table(summary: pd.DataFrame) -> pd.DataFrame:
             "% of customers": 100 * summary["customer_share"].to_numpy(),
             "Revenue": summary["revenue"].to_numpy(),
             "% of revenue": 100 * summary["revenue_share"].to_numpy(),
-            "Mean CLV": summary["mean_clv"].to_numpy(),
+            MEAN_VALUE: summary["mean_clv"].to_numpy(),
             "What to do": summary["advice"].to_numpy(),
         }
     )
@@ -81,7 +82,7 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
     with left:
         if measure == "mean_clv" and clv is None:
             measure = "customers"
-            st.caption("Mean CLV is shown once the lifetime-value model is ready.")
+            st.caption(f"{MEAN_VALUE} is shown once the lifetime-value model is ready.")
         st.altair_chart(look.fit(segment_bars(summary, measure=measure, currency=cur.current(data))), width="stretch")
     right.markdown(
         "**How to read it.** Each customer gets three scores from 1 to 5 by quintile: **R** from days since the "
@@ -96,7 +97,7 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
                 "% of customers": "{:.1f}%",
                 "Revenue": "{:,.0f}",
                 "% of revenue": "{:.1f}%",
-                "Mean CLV": "{:,.2f}",
+                MEAN_VALUE: "{:,.2f}",
             },
             na_rep="n/a",
         ),
@@ -426,7 +427,7 @@ if not data.has_transactions:
 else:
     with rfm_slot.container(), friendly_errors("RFM segments"):
         rfm = us.rfm(data)
-        rfm_block(rfm, None, "Mean CLV fills in once the lifetime-value model has been fitted.", measure)
+        rfm_block(rfm, None, f"{MEAN_VALUE} fills in once the lifetime-value model has been fitted.", measure)
 
 st.subheader("Value x risk: whom to save first")
 value_slot = st.empty()
@@ -464,9 +465,9 @@ if rfm is not None:
     with rfm_slot.container(), friendly_errors("RFM segments"):
         clv = models.current_clv(data).customers["clv"] if scores is not None and scores.model_clv else None
         note = (
-            f"Mean CLV: {scores.value_source}, averaged over the segment's customers."
+            f"{MEAN_VALUE}: {scores.value_source}, averaged over the segment's customers."
             if clv is not None
-            else "Mean CLV needs the lifetime-value model, which could not run on this data."
+            else f"{MEAN_VALUE} needs the lifetime-value model, which could not run on this data."
         )
         rfm_block(rfm, clv, note, measure)
 

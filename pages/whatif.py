@@ -22,7 +22,7 @@ METRIC_LABELS = {
     "retention_rate": "Retention",
     "revenue_per_customer": "Revenue per active customer",
     "new_customers": "New customers",
-    "starting_customers": "Customers today",
+    "starting_customers": "Starting customers (what-if)",
 }
 METRIC_FORMATS = {
     "retention_rate": "{:.1%}",

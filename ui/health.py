@@ -90,6 +90,7 @@ FACTOR_LABELS = {
     "monthly_charge": "monthly charge",
     "charges_per_period": "charges per period",
     "lifetime_periods": "expected lifetime",
+    "margin": "margin",
     "acquisition_cost": "acquisition cost",
 }
 
@@ -97,10 +98,22 @@ FACTOR_LABELS = {
 # --- cached analytics ----------------------------------------------------------------------------
 
 
-@per_dataset(max_entries=12)
 def kpi_report(data: CustomerData, period: str, model_clv: float | None = None) -> KPIReport:
-    """Every KPI for the last complete `period` against the one before (see compute_kpis)."""
-    return compute_kpis(data, period=period, model_clv=model_clv)
+    """Every KPI for the last complete `period` against the one before (see compute_kpis), the model CLV
+    labelled with this session's horizon and the formula CLV with its margin (the Lifetime value page's)."""
+    from ui.models import clv_settings  # the model modules load only when a model is asked for
+
+    settings = clv_settings()
+    return _kpi_report(data, period, model_clv, settings.horizon_months, settings.margin)
+
+
+@per_dataset(max_entries=12)
+def _kpi_report(
+    data: CustomerData, period: str, model_clv: float | None, horizon_months: float, margin: float
+) -> KPIReport:
+    return compute_kpis(
+        data, period=period, model_clv=model_clv, model_clv_horizon_months=horizon_months, margin=margin
+    )
 
 
 @per_dataset(max_entries=24)
@@ -249,18 +262,19 @@ def delta_color(kpi: KPI) -> str:
 
 
 def factors_text(kpi: KPI) -> str:
-    """The simple CLV's factors in words: '38.41 average order value x 1.09 orders ... - 52.28'."""
-    parts, cost = [], None
+    """The formula CLV's factors in words: '38.41 average order value x 1.09 orders ... x 30% margin'."""
+    parts = []
     for name, value in kpi.factors:
         if name == "acquisition_cost":
-            cost = value
-            continue
-        shown = "?" if value is None else (f"{value:,.2f}" if name != "lifetime_periods" else f"{value:,.1f}")
+            continue  # LTV:CAC divides by it; the formula CLV itself does not subtract it
+        if value is None:
+            shown = "?"
+        elif name == "margin":
+            shown = f"{value:.0%}"
+        else:
+            shown = f"{value:,.2f}" if name != "lifetime_periods" else f"{value:,.1f}"
         parts.append(f"{shown} {FACTOR_LABELS.get(name, name)}")
-    text = " × ".join(parts)
-    if cost:
-        text += f" − {cost:,.2f} {FACTOR_LABELS['acquisition_cost']}"
-    return text
+    return " × ".join(parts)
 
 
 def gap_text(key: str, gap: float | None, on_target: bool | None) -> str:

@@ -90,7 +90,7 @@ LABELS = {
     "repeat_rate": "Repeat rate per {unit} (not retention)",
     "revenue_per_customer": "Revenue per active customer per {unit}",
     "new_customers": "New customers per {unit}",
-    "starting_customers": "Customers today",
+    "starting_customers": "Starting customers (what-if)",
     "spend_growth": "Spend growth with tenure",
     "margin_rate": "Margin",
     "acquisition_cost": "Acquisition cost per new customer",

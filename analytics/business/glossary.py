@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import pandas as pd
+
 BOTH = ("subscription", "purchase_log")
 SUBSCRIPTION = ("subscription",)
 PURCHASE_LOG = ("purchase_log",)
@@ -49,23 +51,130 @@ class Term:
 
 TERMS: tuple[Term, ...] = (
     Term(
-        "customers",
+        "customers_all_time",
         "Customers (all time)",
-        "Everyone in the data: every customer id with a purchase or a customers-table row.",
+        "Everyone in the data: every customer id with a purchase or a customers-table row, including those "
+        "who have left.",
         "count of distinct customer ids",
         "all time",
         BOTH,
-        ("Data", "report data.customers"),
+        ("Home (data badge)", "Data", "report data.customers"),
+    ),
+    Term(
+        "customers",
+        "Customers on the books, end of <month>",
+        "Subscription: customers signed up by the month's end and not churned by then. Purchase log: everyone "
+        "who has bought by the month's end (nobody says they left; see 'Customers still active (purchase "
+        "model, today)' for who is likely still buying).",
+        "subscriptions: signed up by the month's end and not churned; purchases: distinct buyers to date",
+        "month end",
+        BOTH,
+        ("Customer health", "report kpis.values.customers"),
     ),
     Term(
         "active_customers",
-        "Active customers, <month>",
-        "Subscription: customers on the books at the end of the month. Purchase log: customers who bought "
-        "in the month (buyers), which is not the same as customers still active.",
-        "subscriptions: signed up by the month's end and not churned; purchases: distinct buyers in the month",
+        "Customers active during <month>",
+        "Subscription: customers subscribed at any time in the month, including those who left during it "
+        "(so more than the customers on the books at its end). Purchase log: customers who bought in the "
+        "month (buyers), which is not the same as customers still active.",
+        "subscriptions: signed up by the month's end and not churned before it began; purchases: distinct "
+        "buyers in the month",
         "month",
         BOTH,
-        ("Customer health", "report kpis.values.active_customers"),
+        ("Home", "Customer health", "report kpis.values.active_customers"),
+    ),
+    Term(
+        "new_customers",
+        "New customers, <month>",
+        "Customers whose first purchase (or signup) falls in the month.",
+        "count of first purchases (signups) in the month",
+        "month",
+        BOTH,
+        ("Customer health", "report kpis.values.new_customers"),
+    ),
+    Term(
+        "revenue",
+        "Revenue, <month>",
+        "Sum of purchase amounts in the month.",
+        "sum of amounts",
+        "month",
+        BOTH,
+        ("Home", "Customer health", "report kpis.values.revenue"),
+    ),
+    Term(
+        "average_order_value",
+        "Average order value, <month>",
+        "Revenue per order in the month.",
+        "revenue / orders",
+        "month",
+        BOTH,
+        ("Customer health", "report kpis.values.average_order_value"),
+    ),
+    Term(
+        "purchase_frequency",
+        "Orders per buying customer, <month>",
+        "Orders in the month per customer who bought in it.",
+        "orders / buyers",
+        "month",
+        BOTH,
+        ("Customer health", "report kpis.values.purchase_frequency"),
+    ),
+    Term(
+        "repeat_purchase_rate",
+        "Repeat buyers (2+ orders), by end of <month>",
+        "Share of the customers who have bought by the month's end who have ordered at least twice.",
+        "customers with 2 or more orders / customers to date",
+        "all time to the month's end",
+        BOTH,
+        ("Customer health", "report kpis.values.repeat_purchase_rate"),
+    ),
+    Term(
+        "customer_lifetime",
+        "Expected customer lifetime at <month>'s churn",
+        "How long a customer stays if the month's churn rate held for ever.",
+        "1 / churn rate (in months)",
+        "month",
+        BOTH,
+        ("Customer health", "report kpis.values.customer_lifetime"),
+    ),
+    Term(
+        "mean_tenure_months",
+        "Observed mean tenure (all customers)",
+        "Mean months from acquisition to leaving, or to the data's end for customers still here.",
+        "mean over customers of (churn date or data end - acquisition date)",
+        "all time",
+        BOTH,
+        ("Customer health", "report kpis.values.mean_tenure_months"),
+    ),
+    Term(
+        "cac",
+        "Acquisition cost per new customer, <month>",
+        "Acquisition spend per customer won in the month.",
+        "acquisition spend / new customers",
+        "month",
+        BOTH,
+        ("Customer health", "report kpis.values.cac"),
+    ),
+    Term(
+        "whatif_starting_customers",
+        "Starting customers (what-if)",
+        "The customers the what-if starts from. Purchase log: the purchase model's expected active customers "
+        "today. Subscription with payments: customers who paid in the last complete month; otherwise "
+        "customers on the books at its end. Its source sentence on the What-if page says which.",
+        "as its source says",
+        "the last complete month (or today for the purchase model)",
+        BOTH,
+        ("What-if", "report whatif.inputs.starting_customers"),
+    ),
+    Term(
+        "lifecycle_active",
+        "Active (lifecycle stage, today)",
+        "Segments page: customers whose chance of still being a customer is high (or, without a model, who "
+        "bought within their usual gap). A stage, not a count of customers on the books.",
+        "P(alive) (or churn model) at or above the Active threshold; else days since the last purchase",
+        "today (the data's last day)",
+        BOTH,
+        ("Segments",),
     ),
     Term(
         "expected_alive_customers",
@@ -95,6 +204,26 @@ TERMS: tuple[Term, ...] = (
         "month",
         PURCHASE_LOG,
         ("Home", "Customer health", "report kpis.values.retention_rate (purchase logs)"),
+    ),
+    Term(
+        "lapse_rate",
+        "Lapsed buyers, <month> (monthly)",
+        "Purchase log: share of last month's buyers who did not buy this month (1 - repeat rate). Occasional "
+        "buyers skip months without leaving, so this is not churn; the purchase model's yearly retention is.",
+        "buyers of last month who did not buy this month / buyers of last month",
+        "month",
+        PURCHASE_LOG,
+        ("Home", "Customer health", "report kpis.values.churn_rate (purchase logs)"),
+    ),
+    Term(
+        "buyers",
+        "Buyers, <month>",
+        "Purchase log: customers who bought in the month. Not the customers still active: see the purchase "
+        "model's expected active customers.",
+        "distinct buyers in the month",
+        "month",
+        PURCHASE_LOG,
+        ("Home", "Customer health", "report kpis.values.active_customers (purchase logs)"),
     ),
     Term(
         "yearly_retention_rate",
@@ -144,14 +273,14 @@ TERMS: tuple[Term, ...] = (
         ("Home", "Lifetime value", "HTML report", "report clv.mean_clv", "report kpis.values.clv_model"),
     ),
     Term(
-        "clv_formula",
+        "clv_simple",
         "Formula lifetime value (average, undiscounted)",
         "The textbook formula on averages over every customer ever seen. It counts customers who have "
         "already left and does not discount, so it is larger than the model's value of today's customers.",
         "average order value x purchases a year x expected lifetime in years x margin",
         "expected lifetime",
         BOTH,
-        ("Customer health", "report kpis.values.clv_simple"),
+        ("Customer health", "Lifetime value", "report kpis.values.clv_simple"),
     ),
     Term(
         "clv_new_customer",
@@ -195,7 +324,7 @@ TERMS: tuple[Term, ...] = (
     ),
     Term(
         "ltv_cac",
-        "Lifetime value : acquisition cost",
+        "Lifetime value : acquisition cost (model value when fitted)",
         "How many times a customer's value covers what it cost to win them. Uses the model's value when "
         "there is one (the same figure as the Lifetime value page).",
         "value per customer / average acquisition cost",
@@ -223,6 +352,60 @@ TERMS: tuple[Term, ...] = (
         ("Churn: who is leaving", "Action list", "Segments"),
     ),
     Term(
+        "csat",
+        "CSAT (survey answers to date)",
+        "Share of satisfaction answers that are 4 or 5 (of 5).",
+        "answers 4-5 / answers",
+        "all answers in the data",
+        BOTH,
+        ("Customer health", "report kpis.values.csat"),
+    ),
+    Term(
+        "ces",
+        "CES (survey answers to date)",
+        "Mean customer effort score (1-7, lower is easier).",
+        "mean of the answers",
+        "all answers in the data",
+        BOTH,
+        ("Customer health", "report kpis.values.ces"),
+    ),
+    Term(
+        "avg_resolution_hours",
+        "Average resolution time (all tickets)",
+        "Mean hours to resolve a support ticket, weighted by tickets.",
+        "sum of hours x tickets / tickets",
+        "all tickets in the data",
+        BOTH,
+        ("Customer health", "report kpis.values.avg_resolution_hours"),
+    ),
+    Term(
+        "first_contact_resolution",
+        "First-contact resolution (all tickets)",
+        "Share of tickets resolved at the first contact, weighted by tickets.",
+        "tickets resolved at first contact / tickets",
+        "all tickets in the data",
+        BOTH,
+        ("Customer health", "report kpis.values.first_contact_resolution"),
+    ),
+    Term(
+        "escalation_rate",
+        "Escalation rate (all tickets)",
+        "Escalated tickets per ticket.",
+        "escalated tickets / tickets",
+        "all tickets in the data",
+        BOTH,
+        ("Customer health", "report kpis.values.escalation_rate"),
+    ),
+    Term(
+        "complaints_per_day",
+        "Complaints per day (whole data span)",
+        "Complaints divided by the days the data covers.",
+        "complaints / days covered",
+        "the data's span",
+        BOTH,
+        ("Customer health", "report kpis.values.complaints_per_day"),
+    ),
+    Term(
         "nps",
         "NPS (survey answers to date)",
         "Net Promoter Score of the 0-10 'would you recommend us' answers.",
@@ -234,6 +417,87 @@ TERMS: tuple[Term, ...] = (
 )
 
 BY_KEY: dict[str, Term] = {t.key: t for t in TERMS}
+
+PURCHASE_BASIS_NAMES = {"retention_rate": "repeat_rate", "churn_rate": "lapse_rate", "active_customers": "buyers"}
+"""KPI keys whose purchase-log meaning has its own glossary entry."""
+
+PERIOD_ADJECTIVES = {"month": "monthly", "quarter": "quarterly", "year": "yearly"}
+
+
+def period_name(period: str | None) -> str:
+    """'2025-12' -> 'Dec 2025', '2025Q4' -> 'Q4 2025', '2025' -> '2025' (anything else unchanged).
+
+    Parameters
+    ----------
+    period : str or None
+        A period as the report writes it.
+
+    Returns
+    -------
+    str
+        The label ("the last period" when there is none).
+    """
+    if not period:
+        return "the last period"
+    try:
+        p = pd.Period(period)
+    except (ValueError, TypeError):
+        return str(period)
+    code = p.freqstr[0]
+    if code == "M":
+        return p.strftime("%b %Y")
+    if code == "Q":
+        return f"Q{p.quarter} {p.year}"
+    return str(p)
+
+
+def figure_key(key: str, repeat_basis: bool = False) -> str:
+    """The glossary key of a KPI: on a purchase log's repeat-buying basis retention is the repeat rate,
+    churn the lapse rate and active customers the month's buyers (`PURCHASE_BASIS_NAMES`).
+
+    Parameters
+    ----------
+    key : str
+        A KPI or glossary key.
+    repeat_basis : bool
+        True when the KPIs are measured from purchases.
+
+    Returns
+    -------
+    str
+        The glossary key.
+    """
+    return PURCHASE_BASIS_NAMES.get(key, key) if repeat_basis else key
+
+
+def figure_label(key: str, period: str | None = None, *, period_kind: str = "month", repeat_basis: bool = False) -> str:
+    """A figure's label with its period or basis: the glossary's name, the period filled in.
+
+    Every page, the HTML report and the report's `kpis.values` labels come from here, so the same figure
+    reads the same everywhere ("Churn, Dec 2025 (monthly)", "Customers on the books, end of Q4 2025").
+
+    Parameters
+    ----------
+    key : str
+        A glossary key (KPI keys are glossary keys).
+    period : str, optional
+        The period as the report writes it ('2025-12'); None for "the last period".
+    period_kind : {'month', 'quarter', 'year'}
+        The KPIs' period length.
+    repeat_basis : bool
+        True when retention is measured from repeat buying (a purchase log): 'retention_rate' is then
+        labelled by its honest name, the repeat rate.
+
+    Returns
+    -------
+    str
+        The label.
+    """
+    name = term(figure_key(key, repeat_basis)).name
+    if "<month>" not in name:
+        return name
+    adjective = PERIOD_ADJECTIVES.get(period_kind, period_kind)
+    return name.replace("(monthly)", f"({adjective})").replace("<month>", period_name(period))
 
 
 def term(key: str) -> Term:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analytics.assumptions import LTV_TO_CAC
+from analytics.assumptions import LTV_TO_CAC, MARGIN_RATE
 from analytics.data.periods import (
     DAYS_PER_MONTH,
     MONTHS_PER_PERIOD,
@@ -547,14 +547,14 @@ KPI_SPECS: dict[str, _Spec] = {
         True,
     ),
     "clv_simple": _Spec(
-        "CLV (simple)",
+        "Formula lifetime value (average, undiscounted)",
         "currency",
-        "Formula CLV: average order value x purchase frequency x expected lifetime - acquisition cost; averaged over "
+        "Formula CLV: average order value x purchase frequency x expected lifetime x margin; averaged over "
         "everyone and undiscounted, so larger than the model's value of today's customers.",
         True,
     ),
     "clv_model": _Spec(
-        "CLV (model)",
+        "Average 12-month value per customer (model)",
         "currency",
         "Mean customer value over the Lifetime value page's horizon (12 months by default) from its fitted model.",
         True,
@@ -860,6 +860,8 @@ def compute_kpis(
     model_clv: float | None = None,
     as_of: pd.Timestamp | str | None = None,
     purchases: PurchaseBehaviour | None = None,
+    margin: float = MARGIN_RATE,
+    model_clv_horizon_months: float = 12.0,
 ) -> KPIReport:
     """Every KPI of KPI_KEYS for the last complete period (at or before `as_of`) and the one before.
 
@@ -877,6 +879,10 @@ def compute_kpis(
     purchases : PurchaseBehaviour, optional
         Purchase counts computed in a database (`analytics.engine.pushdown.summarise_behaviour`);
         `data` then holds the customers table, if any.
+    margin : float, default `analytics.assumptions.MARGIN_RATE`
+        Share of revenue kept, for the formula CLV (`analytics.business.value.formula_clv`).
+    model_clv_horizon_months : float, default 12
+        The horizon of `model_clv`, named in its label ("Average 12-month value per customer (model)").
 
     Returns
     -------
@@ -946,7 +952,7 @@ def compute_kpis(
             cac = _kpi("cac", float(data.require_customers()[ACQUISITION_COST].mean()))
         else:
             cac = replace(cac, missing="no new customer with a known acquisition cost in the period")
-    clv, gross = _simple_clv(kpis, cac, labels, data, period)
+    clv, gross = _simple_clv(kpis, cac, labels, data, period, margin)
     kpis.append(clv)
     if model_clv is not None and _num(model_clv) is not None:
         kpis.append(_kpi("clv_model", model_clv))
@@ -958,6 +964,7 @@ def compute_kpis(
     order = {k: i for i, k in enumerate(KPI_KEYS)}
     kpis.sort(key=lambda k: order[k.key])
     basis = table.attrs["basis"] if table is not None else "none"
+    kpis = _with_labels(kpis, labels["period"] or None, period, basis == "purchases", model_clv_horizon_months)
     if basis == "purchases":
         notes.append(
             "Active, new and lost customers are read from purchases: lost = bought in the previous period but not in this one."
@@ -972,6 +979,22 @@ def compute_kpis(
         basis=basis,
         notes=tuple(notes),
     )
+
+
+def _with_labels(
+    kpis: list[KPI], current: str | None, period: str, repeat_basis: bool, horizon_months: float
+) -> list[KPI]:
+    """Each KPI labelled with its period or basis, in the glossary's words (`glossary.figure_label`)."""
+    from analytics.business.glossary import figure_key, figure_label, help_text
+    from analytics.business.value import horizon_label
+
+    out = []
+    for k in kpis:
+        label = figure_label(k.key, k.period or current, period_kind=period, repeat_basis=repeat_basis)
+        if k.key == "clv_model":
+            label = label.replace("12-month value", horizon_label(horizon_months))
+        out.append(replace(k, label=label, definition=help_text(figure_key(k.key, repeat_basis))))
+    return out
 
 
 def _exposure_churn(data: CustomerData, period: str) -> float | None:
@@ -992,9 +1015,12 @@ def _exposure_churn(data: CustomerData, period: str) -> float | None:
 
 
 def _simple_clv(
-    kpis: list[KPI], cac: KPI, labels: dict[str, str], data: CustomerData, period: str
+    kpis: list[KPI], cac: KPI, labels: dict[str, str], data: CustomerData, period: str, margin: float
 ) -> tuple[KPI, float | None]:
-    """Simple CLV and the gross value before acquisition cost."""
+    """The formula CLV (`analytics.business.value.formula_clv`: average order value x orders per period x
+    expected lifetime in periods x margin), and the same figure as the gross value for LTV:CAC."""
+    from analytics.business.value import formula_clv
+
     by = {k.key: k for k in kpis}
     aov, freq, life = by["average_order_value"], by["purchase_frequency"], by["customer_lifetime"]
     factor_names = ("average_order_value", "purchase_frequency")
@@ -1008,17 +1034,18 @@ def _simple_clv(
         (factor_names[0], aov.value),
         (factor_names[1], freq.value),
         ("lifetime_periods", life.value),
+        ("margin", margin),
         ("acquisition_cost", cac.value),
     )
     if aov.value is None or freq.value is None or life.value is None:
         missing = [k.label.lower() for k in (aov, freq, life) if k.value is None]
         return _kpi("clv_simple", None, missing="needs " + ", ".join(missing), factors=factors), None
-    gross = aov.value * freq.value * life.value
-    value = gross - (cac.value or 0.0)
+    # orders per period x lifetime in periods = orders a year x lifetime in years
+    value = formula_clv(aov.value, freq.value, life.value, margin)
     prev = None
     if aov.previous is not None and freq.previous is not None and life.previous is not None:
-        prev = aov.previous * freq.previous * life.previous - (cac.previous or cac.value or 0.0)
-    return _kpi("clv_simple", value, prev, factors=factors, **labels), gross
+        prev = formula_clv(aov.previous, freq.previous, life.previous, margin)
+    return _kpi("clv_simple", value, prev, factors=factors, **labels), value
 
 
 def _ltv_cac(model_clv: float | None, gross: float | None, cac: KPI) -> KPI:

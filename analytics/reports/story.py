@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
-from analytics.business.kpis import KPI, KPIReport
+from analytics.business.kpis import KPI, KPI_SPECS, KPIReport
 from analytics.formatting import money
 
 #: Candidates for the headline, in order of precedence on a tie.
@@ -92,7 +90,7 @@ def format_change(kpi: KPI) -> str | None:
 
 
 def period_label(period: str | None) -> str:
-    """'2025-12' -> 'Dec 2025', '2025Q4' -> 'Q4 2025', '2025' -> '2025' (anything else unchanged).
+    """'2025-12' -> 'Dec 2025' (`analytics.business.glossary.period_name`, the one period formatter).
 
     Parameters
     ----------
@@ -104,18 +102,9 @@ def period_label(period: str | None) -> str:
     str
         The label.
     """
-    if not period:
-        return "the last period"
-    try:
-        p = pd.Period(period)
-    except (ValueError, TypeError):
-        return str(period)
-    code = p.freqstr[0]
-    if code == "M":
-        return p.strftime("%b %Y")
-    if code == "Q":
-        return f"Q{p.quarter} {p.year}"
-    return str(p)
+    from analytics.business.glossary import period_name
+
+    return period_name(period)
 
 
 def _verb(kpi: KPI) -> str:
@@ -136,17 +125,17 @@ def card_label(key: str, fallback: str, month: str, *, subscription: bool = True
     month : str
         The period shown ('Dec 2025').
     subscription : bool
-        False for a purchase log: its month-to-month figure is the repeat rate, not retention.
+        False for a purchase log: its month-to-month figures are the repeat rate, lapsed buyers and
+        buyers (`glossary.figure_key`), not retention, churn and active customers.
 
     Returns
     -------
     (str, str or None)
         The label and the glossary's help text (None without an entry).
     """
-    from analytics.business.glossary import TERMS, help_text
+    from analytics.business.glossary import TERMS, figure_key, help_text
 
-    if key == "retention_rate" and not subscription:
-        key = "repeat_rate"
+    key = figure_key(key, not subscription)  # a purchase log: repeat rate, lapsed buyers, buyers
     term = next((t for t in TERMS if t.key == key), None)
     if term is None:
         return f"{fallback}, {month}", None
@@ -181,7 +170,7 @@ def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str
         return Headline(None, None, f"**{period}**: no earlier period to compare with yet.")
     now = format_kpi(best, best.value, currency)
     before = format_kpi(best, best.previous, currency)
-    label = (labels or {}).get(best.key, best.label)
+    label = (labels or {}).get(best.key, KPI_SPECS[best.key].label)  # the sentence names the period itself
     if best.unit == "share":
         lead = f"**{label} {_verb(best)} to {now} in {period}**, from {before} in {previous}"
         rel = best.relative_change or 0.0
@@ -198,7 +187,8 @@ def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str
             continue
         change = format_change(kpi)
         others.append(
-            f"{kpi.label.lower()} {format_kpi(kpi, kpi.value, currency)}" + (f" ({change})" if change else "")
+            f"{(labels or {}).get(kpi.key, KPI_SPECS[kpi.key].label).lower()} {format_kpi(kpi, kpi.value, currency)}"
+            + (f" ({change})" if change else "")
         )
     tail = f"; {' and '.join(others)}." if others else "."
     return Headline(best.key, best.relative_change, lead + tail)

@@ -59,7 +59,8 @@ def _report(**extra) -> str:
 def test_report_contains_the_kpi_numbers_and_their_changes():
     html = _report()
     assert "month 2024-03 compared with 2024-02" in html
-    for text in ("$150.00", "$37.50", "50.0%", "2.0 months", "2.5:1", "Rule of thumb: 3.0:1"):
+    # LTV:CAC = formula CLV (37.50 x 4/3 x 2 x 30% = 30) / CAC 40 = 0.75
+    for text in ("$150.00", "$37.50", "50.0%", "2.0 months", "0.8:1", "Rule of thumb: 3.0:1"):
         assert text in html, text
     assert "+0.0 pp vs 2024-02" in html  # churn 0.5 -> 0.5 (1 of 2 starting customers lost each month)
     assert "+$20.00 (+15.4%) vs 2024-02" in html  # revenue 130 -> 150

@@ -62,8 +62,8 @@ def test_monthly_kpis_of_the_last_complete_month_match_hand_computation():
     assert report["customer_lifetime"].unit == "months"
     # first to last purchase (2024 is a leap year): A 65 days, B 47, C 0, D 6 -> 29.5 on average
     assert v["mean_tenure_months"] == pytest.approx(29.5 / (365.25 / 12))
-    # 37.5 x 4/3 x 2.0 - no acquisition cost
-    assert v["clv_simple"] == pytest.approx(100.0)
+    # formula CLV: 37.5 x 4/3 x 2.0 x 30% margin
+    assert v["clv_simple"] == pytest.approx(30.0)
 
 
 def test_previous_values_and_changes_are_february():
@@ -76,7 +76,7 @@ def test_previous_values_and_changes_are_february():
     assert (revenue.previous, revenue.change) == (pytest.approx(130.0), pytest.approx(20.0))
     assert revenue.relative_change == pytest.approx(20 / 130)
     # February: AOV 65, frequency 1, lifetime 1 / 0.5 = 2
-    assert report["clv_simple"].previous == pytest.approx(130.0)
+    assert report["clv_simple"].previous == pytest.approx(0.3 * 130.0)
     assert report["repeat_purchase_rate"].previous == pytest.approx(1 / 3)
 
 
@@ -151,16 +151,18 @@ def test_cac_simple_clv_and_ltv_cac_with_acquisition_costs():
     # new in March: D (cost 40); in February: C (cost 30)
     assert report["cac"].value == pytest.approx(40.0)
     assert report["cac"].previous == pytest.approx(30.0)
-    assert report["clv_simple"].value == pytest.approx(100.0 - 40.0)
-    assert report["clv_simple"].previous == pytest.approx(130.0 - 30.0)
+    # the formula CLV (value.formula_clv) does not subtract the acquisition cost; LTV:CAC divides by it
+    assert report["clv_simple"].value == pytest.approx(0.3 * 100.0)
+    assert report["clv_simple"].previous == pytest.approx(0.3 * 130.0)
     assert dict(report["clv_simple"].factors) == {
         "average_order_value": pytest.approx(37.5),
         "purchase_frequency": pytest.approx(4 / 3),
         "lifetime_periods": pytest.approx(2.0),
+        "margin": 0.3,
         "acquisition_cost": pytest.approx(40.0),
     }
     ltv_cac = report["ltv_cac"]
-    assert ltv_cac.value == pytest.approx(100.0 / 40.0)  # gross value before acquisition cost
+    assert ltv_cac.value == pytest.approx(0.3 * 100.0 / 40.0)
     assert ltv_cac.benchmark == 3.0
 
 
@@ -215,8 +217,8 @@ def test_churn_without_dates_from_churned_flag_and_tenure():
     assert monthly["churn_rate"].value == pytest.approx(2 / 40)  # churned per customer-month
     assert monthly["customers"].value == 2
     assert monthly["customer_lifetime"].value == pytest.approx(20.0)
-    # no purchases: monthly charge 25 x 1 per month x 20 months
-    assert monthly["clv_simple"].value == pytest.approx(500.0)
+    # no purchases: monthly charge 25 x 1 per month x 20 months x 30% margin
+    assert monthly["clv_simple"].value == pytest.approx(0.3 * 500.0)
     quarterly = compute_kpis(data, period="quarter")
     assert quarterly["churn_rate"].value == pytest.approx(1 - 0.95**3)
 

@@ -69,7 +69,7 @@ def test_subscription_ranking_filters_downloads_and_report(downloads):
     assert metrics(at)["Customers in the list"] == f"{current:,}"
     top = actions.iloc[0]
     assert top["Value at stake"] == actions["Value at stake"].max()
-    assert top["Value at stake"] == pytest.approx(top["Value"] * top["Churn probability"])
+    assert top["Value at stake"] == pytest.approx(top["12-month value"] * top["Churn probability"])
     assert (np.diff(actions["Value at stake"].to_numpy()) <= 1e-12).all()
     assert top["Reason"].startswith(("Top-10% value (CLV", "High value (CLV", "Lower value (CLV"))
     csv = downloads["action_list.csv"].decode("utf-8-sig")

@@ -38,16 +38,16 @@ def test_home_tells_the_story_with_the_library_figures(home):
     assert headline(kpis).key == "churn_rate"
     assert "Churn fell to 1.7% in Dec 2025**, from 2.2% in Nov 2025 (23% lower)" in markdown(home)
     # KPI cards with their deltas against the previous month.
-    assert shown[f"Active customers, {month}"] == "4,311"
+    assert shown[f"Customers active during {month}"] == "4,311"  # including the 75 who left during it
     assert shown[f"Retention, {month} (monthly)"] == f"{kpis.value('retention_rate'):.1%}"
     assert shown[f"Churn, {month} (monthly)"] == "1.7%"  # 1 - retention: lost among the month's starting customers
     assert shown[f"Revenue, {month}"] == "179,493"  # no currency detected or chosen: a plain number
     deltas = {m.label: m.delta for m in home.metric}
-    assert deltas[f"Active customers, {month}"] == "+4.1%"  # 4,141 -> 4,311
+    assert deltas[f"Customers active during {month}"] == "+4.1%"  # 4,141 -> 4,311
     assert deltas[f"Churn, {month} (monthly)"] == "-0.5 points"
     assert "85,454 of 85,797 rows used" in markdown(home)  # the data badge
     # Each guided step shows its page's figure.
-    assert shown["NPS"] == f"{kpis.value('nps'):+.0f}"
+    assert shown["NPS (survey answers to date)"] == f"{kpis.value('nps'):+.1f}"  # as on Customer health
     change = whatif_section(data, WhatIfSettings())["profit_change_pct"]
     assert shown["Profit change over 5 years from +5 points of yearly retention"] == f"{change:+.1f}%"
     # Model-based steps are there and plausible (their exact values are pinned on their own pages).
@@ -68,7 +68,7 @@ def test_home_has_a_chart_and_deltas_on_every_demo(demo):
     kpis = compute_kpis(data, period="month")
     deltas = {m.label: m.delta for m in at.metric if m.delta}
     month = period_label(kpis.current_period)
-    assert deltas[f"Active customers, {month}"] == f"{kpis['active_customers'].relative_change:+.1%}"
+    assert deltas[kpis["active_customers"].label] == f"{kpis['active_customers'].relative_change:+.1%}"
     assert deltas[f"Revenue, {month}"] == f"{kpis['revenue'].relative_change:+.1%}"
     assert f"in {month}**" in markdown(at)  # the headline sentence
     assert f"Repeat rate, {month} (monthly)" in {m.label for m in at.metric}  # a purchase log: not "retention"

@@ -16,6 +16,9 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.business.kpis import compute_kpis
+from analytics.business.value import FORMULA_VS_MODEL
+from analytics.data.datasets import load_demo
 from analytics.data.ingest import build_dataset, read_and_guess
 from analytics.reports.sections.retention_sbg import report_section as sbg_report
 from tests.app import helpers
@@ -107,8 +110,13 @@ def test_cdnow_sample_reproduces_the_published_bg_nbd_fit_and_holdout():
 
     # Customer values: the shared fit's mean and total with their 90% range; the top customer first.
     shown = metrics(at)
-    assert shown["Mean lifetime value per customer"] == lv.money(expected["mean"])
-    assert shown["Total lifetime value"] == lv.money(expected["total"])
+    assert shown["Average 12-month value per customer (model)"] == lv.money(expected["mean"])
+    assert shown["Total 12-month value"] == lv.money(expected["total"])
+    # the formula CLV beside the model's: the Customer health page's figure, with why the two differ
+    formula = compute_kpis(load_demo("cdnow_sample"), period="month")["clv_simple"]
+    assert formula.label == "Formula lifetime value (average, undiscounted)"
+    assert shown[formula.label] == lv.money(formula.value)
+    assert FORMULA_VS_MODEL in captions(at)
     lo, hi = expected["interval"]["total"]
     assert f"90% range: {lv.money(lo)} to {lv.money(hi)}" in captions(at)
     assert lo < expected["total"] < hi
@@ -126,7 +134,7 @@ def test_cdnow_sample_reproduces_the_published_bg_nbd_fit_and_holdout():
     params = table(at, "Log-likelihood").set_index("Model")
     assert params.loc["BG/NBD", "r"] == "0.243"
     assert float(params.loc["BG/NBD", "alpha"]) == pytest.approx(7 * 4.4136, rel=1e-3)
-    assert metrics(at)["Mean lifetime value per customer"] == lv.money(daily["mean"])
+    assert metrics(at)["Average 12-month value per customer (model)"] == lv.money(daily["mean"])
     assert daily["mean"] == pytest.approx(weekly_mean, rel=0.02)
     assert "alpha and beta are in days" in captions(at)
 
@@ -138,7 +146,7 @@ def test_cdnow_sample_reproduces_the_published_bg_nbd_fit_and_holdout():
     assert "**The values below use BG/NBD**, as you chose in the settings. The holdout favours Pareto/NBD." in markdown(
         at
     )
-    assert metrics(at)["Mean lifetime value per customer"] == lv.money(chosen["mean"])
+    assert metrics(at)["Average 12-month value per customer (model)"] == lv.money(chosen["mean"])
 
 
 @pytest.mark.slow  # the first fit on the 6,000-customer subscription demo (~40 s on a busy machine)
@@ -146,7 +154,7 @@ def test_subscription_demo_shows_the_shared_mean_clv_and_the_retention_view():
     at = open_page()
     expected = shared_clv()
     shown = metrics(at)
-    assert shown["Mean lifetime value per customer"] == lv.money(expected["mean"])
+    assert shown["Average 12-month value per customer (model)"] == lv.money(expected["mean"])
     lo, hi = expected["interval"]["mean"]
     assert f"90% range: {lv.money(lo)} to {lv.money(hi)}" in captions(at)
     assert shown["Customers likely still active"].endswith("of 6,000")
@@ -159,7 +167,7 @@ def test_subscription_demo_shows_the_shared_mean_clv_and_the_retention_view():
     # A calibration end chosen on another dataset is dropped with a note, and the shared fit is reused.
     again = open_page(session={"clv_calibration_end": "1997-09-30"})
     assert any("outside this data's purchase history" in i.value for i in again.info)
-    assert metrics(again)["Mean lifetime value per customer"] == lv.money(expected["mean"])
+    assert metrics(again)["Average 12-month value per customer (model)"] == lv.money(expected["mean"])
 
 
 def test_customers_only_upload_gets_the_sbg_retention_model():

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.business.glossary import help_text
 from analytics.business.kpis import compute_kpis
 from analytics.data.datasets import load_demo
 from analytics.models.clv import ClvSettings, analyse_clv
+from analytics.reports.story import period_label
 from tests.app import helpers
 from tests.app.helpers import page_text as text
 
@@ -46,19 +48,20 @@ def test_cards_show_the_library_kpis_with_units_and_deltas(subscription, subscri
     at, report = subscription_page, compute_kpis(subscription, period="month")
     shown = cards(at)
     nps, churn, revenue = report["nps"], report["churn_rate"], report["revenue"]
-    assert shown["NPS"][0] == f"{nps.value:+.1f}"
-    assert shown["CSAT"][0] == f"{report.value('csat'):.1%}"
-    assert shown["CES"][0] == f"{report.value('ces'):.2f} / 7"
-    assert shown["Revenue"][0] == f"{revenue.value:,.0f}"
-    assert shown["Revenue"][1] == f"+{revenue.change:,.0f} ({revenue.change / revenue.previous:+.1%})"
-    assert shown["Churn rate"] == (f"{churn.value:.1%}", f"{100 * churn.change:+.1f} pts")
-    assert shown["Average resolution time"][0] == f"{report.value('avg_resolution_hours'):.1f} h"
-    assert shown["LTV:CAC"][0] == f"{report.value('ltv_cac'):.1f} : 1"
-    assert shown["LTV:CAC"][1] == f"{report.value('ltv_cac') - 3:+.1f} vs 3 : 1"
+    assert shown[report["nps"].label][0] == f"{nps.value:+.1f}"
+    assert shown[report["csat"].label][0] == f"{report.value('csat'):.1%}"
+    assert shown[report["ces"].label][0] == f"{report.value('ces'):.2f} / 7"
+    assert shown[report["revenue"].label][0] == f"{revenue.value:,.0f}"
+    assert shown[report["revenue"].label][1] == f"+{revenue.change:,.0f} ({revenue.change / revenue.previous:+.1%})"
+    assert shown[report["churn_rate"].label] == (f"{churn.value:.1%}", f"{100 * churn.change:+.1f} pts")
+    assert shown[report["avg_resolution_hours"].label][0] == f"{report.value('avg_resolution_hours'):.1f} h"
+    assert shown[report["ltv_cac"].label][0] == f"{report.value('ltv_cac'):.1f} : 1"
+    assert shown[report["ltv_cac"].label][1] == f"{report.value('ltv_cac') - 3:+.1f} vs 3 : 1"
     # churn is a lower-is-better KPI: its fall is coloured as good news
-    churn_card = next(m for m in at.metric if m.label == "Churn rate")
+    churn_card = next(m for m in at.metric if m.label == churn.label)
+    assert churn.label == f"Churn, {period_label(report.current_period)} (monthly)"  # the period in the label
     assert churn.change < 0 and churn_card.color == GREEN
-    assert churn_card.help.startswith("Customers at the period start lost during it / customers at its start")
+    assert churn_card.help.startswith(help_text("churn_rate"))  # the glossary's words
     # the simple CLV shows its factors
     aov = report["average_order_value"].value
     assert f"= {aov:,.2f} average order value ×" in text(at)
@@ -66,7 +69,7 @@ def test_cards_show_the_library_kpis_with_units_and_deltas(subscription, subscri
     assert f"**{report.current_period}** (the last complete month) against **{report.previous_period}**" in text(at)
     # data that is missing is listed once, with the column that would enable it
     assert "**Complaints per day**: needs a 'complaints' column" in text(at)
-    assert "Complaints per day" not in shown
+    assert report["complaints_per_day"].label not in shown
 
 
 def test_period_change_recomputes_every_card(subscription, subscription_page):
@@ -76,25 +79,26 @@ def test_period_change_recomputes_every_card(subscription, subscription_page):
     report = compute_kpis(subscription, period="quarter")
     assert report.current_period == "2025Q4"
     shown = cards(at)
-    assert shown["Customers"][0] == f"{report.value('customers'):,.0f}"
-    assert shown["Churn rate"][0] == f"{report.value('churn_rate'):.1%}"
-    assert shown["Expected customer lifetime"][0].endswith("quarters")
+    assert shown[report["customers"].label][0] == f"{report.value('customers'):,.0f}"
+    assert shown[report["churn_rate"].label][0] == f"{report.value('churn_rate'):.1%}"
+    assert shown[report["customer_lifetime"].label][0].endswith("quarters")
     assert "**2025Q4** (the last complete quarter) against **2025Q3**" in text(at)
 
 
 def test_setting_a_target_shows_its_gap_and_goes_into_the_link(subscription, subscription_page):
     at = subscription_page
     nps = compute_kpis(subscription, period="quarter").value("nps")
+    report = compute_kpis(subscription, period="quarter")
     at.selectbox(key="ovt_pick").set_value("nps").run()
     at.number_input(key="ovt_value_nps").set_value(30.0)
     at.button(key="ovt_set").click().run()
     assert not at.exception
     assert at.session_state["kpi_targets"] == "nps:30"
     gaps = at.dataframe[0].value.set_index("KPI")
-    assert gaps.loc["NPS", "Now"] == f"{nps:+.1f}"
-    assert gaps.loc["NPS", "Target"] == "+30.0"
-    assert gaps.loc["NPS", "Gap"] == f"{nps - 30:+.1f}"
-    assert gaps.loc["NPS", "Status"] == f"off target by {30 - nps:.1f}"
+    assert gaps.loc[report["nps"].label, "Now"] == f"{nps:+.1f}"
+    assert gaps.loc[report["nps"].label, "Target"] == "+30.0"
+    assert gaps.loc[report["nps"].label, "Gap"] == f"{nps - 30:+.1f}"
+    assert gaps.loc[report["nps"].label, "Status"] == f"off target by {30 - nps:.1f}"
     assert f"Target +30.0: off target by {30 - nps:.1f}" in text(at)
 
 
@@ -104,8 +108,8 @@ def test_targets_arrive_with_the_link_lower_is_better(subscription):
     gaps = at.dataframe[0].value.set_index("KPI")
     churn, csat = report.value("churn_rate"), report.value("csat")
     assert churn < 0.05  # below a 5% ceiling is on target for churn
-    assert gaps.loc["Churn rate", "Status"] == f"on target ({100 * (churn - 0.05):+.1f} pts)"
-    assert gaps.loc["CSAT", "Status"] == f"off target by {100 * (0.9 - csat):.1f} pts"
+    assert gaps.loc[report["churn_rate"].label, "Status"] == f"on target ({100 * (churn - 0.05):+.1f} pts)"
+    assert gaps.loc[report["csat"].label, "Status"] == f"off target by {100 * (0.9 - csat):.1f} pts"
 
 
 def test_cdnow_sample_lists_what_is_missing_and_shows_the_model_clv():
@@ -116,9 +120,10 @@ def test_cdnow_sample_lists_what_is_missing_and_shows_the_model_clv():
     assert "NPS" not in shown
     assert "**NPS**: needs a customers table with a 'nps' column (0-10 recommendation answers)." in page_text
     assert "**CAC, LTV:CAC**: need a customers table with a 'acquisition_cost' column" in page_text
-    assert shown["Active customers"][0] == f"{report.value('active_customers'):,.0f}"
+    assert report["active_customers"].label == f"Buyers, {period_label(report.current_period)}"  # not 'active'
+    assert shown[report["active_customers"].label][0] == f"{report.value('active_customers'):,.0f}"
     mean_clv = analyse_clv(data.transactions, ClvSettings()).mean_clv
-    assert shown["CLV (model)"][0] == f"{mean_clv:,.2f}"
+    assert shown["Average 12-month value per customer (model)"][0] == f"{mean_clv:,.2f}"
     assert "fitting…" not in [value for value, _ in shown.values()]
 
 
@@ -127,13 +132,16 @@ def test_customers_only_upload_runs_and_names_the_purchase_log():
     at = open_page(session)
     report = compute_kpis(data, period="month")
     shown, page_text = cards(at), text(at)
-    assert shown["Churn rate"][0] == f"{report.value('churn_rate'):.1%}"
-    assert shown["NPS"][0] == f"{report.value('nps'):+.1f}"
-    assert "Revenue" not in shown
+    assert shown[report["churn_rate"].label][0] == f"{report.value('churn_rate'):.1%}"
+    assert shown[report["nps"].label][0] == f"{report.value('nps'):+.1f}"
+    assert report["revenue"].label not in shown
     assert (
         "**Revenue, Average order value, Purchase frequency, Repeat-purchase rate**: need transactions "
         "(customer id, order date, amount)."
     ) in page_text
-    assert "**CLV (model)**: Lifetime value from purchase behaviour needs a purchase log" in page_text
+    assert (
+        "**Average 12-month value per customer (model)**: Lifetime value from purchase behaviour needs a purchase log"
+        in page_text
+    )
     # the simple CLV falls back to the monthly charge
     assert "monthly charge × 1.00 charges per period" in page_text

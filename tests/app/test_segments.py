@@ -51,7 +51,7 @@ def test_subscription_demo_segments_value_risk_personas_and_stages():
     assert segments["Segment"].tolist() == list(SEGMENTS)
     assert segments["Customers"].tolist() == expected_sizes("subscription")
     assert segments["Customers"].sum() == 6000  # everyone who ever paid
-    assert segments["Mean CLV"].notna().sum() == 8  # the model's CLV filled in after the fit
+    assert segments["Mean 12-month value"].notna().sum() == 8  # the model's CLV filled in after the fit
     quadrants = table(at, "Quadrant")
     save_first = int(quadrants.set_index("Quadrant").at["Save first", "Customers"])
     current = int(quadrants["Customers"].sum())
@@ -118,7 +118,7 @@ def test_customers_only_upload_says_what_rfm_needs():
     page = text(at)
     assert "RFM segments need a purchase log (customer id, order date, amount)" in page
     assert "Moves between stages need a purchase log" in page
-    assert "12 months of margin (30%) at today's monthly charge" in page
+    assert "12-month value at today's monthly charge (30% margin, discounted 10% a year; no purchase model)" in page
     quadrants = table(at, "Quadrant")
     current = int((telco["churn"] == "No").sum())
     assert int(quadrants["Customers"].sum()) == current

@@ -68,7 +68,7 @@ def test_subscription_demo_opens_with_every_default_from_the_data():
         shown["Retention"],
         shown["Revenue per active customer"],
         shown["New customers"],
-        shown["Customers today"],
+        shown["Starting customers (what-if)"],
     ] == [
         "97.8%",
         "40.91",
@@ -103,7 +103,7 @@ def test_slider_move_recomputes_the_whatif_and_never_remeasures(measure_calls):
     fragment_only_run(at)  # what the browser does: only the fragment reruns
     assert not at.exception and measure_calls == ["M"]
     assert metrics(at)["Profit change"] == "+30.8%"
-    assert "Customers today" not in metrics(at)  # outside the fragment: not redrawn
+    assert "Starting customers (what-if)" not in metrics(at)  # outside the fragment: not redrawn
     at.slider(key=wi.K_LIFT).set_value(0.0)
     fragment_only_run(at)
     assert metrics(at)["Profit change"] == "+0.0%" and metrics(at)["Extra profit over 5 years"] == "+0"
@@ -137,7 +137,7 @@ def test_a_shared_link_reopens_the_same_sliders():
     assert settings.horizon == 12 and settings.lift_mode == "relative" and settings.margin_rate == 0.45
     assert metrics(at)["Profit change"] == expected_pct("cdnow_sample", settings)
     # the purchase model's expected active customers (issue 10: not the 300 buyers of the last quarter)
-    assert metrics(at)["Customers today"] == "978"
+    assert metrics(at)["Starting customers (what-if)"] == "978"
 
 
 def test_relative_switch_and_basis_switch_on_cdnow_sample():
@@ -190,7 +190,7 @@ def test_cdnow_full_log_opens_with_defaults():
     at = open_page(dataset="cdnow")
     shown = metrics(at)
     # the purchase model (BG/NBD): 18,784 expected active customers, 93% of them active a year later
-    assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == [
+    assert [shown["Retention"], shown["Revenue per active customer"], shown["Starting customers (what-if)"]] == [
         "99.4%",
         "3.83",
         "18,784",
@@ -218,7 +218,7 @@ def test_customers_table_alone_uses_churned_flag_and_tenure():
     churn = churned.sum() / frame["Tenure Months"].sum()
     assert (churned.sum(), round(churn, 4)) == (1764, 0.0249)
     shown = metrics(at)
-    assert [shown["Retention"], shown["Revenue per active customer"], shown["Customers today"]] == [
+    assert [shown["Retention"], shown["Revenue per active customer"], shown["Starting customers (what-if)"]] == [
         "97.5%",
         "35.58",
         "4,236",

@@ -30,7 +30,7 @@ def report_section(
     dict
         {"period": "month", "current_period": "2025-12", "previous_period": "2025-11",
         "basis": "purchases" | "subscriptions" | "none", "values": {key: float or None for every
-        key in KPI_KEYS}, "previous": {key: float or None}, "units": {key: unit},
+        key in KPI_KEYS}, "labels": {key: label with its period or basis}, "previous": {key: float or None}, "units": {key: unit},
         "missing": {key: reason} for the keys whose value is None}
 
     Raises
@@ -46,6 +46,8 @@ def report_section(
         "previous_period": report.previous_period,
         "basis": report.basis,
         "values": {k.key: k.value for k in report.kpis},
+        # added: each KPI's label with its period or basis (the glossary's words, as the pages show it)
+        "labels": {k.key: k.label for k in report.kpis},
         "previous": {k.key: k.previous for k in report.kpis},
         "units": {k.key: k.unit for k in report.kpis},
         "missing": {k.key: k.missing for k in report.kpis if k.value is None},
