@@ -10,8 +10,9 @@ The only work that touches every purchase row happens here, once per cleaned tra
    (customer, purchase day): the day's spend, the number of orders that start that day and their
    amounts, and the position of the customer's first row that day.
 
-Everything per customer (the BTYD summary, the calibration/holdout split) and per period (KPI
-counts) is derived from this table, which is about as long as the number of distinct purchase
+Everything per customer (the BTYD summary, the calibration/holdout split, the churn features
+and label at both dates, RFM values, KPI tenure) and per period (KPI counts, cohort activity,
+the what-if customer-periods) is derived from this table, which is about as long as the number of distinct purchase
 days (4.9 purchases per customer: ~9M rows at 10M purchases, 26 bytes each).
 
 Why DuckDB rather than polars: both aggregate 10M rows in well under a second on two cores, but
