@@ -127,3 +127,25 @@ def test_report_section_on_a_purchase_log_and_on_the_subscription_demo(cdnow_sam
     assert set(contract) == {"Month-to-month", "One year", "Two year"}
     assert contract["Month-to-month"]["interval_90"][1] < contract["One year"]["interval_90"][0]
     assert contract["Two year"]["new_customer_value"] > contract["Month-to-month"]["new_customer_value"]
+
+
+def test_segment_chart_draws_one_row_per_segment_with_its_interval(cdnow_sample):
+    from analytics.reports.charts.segments import segment_interval_chart
+
+    data, analysis = cdnow_sample
+    table = purchase_value_by_segment(analysis, segment_attributes(data)[COHORT]).table
+    spec = segment_interval_chart(
+        table,
+        value="mean_value",
+        low="value_low",
+        high="value_high",
+        title="12-month value per customer, by acquisition cohort",
+        axis_title="Mean 12-month value per customer (USD)",
+        value_format=",.2f",
+    ).to_dict()
+    # a step per row (a fixed pixel height was dropped in Streamlit's stretch layout: every row on one line)
+    assert spec["height"] == {"step": 40}
+    rules, dots = spec["layer"]
+    assert rules["mark"]["type"] == "rule" and rules["encoding"]["x2"]["field"] == "value_high"
+    assert dots["encoding"]["y"]["sort"] == ["1997-01", "1997-02", "1997-03"]
+    assert {t["title"] for t in dots["encoding"]["tooltip"]} >= {"Segment", "Customers", "Interval from", "Interval to"}

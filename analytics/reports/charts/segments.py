@@ -76,4 +76,5 @@ def segment_interval_chart(
         ),
         tooltip=tooltip,
     )
-    return cast(alt.LayerChart, alt.layer(bars, dots).properties(height=max(120, 42 * len(order))))
+    # a step per segment: a fixed pixel height was dropped by Streamlit's stretch layout, stacking every row on one
+    return cast(alt.LayerChart, alt.layer(bars, dots).properties(height=alt.Step(40)))
