@@ -183,8 +183,8 @@ def by_segment_block(names: dict[str, str]) -> None:
     if purchase is not None:
         best, worst, apart = _apart(purchase.table, "mean_value", "value_low", "value_high")
         sentences.append(
-            f"**{plain(best['segment'])} customers are worth the most: {us.money(best['mean_value'])} each over "
-            f"{horizon.replace(' value', '')}, against {us.money(worst['mean_value'])} for {plain(worst['segment'])}**"
+            f"**{plain(best['segment'])} customers are worth the most: {us.money(best['mean_value'])} each "
+            f"({horizon}), against {us.money(worst['mean_value'])} for {plain(worst['segment'])}**"
             + (
                 " (clearly apart: the 90% ranges do not overlap)."
                 if apart
