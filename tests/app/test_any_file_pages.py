@@ -1,15 +1,19 @@
 """Every page on awkward uploads: a plain message where something cannot be shown, never
 Streamlit's exception box. Customers tables without dates (the IBM Telco sample, and the corpus's
-Telco-like, bank-exits and card-attrition tables) open every page registered in app.py."""
+Telco-like, bank-exits and card-attrition tables) open every page registered in app.py, and (slow)
+every page opens on 40 files of the corpus (tests/data/corpus), one session per case."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from tests.app.helpers import open_page, upload_session
 from tests.conftest import ROOT
+
+MANIFEST = json.loads((ROOT / "tests" / "data" / "corpus" / "expected.json").read_text(encoding="utf-8"))
 
 PAGES = tuple(sorted(re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())))
 TELCO = (ROOT / "tests" / "data" / "telco_churn_4930.csv").read_bytes()
@@ -55,6 +59,7 @@ def corpus_session(case: str) -> dict:
         ("markdown_image_column_name", "pages/data.py"),
         ("iso_timestamps_with_zones", "pages/home.py"),
         ("three_churners", "pages/lifetime_value.py"),
+        ("iso_timestamps_with_zones", "pages/whatif.py"),
     ],
 )
 def test_pages_that_used_to_break_show_a_plain_page(case, page):
@@ -66,3 +71,63 @@ def test_pages_that_used_to_break_show_a_plain_page(case, page):
     if case == "markdown_image_column_name":
         shown = "\n".join(m.value for m in at.markdown)
         assert "![x](" not in shown  # never markdown an image a browser would fetch
+
+
+# Corpus cases walked through every page (about 10-90 s each on a busy 2-core machine): every
+# reading path (dialects, encodings, workbooks, archives, Parquet) and every case that once broke a page.
+WALKED = [
+    "plain_csv",
+    "crlf_bom_csv",
+    "tab_separated",
+    "pipe_separated",
+    "plain_xlsx",
+    "plain_parquet",
+    "gzip_csv",
+    "zip_one_csv",
+    "utf16_csv",
+    "excel_unicode_text",
+    "excel_sep_line",
+    "cp1252_names",
+    "title_rows_csv",
+    "title_rows_xlsx_merged",
+    "xlsx_readme_first",
+    "xlsx_lookup_sheet_larger_than_data",
+    "parquet_nested_columns",
+    "blank_lines_and_empty_columns",
+    "semicolon_decimal_comma",
+    "semicolon_thousands_dot",
+    "single_row",
+    "single_purchase_date",
+    "all_zero_amounts",
+    "identical_spend",
+    "nan_inf_amounts",
+    "three_churners",
+    "customers_do_not_overlap",
+    "customers_partial_overlap",
+    "subscription_with_dates",
+    "id_and_amount_only",
+    "placeholder_dates",
+    "iso_timestamps_with_zones",
+    "epoch_seconds",
+    "excel_serial_dates",
+    "formula_leading_ids",
+    "markdown_image_column_name",
+    "future_dates",
+    "mixed_decimal_styles",
+    "sap_trailing_minus",
+    "quantity_times_unit_price",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", WALKED)
+def test_every_page_on_corpus_files(case):
+    # One session per case, as a user clicking through the menu: Streamlit's exception box on no
+    # page; a file the corpus expects to be used shows no error either (a refused one shows its reason).
+    expected_ok = MANIFEST[case]["expected"]["outcome"] == "ok"
+    at = open_page(PAGES[0], session=corpus_session(case))
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (case, page, [e.value for e in at.exception])
+        if expected_ok:
+            assert not at.error, (case, page, [e.value for e in at.error])
