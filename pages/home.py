@@ -13,7 +13,7 @@ header(
     "from your own customer data.",
 )
 
-from analytics.business.glossary import figure_key, help_text  # noqa: E402
+from analytics.business.glossary import figure_key, figure_name, help_text  # noqa: E402
 from analytics.formatting import percent  # noqa: E402
 from analytics.reports.charts.health import kpi_trend_chart  # noqa: E402
 from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label  # noqa: E402
@@ -55,8 +55,7 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
 # --- the story: headline, KPI cards with deltas and sparklines, one chart ----------------------
 with friendly_errors("Customer health"):
     kpis = kpi_report(data, "month")
-    labels = {key: kpis[key].label.split(",")[0] for key in ("churn_rate", "retention_rate")}
-    story = headline(kpis, currency=code, labels=labels)
+    story = headline(kpis, currency=code)  # the glossary's names, on the KPIs' basis
     st.container(key="home_headline").markdown(story.sentence)
     by_key = {k.key: k for k in kpis.kpis}
     shown = [by_key[k] for k in CARD_KEYS if k in by_key and by_key[k].value is not None][:4]
@@ -82,7 +81,7 @@ with friendly_errors("Customer health"):
     if lead_kpi is not None:
         series = trend(data, lead, "month").tail(CHART_PERIODS)
         chart = kpi_trend_chart(
-            series, label=lead_kpi.label.split(",")[0], unit=lead_kpi.unit, currency=code
+            series, label=figure_name(lead, kpis.basis == "purchases"), unit=lead_kpi.unit, currency=code
         ).properties(height=230)
         st.altair_chart(look.fit(chart), width="stretch")
 

@@ -7,6 +7,7 @@ after under a spinner and then fills in the Value cards. Targets live in one URL
 import streamlit as st
 
 from analytics.assumptions import LTV_TO_CAC
+from analytics.business.glossary import figure_name
 from analytics.business.kpis import KPI_SPECS, KPIReport, parse_targets
 from analytics.business.value import FORMULA_VS_MODEL
 from analytics.data.periods import PERIOD_CODES, PERIODS_PER_YEAR
@@ -67,7 +68,7 @@ if options:
     picked = st.selectbox(
         "Trend of",
         options,
-        format_func=lambda k: KPI_SPECS[k].label,
+        format_func=lambda k: figure_name(k, report.basis == "purchases"),
         key=h.K_TREND,
         bind=BIND,
         index=options.index("churn_rate") if "churn_rate" in options else 0,
@@ -76,7 +77,14 @@ if options:
         kpi = report[picked]
         frame = h.trend(data, picked, period).dropna()
         st.altair_chart(
-            look.fit(kpi_trend_chart(frame, label=kpi.label.split(",")[0], unit=kpi.unit, currency=cur.current(data))),
+            look.fit(
+                kpi_trend_chart(
+                    frame,
+                    label=figure_name(picked, report.basis == "purchases"),
+                    unit=kpi.unit,
+                    currency=cur.current(data),
+                )
+            ),
             width="stretch",
         )
         back = min(int(PERIODS_PER_YEAR[PERIOD_CODES[period]]), len(frame) - 1)

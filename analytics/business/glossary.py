@@ -470,6 +470,30 @@ def figure_key(key: str, repeat_basis: bool = False) -> str:
     return PURCHASE_BASIS_NAMES.get(key, key) if repeat_basis else key
 
 
+def figure_name(key: str, repeat_basis: bool = False) -> str:
+    """A figure's name without its period, for sentences that name the period themselves
+    ('Churn', 'Customers active', 'Buyers', 'Lapsed buyers').
+
+    Parameters
+    ----------
+    key : str
+        A KPI or glossary key.
+    repeat_basis : bool
+        True when the KPIs are measured from purchases (`figure_key`).
+
+    Returns
+    -------
+    str
+        The name.
+    """
+    name = term(figure_key(key, repeat_basis)).name
+    head, marker, _ = name.partition("<month>")
+    words = head.replace(",", " ").split() if marker else [name]
+    while words and words[-1] in ("during", "of", "at", "end", "by"):
+        words.pop()  # the words that led into the period
+    return " ".join(words)
+
+
 def figure_label(key: str, period: str | None = None, *, period_kind: str = "month", repeat_basis: bool = False) -> str:
     """A figure's label with its period or basis: the glossary's name, the period filled in.
 

@@ -107,6 +107,16 @@ def period_label(period: str | None) -> str:
     return period_name(period)
 
 
+def _name(key: str, report: KPIReport) -> str:
+    """The KPI's glossary name without its period, on the report's basis (a purchase log's buyers)."""
+    from analytics.business.glossary import BY_KEY, figure_key, figure_name
+
+    repeat_basis = report.basis == "purchases"
+    if figure_key(key, repeat_basis) not in BY_KEY:
+        return KPI_SPECS[key].label
+    return figure_name(key, repeat_basis)
+
+
 def _verb(kpi: KPI) -> str:
     return "rose" if (kpi.change or 0) > 0 else "fell" if (kpi.change or 0) < 0 else "held"
 
@@ -170,7 +180,7 @@ def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str
         return Headline(None, None, f"**{period}**: no earlier period to compare with yet.")
     now = format_kpi(best, best.value, currency)
     before = format_kpi(best, best.previous, currency)
-    label = (labels or {}).get(best.key, KPI_SPECS[best.key].label)  # the sentence names the period itself
+    label = (labels or {}).get(best.key, _name(best.key, report))  # the sentence names the period itself
     if best.unit == "share":
         lead = f"**{label} {_verb(best)} to {now} in {period}**, from {before} in {previous}"
         rel = best.relative_change or 0.0
@@ -187,7 +197,7 @@ def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str
             continue
         change = format_change(kpi)
         others.append(
-            f"{(labels or {}).get(kpi.key, KPI_SPECS[kpi.key].label).lower()} {format_kpi(kpi, kpi.value, currency)}"
+            f"{(labels or {}).get(kpi.key, _name(kpi.key, report)).lower()} {format_kpi(kpi, kpi.value, currency)}"
             + (f" ({change})" if change else "")
         )
     tail = f"; {' and '.join(others)}." if others else "."
