@@ -21,7 +21,7 @@ from ui.frame import friendly_errors, header, next_step, require_data
 BIND = "query-params"
 CURRENT = "Current sliders"
 METRIC_LABELS = {
-    "retention_rate": "Retention",
+    "retention_rate": "Retention per period (what-if input)",
     "revenue_per_customer": "Revenue per active customer",
     "new_customers": "New customers",
     "starting_customers": "Starting customers (what-if)",

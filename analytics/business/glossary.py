@@ -167,6 +167,18 @@ TERMS: tuple[Term, ...] = (
         ("What-if", "report whatif.inputs.starting_customers"),
     ),
     Term(
+        "whatif_retention_rate",
+        "Retention per period (what-if input)",
+        "The retention the what-if starts from, per period. Purchase log: the purchase model's yearly retention "
+        "spread over the periods of a year. Subscription with payments: the share of one month's payers who pay "
+        "again the next, pooled over a year (so it can differ from the month's recorded retention on Home); "
+        "otherwise from signup and churn dates. Its source sentence says which.",
+        "as its source says",
+        "per what-if period, measured over the last 12 complete periods",
+        BOTH,
+        ("What-if", "report whatif.inputs.retention_rate"),
+    ),
+    Term(
         "lifecycle_active",
         "Active (lifecycle stage, today)",
         "Segments page: customers whose chance of still being a customer is high (or, without a model, who "
