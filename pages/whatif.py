@@ -4,8 +4,6 @@ The defaults are measured once per dataset and period (cached); the sliders live
 so moving one recomputes only the what-if (a few milliseconds) and never re-measures or refits.
 """
 
-import math
-
 import pandas as pd
 import streamlit as st
 
@@ -57,8 +55,13 @@ with top_right:
     look.presentation_toggle()
 
 defaults: dict[str, DefaultValue] | None = None
+measured = False  # stays False when the measurement raised (friendly_errors has shown why)
 with friendly_errors("What-if"), st.spinner("Measuring retention, revenue and new customers from your data…"):
     defaults = wi.whatif_defaults(data, period)
+    measured = True
+if not measured:
+    next_step("Add more history or the customers table on the Data page, then come back to test the retention lift.")
+    st.stop()
 if defaults is None:
     st.markdown(
         "The what-if needs **retention** and **revenue per customer**: a purchase log (customer id, date, amount), "
@@ -66,15 +69,6 @@ if defaults is None:
         "charge. Add the missing column on the Data page."
     )
     next_step("Add the purchase log or the missing customer columns, then come back to test the retention lift.")
-    st.stop()
-if not math.isfinite(defaults["retention_rate"].value):
-    st.info(
-        "Retention could not be measured on this data: the purchase model gives no retention rate (it sees no sign "
-        "of customers dropping out in this window), so there is nothing to lift yet. A longer purchase history, or "
-        "a customers table with churn dates, lets the what-if run.",
-        icon=":material/info:",
-    )
-    next_step("Add more history or the customers table on the Data page, then come back to test the retention lift.")
     st.stop()
 
 with st.expander(

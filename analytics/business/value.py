@@ -310,6 +310,12 @@ def model_base(analysis: Any) -> ModelBase:
     from analytics.models.clv import ClvSettings, customer_values
 
     ret = purchase_retention(analysis)
+    if not math.isfinite(ret.yearly_retention):
+        note = boundary_note(ret.model, analysis.purchase_model.params_, analysis.settings.time_unit)
+        raise DataError(
+            (note or f"{MODEL_LABELS.get(ret.model, ret.model)} gives no yearly retention on this data.")
+            + " It therefore gives no retention rate below 100% to start a what-if from."
+        )
     monthly = ret.monthly_retention()
     year = ClvSettings(
         time_unit=analysis.settings.time_unit, horizon_months=12.0, margin=analysis.settings.margin, n_bootstrap=0

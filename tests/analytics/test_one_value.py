@@ -164,3 +164,17 @@ def test_combined_range_is_the_root_sum_of_squares_on_the_log_scale():
     assert (lo, hi) == pytest.approx((100 * math.exp(-z * sd), 100 * math.exp(z * sd)))
     assert combined_range(100.0, None, None) is None
     assert combined_range(100.0, None, math.log(1.2)) == pytest.approx((100 / 1.2**z, 100 * 1.2**z))
+
+
+def test_whatif_on_a_boundary_fit_says_there_is_no_retention_to_lift():
+    # The corpus log with time-zoned timestamps is 40 customers over 10 months: BG/NBD's dropout
+    # rate goes to zero, so the model has no yearly retention below 100%. The what-if section is
+    # null with that reason in one sentence, never "retention must be a finite number, got nan".
+    from pathlib import Path
+
+    log = Path(__file__).parents[1] / "data" / "corpus" / "files" / "iso_timestamps_with_zones" / "orders.csv"
+    report = build_report(load_files([(log.name, log.read_bytes())]), ReportSettings())
+    assert report["whatif"] is None
+    reason = report["reasons"]["whatif"]
+    assert "no sign of customers dropping out" in reason
+    assert "finite" not in reason
