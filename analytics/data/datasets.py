@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -153,4 +153,27 @@ def load_demo(key: str = DEFAULT_DEMO) -> s.CustomerData:
             )
         ]
         today = CDNOW_END
-    return build_dataset(tables, name=demo.title, description=demo.description, today=today)
+    data = build_dataset(tables, name=demo.title, description=demo.description, today=today)
+    if key in CDNOW_DEMOS:
+        data = _in_us_dollars(data)
+    return data
+
+
+#: The CDNOW demos, whose amounts are US dollars: the published file's amount column is `dollar_value`
+#: (Fader, Hardie & Lee 2005, "RFM and CLV", the CDNOW data set).
+CDNOW_DEMOS = ("cdnow", "cdnow_sample")
+
+
+def _in_us_dollars(data: s.CustomerData) -> s.CustomerData:
+    """The CDNOW data with its currency declared: the file writes plain numbers, its source says dollars."""
+    reports = tuple(
+        replace(
+            report,
+            currency="USD",
+            notes=(*report.notes, "Amounts are US dollars: the published CDNOW file's amount column is dollar_value."),
+        )
+        if report.table == s.TRANSACTIONS
+        else report
+        for report in data.reports
+    )
+    return replace(data, reports=reports)

@@ -109,6 +109,7 @@ def test_cli_pins_the_published_gamma_gamma_on_the_cdnow_sample():
     )
     report = json.loads(result.stdout)
     assert report["data"]["rows_used"] == 6919
+    assert report["data"]["currency"] == "USD"  # the published file's amount column is dollar_value
     params = report["clv"]["gamma_gamma"]["calibration_params"]
     for key, published in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
         assert params[key] == pytest.approx(published, rel=0.005), key
@@ -178,3 +179,10 @@ def test_whatif_on_a_boundary_fit_says_there_is_no_retention_to_lift():
     reason = report["reasons"]["whatif"]
     assert "no sign of customers dropping out" in reason
     assert "finite" not in reason
+
+
+def test_only_the_cdnow_demos_declare_a_currency():
+    # CDNOW's amounts are dollars by its source; the generated subscription demo writes none, so the
+    # app shows "(currency not set)" there until the user picks one on the Data page.
+    assert load_demo("cdnow_sample").currency == "USD"
+    assert load_demo("subscription").currency is None
