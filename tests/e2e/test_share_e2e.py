@@ -75,8 +75,8 @@ def test_upload_share_and_open_in_a_fresh_browser(app_url, browser, tmp_path):
     sender.get_by_text("(the last complete quarter)").wait_for(timeout=WAIT_MS)
     settle(sender)
     kpis = metrics(sender)
-    assert kpis["Customers"] == "30"  # c01 .. c30
-    assert kpis["Revenue"] == "1,900"  # Jan-Mar 2024: sum of (10 + i) x months bought in Q1, by hand
+    assert kpis["Customers on the books, end of Q1 2024"] == "30"  # c01 .. c30
+    assert kpis["Revenue, Q1 2024"] == "1,900"  # Jan-Mar 2024: sum of (10 + i) x months bought in Q1, by hand
 
     other_context, other = fresh(browser)  # a colleague WITHOUT the link
     other.goto(f"{url}/data")
