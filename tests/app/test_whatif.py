@@ -196,7 +196,7 @@ def test_cdnow_full_log_opens_with_defaults():
         shown["Starting customers (what-if)"],
     ] == [
         "99.4%",
-        "3.83",
+        "$3.83",  # CDNOW's amounts are US dollars
         "18,784",
     ]
     assert shown["New customers"] == "0"  # CDNOW follows one cohort: nobody new after Q1 1997
