@@ -15,7 +15,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from analytics.business.actions import action_list, close_the_loop, filter_actions
 from analytics.business.experiment import CONTROL, GROUP
-from analytics.business.glossary import help_text
+from analytics.business.glossary import help_text, period_name
 from analytics.business.kpis import kpi_trend
 from analytics.business.lifecycle import stage_counts
 from analytics.business.segments import QUADRANT_ADVICE, SAVE_FIRST, SEGMENTS, segment_summary
@@ -32,7 +32,7 @@ from analytics.reports.charts.health import (
 )
 from analytics.reports.export import to_csv_bytes, to_excel_bytes
 from analytics.reports.html_report import build_html_report
-from analytics.reports.story import CARD_KEYS, card_label, headline, period_label, recommendations
+from analytics.reports.story import CARD_KEYS, card_label, headline, recommendations
 from ui import currency as cur
 from ui import look, models, state
 from ui import segments as us
@@ -160,7 +160,7 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
     quadrants = us.value_risk(scores).summary()
     save_first = quadrants.loc[SAVE_FIRST] if SAVE_FIRST in quadrants.index else None
     mode = "points" if settings.lift_mode == "points" else "%"
-    month, subscription = period_label(kpis.current_period), business_kind(data).is_subscription
+    month, subscription = period_name(kpis.current_period), business_kind(data).is_subscription
     recs = recommendations(
         top_value_at_stake=float(export["Value at stake"].head(REPORT_TOP).sum()) if len(export) else None,
         top_n=min(REPORT_TOP, len(export)),

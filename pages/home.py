@@ -13,10 +13,10 @@ header(
     "from your own customer data.",
 )
 
-from analytics.business.glossary import figure_key, figure_name, help_text  # noqa: E402
+from analytics.business.glossary import figure_key, figure_name, help_text, period_name  # noqa: E402
 from analytics.formatting import percent  # noqa: E402
 from analytics.reports.charts.health import kpi_trend_chart  # noqa: E402
-from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline, period_label  # noqa: E402
+from analytics.reports.story import CARD_KEYS, format_change, format_kpi, headline  # noqa: E402
 from ui import currency as cur  # noqa: E402
 from ui import look  # noqa: E402
 from ui.health import kpi_report, trend  # noqa: E402
@@ -70,7 +70,7 @@ with friendly_errors("Customer health"):
             format_kpi(kpi, kpi.value, code),
             format_change(kpi),
             delta_color="off" if kpi.higher_is_better is None else "normal" if kpi.higher_is_better else "inverse",
-            delta_description=f"vs {period_label(kpis.previous_period)}",
+            delta_description=f"vs {period_name(kpis.previous_period)}",
             help=card_help(kpi.key),
             border=True,
             chart_data=history,

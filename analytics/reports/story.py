@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analytics.business.glossary import period_name
 from analytics.business.kpis import KPI, KPI_SPECS, KPIReport
 from analytics.formatting import money
 
@@ -89,24 +90,6 @@ def format_change(kpi: KPI) -> str | None:
     return None if rel is None else f"{rel:+.1%}"
 
 
-def period_label(period: str | None) -> str:
-    """'2025-12' -> 'Dec 2025' (`analytics.business.glossary.period_name`, the one period formatter).
-
-    Parameters
-    ----------
-    period : str or None
-        A period as the report writes it.
-
-    Returns
-    -------
-    str
-        The label.
-    """
-    from analytics.business.glossary import period_name
-
-    return period_name(period)
-
-
 def _name(key: str, report: KPIReport) -> str:
     """The KPI's glossary name without its period, on the report's basis (a purchase log's buyers)."""
     from analytics.business.glossary import BY_KEY, figure_key, figure_name
@@ -174,8 +157,8 @@ def headline(report: KPIReport, *, currency: str | None = None, labels: dict[str
             continue
         if abs(kpi.relative_change) > best_score + 1e-12:
             best, best_score = kpi, abs(kpi.relative_change)
-    period = period_label(report.current_period)
-    previous = period_label(report.previous_period)
+    period = period_name(report.current_period)
+    previous = period_name(report.previous_period)
     if best is None:
         return Headline(None, None, f"**{period}**: no earlier period to compare with yet.")
     now = format_kpi(best, best.value, currency)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.business.glossary import period_name
 from analytics.business.kpis import compute_kpis
 from analytics.business.whatif_inputs import WhatIfSettings
 from analytics.data.datasets import DEMOS, load_demo
 from analytics.reports.sections.whatif import report_section as whatif_section
-from analytics.reports.story import headline, period_label
+from analytics.reports.story import headline
 from tests.app.helpers import TIMEOUT, markdown
 
 pytestmark = pytest.mark.slow  # the first visit fits every model
@@ -32,7 +33,7 @@ def test_home_tells_the_story_with_the_library_figures(home):
     data = load_demo("subscription")
     shown = {m.label: m.value for m in home.metric}
     kpis = compute_kpis(data, period="month")
-    month = period_label(kpis.current_period)
+    month = period_name(kpis.current_period)
     assert month == "Dec 2025"
     # The headline: the biggest relative change among churn, active customers, revenue, new customers.
     assert headline(kpis).key == "churn_rate"
@@ -67,7 +68,7 @@ def test_home_has_a_chart_and_deltas_on_every_demo(demo):
     data = load_demo(demo)
     kpis = compute_kpis(data, period="month")
     deltas = {m.label: m.delta for m in at.metric if m.delta}
-    month = period_label(kpis.current_period)
+    month = period_name(kpis.current_period)
     assert deltas[kpis["active_customers"].label] == f"{kpis['active_customers'].relative_change:+.1%}"
     assert deltas[f"Revenue, {month}"] == f"{kpis['revenue'].relative_change:+.1%}"
     assert f"in {month}**" in markdown(at)  # the headline sentence
@@ -80,7 +81,7 @@ def test_the_currency_chosen_in_the_link_labels_every_money_figure():
     at.query_params["cur_code"] = "EUR"
     at.run()
     assert not at.exception
-    month = period_label(compute_kpis(load_demo("subscription"), period="month").current_period)
+    month = period_name(compute_kpis(load_demo("subscription"), period="month").current_period)
     shown = {m.label: m.value for m in at.metric}
     assert shown[f"Revenue, {month}"] == "€179,493"
     assert shown["Value at stake, top 100 customers still with you"].startswith("€")

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.business.glossary import help_text
+from analytics.business.glossary import help_text, period_name
 from analytics.business.kpis import compute_kpis
 from analytics.data.datasets import load_demo
 from analytics.models.clv import ClvSettings, analyse_clv
-from analytics.reports.story import period_label
 from tests.app import helpers
 from tests.app.helpers import page_text as text
 
@@ -59,7 +58,7 @@ def test_cards_show_the_library_kpis_with_units_and_deltas(subscription, subscri
     assert shown[report["ltv_cac"].label][1] == f"{report.value('ltv_cac') - 3:+.1f} vs 3 : 1"
     # churn is a lower-is-better KPI: its fall is coloured as good news
     churn_card = next(m for m in at.metric if m.label == churn.label)
-    assert churn.label == f"Churn, {period_label(report.current_period)} (monthly)"  # the period in the label
+    assert churn.label == f"Churn, {period_name(report.current_period)} (monthly)"  # the period in the label
     assert churn.change < 0 and churn_card.color == GREEN
     assert churn_card.help.startswith(help_text("churn_rate"))  # the glossary's words
     # the simple CLV shows its factors
@@ -120,7 +119,7 @@ def test_cdnow_sample_lists_what_is_missing_and_shows_the_model_clv():
     assert "NPS" not in shown
     assert "**NPS**: needs a customers table with a 'nps' column (0-10 recommendation answers)." in page_text
     assert "**CAC, LTV:CAC**: need a customers table with a 'acquisition_cost' column" in page_text
-    assert report["active_customers"].label == f"Buyers, {period_label(report.current_period)}"  # not 'active'
+    assert report["active_customers"].label == f"Buyers, {period_name(report.current_period)}"  # not 'active'
     assert shown[report["active_customers"].label][0] == f"{report.value('active_customers'):,.0f}"
     mean_clv = analyse_clv(data.transactions, ClvSettings()).mean_clv
     assert shown["Average 12-month value per customer (model)"][0] == f"{mean_clv:,.2f}"
