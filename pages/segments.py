@@ -7,6 +7,7 @@ matrix and the lifecycle stages fill in.
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from analytics.business.lifecycle import NEW, STAGES, LifecycleThresholds, stage_counts, transition_flows
 from analytics.business.segment_value import SegmentComparison
@@ -38,6 +39,9 @@ BIND = "query-params"
 MEAN_VALUE = f"Mean {horizon_label(models.clv_settings().horizon_months)}"  # the value's horizon in its name
 MEASURES = {"customers": "Customers", "revenue": "Revenue", "mean_clv": MEAN_VALUE}
 PERIODS = {"month": "the previous month", "quarter": "the previous quarter"}
+# Each model's per-segment estimate and its 90% range: (value, low, high, number format)
+PURCHASE_RANGE = ("mean_value", "value_low", "value_high", ",.2f")
+RETENTION_RANGE = ("survival_12", "survival_low", "survival_high", ".0%")
 
 header(
     "Segments",
@@ -169,6 +173,17 @@ def _apart(table: pd.DataFrame, value: str, low: str, high: str) -> tuple[pd.Ser
     return best, worst, apart
 
 
+def interval_chart(
+    where: DeltaGenerator, comparison: SegmentComparison, columns: tuple[str, str, str, str], **titles: str
+) -> None:
+    """One model's per-segment estimates with their 90% ranges (`columns`: value, low, high, number format)."""
+    value, low, high, value_format = columns
+    chart = segment_interval_chart(
+        comparison.table, value=value, low=low, high=high, value_format=value_format, **titles
+    )
+    where.altair_chart(look.fit(chart), width="stretch")
+
+
 def by_segment_block(names: dict[str, str]) -> None:
     attribute = st.selectbox(
         "Compare segments by", list(names), format_func=names.get, key="seg_by", bind=BIND
@@ -181,7 +196,7 @@ def by_segment_block(names: dict[str, str]) -> None:
     money_title = cur.title(f"Mean {horizon} per customer", data)
     sentences = []
     if purchase is not None:
-        best, worst, apart = _apart(purchase.table, "mean_value", "value_low", "value_high")
+        best, worst, apart = _apart(purchase.table, *PURCHASE_RANGE[:3])
         sentences.append(
             f"**{plain(best['segment'])} customers are worth the most: {us.money(best['mean_value'])} each "
             f"({horizon}), against {us.money(worst['mean_value'])} for {plain(worst['segment'])}**"
@@ -192,7 +207,7 @@ def by_segment_block(names: dict[str, str]) -> None:
             )
         )
     if retention is not None:
-        best, worst, apart = _apart(retention.table, "survival_12", "survival_low", "survival_high")
+        best, worst, apart = _apart(retention.table, *RETENTION_RANGE[:3])
         sentences.append(
             f"**{best['survival_12']:.0%} of new {plain(best['segment'])} customers are still there after a year, "
             f"{worst['survival_12']:.0%} of {plain(worst['segment'])}**"
@@ -202,36 +217,22 @@ def by_segment_block(names: dict[str, str]) -> None:
     charts = [c for c in (purchase, retention) if c is not None]
     columns = st.columns(len(charts)) if charts else []
     if purchase is not None:
-        columns[0].altair_chart(
-            look.fit(
-                segment_interval_chart(
-                    purchase.table,
-                    value="mean_value",
-                    low="value_low",
-                    high="value_high",
-                    title=f"{horizon.capitalize()} per customer, by {names[attribute].lower()}",
-                    subtitle="Dot: mean; bar: 90% range of the mean",
-                    axis_title=money_title,
-                    value_format=",.2f",
-                )
-            ),
-            width="stretch",
+        interval_chart(
+            columns[0],
+            purchase,
+            PURCHASE_RANGE,
+            title=f"{horizon.capitalize()} per customer, by {names[attribute].lower()}",
+            subtitle="Dot: mean; bar: 90% range of the mean",
+            axis_title=money_title,
         )
     if retention is not None:
-        columns[-1].altair_chart(
-            look.fit(
-                segment_interval_chart(
-                    retention.table,
-                    value="survival_12",
-                    low="survival_low",
-                    high="survival_high",
-                    title=f"New customers still there after 12 months, by {names[attribute].lower()}",
-                    subtitle="Dot: retention curve's estimate; bar: its 90% range",
-                    axis_title="Still subscribed after 12 months",
-                    value_format=".0%",
-                )
-            ),
-            width="stretch",
+        interval_chart(
+            columns[-1],
+            retention,
+            RETENTION_RANGE,
+            title=f"New customers still there after 12 months, by {names[attribute].lower()}",
+            subtitle="Dot: retention curve's estimate; bar: its 90% range",
+            axis_title="Still subscribed after 12 months",
         )
     table = segment_value_table(purchase, retention)
     st.dataframe(table, hide_index=True, width="stretch")
