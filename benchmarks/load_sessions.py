@@ -23,13 +23,11 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,16 +35,10 @@ from playwright.async_api import async_playwright
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT))
+from tests.e2e import server as app_server  # noqa: E402  (the one way the browser tests start the app)
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 PORTS = range(8520, 8530)
 BUDGET_S = 3.0
 DEBUG_DIR = Path(os.environ["LOAD_DEBUG_DIR"]) if os.environ.get("LOAD_DEBUG_DIR") else None  # screenshots of timeouts
@@ -69,14 +61,11 @@ class Round:
 
 
 def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise SystemExit(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+    """A free loopback port in 8520-8529."""
+    try:
+        return app_server.free_port(PORTS)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def rss_mb(pid: int) -> float:
@@ -87,37 +76,13 @@ def rss_mb(pid: int) -> float:
 
 
 def start_server(port: int, data_dir: str) -> subprocess.Popen:
-    env = dict(os.environ, KEEPWISE_DATA_DIR=data_dir, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.disconnectedSessionTTL",
-            "2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("the app did not answer /_stcore/health within 60 s")
+    """The app on `port`, its share store in `data_dir`; sessions forgotten 2 s after their tab closes."""
+    try:
+        return app_server.start_app(
+            port, env={"KEEPWISE_DATA_DIR": data_dir}, args=("--server.disconnectedSessionTTL", "2")
+        )
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 class RunWatcher:
