@@ -30,7 +30,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from analytics.business.churn_analysis import ChurnAnalysis
-from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
+from analytics.data.schema import CHURNED, CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
 from analytics.models.btyd import summarize_customers
 from analytics.models.purchase import make_model
 from analytics.models.survival import retention_curves, retention_inputs
@@ -185,6 +185,19 @@ def survival_risk(
     return pd.Series(np.clip(risk, 0, 1), index=ids, name="risk")
 
 
+def _purchases_to(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The purchases dated on or before `cutoff` (midnight) as `p_alive_at` needs them.
+
+    `p_alive_at` ignores purchases after its day, so the whole frame serves (and its cached
+    customer-day table is reused: filtering first built a second table, the largest cost and
+    memory of this angle at millions of purchases) unless a purchase falls on the cutoff day
+    after midnight; then the frame is filtered as before.
+    """
+    dates = transactions[ORDER_DATE]
+    late_on_cutoff_day = (dates > cutoff) & (dates < cutoff + pd.Timedelta(days=1))
+    return transactions[dates <= cutoff] if late_on_cutoff_day.any() else transactions
+
+
 def p_alive_at(
     transactions: pd.DataFrame, as_of: pd.Timestamp, model_name: str = "pareto_nbd", time_unit: str = "W"
 ) -> pd.Series:
@@ -285,8 +298,8 @@ def churn_angles(
             auc, n = None, 0
             if analysis is not None and analysis.derived is not None:
                 cutoff = analysis.derived.cutoff
-                tx = data.require_transactions("The purchase model's angle")
-                at_cutoff = p_alive_at(tx[tx["order_date"] <= cutoff], cutoff, purchase_model)
+                tx = _purchases_to(data.require_transactions("The purchase model's angle"), cutoff)
+                at_cutoff = p_alive_at(tx, cutoff, purchase_model)
                 if y is not None:
                     auc, n = _auc(y, 1 - at_cutoff)
             if p_alive_now is None:
