@@ -28,6 +28,7 @@ its own.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
+from analytics.engine.customer_days import customer_days
 from analytics.models.clv import ClvAnalysis, ClvSettings, clv_interval, customer_values
 from analytics.models.interval import delta_interval, log_covariance
 from analytics.models.purchase import MODEL_LABELS, Triples, make_model
@@ -103,6 +105,27 @@ def _cohort(first: pd.Series) -> tuple[pd.Series, str] | None:
     return None
 
 
+def _first_purchases(transactions: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Each customer's first purchase: its date (by customer id, str) and its row in `transactions`.
+
+    The first row in date order (ties: the earlier row), customers listed in that order. Read from
+    the customer-day table (integer codes, no sort or group-by of the purchases) when the dates carry
+    no time of day; with times of day the earliest timestamp decides, so the rows are sorted.
+    """
+    table = customer_days(transactions)
+    if table.first_time is None:
+        starts = table.starts
+        order = np.lexsort((table.first_row[starts], table.day[starts]))
+        rows = table.first_row[starts][order]
+        ids = table.customer_ids[table.customer[starts][order]].astype(str)
+        dates = pd.Series(table.day[starts][order].astype("datetime64[D]").astype("datetime64[ns]"), index=ids)
+        return dates.rename(ORDER_DATE), rows
+    ordered = transactions[[CUSTOMER_ID, ORDER_DATE]].reset_index(drop=True).sort_values(ORDER_DATE, kind="stable")
+    firsts = ordered.groupby(ordered[CUSTOMER_ID].astype(str), sort=False).head(1)
+    ids = pd.Index(firsts[CUSTOMER_ID].astype(str).to_numpy(), name=CUSTOMER_ID)
+    return firsts[ORDER_DATE].set_axis(ids), firsts.index.to_numpy()
+
+
 def segment_attributes(data: CustomerData) -> dict[str, pd.Series]:
     """Every attribute customers can be segmented by, as a label per customer id.
 
@@ -134,12 +157,13 @@ def segment_attributes(data: CustomerData) -> dict[str, pd.Series]:
     transactions = data.transactions if data.has_transactions else None
     first_purchase = None
     if transactions is not None:
-        ordered = transactions.sort_values(ORDER_DATE, kind="stable")
-        firsts = ordered.groupby(ordered[CUSTOMER_ID].astype(str), sort=False).head(1)
-        firsts = firsts.set_index(firsts[CUSTOMER_ID].astype(str))
-        first_purchase = firsts[ORDER_DATE]
-        if CHANNEL in firsts.columns:
-            channel = firsts[CHANNEL].astype(object).where(firsts[CHANNEL].notna()).map(str, na_action="ignore")
+        first_purchase, first_rows = _first_purchases(transactions)
+        if CHANNEL in transactions.columns:
+            values = transactions[CHANNEL].iloc[first_rows]
+            channel = pd.Series(
+                values.astype(object).where(values.notna()).map(str, na_action="ignore").to_numpy(),
+                index=first_purchase.index,
+            )
             if _levels_ok(channel):
                 out[CHANNEL] = channel.rename(CHANNEL)
     start = None
@@ -223,42 +247,39 @@ def purchase_value_by_segment(analysis: ClvAnalysis, labels: pd.Series, *, label
     ids = pooled_values.index.astype(str)
     segment_of = labels.reindex(ids)
     summary = pooled_values[["frequency", "recency", "T", "monetary_value"]]
-    rows = []
-    for segment, count in _in_order(segment_of, str(labels.name)).items():
-        members = (segment_of == segment).to_numpy()
-        part = summary[members]
-        repeat = int((part["frequency"] > 0).sum())
-        row: dict[str, Any] = {"segment": str(segment), "customers": int(count), "repeat_buyers": repeat}
-        reason = None
-        if count < MIN_PURCHASE_CUSTOMERS or repeat < MIN_SEGMENT_REPEAT_BUYERS:
-            reason = (
-                f"{count:,} customers ({repeat:,} repeat buyers), while a model of its own needs at least "
-                f"{MIN_PURCHASE_CUSTOMERS:,} customers and {MIN_SEGMENT_REPEAT_BUYERS:,} repeat buyers, so its "
-                "customers are valued by the model of all customers"
-            )
-        else:
-            try:
-                row.update(_fit_purchase_segment(part, analysis.selected, settings))
-            except DataError as exc:
-                reason = f"its own model could not be fitted ({exc}), so its customers are valued by the model of all customers"
-        if reason is not None:
-            own = pooled_values[members]
-            row.update(
-                mean_value=float(own["clv"].mean()),
-                value_low=math.nan,
-                value_high=math.nan,
-                total_value=float(own["clv"].sum()),
-                mean_p_alive=float(own["p_alive"].mean()),
-                expected_purchases=float(own["expected_purchases"].mean()),
-                params=dict(analysis.purchase_model.params_),
-            )
-        row.update(pooled=reason is not None, note=reason)
-        rows.append(row)
-    if not rows:
-        raise DataError(f"No customer has a {label.lower() or 'segment'} label, so there is nothing to compare.")
-    notes = [n for n in [_blank_note(labels, pooled_values.index.astype(str), label or "segment")] if n]
-    notes += [f"{r['segment']}: {r['note']}." for r in rows if r["pooled"]]
-    return SegmentComparison(str(labels.name or ""), label, pd.DataFrame(rows), analysis.selected, notes)
+    repeat_buyers = (summary["frequency"] > 0).to_numpy()
+
+    def counts(members: np.ndarray, count: int) -> tuple[dict[str, Any], str | None]:
+        repeat = int(repeat_buyers[members].sum())
+        if count >= MIN_PURCHASE_CUSTOMERS and repeat >= MIN_SEGMENT_REPEAT_BUYERS:
+            return {"repeat_buyers": repeat}, None
+        return {"repeat_buyers": repeat}, (
+            f"{count:,} customers ({repeat:,} repeat buyers), while a model of its own needs at least "
+            f"{MIN_PURCHASE_CUSTOMERS:,} customers and {MIN_SEGMENT_REPEAT_BUYERS:,} repeat buyers, so its "
+            "customers are valued by the model of all customers"
+        )
+
+    def pooled(members: np.ndarray) -> dict[str, Any]:
+        own = pooled_values[members]
+        return {
+            "mean_value": float(own["clv"].mean()),
+            "value_low": math.nan,
+            "value_high": math.nan,
+            "total_value": float(own["clv"].sum()),
+            "mean_p_alive": float(own["p_alive"].mean()),
+            "expected_purchases": float(own["expected_purchases"].mean()),
+            "params": dict(analysis.purchase_model.params_),
+        }
+
+    rows = _compare_segments(
+        segment_of.to_numpy(dtype=object),
+        str(labels.name),
+        counts,
+        lambda members: _fit_purchase_segment(summary[members], analysis.selected, settings),
+        pooled,
+        "its own model could not be fitted ({}), so its customers are valued by the model of all customers",
+    )
+    return _comparison(labels, ids, label, rows, analysis.selected)
 
 
 def _fit_purchase_segment(summary: pd.DataFrame, model_name: str, settings: ClvSettings) -> dict[str, Any]:
@@ -379,36 +400,98 @@ def retention_by_segment(
         if MONTHLY_CHARGE in customers.columns
         else None
     )
-    segment_of = labels.reindex(periods[CUSTOMER_ID]).to_numpy()
+    segment_of = labels.reindex(periods[CUSTOMER_ID]).to_numpy(dtype=object)
+    churned_flags = periods["churned"].to_numpy(dtype=bool)
+
+    def counts(members: np.ndarray, count: int) -> tuple[dict[str, Any], str | None]:
+        churned = int(churned_flags[members].sum())
+        if count >= MIN_RETENTION_CUSTOMERS and churned >= MIN_RETENTION_CHURNED:
+            return {"churned": churned}, None
+        return {"churned": churned}, (
+            f"{count:,} customers of whom {churned:,} left, while a curve of its own needs at least "
+            f"{MIN_RETENTION_CUSTOMERS:,} customers and {MIN_RETENTION_CHURNED:,} leavers, so it shows the "
+            "curve of all customers"
+        )
+
+    def charge_of(members: np.ndarray) -> float | None:
+        return None if charges is None else float(charges.reindex(periods.loc[members, CUSTOMER_ID]).mean())
+
+    def own(members: np.ndarray) -> dict[str, Any]:
+        part = periods[members]
+        model = ShiftedBetaGeometric().fit(part["periods"], part["churned"])
+        return _retention_figures(model, part, charge_of(members), margin, annual_discount_rate)
+
+    def pooled_curve(members: np.ndarray) -> dict[str, Any]:
+        figures = _retention_figures(pooled, periods, charge_of(members), margin, annual_discount_rate)
+        return dict(figures, survival_low=math.nan, survival_high=math.nan)
+
+    rows = _compare_segments(
+        segment_of,
+        str(labels.name),
+        counts,
+        own,
+        pooled_curve,
+        "its own curve could not be fitted ({}), so it shows the curve of all customers",
+    )
+    return _comparison(labels, pd.Index(periods[CUSTOMER_ID]), label, rows, "sbg")
+
+
+def _compare_segments(
+    segment_of: np.ndarray,
+    attribute: str,
+    counts: Callable[[np.ndarray, int], tuple[dict[str, Any], str | None]],
+    fit_own: Callable[[np.ndarray], dict[str, Any]],
+    pooled: Callable[[np.ndarray], dict[str, Any]],
+    failed: str,
+) -> list[dict[str, Any]]:
+    """One row per segment: its own fit where it is large enough and the fit succeeds, else pooled.
+
+    Parameters
+    ----------
+    segment_of : np.ndarray
+        Segment label per customer (NaN when blank), aligned with the arrays the callables read.
+    attribute : str
+        The attribute key (cohorts are listed in calendar order, other segments largest first).
+    counts : callable
+        (members mask, customers) -> (the segment's counts, why it is too small for a fit of its own
+        or None).
+    fit_own, pooled : callable
+        members mask -> the segment's figures from its own fit, or from the fit on all customers.
+        `fit_own` raises DataError when its fit fails.
+    failed : str
+        The note for a failed fit, with `{}` for the error.
+
+    Returns
+    -------
+    list of dict
+        segment, customers, the counts, the figures, pooled (bool) and note (None unless pooled).
+    """
     rows = []
-    for segment, count in _in_order(segment_of, str(labels.name)).items():
-        part = periods[segment_of == segment]
-        churned = int(part["churned"].sum())
-        charge = None if charges is None else float(charges.reindex(part[CUSTOMER_ID]).mean())
-        row: dict[str, Any] = {"segment": str(segment), "customers": int(count), "churned": churned}
-        reason = None
-        if count < MIN_RETENTION_CUSTOMERS or churned < MIN_RETENTION_CHURNED:
-            reason = (
-                f"{count:,} customers of whom {churned:,} left, while a curve of its own needs at least "
-                f"{MIN_RETENTION_CUSTOMERS:,} customers and {MIN_RETENTION_CHURNED:,} leavers, so it shows the "
-                "curve of all customers"
-            )
-        else:
+    for segment, count in _in_order(segment_of, attribute).items():
+        members = segment_of == segment
+        found, reason = counts(members, int(count))
+        row: dict[str, Any] = {"segment": str(segment), "customers": int(count), **found}
+        if reason is None:
             try:
-                model = ShiftedBetaGeometric().fit(part["periods"], part["churned"])
-                row.update(_retention_figures(model, part, charge, margin, annual_discount_rate))
+                row.update(fit_own(members))
             except DataError as exc:
-                reason = f"its own curve could not be fitted ({exc}), so it shows the curve of all customers"
+                reason = failed.format(exc)
         if reason is not None:
-            figures = _retention_figures(pooled, periods, charge, margin, annual_discount_rate)
-            row.update(figures, survival_low=math.nan, survival_high=math.nan)
+            row.update(pooled(members))
         row.update(pooled=reason is not None, note=reason)
         rows.append(row)
+    return rows
+
+
+def _comparison(
+    labels: pd.Series, ids: pd.Index, label: str, rows: list[dict[str, Any]], model: str
+) -> SegmentComparison:
+    """The rows as a `SegmentComparison`, with notes on blank labels and pooled segments."""
     if not rows:
         raise DataError(f"No customer has a {label.lower() or 'segment'} label, so there is nothing to compare.")
-    notes = [n for n in [_blank_note(labels, pd.Index(periods[CUSTOMER_ID]), label or "segment")] if n]
+    notes = [n for n in [_blank_note(labels, ids, label or "segment")] if n]
     notes += [f"{r['segment']}: {r['note']}." for r in rows if r["pooled"]]
-    return SegmentComparison(str(labels.name or ""), label, pd.DataFrame(rows), "sbg", notes)
+    return SegmentComparison(str(labels.name or ""), label, pd.DataFrame(rows), model, notes)
 
 
 # ----------------------------------------------------------------------------------------- report

@@ -113,8 +113,10 @@ def survival_given_alive(
         u, w = roots_jacobi(QUADRATURE_NODES, bb - 1.0, a - 1.0)
         p = (1.0 + u) / 2.0
         w = w / w.sum()
-        base = alpha + age[rows, None]
-        out[rows] = (((base / (base + p[None, :] * t)) ** (r + value)) * w[None, :]).sum(axis=1)
+        # once per distinct age among these customers (ages repeat: one per first-purchase day)
+        ages, back = np.unique(age[rows], return_inverse=True)
+        base = alpha + ages[:, None]
+        out[rows] = (((base / (base + p[None, :] * t)) ** (r + value)) * w[None, :]).sum(axis=1)[back]
     return out
 
 

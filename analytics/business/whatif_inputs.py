@@ -188,10 +188,12 @@ def _customer_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
     before too). Sorted by customer, then period.
     """
     table = customer_days(transactions)
-    days, day_index = np.unique(table.day, return_inverse=True)
+    # every calendar day from the first purchase day to the last, so a day's period is a lookup
+    first_day = int(table.day.min()) if len(table) else 0
+    days = np.arange(first_day, int(table.day.max()) + 1 if len(table) else 0)
     # asi8 (the period ordinals) is public pandas API that pandas-stubs do not declare.
     period_of_day = pd.PeriodIndex(days.astype("datetime64[D]"), freq=period).asi8  # type: ignore[attr-defined]
-    code = period_of_day[day_index]
+    code = period_of_day[table.day - first_day]
     customer = table.customer
     same_customer = np.r_[False, customer[1:] == customer[:-1]]
     starts = np.flatnonzero(~(same_customer & np.r_[False, code[1:] == code[:-1]]))
