@@ -159,9 +159,35 @@ class ChurnAnalysis:
         Returns
         -------
         float
-            Share of all churners among them (0..1).
+            Share of all churners among them (0..1), among the customers with an out-of-fold score
+        (all, or the cross-validation sample of derived churn on large data).
         """
-        return gains_at(self.y.to_numpy(), self.model.oof_proba_.to_numpy(), share)
+        y, oof = _scored_out_of_fold(self.y, self.model)
+        return gains_at(y, oof, share)
+
+
+def _scored_out_of_fold(y: pd.Series, model: ChurnModel) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and out-of-fold probabilities of the customers that have one (NaN elsewhere)."""
+    oof = model.oof_proba_.to_numpy()
+    scored = np.isfinite(oof)
+    if scored.all():
+        return y.to_numpy(), oof
+    return y.to_numpy()[scored], oof[scored]
+
+
+SCORING_CHUNK_ROWS = 200_000
+"""Customers scored per call of the model (bounds the copies scikit-learn makes of the features)."""
+
+
+def _churn_probability(model: ChurnModel, X: pd.DataFrame) -> np.ndarray:
+    """P(churn) from the refit model, `SCORING_CHUNK_ROWS` customers at a time (same values)."""
+    if len(X) <= SCORING_CHUNK_ROWS:
+        return model.predict_proba(X)[:, 1]
+    out = np.empty(len(X))
+    for start in range(0, len(X), SCORING_CHUNK_ROWS):
+        stop = start + SCORING_CHUNK_ROWS
+        out[start:stop] = model.predict_proba(X.iloc[start:stop])[:, 1]
+    return out
 
 
 def _display_names(data: CustomerData) -> dict[str, str]:
@@ -205,10 +231,22 @@ def analyse_churn(data: CustomerData, settings: ChurnSettings = ChurnSettings())
                 raise
     if label is None and not data.has_transactions:
         raise DataError("Churn needs a customers table with a churn column, or purchase data.")
-    model = ChurnModel(settings.model, settings.n_splits, settings.random_state, settings.max_permutation_rows)
+    # a churn column: the out-of-fold scores are the risks acted on, so every customer gets one;
+    # derived churn acts on the refit model's scores today, and out-of-fold scores only measure it
+    model = _churn_model(settings, oof_outside_sample=label is not None)
     if label is not None:
         return _analyse_column(data, label, model, settings)
     return _analyse_purchases(data, model, settings)
+
+
+def _churn_model(settings: ChurnSettings, oof_outside_sample: bool) -> ChurnModel:
+    return ChurnModel(
+        settings.model,
+        settings.n_splits,
+        settings.random_state,
+        settings.max_permutation_rows,
+        oof_outside_sample=oof_outside_sample,
+    )
 
 
 def _analyse_column(
@@ -272,7 +310,7 @@ def analyse_churn_in_database(behaviour: PurchaseBehaviour, settings: ChurnSetti
     n_new = int((behaviour.customers["first_day"] >= behaviour.cutoff_day).sum())
     cutoff = pd.Timestamp(behaviour.cutoff_day, unit="D")
     derived = DerivedLabel(features, churned, cutoff, behaviour.horizon_days, n_new)
-    model = ChurnModel(settings.model, settings.n_splits, settings.random_state, settings.max_permutation_rows)
+    model = _churn_model(settings, oof_outside_sample=False)
     return _analyse_derived(derived, behaviour.features("now"), model, settings)
 
 
@@ -292,7 +330,7 @@ def _analyse_derived(
             CUSTOMER_ID: now.index.astype(str),
             CHURNED: y.reindex(now.index).astype("boolean").to_numpy(),
             "oof_probability": oof.to_numpy(),
-            "churn_probability": model.predict_proba(now)[:, 1],
+            "churn_probability": _churn_probability(model, now),
             "active": True,
         }
     )
@@ -321,7 +359,7 @@ def _finish(
     settings: ChurnSettings,
     **extra: Any,  # label / derived / n_unlabelled, as ChurnAnalysis takes them
 ) -> ChurnAnalysis:
-    oof = model.oof_proba_.to_numpy()
+    y_scored, oof = _scored_out_of_fold(y, model)
     drivers = describe_drivers(X, y, model.importances_, features.display, settings.n_drivers)
     return ChurnAnalysis(
         target=target,
@@ -330,8 +368,8 @@ def _finish(
         model=model,
         y=y,
         scores=scores,
-        gains=gains_curve(y.to_numpy(), oof),
-        calibration=calibration_table(y.to_numpy(), oof),
+        gains=gains_curve(y_scored, oof),
+        calibration=calibration_table(y_scored, oof),
         drivers=drivers,
         **extra,
     )

@@ -274,6 +274,9 @@ def churn_angles(
         scored = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))
         current = scored.index[scored["active"].astype(bool).to_numpy()]
         auc, n = _auc(y, scored["oof_probability"])
+        # every angle on the same customers: those with an out-of-fold score (all, or the churn
+        # model's cross-validation sample on large data)
+        y = y[scored["oof_probability"].reindex(y.index).notna().to_numpy()]
         angles[CLASSIFIER] = Angle(
             CLASSIFIER,
             scored.loc[current, "churn_probability"].astype(float),

@@ -243,6 +243,10 @@ class ChurnModel:
     random_state : seeds the folds, the boosting validation split and permutation importance.
     max_permutation_rows : permutation importance is computed on at most this many held-out rows.
     n_repeats : shuffles per column for permutation importance.
+    oof_outside_sample : when the CV ran on a sample, also score the rows outside it with the first
+        fold's model (True, for callers that act on the out-of-fold scores); False leaves them NaN
+        and the out-of-fold scores are the sample's own (enough to measure the model: lift, gains,
+        calibration; one pass of every boosting tree over millions of rows saved).
 
     Attributes (after fit)
     ----------------------
@@ -255,7 +259,8 @@ class ChurnModel:
     skipped_ : dict model -> why its cross-validation stopped after the first fold (on a sample
         only: its first-fold AUC trailed the leader's by more than 4 standard errors of the gap).
     oof_proba_ : Series of out-of-fold churn probability (0..1) per customer (index of X); rows
-        outside the CV sample get the first fold model's prediction (it never saw them).
+        outside the CV sample get the first fold model's prediction (it never saw them), or NaN
+        with `oof_outside_sample=False`; oof_rows_ says how many have one.
     pipeline_ : the chosen pipeline refit on all rows, or on a stratified sample of
         `refit_sample_rows` above it (for scoring current customers); refit_rows_ says how many.
     importances_ : DataFrame feature, importance (mean drop in held-out ROC AUC when the column
@@ -271,6 +276,7 @@ class ChurnModel:
         n_repeats: int = 5,
         cv_sample_rows: int = CV_SAMPLE_ROWS,
         refit_sample_rows: int = REFIT_SAMPLE_ROWS,
+        oof_outside_sample: bool = True,
     ) -> None:
         self.model = model
         self.n_splits = n_splits
@@ -279,6 +285,7 @@ class ChurnModel:
         self.n_repeats = n_repeats
         self.cv_sample_rows = cv_sample_rows
         self.refit_sample_rows = refit_sample_rows
+        self.oof_outside_sample = oof_outside_sample
 
     def fit(self, X: pd.DataFrame, y: pd.Series | np.ndarray) -> ChurnModel:
         """Cross-validate, choose, compute importances, refit on everything.
@@ -374,7 +381,10 @@ class ChurnModel:
         self.metrics_["cv_rows"] = len(X_cv)
         self.metrics_["auc_se"] = auc_standard_error(self.metrics_["auc"], n_churn_cv, len(y_cv) - n_churn_cv)
         oof_all = np.empty(len(X))
-        if sampled:
+        if sampled and not self.oof_outside_sample:
+            oof_all.fill(np.nan)
+            oof_all[sample] = oof_by[self.model_name_]
+        elif sampled:
             outside = np.ones(len(X), dtype=bool)
             outside[sample] = False
             X_out = X.iloc[np.flatnonzero(outside)]
@@ -386,6 +396,7 @@ class ChurnModel:
         else:
             oof_all = oof_by[self.model_name_]
         self.oof_proba_ = pd.Series(oof_all, index=X.index, name="churn_probability")
+        self.oof_rows_ = int(np.isfinite(oof_all).sum())
         self.importances_ = self._importances(X_cv, y_cv, *held_out[self.model_name_])
         refit = stratified_sample(y_arr, self.refit_sample_rows, self.random_state)
         self.refit_rows_ = len(refit)
@@ -442,4 +453,5 @@ class ChurnModel:
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
             raise DataError(f"Columns the model was trained on are missing: {', '.join(missing)}.")
-        return self.pipeline_.predict_proba(X[list(self.feature_names_in_)])
+        with threadpool_limits(limits=1):  # as in `fit`: one OpenMP thread on shared cores
+            return self.pipeline_.predict_proba(X[list(self.feature_names_in_)])

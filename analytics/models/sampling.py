@@ -16,8 +16,13 @@ import numpy as np
 CV_SAMPLE_ROWS = 60_000
 """Largest number of customers cross-validated; above it a stratified sample of this size is used."""
 
-REFIT_SAMPLE_ROWS = 250_000
-"""Largest number of customers the final model is refitted on (stratified sample above it)."""
+REFIT_SAMPLE_ROWS = 100_000
+"""Largest number of customers the final model is refitted on (stratified sample above it).
+
+The learning curve flattens well before: on the 300,000-customer benchmark log (derived churn,
+gradient boosting, AUC on 50,000 held-out customers) refits on 20k, 40k, 60k, 100k and 250k
+customers score 0.8120, 0.8142, 0.8151, 0.8150 and 0.8156, a spread below the AUC's own standard
+error there (~0.002); the refit costs in proportion to its rows."""
 
 
 def stratified_sample(y: np.ndarray, size: int, random_state: int) -> np.ndarray:

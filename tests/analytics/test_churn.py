@@ -429,10 +429,13 @@ def test_demo_report_section_contract(demo_analysis):
         "caveat",
         "cv_sample_size",
         "auc_standard_error",
+        "evaluation_sample_size",
+        "refit_sample_size",
     }
     json.dumps(section)  # JSON-serialisable as it is
     assert section["n"] == 6000
     assert section["cv_sample_size"] == 6000  # below the sampling threshold every customer is cross-validated
+    assert section["evaluation_sample_size"] == section["refit_sample_size"] == 6000  # and measured, refitted
     # Hanley & McNeil (1982) standard error of an AUC near 0.82 with 1,764 churners and 4,236 stayers
     auc, n_pos, n_neg = section["auc"], 1764, 4236
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)

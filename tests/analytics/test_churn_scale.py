@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.business.churn_angles import _purchases_to, p_alive_at
+from analytics.business import churn_analysis
+from analytics.business.churn_analysis import ChurnSettings, analyse_churn
+from analytics.business.churn_angles import CLASSIFIER, PALIVE, _purchases_to, churn_angles, p_alive_at
 from analytics.data.datasets import load_demo
 from analytics.data.schema import ORDER_DATE
 from analytics.engine.customer_days import customer_days
+from analytics.models.churn import ChurnModel, gains_at, make_pipeline
+from analytics.models.sampling import REFIT_SAMPLE_ROWS, stratified_sample
+from analytics.reports.sections.churn import section_from_analysis
 
 
 def test_p_alive_at_the_cutoff_reuses_the_whole_frame_and_matches_the_filtered_one():
@@ -33,3 +39,80 @@ def test_a_purchase_after_midnight_on_the_cutoff_day_keeps_the_filtered_frame():
     assert kept[ORDER_DATE].max() <= cutoff
     with pytest.raises(KeyError):
         kept.loc[tx.index[0]]
+
+
+def customers(n: int, seed: int = 3) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "tenure": rng.integers(0, 72, n).astype(float),
+            "charges": rng.normal(70, 20, n),
+            "contract": rng.choice(["month", "year", "two years"], n),
+        }
+    )
+    logit = -1.0 - 0.04 * X["tenure"] + 0.02 * (X["charges"] - 70) + np.where(X["contract"] == "month", 1.5, 0.0)
+    y = pd.Series(rng.random(n) < 1 / (1 + np.exp(-logit)), name="churned")
+    return X, y
+
+
+def _coefficients(model: ChurnModel) -> np.ndarray:
+    return np.r_[model.pipeline_[-1].coef_.ravel(), model.pipeline_[-1].intercept_]
+
+
+def test_a_refit_cap_above_the_customers_gives_identical_coefficients():
+    X, y = customers(3000)
+    default = ChurnModel(model="logistic").fit(X, y)
+    capped = ChurnModel(model="logistic", refit_sample_rows=3000).fit(X, y)
+    assert default.refit_rows_ == capped.refit_rows_ == 3000
+    np.testing.assert_array_equal(_coefficients(default), _coefficients(capped))
+
+
+def test_the_refit_sample_is_stratified_and_its_size_reported():
+    X, y = customers(6000)
+    model = ChurnModel(model="logistic", cv_sample_rows=2000, refit_sample_rows=2500).fit(X, y)
+    assert model.refit_rows_ == 2500
+    rows = stratified_sample(y.to_numpy(dtype=int), 2500, 0)
+    assert int(y.iloc[rows].sum()) == round(2500 * y.mean())  # the churn rate of all customers
+    by_hand = make_pipeline("logistic", ("tenure", "charges"), ("contract",), 2500, 0).fit(X.iloc[rows], y.iloc[rows])
+    np.testing.assert_allclose(_coefficients(model), np.r_[by_hand[-1].coef_.ravel(), by_hand[-1].intercept_])
+    assert REFIT_SAMPLE_ROWS == 100_000 and ChurnModel().refit_sample_rows == REFIT_SAMPLE_ROWS
+
+
+def test_without_scores_outside_the_sample_the_samples_own_out_of_fold_scores_are_kept():
+    X, y = customers(6000)
+    everyone = ChurnModel(model="logistic", cv_sample_rows=2000).fit(X, y)
+    sample_only = ChurnModel(model="logistic", cv_sample_rows=2000, oof_outside_sample=False).fit(X, y)
+    rows = stratified_sample(y.to_numpy(dtype=int), 2000, 0)
+    assert everyone.oof_rows_ == 6000 and sample_only.oof_rows_ == 2000
+    np.testing.assert_array_equal(sample_only.oof_proba_.to_numpy()[rows], everyone.oof_proba_.to_numpy()[rows])
+    assert sample_only.oof_proba_.drop(sample_only.oof_proba_.index[rows]).isna().all()
+    assert sample_only.metrics_ == everyone.metrics_
+    np.testing.assert_array_equal(_coefficients(sample_only), _coefficients(everyone))
+
+
+@pytest.mark.slow  # two churn analyses of the CDNOW sample
+def test_derived_churn_is_measured_on_the_cv_sample_and_scored_in_chunks(monkeypatch):
+    data = load_demo("cdnow_sample")
+    full = analyse_churn(data, ChurnSettings())
+    section = section_from_analysis(full)
+    assert section["evaluation_sample_size"] == section["refit_sample_size"] == section["n"] == 2357
+
+    def small_model(settings: ChurnSettings, oof_outside_sample: bool) -> ChurnModel:
+        return ChurnModel(settings.model, cv_sample_rows=1000, oof_outside_sample=oof_outside_sample)
+
+    monkeypatch.setattr(churn_analysis, "_churn_model", small_model)
+    monkeypatch.setattr(churn_analysis, "SCORING_CHUNK_ROWS", 500)
+    sampled = analyse_churn(data, ChurnSettings())
+    section = section_from_analysis(sampled)
+    assert section["cv_sample_size"] == section["evaluation_sample_size"] == 1000
+    assert section["n"] == section["refit_sample_size"] == 2357
+    scored = sampled.scores["oof_probability"].notna().to_numpy()
+    assert scored.sum() == 1000
+    y, p = sampled.y.to_numpy()[scored], sampled.scores["oof_probability"].to_numpy()[scored]
+    assert section["lift_top_20"] == pytest.approx(gains_at(y, p, 0.2))
+    assert sampled.gains["share_caught"].iloc[-1] == 1.0
+    assert sampled.calibration["customers"].sum() == 1000
+    # the refit saw every customer in both runs: scoring in chunks of 500 gives the same risks
+    np.testing.assert_allclose(sampled.scores["churn_probability"], full.scores["churn_probability"], rtol=1e-12)
+    angles = churn_angles(data, sampled)
+    assert angles.angles[CLASSIFIER].n_auc == angles.angles[PALIVE].n_auc == 1000  # the same customers

@@ -15,7 +15,10 @@ def report_section(data: CustomerData, settings: ChurnSettings | None = None) ->
     Keys: target (column or rule used, plain words), n (customers modelled), churn_rate (0..1),
     auc, pr_auc, brier (cross-validated, means over folds), cv_sample_size (customers
     cross-validated: all, or a stratified sample on large data), auc_standard_error (sampling
-    error of the AUC on them, Hanley & McNeil 1982), model ('logistic' |
+    error of the AUC on them, Hanley & McNeil 1982), evaluation_sample_size (customers with an
+    out-of-fold score, which lift, gains and calibration are measured on: all, or for churn derived
+    from purchases on large data the cross-validation sample), refit_sample_size (customers the
+    scoring model was refitted on: all, or a stratified sample on large data), model ('logistic' |
     'gradient_boosting'), top_drivers (plain-word sentences), lift_top_10 / lift_top_20 /
     lift_top_30 (share of churners among the top 10/20/30% by risk, 0..1), dropped_columns
     ({column: reason}), customers_not_modelled (churn status unknown, or for churn derived from
@@ -64,6 +67,8 @@ def section_from_analysis(analysis: ChurnAnalysis) -> dict:
         "brier": json_number(metrics["brier"]),
         "cv_sample_size": int(metrics.get("cv_rows", len(analysis.y))),
         "auc_standard_error": json_number(metrics.get("auc_se")),
+        "evaluation_sample_size": int(getattr(analysis.model, "oof_rows_", len(analysis.y))),
+        "refit_sample_size": int(getattr(analysis.model, "refit_rows_", len(analysis.y))),
         "model": analysis.model.model_name_,
         "top_drivers": [d.sentence for d in analysis.drivers],
         "lift_top_10": json_number(analysis.lift_at(0.1)),
