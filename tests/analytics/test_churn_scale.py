@@ -15,6 +15,7 @@ from analytics.engine.customer_days import customer_days
 from analytics.models.churn import ChurnModel, gains_at, make_pipeline
 from analytics.models.sampling import REFIT_SAMPLE_ROWS, stratified_sample
 from analytics.reports.sections.churn import section_from_analysis
+from tests.analytics.test_churn_sampling import customers
 
 
 def test_p_alive_at_the_cutoff_reuses_the_whole_frame_and_matches_the_filtered_one():
@@ -39,20 +40,6 @@ def test_a_purchase_after_midnight_on_the_cutoff_day_keeps_the_filtered_frame():
     assert kept[ORDER_DATE].max() <= cutoff
     with pytest.raises(KeyError):
         kept.loc[tx.index[0]]
-
-
-def customers(n: int, seed: int = 3) -> tuple[pd.DataFrame, pd.Series]:
-    rng = np.random.default_rng(seed)
-    X = pd.DataFrame(
-        {
-            "tenure": rng.integers(0, 72, n).astype(float),
-            "charges": rng.normal(70, 20, n),
-            "contract": rng.choice(["month", "year", "two years"], n),
-        }
-    )
-    logit = -1.0 - 0.04 * X["tenure"] + 0.02 * (X["charges"] - 70) + np.where(X["contract"] == "month", 1.5, 0.0)
-    y = pd.Series(rng.random(n) < 1 / (1 + np.exp(-logit)), name="churned")
-    return X, y
 
 
 def _coefficients(model: ChurnModel) -> np.ndarray:
