@@ -126,13 +126,17 @@ def _first_purchases(transactions: pd.DataFrame) -> tuple[pd.Series, np.ndarray]
     return firsts[ORDER_DATE].set_axis(ids), firsts.index.to_numpy()
 
 
-def segment_attributes(data: CustomerData) -> dict[str, pd.Series]:
+def segment_attributes(data: CustomerData, *, first_purchase: pd.Series | None = None) -> dict[str, pd.Series]:
     """Every attribute customers can be segmented by, as a label per customer id.
 
     Parameters
     ----------
     data : CustomerData
         The cleaned dataset.
+    first_purchase : pd.Series, optional
+        Each customer's first purchase day by customer id (text), when the purchases are not in
+        `data` (e.g. computed in a database: `analytics.reports.database`); then there is no
+        first-purchase channel.
 
     Returns
     -------
@@ -155,8 +159,7 @@ def segment_attributes(data: CustomerData) -> dict[str, pd.Series]:
                 if _levels_ok(text):
                     out[str(column)] = text.rename(str(column))
     transactions = data.transactions if data.has_transactions else None
-    first_purchase = None
-    if transactions is not None:
+    if transactions is not None and first_purchase is None:
         first_purchase, first_rows = _first_purchases(transactions)
         if CHANNEL in transactions.columns:
             values = transactions[CHANNEL].iloc[first_rows]
@@ -513,7 +516,12 @@ def _interval(low: Any, high: Any) -> list[float] | None:
 
 
 def value_by_segment_section(
-    data: CustomerData, analysis: ClvAnalysis | None, *, margin: float = 0.3, annual_discount_rate: float = 0.1
+    data: CustomerData,
+    analysis: ClvAnalysis | None,
+    *,
+    margin: float = 0.3,
+    annual_discount_rate: float = 0.1,
+    first_purchase: pd.Series | None = None,
 ) -> dict[str, Any]:
     """The `value_by_segment` section of the headless report (keys are a stable contract).
 
@@ -525,6 +533,8 @@ def value_by_segment_section(
         The pooled purchase-model analysis (None without a purchase log or when it cannot run).
     margin, annual_discount_rate : float
         For the subscription value of a new customer.
+    first_purchase : pd.Series, optional
+        Each customer's first purchase day, when the purchases are not in `data` (`segment_attributes`).
 
     Returns
     -------
@@ -543,7 +553,7 @@ def value_by_segment_section(
     DataError
         When the data has no attribute to segment by, or neither model can run.
     """
-    attributes = segment_attributes(data)
+    attributes = segment_attributes(data, first_purchase=first_purchase)
     if not attributes:
         raise DataError(
             "No attribute to compare segments by: add a plan, region, channel or another text column with 2 to "

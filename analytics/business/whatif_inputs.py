@@ -121,24 +121,156 @@ def _retention_value(retention: float, period: str, how: str) -> DefaultValue:
     return DefaultValue(retention, f"share per {unit}", f"Measured: {how}.{note}", True)
 
 
+@dataclass(frozen=True)
+class GrowthSums:
+    """What the within-customer spend trend needs (`_spend_growth`), summed over customer-periods.
+
+    Attributes
+    ----------
+    repeat_customers : int
+        Customers seen buying in two or more of the periods.
+    repeat_rows : int
+        Their customer-periods.
+    sxx, sxy, syy : float
+        Sums of squares and products of tenure (periods) and spend (currency), each centred on the
+        customer's own means, over those customer-periods.
+    first_spend : float
+        Mean spend in a customer's first period (tenure 0), over every customer counted (NaN when none).
+    """
+
+    repeat_customers: int
+    repeat_rows: int
+    sxx: float
+    sxy: float
+    syy: float
+    first_spend: float
+
+
+@dataclass(frozen=True)
+class PeriodActivity:
+    """A purchase log seen per period: what the what-if measures retention, revenue and new customers from.
+
+    Built from the customer-day table (`transaction_activity`) or inside a database
+    (`analytics.engine.pushdown.summarise_periods`); both give the same figures.
+
+    Attributes
+    ----------
+    counts : pd.DataFrame
+        Indexed by period ordinal (ascending; periods with a purchase): buyers (customers with a
+        purchase in the period), again (of them, those who bought in the period before too), new
+        (those whose first purchase falls in it), spend (their purchases, currency).
+    first_purchase, last_purchase, observation_end : pd.Timestamp
+        The first and last purchase and the end of the data.
+    growth : GrowthSums or None
+        Over the complete periods measured (`measured_periods`), for customers first seen after
+        the data's first period; None when fewer than two complete periods are covered.
+    """
+
+    counts: pd.DataFrame
+    first_purchase: pd.Timestamp
+    last_purchase: pd.Timestamp
+    observation_end: pd.Timestamp
+    growth: GrowthSums | None
+
+
+def measured_periods(
+    first_purchase: pd.Timestamp, last_purchase: pd.Timestamp, observation_end: pd.Timestamp, period: str
+) -> tuple[pd.Period, pd.Period]:
+    """First and last complete periods of a purchase log (the data never runs past the last purchase's period).
+
+    Parameters
+    ----------
+    first_purchase, last_purchase, observation_end : pd.Timestamp
+        The first and last purchase and the end of the data.
+    period : str
+        'W', 'M', 'Q' or 'Y'.
+
+    Returns
+    -------
+    tuple of pd.Period
+        First and last complete periods.
+    """
+    end = min(observation_end, last_purchase.to_period(period).end_time.normalize())
+    return _complete_range(first_purchase, end, period)
+
+
+def transaction_activity(data: CustomerData, period: str) -> PeriodActivity:
+    """The purchase log's activity per period, from the customer-day table.
+
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with a purchase log.
+    period : str
+        'W', 'M', 'Q' or 'Y'.
+
+    Returns
+    -------
+    PeriodActivity
+        Counts per period and the spend-trend sums.
+    """
+    tx = data.require_transactions()
+    first_purchase, last_purchase = tx[ORDER_DATE].min(), tx[ORDER_DATE].max()
+    pairs = _customer_periods(tx, period)
+    codes = pairs["code"]
+    counts = pd.DataFrame(
+        {
+            "buyers": codes.value_counts(),
+            "again": codes[pairs["again"].to_numpy()].value_counts(),
+            "new": codes[(pairs["code"] == pairs["first_code"]).to_numpy()].value_counts(),
+            "spend": pairs.groupby("code")[AMOUNT].sum(),
+        }
+    ).sort_index()
+    counts[["buyers", "again", "new"]] = counts[["buyers", "again", "new"]].fillna(0).astype(np.int64)
+    counts.index.name = "period"
+    first, last = measured_periods(first_purchase, last_purchase, data.observation_end, period)
+    growth = None
+    if last.ordinal - first.ordinal >= 1:
+        growth = _growth_sums(pairs, first.ordinal, last.ordinal, int(codes.min()))
+    return PeriodActivity(counts, first_purchase, last_purchase, data.observation_end, growth)
+
+
 def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[str, DefaultValue]:
     """Retention, revenue, new and starting customers, spend growth from the purchase log."""
-    tx = data.require_transactions()
+    return measure_activity(transaction_activity(data, period), period, window)
+
+
+def measure_activity(
+    activity: PeriodActivity, period: str, window: int = MEASUREMENT_WINDOW
+) -> dict[str, DefaultValue]:
+    """Repeat rate, revenue, new and starting customers and spend growth from a purchase log's activity.
+
+    Parameters
+    ----------
+    activity : PeriodActivity
+        From `transaction_activity` or a database.
+    period : str
+        'W', 'M', 'Q' or 'Y'.
+    window : int
+        Complete periods averaged over.
+
+    Returns
+    -------
+    dict of str to DefaultValue
+        retention_rate (the repeat rate), revenue_per_customer, new_customers, starting_customers,
+        spend_growth.
+
+    Raises
+    ------
+    DataError
+        With fewer than two complete periods, or no buyer in the periods measured.
+    """
     unit = PERIOD_NAMES[period]
-    # The data runs to its observation end, but never past the period of the last purchase.
-    last_purchase = tx[ORDER_DATE].max()
-    end = min(data.observation_end, last_purchase.to_period(period).end_time.normalize())
-    first, last = _complete_range(tx[ORDER_DATE].min(), end, period)
+    first, last = measured_periods(activity.first_purchase, activity.last_purchase, activity.observation_end, period)
     _need_two_periods(period, first, last, "purchases")
-    pairs = _customer_periods(tx, period)
-    data_start = int(pairs["code"].min())
-    active = pairs.groupby("code").size()
-    again_by = pairs.loc[pairs["again"], "code"].value_counts()
+    counts = activity.counts
+    data_start = int(counts.index.min())
+    active = counts["buyers"]
     to_code = np.arange(max(first.ordinal + 1, last.ordinal - window + 1), last.ordinal + 1)
     at_risk = float(active.reindex(to_code - 1, fill_value=0).sum())
     if at_risk == 0:
         raise DataError(f"No customer bought in the {unit}s used to measure retention, so it cannot be measured.")
-    retention = float(again_by.reindex(to_code, fill_value=0).sum()) / at_risk
+    retention = float(counts["again"].reindex(to_code, fill_value=0).sum()) / at_risk
     span = f"{_label(pd.Period(ordinal=int(to_code[0]) - 1, freq=period))} – {_label(last)}"
     out = {
         "retention_rate": _retention_value(
@@ -148,20 +280,21 @@ def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[
             f"(pooled over {len(to_code)} pairs of complete {unit}s, {span})",
         )
     }
-    in_window = pairs["code"].between(last.ordinal - window + 1, last.ordinal) & (pairs["code"] >= first.ordinal)
-    n_rev = int(in_window.sum())
-    n_periods = int(pairs.loc[in_window, "code"].nunique())
-    revenue = float(pairs.loc[in_window, AMOUNT].sum()) / n_rev
+    window_rows = counts[
+        (counts.index >= max(last.ordinal - window + 1, first.ordinal)) & (counts.index <= last.ordinal)
+    ]
+    n_rev = int(window_rows["buyers"].sum())
+    n_periods = len(window_rows)
+    spend = float(window_rows["spend"].sum())
     out["revenue_per_customer"] = DefaultValue(
-        revenue,
+        spend / n_rev,
         f"currency per customer per {unit}",
         f"Measured: revenue per customer who bought in a {unit}, averaged over the last {n_periods} complete "
-        f"{unit}s ({pairs.loc[in_window, AMOUNT].sum():,.0f} over {n_rev:,} customer-{unit}s).",
+        f"{unit}s ({spend:,.0f} over {n_rev:,} customer-{unit}s).",
         True,
     )
     new_codes = np.arange(max(first.ordinal, data_start + 1, last.ordinal - window + 1), last.ordinal + 1)
-    firsts = pairs.loc[pairs["code"] == pairs["first_code"], "code"].value_counts()
-    new = float(firsts.reindex(new_codes, fill_value=0).mean())
+    new = float(counts["new"].reindex(new_codes, fill_value=0).mean())
     out["new_customers"] = DefaultValue(
         new,
         f"customers per {unit}",
@@ -176,7 +309,8 @@ def _measure_transactions(data: CustomerData, period: str, window: int) -> dict[
         f"Measured: customers who bought in the last complete {unit} ({_label(last)}).",
         True,
     )
-    out["spend_growth"] = _spend_growth(pairs, first.ordinal, last.ordinal, data_start, unit)
+    assert activity.growth is not None  # two complete periods are covered (checked above)
+    out["spend_growth"] = _spend_growth(activity.growth, unit)
     return out
 
 
@@ -221,20 +355,32 @@ def _measure_purchase_model(
     customers and spend growth stay measured from first purchases; month-to-month repeat buying is
     kept under its own name, ``repeat_rate`` (it is not retention: occasional buyers skip months).
     """
-    from analytics.business.value import purchase_analysis, purchase_model_inputs
+    from analytics.business.value import purchase_analysis
 
-    unit = PERIOD_NAMES[period]
     out = _measure_transactions(data, period, window)
     try:
         analysis = clv if clv is not None else purchase_analysis(data, clv_settings)
     except DataError as err:  # too little history for a purchase model: the repeat rate, said so
-        repeat = out["retention_rate"]
-        out["retention_rate"] = replace(
-            repeat,
-            source=f"{repeat.source} The purchase model could not be fitted ({err}), so this repeat rate stands in "
-            "for retention and understates it for occasional buyers.",
-        )
-        return out
+        return _repeat_rate_stands_in(out, err)
+    return _with_purchase_model(out, analysis, period)
+
+
+def _repeat_rate_stands_in(out: dict[str, DefaultValue], err: DataError) -> dict[str, DefaultValue]:
+    """The measured repeat rate as retention, saying why the purchase model could not give it."""
+    repeat = out["retention_rate"]
+    out["retention_rate"] = replace(
+        repeat,
+        source=f"{repeat.source} The purchase model could not be fitted ({err}), so this repeat rate stands in "
+        "for retention and understates it for occasional buyers.",
+    )
+    return out
+
+
+def _with_purchase_model(out: dict[str, DefaultValue], analysis: ClvAnalysis, period: str) -> dict[str, DefaultValue]:
+    """Retention, starting customers and revenue from the purchase model; the repeat rate kept as `repeat_rate`."""
+    from analytics.business.value import purchase_model_inputs
+
+    unit = PERIOD_NAMES[period]
     repeat = out.pop("retention_rate")
     out["repeat_rate"] = DefaultValue(
         repeat.value,
@@ -250,21 +396,34 @@ def _measure_purchase_model(
     return out
 
 
-def _spend_growth(pairs: pd.DataFrame, first: int, last: int, data_start: int, unit: str) -> DefaultValue:
+def _growth_sums(pairs: pd.DataFrame, first: int, last: int, data_start: int) -> GrowthSums:
+    """`GrowthSums` over the customer-periods `first`..`last` of customers first seen after `data_start`."""
+    obs = pairs[(pairs["code"] >= first) & (pairs["code"] <= last) & (pairs["first_code"] > data_start)]
+    tenure = (obs["code"] - obs["first_code"]).astype(float)
+    spend = obs[AMOUNT].astype(float)
+    repeat = obs.groupby(CUSTOMER_ID)[AMOUNT].transform("size") >= 2
+    ids = obs.loc[repeat, CUSTOMER_ID]
+    dt = tenure[repeat] - tenure[repeat].groupby(ids).transform("mean")
+    ds = spend[repeat] - spend[repeat].groupby(ids).transform("mean")
+    return GrowthSums(
+        repeat_customers=int(ids.nunique()),
+        repeat_rows=int(repeat.sum()),
+        sxx=float((dt * dt).sum()),
+        sxy=float((dt * ds).sum()),
+        syy=float((ds * ds).sum()),
+        first_spend=float(spend[tenure == 0].mean()) if (tenure == 0).any() else math.nan,
+    )
+
+
+def _spend_growth(sums: GrowthSums, unit: str) -> DefaultValue:
     """Within-customer trend of spend per active period against tenure, as a share of first-period spend.
 
     Fixed-effects (within) regression: spend and tenure are centred on each customer's own means,
     so the slope is how a customer's own spend moves as they stay, not a mix of who stays.
     Customers first seen in the data's first period are left out (their tenure is unknown).
     """
-    obs = pairs[(pairs["code"] >= first) & (pairs["code"] <= last) & (pairs["first_code"] > data_start)]
-    tenure = (obs["code"] - obs["first_code"]).astype(float)
-    spend = obs[AMOUNT].astype(float)
-    counts = obs.groupby(CUSTOMER_ID)[AMOUNT].transform("size")
-    repeat = counts >= 2
-    n_repeat = int(obs.loc[repeat, CUSTOMER_ID].nunique())
+    n_repeat, first_spend, sxx = sums.repeat_customers, sums.first_spend, sums.sxx
     unit_label = f"share of first-{unit} spend per {unit} of tenure"
-    first_spend = float(spend[tenure == 0].mean()) if (tenure == 0).any() else math.nan
     if n_repeat < MIN_GROWTH_CUSTOMERS or not first_spend > 0:
         return DefaultValue(
             0.0,
@@ -273,13 +432,11 @@ def _spend_growth(pairs: pd.DataFrame, first: int, last: int, data_start: int, u
             f"the data's first {unit} (at least {MIN_GROWTH_CUSTOMERS} are needed); set to 0.",
             False,
         )
-    ids = obs.loc[repeat, CUSTOMER_ID]
-    dt = tenure[repeat] - tenure[repeat].groupby(ids).transform("mean")
-    ds = spend[repeat] - spend[repeat].groupby(ids).transform("mean")
-    sxx = float((dt * dt).sum())
-    slope = float((dt * ds).sum()) / sxx if sxx > 0 else 0.0
-    dof = max(int(repeat.sum()) - n_repeat - 1, 1)
-    se = math.sqrt(float(((ds - slope * dt) ** 2).sum()) / dof / sxx) if sxx > 0 else math.inf
+    slope = sums.sxy / sxx if sxx > 0 else 0.0
+    dof = max(sums.repeat_rows - n_repeat - 1, 1)
+    # residual sum of squares of the centred regression: syy - 2 slope sxy + slope^2 sxx
+    residual = max(sums.syy - 2.0 * slope * sums.sxy + slope * slope * sxx, 0.0)
+    se = math.sqrt(residual / dof / sxx) if sxx > 0 else math.inf
     growth = slope / first_spend
     t_stat = slope / se if se > 0 else math.inf
     trend = (
@@ -450,7 +607,6 @@ def defaults_from_data(
     DataError when retention or revenue cannot be measured.
     """
     _check_period(period)
-    unit = PERIOD_NAMES[period]
     tx_error: DataError | None = None
     out: dict[str, DefaultValue] | None = None
     from analytics.business.kind import PURCHASE_LOG, detect_business_kind
@@ -472,6 +628,56 @@ def defaults_from_data(
             if tx_error is not None:
                 raise tx_error from None
             raise
+    return _add_assumptions(out, data, period)
+
+
+def defaults_from_activity(
+    activity: PeriodActivity,
+    period: Period = "M",
+    *,
+    window: int = MEASUREMENT_WINDOW,
+    clv: ClvAnalysis | DataError | None = None,
+    customers: CustomerData | None = None,
+) -> dict[str, DefaultValue]:
+    """What-if inputs of a purchase log seen per period (e.g. computed in a database), as `defaults_from_data`.
+
+    Parameters
+    ----------
+    activity : PeriodActivity
+        The log's activity per period (`analytics.engine.pushdown.summarise_periods`).
+    period : str
+        'W', 'M', 'Q' or 'Y'.
+    window : int
+        Complete periods averaged over.
+    clv : ClvAnalysis, DataError or None
+        The purchase model's analysis (retention, starting customers and revenue come from it, as
+        for a purchase log in `defaults_from_data`), or why it could not be fitted (the repeat rate
+        stands in, said so), or None for a subscription business (the repeat rate is retention).
+    customers : CustomerData, optional
+        A customers table (for a measured acquisition cost).
+
+    Returns
+    -------
+    dict of str to DefaultValue
+        The same keys as `defaults_from_data`.
+
+    Raises
+    ------
+    DataError
+        When retention or revenue cannot be measured.
+    """
+    _check_period(period)
+    out = measure_activity(activity, period, window)
+    if isinstance(clv, DataError):
+        out = _repeat_rate_stands_in(out, clv)
+    elif clv is not None:
+        out = _with_purchase_model(out, clv, period)
+    return _add_assumptions(out, customers, period)
+
+
+def _add_assumptions(out: dict[str, DefaultValue], data: CustomerData | None, period: str) -> dict[str, DefaultValue]:
+    """Margin, acquisition cost (measured from the customers table when it has one) and fixed costs."""
+    unit = PERIOD_NAMES[period]
     out["margin_rate"] = DefaultValue(
         MARGIN_RATE,
         "share of revenue",
@@ -479,7 +685,7 @@ def defaults_from_data(
         "customers (margins are not in the data).",
         False,
     )
-    if data.has_column(ACQUISITION_COST):
+    if data is not None and data.has_column(ACQUISITION_COST):
         costs = data.require_customers()[ACQUISITION_COST].dropna()
         out["acquisition_cost"] = DefaultValue(
             float(costs.mean()),

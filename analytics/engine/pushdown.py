@@ -28,10 +28,11 @@ doubles) per customer, or a few hundred thousand triples.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -42,6 +43,9 @@ from sqlglot import exp
 from analytics.data import schema as s
 from analytics.data.columns import guess_mapping
 from analytics.models.btyd import HoldoutSplit, default_calibration_end, from_day_number, to_day_number, unit_days
+
+if TYPE_CHECKING:
+    from analytics.business.whatif_inputs import PeriodActivity
 
 EPOCH = pd.Timestamp("1970-01-01")
 
@@ -780,6 +784,120 @@ ORDER BY d.customer_key"""
     for prefix, as_of in (("cut_", cut), ("now_", now)):
         _finish_features(behaviour, prefix, as_of)
     return PurchaseBehaviour(counts, behaviour, horizon, cut, last_day, cells)
+
+
+#: What-if period code -> calendar period of `_PERIOD_SQL` (the same ordinals as pandas' Period).
+_WHATIF_PERIODS = {"M": "month", "Q": "quarter", "Y": "year"}
+
+
+def summarise_periods(
+    source: Source, table: str, summary: TableSummary, *, period: str = "M", today: pd.Timestamp | None = None
+) -> PeriodActivity:
+    """The what-if's view of a purchase table, computed inside its database (`PeriodActivity`).
+
+    Same cleaning as `summarise_table`. Customer-periods are built in the database from the kept
+    rows (a customer's spend in a calendar period); two statements come back: one row per period
+    (buyers, those who bought in the period before too, new customers, spend) and one row with the
+    sums of the within-customer spend trend (`analytics.business.whatif_inputs.GrowthSums`).
+
+    Parameters
+    ----------
+    source : Source
+        From `connect` or `spark_source`.
+    table : str
+        The purchase table (or view).
+    summary : TableSummary
+        `summarise_table`'s result for the same table (first and last purchase day).
+    period : {'M', 'Q', 'Y'}
+        The what-if period.
+    today : pd.Timestamp, optional
+        For the future-date rule (default: now; pass `summarise_table`'s).
+
+    Returns
+    -------
+    PeriodActivity
+        As `analytics.business.whatif_inputs.transaction_activity` gives on a file.
+
+    Raises
+    ------
+    DataError
+        For weekly periods (not counted in the database yet).
+    """
+    from analytics.business.whatif_inputs import GrowthSums, PeriodActivity, measured_periods
+
+    if period not in _WHATIF_PERIODS:
+        raise s.DataError("With --db the what-if counts months, quarters or years; weekly periods need the file.")
+    name = _table(table)
+    roles, all_columns = _roles(source, name)
+    first_purchase, last_purchase = from_day_number(summary.first_day), from_day_number(summary.last_day)
+    today = (today or pd.Timestamp.now()).normalize()
+    expression = _PERIOD_SQL[_WHATIF_PERIODS[period]].format(d="purchase_day")
+    base = (
+        _marked_sql(name, roles, all_columns, today)
+        + f""",
+day_periods AS (SELECT customer_key, {expression} AS p, spend_amount FROM marked WHERE reason IS NULL),
+pairs AS (SELECT customer_key, p, SUM(spend_amount) AS spend FROM day_periods GROUP BY customer_key, p),
+firsts AS (SELECT customer_key, MIN(p) AS first_p FROM pairs GROUP BY customer_key)"""
+    )
+    counts = source.query(
+        base
+        + """,
+flagged AS (
+    SELECT a.p, a.spend, f.first_p, CASE WHEN b.customer_key IS NULL THEN 0 ELSE 1 END AS again
+    FROM pairs a JOIN firsts f ON f.customer_key = a.customer_key
+    LEFT JOIN pairs b ON b.customer_key = a.customer_key AND b.p = a.p - 1
+)
+SELECT p, COUNT(*) AS buyers, SUM(again) AS again, SUM(CASE WHEN p = first_p THEN 1 ELSE 0 END) AS new_buyers,
+       SUM(spend) AS spend
+FROM flagged GROUP BY p ORDER BY p"""
+    )
+    frame = pd.DataFrame(
+        {
+            "buyers": counts["buyers"].astype(np.int64).to_numpy(),
+            "again": counts["again"].astype(np.int64).to_numpy(),
+            "new": counts["new_buyers"].astype(np.int64).to_numpy(),
+            "spend": counts["spend"].astype(float).to_numpy(),
+        },
+        index=pd.Index(counts["p"].astype(np.int64).to_numpy(), name="period"),
+    )
+    first, last = measured_periods(first_purchase, last_purchase, last_purchase, period)
+    growth = None
+    if last.ordinal - first.ordinal >= 1:
+        sums = source.query(
+            base
+            + f""",
+obs AS (
+    SELECT a.customer_key, CAST(a.p - f.first_p AS DOUBLE) AS t, a.spend
+    FROM pairs a JOIN firsts f ON f.customer_key = a.customer_key
+    WHERE a.p >= {first.ordinal} AND a.p <= {last.ordinal} AND f.first_p > {int(frame.index.min())}
+),
+per_customer AS (
+    SELECT customer_key, COUNT(*) AS n, AVG(t) AS mean_t, AVG(spend) AS mean_spend FROM obs GROUP BY customer_key
+),
+centred AS (
+    SELECT o.t - c.mean_t AS dt, o.spend - c.mean_spend AS ds
+    FROM obs o JOIN per_customer c ON c.customer_key = o.customer_key WHERE c.n >= 2
+)
+SELECT r.repeat_customers, c.repeat_rows, c.sxx, c.sxy, c.syy, z.first_spend
+FROM (SELECT COUNT(*) AS repeat_customers FROM per_customer WHERE n >= 2) r
+CROSS JOIN (SELECT COUNT(*) AS repeat_rows, SUM(dt * dt) AS sxx, SUM(dt * ds) AS sxy, SUM(ds * ds) AS syy
+            FROM centred) c
+CROSS JOIN (SELECT AVG(spend) AS first_spend FROM obs WHERE t = 0) z"""
+        ).iloc[0]
+
+        def number(key: str, empty: float = 0.0) -> float:
+            value = sums[key]
+            return empty if value is None or pd.isna(value) else float(value)
+
+        growth = GrowthSums(
+            repeat_customers=int(number("repeat_customers")),
+            repeat_rows=int(number("repeat_rows")),
+            sxx=number("sxx"),
+            sxy=number("sxy"),
+            syy=number("syy"),
+            first_spend=number("first_spend", math.nan),
+        )
+    return PeriodActivity(frame, first_purchase, last_purchase, last_purchase, growth)
 
 
 def _cohort_cells(source: Source, base: str, expression: str) -> pd.DataFrame:

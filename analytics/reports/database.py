@@ -1,13 +1,14 @@
 """The headless report on a database table: `python -m analytics report --db URL --table purchases=NAME`.
 
 The purchase-level work runs in the database (`analytics.engine.pushdown`): cleaning rules,
-exclusion counts, KPI counts per month, and one row per customer (BTYD summary, RFM values,
-churn features at the cutoff and today) come back; the models run here on those rows. The
-`data`, `kpis`, `clv`, `churn` and `segments` sections are computed so; the sections that need
-every purchase row in memory (what-if, value by segment, campaign) say so in `reasons` (export
-the table to Parquet and run the report on the file for them). A customers table
-(`--table customers=NAME`) is per customer, so it is read whole and its sections (churn with a
-churn column, retention) run as on a file.
+exclusion counts, KPI counts per month, one row per customer (BTYD summary, RFM values, churn
+features at the cutoff and today) and the what-if's counts per month come back; the models run
+here on those rows. The `data`, `kpis`, `clv`, `churn`, `whatif`, `segments`, `campaign` and
+`value_by_segment` sections are computed so (value by segment compares the acquisition cohorts,
+from each customer's first purchase day; the first purchase's channel stays in the database).
+The churn angles and the voice section need every purchase and say so in `reasons`. A customers
+table (`--table customers=NAME`) is per customer, so it is read whole and its sections (churn
+with a churn column, retention, retention by segment) run as on a file.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from analytics.business.whatif_inputs import PeriodActivity, WhatIfSettings
 from analytics.data.cleaning import clean_customers
 from analytics.data.columns import guess_mapping
 from analytics.data.io import RawTable
@@ -27,6 +30,7 @@ from analytics.engine.pushdown import (
     TableSummary,
     connect,
     summarise_behaviour,
+    summarise_periods,
     summarise_table,
 )
 from analytics.reports.report import (
@@ -34,6 +38,7 @@ from analytics.reports.report import (
     SECTIONS,
     ReportSettings,
     build_report,
+    campaign_keys,
     to_json_ready,
 )
 
@@ -42,7 +47,7 @@ ON_FILE_ONLY = (
     "this section needs every purchase. Export the table to Parquet and run the report on the file."
 )
 CUSTOMER_SECTIONS = ("retention_sbg", "churn")
-PUSHED_SECTIONS = ("kpis", "clv", "churn", "segments")
+PUSHED_SECTIONS = ("kpis", "clv", "churn", "whatif", "segments", "campaign", "value_by_segment")
 
 
 def _data_section(summary: TableSummary, purchases: str, label: str) -> dict:
@@ -95,13 +100,21 @@ def _has_churn_column(customers: CustomerData) -> bool:
 
 
 def _pushed_sections(
-    summary: TableSummary, behaviour: PurchaseBehaviour, customers: CustomerData | None, settings: ReportSettings
+    summary: TableSummary,
+    behaviour: PurchaseBehaviour,
+    activity: PeriodActivity | DataError,
+    customers: CustomerData | None,
+    settings: ReportSettings,
 ) -> dict[str, Callable[[], dict]]:
     """The sections computed from what the database returned, each as a function (run in order)."""
     from analytics.business.churn_analysis import ChurnSettings, analyse_churn_in_database
+    from analytics.business.kind import PURCHASE_LOG
     from analytics.business.kpis import KpiSettings
+    from analytics.business.segment_value import value_by_segment_section as value_by_segment
+    from analytics.business.value import customer_value
+    from analytics.business.whatif_inputs import defaults_from_activity
     from analytics.models.clv import ClvSettings, analyse_summaries
-    from analytics.reports.sections import churn, clv, kpis, segments
+    from analytics.reports.sections import churn, clv, kpis, segments, whatif
 
     clv_settings = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
     fitted: dict[str, Any] = {}
@@ -128,11 +141,55 @@ def _pushed_sections(
         section.update({"angles": None, "agreement": None, "angles_unavailable": unavailable})
         return section
 
+    def whatif_section() -> dict:
+        if isinstance(activity, DataError):
+            raise activity
+        kind = settings.business_kind or PURCHASE_LOG
+        model: Any = None
+        if kind == PURCHASE_LOG:
+            try:
+                model = clv_analysis()
+            except DataError as exc:
+                model = exc
+        what = WhatIfSettings()
+        defaults = defaults_from_activity(activity, what.period, clv=model, customers=customers)
+        return whatif.section_from_defaults(defaults, what, kind)
+
+    def value_by_segment_section() -> dict:
+        try:
+            analysis = clv_analysis()
+        except DataError:
+            analysis = None
+        first_days = summary.customers["first_day"].to_numpy(np.int64)
+        first_purchase = pd.Series(
+            first_days.astype("datetime64[D]").astype("datetime64[ns]"), index=summary.customers.index
+        )
+        return value_by_segment(
+            customers or ids_only(),
+            analysis,
+            margin=clv_settings.margin,
+            annual_discount_rate=clv_settings.annual_discount_rate,
+            first_purchase=first_purchase,
+        )
+
+    def model_values(ids: pd.Series) -> pd.Series:
+        try:
+            clv_values = clv_analysis().customers["clv"]
+        except DataError:
+            clv_values = None
+        return customer_value(customers or ids_only(), ids, clv_settings, clv=clv_values, fit=False)[0]
+
+    def ids_only() -> CustomerData:
+        return CustomerData(name="purchases", customers=pd.DataFrame({CUSTOMER_ID: behaviour.customers.index}))
+
     return {
         "kpis": kpis_section,
         "clv": lambda: clv.section_from_analysis(clv_analysis(), clv_settings),
         "churn": churn_section,
+        "whatif": whatif_section,
         "segments": lambda: segments.section_from_values(behaviour.rfm_values()),
+        "campaign": lambda: campaign_keys(settings, model_values),
+        "value_by_segment": value_by_segment_section,
     }
 
 
@@ -177,6 +234,14 @@ def database_report(
         if progress:
             progress("counting periods and measuring behaviour in the database")
         behaviour = summarise_behaviour(source, tables["purchases"], today=today)
+        if progress:
+            progress("counting customer-periods for the what-if in the database")
+        try:
+            activity: PeriodActivity | DataError = summarise_periods(
+                source, tables["purchases"], summary, period=WhatIfSettings().period, today=today
+            )
+        except DataError as exc:
+            activity = exc
         customers = _customers_data(source, tables["customers"]) if "customers" in tables else None
     finally:
         if isinstance(url, str):
@@ -191,7 +256,7 @@ def database_report(
         "data": _data_section(summary, tables["purchases"], source.label),
     }
     reasons: dict[str, str] = {}
-    pushed = _pushed_sections(summary, behaviour, customers, settings)
+    pushed = _pushed_sections(summary, behaviour, activity, customers, settings)
     for name in SECTIONS:
         if progress:
             progress(name)

@@ -374,6 +374,25 @@ def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:
     dict
         The section (keys documented in README.md, "Report schema").
     """
+    return campaign_keys(settings, lambda ids: customer_value(data, ids, settings)[0])
+
+
+def campaign_keys(settings: ReportSettings, value_of: Callable[[pd.Series], pd.Series]) -> dict:
+    """The `campaign` section from the settings and a source of customer values.
+
+    Parameters
+    ----------
+    settings : ReportSettings
+        The report's shared settings (control share, seed, and the readout's contact list, outcome
+        file and offer cost when given).
+    value_of : callable
+        Customer ids -> value per id (currency); may raise DataError (the readout then has no values).
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+    """
     from analytics.business.experiment import (
         campaign_report_section,
         outcome_from_data,
@@ -386,7 +405,7 @@ def campaign_section(data: CustomerData, settings: ReportSettings) -> dict:
         contacts = parse_contact_list(settings.readout_list)
         outcome = outcome_from_data(settings.readout_outcome, since=settings.readout_since)
         try:
-            value, _ = customer_value(data, contacts["customer_id"], settings)
+            value = value_of(contacts["customer_id"])
         except DataError:
             value = None
         readout = read_out(contacts, outcome, value=value, offer_cost=settings.offer_cost)

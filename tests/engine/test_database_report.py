@@ -51,9 +51,12 @@ def test_cli_db_report_matches_the_file_report(cdnow_file, tmp_path, capsys):
     assert clv["n_customers"] == 2357
     # kpis, churn and segments come from the database's counts and per-customer rows
     # (tests/engine/test_pushdown_behaviour.py compares them with the file report);
-    # what needs every purchase says so instead of guessing
+    # and the what-if, value by segment and campaign from the database's counts per month and the
+    # per-customer rows (tests/engine/test_pushdown_whatif.py compares them with the file report);
+    # what needs every purchase (the voice section) says so instead of guessing
     assert report["kpis"]["values"]["customers"] == 2357 and report["segments"] and report["churn"]["auc"] > 0.7
-    assert report["whatif"] is None and "Parquet" in report["reasons"]["whatif"]
+    assert report["whatif"]["retention_rate"] > 0 and report["value_by_segment"] and report["campaign"]
+    assert report["voice"] is None and "Parquet" in report["reasons"]["voice"]
 
 
 def test_cli_db_usage_errors_are_one_line(tmp_path, capsys):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from analytics.business.economics import BAND_HIGH_PCT, BAND_LOW_PCT, lift_applied_text, whatif
 from analytics.business.kind import detect_business_kind
 from analytics.business.value import value_of_todays_customers
-from analytics.business.whatif_inputs import WhatIfSettings, build_assumptions, defaults_from_data
+from analytics.business.whatif_inputs import DefaultValue, WhatIfSettings, build_assumptions, defaults_from_data
 from analytics.data.schema import (
     CustomerData,
 )
@@ -60,10 +60,30 @@ def report_section(
     settings = settings or WhatIfSettings()
     kind = detect_business_kind(data, business_kind)
     defaults = defaults_from_data(data, settings.period, business_kind=kind.kind, clv_settings=clv_settings)
+    return section_from_defaults(defaults, settings, kind.kind)
+
+
+def section_from_defaults(defaults: dict[str, DefaultValue], settings: WhatIfSettings, business_kind: str) -> dict:
+    """The `whatif` section from the measured inputs (`defaults_from_data` or `defaults_from_activity`).
+
+    Parameters
+    ----------
+    defaults : dict of str to DefaultValue
+        The inputs measured from the data.
+    settings : WhatIfSettings
+        The what-if choices.
+    business_kind : str
+        'subscription' or 'purchase_log'.
+
+    Returns
+    -------
+    dict
+        The section (keys as `report_section`).
+    """
     base, inputs = build_assumptions(defaults, settings)
     result = whatif(base, settings.loyalty, settings.retention_lift, settings.horizon)
     return {
-        "business_kind": kind.kind,
+        "business_kind": business_kind,
         "retention_source": inputs["retention_rate"].source,
         "value_of_todays_customers": json_number(
             value_of_todays_customers(
