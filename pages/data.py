@@ -333,3 +333,9 @@ next_step(
     "If a count above looks wrong, fix the column mapping before reading any other page: every "
     "figure in the app is computed from the rows used here."
 )
+
+# Last, once the page is drawn: the models start fitting in the background while the user reads it
+# (the model modules load here, not before the counts above).
+from ui.models import start_fits  # noqa: E402
+
+start_fits(data)

@@ -86,10 +86,21 @@ with friendly_errors("Customer health"):
         st.altair_chart(look.fit(chart), width="stretch")
 
 # --- the guided steps: visible buttons to each page, each with its headline figure ------------
-from analytics.business.value import horizon_label, value_at_stake  # noqa: E402  (after the story: see above)
-from analytics.business.whatif_inputs import WhatIfSettings  # noqa: E402
-from ui.models import current_churn, current_clv  # noqa: E402
-from ui.segments import customer_scores, whatif_summary  # noqa: E402
+from ui import background  # noqa: E402
+
+# On a fresh server the model modules (scikit-learn, the purchase models) load in the background:
+# the steps show at once and their figures fill in when the models have loaded and fitted.
+loading = background.load_modules("ui.models", "ui.segments")
+if loading is None or background.settle([loading]):
+    from analytics.business.value import horizon_label, value_at_stake
+    from analytics.business.whatif_inputs import WhatIfSettings
+    from ui.models import current_churn, current_clv, start_fits
+    from ui.segments import customer_scores, start_whatif_summary, whatif_summary
+
+    # The fits start now, in the background: the steps below fill in as each one is done.
+    jobs = {**start_fits(data), "whatif": start_whatif_summary(data, WhatIfSettings())}
+else:
+    jobs = {"clv": loading, "churn": loading, "whatif": loading}
 
 st.markdown("#### Where to go next")
 look.home_css()
@@ -121,54 +132,69 @@ with slots[0], friendly_errors("Customer health"):
     else:
         st.metric(kpis["retention_rate"].label, percent(kpis.value("retention_rate")), help=card_help("retention_rate"))
 
+background.settle(
+    [k for k in jobs.values() if k is not None], wait=loading is None
+)  # a moment's wait: quick fits show at once
+
+
+def fitting(*names: str) -> bool:
+    """True, with a note in the card, while one of these background fits is still under way."""
+    if all(background.done(jobs[n]) for n in names if jobs[n] is not None):
+        return False
+    st.caption("The model is still fitting: this card fills in when it is done.")
+    return True
+
+
 with slots[3], friendly_errors("What-if"):
-    scenario = whatif_summary(data, WhatIfSettings())
-    change = scenario["profit_change_pct"]
-    st.metric(
-        "Profit change over 5 years from +5 points of yearly retention",
-        "n/a" if change is None else f"{change:+.1f}%",
-        help="Discounted profit over the horizon, lifted vs today (What-if page for the assumptions).",
-    )
+    if not fitting("whatif"):
+        scenario = whatif_summary(data, WhatIfSettings())
+        change = scenario["profit_change_pct"]
+        st.metric(
+            "Profit change over 5 years from +5 points of yearly retention",
+            "n/a" if change is None else f"{change:+.1f}%",
+            help="Discounted profit over the horizon, lifted vs today (What-if page for the assumptions).",
+        )
 
-with slots[1], friendly_errors("Churn"), st.spinner("Scoring every customer's risk of leaving (first time only) ..."):
-    churn = current_churn(data)
-    at_risk = int(((churn.scores["churn_probability"] >= 0.5) & churn.scores["active"].astype(bool)).sum())
-    a, b = st.columns(2)
-    a.metric(
-        "Customers not yet left, at high risk",
-        f"{at_risk:,}",
-        help="Customers the churn outcome does not mark as left whose churn probability is 50% or more.",
-    )
-    b.metric(
-        "Customers who have left, all time",
-        percent(churn.churn_rate),
-        help=f"{help_text('customers_left_all_time')} Outcome used: {churn.target}.",
-    )
+with slots[1], friendly_errors("Churn"):
+    if not fitting("churn"):
+        churn = current_churn(data)
+        at_risk = int(((churn.scores["churn_probability"] >= 0.5) & churn.scores["active"].astype(bool)).sum())
+        a, b = st.columns(2)
+        a.metric(
+            "Customers not yet left, at high risk",
+            f"{at_risk:,}",
+            help="Customers the churn outcome does not mark as left whose churn probability is 50% or more.",
+        )
+        b.metric(
+            "Customers who have left, all time",
+            percent(churn.churn_rate),
+            help=f"{help_text('customers_left_all_time')} Outcome used: {churn.target}.",
+        )
 
-with (
-    slots[2],
-    friendly_errors("Lifetime value"),
-    st.spinner("Estimating what each customer is worth (first time only) ..."),
-):
-    clv = current_clv(data)
-    st.metric(
-        f"Average {horizon_label(clv.settings.horizon_months)} per customer (model)",
-        cur.money(clv.mean_clv, data, decimals=2),
-        help=help_text("clv_model"),
-    )
+with slots[2], friendly_errors("Lifetime value"):
+    if not fitting("clv"):
+        clv = current_clv(data)
+        st.metric(
+            f"Average {horizon_label(clv.settings.horizon_months)} per customer (model)",
+            cur.money(clv.mean_clv, data, decimals=2),
+            help=help_text("clv_model"),
+        )
 
 with slots[4], friendly_errors("Action list"):
-    # The Action list's own ranking inputs: value and churn risk of current customers.
-    scores = customer_scores(data).frame
-    at_stake = value_at_stake(scores["value"], scores["churn_probability"]).nlargest(100).sum()
-    st.metric(
-        "Value at stake, top 100 customers still with you",
-        cur.money(at_stake, data),
-        help=help_text("value_at_stake"),
-    )
+    if not fitting("clv", "churn"):
+        # The Action list's own ranking inputs: value and churn risk of current customers.
+        scores = customer_scores(data).frame
+        at_stake = value_at_stake(scores["value"], scores["churn_probability"]).nlargest(100).sum()
+        st.metric(
+            "Value at stake, top 100 customers still with you",
+            cur.money(at_stake, data),
+            help=help_text("value_at_stake"),
+        )
 
 with slots[5]:
     st.caption("The Action list page makes a one-file report to print or send; the Share page makes a link.")
+
+background.pending([k for k in jobs.values() if k is not None])  # reruns the page once every fit is done
 
 next_step(
     "In a workshop, agree on the headline and the cards first, then open the steps in order: who leaves, "

@@ -29,8 +29,8 @@ from analytics.reports.charts.health import (
     value_risk_scatter,
 )
 from analytics.reports.charts.segments import segment_interval_chart
+from ui import background, look, models
 from ui import currency as cur
-from ui import look, models
 from ui import segments as us
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.text import plain, safe_table
@@ -184,13 +184,19 @@ def interval_chart(
     where.altair_chart(look.fit(chart), width="stretch")
 
 
-def by_segment_block(names: dict[str, str]) -> None:
+def by_segment_block(names: dict[str, str], fits: list[tuple], wait: bool) -> None:
+    """Value and retention per segment of the chosen attribute; `fits`: the page's model fits under way,
+    `wait`: whether to wait a moment for them (False when the page has already waited in this run)."""
     attribute = st.selectbox(
         "Compare segments by", list(names), format_func=names.get, key="seg_by", bind=BIND
     ) or next(iter(names))
     settings = models.clv_settings()
-    with st.spinner(f"Fitting the models for each {plain(names[attribute].lower())}…"):
-        found = us.segment_models(data, attribute, settings)
+    job = us.segment_models.start(data, attribute, settings)  # type: ignore[attr-defined]
+    waiting = [*fits, job] if job is not None else fits
+    if not background.settle(waiting, wait=wait):
+        background.pending(waiting, f"Fitting the models for each {plain(names[attribute].lower())}")
+        return
+    found = us.segment_models(data, attribute, settings)
     purchase, retention = found["purchase"], found["retention"]
     horizon = horizon_label(settings.horizon_months)
     money_title = cur.title(f"Mean {horizon} per customer", data)
@@ -402,6 +408,10 @@ def moves_sentence(table: pd.DataFrame, before_date: pd.Timestamp, now_date: pd.
 # Page
 # --------------------------------------------------------------------------------------------
 
+# The models fit in the background from the start: RFM and personas show first, the parts that need
+# the models fill in as the fits finish (each says what it waits for meanwhile).
+fits = [k for k in models.start_fits(data).values() if k is not None]
+
 st.subheader("RFM segments")
 rfm = None
 measure = "customers"
@@ -446,34 +456,40 @@ st.subheader("Lifecycle stages")
 lifecycle_slot = st.empty()
 lifecycle_slot.caption("Waiting for the models…")
 
+models_ready = background.settle(fits)
+if models_ready:
+    scores = None
+    with value_slot.container(), friendly_errors("Value x risk"):
+        scores = us.customer_scores(data)
+        value_risk_block(scores)
+
+    if rfm is not None:
+        with rfm_slot.container(), friendly_errors("RFM segments"):
+            clv = models.current_clv(data).customers["clv"] if scores is not None and scores.model_clv else None
+            note = (
+                f"{MEAN_VALUE}: {scores.value_source}, averaged over the segment's customers."
+                if clv is not None
+                else f"{MEAN_VALUE} needs the lifetime-value model, which could not run on this data."
+            )
+            rfm_block(rfm, clv, note, measure)
+
+    with lifecycle_slot.container(), friendly_errors("Lifecycle stages"):
+        lifecycle_block()
+else:
+    with value_slot.container():
+        background.pending(fits)
+    lifecycle_slot.caption("Fills in once the lifetime-value and churn models are fitted (see above).")
+
+# Last: one fit per segment is the slowest step of the page
 with by_segment_slot.container(), friendly_errors("Value and retention by segment"):
     attribute_names = us.segment_attribute_names(data)
     if attribute_names:
-        by_segment_block(attribute_names)
+        by_segment_block(attribute_names, fits, wait=models_ready)
     else:
         st.info(
             "No attribute to compare segments by: add a plan, region, channel or another text column with 2 to 8 "
             "values to the customers table, or purchases spanning at least two months (for acquisition cohorts)."
         )
-
-scores = None
-with value_slot.container(), friendly_errors("Value x risk"):
-    with st.spinner("Fitting the lifetime-value and churn models (the first time takes up to a minute)…"):
-        scores = us.customer_scores(data)
-    value_risk_block(scores)
-
-if rfm is not None:
-    with rfm_slot.container(), friendly_errors("RFM segments"):
-        clv = models.current_clv(data).customers["clv"] if scores is not None and scores.model_clv else None
-        note = (
-            f"{MEAN_VALUE}: {scores.value_source}, averaged over the segment's customers."
-            if clv is not None
-            else f"{MEAN_VALUE} needs the lifetime-value model, which could not run on this data."
-        )
-        rfm_block(rfm, clv, note, measure)
-
-with lifecycle_slot.container(), friendly_errors("Lifecycle stages"):
-    lifecycle_block()
 
 next_step(
     "Pick one segment or persona per team and agree one action each: win back *Can't lose them* and *At risk* "

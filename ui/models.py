@@ -60,7 +60,9 @@ def churn_settings() -> ChurnSettings:
     )
 
 
-@per_dataset(max_entries=4)
+@per_dataset(
+    max_entries=4, label="Fitting the lifetime-value model (purchase and spend models, checked on held-out months)"
+)
 def clv_analysis(data: CustomerData, settings: ClvSettings) -> ClvAnalysis:
     """Holdout validation, model choice and per-customer CLV (needs a purchase log)."""
     if not data.has_transactions:
@@ -68,10 +70,22 @@ def clv_analysis(data: CustomerData, settings: ClvSettings) -> ClvAnalysis:
     return analyse_clv(data.transactions, settings)
 
 
-@per_dataset(max_entries=4)
+@per_dataset(max_entries=4, label="Fitting the churn model (cross-validated, with its drivers)")
 def churn_analysis(data: CustomerData, settings: ChurnSettings) -> ChurnAnalysis:
     """Churn label, cross-validated models, drivers and a risk score per customer."""
     return analyse_churn(data, settings)
+
+
+def start_fits(data: CustomerData) -> dict[str, tuple | None]:
+    """Start this session's lifetime-value and churn fits in the background (`ui.background`).
+
+    Returns {"clv": key, "churn": key}: each fit's job key while it is under way, None once cached
+    (or, for "clv", when the data has no purchase log); pass them to `ui.background.settle`,
+    `done` or `pending`. Called as soon as data arrives (Data page, Home, Segments)."""
+    return {
+        "clv": clv_analysis.start(data, clv_settings()) if data.has_transactions else None,  # type: ignore[attr-defined]
+        "churn": churn_analysis.start(data, churn_settings()),  # type: ignore[attr-defined]
+    }
 
 
 def current_clv(data: CustomerData) -> ClvAnalysis:

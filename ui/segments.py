@@ -72,7 +72,7 @@ def stage_moves(data: CustomerData, period: str) -> tuple[pd.DataFrame, pd.Times
     return lc.transition_table(before["stage"], now["stage"]), before_date, now_date
 
 
-@per_dataset(max_entries=16)
+@per_dataset(max_entries=16, label="Working out what a retention lift is worth")
 def _whatif_summary(data: CustomerData, settings: WhatIfSettings, kind: str, clv: Any) -> dict[str, Any]:
     return report_section(data, settings, business_kind=kind, clv_settings=clv)
 
@@ -85,7 +85,14 @@ def whatif_summary(data: CustomerData, settings: WhatIfSettings) -> dict[str, An
     return _whatif_summary(data, settings, business_kind(data).kind, models.clv_settings())
 
 
-@per_dataset(max_entries=12)
+def start_whatif_summary(data: CustomerData, settings: WhatIfSettings) -> tuple | None:
+    """Start `whatif_summary` in the background (`ui.background`); its job key, None when cached."""
+    from ui.kind import business_kind
+
+    return _whatif_summary.start(data, settings, business_kind(data).kind, models.clv_settings())  # type: ignore[attr-defined]
+
+
+@per_dataset(max_entries=12, label="Fitting the purchase model and the retention curve for each segment")
 def segment_models(data: CustomerData, attribute: str, clv: Any) -> dict[str, Any]:
     """The purchase model and the retention curve fitted per segment of `attribute`
     (`analytics.business.segment_value`), on the Lifetime value page's settings `clv`.

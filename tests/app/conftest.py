@@ -8,6 +8,7 @@
   in navigation mode; so do these tests.
 - Each AppTest gets its own session id, as a server gives each tab: otherwise every instance is
   "test session id" and caches with scope="session" would be shared between two AppTests.
+- A page waits for the model fits it starts in the background (see `pages_wait_for_their_fits`).
 """
 
 import pytest
@@ -46,3 +47,17 @@ def one_session_id_per_apptest(monkeypatch):
         self._session_id = f"apptest-{id(session_state)}"
 
     monkeypatch.setattr(LocalScriptRunner, "__init__", init)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def pages_wait_for_their_fits():
+    """A page waits for the background fits it starts (`ui.background.WAIT_S = None`).
+
+    In a browser a page shows "still fitting" and a timed fragment reruns it when the fit is done;
+    AppTest does not run timed fragments, so without this a test would see the waiting line.
+    Session-wide, so module-scoped AppTest fixtures run with it too."""
+    from ui import background
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(background, "WAIT_S", None)
+        yield

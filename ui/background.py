@@ -1,0 +1,166 @@
+"""Long fits in a background thread, so a page shows what it has while a model is still fitting.
+
+A page asks for a fit to start (`start` on a `ui.cache.per_dataset` function), shows everything
+that does not need it, and draws `pending(...)` where the result goes: a line saying what is being
+fitted, which reruns the page once the fit is done. The job calls the cached function itself, so
+the result lands in `st.cache_data` exactly as if the page had computed it (per session for
+uploads); a page that needs the result meanwhile waits on the cache's own lock instead of fitting
+it a second time, and a job still queued is cancelled and computed by the page that needs it.
+
+Fits run one at a time (the machine's other core keeps serving pages), each in a thread that
+carries the session's script context, so its cached calls (the lifetime-value fit inside the
+per-segment fits) use that session's caches. The job table holds no results, only which fits
+are under way, keyed on the data key (an upload's sha256).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import CancelledError, Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import add_script_run_ctx, get_script_run_ctx
+
+#: How long a page waits for a fit it started before showing the rest and a "still fitting" line
+#: (None: always wait; the app tests set this, as AppTest does not run timed fragments).
+WAIT_S: float | None = 2.0
+#: Seconds between checks while a fit is pending.
+POLL_S = 1.0
+
+
+@dataclass
+class Job:
+    """A fit started in the background: what it does (for the page) and its future."""
+
+    label: str
+    future: Future = field(default_factory=Future)
+    started: float = field(default_factory=time.monotonic)
+
+
+_jobs: dict[Hashable, Job] = {}
+_lock = threading.Lock()
+_one_at_a_time = threading.Semaphore(1)
+
+
+def submit(key: Hashable, label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+    """Start `fn(*args, **kwargs)` in the background under `key` (the queued or running job when there is one).
+
+    `fn` stores its result itself (a cached function): the job only says whether it is done, and is
+    forgotten when it ends.
+    """
+    with _lock:
+        job = _jobs.get(key)
+        if job is not None and not job.future.cancelled():
+            return job
+        job = _jobs[key] = Job(label)
+
+    def run() -> None:
+        with _one_at_a_time:
+            if not job.future.set_running_or_notify_cancel():
+                return  # a page needed it first and computed it itself
+            job.started = time.monotonic()
+            try:
+                fn(*args, **kwargs)
+            except BaseException as exc:  # the page that asks for it again gets the same error
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(None)
+            finally:
+                with _lock:
+                    if _jobs.get(key) is job:
+                        del _jobs[key]
+
+    thread = threading.Thread(target=run, name=f"keepwise-fit-{label[:30]}", daemon=True)
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        add_script_run_ctx(thread, ctx)
+    thread.start()
+    return job
+
+
+def cancel(key: Hashable) -> None:
+    """Drop a job that has not started: its caller computes the result now.
+
+    Waiting for it instead could deadlock (it may be queued behind the very fit that asks for it).
+    A job already running is left alone: the cache's own lock makes the caller wait for its result.
+    """
+    with _lock:
+        job = _jobs.get(key)
+        if job is not None and job.future.cancel():
+            del _jobs[key]
+
+
+def done(key: Hashable) -> bool:
+    """True when no job runs under `key` any more (finished, failed, taken or never started)."""
+    with _lock:
+        job = _jobs.get(key)
+    return job is None or job.future.done()
+
+
+def running(key: Hashable) -> Job | None:
+    with _lock:
+        return _jobs.get(key)
+
+
+def settle(keys: Sequence[Hashable], *, wait: bool = True) -> bool:
+    """Wait up to WAIT_S for these jobs; True when all are done (always, after waiting, when WAIT_S is None).
+
+    `wait=False`: only look (a page that has already waited once in this run)."""
+    budget = WAIT_S if wait or WAIT_S is None else 0.0
+    deadline = None if budget is None else time.monotonic() + budget
+    for key in keys:
+        job = running(key)
+        if job is None:
+            continue
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            job.future.exception(timeout=timeout)
+        except CancelledError:  # a page needed it first and computes it itself
+            continue
+        except TimeoutError:
+            return False
+    return True
+
+
+def load_modules(*names: str) -> Hashable | None:
+    """Import these modules in the background; the job's key, or None when they are all loaded.
+
+    A page that needs heavy modules only for part of it (scikit-learn takes seconds to import on a
+    fresh server) shows the rest first and that part once they have loaded."""
+    key = ("import", *names)
+    if done(key) and all(name in sys.modules for name in names):
+        return None
+    submit(key, "Loading the models (the first visit after the server started)", _import_all, names)
+    return key
+
+
+def _import_all(names: Sequence[str]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+def pending(keys: Sequence[Hashable], what: str | None = None) -> None:
+    """A line saying what is being fitted (and for how long); reruns the page once every job is done.
+
+    Draws nothing when no job is under way any more."""
+    if all(done(k) for k in keys):
+        return
+
+    @st.fragment(run_every=POLL_S)
+    def watch() -> None:
+        jobs = [j for j in (running(k) for k in keys) if j is not None and not j.future.done()]
+        if not jobs:
+            st.rerun()
+        oldest = min(j.started for j in jobs)
+        doing = what or "; ".join(dict.fromkeys(j.label for j in jobs))
+        st.caption(
+            f":material/hourglass_top: {doing}… ({time.monotonic() - oldest:.0f} s so far; this part fills in when it is done)"
+        )
+
+    watch()
