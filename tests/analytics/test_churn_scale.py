@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.inspection import permutation_importance
 
 from analytics.business import churn_analysis
 from analytics.business.churn_analysis import ChurnSettings, analyse_churn
@@ -12,7 +13,7 @@ from analytics.business.churn_angles import CLASSIFIER, PALIVE, _purchases_to, c
 from analytics.data.datasets import load_demo
 from analytics.data.schema import ORDER_DATE
 from analytics.engine.customer_days import customer_days
-from analytics.models.churn import ChurnModel, gains_at, make_pipeline
+from analytics.models.churn import ChurnModel, gains_at, make_pipeline, permutation_auc_drops
 from analytics.models.sampling import REFIT_SAMPLE_ROWS, stratified_sample
 from analytics.reports.sections.churn import section_from_analysis
 from tests.analytics.test_churn_sampling import customers
@@ -103,3 +104,14 @@ def test_derived_churn_is_measured_on_the_cv_sample_and_scored_in_chunks(monkeyp
     np.testing.assert_allclose(sampled.scores["churn_probability"], full.scores["churn_probability"], rtol=1e-12)
     angles = churn_angles(data, sampled)
     assert angles.angles[CLASSIFIER].n_auc == angles.angles[PALIVE].n_auc == 1000  # the same customers
+
+
+@pytest.mark.parametrize("name", ["logistic", "gradient_boosting"])
+def test_permutation_drops_are_scikit_learns_permutation_importance(name):
+    X, y = customers(1500)
+    fitted = make_pipeline(name, ("tenure", "charges"), ("contract",), 1000, 0).fit(X.iloc[:1000], y.iloc[:1000])
+    held_out, labels = X.iloc[1000:], y.iloc[1000:].to_numpy(dtype=int)
+    ours = permutation_auc_drops(fitted, held_out, labels, n_repeats=5, random_state=7)
+    theirs = permutation_importance(fitted, held_out, labels, scoring="roc_auc", n_repeats=5, random_state=7)
+    np.testing.assert_allclose(ours, theirs.importances, rtol=0, atol=1e-12)
+    assert (ours[:, 0] != ours[:, 1]).any()  # each repeat is a new shuffle
