@@ -157,10 +157,13 @@ def pending(keys: Sequence[Hashable], what: str | None = None) -> None:
         jobs = [j for j in (running(k) for k in keys) if j is not None and not j.future.done()]
         if not jobs:
             st.rerun()
-        oldest = min(j.started for j in jobs)
-        doing = what or "; ".join(dict.fromkeys(j.label for j in jobs))
-        st.caption(
-            f":material/hourglass_top: {doing}… ({time.monotonic() - oldest:.0f} s so far; this part fills in when it is done)"
-        )
+        now = [j for j in jobs if j.future.running()]
+        queued = [j.label for j in jobs if not j.future.running()]
+        doing = what or "; ".join(dict.fromkeys(j.label for j in now)) or "Waiting for a model fit to start"
+        since = time.monotonic() - min(j.started for j in (now or jobs))
+        line = f":material/hourglass_top: {doing}… ({since:.0f} s so far)"
+        if queued and not what:
+            line += " Then: " + "; ".join(dict.fromkeys(label[0].lower() + label[1:] for label in queued)) + "."
+        st.caption(line + " This part fills in when it is done.")
 
     watch()
