@@ -19,7 +19,7 @@ Customers, in order: no customer id; exact duplicate row; repeated customer id (
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.data import schema as s
+from analytics.data.codes import IdCodes, first_appearance_codes, remember_id_codes
 from analytics.data.columns import ColumnMapping
 from analytics.data.io import RawTable, release_arrow_memory
 from analytics.data.parsing import (
@@ -118,20 +119,6 @@ def _row_key(columns: Sequence[str], frame: pd.DataFrame, rows: np.ndarray) -> n
     return key
 
 
-def _text_rank(ids: pd.Series) -> np.ndarray:
-    """Each id's rank in Python's string order (code points; UTF-8 bytes sort the same way).
-
-    Equal ids share a rank; missing ids rank -1.
-    """
-    codes, uniques = pd.factorize(ids.to_numpy(dtype=object))
-    positions = pc.sort_indices(pa.array(uniques, type=pa.large_string())).to_numpy()
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[positions] = np.arange(len(uniques))
-    if not len(uniques):  # no id at all
-        return np.full(len(codes), -1, dtype=np.int64)
-    return np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
-
-
 def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
     ex.add(DUPLICATE_REASON, _exact_duplicates(frame, ex))
 
@@ -193,8 +180,8 @@ def clean_transactions(
     today = (today or pd.Timestamp.now()).normalize()
     ex = _Exclusions(len(frame), s.TRANSACTIONS)
 
-    ids, id_rank = _customer_ids(frame[roles[s.CUSTOMER_ID]], roles[s.CUSTOMER_ID], notes)
-    ex.add("No customer id", ids.isna())
+    ids = _customer_ids(frame[roles[s.CUSTOMER_ID]], roles[s.CUSTOMER_ID], notes)
+    ex.add("No customer id", ids.codes < 0)
 
     dates = parse_dates(frame[roles[s.ORDER_DATE]], mapping.day_first)
     if dates.note:
@@ -247,10 +234,14 @@ def clean_transactions(
     release_arrow_memory()  # parsing scratch, before the output columns are built
     kept = np.flatnonzero(ex.kept)
     day_time = dates.values.to_numpy(dtype="datetime64[ns]")[kept].view(np.int64)
-    order = kept[np.lexsort((id_rank[kept], day_time))]
+    order = kept[np.lexsort((ids.rank[kept], day_time))]
+    # each kept row's customer as a code in order of first appearance, remembered for the
+    # customer-day table and the customer count (no second hash of the ids as text)
+    customer_codes, code_values = first_appearance_codes(ids.codes[order], len(ids.values))
+    customers = ids.values[code_values]
     out = pd.DataFrame(
         {
-            s.CUSTOMER_ID: ids.to_numpy(dtype=object)[order],
+            s.CUSTOMER_ID: customers[customer_codes],
             s.ORDER_DATE: dates.values.to_numpy(dtype="datetime64[ns]")[order],
             s.AMOUNT: np.asarray(amount, dtype="float64")[order],
         }
@@ -263,7 +254,9 @@ def clean_transactions(
         if role in roles:
             out[role] = to_text(frame[roles[role]]).to_numpy(dtype=object)[order]
     columns = dict(roles) | ({"unit_price": mapping.unit_price} if mapping.unit_price else {})
-    return out, _report(raw, ex, len(out), columns, notes, possible_duplicates=possible, currency=currency)
+    report = _report(raw, ex, len(out), columns, notes, possible_duplicates=possible, currency=currency)
+    remember_id_codes(out, s.CUSTOMER_ID, IdCodes(customer_codes, pd.Index(customers, dtype=object)))
+    return out, report
 
 
 def clean_customers(
@@ -424,32 +417,72 @@ PLACEHOLDER_REASON = "Placeholder date (1900-01-01, 1970-01-01, 9999-12-31 and t
 NON_FINITE_REASON = "Amount is NaN or infinite"
 
 
-def _customer_ids(values: pd.Series, column: str, notes: list[str]) -> tuple[pd.Series, np.ndarray]:
-    """Customer ids as text (`to_text` then `_normalise_ids`) and each row's id rank (`_text_rank`).
+@dataclass(frozen=True)
+class _CustomerIds:
+    """Customer ids of a raw column: distinct ids, and per row its id's code and rank.
 
-    Each distinct cell is read and ranked once; rows holding the same id share one Python string
-    (8 bytes a row instead of a string each).
+    Attributes
+    ----------
+    values : np.ndarray
+        The distinct ids as text (object array), normalised (`to_text`, `_normalise_ids`).
+    codes : np.ndarray
+        Per row, the position of its id in `values` (int64; -1 where the row has no id).
+    rank : np.ndarray
+        Per row, its id's rank in Python's string order (-1 where the row has no id).
+    """
+
+    values: np.ndarray
+    codes: np.ndarray
+    rank: np.ndarray
+
+
+def _customer_ids(values: pd.Series, column: str, notes: list[str]) -> _CustomerIds:
+    """Customer ids as text (`to_text` then `_normalise_ids`), as codes and ranks per row.
+
+    Each distinct cell is read and ranked once; cells that read as the same id (' C1' and 'C1')
+    share one code.
     """
     found = distinct(values)
     if found is None:
-        ids = _normalise_ids(to_text(values), column, notes)
-        return ids, _text_rank(ids)
+        codes, uniques, rank = _text_factors(_normalise_ids(to_text(values), column, notes))
+        return _CustomerIds(values=uniques, codes=codes, rank=rank)
     per_value = _normalise_ids(to_text(found.values), column, notes)
-    return found.take(per_value, values.index), _text_rank(per_value)[found.codes]
+    codes, uniques, rank = _text_factors(per_value)
+    rows = codes[found.codes]
+    return _CustomerIds(values=uniques, codes=rows, rank=rank[found.codes])
 
 
-def _order_ids(values: pd.Series, trimmed: pd.Series, rows: np.ndarray) -> np.ndarray:
-    """The order ids of `rows` as `to_text` gives them (object array, NaN where blank).
+def _text_factors(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes (-1 where missing), the distinct ids (object array) and each row's rank among them.
 
-    `trimmed` is the column as stripped text. A text column is read cell by cell in Arrow, for
-    the rows kept only (order ids rarely repeat, so hashing them first would gain nothing).
+    The rank is the id's position in Python's string order (code points; UTF-8 bytes sort the
+    same way); equal ids share a rank; missing ids rank -1.
+    """
+    codes, uniques = pd.factorize(ids.to_numpy(dtype=object))
+    uniques = np.asarray(uniques, dtype=object)
+    if not len(uniques):  # no id at all
+        return codes.astype(np.int64), uniques, np.full(len(codes), -1, dtype=np.int64)
+    positions = pc.sort_indices(pa.array(uniques, type=pa.large_string())).to_numpy()
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[positions] = np.arange(len(uniques))
+    return codes.astype(np.int64), uniques, np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
+
+
+def _order_ids(values: pd.Series, trimmed: pd.Series, rows: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """The order ids of `rows` as `to_text` gives them, kept as Arrow text (NA where blank).
+
+    `trimmed` is the column as stripped text. A text column is taken in Arrow for the rows kept
+    only, without making a Python string per order (order ids rarely repeat, so hashing them
+    first would gain nothing; at 10M rows Python strings would cost ~0.7 GB and seconds).
     """
     if not is_arrow_text(values):
-        return to_text(values).to_numpy(dtype=object)[rows]
+        return pd.array(to_text(values).to_numpy(dtype=object)[rows], dtype=TEXT)
     text = trimmed.take(rows)
-    cells = text.to_numpy(dtype=object, na_value=np.nan)
-    cells[is_blank_text(text).to_numpy(dtype=bool)] = np.nan
-    return cells
+    blank = is_blank_text(text).to_numpy(dtype=bool)
+    cells = text.array._pa_array
+    if blank.any():
+        cells = pc.if_else(pa.array(blank), pa.scalar(None, type=cells.type), cells)
+    return pd.arrays.ArrowStringArray(cells)
 
 
 def _normalise_ids(ids: pd.Series, column: str, notes: list[str]) -> pd.Series:

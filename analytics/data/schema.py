@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from analytics.data.codes import id_codes
+
 CUSTOMER_ID = "customer_id"
 ORDER_DATE = "order_date"
 AMOUNT = "amount"
@@ -262,7 +264,8 @@ class CustomerData:
     def customer_ids(self) -> pd.Index:
         ids = []
         if self.transactions is not None:
-            ids.append(pd.Index(self.transactions[CUSTOMER_ID].unique()))
+            known = id_codes(self.transactions, CUSTOMER_ID)  # cleaning's distinct ids, same order
+            ids.append(known.uniques if known is not None else pd.Index(self.transactions[CUSTOMER_ID].unique()))
         if self.customers is not None:
             ids.append(pd.Index(self.customers[CUSTOMER_ID]))
         out = ids[0]

@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analytics.data.codes import column_address, id_codes
 from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, ORDER_ID
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -197,6 +198,11 @@ def encode(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
         The codes and the distinct values.
     """
     series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow" and not series.hasnans:
+        chunked = series.array._pa_array  # Arrow text (order ids as cleaned): hashed where it lies
+        encoded = pc.dictionary_encode(chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0))
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        return codes, pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         try:
             array = pa.array(series.to_numpy(), from_pandas=True)
@@ -227,7 +233,11 @@ def build_customer_days(transactions: pd.DataFrame) -> CustomerDays:
     CustomerDays
         One row per customer and purchase day.
     """
-    customer, customer_ids = encode(transactions[CUSTOMER_ID])
+    known = id_codes(transactions, CUSTOMER_ID)  # cleaning's codes, when this is the cleaned frame
+    if known is not None:
+        customer, customer_ids = known.codes, known.uniques.copy()
+    else:
+        customer, customer_ids = encode(transactions[CUSTOMER_ID])
     customer_ids.name = CUSTOMER_ID
     n = len(transactions)
     day = day_numbers(transactions[ORDER_DATE])
@@ -294,8 +304,7 @@ def _fingerprint(transactions: pd.DataFrame) -> tuple:
     columns = [c for c in (CUSTOMER_ID, ORDER_DATE, AMOUNT, ORDER_ID) if c in transactions.columns]
     pointers = []
     for column in columns:
-        values = transactions[column].to_numpy(copy=False)
-        pointers.append(values.__array_interface__["data"][0] if isinstance(values, np.ndarray) else id(values))
+        pointers.append(column_address(transactions[column]))  # (Arrow text: its data, not a copy)
     return (len(transactions), tuple(columns), tuple(pointers))
 
 

@@ -42,6 +42,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from analytics.data.parsing import TEXT
 from analytics.data.schema import CUSTOMERS, TRANSACTIONS, CustomerData, DataError, Exclusion, TableReport
 
 MB = 1024 * 1024
@@ -362,6 +363,20 @@ def _report_from_json(raw: dict) -> TableReport:
     )
 
 
+def _frame_from_parquet(path: Path) -> pd.DataFrame:
+    """A stored table with its cleaned dtypes: Arrow text stays Arrow text (order ids).
+
+    Parquet's pandas metadata names only "string", which pandas reads back as Python-backed
+    strings; cleaning gives Arrow-backed ones (a Python string per cell would cost ~0.7 GB at
+    10M order ids), so they are restored as such.
+    """
+    frame = pd.read_parquet(path)
+    for column, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.StringDtype) and dtype.storage != "pyarrow":
+            frame[column] = frame[column].astype(TEXT)
+    return frame
+
+
 def _frame_to_parquet(frame: pd.DataFrame, table: str) -> bytes:
     buffer = io.BytesIO()
     try:
@@ -627,7 +642,7 @@ class FolderShareStore:
         else:
             try:
                 frames = {
-                    table: pd.read_parquet(folder / file) if table in meta["rows"] else None
+                    table: _frame_from_parquet(folder / file) if table in meta["rows"] else None
                     for table, file in TABLE_FILES.items()
                 }
                 reports = tuple(_report_from_json(r) for r in meta["reports"])

@@ -1,0 +1,92 @@
+"""Cleaning's integer codes reused downstream give the same answers as the ids as text (issue 13).
+
+Cleaning remembers each kept row's customer as a code (first-appearance order) and keeps order
+ids as Arrow text; the customer-day table and the customer count read those instead of hashing
+10 million Python strings again. The reference is the same frame with the codes forgotten (a
+copy) and the order ids as Python strings, as cleaning gave them before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.data.codes import first_appearance_codes, id_codes
+from analytics.data.ingest import load_files
+from analytics.data.parsing import TEXT
+from analytics.data.schema import CUSTOMER_ID, ORDER_ID
+from analytics.engine.customer_days import build_customer_days
+
+TODAY = pd.Timestamp("2025-01-01")
+
+
+def _log(seed: int = 5, n: int = 4000) -> bytes:
+    """A messy purchase log with order ids: line items, copies, cancellations, blank and padded ids."""
+    rng = np.random.default_rng(seed)
+    customer = rng.choice([f"C{i:03d}" for i in range(250)] + [" C007", "C007 ", "", "n/a"], n)
+    order = rng.integers(1, n // 3, n).astype(str).astype(object)
+    cancelled = rng.random(n) < 0.03
+    order[cancelled] = "C" + order[cancelled]
+    order[rng.random(n) < 0.02] = ""
+    cells = pd.DataFrame(
+        {
+            "order_id": order,
+            "customer_id": customer,
+            "order_date": rng.choice(["2024-01-05", "2024-02-07 10:30", "2024-03-01", "2024-03-09", "later"], n),
+            "amount": rng.choice(["12.50", "-3.00", "4.00", "abc", "0", "7.25"], n),
+        }
+    )
+    copies = cells.sample(200, random_state=seed)  # exact copies of earlier rows
+    return pd.concat([cells, copies], ignore_index=True).to_csv(index=False).encode()
+
+
+def test_customer_codes_from_cleaning_are_factorize_codes_of_the_ids():
+    data = load_files([("log.csv", _log())], today=TODAY)
+    tx = data.transactions
+    known = id_codes(tx, CUSTOMER_ID)
+    assert known is not None
+    codes, uniques = pd.factorize(tx[CUSTOMER_ID].to_numpy(dtype=object), sort=False)
+    np.testing.assert_array_equal(known.codes, codes)
+    assert list(known.uniques) == list(uniques)
+    assert "C007" in set(known.uniques) and " C007" not in set(known.uniques)  # padded cells are one id
+    assert data.n_customers == tx[CUSTOMER_ID].nunique()
+
+
+def test_order_ids_are_arrow_text_and_exclusions_match_python_strings():
+    data = load_files([("log.csv", _log())], today=TODAY)
+    tx = data.transactions
+    assert tx[ORDER_ID].dtype == TEXT
+    report = data.reports[0]
+    reasons = {e.reason: e.rows for e in report.excluded}
+    assert reasons["Exact duplicate of an earlier row"] > 0
+    assert reasons["Cancellation (invoice number starts with C)"] > 0
+    assert report.rows_read == report.rows_used + report.rows_excluded
+    # the same order ids as Python strings (how cleaning kept them before) give the same table
+    as_objects = tx.assign(**{ORDER_ID: tx[ORDER_ID].to_numpy(dtype=object, na_value=np.nan)})
+    assert id_codes(as_objects, CUSTOMER_ID) is None  # a new frame: its ids are encoded afresh
+    fast, slow = build_customer_days(tx), build_customer_days(as_objects)
+    for field in ("customer", "day", "spend", "orders", "order_spend", "first_row", "rows"):
+        np.testing.assert_array_equal(getattr(fast, field), getattr(slow, field), err_msg=field)
+    assert list(fast.customer_ids) == list(slow.customer_ids)
+    blank = tx[ORDER_ID].isna()
+    assert not blank.any() or set(tx.loc[blank, ORDER_ID].map(type)) == {type(pd.NA)}
+
+
+def test_codes_are_forgotten_when_the_id_column_is_replaced():
+    data = load_files([("log.csv", _log(seed=8, n=600))], today=TODAY)
+    tx = data.transactions
+    assert id_codes(tx, CUSTOMER_ID) is not None
+    tx[CUSTOMER_ID] = tx[CUSTOMER_ID].str.lower()
+    assert id_codes(tx, CUSTOMER_ID) is None
+    table = build_customer_days(tx)
+    assert set(table.customer_ids) == set(tx[CUSTOMER_ID])
+
+
+@pytest.mark.parametrize("codes", [[3, 1, 3, 0, 1], [0], []])
+def test_first_appearance_codes_number_like_factorize(codes):
+    values = np.array(codes, dtype=np.int64)
+    renumbered, old = first_appearance_codes(values, 4)
+    expected, uniques = pd.factorize(values, sort=False)
+    np.testing.assert_array_equal(renumbered, expected)
+    np.testing.assert_array_equal(old, uniques)
