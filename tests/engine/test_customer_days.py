@@ -182,3 +182,93 @@ def test_orders_helper_still_agrees_with_the_table():
     table = customer_days(transactions)
     assert int(table.orders.sum()) == len(merge_order_lines(transactions))
     assert period_ordinals(transactions[ORDER_DATE], "month").min() == _purchase_periods(transactions, "month").index[0]
+
+
+# The table as DuckDB built it before the numpy aggregation, kept as the specification.
+DUCKDB_AGGREGATE = """
+WITH orders AS (
+    SELECT customer, min(day) AS day, coalesce(sum(amount), 0.0) AS amount
+    FROM rows GROUP BY customer, order_code
+),
+by_order AS (
+    SELECT customer, day, count(*) AS orders, sum(amount) AS order_spend
+    FROM orders GROUP BY customer, day
+),
+by_row AS (
+    SELECT customer, day, coalesce(sum(amount), 0.0) AS spend, min(row) AS first_row,
+           count(*) AS n_rows, min(time_of_day) AS first_time, max(time_of_day) AS last_time
+    FROM rows GROUP BY customer, day
+)
+SELECT r.customer, r.day, r.spend, coalesce(o.orders, 0) AS orders,
+       coalesce(o.order_spend, 0.0) AS order_spend, r.first_row, r.n_rows, r.first_time, r.last_time
+FROM by_row r LEFT JOIN by_order o USING (customer, day)
+ORDER BY r.customer, r.day
+"""
+
+
+def duckdb_reference(transactions: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The customer-day table from DuckDB's SQL on the same codes (rows without a date left out)."""
+    import duckdb
+    import pyarrow as pa
+
+    codes, _ = pd.factorize(transactions[CUSTOMER_ID].to_numpy(dtype=object), sort=False)
+    stamps = transactions[ORDER_DATE].to_numpy(dtype="datetime64[ns]")
+    day = stamps.astype("datetime64[D]").astype(np.int64)
+    n = len(transactions)
+    if ORDER_ID in transactions.columns and transactions[ORDER_ID].notna().all():
+        order_code = pd.factorize(transactions[ORDER_ID].to_numpy(dtype=object))[0]
+    else:
+        order_code = np.arange(n)
+    rows = pa.table(
+        {
+            "customer": codes,
+            "day": day,
+            "amount": pa.array(transactions[AMOUNT].to_numpy(dtype=np.float64), from_pandas=True),
+            "order_code": order_code,
+            "row": np.arange(n),
+            "time_of_day": np.where(np.isnat(stamps), 0, stamps.view(np.int64) - day * 86_400 * 10**9),
+        }
+    ).filter(pa.array(~np.isnat(stamps)))
+    with duckdb.connect() as connection:
+        connection.register("rows", rows)
+        return connection.execute(DUCKDB_AGGREGATE).fetchnumpy()
+
+
+def messy_log(seed: int) -> pd.DataFrame:
+    """Unsorted rows, line items over several days, missing amounts and dates, times of day."""
+    frame = random_log(6_000, seed, with_orders=True)
+    rng = np.random.default_rng(seed)
+    frame.loc[rng.random(len(frame)) < 0.02, AMOUNT] = np.nan
+    frame.loc[rng.random(len(frame)) < 0.01, ORDER_DATE] = pd.NaT
+    return frame
+
+
+@pytest.mark.parametrize(
+    "transactions",
+    [
+        messy_log(4),
+        messy_log(5).drop(columns=ORDER_ID),
+        random_log(5_000, 6, with_orders=False).sort_values(ORDER_DATE, kind="stable"),  # as cleaning sorts
+        random_log(5_000, 7, with_orders=True).sort_values(ORDER_DATE, kind="stable"),
+        load_demo("cdnow").transactions,
+    ],
+    ids=["messy", "messy_without_orders", "sorted", "sorted_orders", "cdnow"],
+)
+def test_numpy_table_equals_duckdbs_sql(transactions):
+    expected = duckdb_reference(transactions)
+    table = build_customer_days(transactions)
+    for name, field in [
+        ("customer", "customer"),
+        ("day", "day"),
+        ("orders", "orders"),
+        ("first_row", "first_row"),
+        ("n_rows", "rows"),
+    ]:
+        np.testing.assert_array_equal(getattr(table, field), expected[name], err_msg=name)
+    np.testing.assert_allclose(table.spend, expected["spend"], rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(table.order_spend, expected["order_spend"], rtol=1e-12, atol=1e-9)
+    if table.first_time is None:
+        assert not expected["first_time"].any() and not expected["last_time"].any()
+    else:
+        np.testing.assert_array_equal(table.first_time, expected["first_time"])
+        np.testing.assert_array_equal(table.last_time, expected["last_time"])
