@@ -1,0 +1,77 @@
+"""ui.background: fits run one at a time, a queued fit can be taken over, a page waits a bounded time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ui import background
+
+
+@pytest.fixture(autouse=True)
+def no_jobs_left():
+    yield
+    background._jobs.clear()  # every test releases its jobs; this only forgets their keys
+
+
+def test_a_job_runs_and_is_forgotten_when_done():
+    seen = []
+    background.submit(("t", 0), "Adding", seen.append, 42)
+    assert background.settle([("t", 0)])
+    assert seen == [42]
+    assert background.done(("t", 0)) and background.running(("t", 0)) is None
+
+
+def test_the_same_key_is_not_started_twice():
+    gate, calls = threading.Event(), []
+
+    def slow() -> None:
+        calls.append(1)
+        gate.wait(5)
+
+    first = background.submit(("t", 1), "Slow", slow)
+    again = background.submit(("t", 1), "Slow", slow)
+    assert again is first
+    gate.set()
+    assert background.settle([("t", 1)])
+    assert calls == [1]
+
+
+def test_fits_run_one_at_a_time_and_a_queued_one_can_be_taken_over(monkeypatch):
+    gate, ran = threading.Event(), []
+    background.submit(("t", 2), "Blocking", gate.wait, 5)
+    time.sleep(0.1)  # the first job holds the only slot
+    background.submit(("t", 3), "Queued", ran.append, "background")
+    assert background.running(("t", 3)) is not None and not background.done(("t", 3))
+    background.cancel(("t", 3))  # a page needs it now: it computes it itself
+    assert background.done(("t", 3))
+    gate.set()
+    assert background.settle([("t", 2), ("t", 3)])
+    time.sleep(0.1)
+    assert ran == []  # the cancelled job never ran
+
+
+def test_settle_waits_at_most_wait_s_and_wait_false_only_looks(monkeypatch):
+    gate = threading.Event()
+    monkeypatch.setattr(background, "WAIT_S", 0.2)
+    background.submit(("t", 4), "Blocking", gate.wait, 5)
+    began = time.monotonic()
+    assert not background.settle([("t", 4)])
+    assert 0.15 <= time.monotonic() - began < 2
+    began = time.monotonic()
+    assert not background.settle([("t", 4)], wait=False)
+    assert time.monotonic() - began < 0.1
+    gate.set()
+    monkeypatch.setattr(background, "WAIT_S", None)  # the app tests' setting: wait until done
+    assert background.settle([("t", 4)])
+
+
+def test_a_failed_job_is_done_and_the_caller_computes_it_again():
+    def fail() -> None:
+        raise ValueError("no data")
+
+    background.submit(("t", 5), "Failing", fail)
+    assert background.settle([("t", 5)])
+    assert background.done(("t", 5)) and background.running(("t", 5)) is None
