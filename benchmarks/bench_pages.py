@@ -23,7 +23,7 @@ browser shares the machine's 2 cores with the server, so the figures are an uppe
 
 A page whose models still fit in the background (ui/background.py) is idle once it shows the rest
 and a line saying what is being fitted; "filled" is the time from the click until no such line is
-left (the page has rerun with every result), measured before the next click, on the first pass.
+left and the rerun that filled it in has finished, measured before the next click, on the first pass.
 """
 
 from __future__ import annotations
@@ -98,8 +98,10 @@ async def click_through(page, runs: RunWatcher, items, label: str, filled: dict[
         note = ""
         if filled is not None and await page.get_by_text(PENDING_TEXT).count():
             try:
-                await page.wait_for_function(
-                    f"() => !document.body.innerText.includes({PENDING_TEXT!r})", timeout=PAGE_TIMEOUT_S * 1000
+                await page.wait_for_function(  # the line is gone and the rerun that replaced it has finished
+                    f"() => !document.body.innerText.includes({PENDING_TEXT!r})"
+                    " && !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                    timeout=PAGE_TIMEOUT_S * 1000,
                 )
                 filled[title] = round(time.perf_counter() - began, 2)
             except PlaywrightTimeout:
