@@ -357,6 +357,7 @@ def _time_of_day(dates: pd.Series, day: np.ndarray) -> np.ndarray | None:
 
 _cache: dict[int, tuple[weakref.ref, tuple, CustomerDays]] = {}
 _lock = threading.Lock()
+_building: dict[int, threading.Lock] = {}  # frame id -> held while its table is being built
 
 
 def _fingerprint(transactions: pd.DataFrame) -> tuple:
@@ -370,6 +371,9 @@ def _fingerprint(transactions: pd.DataFrame) -> tuple:
 
 def customer_days(transactions: pd.DataFrame) -> CustomerDays:
     """The customer-day table of this frame, built once and reused while the frame lives.
+
+    Built once even when two threads ask at the same time (the app fits models in a background
+    thread while a page reads the same frame): the second waits for the first build.
 
     Parameters
     ----------
@@ -387,11 +391,18 @@ def customer_days(transactions: pd.DataFrame) -> CustomerDays:
         hit = _cache.get(key)
         if hit is not None and hit[0]() is transactions and hit[1] == fingerprint:
             return hit[2]
-    table = build_customer_days(transactions)
+        building = _building.setdefault(key, threading.Lock())
+    with building:
+        with _lock:  # built by another thread while this one waited
+            hit = _cache.get(key)
+            if hit is not None and hit[0]() is transactions and hit[1] == fingerprint:
+                return hit[2]
+        table = build_customer_days(transactions)
 
-    def forget(_: weakref.ref) -> None:
-        _cache.pop(key, None)
+        def forget(_: weakref.ref) -> None:
+            _cache.pop(key, None)
 
-    with _lock:
-        _cache[key] = (weakref.ref(transactions, forget), fingerprint, table)
+        with _lock:
+            _cache[key] = (weakref.ref(transactions, forget), fingerprint, table)
+            _building.pop(key, None)
     return table
