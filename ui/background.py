@@ -148,6 +148,7 @@ def _import_all(names: Sequence[str]) -> None:
 def pending(keys: Sequence[Hashable], what: str | None = None) -> None:
     """A line saying what is being fitted (and for how long); reruns the page once every job is done.
 
+    `what`: the page's own words for the last job of `keys` (the others are fits it needs first).
     Draws nothing when no job is under way any more."""
     if all(done(k) for k in keys):
         return
@@ -160,6 +161,8 @@ def pending(keys: Sequence[Hashable], what: str | None = None) -> None:
         now = [j for j in jobs if j.future.running()]
         queued = [j.label for j in jobs if not j.future.running()]
         doing = what or "; ".join(dict.fromkeys(j.label for j in now)) or "Waiting for a model fit to start"
+        if what and now and not any(j is running(keys[-1]) for j in now):  # the page's own fit waits its turn
+            doing += ", once this is done: " + "; ".join(dict.fromkeys(j.label[0].lower() + j.label[1:] for j in now))
         since = time.monotonic() - min(j.started for j in (now or jobs))
         line = f":material/hourglass_top: {doing}… ({since:.0f} s so far)"
         if queued and not what:
