@@ -269,14 +269,14 @@ def churn_angles(
     label = "no label"
     current = None
     if analysis is not None:
-        y = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))[CHURNED].astype("boolean").dropna()
-        label = analysis.target
         scored = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))
+        y = scored[CHURNED].astype("boolean").dropna()
+        label = analysis.target
         current = scored.index[scored["active"].astype(bool).to_numpy()]
         auc, n = _auc(y, scored["oof_probability"])
         # every angle on the same customers: those with an out-of-fold score (all, or the churn
         # model's cross-validation sample on large data)
-        y = y[scored["oof_probability"].reindex(y.index).notna().to_numpy()]
+        y = y[scored["oof_probability"].notna().to_numpy()[scored[CHURNED].notna().to_numpy()]]
         angles[CLASSIFIER] = Angle(
             CLASSIFIER,
             scored.loc[current, "churn_probability"].astype(float),
@@ -309,7 +309,8 @@ def churn_angles(
                 tx = data.require_transactions("The purchase model's angle")
                 p_alive_now = p_alive_at(tx, data.observation_end, purchase_model)
             now = p_alive_now
-            now = pd.Series(now, dtype=float).rename(index=str)
+            now = pd.Series(now, dtype=float)
+            now.index = now.index.astype(str)  # as rename(index=str), without a Python call per customer
             risk = (1 - now).reindex(current) if current is not None else 1 - now
             angles[PALIVE] = Angle(
                 PALIVE,
@@ -332,7 +333,7 @@ def churn_angles(
         segment = None
         if segment_col is not None:
             segment = analysis.features.X[segment_col].rename(index=str)
-        churned = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))[CHURNED]
+        churned = scored[CHURNED]
         try:
             risk = survival_risk(data, churned.astype("boolean").dropna(), segment, horizon_months)
             auc, n = _auc(y, risk)
@@ -359,9 +360,11 @@ def churn_angles(
     flags = pd.DataFrame(index=common)
     k = max(1, int(round(flag_share * len(common))))
     for name, angle in angles.items():
-        r = angle.risk.reindex(common)
-        top = r.sort_values(ascending=False, kind="stable").index[:k]
-        flags[name] = flags.index.isin(top)
+        r = angle.risk.reindex(common).reset_index(drop=True)
+        top = r.sort_values(ascending=False, kind="stable").index[:k]  # positions in `common`
+        flagged = np.zeros(len(common), dtype=bool)
+        flagged[top] = True
+        flags[name] = flagged
     names = list(angles)
     agreement = pd.DataFrame(index=names, columns=names, dtype=float)
     for a in names:
