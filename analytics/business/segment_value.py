@@ -98,10 +98,13 @@ def _levels_ok(values: pd.Series) -> bool:
 def _cohort(first: pd.Series) -> tuple[pd.Series, str] | None:
     """The finest calendar cohort (month, quarter, year) of these dates with 2..MAX_LEVELS levels."""
     first = pd.to_datetime(first)
+    # labelled once per distinct date (a few hundred days), then spread to the customers
+    codes, days = pd.factorize(first)
     for freq, name in (("M", "month"), ("Q", "quarter"), ("Y", "year")):
-        labels = first.dt.to_period(freq).astype(str).where(first.notna())
-        if _levels_ok(labels):
-            return labels, name
+        day_labels = pd.Series(days).dt.to_period(freq).astype(str).to_numpy(dtype=object)
+        if 2 <= len(set(day_labels)) <= MAX_LEVELS:
+            labels = np.where(codes >= 0, day_labels[np.maximum(codes, 0)], np.nan)
+            return pd.Series(labels, index=first.index, dtype=object), name
     return None
 
 

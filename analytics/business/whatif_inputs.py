@@ -397,21 +397,34 @@ def _with_purchase_model(out: dict[str, DefaultValue], analysis: ClvAnalysis, pe
 
 
 def _growth_sums(pairs: pd.DataFrame, first: int, last: int, data_start: int) -> GrowthSums:
-    """`GrowthSums` over the customer-periods `first`..`last` of customers first seen after `data_start`."""
-    obs = pairs[(pairs["code"] >= first) & (pairs["code"] <= last) & (pairs["first_code"] > data_start)]
-    tenure = (obs["code"] - obs["first_code"]).astype(float)
-    spend = obs[AMOUNT].astype(float)
-    repeat = obs.groupby(CUSTOMER_ID)[AMOUNT].transform("size") >= 2
-    ids = obs.loc[repeat, CUSTOMER_ID]
-    dt = tenure[repeat] - tenure[repeat].groupby(ids).transform("mean")
-    ds = spend[repeat] - spend[repeat].groupby(ids).transform("mean")
+    """`GrowthSums` over the customer-periods `first`..`last` of customers first seen after `data_start`.
+
+    `pairs` is sorted by customer (`_customer_periods`), so each customer's rows are one run:
+    per-customer counts and means come from run boundaries (numpy), not a group-by.
+    """
+    code = pairs["code"].to_numpy()
+    first_code = pairs["first_code"].to_numpy()
+    keep = (code >= first) & (code <= last) & (first_code > data_start)
+    customer = pairs[CUSTOMER_ID].to_numpy()[keep]
+    tenure = (code[keep] - first_code[keep]).astype(float)
+    spend = pairs[AMOUNT].to_numpy(dtype=float)[keep]
+    starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]]) if len(customer) else np.empty(0, np.int64)
+    sizes = np.diff(np.r_[starts, len(customer)])
+    repeat = np.repeat(sizes >= 2, sizes)
+    at_start = np.flatnonzero(sizes >= 2)
+    repeat_sizes = sizes[at_start]
+    mean_tenure = np.add.reduceat(tenure, starts)[at_start] / repeat_sizes if len(starts) else np.empty(0)
+    mean_spend = np.add.reduceat(spend, starts)[at_start] / repeat_sizes if len(starts) else np.empty(0)
+    dt = tenure[repeat] - np.repeat(mean_tenure, repeat_sizes)
+    ds = spend[repeat] - np.repeat(mean_spend, repeat_sizes)
+    opening = tenure == 0
     return GrowthSums(
-        repeat_customers=int(ids.nunique()),
+        repeat_customers=len(at_start),
         repeat_rows=int(repeat.sum()),
         sxx=float((dt * dt).sum()),
         sxy=float((dt * ds).sum()),
         syy=float((ds * ds).sum()),
-        first_spend=float(spend[tenure == 0].mean()) if (tenure == 0).any() else math.nan,
+        first_spend=float(spend[opening].mean()) if opening.any() else math.nan,
     )
 
 
@@ -611,7 +624,10 @@ def defaults_from_data(
     out: dict[str, DefaultValue] | None = None
     from analytics.business.kind import PURCHASE_LOG, detect_business_kind
 
-    purchase_log = data.has_transactions and detect_business_kind(data, business_kind).kind == PURCHASE_LOG
+    # a purchase-log override on data with purchases needs no detection (it would only confirm it)
+    purchase_log = data.has_transactions and (
+        business_kind == PURCHASE_LOG or detect_business_kind(data, business_kind).kind == PURCHASE_LOG
+    )
     if purchase_log:
         out = _measure_purchase_model(data, period, window, clv_settings, clv)
     elif data.has_transactions:
