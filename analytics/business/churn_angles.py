@@ -112,10 +112,13 @@ class ChurnAngles:
 
 
 def _auc(y: pd.Series, score: pd.Series) -> tuple[float | None, int]:
-    both = pd.concat([y.rename("y"), score.rename("s")], axis=1, join="inner").dropna()
-    if both.empty or both["y"].nunique() < 2:
-        return None, int(len(both))
-    return float(roc_auc_score(both["y"].astype(bool), both["s"])), int(len(both))
+    # the customers in both with a label and a score (AUC does not depend on their order)
+    s = score.reindex(y.index).to_numpy(dtype=float, na_value=np.nan)
+    known = y.notna().to_numpy() & ~np.isnan(s)
+    labels = y[known].astype(bool).to_numpy()
+    if not known.any() or len(np.unique(labels)) < 2:
+        return None, int(known.sum())
+    return float(roc_auc_score(labels, s[known])), int(known.sum())
 
 
 def _step_lookup(months: np.ndarray, retention: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -94,9 +94,10 @@ def driver_sentence(values: pd.Series, y: pd.Series, name: str, min_group: int =
     Driver or None
         The comparison; None when no two groups are large enough.
     """
-    y = pd.Series(np.asarray(y, dtype=float), index=values.index)
-    values = values[values.notna()]
-    y = y[values.index]
+    filled = values.notna().to_numpy()
+    values = values[filled]
+    # by position, not by customer id (a text-id lookup per customer cost ~1.7 s per driver at 2M)
+    y = pd.Series(np.asarray(y, dtype=float)[filled], index=values.index)
     if values.dtype == object or values.nunique() <= 2:
         levels = values.map(lambda v: v if isinstance(v, str) else _fmt(v))
         rates = _group_rates(levels, y, min_group)
