@@ -18,6 +18,7 @@ Customers, in order: no customer id; exact duplicate row; repeated customer id (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -485,6 +486,9 @@ def _order_ids(values: pd.Series, trimmed: pd.Series, rows: np.ndarray) -> pd.ar
     return pd.arrays.ArrowStringArray(cells)
 
 
+_FLOAT_WRITTEN_ID = re.compile(r"\d+\.0+")
+
+
 def _normalise_ids(ids: pd.Series, column: str, notes: list[str]) -> pd.Series:
     """Identifiers stay text as written, trimmed; a whole column of "123.0" loses the ".0".
 
@@ -493,7 +497,8 @@ def _normalise_ids(ids: pd.Series, column: str, notes: list[str]) -> pd.Series:
     only when two tables disagree about them (see analytics.data.ingest), identically in both.
     """
     filled = ids.dropna()
-    if len(filled) and filled.astype(str).str.fullmatch(r"\d+\.0+").all():
+    # cell by cell, stopping at the first id that does not end in ".0" (usually the first one)
+    if len(filled) and all(_FLOAT_WRITTEN_ID.fullmatch(str(cell)) for cell in filled):
         notes.append(f"Ids in '{column}' were written as '{filled.iloc[0]}': the trailing '.0' was removed.")
         return ids.where(ids.isna(), ids.astype(str).str.replace(r"\.0+$", "", regex=True))
     return ids

@@ -18,7 +18,7 @@ import pandas as pd
 from analytics.data import schema as s
 from analytics.data.cleaning import clean_customers, clean_transactions
 from analytics.data.columns import ColumnMapping, guess_mapping
-from analytics.data.io import RawTable, read_table, release_arrow_memory
+from analytics.data.io import RawTable, read_table, release_arrow_memory, release_heap_memory
 
 
 @dataclass(frozen=True)
@@ -240,6 +240,7 @@ def load_files(
     del tables  # the raw cells (pandas' column caches make cycles: collected before releasing)
     gc.collect()
     release_arrow_memory()
+    release_heap_memory()
     return data
 
 

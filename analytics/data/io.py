@@ -7,6 +7,7 @@ parsing numbers and dates is the cleaning step's job, where every failure is cou
 from __future__ import annotations
 
 import csv
+import ctypes
 import gzip
 import io
 import re
@@ -319,6 +320,20 @@ def release_arrow_memory() -> None:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
+
+
+def release_heap_memory() -> None:
+    """Hand the C heap's free pages back to the operating system (glibc's `malloc_trim`).
+
+    Reading, cleaning and aggregating free hundreds of MB of numpy scratch in the middle of the heap, which
+    glibc keeps for reuse: without this the process would hold ~1 GB more than it uses after
+    loading 10M purchases. Does nothing where the C library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return
 
 
 def _parser_problem(message: str, name: str, delimiter: str, skip: int, text: str) -> str:
