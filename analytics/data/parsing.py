@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 BLANKS = ["", "na", "n/a", "nan", "null", "none", "-", "--", "?", "#n/a"]
+_LONGEST_BLANK = max(len(b) for b in BLANKS)
 # Arrow-backed strings: strip/lower/replace/match run vectorised in C++ (10x+ faster on 1M rows).
 TEXT = pd.StringDtype("pyarrow")
 
@@ -472,7 +473,9 @@ def _trimmed(values: pd.Series) -> pd.Series:
 def is_blank_text(values: pd.Series) -> pd.Series:
     """`is_blank` computed cell by cell, without hashing the column first.
 
-    For columns whose cells rarely repeat (order ids), where `distinct` would gain nothing.
+    For columns whose cells rarely repeat (order ids), where `distinct` would gain nothing. On
+    Arrow text only the cells short enough to be an NA-like word (at most as long as the longest
+    in BLANKS once trimmed; lower-casing never shortens a cell) are lower-cased and looked up.
 
     Parameters
     ----------
@@ -484,7 +487,14 @@ def is_blank_text(values: pd.Series) -> pd.Series:
     pd.Series
         Booleans aligned with `values`.
     """
-    return _blank_cells(values)
+    if not is_arrow_text(values):
+        return _blank_cells(values)
+    trimmed = values.str.strip()
+    blank = values.isna().to_numpy(dtype=bool)
+    short = np.flatnonzero((trimmed.str.len() <= _LONGEST_BLANK).to_numpy(dtype=bool, na_value=False) & ~blank)
+    if len(short):
+        blank[short] = trimmed.iloc[short].str.lower().isin(BLANKS).to_numpy(dtype=bool, na_value=True)
+    return pd.Series(blank, index=values.index)
 
 
 @dataclass(frozen=True)

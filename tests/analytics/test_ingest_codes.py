@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.data.cleaning import _date_then_id_order
 from analytics.data.codes import first_appearance_codes, id_codes
 from analytics.data.ingest import load_files
-from analytics.data.parsing import TEXT
+from analytics.data.parsing import TEXT, is_blank, is_blank_text
 from analytics.data.schema import CUSTOMER_ID, ORDER_ID
 from analytics.engine.customer_days import build_customer_days
 
@@ -90,3 +91,22 @@ def test_first_appearance_codes_number_like_factorize(codes):
     expected, uniques = pd.factorize(values, sort=False)
     np.testing.assert_array_equal(renumbered, expected)
     np.testing.assert_array_equal(old, uniques)
+
+
+def test_blank_order_ids_found_by_length_first_are_the_blank_cells():
+    cells = ["", " ", "NA", " n/A ", "nan", "NULL", "None", "-", "--", "?", "#N/A", "#n/a ", "\tnull\n"]
+    cells += ["abc", "12345", "  x  ", "nonee", "İ", "ǅ", "n/a/b", None]
+    values = pd.Series(cells, dtype=TEXT)
+    expected = [True] * 13 + [False] * 7 + [True]
+    assert is_blank_text(values).tolist() == expected
+    assert is_blank(values.astype(object)).tolist() == expected  # the cell-by-cell rule on Python strings
+
+
+def test_one_key_sort_is_lexsort_by_date_then_id():
+    rng = np.random.default_rng(11)
+    day_time = rng.choice(
+        np.array(["2024-01-02", "2023-12-31T10:00", "2024-01-02T00:00:01"], dtype="datetime64[ns]"), 500
+    )
+    id_rank = rng.integers(0, 40, 500)
+    expected = np.lexsort((id_rank, day_time.view(np.int64)))
+    np.testing.assert_array_equal(_date_then_id_order(day_time.view(np.int64), id_rank), expected)
