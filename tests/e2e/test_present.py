@@ -33,10 +33,12 @@ def open_page(browser, url: str, size: tuple[int, int]):
 
 
 def wait_idle(page) -> None:
+    """Until the page has run and every part waiting for a background fit has filled in (ui/background.py)."""
     page.wait_for_timeout(800)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('[data-testid=\"stSpinner\"]')",
+        " && !document.querySelector('[data-testid=\"stSpinner\"]')"
+        " && !document.body.innerText.includes('fills in when it is done')",
         timeout=IDLE_MS,
     )
     page.wait_for_timeout(800)
