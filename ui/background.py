@@ -7,7 +7,7 @@ the result lands in `st.cache_data` exactly as if the page had computed it (per 
 uploads); a page that needs the result meanwhile waits on the cache's own lock instead of fitting
 it a second time, and a job still queued is cancelled and computed by the page that needs it.
 
-Fits run one at a time (the machine's other core keeps serving pages), each in a thread that
+At most MAX_RUNNING fits run at once (a long one does not hold the others back), each in a thread that
 carries the session's script context, so its cached calls (the lifetime-value fit inside the
 per-segment fits) use that session's caches. The job table holds no results, only which fits
 are under way, keyed on the data key (an upload's sha256).
@@ -45,7 +45,10 @@ class Job:
 
 _jobs: dict[Hashable, Job] = {}
 _lock = threading.Lock()
-_one_at_a_time = threading.Semaphore(1)
+#: Fits running at once: two, so one long fit (eight per-segment fits on a large upload take minutes)
+#: does not hold every other page's figures back; more would only share the machine's two cores.
+MAX_RUNNING = 2
+_slots = threading.Semaphore(MAX_RUNNING)
 
 
 def submit(key: Hashable, label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
@@ -61,7 +64,7 @@ def submit(key: Hashable, label: str, fn: Callable[..., Any], *args: Any, **kwar
         job = _jobs[key] = Job(label)
 
     def run() -> None:
-        with _one_at_a_time:
+        with _slots:
             if not job.future.set_running_or_notify_cancel():
                 return  # a page needed it first and computed it itself
             job.started = time.monotonic()

@@ -1,4 +1,4 @@
-"""ui.background: fits run one at a time, a queued fit can be taken over, a page waits a bounded time."""
+"""ui.background: at most MAX_RUNNING fits at once, a queued fit can be taken over, a page waits a bounded time."""
 
 from __future__ import annotations
 
@@ -39,16 +39,17 @@ def test_the_same_key_is_not_started_twice():
     assert calls == [1]
 
 
-def test_fits_run_one_at_a_time_and_a_queued_one_can_be_taken_over(monkeypatch):
+def test_at_most_max_running_fits_run_and_a_queued_one_can_be_taken_over():
     gate, ran = threading.Event(), []
-    background.submit(("t", 2), "Blocking", gate.wait, 5)
-    time.sleep(0.1)  # the first job holds the only slot
+    for i in range(background.MAX_RUNNING):
+        background.submit(("t", 10 + i), "Blocking", gate.wait, 5)
+    time.sleep(0.1)  # the blocking jobs hold every slot
     background.submit(("t", 3), "Queued", ran.append, "background")
     assert background.running(("t", 3)) is not None and not background.done(("t", 3))
     background.cancel(("t", 3))  # a page needs it now: it computes it itself
     assert background.done(("t", 3))
     gate.set()
-    assert background.settle([("t", 2), ("t", 3)])
+    assert background.settle([("t", 10 + i) for i in range(background.MAX_RUNNING)] + [("t", 3)])
     time.sleep(0.1)
     assert ran == []  # the cancelled job never ran
 
