@@ -10,7 +10,10 @@ from sklearn.inspection import permutation_importance
 from analytics.business import churn_analysis
 from analytics.business.churn_analysis import ChurnSettings, analyse_churn
 from analytics.business.churn_angles import CLASSIFIER, PALIVE, _purchases_to, churn_angles, p_alive_at
+from analytics.business.churn_inputs import _check_transactions
+from analytics.data.codes import id_codes
 from analytics.data.datasets import load_demo
+from analytics.data.ingest import load_files
 from analytics.data.schema import ORDER_DATE
 from analytics.engine.customer_days import customer_days
 from analytics.models.churn import ChurnModel, gains_at, make_pipeline, permutation_auc_drops
@@ -115,3 +118,15 @@ def test_permutation_drops_are_scikit_learns_permutation_importance(name):
     theirs = permutation_importance(fitted, held_out, labels, scoring="roc_auc", n_repeats=5, random_state=7)
     np.testing.assert_allclose(ours, theirs.importances, rtol=0, atol=1e-12)
     assert (ours[:, 0] != ours[:, 1]).any()  # each repeat is a new shuffle
+
+
+def test_purchases_without_an_id_or_a_date_are_left_out_with_or_without_cleanings_codes():
+    content = b"customer_id,order_date,amount\na,2024-01-01,5\nb,2024-01-02,6\na,2024-02-01,7\nc,2024-02-03,8\n"
+    tx = load_files([("purchases.csv", content)]).require_transactions()
+    assert id_codes(tx, "customer_id") is not None  # the cleaned frame: cleaning's codes answer
+    assert _check_transactions(tx) is tx
+    edited = tx.copy()  # a frame cleaning never saw: the ids themselves are read
+    edited.loc[edited.index[1], "customer_id"] = None
+    edited.loc[edited.index[3], ORDER_DATE] = pd.NaT
+    assert id_codes(edited, "customer_id") is None
+    assert _check_transactions(edited)["customer_id"].tolist() == ["a", "a"]
