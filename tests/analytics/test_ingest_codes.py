@@ -15,9 +15,11 @@ import pytest
 from analytics.data.cleaning import _date_then_id_order
 from analytics.data.codes import first_appearance_codes, id_codes
 from analytics.data.ingest import load_files
+from analytics.data.io import _arrow_csv, _decode, _sniff_delimiter
 from analytics.data.parsing import TEXT, is_blank, is_blank_text
-from analytics.data.schema import CUSTOMER_ID, ORDER_ID
+from analytics.data.schema import CUSTOMER_ID, ORDER_ID, DataError
 from analytics.engine.customer_days import build_customer_days
+from tests.analytics.test_ingest_distinct import TEXT_FILES
 
 TODAY = pd.Timestamp("2025-01-01")
 
@@ -110,3 +112,20 @@ def test_one_key_sort_is_lexsort_by_date_then_id():
     id_rank = rng.integers(0, 40, 500)
     expected = np.lexsort((id_rank, day_time.view(np.int64)))
     np.testing.assert_array_equal(_date_then_id_order(day_time.view(np.int64), id_rank), expected)
+
+
+@pytest.mark.parametrize("path", TEXT_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_utf8_file_read_from_its_own_bytes_gives_the_same_cells(path):
+    content = path.read_bytes()
+    try:
+        text, encoding = _decode(content, path.name)
+    except DataError:
+        pytest.skip("not text (its own test checks the message)")
+    if encoding != "utf-8" or content.startswith(b"\xef\xbb\xbf"):
+        pytest.skip("not plain UTF-8: read from the decoded text")
+    delimiter = _sniff_delimiter([line for line in text[:65536].splitlines()[:60] if line.strip()])
+    from_text, from_bytes = _arrow_csv(text, delimiter), _arrow_csv(text, delimiter, content)
+    if from_text is None:
+        assert from_bytes is None
+    else:
+        pd.testing.assert_frame_equal(from_bytes, from_text)
