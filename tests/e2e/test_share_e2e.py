@@ -37,8 +37,11 @@ def fresh(browser):
 
 
 def settle(page) -> None:
+    """Until the page has run and no part of it still waits for a background fit (ui/background.py):
+    a part that fills in reruns the page and moves what is below it."""
     page.wait_for_selector(IDLE, timeout=WAIT_MS)
     page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.body.innerText.includes('fills in when it is done')", timeout=WAIT_MS)
     page.wait_for_selector(IDLE, timeout=WAIT_MS)
 
 
