@@ -88,7 +88,14 @@ def test_action_list_toolbar_download_has_no_formula_cell(app_url, page, tmp_pat
     settle(page)
     table = page.get_by_test_id("stDataFrame").filter(has_text="Value at stake").first
     block = page.get_by_test_id("stElementContainer").filter(has=table).last  # the table's own container
-    block.scroll_into_view_if_needed()
+    # The toolbar sits on the table's top edge: bring that edge well below Streamlit's sticky header
+    # (scrolled only "into view", it lay under the header, which took the click).
+    block.evaluate(
+        """el => { el.scrollIntoView({block: 'start'}); let p = el.parentElement;
+        while (p && !(p.scrollHeight > p.clientHeight && getComputedStyle(p).overflowY !== 'visible')) p = p.parentElement;
+        (p || document.scrollingElement).scrollBy(0, -200); }"""
+    )
+    page.wait_for_timeout(300)
     table.hover()
     with page.expect_download(timeout=WAIT_MS) as download:
         block.get_by_test_id("stElementToolbar").get_by_label("Download as CSV").click()
