@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.data import io as data_io
 from analytics.data.cleaning import _date_then_id_order
 from analytics.data.codes import first_appearance_codes, id_codes
 from analytics.data.ingest import load_files
-from analytics.data.io import _arrow_csv, _decode, _sniff_delimiter
+from analytics.data.io import _arrow_csv, _decode, _read_plain_utf8, _sniff_delimiter, read_table
 from analytics.data.parsing import TEXT, is_blank, is_blank_text
 from analytics.data.schema import CUSTOMER_ID, ORDER_ID, DataError
 from analytics.engine.customer_days import build_customer_days
@@ -129,3 +130,67 @@ def test_a_utf8_file_read_from_its_own_bytes_gives_the_same_cells(path):
         assert from_bytes is None
     else:
         pd.testing.assert_frame_equal(from_bytes, from_text)
+
+
+_ACCENTS = "\u00e9" * 40
+_ROWS = "".join(f"C{i % 70},2024-03-{1 + i % 28:02d},{i % 97}.5\n" for i in range(6000))
+HOSTILE_BYTES = {
+    "quoted comma and space": ("customer,date,amount,note\n" + _ROWS.replace("\n", ',"Smith, John"\n')).encode(),
+    "quoted cell starting with a space": ("customer,date,amount,note\n" + _ROWS.replace("\n", ',"  x"\n')).encode(),
+    "space after a separator": ("customer,date,amount,note\n" + _ROWS.replace("\n", ", x\n")).encode(),
+    "line starting with a space": ("customer,date,amount\n" + _ROWS + " C1,2024-03-01,1.0\n").encode(),
+    "header name after a space": ("customer, date,amount\n" + _ROWS).encode(),
+    "cp1252 byte after the first 256 KiB": ("customer,date,amount\n" + _ROWS * 8).encode() + b"C\xe9,2024-03-01,5.0\n",
+    "multi-byte characters across the head": (
+        "customer,date,amount\n" + "".join(f"\u00c7{_ACCENTS}{i % 70},2024-03-01,1.5\n" for i in range(4000))
+    ).encode(),
+    "title lines above the header": ("Sales export\nGenerated today\ncustomer,date,amount\n" + _ROWS).encode(),
+    "separator hint": ("sep=;\ncustomer;date;amount\n" + _ROWS.replace(",", ";")).encode(),
+    "no-break spaces only": "\u00a0\u00a0\n\u00a0".encode(),
+}
+
+
+def _decoded_then_read(content: bytes, name: str, monkeypatch: pytest.MonkeyPatch):
+    """`read_table` as before the byte path: every file decoded to text first."""
+    with monkeypatch.context() as patch:
+        patch.setattr(data_io, "_read_plain_utf8", lambda content, name: None)
+        try:
+            return read_table(content, name)
+        except DataError as exc:
+            return str(exc)
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [(f"{p.parent.name}/{p.name}", p.read_bytes()) for p in TEXT_FILES] + list(HOSTILE_BYTES.items()),
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_plain_utf8_file_read_without_decoding_gives_the_decoded_read(name, content, monkeypatch):
+    expected = _decoded_then_read(content, "f.csv", monkeypatch)
+    try:
+        fast = _read_plain_utf8(content, "f.csv")
+    except DataError as exc:  # refused the same way (header only, one column, ...)
+        assert str(exc) == expected
+        return
+    if fast is None:
+        return  # read from the decoded text, as before
+    assert not isinstance(expected, str), expected
+    pd.testing.assert_frame_equal(fast.frame, expected.frame)
+    assert (fast.notes, fast.file_kind) == (expected.notes, expected.file_kind)
+
+
+def test_the_byte_path_steps_aside_where_the_cells_or_the_encoding_would_differ():
+    for case in (
+        "quoted cell starting with a space",
+        "space after a separator",
+        "line starting with a space",
+        "header name after a space",
+        "cp1252 byte after the first 256 KiB",
+        "title lines above the header",
+        "separator hint",
+        "no-break spaces only",
+    ):
+        assert _read_plain_utf8(HOSTILE_BYTES[case], "f.csv") is None, case
+    for case in ("quoted comma and space", "multi-byte characters across the head"):
+        assert _read_plain_utf8(HOSTILE_BYTES[case], "f.csv") is not None, case
+    assert read_table(HOSTILE_BYTES["cp1252 byte after the first 256 KiB"], "f.csv").notes[0].endswith("cp1252 text.")
