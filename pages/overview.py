@@ -1,7 +1,8 @@
 """Customer health: every customer KPI for the last complete period against the one before, with targets.
 
-Cheap KPIs render first; the model-based CLV (a purchase-model fit, cached for every page) comes
-after under a spinner and then fills in the Value cards. Targets live in one URL parameter.
+Cheap KPIs render first; the model-based CLV (a purchase-model fit, cached for every page) fits in
+the background (`ui.background`, like every other page's fits) and fills in the Value cards once it
+is done; meanwhile they say so. Targets live in one URL parameter.
 """
 
 import streamlit as st
@@ -14,9 +15,9 @@ from analytics.data.periods import PERIOD_CODES, PERIODS_PER_YEAR
 from analytics.data.schema import ACQUISITION_COST, DataError
 from analytics.reports.charts.health import kpi_trend_chart
 from analytics.reports.story import headline
+from ui import background, look
 from ui import currency as cur
 from ui import health as h
-from ui import look
 from ui.explain import explain_kpis
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.text import plain
@@ -177,19 +178,25 @@ def value_notes(report: KPIReport, model_note: str) -> dict[str, str]:
     return notes
 
 
-def fit_model_clv() -> tuple[float | None, str, str]:
-    """Mean model-based CLV, how it was made, and why it is missing (one of them empty)."""
+FITTING = "Fitting the purchase model for the model-based CLV"
+
+
+def fit_model_clv() -> tuple[float | None, str, str, tuple | None]:
+    """Mean model-based CLV, how it was made, why it is missing (one of them empty), and the
+    background fit's job key while it is still under way (then the other three are empty)."""
     if not want_model:
-        return None, "", "switched off (turn on 'Model-based CLV' at the top)"
+        return None, "", "switched off (turn on 'Model-based CLV' at the top)", None
     reason = "the purchase model could not be fitted on this data (see the message above)"
     with friendly_errors("Model-based CLV"):
         try:
-            with st.spinner("Fitting the purchase model for the model-based CLV (up to ~30 s the first time)…"):
-                mean, note = h.model_clv(data)
-            return mean, note, ""
+            job = h.start_model_clv(data) if data.has_transactions else None
+            if job is not None and not background.settle([job]):
+                return None, "", "", job
+            mean, note = h.model_clv(data)
+            return mean, note, "", None
         except DataError as exc:
             reason = str(exc).rstrip(".")
-    return None, "", reason
+    return None, "", reason, None
 
 
 section(report, "Customers & revenue", {})
@@ -205,12 +212,18 @@ if any(report[k].value is not None for k in h.SECTIONS["Satisfaction & support"]
     )
 
 # the model-based CLV, after everything cheap has rendered; its card and LTV:CAC are drawn again
-mean_clv, model_note, model_reason = fit_model_clv()
+# once the background fit is done (until then they stay "fitting…", with a line saying so)
+mean_clv, model_note, model_reason, model_job = fit_model_clv()
 if mean_clv is not None:
     report = h.kpi_report(data, period, mean_clv)
 notes = value_notes(report, model_note)
 for key, slot in slots.items():
     with slot.container():
+        if model_job is not None:
+            card(report, key, pending=True)
+            if key == "clv_model":
+                background.pending([model_job], FITTING)  # reruns the page once the fit is done
+            continue
         reason = model_reason if key == "clv_model" else report[key].missing
         failed = "" if report[key].value is not None else f"Not available: {reason}."
         card(report, key, note=notes.get(key, ""), failed=failed)
@@ -218,7 +231,7 @@ for key, slot in slots.items():
 missing = [
     (KPI_SPECS[kpi.key].label, model_reason if kpi.key == "clv_model" else kpi.missing)
     for kpi in report.kpis
-    if kpi.value is None
+    if kpi.value is None and not (model_job is not None and kpi.key in slots)  # still fitting: not "missing"
 ]
 if missing:
     with st.expander(f"Not available on this data ({len(missing)} KPIs): why, and which column would enable them"):

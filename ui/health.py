@@ -128,11 +128,23 @@ def cohorts(data: CustomerData, period: str, max_cohorts: int) -> CohortTable:
     return cohort_table(data, period=period, max_cohorts=max_cohorts)
 
 
+def start_model_clv(data: CustomerData) -> tuple | None:
+    """Start the purchase-model fit behind the model-based CLV in the background (`ui.background`).
+
+    The same cached fit as the Lifetime value page's (`ui.models.clv_analysis`, this session's
+    settings). Returns its job key while it runs, None once it is cached; pass the key to
+    `ui.background.settle` and `pending`.
+    """
+    from ui.models import clv_analysis, clv_settings  # the model modules load only when a model is asked for
+
+    return clv_analysis.start(data, clv_settings())  # type: ignore[attr-defined]
+
+
 def model_clv(data: CustomerData) -> tuple[float, str]:
     """Mean model-based CLV (currency per customer) and a one-line description of how it was made.
 
-    Fits the purchase model the first time (cached in ui.models for every page); raises DataError
-    without a purchase log.
+    Reads the fit `start_model_clv` started (fits it here when it was never started; cached in
+    ui.models for every page); raises DataError without a purchase log.
     """
     from analytics.models.purchase import MODEL_LABELS  # the model modules load only when a model is asked for
     from ui.models import current_clv

@@ -8,6 +8,7 @@ file fast; it is checked on the CDNOW sample, where the fit takes a few seconds.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,35 @@ def test_customers_only_upload_runs_and_names_the_purchase_log():
     )
     # the simple CLV falls back to the monthly charge
     assert "monthly charge × 1.00 charges per period" in page_text
+
+
+def test_model_clv_fits_in_the_background_and_fills_in_its_card(monkeypatch):
+    """The purchase-model fit runs through ui.background like every other page's fits: while it runs the
+    card says "fitting…" with a line naming the fit, the rest of the page is drawn and nothing is listed
+    as missing; once it is done the next run shows the cached result (the fit ran once, in the job)."""
+    import ui.models
+    from ui import background
+
+    gate, calls = threading.Event(), []
+    real = ui.models.analyse_clv
+
+    def slow_fit(transactions, settings):
+        calls.append(threading.current_thread().name)
+        gate.wait(60)
+        return real(transactions, settings)
+
+    monkeypatch.setattr(ui.models, "analyse_clv", slow_fit)
+    monkeypatch.setattr(background, "WAIT_S", 0.1)
+    session = {"clv_horizon": 7}  # settings no other test fitted: this fit is not cached yet
+    at = open_page(session, dataset="cdnow_sample")
+    shown, page_text = cards(at), text(at)
+    assert shown["Average 7-month value per customer (model)"][0] == "fitting…"
+    assert "Fitting the purchase model for the model-based CLV" in page_text
+    assert "Targets" in [s.value for s in at.subheader]  # the rest of the page did not wait
+    assert "**CLV (model)**" not in page_text and "Average 7-month value per customer (model)**" not in page_text
+    gate.set()
+    monkeypatch.setattr(background, "WAIT_S", None)  # AppTest does not run the timed fragment that reruns
+    at.run()
+    mean_clv = real(load_demo("cdnow_sample").transactions, ClvSettings(horizon_months=7)).mean_clv
+    assert cards(at)["Average 7-month value per customer (model)"][0] == f"{mean_clv:,.2f}"
+    assert calls == [calls[0]] and calls[0].startswith("keepwise-fit-")  # fitted once, in the background
