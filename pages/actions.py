@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from analytics.business.actions import action_list, close_the_loop, filter_actions
+from analytics.business.actions import close_the_loop, filter_actions, ranked_actions
 from analytics.business.experiment import CONTROL, GROUP
 from analytics.business.glossary import help_text, period_name
 from analytics.business.kpis import kpi_trend
@@ -58,21 +58,8 @@ data = require_data()
 
 
 def ranked(data: CustomerData, scores: us.Scores) -> tuple[pd.DataFrame, str]:
-    """The full action list and what its segment column holds."""
-    frame = scores.frame
-    if data.has_transactions:
-        rfm = us.rfm(data)
-        segment, label, days = rfm["segment"], "RFM segment", rfm["days_since_last_purchase"]
-    else:
-        segment, label, days = us.value_risk(scores).customers["quadrant"], "Value x risk quadrant", None
-    actions = action_list(
-        frame["value"],
-        frame["churn_probability"],
-        segment=segment,
-        days_since_last_purchase=days,
-        customers=data.customers,
-    )
-    return actions, label
+    """The full action list and what its segment column holds (`ranked_actions`)."""
+    return ranked_actions(data, scores)
 
 
 def for_people(actions: pd.DataFrame, segment_label: str, full: pd.DataFrame) -> pd.DataFrame:

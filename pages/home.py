@@ -92,7 +92,8 @@ from ui import background  # noqa: E402
 # the steps show at once and their figures fill in when the models have loaded and fitted.
 loading = background.load_modules("ui.models", "ui.segments")
 if loading is None or background.settle([loading]):
-    from analytics.business.value import horizon_label, value_at_stake
+    from analytics.business.actions import ACTION_TOPS, customers_at_high_risk, ranked_actions
+    from analytics.business.value import horizon_label
     from analytics.business.whatif_inputs import WhatIfSettings
     from ui.models import current_churn, current_clv, start_fits
     from ui.segments import customer_scores, start_whatif_summary, whatif_summary
@@ -158,13 +159,9 @@ with slots[3], friendly_errors("What-if"):
 with slots[1], friendly_errors("Churn"):
     if not fitting("churn"):
         churn = current_churn(data)
-        at_risk = int(((churn.scores["churn_probability"] >= 0.5) & churn.scores["active"].astype(bool)).sum())
+        at_risk = customers_at_high_risk(churn.scores["churn_probability"], churn.scores["active"])
         a, b = st.columns(2)
-        a.metric(
-            "Customers not yet left, at high risk",
-            f"{at_risk:,}",
-            help="Customers the churn outcome does not mark as left whose churn probability is 50% or more.",
-        )
+        a.metric(figure_name("customers_at_high_risk"), f"{at_risk:,}", help=help_text("customers_at_high_risk"))
         b.metric(
             "Customers who have left, all time",
             percent(churn.churn_rate),
@@ -182,11 +179,11 @@ with slots[2], friendly_errors("Lifetime value"):
 
 with slots[4], friendly_errors("Action list"):
     if not fitting("clv", "churn"):
-        # The Action list's own ranking inputs: value and churn risk of current customers.
-        scores = customer_scores(data).frame
-        at_stake = value_at_stake(scores["value"], scores["churn_probability"]).nlargest(100).sum()
+        # The Action list's own ranking, its first 100 ranks (the report's actions.value_at_stake_top_100)
+        top = ACTION_TOPS[-1]
+        at_stake = ranked_actions(data, customer_scores(data), top=top)[0]["value_at_stake"].sum()
         st.metric(
-            "Value at stake, top 100 customers still with you",
+            f"Value at stake, top {top} customers still with you",
             cur.money(at_stake, data),
             help=help_text("value_at_stake"),
         )

@@ -7,12 +7,15 @@ cached results here, so a model is fitted once per dataset and settings, not onc
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 
 from analytics.assumptions import ANNUAL_DISCOUNT_RATE, MARGIN_RATE
 from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings, analyse_churn
 from analytics.business.value import customer_value as one_value
-from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
+from analytics.business.value import value_and_risk as joined_value_and_risk
+from analytics.data.schema import CustomerData, DataError
 from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv
 from ui.cache import per_dataset
 from ui.state import setting
@@ -112,20 +115,11 @@ def customer_value(data: CustomerData, customer_ids: pd.Index | pd.Series) -> tu
 
 def value_and_risk(data: CustomerData) -> pd.DataFrame:
     """One row per customer (index customer_id): clv, p_alive (when a purchase log exists) and
-    churn_probability, active (when the churn model runs). Missing pieces are simply absent."""
-    frames = []
-    try:
+    churn_probability, active (when the churn model runs), from this session's shared fits
+    (`analytics.business.value.value_and_risk`). Missing pieces are simply absent."""
+    customers = scores = None
+    with contextlib.suppress(DataError):
         customers = current_clv(data).customers
-        frames.append(customers[["clv", "p_alive"]])
-    except DataError:
-        pass
-    try:
-        scores = current_churn(data).scores.set_index(CUSTOMER_ID)
-        frames.append(scores[["churn_probability", "active"]])
-    except DataError:
-        pass
-    if not frames:
-        raise DataError("Neither lifetime value nor churn risk can be computed on this data.")
-    out = pd.concat(frames, axis=1)
-    out.index.name = CUSTOMER_ID
-    return out
+    with contextlib.suppress(DataError):
+        scores = current_churn(data).scores
+    return joined_value_and_risk(customers, scores)

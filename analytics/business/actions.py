@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.business.value import value_at_stake
+from analytics.business.segments import rfm_table, value_risk_matrix
+from analytics.business.value import Scores, value_at_stake
 from analytics.data.schema import (
     CHURNED,
     COMPLAINTS,
@@ -56,6 +57,7 @@ def action_list(
     days_since_last_purchase: pd.Series | None = None,
     customers: pd.DataFrame | None = None,
     exclude_churned: bool = True,
+    top: int | None = None,
 ) -> pd.DataFrame:
     """Customers ranked by value at stake, each with a reason in words.
 
@@ -67,12 +69,17 @@ def action_list(
     days_since_last_purchase : Series (days), optional
     customers : customers table (customer_id + nps / support_tickets / escalations / complaints /
         churned), optional: adds NPS and support facts to the reason and drops churned customers.
+    top : int, optional
+        Keep only the first `top` ranks (None = everyone). Ranks, value percentiles and reasons are
+        those of the full list; only the first `top` reasons are written (cheap on millions).
 
     Returns
     -------
     DataFrame with ACTION_COLUMNS (plus escalations / complaints when present), ranked 1..n by
     value_at_stake (currency) descending. Reason example: "High value (CLV 1,240), 72% churn risk,
-    last purchase 94 days ago, detractor (NPS 3)".
+    last purchase 94 days ago, detractor (NPS 3)". Its `attrs` hold the full list's size
+    (`customers_ranked`) and value at stake (`value_at_stake_total`, currency), also when `top`
+    keeps fewer rows.
     """
     df = pd.concat([clv.rename("clv"), churn_probability.rename("churn_probability")], axis=1, join="inner")
     df = df.dropna()
@@ -101,10 +108,15 @@ def action_list(
     df["value_at_stake"] = value_at_stake(df["clv"], df["churn_probability"])
     value_rank = df["clv"].rank(pct=True)
     df = df.assign(value_percentile=value_rank).sort_values(["value_at_stake", "clv"], ascending=False)
+    ranked, total = len(df), float(df["value_at_stake"].sum())
+    if top is not None:
+        df = df.head(top).copy()
     df["reason"] = [_reason(row) for row in df.itertuples()]
     df = df.reset_index()
     df.insert(0, "rank", np.arange(1, len(df) + 1))
-    return df[list(ACTION_COLUMNS) + extra]
+    out = df[list(ACTION_COLUMNS) + extra]
+    out.attrs.update(customers_ranked=ranked, value_at_stake_total=total)
+    return out
 
 
 def _reason(row: Any) -> str:  # a DataFrame.itertuples() row: fields by column name
@@ -249,3 +261,134 @@ def _loop_reason(row: Any) -> str:  # a DataFrame.itertuples() row
         parts.append(f"{_plural(getattr(row, TICKETS), 'ticket')} with no resolution recorded")
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]
+
+
+HIGH_RISK_PROBABILITY = 0.5  # "at high risk": the churn model gives leaving 50% or more
+
+
+def customers_at_high_risk(churn_probability: pd.Series, active: pd.Series) -> int:
+    """Customers not yet left whose churn probability is `HIGH_RISK_PROBABILITY` (50%) or more.
+
+    Parameters
+    ----------
+    churn_probability : pd.Series
+        The churn model's probability of leaving (0..1) per customer.
+    active : pd.Series
+        True for customers the churn outcome does not mark as left (same order as
+        `churn_probability`).
+
+    Returns
+    -------
+    int
+        Count of customers.
+    """
+    still_here = active.astype("boolean").fillna(True).to_numpy(dtype=bool)
+    return int(((churn_probability.to_numpy(dtype=float) >= HIGH_RISK_PROBABILITY) & still_here).sum())
+
+
+def ranked_actions(data: CustomerData, scores: Scores, *, top: int | None = None) -> tuple[pd.DataFrame, str]:
+    """The Action list of a dataset: current customers ranked by value at stake, and what its
+    segment column holds.
+
+    With a purchase log the segment is the customer's RFM segment and the reason names the days since
+    the last purchase; with only a customers table it is the value x risk quadrant.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset (its customers table adds NPS and support facts and drops churned customers).
+    scores : Scores
+        Value and churn risk of current customers (`analytics.business.value.score_customers`).
+    top : int, optional
+        Keep only the first `top` ranks (`action_list`).
+
+    Returns
+    -------
+    (pd.DataFrame, str)
+        `action_list` output, and the segment column's name in words.
+    """
+    frame = scores.frame
+    if data.has_transactions:
+        rfm = rfm_table(data.require_transactions(), as_of=data.observation_end)
+        segment, label, days = rfm["segment"], "RFM segment", rfm["days_since_last_purchase"]
+    else:
+        matrix = value_risk_matrix(frame["value"].rename("clv"), frame["churn_probability"])
+        segment, label, days = matrix.customers["quadrant"], "Value x risk quadrant", None
+    actions = action_list(
+        frame["value"],
+        frame["churn_probability"],
+        segment=segment,
+        days_since_last_purchase=days,
+        customers=data.customers,
+        top=top,
+    )
+    return actions, label
+
+
+ACTION_TOPS: tuple[int, ...] = (10, 20, 100)  # the Action list's top 10, the brief's top 20, Home's top 100
+
+
+def actions_report_section(
+    data: CustomerData,
+    scores: Scores,
+    *,
+    churn_scores: pd.DataFrame | None,
+    horizon_months: float,
+    listed: int = 20,
+) -> dict:
+    """The `actions` section of the headless report: whom to call first, as the Action list ranks them.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    scores : Scores
+        Value and churn risk of current customers (`score_customers`).
+    churn_scores : pd.DataFrame or None
+        The churn model's scores (customer_id, churn_probability, active) for the high-risk count,
+        or None when there is no churn model.
+    horizon_months : float
+        The value's horizon (months).
+    listed : int, default 20
+        How many ranked customers the section lists.
+
+    Returns
+    -------
+    dict
+        customers_ranked (current customers with a value and a churn risk), value_source,
+        risk_source, horizon_months, value_at_stake_total and value_at_stake_top_10 / _20 / _100
+        (currency: the sum over the first 10 / 20 / 100 ranks), customers_at_high_risk (customers not
+        yet left with a churn probability of 50% or more; null without a churn model),
+        high_risk_probability (0.5), segment_basis, top (the first `listed` ranks: rank,
+        customer_id, segment, value, churn_probability, value_at_stake, reason).
+    """
+    actions, segment_basis = ranked_actions(data, scores, top=max(listed, *ACTION_TOPS))
+    high_risk = (
+        None
+        if churn_scores is None
+        else customers_at_high_risk(churn_scores["churn_probability"], churn_scores["active"])
+    )
+    top = actions.head(listed)
+    return {
+        "customers_ranked": int(actions.attrs["customers_ranked"]),
+        "value_source": scores.value_source,
+        "risk_source": scores.risk_source,
+        "horizon_months": float(horizon_months),
+        "value_at_stake_total": float(actions.attrs["value_at_stake_total"]),
+        **{f"value_at_stake_top_{n}": float(actions["value_at_stake"].head(n).sum()) for n in ACTION_TOPS},
+        "customers_at_high_risk": high_risk,
+        "high_risk_probability": HIGH_RISK_PROBABILITY,
+        "segment_basis": segment_basis,
+        "top": [
+            {
+                "rank": int(row["rank"]),
+                "customer_id": str(row[CUSTOMER_ID]),
+                "segment": None if pd.isna(row["segment"]) else str(row["segment"]),
+                "value": float(row["clv"]),
+                "churn_probability": float(row["churn_probability"]),
+                "value_at_stake": float(row["value_at_stake"]),
+                "reason": str(row["reason"]),
+            }
+            for row in top.to_dict("records")
+        ],
+    }

@@ -373,3 +373,37 @@ def _finish(
         drivers=drivers,
         **extra,
     )
+
+
+_LAST_ANALYSIS: list[tuple[CustomerData, ChurnSettings, ChurnAnalysis]] = []
+
+
+def churn_analysis(data: CustomerData, settings: ChurnSettings = ChurnSettings()) -> ChurnAnalysis:
+    """`analyse_churn` computed once per dataset and settings: the report's churn, voice and actions
+    sections share one fit, as the app's pages share theirs.
+
+    One entry is kept, and it holds the dataset itself, so a new dataset (even one reusing a freed
+    object's id) is never served another's analysis.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    settings : ChurnSettings, optional
+        Label, window and model choices.
+
+    Returns
+    -------
+    ChurnAnalysis
+        The analysis (`analyse_churn`).
+
+    Raises
+    ------
+    DataError
+        As `analyse_churn`.
+    """
+    if _LAST_ANALYSIS and _LAST_ANALYSIS[0][0] is data and _LAST_ANALYSIS[0][1] == settings:
+        return _LAST_ANALYSIS[0][2]
+    analysis = analyse_churn(data, settings)
+    _LAST_ANALYSIS[:] = [(data, settings, analysis)]
+    return analysis

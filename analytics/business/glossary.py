@@ -322,7 +322,17 @@ TERMS: tuple[Term, ...] = (
         "value x churn probability, 0 for customers who have left",
         "the value's horizon",
         BOTH,
-        ("Home", "Action list", "Segments", "HTML report"),
+        ("Home", "Action list", "Segments", "HTML report", "report actions.value_at_stake_top_100"),
+    ),
+    Term(
+        "customers_at_high_risk",
+        "Customers not yet left, at high risk",
+        "Customers the churn outcome does not mark as left whom the churn model gives a 50% or higher "
+        "probability of leaving: the people a retention campaign is about.",
+        "count of current customers with churn probability >= 50%",
+        "the churn model's horizon",
+        BOTH,
+        ("Home", "report actions.customers_at_high_risk"),
     ),
     Term(
         "profit_change_pct",

@@ -642,6 +642,40 @@ def customer_value(
     return value.rename("value"), source
 
 
+def value_and_risk(clv_customers: pd.DataFrame | None, churn_scores: pd.DataFrame | None) -> pd.DataFrame:
+    """The model results per customer that `score_customers` ranks from, in one frame.
+
+    Parameters
+    ----------
+    clv_customers : pd.DataFrame or None
+        The purchase model's per-customer table (`ClvAnalysis.customers`: index customer_id, `clv`
+        in currency, `p_alive` 0..1), or None when no purchase model could run.
+    churn_scores : pd.DataFrame or None
+        The churn model's scores (`ChurnAnalysis.scores`: customer_id, `churn_probability` 0..1,
+        `active`), or None when no churn model could run.
+
+    Returns
+    -------
+    pd.DataFrame
+        Index customer_id; whichever of clv, p_alive, churn_probability and active are known.
+
+    Raises
+    ------
+    DataError
+        When neither model's results are given.
+    """
+    frames = []
+    if clv_customers is not None:
+        frames.append(clv_customers[["clv", "p_alive"]])
+    if churn_scores is not None:
+        frames.append(churn_scores.set_index(CUSTOMER_ID)[["churn_probability", "active"]])
+    if not frames:
+        raise DataError("Neither lifetime value nor churn risk can be computed on this data.")
+    out = pd.concat(frames, axis=1)
+    out.index.name = CUSTOMER_ID
+    return out
+
+
 def score_customers(data: CustomerData, vr: pd.DataFrame, settings: ClvSettings) -> Scores:
     """Value and churn risk of every current customer: the one place pages rank customers from.
 

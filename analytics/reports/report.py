@@ -192,10 +192,10 @@ def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.business.churn_analysis import ChurnSettings, analyse_churn
+    from analytics.business.churn_analysis import ChurnSettings, churn_analysis
     from analytics.reports.sections.churn import section_from_analysis
 
-    analysis = analyse_churn(data, ChurnSettings())
+    analysis = churn_analysis(data, ChurnSettings())
     section = section_from_analysis(analysis)
     section.update(churn_angles_keys(data, analysis, settings))
     return section
@@ -432,16 +432,60 @@ def voice_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data has none of the survey or support columns (the report shows the reason instead).
     """
-    from analytics.business.churn_analysis import ChurnSettings, analyse_churn
+    from analytics.business.churn_analysis import ChurnSettings, churn_analysis
     from analytics.business.voice import analyse_voice, voice_report_section, voice_signals
 
     voice_signals(data)  # fails fast, naming the enabling columns, before any model is fitted
-    scores = analyse_churn(data, ChurnSettings()).scores
+    scores = churn_analysis(data, ChurnSettings()).scores
     ids = scores["customer_id"].astype(str)
     risk = pd.Series(scores["churn_probability"].to_numpy(dtype=float), index=ids)
     value, source = customer_value(data, ids, settings)
     source += "; churn risk from the churn model"
     return voice_report_section(analyse_voice(data, value=value, risk=risk, value_source=source))
+
+
+def actions_section(data: CustomerData, settings: ReportSettings) -> dict:
+    """The `actions` section of the headless report: whom to call first, ranked by value at stake.
+
+    Value from the clv section's fit (else the monthly-charge proxy), risk from the churn section's
+    fit (else 1 - P(alive)), ranked as the Action list page ranks them
+    (`analytics.business.actions.actions_report_section`).
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    settings : ReportSettings
+        The report's shared settings (`period`, `calibration_end`).
+
+    Returns
+    -------
+    dict
+        The section (keys documented in README.md, "Report schema").
+
+    Raises
+    ------
+    DataError
+        When neither a value nor a churn risk can be had, naming the columns that would enable it.
+    """
+    from analytics.business.actions import actions_report_section
+    from analytics.business.churn_analysis import ChurnSettings, churn_analysis
+    from analytics.business.value import purchase_analysis, score_customers, value_and_risk
+    from analytics.models.clv import ClvSettings
+
+    clv = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
+    customers = churn_scores = None
+    if data.has_transactions:
+        try:
+            customers = purchase_analysis(data, clv).customers
+        except DataError:
+            customers = None
+    try:
+        churn_scores = churn_analysis(data, ChurnSettings()).scores
+    except DataError:
+        churn_scores = None
+    scores = score_customers(data, value_and_risk(customers, churn_scores), clv)
+    return actions_report_section(data, scores, churn_scores=churn_scores, horizon_months=clv.horizon_months)
 
 
 # Section name -> "module:function". Each function takes (CustomerData, ReportSettings) and returns
@@ -456,6 +500,7 @@ SECTIONS: dict[str, str] = {
     "campaign": "analytics.reports.report:campaign_section",
     "voice": "analytics.reports.report:voice_section",
     "value_by_segment": "analytics.reports.report:value_by_segment_section",
+    "actions": "analytics.reports.report:actions_section",
 }
 
 

@@ -6,8 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.business.actions import action_list, close_the_loop, filter_actions
-from analytics.data.schema import CustomerData, DataError
+from analytics.business.actions import (
+    action_list,
+    close_the_loop,
+    customers_at_high_risk,
+    filter_actions,
+    ranked_actions,
+)
+from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 
 
 def _inputs():
@@ -114,3 +120,69 @@ def test_days_read_naturally():
     risk = pd.Series({"a": 0.5, "b": 0.5})
     actions = action_list(clv, risk, days_since_last_purchase=pd.Series({"a": 0, "b": 1}))
     assert actions["reason"].str.split(", ").str[-1].tolist() == ["last purchase today", "last purchase 1 day ago"]
+
+
+def test_top_keeps_the_full_lists_first_ranks_and_reasons():
+    clv, risk, segment, days, customers = _inputs()
+    full = action_list(clv, risk, segment=segment, days_since_last_purchase=days, customers=customers)
+    top = action_list(clv, risk, segment=segment, days_since_last_purchase=days, customers=customers, top=2)
+    pd.testing.assert_frame_equal(top, full.head(2))
+    # the value percentile behind "Top-10% value" is the full list's, and the attrs describe the full list
+    assert top.attrs == full.attrs == {"customers_ranked": 3, "value_at_stake_total": pytest.approx(1232.8)}
+
+
+def test_customers_at_high_risk_counts_current_customers_at_50_percent_or_more():
+    risk = pd.Series([0.2, 0.5, 0.7, 0.9, 0.49999])
+    active = pd.Series([True, True, False, None, True], dtype="boolean")  # unknown status counts as current
+    assert customers_at_high_risk(risk, active) == 2  # 0.5 (current) and 0.9 (unknown); 0.7 has left
+
+
+def test_actions_section_on_the_subscription_demo_agrees_with_the_action_list():
+    from analytics.business.churn_analysis import churn_analysis
+    from analytics.business.value import purchase_analysis, score_customers, value_and_risk
+    from analytics.data.datasets import load_demo
+    from analytics.models.clv import ClvSettings
+    from analytics.reports.report import ReportSettings, build_report
+
+    data = load_demo("subscription")
+    report = build_report(data, ReportSettings(), sections={"actions": "analytics.reports.report:actions_section"})
+    section = report["actions"]
+    churn = churn_analysis(data)
+    assert churn_analysis(data) is churn  # one fit shared by the churn, voice and actions sections
+    clv = purchase_analysis(data, ClvSettings(time_unit="W")).customers
+    scores = score_customers(data, value_and_risk(clv, churn.scores), ClvSettings(time_unit="W"))
+    full, basis = ranked_actions(data, scores)
+    assert basis == section["segment_basis"] == "RFM segment"
+    assert section["customers_ranked"] == len(full) == 4236
+    assert section["value_at_stake_total"] == pytest.approx(full["value_at_stake"].sum(), rel=1e-12)
+    for n in (10, 20, 100):
+        assert section[f"value_at_stake_top_{n}"] == pytest.approx(full["value_at_stake"].head(n).sum(), rel=1e-12)
+    # Home's top 100 before the shared function: value x risk of current customers, largest 100 summed
+    stake = scores.frame["value"] * scores.frame["churn_probability"]
+    assert section["value_at_stake_top_100"] == pytest.approx(stake.nlargest(100).sum(), rel=1e-12)
+    scored = churn.scores
+    expected_high = int(((scored["churn_probability"] >= 0.5) & scored["active"].astype(bool)).sum())
+    assert section["customers_at_high_risk"] == expected_high == 513
+    listed = pd.DataFrame(section["top"])
+    assert listed["rank"].tolist() == list(range(1, 21))
+    assert listed["customer_id"].tolist() == full[CUSTOMER_ID].head(20).astype(str).tolist()
+    assert listed["reason"].tolist() == full["reason"].head(20).tolist()
+    assert np.allclose(listed["value_at_stake"], listed["value"] * listed["churn_probability"], rtol=1e-12)
+
+
+def test_actions_section_on_a_customers_table_ranks_by_quadrant_without_purchases():
+    from pathlib import Path
+
+    from analytics.data.ingest import load_files
+    from analytics.reports.report import ReportSettings, build_report
+
+    path = Path(__file__).resolve().parents[2] / "data" / "subscription_customers.csv"
+    data = load_files([(path.name, path.read_bytes())])
+    assert not data.has_transactions
+    section = build_report(data, ReportSettings(), sections={"actions": "analytics.reports.report:actions_section"})[
+        "actions"
+    ]
+    assert section["segment_basis"] == "Value x risk quadrant"
+    assert section["value_source"].startswith("12-month value at today's monthly charge")
+    assert section["risk_source"] == "the churn model (probability of leaving)"
+    assert section["customers_ranked"] > 0 and len(section["top"]) == 20

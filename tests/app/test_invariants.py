@@ -31,9 +31,12 @@ SECTIONS = {
     "kpis": "analytics.reports.report:kpis_section",
     "clv": "analytics.reports.report:clv_section",
     "whatif": "analytics.reports.report:whatif_section",
+    "actions": "analytics.reports.report:actions_section",
 }
 MODEL_VALUE = "Average 12-month value per customer (model)"
 PROFIT = "Profit change over 5 years from +5 points of yearly retention"
+HIGH_RISK = "Customers not yet left, at high risk"
+AT_STAKE = "Value at stake, top 100 customers still with you"
 
 
 def invoices() -> bytes:
@@ -77,7 +80,17 @@ def test_every_home_figure_equals_its_page_the_report_and_the_cli(name, tmp_path
     report = build_report(data, ReportSettings(), sections=SECTIONS)
     cli = json.loads(
         subprocess.run(
-            [sys.executable, "-m", "analytics", "report", *cli_input, "--only", "kpis,clv,whatif", "--json", "-"],
+            [
+                sys.executable,
+                "-m",
+                "analytics",
+                "report",
+                *cli_input,
+                "--only",
+                "kpis,clv,whatif,actions",
+                "--json",
+                "-",
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -117,3 +130,12 @@ def test_every_home_figure_equals_its_page_the_report_and_the_cli(name, tmp_path
     change = report["whatif"]["profit_change_pct"]
     assert cli["whatif"]["profit_change_pct"] == pytest.approx(change, rel=1e-9)
     assert home[PROFIT] == f"{change:+.1f}%"
+
+    # the Action list's figures on Home: the churn model's high-risk count and the top 100's value at
+    # stake = report = CLI
+    actions = report["actions"]
+    for key in ("customers_at_high_risk", "value_at_stake_top_100", "customers_ranked"):
+        assert cli["actions"][key] == pytest.approx(actions[key], rel=1e-9), key
+    assert number(home[AT_STAKE]) == pytest.approx(actions["value_at_stake_top_100"], abs=digits(home[AT_STAKE]))
+    if actions["customers_at_high_risk"] is not None:
+        assert home[HIGH_RISK] == f"{actions['customers_at_high_risk']:,}"
