@@ -83,15 +83,19 @@ class _Exclusions:
 DUPLICATE_REASON = "Exact duplicate of an earlier row"
 
 
-def _exact_duplicates(frame: pd.DataFrame, ex: _Exclusions, candidates_by: Sequence[str] = ()) -> np.ndarray:
+def _exact_duplicates(
+    frame: pd.DataFrame, ex: _Exclusions, candidates_by: Sequence[str] = (), among: np.ndarray | None = None
+) -> np.ndarray:
     """The same raw row again (all of the user's columns equal), among rows not yet excluded.
 
     `candidates_by` names columns whose cells are already hashed (`distinct`): only rows that
     repeat on those columns can repeat on all, so the full comparison runs on those rows alone
-    (the answer is the same; on a purchase log it is a small share of the rows).
+    (the answer is the same; on a purchase log it is a small share of the rows). `among`, in
+    ascending order, narrows the rows compared further when the caller knows that no other row
+    not yet excluded can repeat an earlier one.
     """
     duplicate = np.zeros(len(frame), dtype=bool)
-    rows = np.flatnonzero(ex.kept)
+    rows = np.flatnonzero(ex.kept) if among is None else among[ex.kept[among]]
     key = _row_key([c for c in candidates_by if c in frame.columns], frame, rows)
     if key is not None:
         rows = rows[pd.Series(key).duplicated(keep=False).to_numpy()]
@@ -132,6 +136,17 @@ def _date_then_id_order(day_time: np.ndarray, id_rank: np.ndarray) -> np.ndarray
     stamp_rank[np.argsort(stamps, kind="stable")] = np.arange(len(stamps))
     key = stamp_rank[codes] * (int(id_rank.max(initial=0)) + 1) + id_rank
     return np.argsort(key, kind="stable")
+
+
+def _same_stamp_and_id(order: np.ndarray, stamps: np.ndarray, id_codes: np.ndarray) -> np.ndarray:
+    """The rows of `order` (sorted by timestamp then id) whose timestamp and id another row shares,
+    in ascending row order."""
+    stamp, who = stamps[order], id_codes[order]
+    same = (stamp[1:] == stamp[:-1]) & (who[1:] == who[:-1])
+    in_run = np.zeros(len(order), dtype=bool)
+    in_run[1:] |= same
+    in_run[:-1] |= same
+    return np.sort(order[in_run])
 
 
 def _exclude_exact_duplicates(frame: pd.DataFrame, ex: _Exclusions) -> None:
@@ -233,9 +248,20 @@ def clean_transactions(
     # Exact duplicates: the same raw row again (all of the user's columns equal), after the rows
     # already excluded for another reason are set aside. Dropped when an order id says they are
     # the same order (or the user asked); otherwise kept and counted as possible duplicates.
+    # The rows still kept, sorted by date then customer id (a stable sort: ties keep the file's
+    # order). Rows that repeat each other share their date and id cells, so they sit next to each
+    # other in this order: only runs of one timestamp and one id are compared in full (no hash of
+    # every row; the rows an exclusion removes below are dropped from the order afterwards).
+    release_arrow_memory()  # parsing scratch, before the output columns are built
+    candidates = np.flatnonzero(ex.kept)
+    stamps = dates.values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    by_date_then_id = candidates[_date_then_id_order(stamps[candidates], ids.rank[candidates])]
     mapped = [roles[r] for r in (s.CUSTOMER_ID, s.ORDER_DATE, s.AMOUNT, s.QUANTITY) if r in roles]
     duplicates = _exact_duplicates(
-        frame, ex, candidates_by=[*mapped, *([mapping.unit_price] if mapping.unit_price else [])]
+        frame,
+        ex,
+        candidates_by=[*mapped, *([mapping.unit_price] if mapping.unit_price else [])],
+        among=_same_stamp_and_id(by_date_then_id, stamps, ids.codes),
     )
     possible = 0
     if order_text is not None or mapping.drop_exact_duplicates:
@@ -245,11 +271,7 @@ def clean_transactions(
         if possible:
             notes.append(possible_duplicates_note(possible))
 
-    # The rows kept, sorted by date then customer id (a stable sort: ties keep the file's order).
-    release_arrow_memory()  # parsing scratch, before the output columns are built
-    kept = np.flatnonzero(ex.kept)
-    day_time = dates.values.to_numpy(dtype="datetime64[ns]")[kept].view(np.int64)
-    order = kept[_date_then_id_order(day_time, ids.rank[kept])]
+    order = by_date_then_id[ex.kept[by_date_then_id]]
     # each kept row's customer as a code in order of first appearance, remembered for the
     # customer-day table and the customer count (no second hash of the ids as text)
     customer_codes, code_values = first_appearance_codes(ids.codes[order], len(ids.values))

@@ -312,14 +312,31 @@ _COMMA_GROUPS = r"^\d{1,3}(,\d{3})+$"
 _PLAIN = r"^\d+$"
 
 
+def _extract_where_found(text: pd.Series, pattern: str) -> pd.Series:
+    """`text.str.extract(pattern, expand=False)`, run only on the cells where the pattern occurs.
+
+    pandas extracts cell by cell in Python; whether a cell holds the pattern at all is one
+    vectorised pass (Arrow's RE2 on Arrow text), and most amount columns name no currency, so the
+    Python pass runs on the few cells that do (0.25 of 2.4 CPU s when loading 1.47M purchases).
+    """
+    if not is_arrow_text(text):
+        return text.str.extract(pattern, expand=False)
+    probe = re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern)  # the same pattern without capturing groups
+    found = text.str.contains(probe, regex=True).to_numpy(dtype=bool, na_value=False)
+    if found.all():
+        return text.str.extract(pattern, expand=False)
+    out = text[found].str.extract(pattern, expand=False).reindex(text.index)
+    return out.astype(text.dtype) if out.dtype != text.dtype else out
+
+
 def _text_numbers(text: pd.Series, weights: np.ndarray | None = None) -> ParsedNumbers:
     """Parse text cells (already trimmed, NA where blank) with one format for the column.
 
     `weights` gives each cell's number of rows when `text` holds a column's distinct cells.
     """
     index = text.index
-    codes = text.str.extract(_CODE_PATTERN, expand=False).str.upper()
-    symbols = text.str.extract(_SYMBOL_PATTERN, expand=False).map(CURRENCY_SYMBOLS.get, na_action="ignore")
+    codes = _extract_where_found(text, _CODE_PATTERN).str.upper()
+    symbols = _extract_where_found(text, _SYMBOL_PATTERN).map(CURRENCY_SYMBOLS.get, na_action="ignore")
     currency_cells = codes.fillna(symbols)
     cell_weights = pd.Series(np.ones(len(text), dtype=np.int64) if weights is None else weights, index=index)
     by_currency = cell_weights[currency_cells.notna()].groupby(currency_cells.dropna(), sort=False).sum()

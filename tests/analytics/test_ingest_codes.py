@@ -194,3 +194,35 @@ def test_the_byte_path_steps_aside_where_the_cells_or_the_encoding_would_differ(
     for case in ("quoted comma and space", "multi-byte characters across the head"):
         assert _read_plain_utf8(HOSTILE_BYTES[case], "f.csv") is not None, case
     assert read_table(HOSTILE_BYTES["cp1252 byte after the first 256 KiB"], "f.csv").notes[0].endswith("cp1252 text.")
+
+
+def test_exact_duplicates_found_in_date_and_id_runs_are_pandas_duplicated_rows():
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "order": rng.integers(0, 40, n).astype(str),
+            "customer": rng.choice(["C1", "C2", " C1", "c3", ""], n),
+            "date": rng.choice(["2024-01-02", "2024-01-02 00:00", "02/01/2024", "2024-01-03"], n),
+            "amount": rng.choice(["1.00", "1.0", "2.50", "-1.00"], n),
+        }
+    )
+    content = frame.to_csv(index=False).encode()
+    data = load_files([("log.csv", content)], today=TODAY)
+    excluded = {e.reason: e for e in data.reports[0].excluded}
+    # the reference: pandas' duplicated over every column, among the rows no earlier rule excluded
+    raw = read_table(content, "log.csv").frame
+    assert set(excluded) == {
+        "No customer id",
+        "Return or refund (negative amount)",
+        "Exact duplicate of an earlier row",
+    }
+    blank_id = raw["customer"].str.strip() == ""
+    negative = raw["amount"].str.startswith("-")
+    earlier = (blank_id | negative).to_numpy()
+    expected = np.zeros(n, dtype=bool)
+    kept = np.flatnonzero(~earlier)
+    expected[kept] = raw.iloc[kept].duplicated(keep="first").to_numpy()
+    found = excluded["Exact duplicate of an earlier row"]
+    assert found.rows == int(expected.sum())
+    assert found.examples == tuple(int(r) + 2 for r in np.flatnonzero(expected)[:5])
