@@ -119,9 +119,24 @@ def rfm_table(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) 
     -------
     DataFrame indexed by customer_id: days_since_last_purchase (days), orders (count),
     revenue (currency, total spend), r_score, f_score, m_score (1-5), rfm (e.g. "545"), segment.
+    The last table is kept (one entry, holding its purchases): the report's segments and actions
+    sections read the same one. Callers must not modify it.
     """
     if transactions is None or len(transactions) == 0:
         raise DataError("RFM segments need purchases (customer id, order date, amount); this data has none.")
+    key = None if as_of is None else pd.Timestamp(as_of)
+    if _LAST_RFM and _LAST_RFM[0][0] is transactions and _LAST_RFM[0][1] == key:
+        return _LAST_RFM[0][2]
+    out = _rfm_table(transactions, as_of)
+    _LAST_RFM[:] = [(transactions, key, out)]
+    return out
+
+
+_LAST_RFM: list[tuple[pd.DataFrame, pd.Timestamp | None, pd.DataFrame]] = []
+
+
+def _rfm_table(transactions: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
+    """`rfm_table` computed (not cached)."""
     table = customer_days(transactions)  # orders counted on their first day, integer customer codes
     has_order = table.orders > 0
     code, day = table.customer[has_order], table.day[has_order]

@@ -619,7 +619,10 @@ def customer_value(
         except DataError:
             clv = None
     if clv is not None:
-        value = pd.Series(clv, dtype=float).rename(index=str).reindex(ids).rename("value")
+        value = pd.Series(clv, dtype=float)
+        if value.index.inferred_type != "string":  # ids are text; skip the per-label pass when they are
+            value = value.rename(index=str)
+        value = value.reindex(ids).rename("value")
         return value, f"{label} from the purchase model ({terms})"
     if data.has_column(MONTHLY_CHARGE):
         customers = data.require_customers()
