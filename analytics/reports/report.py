@@ -449,7 +449,7 @@ def actions_section(data: CustomerData, settings: ReportSettings) -> dict:
 
     Value from the clv section's fit (else the monthly-charge proxy), risk from the churn section's
     fit (else 1 - P(alive)), ranked as the Action list page ranks them
-    (`analytics.business.actions.actions_report_section`).
+    (`analytics.reports.sections.actions`).
 
     Parameters
     ----------
@@ -468,10 +468,10 @@ def actions_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When neither a value nor a churn risk can be had, naming the columns that would enable it.
     """
-    from analytics.business.actions import actions_report_section
     from analytics.business.churn_analysis import ChurnSettings, churn_analysis
     from analytics.business.value import purchase_analysis, score_customers, value_and_risk
     from analytics.models.clv import ClvSettings
+    from analytics.reports.sections.actions import report_section
 
     clv = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
     customers = churn_scores = None
@@ -485,7 +485,7 @@ def actions_section(data: CustomerData, settings: ReportSettings) -> dict:
     except DataError:
         churn_scores = None
     scores = score_customers(data, value_and_risk(customers, churn_scores), clv)
-    return actions_report_section(data, scores, churn_scores=churn_scores, horizon_months=clv.horizon_months)
+    return report_section(data, scores, churn_scores=churn_scores, horizon_months=clv.horizon_months)
 
 
 # Section name -> "module:function". Each function takes (CustomerData, ReportSettings) and returns
