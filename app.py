@@ -6,11 +6,7 @@ Pages live in pages/ and are registered here; the sidebar picks the dataset ever
 import streamlit as st
 
 from ui.auth import require_sign_in
-from ui.frame import forward_deep_link, frame_finished, frame_started
-from ui.links import remember_first_url, report_ignored
-from ui.share import start_session
-from ui.sidebar import dataset_picker
-from ui.state import keep_settings
+from ui.frame import forward_deep_link, frame_finished, frame_started, page_finished
 
 st.set_page_config(page_title="Keepwise: customer retention and value", page_icon=":material/favorite:", layout="wide")
 require_sign_in()  # only when .streamlit/secrets.toml has [auth] (see ui/auth.py); otherwise the app is open
@@ -43,15 +39,14 @@ PAGES = {
 }
 
 navigation = st.navigation(PAGES, expanded=True)  # every page listed: no "View 4 more" hiding Share
-remember_first_url()
 forward_deep_link()
-start_session()  # a new session's data source: its share link, else its demo
-keep_settings()
-dataset_picker()
+# The rest of the frame (the session's data source, its settings, the dataset picker) is drawn by
+# the page's header right after its title: their modules take seconds to load on a fresh server,
+# and the title should not wait for them (ui.frame.header).
 frame_started()
 notice = st.empty()  # above the page: what the link asked for and the app could not use
 try:
     navigation.run()
-    report_ignored(notice)
+    page_finished(notice)
 finally:
     frame_finished()

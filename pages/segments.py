@@ -36,8 +36,6 @@ from ui.frame import friendly_errors, header, next_step, require_data
 from ui.text import plain, safe_table
 
 BIND = "query-params"
-MEAN_VALUE = f"Mean {horizon_label(models.clv_settings().horizon_months)}"  # the value's horizon in its name
-MEASURES = {"customers": "Customers", "revenue": "Revenue", "mean_clv": MEAN_VALUE}
 PERIODS = {"month": "the previous month", "quarter": "the previous quarter"}
 # Each model's per-segment estimate and its 90% range: (value, low, high, number format)
 PURCHASE_RANGE = ("mean_value", "value_low", "value_high", ",.2f")
@@ -49,6 +47,9 @@ header(
     "forms on its own, and where each customer stands in their lifecycle. Money is in your file's currency.",
 )
 data = require_data()
+# after the header: on a share link's first run it restores the link's settings (the CLV horizon)
+MEAN_VALUE = f"Mean {horizon_label(models.clv_settings().horizon_months)}"  # the value's horizon in its name
+MEASURES = {"customers": "Customers", "revenue": "Revenue", "mean_clv": MEAN_VALUE}
 
 
 # --------------------------------------------------------------------------------------------

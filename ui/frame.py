@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from analytics.data.schema import CustomerData, DataError
-from ui.cache import current_data
-from ui.links import remember_first_url
-from ui.share import start_session
-from ui.sidebar import dataset_picker
-from ui.state import keep_settings
-from ui.text import plain
+if TYPE_CHECKING:
+    from analytics.data.schema import CustomerData
+
+# First paint: this module is all app.py and a page need before the page's title is on screen, so it
+# imports only Streamlit. The frame's modules (the session's data source, its settings, the dataset
+# picker) pull in pandas and the data layer, seconds on a fresh server under load: `header` loads
+# and draws them right after the title (`_draw_frame`), and the other helpers import what they use.
 
 # A fresh server serves a deep link like /whatif as an old-style `pages/` app (Streamlit
 # discovers the folder until it has seen st.navigation), which would run the page without app.py:
@@ -55,6 +56,8 @@ def _ensure_frame(page_file: str) -> None:
     root = Path(__file__).resolve().parent.parent
     page = Path(page_file).resolve().relative_to(root).as_posix()
     if not st.session_state.get(K_FRAMED):
+        from ui.links import remember_first_url
+
         remember_first_url()
         # The session's first request: nothing was typed or uploaded yet, so hop through app.py.
         params = st.query_params.to_dict()
@@ -64,21 +67,49 @@ def _ensure_frame(page_file: str) -> None:
         except StreamlitAPIException:  # widgets already bind URL params: draw the frame here
             st.session_state.pop(K_DEEP_LINK, None)
     # A rerun that Streamlit ran without app.py: a switch now would drop the widget values of this
-    # run (an upload, a slider move), so draw the frame here instead.
+    # run (an upload, a slider move), so the frame is drawn here too (by `header`, after the title).
+
+
+def _draw_frame() -> None:
+    """The frame every page shares, drawn right after the page's title and before any of its widgets.
+
+    Records the session's first address (`ui.links`), chooses its data source (a share link, else a
+    demo), keeps every page's settings for the session, and draws the sidebar's dataset picker.
+    """
+    from ui.links import remember_first_url
+    from ui.share import start_session
+    from ui.sidebar import dataset_picker
+    from ui.state import keep_settings
+
+    remember_first_url()
     start_session()
     keep_settings()
     dataset_picker()
 
 
 def header(title: str, purpose: str) -> None:
-    """Title and the one sentence that says what the page is for."""
-    _ensure_frame(inspect.stack()[1].filename)
+    """Title and the one sentence that says what the page is for, then the frame (`_draw_frame`).
+
+    The title goes on screen first: on a fresh server the frame's first import takes seconds."""
+    _ensure_frame(sys._getframe(1).f_code.co_filename)
     st.title(title)
     st.markdown(purpose)
+    _draw_frame()
+
+
+def page_finished(notice) -> None:
+    """Called by app.py after the page ran: name, in `notice`, what the session's first link asked for in vain."""
+    from ui.links import report_ignored
+
+    report_ignored(notice)
 
 
 def require_data() -> CustomerData:
     """The current dataset, or a friendly message and a stop (never a traceback)."""
+    from analytics.data.schema import DataError
+    from ui.cache import current_data
+    from ui.text import plain
+
     try:
         return current_data()
     except DataError as exc:
@@ -91,6 +122,9 @@ def require_data() -> CustomerData:
 @contextlib.contextmanager
 def friendly_errors(what: str) -> Iterator[None]:
     """Show a DataError as a plain message, and any other failure as an apology, not a traceback."""
+    from analytics.data.schema import DataError
+    from ui.text import plain
+
     try:
         yield
     except DataError as exc:
