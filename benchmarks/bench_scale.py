@@ -15,17 +15,21 @@ other in this run:
 
 - ours: `analytics.data.ingest.load_files` on the file's bytes (stage `load_files`), then one
   `analytics.reports.report.build_report` with every section, as the CLI runs it: the `data`
-  section (stage `report_data`), then each section timed from its start to the next one's
-  (kpis, clv, retention_sbg, churn, whatif, segments, campaign, voice, value_by_segment); the
-  purchase-model fit that the kpis section starts with (its LTV:CAC reads the model's mean
-  value; the clv section reuses the same cached fit) is timed as its own stage `purchase_model`
-  just before `kpis`, with the settings the report gives it;
+  section (stage `report_data`), the shared purchase-model fit (stage `purchase_model`), then
+  each section timed from its start to the next one's. With a worker process (`--workers 2`,
+  the default from 200,000 purchases on two cores) `purchase_model` only builds the fit's
+  per-customer rows and sends them; the fits and the clv section run on the worker while this
+  process runs segments, retention_sbg and the churn model (stage `churn_model`), then waits
+  for it (stage `purchase_model_wait`);
 - baseline: the plain lifetimes pipeline: `pandas.read_csv`, `summary_data_from_transaction_data`
   (weekly, day granularity), `BetaGeoFitter`, `GammaGammaFitter` on repeat buyers, and the
   12-month `customer_lifetime_value` (monthly discount 1%).
 
 Printed per stage: CPU seconds (this process and its threads, `time.process_time`), wall
-seconds, and the process's peak resident memory after the stage (`ru_maxrss`). The machine is
+seconds, and the process's peak resident memory after the stage (`ru_maxrss`). The worker
+process's CPU seconds and peak memory are a row of their own (`worker_process`, from
+`getrusage(RUSAGE_CHILDREN)` once it has finished), so the CPU total counts both processes; the
+peak memory of the process and its worker together is sampled every 0.1 s. The machine is
 shared: compare CPU seconds and the ratio to the baseline measured in the same run.
 `--json PATH` also writes the figures.
 """
@@ -33,11 +37,12 @@ shared: compare CPU seconds and the ratio to the baseline measured in the same r
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -54,6 +59,51 @@ SIMULATION = dict(r=0.62, alpha=6.0, a=0.8, b=4.0, spend=(6.25, 3.74, 15.44), ti
 def peak_rss_gb() -> float:
     """Peak resident set size of this process so far, in GB (ru_maxrss is in kB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) of this process's finished children: the report's worker process."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+class TreeMemory:
+    """Peak resident memory of this process plus its children at the same moment (sampled every
+    0.1 s from /proc; Linux only, 0 elsewhere): what the machine holds while the worker runs."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.1):
+            now = _rss_kb(me) + sum(_rss_kb(child) for child in _children(me))
+            self.peak_kb = max(self.peak_kb, now)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in GB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1e6
 
 
 class Stages:
@@ -103,40 +153,40 @@ def make_csv(customers: int, seed: int = 13) -> Path:
     return path
 
 
-def run_ours(path: Path) -> dict:
+def run_ours(path: Path, workers: int | None) -> dict:
     """load_files, then ONE `build_report` (every section, as the CLI runs it), each stage timed.
 
     The stage `report_data` is the report's `data` section (cleaning report, business kind),
-    which runs before the first section; each section's stage ends when the next one starts.
+    which runs before the first section; each stage ends when the next one starts (the report
+    announces the shared purchase-model fit, and with a worker process the churn model and the
+    wait for the worker, as stages of their own). The worker process's CPU seconds are counted
+    once it has finished (stage `worker_process`, no wall time of its own: it ran alongside).
     """
-    from analytics.business.value import purchase_analysis
     from analytics.data.ingest import load_files
-    from analytics.data.schema import DataError
-    from analytics.models.clv import ClvSettings
-    from analytics.reports.report import ReportSettings, build_report
+    from analytics.reports.report import ReportSettings, build_report, report_workers
 
+    memory = TreeMemory()
     stages = Stages()
     data = load_files([(path.name, path.read_bytes())])
     stages.lap("load_files")
     running = ["report_data"]
 
-    settings = ReportSettings()
-
     def progress(name: str) -> None:
         stages.lap(running[0])
         running[0] = name
-        if name == "kpis" and data.has_transactions:
-            # the kpis section starts with the purchase-model fit it shares with the clv section
-            # (for LTV:CAC); timed on its own so the kpis stage is the KPI work alone
-            with contextlib.suppress(DataError):
-                purchase_analysis(
-                    data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
-                )
-            stages.lap("purchase_model")
 
-    report = build_report(data, settings, progress=progress)
+    used = report_workers(data, workers)
+    report = build_report(data, ReportSettings(), progress=progress, workers=workers)
     stages.lap(running[0])
-    return {"stages": stages.rows, "reasons": report["reasons"], "rows": int(len(data.transactions))}
+    worker = {"stage": "worker_process", "wall_s": 0.0, "cpu_s": round(children_cpu_s(), 2)}
+    worker["peak_gb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6, 2)
+    return {
+        "stages": [*stages.rows, worker],
+        "workers": used,
+        "tree_peak_gb": round(memory.stop(), 2),
+        "reasons": report["reasons"],
+        "rows": int(len(data.transactions)),
+    }
 
 
 def run_baseline(path: Path) -> dict:
@@ -171,15 +221,16 @@ def run_baseline(path: Path) -> dict:
     return {"stages": stages.rows, "total_clv": float(clv.sum())}
 
 
-def child(kind: str, path: Path) -> None:
+def child(kind: str, path: Path, workers: int | None) -> None:
     warnings.filterwarnings("ignore")
-    result = run_ours(path) if kind == "ours" else run_baseline(path)
+    result = run_ours(path, workers) if kind == "ours" else run_baseline(path)
     print(json.dumps(result))
 
 
-def run_child(kind: str, path: Path) -> dict:
+def run_child(kind: str, path: Path, workers: int | None = None) -> dict:
+    extra = [] if workers is None else ["--workers", str(workers)]
     process = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--file", str(path)],
+        [sys.executable, __file__, "--child", kind, "--file", str(path), *extra],
         capture_output=True,
         text=True,
         check=False,
@@ -197,6 +248,11 @@ def table(title: str, result: dict) -> str:
     cpu = sum(r["cpu_s"] for r in rows)
     wall = sum(r["wall_s"] for r in rows)
     lines.append(f"  {'total':<16}{cpu:>9.1f}{wall:>9.1f}{max(r['peak_gb'] for r in rows):>9.2f}")
+    if "tree_peak_gb" in result:
+        lines.append(
+            f"  {result['workers']} process(es); peak memory of the process and its worker together: "
+            f"{result['tree_peak_gb']:.2f} GB (sampled every 0.1 s)"
+        )
     return "\n".join(lines)
 
 
@@ -205,18 +261,21 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=300_000)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument(
+        "--workers", type=int, choices=[1, 2], help="the report's processes (default: as build_report chooses)"
+    )
     parser.add_argument("--child", choices=["ours", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, Path(args.file))
+        child(args.child, Path(args.file), args.workers)
         return
 
     start = time.perf_counter()
     path = make_csv(args.customers)
     size_mb = path.stat().st_size / 1e6
     print(f"{path.name}: {args.customers:,} customers, {size_mb:,.0f} MB (made in {time.perf_counter() - start:.0f} s)")
-    ours = run_child("ours", path)
+    ours = run_child("ours", path, args.workers)
     print(f"{ours['rows']:,} purchases ({ours['rows'] / args.customers:.2f} per customer)")
     print(table("ours (load_files + build_report):", ours))
     for name, reason in ours["reasons"].items():

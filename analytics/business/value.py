@@ -273,6 +273,27 @@ def purchase_analysis(data: CustomerData, settings: ClvSettings | None = None) -
     return _ANALYSES[key]
 
 
+def remember_purchase_analysis(data: CustomerData, settings: ClvSettings, analysis: ClvAnalysis) -> None:
+    """Keep `analysis` as `purchase_analysis(data, settings)` from now on.
+
+    For an analysis computed elsewhere from the same data and settings (the report's worker
+    process runs `analyse_clv`'s steps on the same split and summary); the next
+    `purchase_analysis` call returns it instead of fitting again.
+
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with purchases.
+    settings : ClvSettings
+        The CLV settings the analysis used.
+    analysis : ClvAnalysis
+        `analyse_clv(data.transactions, settings)`'s result.
+    """
+    transactions = data.require_transactions("Customer value from purchases")
+    _ANALYSES.clear()
+    _ANALYSES[(id(transactions), len(transactions), settings)] = analysis
+
+
 @dataclass(frozen=True)
 class ModelBase:
     """Today's customers as the purchase model sees them, for the what-if.

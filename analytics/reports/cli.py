@@ -23,7 +23,7 @@ import pandas as pd
 from analytics.data.datasets import load_demo
 from analytics.data.ingest import load_files
 from analytics.data.schema import DataError
-from analytics.reports.report import SECTIONS, ReportSettings, build_report
+from analytics.reports.report import PARALLEL_MIN_PURCHASES, SECTIONS, ReportSettings, build_report
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
         "--only", metavar="SECTION[,SECTION]", help="compute only these sections ('data' alone: just read and clean)"
     )
     report.add_argument("--json", metavar="PATH|-", help="write JSON to PATH, or to stdout with -")
+    report.add_argument(
+        "--workers",
+        type=int,
+        choices=[1, 2],
+        help="1: one process; 2: fit the purchase models on a second process meanwhile "
+        f"(default: 2 from {PARALLEL_MIN_PURCHASES:,} purchases on two cores or more)",
+    )
     readout = report.add_argument_group("campaign readout (the report's campaign.uplift)")
     readout.add_argument(
         "--readout-list", metavar="FILE", help="the exported contact list (customer id + group treatment/control)"
@@ -237,7 +244,7 @@ def _main(argv: list[str] | None) -> int:
             if unknown:
                 return _fail(f"--only: unknown section {', '.join(unknown)} (choose from data, {', '.join(SECTIONS)})")
             sections = {name: target for name, target in SECTIONS.items() if name in wanted}
-        report = build_report(data, settings, sections=sections, progress=progress)
+        report = build_report(data, settings, sections=sections, progress=progress, workers=args.workers)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.json == "-":
         sys.stdout.write(text + "\n")

@@ -39,6 +39,7 @@ from analytics.reports.report import (
     ReportSettings,
     build_report,
     campaign_keys,
+    settings_keys,
     to_json_ready,
 )
 
@@ -248,11 +249,7 @@ def database_report(
             source.close()
     report: dict[str, Any] = {
         "version": REPORT_VERSION,
-        "settings": {
-            "period": settings.period,
-            "calibration_end": None if settings.calibration_end is None else f"{settings.calibration_end:%Y-%m-%d}",
-            "business_kind": settings.business_kind,
-        },
+        "settings": settings_keys(settings),
         "data": _data_section(summary, tables["purchases"], source.label),
     }
     reasons: dict[str, str] = {}

@@ -10,10 +10,12 @@ reason under `reasons[<section>]`; the report as a whole still succeeds.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -115,7 +117,7 @@ def kpis_section(data: CustomerData, settings: ReportSettings) -> dict:
     return report_section(data, KpiSettings(period="month", model_clv=model_clv))
 
 
-def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
+def clv_section(data: CustomerData, settings: ReportSettings, fitted: dict | None = None) -> dict:
     """The `clv` section of the headless report: purchase models validated on a holdout and customer lifetime value.
 
     Parameters
@@ -124,6 +126,8 @@ def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
         The cleaned dataset.
     settings : ReportSettings
         The report's shared settings (`period`, `calibration_end`).
+    fitted : dict, optional
+        The section as the report's worker process computed it (all but `retention`).
 
     Returns
     -------
@@ -135,10 +139,25 @@ def clv_section(data: CustomerData, settings: ReportSettings) -> dict:
     DataError
         When the data cannot support this section (the report shows the reason instead).
     """
-    from analytics.models.clv import ClvSettings
     from analytics.reports.sections.clv import report_section
 
-    return report_section(data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end))
+    return report_section(data, clv_settings(settings), fitted)
+
+
+def clv_settings(settings: ReportSettings) -> Any:
+    """The `ClvSettings` every section's purchase model uses (the report's period and calibration end).
+
+    Parameters
+    ----------
+    settings : ReportSettings
+
+    Returns
+    -------
+    ClvSettings
+    """
+    from analytics.models.clv import ClvSettings
+
+    return ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
 
 
 def retention_sbg_section(data: CustomerData, settings: ReportSettings) -> dict:
@@ -195,7 +214,7 @@ def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
     from analytics.business.churn_analysis import ChurnSettings, churn_analysis
     from analytics.reports.sections.churn import section_from_analysis
 
-    analysis = churn_analysis(data, ChurnSettings())
+    analysis = churn_analysis(data, ChurnSettings())  # one fit shared with voice and actions
     section = section_from_analysis(analysis)
     section.update(churn_angles_keys(data, analysis, settings))
     return section
@@ -512,9 +531,105 @@ NO_DATES_REASON = (
 )
 
 
+# The purchase-model fit (BG/NBD, Pareto/NBD and MBG/NBD compared on a holdout, the chosen one
+# refitted, Gamma-Gamma, the CLV interval) is shared by these sections; it runs once, before them.
+PURCHASE_FIT = "purchase_model"
+NEEDS_PURCHASE_FIT: frozenset[str] = frozenset(
+    {"kpis", "clv", "churn", "whatif", "value_by_segment", "voice", "campaign", "actions"}
+)
+# Sections that never read the fit: with a worker process they run while it fits.
+WHILE_FITTING: tuple[str, ...] = ("segments", "retention_sbg")
+CHURN_MODEL = "churn_model"
+"""Progress name of the churn model's fit, run while the worker fits the purchase models."""
+WAIT_FOR_FIT = "purchase_model_wait"
+"""Progress name of the wait for the worker's purchase-model fit."""
+
+PARALLEL_MIN_PURCHASES = 200_000
+"""From this many purchases on, `build_report` fits the purchase models on a second process by default
+(below it the fits take a few seconds and starting the process would eat the gain)."""
+
+
+def report_workers(data: CustomerData, workers: int | None = None) -> int:
+    """Processes the report runs on: `workers` when given, else 2 for a purchase log of
+    `PARALLEL_MIN_PURCHASES` or more on a machine with two cores or more, else 1.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    workers : int, optional
+        The caller's choice (1 = everything in this process).
+
+    Returns
+    -------
+    int
+        1 or 2.
+    """
+    from analytics.engine.parallel import available_cores
+
+    if workers is not None:
+        return 2 if workers >= 2 else 1
+    if not data.has_transactions or len(data.require_transactions("The report")) < PARALLEL_MIN_PURCHASES:
+        return 1
+    return min(2, available_cores())
+
+
 def _load(target: str) -> Callable[[CustomerData, ReportSettings], dict]:
     module, function = target.split(":")
     return getattr(importlib.import_module(module), function)
+
+
+def _fit_purchase_models(
+    data: CustomerData, settings: ReportSettings, worker: Any, run_early: Callable[[], None]
+) -> dict | None:
+    """The shared purchase-model fit, cached for the sections (`purchase_analysis`).
+
+    With a worker process: the per-customer rows are built here, the fits and the clv section run
+    there while `run_early` runs here. Returns the clv section the worker computed (None when it
+    ran here, or could not run: the sections then compute or report it themselves).
+    """
+    from analytics.business.value import purchase_analysis, remember_purchase_analysis
+    from analytics.reports.sections.clv import fit_inputs, fit_section, with_split, without_days
+
+    clv = clv_settings(settings)
+    if not worker.active:
+        run_early()
+        with contextlib.suppress(Exception):  # each section that needs the fit reports its failure itself
+            purchase_analysis(data, clv)
+        return None
+    try:
+        split, summary = fit_inputs(data, clv)
+    except DataError:
+        run_early()
+        return None
+    fit = worker.run(fit_section, without_days(split), summary, clv)
+    del summary
+    run_early()
+    try:
+        analysis, section = fit.result()
+    except Exception:  # the sections fit here and report the failure themselves
+        return None
+    remember_purchase_analysis(data, clv, with_split(analysis, split))
+    return section
+
+
+def settings_keys(settings: ReportSettings) -> dict:
+    """The report's `settings` key: period, calibration end (YYYY-MM-DD or None) and business kind.
+
+    Parameters
+    ----------
+    settings : ReportSettings
+
+    Returns
+    -------
+    dict
+    """
+    end = settings.calibration_end
+    return {
+        "period": settings.period,
+        "calibration_end": None if end is None else f"{end:%Y-%m-%d}",
+        "business_kind": settings.business_kind,
+    }
 
 
 def build_report(
@@ -522,11 +637,17 @@ def build_report(
     settings: ReportSettings | None = None,
     sections: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> dict:
     """Run every section of the headless report on `data`.
 
     Never raises for a section that cannot run: that section is None and ``reasons[section]``
     says why in one sentence; the other sections still run.
+
+    The purchase-model fit the sections share runs first (progress name ``purchase_model``). With
+    two workers it runs on a second process (`analytics.engine.parallel`) while this one runs the
+    sections that do not need it and the churn model (``churn_model``), then waits for it
+    (``purchase_model_wait``): the report is the same, only sooner.
 
     Parameters
     ----------
@@ -538,7 +659,11 @@ def build_report(
         Section name -> "module:function" (default SECTIONS: kpis, clv, retention_sbg, churn,
         whatif, segments).
     progress : callable, optional
-        Called with each section's name before it runs (for a progress line).
+        Called with each section's name before it runs (for a progress line), and with the
+        names of the shared fits above.
+    workers : int, optional
+        Processes to use: 1 runs everything in this process, 2 fits the purchase models on a
+        second one (default: `report_workers`, 2 for large purchase logs on two cores or more).
 
     Returns
     -------
@@ -546,37 +671,71 @@ def build_report(
         JSON-ready: ``version``, ``settings``, ``data`` (the cleaning report), one key per
         section, and ``reasons``. The keys are a stable contract (README.md, "Report schema").
     """
+    from analytics.engine.parallel import WorkerProcess
+
     settings = settings or ReportSettings()
     sections = SECTIONS if sections is None else sections
-    report: dict[str, Any] = {
-        "version": REPORT_VERSION,
-        "settings": {
-            "period": settings.period,
-            "calibration_end": None if settings.calibration_end is None else f"{settings.calibration_end:%Y-%m-%d}",
-            "business_kind": settings.business_kind,
-        },
-        "data": data_section(data),
-    }
-    from analytics.business.kind import data_kind_section
+    fit_needed = data.has_transactions and any(name in NEEDS_PURCHASE_FIT for name in sections)
+    n_workers = report_workers(data, workers) if fit_needed else 1
+    with WorkerProcess(n_workers, warm_imports=("analytics.reports.sections.clv",)) as worker:
+        report: dict[str, Any] = {
+            "version": REPORT_VERSION,
+            "settings": settings_keys(settings),
+            "data": data_section(data),
+        }
+        from analytics.business.kind import data_kind_section
 
-    # business_kind, business_kind_reason, business_kind_detected, assumptions (added keys)
-    report["data"].update(data_kind_section(data, settings.business_kind))
-    reasons: dict[str, str] = {}
-    for name, target in sections.items():
-        if progress:
-            progress(name)
-        if name in NEEDS_DATES and not data.has_dates:
-            report[name] = None
-            reasons[name] = NO_DATES_REASON
-            continue
-        try:
-            report[name] = to_json_ready(_load(target)(data, settings))
-        except DataError as exc:
-            report[name] = None
-            reasons[name] = str(exc)
-        except Exception as exc:  # a bug in one section must not take the others down
-            report[name] = None
-            reasons[name] = f"Internal error in the {name} section ({type(exc).__name__}: {exc})."
-            logger.warning("warning: %s", reasons[name])
-    report["reasons"] = reasons
+        # business_kind, business_kind_reason, business_kind_detected, assumptions (added keys)
+        report["data"].update(data_kind_section(data, settings.business_kind))
+        calls: dict[str, Callable[[], dict]] = {
+            name: partial(_load(target), data, settings) for name, target in sections.items()
+        }
+        results: dict[str, Any] = {}
+        reasons: dict[str, str] = {}
+
+        def run(name: str) -> None:
+            if progress:
+                progress(name)
+            call = calls.pop(name)
+            if name in NEEDS_DATES and not data.has_dates:
+                results[name], reasons[name] = None, NO_DATES_REASON
+                return
+            try:
+                results[name] = to_json_ready(call())
+            except DataError as exc:
+                results[name], reasons[name] = None, str(exc)
+            except Exception as exc:  # a bug in one section must not take the others down
+                results[name] = None
+                reasons[name] = f"Internal error in the {name} section ({type(exc).__name__}: {exc})."
+                logger.warning("warning: %s", reasons[name])
+
+        def run_early() -> None:
+            """While the worker fits: the sections that do not need the fit, and the churn model."""
+            if not worker.active:
+                return
+            for name in WHILE_FITTING:
+                if name in calls:
+                    run(name)
+            if any(name in calls for name in ("churn", "voice", "actions")):
+                from analytics.business.churn_analysis import ChurnSettings, churn_analysis
+
+                if progress:
+                    progress(CHURN_MODEL)
+                # the sections' shared churn fit, kept for them (a failure: they meet it again and say so)
+                with contextlib.suppress(Exception):
+                    churn_analysis(data, ChurnSettings())
+            if progress:
+                progress(WAIT_FOR_FIT)
+
+        if fit_needed:
+            if progress:
+                progress(PURCHASE_FIT)
+            fitted_clv = _fit_purchase_models(data, settings, worker, run_early)
+            if fitted_clv is not None and sections.get("clv") == SECTIONS["clv"]:
+                calls["clv"] = lambda: clv_section(data, settings, fitted=fitted_clv)
+        for name in list(calls):
+            run(name)
+    for name in sections:
+        report[name] = results[name]
+    report["reasons"] = {name: reasons[name] for name in sections if name in reasons}
     return to_json_ready(report)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analytics.data.schema import CustomerData, DataError
@@ -14,7 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
 from analytics.business.value import boundary_note, model_value_section, purchase_analysis, unique_notes
-from analytics.models.btyd import HoldoutSplit
+from analytics.models.btyd import HoldoutSplit, PurchaseDays, calibration_holdout_split, summarize_customers
 from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_summaries, forecast_ranges
 from analytics.models.holdout import holdout_interval
 from analytics.models.purchase import MODEL_NAMES
@@ -31,7 +33,7 @@ def _calibration_spend_params(calibration: Any) -> dict | None:
         return None
 
 
-def report_section(data: CustomerData, settings: ClvSettings | None = None) -> dict:
+def report_section(data: CustomerData, settings: ClvSettings | None = None, fitted: dict | None = None) -> dict:
     """The `clv` section of the headless report (keys are a stable contract).
 
     Keys: time_unit, calibration_end, holdout_end, observation_end, models.<bg_nbd|pareto_nbd|
@@ -50,6 +52,9 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None) -> d
         The cleaned dataset.
     settings : ClvSettings, optional
         Time unit, calibration end, horizon, margin and discount rate (defaults when None).
+    fitted : dict, optional
+        The section without `retention` as `fit_section` computed it (on the report's worker
+        process) with these settings; None computes it here.
 
     Returns
     -------
@@ -67,7 +72,8 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None) -> d
             "has none. For subscription data see the retention (sBG) section."
         )
     s = ClvSettings() if settings is None else settings
-    section = section_from_analysis(purchase_analysis(data, s), s)  # one cached fit shared with kpis and whatif
+    # one cached fit shared with kpis and whatif
+    section = section_from_analysis(purchase_analysis(data, s), s) if fitted is None else dict(fitted)
     # added: purchase-log retention from the selected model (analytics.business.value)
     section["retention"] = to_json_ready(model_value_section(data, s))
     return section
@@ -93,6 +99,102 @@ def report_section_from_summaries(
     """
     s = ClvSettings() if settings is None else settings
     return section_from_analysis(analyse_summaries(split, summary, s), s)
+
+
+def fit_inputs(data: CustomerData, settings: ClvSettings) -> tuple[HoldoutSplit, pd.DataFrame]:
+    """The per-customer rows `analyse_clv` fits on: its calibration/holdout split and summary.
+
+    The only step of the CLV analysis that reads every purchase (through the cached customer-day
+    table); `fit_section` does the rest from these rows alone.
+
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with purchases.
+    settings : ClvSettings
+        Time unit and calibration end.
+
+    Returns
+    -------
+    tuple of (HoldoutSplit, pd.DataFrame)
+        The split (as `calibration_holdout_split`) and the summary to its holdout end.
+
+    Raises
+    ------
+    DataError
+        A history too short for a holdout.
+    """
+    transactions = data.require_transactions("Customer value from purchases")
+    split = calibration_holdout_split(
+        transactions, calibration_end=settings.calibration_end, time_unit=settings.time_unit
+    )
+    summary = summarize_customers(transactions, observation_end=split.holdout_end, time_unit=settings.time_unit)
+    return split, summary
+
+
+def without_days(split: HoldoutSplit) -> HoldoutSplit:
+    """`split` without its purchase days (the fits and this section read only its calibration summary).
+
+    Parameters
+    ----------
+    split : HoldoutSplit
+
+    Returns
+    -------
+    HoldoutSplit
+        The same split with no purchase days (small to send to another process).
+    """
+    days = split.days
+    none = np.zeros(0, dtype=np.int64)
+    return replace(split, days=PurchaseDays(days.customer_ids[:0], none, none, np.zeros(0)))
+
+
+def fit_section(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSettings) -> tuple[ClvAnalysis, dict]:
+    """The CLV analysis and this section (without `retention`) from the per-customer rows alone.
+
+    Run on the report's worker process (`analytics.engine.parallel`): its inputs and outputs are
+    per-customer rows, never purchases. The returned analysis's `comparison.split` carries no rows
+    (the caller puts back its own split, the same data); everything else is what `analyse_clv`
+    returns.
+
+    Parameters
+    ----------
+    split : HoldoutSplit
+        From `fit_inputs` (its `days` are not needed: `without_days`).
+    summary : pd.DataFrame
+        From `fit_inputs`.
+    settings : ClvSettings
+        The CLV settings.
+
+    Returns
+    -------
+    tuple of (ClvAnalysis, dict)
+        The analysis and `section_from_analysis` of it.
+
+    Raises
+    ------
+    DataError
+        When no purchase model can be fitted.
+    """
+    analysis = analyse_summaries(split, summary, settings)
+    section = section_from_analysis(analysis, settings)
+    return with_split(analysis, replace(split, calibration=split.calibration.iloc[:0])), section
+
+
+def with_split(analysis: ClvAnalysis, split: HoldoutSplit) -> ClvAnalysis:
+    """`analysis` whose holdout comparison carries `split` (e.g. the caller's own, with its rows).
+
+    Parameters
+    ----------
+    analysis : ClvAnalysis
+    split : HoldoutSplit
+
+    Returns
+    -------
+    ClvAnalysis
+        A copy (the models and per-customer frames are shared, not copied).
+    """
+    return replace(analysis, comparison=replace(analysis.comparison, split=split))
 
 
 def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:

@@ -1,0 +1,80 @@
+"""The report with its purchase-model fit on a second process equals the report computed in one process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analytics.data.datasets import DATA_DIR
+from analytics.data.ingest import load_files
+from analytics.engine import parallel
+from analytics.models.btyd import simulate_transactions
+from analytics.reports import report as report_module
+from analytics.reports.report import (
+    CHURN_MODEL,
+    PURCHASE_FIT,
+    SECTIONS,
+    WAIT_FOR_FIT,
+    ReportSettings,
+    build_report,
+    report_workers,
+)
+
+
+def _demo():
+    names = ("subscription_customers.csv", "subscription_payments.csv")
+    return load_files([(name, (DATA_DIR / name).read_bytes()) for name in names])
+
+
+def _simulated():
+    tx = simulate_transactions(3000, r=0.62, alpha=6.0, a=0.8, b=4.0, random_state=5)
+    text = tx.assign(order_date=tx["order_date"].dt.strftime("%Y-%m-%d"), amount=tx["amount"].round(2))
+    return load_files([("orders.csv", text.to_csv(index=False).encode())])
+
+
+def _both(data, settings: ReportSettings) -> tuple[dict, dict, list[str]]:
+    steps: list[str] = []
+    alone = build_report(data, settings, workers=1)
+    together = build_report(data, settings, progress=steps.append, workers=2)
+    return alone, together, steps
+
+
+@pytest.mark.parametrize(("make", "period"), [(_demo, "M"), (_simulated, "W")], ids=["demo", "simulated log"])
+def test_two_processes_give_the_same_report_as_one(make, period):
+    alone, together, steps = _both(make(), ReportSettings(period=period))
+    assert json.dumps(together, sort_keys=False) == json.dumps(alone, sort_keys=False)  # same keys, same order
+    assert alone["clv"] is not None and alone["churn"] is not None and alone["churn"]["angles"]
+    # the worker fitted while this process ran the segments and the churn model
+    assert steps[:5] == [PURCHASE_FIT, "segments", "retention_sbg", CHURN_MODEL, WAIT_FOR_FIT]
+    assert sorted(steps[5:]) == sorted(set(SECTIONS) - {"segments", "retention_sbg"})
+
+
+def test_without_a_worker_process_the_report_is_computed_here_and_the_same(monkeypatch):
+    data = _simulated()
+    alone = build_report(data, ReportSettings(), workers=1)
+    monkeypatch.setattr(parallel, "START_METHOD", "no-such-start-method")
+    steps: list[str] = []
+    assert build_report(data, ReportSettings(), progress=steps.append, workers=2) == alone
+    assert CHURN_MODEL not in steps  # in order, in this process
+
+
+def test_a_fit_that_fails_on_the_worker_gives_the_same_reasons(monkeypatch):
+    """A history too short for a holdout: the clv section's reason is the one a single process gives."""
+    tx = simulate_transactions(300, r=0.62, alpha=6.0, a=0.8, b=4.0, random_state=5, observation_days=40)
+    text = tx.assign(order_date=tx["order_date"].dt.strftime("%Y-%m-%d"))
+    data = load_files([("orders.csv", text.to_csv(index=False).encode())])
+    alone = build_report(data, ReportSettings(), workers=1)
+    assert alone["clv"] is None and "clv" in alone["reasons"]
+    assert build_report(data, ReportSettings(), workers=2) == alone
+
+
+def test_large_purchase_logs_use_two_processes_by_default(monkeypatch):
+    data = _simulated()
+    assert report_workers(data) == 1  # 3,000 customers: a second process would not pay for its start
+    assert report_workers(data, 2) == 2 and report_workers(data, 1) == 1
+    monkeypatch.setattr(report_module, "PARALLEL_MIN_PURCHASES", 10)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    assert report_workers(data) == 2
+    monkeypatch.setattr(parallel, "available_cores", lambda: 1)
+    assert report_workers(data) == 1
