@@ -223,8 +223,52 @@ def p_alive_at(
         0..1 per customer id.
     """
     summary = summarize_customers(transactions, observation_end=as_of, time_unit=time_unit)
-    model = make_model(model_name, time_unit=time_unit).fit(summary)
-    return pd.Series(model.p_alive(summary), index=summary.index.astype(str), name="p_alive")
+    return pd.Series(fitted_p_alive(summary, model_name, time_unit), index=summary.index.astype(str), name="p_alive")
+
+
+def fitted_p_alive(summary: pd.DataFrame, model_name: str = "pareto_nbd", time_unit: str = "W") -> np.ndarray:
+    """P(alive) of every summary row from `model_name` fitted on these rows.
+
+    Needs only frequency, recency and T (small to send: the report runs it on its worker process).
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        Per-customer frequency, recency and T in `time_unit` (`summarize_customers`).
+    model_name : str, default 'pareto_nbd'
+        The purchase model.
+    time_unit : str, default 'W'
+        Its time unit.
+
+    Returns
+    -------
+    np.ndarray
+        0..1, one per row.
+    """
+    return make_model(model_name, time_unit=time_unit).fit(summary).p_alive(summary)
+
+
+def cutoff_summary(data: CustomerData, analysis: ChurnAnalysis | None) -> pd.DataFrame | None:
+    """The per-customer summary the purchase-model angle fits at the derived label's cutoff.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The dataset.
+    analysis : ChurnAnalysis or None
+        The churn model's analysis.
+
+    Returns
+    -------
+    pd.DataFrame or None
+        `summarize_customers` to the cutoff (weeks), as `churn_angles` fits it; None when the angle
+        reads no P(alive) at a cutoff (no purchases, or a churn column instead of a derived label).
+    """
+    if not data.has_transactions or analysis is None or analysis.derived is None:
+        return None
+    cutoff = analysis.derived.cutoff
+    tx = _purchases_to(data.require_transactions("The purchase model's angle"), cutoff)
+    return summarize_customers(tx, observation_end=cutoff, time_unit="W")
 
 
 def churn_angles(
@@ -233,6 +277,7 @@ def churn_angles(
     *,
     p_alive_now: pd.Series | None = None,
     purchase_model: str = "pareto_nbd",
+    p_alive_cutoff: pd.Series | None = None,
     flag_share: float = DEFAULT_FLAG_SHARE,
     horizon_months: float = DEFAULT_HORIZON_MONTHS,
 ) -> ChurnAngles:
@@ -250,6 +295,9 @@ def churn_angles(
     purchase_model : str
         Name of the purchase model ('pareto_nbd', 'bg_nbd', 'mbg_nbd'): the CLV section's chosen
         model, refitted up to the label's cutoff for the AUC.
+    p_alive_cutoff : pd.Series, optional
+        That refit's P(alive) at the cutoff per customer id when computed elsewhere (from
+        `cutoff_summary` and `fitted_p_alive`, e.g. on the report's worker process). None: fitted here.
     flag_share : float
         Share of current customers each angle flags (its riskiest).
     horizon_months : float
@@ -303,9 +351,11 @@ def churn_angles(
         try:
             auc, n = None, 0
             if analysis is not None and analysis.derived is not None:
-                cutoff = analysis.derived.cutoff
-                tx = _purchases_to(data.require_transactions("The purchase model's angle"), cutoff)
-                at_cutoff = p_alive_at(tx, cutoff, purchase_model)
+                at_cutoff = p_alive_cutoff
+                if at_cutoff is None:
+                    cutoff = analysis.derived.cutoff
+                    tx = _purchases_to(data.require_transactions("The purchase model's angle"), cutoff)
+                    at_cutoff = p_alive_at(tx, cutoff, purchase_model)
                 if y is not None:
                     auc, n = _auc(y, 1 - at_cutoff)
             if p_alive_now is None:

@@ -191,7 +191,9 @@ def retention_sbg_section(data: CustomerData, settings: ReportSettings) -> dict:
     return section
 
 
-def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
+def churn_section(
+    data: CustomerData, settings: ReportSettings, p_alive_cutoff: Callable[[], pd.Series | None] | None = None
+) -> dict:
     """The `churn` section of the headless report: who is about to leave, the churn model's quality and its drivers.
 
     Parameters
@@ -200,6 +202,9 @@ def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
         The cleaned dataset.
     settings : ReportSettings
         The report's shared settings.
+    p_alive_cutoff : callable, optional
+        Gives the purchase-model angle's P(alive) at the label's cutoff when it is computed
+        elsewhere (the report's worker process), or None to fit it here.
 
     Returns
     -------
@@ -216,11 +221,42 @@ def churn_section(data: CustomerData, settings: ReportSettings) -> dict:
 
     analysis = churn_analysis(data, ChurnSettings())  # one fit shared with voice and actions
     section = section_from_analysis(analysis)
-    section.update(churn_angles_keys(data, analysis, settings))
+    section.update(churn_angles_keys(data, analysis, settings, None if p_alive_cutoff is None else p_alive_cutoff()))
     return section
 
 
-def churn_angles_keys(data: CustomerData, analysis: Any, settings: ReportSettings) -> dict:
+def purchase_model_view(data: CustomerData, analysis: Any, settings: ReportSettings) -> tuple[pd.Series | None, str]:
+    """The CLV section's P(alive) today per customer id and its chosen model, as the churn angles use them.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The cleaned dataset.
+    analysis : ChurnAnalysis
+        The churn section's analysis.
+    settings : ReportSettings
+        The report's shared settings.
+
+    Returns
+    -------
+    tuple of (pd.Series or None, str)
+        P(alive) today (None without a purchase fit, or for a churn column) and the model's name
+        ('pareto_nbd' when there is no fit).
+    """
+    from analytics.business.value import purchase_analysis
+
+    if data.has_transactions and analysis.source == "purchases":
+        try:
+            clv = purchase_analysis(data, clv_settings(settings))
+            return clv.customers["p_alive"].rename(index=str), clv.selected
+        except DataError:
+            pass
+    return None, "pareto_nbd"
+
+
+def churn_angles_keys(
+    data: CustomerData, analysis: Any, settings: ReportSettings, p_alive_cutoff: pd.Series | None = None
+) -> dict:
     """`churn.angles`, `churn.angles_unavailable`, `churn.angles_label` and `churn.agreement`.
 
     The purchase model's angle uses the CLV section's fit (its chosen model and P(alive) today).
@@ -234,6 +270,8 @@ def churn_angles_keys(data: CustomerData, analysis: Any, settings: ReportSetting
         The churn section's analysis.
     settings : ReportSettings
         The report's shared settings.
+    p_alive_cutoff : pd.Series, optional
+        The purchase-model angle's P(alive) at the label's cutoff, when computed elsewhere.
 
     Returns
     -------
@@ -241,20 +279,13 @@ def churn_angles_keys(data: CustomerData, analysis: Any, settings: ReportSetting
         The four keys.
     """
     from analytics.business.churn_angles import angles_report_section, churn_angles
-    from analytics.business.value import purchase_analysis
-    from analytics.models.clv import ClvSettings
 
-    p_alive_now, model_name = None, "pareto_nbd"
-    if data.has_transactions and analysis.source == "purchases":
-        try:
-            clv = purchase_analysis(
-                data, ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
-            )
-            p_alive_now, model_name = clv.customers["p_alive"].rename(index=str), clv.selected
-        except DataError:
-            pass
+    p_alive_now, model_name = purchase_model_view(data, analysis, settings)
     try:
-        return angles_report_section(churn_angles(data, analysis, p_alive_now=p_alive_now, purchase_model=model_name))
+        angles = churn_angles(
+            data, analysis, p_alive_now=p_alive_now, purchase_model=model_name, p_alive_cutoff=p_alive_cutoff
+        )
+        return angles_report_section(angles)
     except DataError as exc:
         return {"angles": None, "agreement": None, "angles_unavailable": {"all": str(exc)}}
 
@@ -632,6 +663,35 @@ def settings_keys(settings: ReportSettings) -> dict:
     }
 
 
+def _p_alive_at_cutoff(data: CustomerData, settings: ReportSettings, worker: Any) -> Callable[[], pd.Series | None]:
+    """Start the churn angle's P(alive) at the label's cutoff on the worker; a function giving it
+    (None when the angle does not need it or the worker failed: the churn section then fits it)."""
+    from analytics.business.churn_analysis import ChurnSettings, churn_analysis
+    from analytics.business.churn_angles import cutoff_summary, fitted_p_alive
+
+    try:
+        analysis = churn_analysis(data, ChurnSettings())
+        summary = cutoff_summary(data, analysis)
+    except Exception:  # the churn section meets the same failure and says so
+        return lambda: None
+    if summary is None:
+        return lambda: None
+    _, model_name = purchase_model_view(data, analysis, settings)
+    rows = pd.DataFrame({column: summary[column].to_numpy() for column in ("frequency", "recency", "T")})
+    rows.attrs = dict(summary.attrs)
+    job = worker.run(fitted_p_alive, rows, model_name)
+    ids = summary.index.astype(str)
+    del summary
+
+    def result() -> pd.Series | None:
+        try:
+            return pd.Series(job.result(), index=ids, name="p_alive")
+        except Exception:  # e.g. the fit fails: the churn section fits here and reports it as before
+            return None
+
+    return result
+
+
 def build_report(
     data: CustomerData,
     settings: ReportSettings | None = None,
@@ -733,6 +793,12 @@ def build_report(
             fitted_clv = _fit_purchase_models(data, settings, worker, run_early)
             if fitted_clv is not None and sections.get("clv") == SECTIONS["clv"]:
                 calls["clv"] = lambda: clv_section(data, settings, fitted=fitted_clv)
+            if worker.active and sections.get("churn") == SECTIONS["churn"]:
+                # the churn angle's own purchase-model fit at the label's cutoff runs on the worker
+                # while the other sections run here; the churn section comes last and reads it
+                at_cutoff = _p_alive_at_cutoff(data, settings, worker)
+                calls.pop("churn")
+                calls["churn"] = lambda: churn_section(data, settings, p_alive_cutoff=at_cutoff)
         for name in list(calls):
             run(name)
     for name in sections:
