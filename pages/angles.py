@@ -10,8 +10,9 @@ import streamlit as st
 from analytics.business.churn_angles import ANGLE_LABELS
 from analytics.data.schema import CUSTOMER_ID, DataError
 from analytics.reports.export import to_csv_bytes
+from ui import background
 from ui import segments as us
-from ui.angles import angles
+from ui.angles import LABEL, angles, start_angles
 from ui.frame import header, next_step, require_data
 from ui.text import safe_table
 
@@ -23,9 +24,15 @@ header(
 )
 data = require_data()
 
+# The angles compute in the background (a refit of the purchase model at the cutoff takes minutes on a
+# large upload): the page says what it is doing and reruns itself once they are done.
+job = start_angles(data)
+if job is not None and not background.settle([job]):
+    background.pending([job], LABEL)
+    st.stop()
 result = None
 try:
-    with st.spinner("Scoring customers from every angle (first time only; fits the churn and lifetime-value models)…"):
+    with st.spinner(LABEL + "…"):
         result = angles(data)
 except DataError as exc:
     st.info(str(exc), icon=":material/info:")

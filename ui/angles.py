@@ -9,8 +9,11 @@ from analytics.models.clv import ClvSettings
 from ui import models
 from ui.cache import per_dataset
 
+#: What the page says while the angles are computed in the background.
+LABEL = "Scoring customers from every angle (first time only; fits the churn and lifetime-value models)"
 
-@per_dataset(max_entries=8)
+
+@per_dataset(max_entries=8, label=LABEL)
 def _angles(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> ChurnAngles:
     try:
         analysis = models.churn_analysis(data, churn)
@@ -29,3 +32,11 @@ def _angles(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> Churn
 def angles(data: CustomerData) -> ChurnAngles:
     """The angles with this session's churn and lifetime-value settings (raises DataError)."""
     return _angles(data, models.churn_settings(), models.clv_settings())
+
+
+def start_angles(data: CustomerData) -> tuple | None:
+    """Start the angles in the background (`ui.background`): their job key, None once cached.
+
+    On a purchase log the purchase model is refitted at the churn label's cutoff, minutes for a
+    Pareto/NBD on a large upload: the page shows what it is doing meanwhile instead of blocking."""
+    return _angles.start(data, models.churn_settings(), models.clv_settings())  # type: ignore[attr-defined]
