@@ -235,10 +235,8 @@ def fitted_p_alive(summary: pd.DataFrame, model_name: str = "pareto_nbd", time_u
     ----------
     summary : pd.DataFrame
         Per-customer frequency, recency and T in `time_unit` (`summarize_customers`).
-    model_name : str, default 'pareto_nbd'
-        The purchase model.
-    time_unit : str, default 'W'
-        Its time unit.
+    model_name, time_unit : str
+        The purchase model and its time unit (as `p_alive_at`).
 
     Returns
     -------
