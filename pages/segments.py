@@ -409,9 +409,10 @@ def moves_sentence(table: pd.DataFrame, before_date: pd.Timestamp, now_date: pd.
 # Page
 # --------------------------------------------------------------------------------------------
 
-# The models fit in the background from the start: RFM and personas show first, the parts that need
-# the models fill in as the fits finish (each says what it waits for meanwhile).
+# The models and personas fit in the background from the start: RFM shows first, the parts that need
+# them fill in as the fits finish (each says what it waits for meanwhile).
 fits = [k for k in models.start_fits(data).values() if k is not None]
+persona_job = us.personas.start(data)  # type: ignore[attr-defined]  # k-means for 2 to 8 groups: seconds
 
 st.subheader("RFM segments")
 rfm = None
@@ -450,14 +451,20 @@ by_segment_slot = st.empty()
 by_segment_slot.caption("Waiting for the lifetime-value model…")
 
 st.subheader("Personas")
-with friendly_errors("Personas"):
-    persona_block()
+persona_slot = st.empty()
+persona_slot.caption("Finding personas…")
 
 st.subheader("Lifecycle stages")
 lifecycle_slot = st.empty()
 lifecycle_slot.caption("Waiting for the models…")
 
-models_ready = background.settle(fits)
+background.settle([*fits, persona_job] if persona_job is not None else fits)  # one wait for all of them
+models_ready = all(background.done(k) for k in fits)
+with persona_slot.container(), friendly_errors("Personas"):
+    if persona_job is None or background.done(persona_job):
+        persona_block()
+    else:
+        background.pending([persona_job], "Finding personas")
 if models_ready:
     scores = None
     with value_slot.container(), friendly_errors("Value x risk"):

@@ -53,7 +53,7 @@ def rfm(data: CustomerData) -> pd.DataFrame:
     return rfm_table(data.transactions, as_of=data.observation_end)
 
 
-@per_dataset()
+@per_dataset(label="Finding personas (k-means on behaviour and attributes, 2 to 8 groups compared)")
 def personas(data: CustomerData) -> Personas:
     """k-means personas (k chosen by silhouette) on behaviour and numeric attributes."""
     return fit_personas(data)
