@@ -5,6 +5,12 @@ full ingestion (read as text + detect columns + parse + clean + count exclusions
 plain `pandas.read_csv` with type inference on the same file in the same run (the baseline).
 
     python benchmarks/bench_ingest.py [--rows 1000000]
+    python benchmarks/bench_ingest.py --session benchmarks/out/scale_300000.csv
+
+`--session FILE` measures instead what one app session holds once FILE is uploaded: the growth of
+this process's resident memory (after a garbage collection) when an AppTest session that ran the
+app on the demo data is given the upload and opens the Data page, which builds the dataset and
+starts the background fits. Measured at the end of that run and after a second run of the page.
 """
 
 from __future__ import annotations
@@ -80,12 +86,49 @@ def measure(variant: str, path: Path) -> dict:
     return json.loads(out.stdout)
 
 
+def session_memory(path: Path) -> dict:
+    """MiB this process grows by when one AppTest session uploads `path` and opens the Data page."""
+    import gc
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui import state
+
+    def resident_mib() -> float:  # Linux: the resident set of this process now
+        gc.collect()
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * resource.getpagesize() / 2**20
+
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=900)
+    app.run()  # imports and the demo data, before the upload
+    before = resident_mib()
+    app.session_state[state.K_UPLOADS] = [state.UploadedBytes.of(path.name, path.read_bytes())]
+    app.session_state[state.K_SOURCE] = state.UPLOAD
+    app.switch_page("pages/data.py")
+    start = time.perf_counter()
+    app.run()
+    seconds = time.perf_counter() - start
+    first = resident_mib() - before
+    app.run()
+    return {
+        "file_mib": path.stat().st_size / 2**20,
+        "data_page_s": seconds,
+        "session_mib": first,
+        "session_mib_second_run": resident_mib() - before,
+        "exception": bool(app.exception),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--session", type=Path, metavar="FILE", help="measure one app session holding FILE")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--variant", choices=["baseline", "ours"])
     parser.add_argument("--path", type=Path)
     args = parser.parse_args()
+    if args.session:
+        print(json.dumps(session_memory(args.session)))
+        return
     if args.variant:
         print(json.dumps(run_variant(args.variant, args.path)))
         return

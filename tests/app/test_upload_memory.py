@@ -1,0 +1,36 @@
+"""An upload is held once per session: its bytes, a small outline for the Data page, and one dataset."""
+
+from __future__ import annotations
+
+from tests.app.helpers import script_result, upload_session
+
+ROWS = 40
+CSV = ("customer,date,amount\n" + "".join(f"C{i % 7},2024-03-{1 + i % 28:02d},{i}.50\n" for i in range(ROWS))).encode()
+
+
+def _held() -> None:
+    import streamlit as st
+
+    from ui import cache, state
+
+    file = state.uploads()[0]
+    outline = cache.read_upload(file.sha256, file.name, file.content)
+    data = cache.current_data()
+    st.session_state["expected"] = {
+        "outline_rows": len(outline.raw.frame),
+        "outline_columns": list(outline.raw.frame.columns),
+        "rows_read": data.reports[0].rows_read,
+        "same_object": cache.current_data() is data,
+        "kept": st.session_state[cache.K_DATA_NOW][1] is data,
+    }
+
+
+def test_the_session_keeps_the_outline_of_an_upload_and_one_live_dataset():
+    held = script_result(_held, session=upload_session("log.csv", CSV))
+    assert held == {
+        "outline_rows": 5,
+        "outline_columns": ["customer", "date", "amount"],
+        "rows_read": ROWS,
+        "same_object": True,
+        "kept": True,
+    }
