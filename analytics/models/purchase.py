@@ -24,6 +24,18 @@ from analytics.data.schema import DataError
 from analytics.models.btyd import MODEL_LABELS as MODEL_LABELS  # re-exported: defined once in btyd
 from analytics.models.btyd import MODEL_NAMES as MODEL_NAMES
 from analytics.models.btyd import unit_days
+from analytics.models.likelihood import (
+    LIFETIMES_START,
+    PARETO_TOL,
+    Objective,
+    ParetoPairs,
+    bg_nbd_objective,
+    fit_bfgs,
+    hessian_from_gradient,
+    mbg_nbd_objective,
+    pareto_nbd_objective,
+    pareto_pair_terms,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -195,47 +207,30 @@ def _summary_unit(summary: pd.DataFrame, time_unit: str) -> None:
         raise DataError(f"The customer summary is in {unit!r} periods but the model was set up for {time_unit!r}.")
 
 
-def _pareto_pieces(tr: Triples, scale: float = 1.0) -> dict[str, np.ndarray]:
+def _pareto_pieces(tr: Triples, scale: float = 1.0) -> ParetoPairs:
     """Arrays the Pareto/NBD likelihood needs, with time multiplied by `scale`."""
-    return {
-        "x": tr.frequency,
-        "T": tr.T * scale,
-        "xr_index": tr.xr_index,
-        "xr_x": tr.xr_frequency,
-        "xr_rec": tr.xr_recency * scale,
-        "xT_index": tr.xT_index,
-        "xT_x": tr.xT_frequency,
-        "xT_T": tr.xT_T * scale,
-    }
+    return ParetoPairs(
+        x=tr.frequency,
+        T=tr.T * scale,
+        weights=tr.weights,
+        xr_index=tr.xr_index,
+        xT_index=tr.xT_index,
+        xr_x=tr.xr_frequency,
+        xr_rec=tr.xr_recency * scale,
+        xT_x=tr.xT_frequency,
+        xT_T=tr.xT_T * scale,
+    )
 
 
-def _pareto_pair_terms(params: np.ndarray, pc: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """log(p_1 / q_1^(r+s+x)) per distinct (x, t_x) pair and log(p_2 / q_2^(r+s+x)) per distinct
-    (x, T) pair, so that A_0 = exp(first) - exp(second): Fader & Hardie (2005), "A note on deriving
-    the Pareto/NBD model", eqs. (19)-(20), the same algebra as lifetimes' `_log_A_0`."""
-    r, alpha, s, beta = params
-    if alpha < beta:
-        mn, mx, t1, t2 = alpha, beta, r + pc["xr_x"], r + pc["xT_x"]
-    else:
-        mn, mx, t1, t2 = beta, alpha, s + 1.0, s + 1.0
-    d = mx - mn
-    rsf1, rsf2 = r + s + pc["xr_x"], r + s + pc["xT_x"]
-    q1, q2 = mx + pc["xr_rec"], mx + pc["xT_T"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        l1 = np.log(hyp2f1(rsf1, t1, rsf1 + 1.0, d / q1)) - rsf1 * np.log(q1)
-        l2 = np.log(hyp2f1(rsf2, t2, rsf2 + 1.0, d / q2)) - rsf2 * np.log(q2)
-    return l1, l2
-
-
-def _pareto_log_a0(params: np.ndarray, pc: dict[str, np.ndarray]) -> np.ndarray:
+def _pareto_log_a0(params: np.ndarray, pc: ParetoPairs) -> np.ndarray:
     """log A_0 per triple (note 009, eqs. (19)-(20))."""
-    l1, l2 = _pareto_pair_terms(params, pc)
-    a1 = l1[pc["xr_index"]]
+    l1, l2 = pareto_pair_terms(params, pc)
+    a1 = l1[pc.xr_index]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return a1 + np.log1p(-np.exp(l2[pc["xT_index"]] - a1))
+        return a1 + np.log1p(-np.exp(l2[pc.xT_index] - a1))
 
 
-def _pareto_log_likelihood(params: np.ndarray, pc: dict[str, np.ndarray]) -> np.ndarray:
+def _pareto_log_likelihood(params: np.ndarray, pc: ParetoPairs) -> np.ndarray:
     """Per-triple Pareto/NBD log-likelihood, Fader & Hardie (2005) note 009, eq. (18):
 
     LL = A_1 + log[ (alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) A_0 ],
@@ -245,44 +240,14 @@ def _pareto_log_likelihood(params: np.ndarray, pc: dict[str, np.ndarray]) -> np.
     a few gathers and one logaddexp.
     """
     r, alpha, s, beta = params
-    l1, l2 = _pareto_pair_terms(params, pc)
-    xr_x, xT_x, xT_T = pc["xr_x"], pc["xT_x"], pc["xT_T"]
+    l1, l2 = pareto_pair_terms(params, pc)
+    xr_x, xT_x, xT_T = pc.xr_x, pc.xT_x, pc.xT_T
     const = -gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     with np.errstate(divide="ignore", invalid="ignore"):
         alive = gammaln(r + xT_x) + const - (r + xT_x) * np.log(alpha + xT_T) - s * np.log(beta + xT_T)
         died = gammaln(r + xr_x) + const + np.log(s) - np.log(r + s + xr_x) + l1
-        i, j = pc["xr_index"], pc["xT_index"]
+        i, j = pc.xr_index, pc.xT_index
         return np.logaddexp(alive[j], died[i] + np.log1p(-np.exp(l2[j] - l1[i])))
-
-
-class _PairwiseParetoNBDFitter(ParetoNBDFitter):
-    """lifetimes' Pareto/NBD fitter (its Nelder-Mead optimiser, scaling and predictions) with a
-    likelihood that evaluates 2F1 once per distinct pair instead of once per customer."""
-
-    def fit_triples(
-        self, tr: Triples, initial_params: np.ndarray | None, tol: float = 1e-4
-    ) -> _PairwiseParetoNBDFitter:
-        self._pieces = _pareto_pieces(tr, 1.0 / tr.T.max())  # lifetimes scales time so max T = 1
-        w = tr.weights
-        # lifetimes divides the weighted sum by mean(weights): to stop Nelder-Mead where the
-        # unweighted fit stops, scale its objective tolerance the same way.
-        return self.fit(
-            tr.frequency,
-            tr.recency,
-            tr.T,
-            weights=w,
-            initial_params=initial_params,
-            tol=tol,
-            fatol=tol * len(w) / w.sum(),
-            xatol=tol,
-        )
-
-    def _negative_log_likelihood(self, params, freq, rec, T, weights, penalizer_coef):
-        params = np.asarray(params)
-        if np.any(params <= 0.0):
-            return np.inf
-        ll = _pareto_log_likelihood(params, self._pieces)
-        return -(weights * ll).sum() / weights.mean() + penalizer_coef * np.sum(params**2)
 
 
 def _log_hyp2f1_euler(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -296,6 +261,22 @@ def _log_hyp2f1_euler(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray
             a, b, c, z = a[overflow], b[overflow], c[overflow], z[overflow]
             out[overflow] = np.log(hyp2f1(c - a, c - b, c, z)) + (c - a - b) * np.log1p(-z)
     return out
+
+
+def _lifetimes_fitter(fitter, theta: np.ndarray, scale: float, tr: Triples):
+    """A lifetimes fitter holding parameters fitted here (for code that wants lifetimes' own methods).
+
+    `theta` are the log-parameters in lifetimes' order and scaled time (max T = 1); the rates are
+    brought back to the model's time unit as lifetimes does.
+    """
+    names = ("r", "alpha", "s", "beta") if isinstance(fitter, ParetoNBDFitter) else ("r", "alpha", "a", "b")
+    params = pd.Series(np.exp(theta), index=list(names))
+    params[["alpha", "beta"] if names[2] == "s" else ["alpha"]] /= scale
+    fitter.params_ = params
+    fitter._scale = scale
+    fitter.data = pd.DataFrame({"frequency": tr.frequency, "recency": tr.recency, "T": tr.T, "weights": tr.weights})
+    fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
+    return fitter
 
 
 class PurchaseModel:
@@ -607,10 +588,22 @@ class BetaGeo(PurchaseModel):
     param_names = ("r", "alpha", "a", "b")
     _fitter_class = BetaGeoFitter
 
+    _objective: ClassVar[Objective] = staticmethod(bg_nbd_objective)
+
     def _run(self, tr, penalty, initial):
-        return self._fitter_class(penalizer_coef=penalty).fit(
-            tr.frequency, tr.recency, tr.T, weights=tr.weights, initial_params=initial
-        )
+        # lifetimes' fit, with the analytic gradient instead of autograd's: time scaled so that
+        # max T = 1, BFGS from log-parameters 0.1 (or the warm start), tolerance 1e-7
+        scale = 1.0 / tr.T.max()
+        args = (tr.frequency, tr.recency * scale, tr.T * scale, tr.weights, penalty)
+        start = np.full(4, LIFETIMES_START) if initial is None else np.asarray(initial, dtype=np.float64)
+        theta = fit_bfgs(self._objective, start, args)
+        fitter = _lifetimes_fitter(self._fitter_class(penalizer_coef=penalty), theta, scale, tr)
+        fitter._negative_log_likelihood_ = self._objective(theta, *args)[0]
+        fitter._hessian_ = hessian_from_gradient(self._objective, theta, args)
+        fitter.variance_matrix_ = fitter._compute_variance_matrix()
+        fitter.standard_errors_ = fitter._compute_standard_errors()
+        fitter.confidence_intervals_ = fitter._compute_confidence_intervals()
+        return fitter
 
     def _initial_point(self, tr):
         p = self.params_
@@ -661,6 +654,7 @@ class ModifiedBetaGeo(BetaGeo):
     name = "mbg_nbd"
     label = MODEL_LABELS["mbg_nbd"]
     _fitter_class = ModifiedBetaGeoFitter
+    _objective: ClassVar[Objective] = staticmethod(mbg_nbd_objective)
 
     def _scale_and_curve(self, tr, t):
         # Wagner & Hoppe (2008) conditional expectation for the MBG/NBD, as in lifetimes
@@ -687,8 +681,19 @@ class ParetoNBD(PurchaseModel):
     _fitter_class = ParetoNBDFitter
 
     def _run(self, tr, penalty, initial):
-        start = np.ones(4) if initial is None else initial
-        return _PairwiseParetoNBDFitter(penalizer_coef=penalty).fit_triples(tr, start)
+        # The likelihood of note 009 per distinct pair (`_pareto_log_likelihood`) with its gradient
+        # (`pareto_nbd_objective`), minimised by BFGS in the log-parameters from lifetimes' start
+        # (all parameters 1, time scaled so that max T = 1) instead of lifetimes' Nelder-Mead.
+        # lifetimes divides the weighted sum by the mean weight; dividing it by the total weight
+        # instead and the penalty by the number of triples keeps the same optimum, with an
+        # objective of order 1 for the optimiser's tolerance.
+        scale = 1.0 / tr.T.max()
+        start = np.zeros(4) if initial is None else np.log(initial)
+        args = (_pareto_pieces(tr, scale), penalty / len(tr.weights), tr.weights.sum())
+        theta = fit_bfgs(pareto_nbd_objective, start, args, tol=PARETO_TOL)
+        fitter = _lifetimes_fitter(self._fitter_class(penalizer_coef=penalty), theta, scale, tr)
+        fitter._hessian_ = None
+        return fitter
 
     def _initial_point(self, tr):
         p, scale = self.params_, 1.0 / tr.T.max()

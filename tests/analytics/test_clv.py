@@ -13,12 +13,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
-from lifetimes.utils import ConvergenceError
 
+import analytics.models.purchase as purchase_module
 from analytics.data.schema import CustomerData, DataError
 from analytics.models.btyd import calibration_holdout_split, simulate_transactions, summarize_customers
 from analytics.models.clv import ClvSettings, analyse_clv, customer_values
 from analytics.models.holdout import compare_models, conditional_expectations, cumulative_tracking
+from analytics.models.likelihood import FitFailed
 from analytics.models.purchase import BetaGeo, ModifiedBetaGeo, ParetoNBD, Triples
 from analytics.models.spend import GammaGamma, gamma_gamma_check
 from analytics.reports.charts import clv as charts_clv
@@ -101,7 +102,9 @@ def test_weighted_triple_fits_equal_unweighted_lifetimes_fits(comparison, cal):
     f, r, T = cal["frequency"], cal["recency"], cal["T"]
     reference = {
         "bg_nbd": BetaGeoFitter().fit(f, r, T),
-        "pareto_nbd": ParetoNBDFitter().fit(f, r, T, initial_params=np.ones(4)),
+        # our Pareto/NBD fit is a gradient fit to the optimum, lifetimes' Nelder-Mead stops 5e-5 short
+        # of it at its default tolerance: the reference is Nelder-Mead run to convergence
+        "pareto_nbd": ParetoNBDFitter().fit(f, r, T, initial_params=np.ones(4), maxiter=20000, xatol=1e-9, fatol=1e-9),
         "mbg_nbd": ModifiedBetaGeoFitter().fit(f, r, T),
     }
     for name, ref in reference.items():
@@ -337,23 +340,23 @@ def test_too_few_repeat_buyers_is_explained():
 
 
 def test_non_convergence_retries_with_a_penalty_then_explains(monkeypatch, cal):
-    original = BetaGeoFitter._fit
+    original = purchase_module.fit_bfgs
 
-    def fails_unpenalised(self, *args, **kwargs):
-        if self.penalizer_coef == 0:
-            raise ConvergenceError("The model did not converge.")
-        return original(self, *args, **kwargs)
+    def fails_unpenalised(objective, start, args, **kwargs):
+        if args[-1] == 0:  # the penalty is the objective's last argument
+            raise FitFailed("the optimiser stopped without converging")
+        return original(objective, start, args, **kwargs)
 
-    monkeypatch.setattr(BetaGeoFitter, "_fit", fails_unpenalised)
+    monkeypatch.setattr(purchase_module, "fit_bfgs", fails_unpenalised)
     model = BetaGeo().fit(cal)
     assert model.penalizer_ == 0.001
     assert "converged with a small L2 penalty (0.001)" in model.notes_[0]
     assert model.params_["r"] == pytest.approx(0.243, rel=0.1)
 
-    def always_fails(self, *args, **kwargs):
-        raise ConvergenceError("The model did not converge.")
+    def always_fails(objective, start, args, **kwargs):
+        raise FitFailed("the optimiser stopped without converging")
 
-    monkeypatch.setattr(BetaGeoFitter, "_fit", always_fails)
+    monkeypatch.setattr(purchase_module, "fit_bfgs", always_fails)
     with pytest.raises(DataError, match=r"BG/NBD model did not converge .* \(tried 0, 0.001, 0.01\)"):
         BetaGeo().fit(cal)
 
