@@ -31,6 +31,10 @@ LIFETIMES_TOL = 1e-7
 """lifetimes' default optimiser tolerance for BG/NBD, MBG/NBD and Gamma-Gamma."""
 
 
+PRECISION_LOSS_GRADIENT = 1e-5
+"""Largest gradient entry at which a BFGS stop for floating-point precision loss counts as converged."""
+
+
 class FitFailed(ValueError):
     """The optimiser did not converge (the caller retries with a penalty, as with lifetimes)."""
 
@@ -138,8 +142,17 @@ def mbg_nbd_objective(
         A3 = -(r + x) ln(alpha + T),
         A4 = ln(a) - ln(b + x) + (r + x) (ln(alpha + T) - ln(alpha + t_x)).
 
-    sigma = exp(A4) / (1 + exp(A4)) weighs the derivatives of A4. Arguments and result as
-    `bg_nbd_objective`.
+    sigma = exp(A4) / (1 + exp(A4)) weighs the derivatives of A4.
+
+    Parameters
+    ----------
+    theta, x, t_x, T, weights, penalizer
+        As `bg_nbd_objective`.
+
+    Returns
+    -------
+    (float, np.ndarray)
+        The objective and its gradient.
     """
     params, rx, log_alpha_T, log_alpha_tx = _rate_terms(theta, x, t_x, T)
     r, alpha, a, b = params
@@ -362,7 +375,11 @@ def fit_bfgs(objective: Objective, start: np.ndarray, args: tuple, *, tol: float
     """
     with np.errstate(all="ignore"):
         out = minimize(objective, np.asarray(start, dtype=np.float64), args=args, jac=True, method="BFGS", tol=tol)
-    if not out.success or not np.all(np.isfinite(out.x)):
+    # BFGS's "precision loss" ends a fit whose line search can no longer improve the objective in
+    # floating point: with the gradient already near zero that is convergence (it happens on a ridge
+    # running to infinity, where lifetimes' autograd gradient rounds to exactly 0 and passes)
+    flat = out.status == 2 and np.all(np.isfinite(out.jac)) and np.max(np.abs(out.jac)) < PRECISION_LOSS_GRADIENT
+    if not (out.success or flat) or not np.all(np.isfinite(out.x)):
         raise FitFailed(f"the optimiser stopped without converging ({out.message})")
     return out.x
 
