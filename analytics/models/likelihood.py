@@ -31,10 +31,6 @@ LIFETIMES_TOL = 1e-7
 """lifetimes' default optimiser tolerance for BG/NBD, MBG/NBD and Gamma-Gamma."""
 
 
-PRECISION_LOSS_GRADIENT = 1e-5
-"""Largest gradient entry at which a BFGS stop for floating-point precision loss counts as converged."""
-
-
 class FitFailed(ValueError):
     """The optimiser did not converge (the caller retries with a penalty, as with lifetimes)."""
 
@@ -276,6 +272,10 @@ PARETO_TOL = 1e-8
 parameters stop up to 1e-6 (relative) from the optimum; at 1e-8 they are within 4e-7 of a
 Nelder-Mead run to 1e-9 on CDNOW, for a few iterations more."""
 
+PARETO_MAXITER = 100
+"""BFGS iterations allowed to the Pareto/NBD fit before it hands over to Nelder-Mead (CDNOW and the
+simulated logs take 20-40; a fit running along a ridge to huge parameters takes hundreds)."""
+
 PARETO_STEP = 1e-5
 """Step (log-parameters) of the central differences that give the 2F1 terms' derivatives."""
 
@@ -349,7 +349,9 @@ def pareto_nbd_objective(
     return value, grad
 
 
-def fit_bfgs(objective: Objective, start: np.ndarray, args: tuple, *, tol: float = LIFETIMES_TOL) -> np.ndarray:
+def fit_bfgs(
+    objective: Objective, start: np.ndarray, args: tuple, *, tol: float = LIFETIMES_TOL, maxiter: int | None = None
+) -> np.ndarray:
     """Minimise `objective` (value and gradient) by BFGS from `start`, as lifetimes' gradient fitters do.
 
     Parameters
@@ -362,6 +364,8 @@ def fit_bfgs(objective: Objective, start: np.ndarray, args: tuple, *, tol: float
         Passed to `objective` after theta.
     tol : float
         scipy's `tol` (lifetimes: 1e-7).
+    maxiter : int, optional
+        Most iterations (scipy's default: 200 per parameter).
 
     Returns
     -------
@@ -374,12 +378,16 @@ def fit_bfgs(objective: Objective, start: np.ndarray, args: tuple, *, tol: float
         When the optimiser reports no convergence or a non-finite point.
     """
     with np.errstate(all="ignore"):
-        out = minimize(objective, np.asarray(start, dtype=np.float64), args=args, jac=True, method="BFGS", tol=tol)
-    # BFGS's "precision loss" ends a fit whose line search can no longer improve the objective in
-    # floating point: with the gradient already near zero that is convergence (it happens on a ridge
-    # running to infinity, where lifetimes' autograd gradient rounds to exactly 0 and passes)
-    flat = out.status == 2 and np.all(np.isfinite(out.jac)) and np.max(np.abs(out.jac)) < PRECISION_LOSS_GRADIENT
-    if not (out.success or flat) or not np.all(np.isfinite(out.x)):
+        out = minimize(
+            objective,
+            np.asarray(start, dtype=np.float64),
+            args=args,
+            jac=True,
+            method="BFGS",
+            tol=tol,
+            options={"maxiter": maxiter} if maxiter else None,
+        )
+    if not out.success or not np.all(np.isfinite(out.x)):
         raise FitFailed(f"the optimiser stopped without converging ({out.message})")
     return out.x
 
