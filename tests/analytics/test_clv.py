@@ -13,6 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+from lifetimes.utils import ConvergenceError
 
 import analytics.models.purchase as purchase_module
 from analytics.data.schema import CustomerData, DataError
@@ -338,23 +339,28 @@ def test_too_few_repeat_buyers_is_explained():
 
 
 def test_non_convergence_retries_with_a_penalty_then_explains(monkeypatch, cal):
-    original = purchase_module.fit_bfgs
+    # where our BFGS stops short, lifetimes' own fit decides; where that fails too, a penalty is tried
+    def bfgs_fails(objective, start, args, **kwargs):
+        raise FitFailed("the optimiser stopped without converging")
 
-    def fails_unpenalised(objective, start, args, **kwargs):
-        if args[-1] == 0:  # the penalty is the objective's last argument
-            raise FitFailed("the optimiser stopped without converging")
-        return original(objective, start, args, **kwargs)
+    monkeypatch.setattr(purchase_module, "fit_bfgs", bfgs_fails)
+    original = BetaGeoFitter._fit
 
-    monkeypatch.setattr(purchase_module, "fit_bfgs", fails_unpenalised)
+    def fails_unpenalised(self, *args, **kwargs):
+        if self.penalizer_coef == 0:
+            raise ConvergenceError("The model did not converge.")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BetaGeoFitter, "_fit", fails_unpenalised)
     model = BetaGeo().fit(cal)
     assert model.penalizer_ == 0.001
     assert "converged with a small L2 penalty (0.001)" in model.notes_[0]
     assert model.params_["r"] == pytest.approx(0.243, rel=0.1)
 
-    def always_fails(objective, start, args, **kwargs):
-        raise FitFailed("the optimiser stopped without converging")
+    def always_fails(self, *args, **kwargs):
+        raise ConvergenceError("The model did not converge.")
 
-    monkeypatch.setattr(purchase_module, "fit_bfgs", always_fails)
+    monkeypatch.setattr(BetaGeoFitter, "_fit", always_fails)
     with pytest.raises(DataError, match=r"BG/NBD model did not converge .* \(tried 0, 0.001, 0.01\)"):
         BetaGeo().fit(cal)
 
