@@ -164,16 +164,16 @@ def test_model_clv_fits_in_the_background_and_fills_in_its_card(monkeypatch):
 
     monkeypatch.setattr(ui.models, "analyse_clv", slow_fit)
     monkeypatch.setattr(background, "WAIT_S", 0.1)
-    session = {"clv_horizon": 7}  # settings no other test fitted: this fit is not cached yet
+    session = {"clv_horizon": 9}  # settings no other test fits (test_angles_page fits 7 in the background)
     at = open_page(session, dataset="cdnow_sample")
     shown, page_text = cards(at), text(at)
-    assert shown["Average 7-month value per customer (model)"][0] == "fitting…"
+    assert shown["Average 9-month value per customer (model)"][0] == "fitting…"
     assert "Fitting the purchase model for the model-based CLV" in page_text
     assert "Targets" in [s.value for s in at.subheader]  # the rest of the page did not wait
-    assert "**CLV (model)**" not in page_text and "Average 7-month value per customer (model)**" not in page_text
+    assert "**CLV (model)**" not in page_text and "Average 9-month value per customer (model)**" not in page_text
     gate.set()
     monkeypatch.setattr(background, "WAIT_S", None)  # AppTest does not run the timed fragment that reruns
     at.run()
-    mean_clv = real(load_demo("cdnow_sample").transactions, ClvSettings(horizon_months=7)).mean_clv
-    assert cards(at)["Average 7-month value per customer (model)"][0] == f"{mean_clv:,.2f}"
+    mean_clv = real(load_demo("cdnow_sample").transactions, ClvSettings(horizon_months=9)).mean_clv
+    assert cards(at)["Average 9-month value per customer (model)"][0] == f"{mean_clv:,.2f}"
     assert calls == [calls[0]] and calls[0].startswith("keepwise-fit-")  # fitted once, in the background

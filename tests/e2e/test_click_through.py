@@ -45,9 +45,13 @@ def test_every_page_renders_on_the_demo(app_url, page):
     problems = []
     for number, (label, heading, charts) in enumerate(PAGES, start=1):
         nav = page.get_by_test_id("stSidebarNav")
-        if not nav.get_by_role("link", name=label, exact=True).count():  # a long menu folds its tail
-            nav.get_by_text("View", exact=False).filter(has_text="more").first.click()
-        nav.get_by_role("link", name=label, exact=True).click()
+        link = nav.get_by_role("link", name=label, exact=True)
+        more = nav.get_by_text("View", exact=False).filter(has_text="more")
+        # the menu is redrawn with each page: wait until it shows the link or its folded tail's toggle
+        link.or_(more).first.wait_for(timeout=FIRST_FIT_MS)
+        if not link.count():  # a long menu folds its tail
+            more.first.click()
+        link.click()
         page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=FIRST_FIT_MS)
         wait_until_idle(page)
         screenshot(page, f"{number:02d}-{label.split(':')[0].lower().replace(' ', '-')}")
