@@ -46,7 +46,14 @@ RISK_STRATA = 10  # risk deciles
 ID_COLUMNS = (CUSTOMER_ID, "Customer", "customer", "Customer ID", "customer id")  # how exports name the id
 
 
-def _check_share(control_share: float) -> None:
+def check_control_share(control_share: float) -> None:
+    """Raise a `DataError` unless the control group share is strictly between 0 and 1.
+
+    Parameters
+    ----------
+    control_share : float
+        Share of the contacts held out (0..1).
+    """
     if not (0 < control_share < 1):
         raise DataError(
             "The control group share must be between 0% and 100% (e.g. 10%): a campaign with no control "
@@ -107,7 +114,7 @@ def assign_control_group(
     ------
     DataError : duplicated ids, risks that are not probabilities, or a share outside (0, 1).
     """
-    _check_share(control_share)
+    check_control_share(control_share)
     ids = pd.Index(pd.Series(customer_ids).astype(str).to_numpy(), name=CUSTOMER_ID)
     if ids.has_duplicates:
         raise DataError("The contact list names some customers twice; each customer can be in one group only.")
@@ -628,35 +635,3 @@ def readout_coverage(runs: int, *, n_customers: int = 5000, uplift: float = 0.05
         lo, hi = read_out(contacts, outcome).interval_95
         hits += lo <= uplift <= hi
     return hits / runs
-
-
-def campaign_report_section(
-    *,
-    control_share: float = DEFAULT_CONTROL_SHARE,
-    seed: int = DEFAULT_SEED,
-    readout: Readout | None = None,
-) -> dict:
-    """The `campaign` section of the headless report.
-
-    Keys: control_share (0..1, held out of every exported contact list), seed, stratified_by;
-    uplift (only with a readout: see `Readout.to_dict`).
-
-    Parameters
-    ----------
-    control_share : float
-        Share held out.
-    seed : int
-        Seed of the draw.
-    readout : Readout, optional
-        A measured campaign.
-
-    Returns
-    -------
-    dict
-        The section.
-    """
-    _check_share(control_share)
-    section: dict = {"control_share": control_share, "seed": seed, "stratified_by": "churn-risk decile"}
-    if readout is not None:
-        section["uplift"] = readout.to_dict()
-    return section

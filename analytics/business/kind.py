@@ -286,27 +286,3 @@ def list_assumptions(data: s.CustomerData, kind: BusinessKind | None = None) -> 
         )
     )
     return out
-
-
-def data_kind_section(data: s.CustomerData, override: str | None = None) -> dict:
-    """Keys added to the report's `data` section: business_kind, business_kind_reason, assumptions.
-
-    Parameters
-    ----------
-    data : CustomerData
-        The dataset.
-    override : str, optional
-        The kind the user chose.
-
-    Returns
-    -------
-    dict
-        The keys and their values.
-    """
-    kind = detect_business_kind(data, override)
-    return {
-        "business_kind": kind.kind,
-        "business_kind_reason": kind.reason,
-        "business_kind_detected": kind.detected,
-        "assumptions": [a.as_dict() for a in list_assumptions(data, kind)],
-    }

@@ -413,36 +413,6 @@ def value_at_stake(value: pd.Series, churn_probability: pd.Series, left: pd.Seri
     return stake
 
 
-def model_value_section(data: CustomerData, settings: ClvSettings | None = None) -> dict:
-    """Figures of the purchase model for the report (`clv.retention`): JSON-ready.
-
-    Parameters
-    ----------
-    data : CustomerData
-        A dataset with purchases.
-    settings : ClvSettings, optional
-        The CLV settings.
-
-    Returns
-    -------
-    dict
-        Yearly retention, expected alive customers and their sources.
-    """
-    analysis = purchase_analysis(data, settings)
-    ret = purchase_retention(analysis)
-    return {
-        "model": ret.model,
-        "expected_alive_customers": ret.expected_alive,
-        "yearly_retention_rate": ret.yearly_retention,
-        "new_customer_yearly_survival": ret.new_customer_yearly_survival,
-        "established_customer_yearly_survival": ret.established_yearly_survival,
-        "definition": (
-            "Share of the customers the model expects to be active today who are still active a year later; "
-            "active = expected alive customers (sum of P(alive))."
-        ),
-    }
-
-
 # ------------------------------------------------------------------- the what-if on the same model
 
 

@@ -111,11 +111,11 @@ def _pushed_sections(
     from analytics.business.churn_analysis import ChurnSettings, analyse_churn_in_database
     from analytics.business.kind import PURCHASE_LOG
     from analytics.business.kpis import KpiSettings
-    from analytics.business.segment_value import value_by_segment_section as value_by_segment
     from analytics.business.value import customer_value
     from analytics.business.whatif_inputs import defaults_from_activity
     from analytics.models.clv import ClvSettings, analyse_summaries
     from analytics.reports.sections import churn, clv, kpis, segments, whatif
+    from analytics.reports.sections.value_by_segment import report_section as value_by_segment
 
     clv_settings = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
     fitted: dict[str, Any] = {}

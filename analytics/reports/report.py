@@ -278,7 +278,8 @@ def churn_angles_keys(
     dict
         The four keys.
     """
-    from analytics.business.churn_angles import angles_report_section, churn_angles
+    from analytics.business.churn_angles import churn_angles
+    from analytics.reports.sections.churn_angles import report_section as angles_report_section
 
     p_alive_now, model_name = purchase_model_view(data, analysis, settings)
     try:
@@ -368,9 +369,9 @@ def value_by_segment_section(data: CustomerData, settings: ReportSettings) -> di
     DataError
         When the data has no attribute to segment by, or neither model can run.
     """
-    from analytics.business.segment_value import value_by_segment_section as section
     from analytics.business.value import purchase_analysis
     from analytics.models.clv import ClvSettings
+    from analytics.reports.sections.value_by_segment import report_section as section
 
     clv = ClvSettings(time_unit=settings.period, calibration_end=settings.calibration_end)
     try:
@@ -443,12 +444,8 @@ def campaign_keys(settings: ReportSettings, value_of: Callable[[pd.Series], pd.S
     dict
         The section (keys documented in README.md, "Report schema").
     """
-    from analytics.business.experiment import (
-        campaign_report_section,
-        outcome_from_data,
-        parse_contact_list,
-        read_out,
-    )
+    from analytics.business.experiment import outcome_from_data, parse_contact_list, read_out
+    from analytics.reports.sections.campaign import report_section as campaign_report_section
 
     readout = None
     if settings.readout_list is not None and settings.readout_outcome is not None:
@@ -483,7 +480,8 @@ def voice_section(data: CustomerData, settings: ReportSettings) -> dict:
         When the data has none of the survey or support columns (the report shows the reason instead).
     """
     from analytics.business.churn_analysis import ChurnSettings, churn_analysis
-    from analytics.business.voice import analyse_voice, voice_report_section, voice_signals
+    from analytics.business.voice import analyse_voice, voice_signals
+    from analytics.reports.sections.voice import report_section as voice_report_section
 
     voice_signals(data)  # fails fast, naming the enabling columns, before any model is fitted
     scores = churn_analysis(data, ChurnSettings()).scores
@@ -743,7 +741,7 @@ def build_report(
             "settings": settings_keys(settings),
             "data": data_section(data),
         }
-        from analytics.business.kind import data_kind_section
+        from analytics.reports.sections.data_kind import report_section as data_kind_section
 
         # business_kind, business_kind_reason, business_kind_detected, assumptions (added keys)
         report["data"].update(data_kind_section(data, settings.business_kind))

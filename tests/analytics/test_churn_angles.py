@@ -12,12 +12,12 @@ from analytics.business.churn_angles import (
     PALIVE,
     SURVIVAL,
     _step_lookup,
-    angles_report_section,
     churn_angles,
     survival_risk,
 )
 from analytics.data.datasets import load_demo
 from analytics.data.ingest import load_files
+from analytics.reports.sections.churn_angles import report_section as angles_report_section
 
 
 def test_kaplan_meier_step_lookup_and_survival_risk_by_hand():

@@ -12,7 +12,6 @@ from analytics.business.experiment import (
     TREATMENT,
     Outcome,
     assign_control_group,
-    campaign_report_section,
     newcombe_interval,
     outcome_from_data,
     parse_contact_list,
@@ -24,6 +23,7 @@ from analytics.business.experiment import (
 )
 from analytics.data.ingest import load_files
 from analytics.data.schema import DataError
+from analytics.reports.sections.campaign import report_section as campaign_report_section
 
 
 def risky_list(n: int = 3000, seed: int = 1) -> tuple[pd.Index, np.ndarray]:

@@ -7,10 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from analytics.business.kind import PURCHASE_LOG, SUBSCRIPTION, data_kind_section, detect_business_kind
+from analytics.business.kind import PURCHASE_LOG, SUBSCRIPTION, detect_business_kind
 from analytics.data.datasets import load_demo
 from analytics.data.ingest import load_files
 from analytics.data.schema import CustomerData, DataError
+from analytics.reports.sections.data_kind import report_section as data_kind_section
 from tests.conftest import csv_bytes
 
 TODAY = pd.Timestamp("2026-01-01")

@@ -14,7 +14,6 @@ from analytics.business.segment_value import (
     purchase_value_by_segment,
     retention_by_segment,
     segment_attributes,
-    value_by_segment_section,
 )
 from analytics.business.value import purchase_analysis
 from analytics.data.datasets import load_demo
@@ -23,6 +22,7 @@ from analytics.models.btyd import summarize_customers
 from analytics.models.purchase import make_model
 from analytics.models.sbg import ShiftedBetaGeometric, customer_periods
 from analytics.reports.report import ReportSettings, build_report
+from analytics.reports.sections.value_by_segment import report_section as value_by_segment_section
 
 
 @pytest.fixture(scope="module")

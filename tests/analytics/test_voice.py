@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from analytics.business.experiment import newcombe_interval
-from analytics.business.voice import analyse_voice, nps_class, voice_report_section, voice_signals
+from analytics.business.voice import analyse_voice, nps_class, voice_signals
 from analytics.data.datasets import DATA_DIR, load_demo
 from analytics.data.ingest import load_files
 from analytics.data.schema import CUSTOMER_ID, DataError
+from analytics.reports.sections.voice import report_section as voice_report_section
 
 
 def generator_truth() -> tuple[float, float]:

@@ -15,7 +15,7 @@ from analytics.jsonready import to_json_ready
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
-from analytics.business.value import boundary_note, model_value_section, purchase_analysis, unique_notes
+from analytics.business.value import boundary_note, purchase_analysis, purchase_retention, unique_notes
 from analytics.models.btyd import HoldoutSplit, PurchaseDays, calibration_holdout_split, summarize_customers
 from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_summaries, forecast_ranges
 from analytics.models.holdout import holdout_interval
@@ -75,7 +75,7 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None, fitt
     # one cached fit shared with kpis and whatif
     section = section_from_analysis(purchase_analysis(data, s), s) if fitted is None else dict(fitted)
     # added: purchase-log retention from the selected model (analytics.business.value)
-    section["retention"] = to_json_ready(model_value_section(data, s))
+    section["retention"] = to_json_ready(retention_keys(data, s))
     return section
 
 
@@ -273,3 +273,33 @@ def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
             ),
         }
     )
+
+
+def retention_keys(data: CustomerData, settings: ClvSettings | None = None) -> dict:
+    """Figures of the purchase model for the report (`clv.retention`): JSON-ready.
+
+    Parameters
+    ----------
+    data : CustomerData
+        A dataset with purchases.
+    settings : ClvSettings, optional
+        The CLV settings.
+
+    Returns
+    -------
+    dict
+        Yearly retention, expected alive customers and their sources.
+    """
+    analysis = purchase_analysis(data, settings)
+    ret = purchase_retention(analysis)
+    return {
+        "model": ret.model,
+        "expected_alive_customers": ret.expected_alive,
+        "yearly_retention_rate": ret.yearly_retention,
+        "new_customer_yearly_survival": ret.new_customer_yearly_survival,
+        "established_customer_yearly_survival": ret.established_yearly_survival,
+        "definition": (
+            "Share of the customers the model expects to be active today who are still active a year later; "
+            "active = expected alive customers (sum of P(alive))."
+        ),
+    }
