@@ -202,6 +202,39 @@ def encode(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int32, copy=False), pd.Index(uniques)
 
 
+def order_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes of order ids (first-appearance order, as `encode`) and how many orders there are.
+
+    Order ids written as plain integers (invoice numbers: "536365", "-17"), as most exports write
+    them, are read as int64 and hashed as numbers: about three times faster than hashing the text,
+    which matters at 10M rows where every row is usually an order of its own. The text must read
+    back exactly ("00123" does not: it stays text and is hashed as text, so "00123" and "123" stay
+    two orders). Anything else goes through `encode`.
+
+    Parameters
+    ----------
+    values : pd.Series
+        Order ids, no missing value.
+
+    Returns
+    -------
+    tuple of (np.ndarray, int)
+        int32 code per row, and the number of distinct order ids.
+    """
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow" and not values.hasnans:
+        chunked = values.array._pa_array
+        text = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+        try:
+            numbers = pc.cast(text, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            numbers = None
+        if numbers is not None and pc.all(pc.equal(pc.cast(numbers, text.type), text)).as_py():
+            codes, uniques = pd.factorize(numbers.to_numpy(zero_copy_only=False), sort=False)
+            return codes.astype(np.int32, copy=False), len(uniques)
+    codes, uniques = encode(values)
+    return codes, len(uniques)
+
+
 def build_customer_days(transactions: pd.DataFrame) -> CustomerDays:
     """Aggregate cleaned transactions (`customer_id`, `order_date`, `amount`[, `order_id`]) per customer and day.
 
@@ -228,8 +261,8 @@ def build_customer_days(transactions: pd.DataFrame) -> CustomerDays:
     day = day_numbers(transactions[ORDER_DATE])
     amount = transactions[AMOUNT].to_numpy(dtype=np.float64)
     if ORDER_ID in transactions.columns and transactions[ORDER_ID].notna().all():
-        order_code, order_ids = encode(transactions[ORDER_ID])
-        one_row_orders = len(order_ids) == n
+        order_code, n_orders = order_codes(transactions[ORDER_ID])
+        one_row_orders = n_orders == n
     else:  # every row is an order
         order_code, one_row_orders = np.empty(0, dtype=np.int32), True
     time_of_day = _time_of_day(transactions[ORDER_DATE], day)

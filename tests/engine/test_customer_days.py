@@ -14,7 +14,7 @@ from analytics.business.kpis import _purchase_periods
 from analytics.data.datasets import load_demo
 from analytics.data.periods import period_ordinals
 from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, ORDER_ID, merge_order_lines
-from analytics.engine.customer_days import build_customer_days, customer_days, encode
+from analytics.engine.customer_days import build_customer_days, customer_days, encode, order_codes
 from analytics.models.btyd import calibration_holdout_split, purchase_days, summarize_customers, to_day_number
 
 
@@ -272,3 +272,30 @@ def test_numpy_table_equals_duckdbs_sql(transactions):
     else:
         np.testing.assert_array_equal(table.first_time, expected["first_time"])
         np.testing.assert_array_equal(table.last_time, expected["last_time"])
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["536365", "-17", "536365", "42", "-17"],  # integers: hashed as numbers
+        ["00123", "123", "00123", "x9"],  # leading zeros and text: hashed as text, "00123" != "123"
+        ["99999999999999999999", "1", "99999999999999999999"],  # past int64: text
+        ["7", "+7", "7.0", "7"],  # written differently, so different orders
+    ],
+)
+def test_order_codes_are_encode_codes_whether_ids_read_as_integers_or_not(ids):
+    values = pd.Series(ids, dtype="string[pyarrow]")
+    codes, count = order_codes(values)
+    expected_codes, expected_uniques = pd.factorize(pd.Series(ids, dtype=object))
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert count == len(expected_uniques)
+
+
+def test_integer_order_ids_count_orders_as_text_order_ids_do():
+    frame = random_log(5_000, 4, with_orders=True)
+    as_text = frame.assign(**{ORDER_ID: frame[ORDER_ID].astype(object)})
+    as_arrow = frame.assign(**{ORDER_ID: frame[ORDER_ID].astype("string[pyarrow]")})
+    text_table, arrow_table = build_customer_days(as_text), build_customer_days(as_arrow)
+    np.testing.assert_array_equal(arrow_table.orders, text_table.orders)
+    np.testing.assert_allclose(arrow_table.order_spend, text_table.order_spend, rtol=1e-12)
+    assert int(arrow_table.orders.sum()) == len(merge_order_lines(frame)) == 2_500
