@@ -29,6 +29,7 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
+from analytics.engine.memo import LastResult
 from analytics.models.churn import MODEL_NAMES, ChurnModel, calibration_table, gains_at, gains_curve
 
 if TYPE_CHECKING:
@@ -375,15 +376,16 @@ def _finish(
     )
 
 
-_LAST_ANALYSIS: list[tuple[CustomerData, ChurnSettings, ChurnAnalysis]] = []
+_LAST_ANALYSIS: LastResult[ChurnAnalysis] = LastResult("churn analysis")
+"""The last analysis, keyed on its dataset (held weakly, compared by identity) and settings."""
 
 
 def churn_analysis(data: CustomerData, settings: ChurnSettings = ChurnSettings()) -> ChurnAnalysis:
     """`analyse_churn` computed once per dataset and settings: the report's churn, voice and actions
     sections share one fit, as the app's pages share theirs.
 
-    One entry is kept, and it holds the dataset itself, so a new dataset (even one reusing a freed
-    object's id) is never served another's analysis.
+    One entry is kept (`analytics.engine.memo.LastResult`), keyed on the dataset itself, so a new
+    dataset (even one reusing a freed object's id) is never served another's analysis.
 
     Parameters
     ----------
@@ -402,8 +404,12 @@ def churn_analysis(data: CustomerData, settings: ChurnSettings = ChurnSettings()
     DataError
         As `analyse_churn`.
     """
-    if _LAST_ANALYSIS and _LAST_ANALYSIS[0][0] is data and _LAST_ANALYSIS[0][1] == settings:
-        return _LAST_ANALYSIS[0][2]
-    analysis = analyse_churn(data, settings)
-    _LAST_ANALYSIS[:] = [(data, settings, analysis)]
-    return analysis
+    return _LAST_ANALYSIS.get_or_compute(data, (_size(data), settings), lambda: analyse_churn(data, settings))
+
+
+def _size(data: CustomerData) -> tuple[int, int]:
+    """Purchases and customers in the dataset (part of the memo's key: a frame changed in place is refit)."""
+    return (
+        len(data.transactions) if data.transactions is not None else -1,
+        len(data.customers) if data.customers is not None else -1,
+    )

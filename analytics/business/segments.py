@@ -41,6 +41,7 @@ from analytics.data.schema import (
     DataError,
 )
 from analytics.engine.customer_days import customer_days
+from analytics.engine.memo import LastResult
 from analytics.models.btyd import to_day_number
 
 CHAMPIONS = "Champions"
@@ -119,20 +120,18 @@ def rfm_table(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) 
     -------
     DataFrame indexed by customer_id: days_since_last_purchase (days), orders (count),
     revenue (currency, total spend), r_score, f_score, m_score (1-5), rfm (e.g. "545"), segment.
-    The last table is kept (one entry, holding its purchases): the report's segments and actions
-    sections read the same one. Callers must not modify it.
+    The last table is kept (one entry, `analytics.engine.memo.LastResult`, keyed on the purchases
+    frame itself): the report's segments and actions sections read the same one. Callers must not
+    modify it.
     """
     if transactions is None or len(transactions) == 0:
         raise DataError("RFM segments need purchases (customer id, order date, amount); this data has none.")
-    key = None if as_of is None else pd.Timestamp(as_of)
-    if _LAST_RFM and _LAST_RFM[0][0] is transactions and _LAST_RFM[0][1] == key:
-        return _LAST_RFM[0][2]
-    out = _rfm_table(transactions, as_of)
-    _LAST_RFM[:] = [(transactions, key, out)]
-    return out
+    key = (len(transactions), None if as_of is None else pd.Timestamp(as_of))
+    return _LAST_RFM.get_or_compute(transactions, key, lambda: _rfm_table(transactions, as_of))
 
 
-_LAST_RFM: list[tuple[pd.DataFrame, pd.Timestamp | None, pd.DataFrame]] = []
+_LAST_RFM: LastResult[pd.DataFrame] = LastResult("RFM table")
+"""The last RFM table, keyed on its purchases frame (held weakly, compared by identity), its length and `as_of`."""
 
 
 def _rfm_table(transactions: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:

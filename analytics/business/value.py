@@ -32,6 +32,7 @@ from scipy.special import roots_jacobi
 
 from analytics.data.periods import DAYS_PER_YEAR
 from analytics.data.schema import AMOUNT, CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, ORDER_DATE, CustomerData, DataError
+from analytics.engine.memo import LastResult
 from analytics.models.btyd import MODEL_LABELS
 
 if TYPE_CHECKING:  # the CLV module loads lifetimes: imported where a fit runs
@@ -235,13 +236,17 @@ def _unit_days(time_unit: str) -> float:
 # ------------------------------------------------------------------- the model value of today's customers
 
 
-_ANALYSES: dict[tuple, Any] = {}
+_ANALYSES: LastResult[ClvAnalysis] = LastResult("purchase analysis")
+"""The last `analyse_clv` result, keyed on the purchases frame it came from (held weakly, compared by
+identity), its length and the settings."""
 
 
 def purchase_analysis(data: CustomerData, settings: ClvSettings | None = None) -> ClvAnalysis:
     """The CLV section's analysis (`analyse_clv`) of this data, computed once per data and settings.
 
-    One entry is kept (the report and the CLI ask for it from several sections in a row).
+    One entry is kept (the report and the CLI ask for it from several sections in a row), keyed on
+    the purchases frame itself (`analytics.engine.memo.LastResult`: a new frame, even one reusing a
+    freed frame's id, is never served another's analysis), its length and the settings.
 
     Parameters
     ----------
@@ -266,11 +271,7 @@ def purchase_analysis(data: CustomerData, settings: ClvSettings | None = None) -
         raise DataError("Customer value from purchases needs a purchase log (customer id, date, amount).")
     transactions = data.require_transactions("Customer value from purchases")
     s = ClvSettings() if settings is None else settings
-    key = (id(transactions), len(transactions), s)
-    if key not in _ANALYSES:
-        _ANALYSES.clear()
-        _ANALYSES[key] = analyse_clv(transactions, s)
-    return _ANALYSES[key]
+    return _ANALYSES.get_or_compute(transactions, (len(transactions), s), lambda: analyse_clv(transactions, s))
 
 
 def remember_purchase_analysis(data: CustomerData, settings: ClvSettings, analysis: ClvAnalysis) -> None:
@@ -290,8 +291,7 @@ def remember_purchase_analysis(data: CustomerData, settings: ClvSettings, analys
         `analyse_clv(data.transactions, settings)`'s result.
     """
     transactions = data.require_transactions("Customer value from purchases")
-    _ANALYSES.clear()
-    _ANALYSES[(id(transactions), len(transactions), settings)] = analysis
+    _ANALYSES.put(transactions, (len(transactions), settings), analysis)
 
 
 @dataclass(frozen=True)
