@@ -176,21 +176,6 @@ def _scored_out_of_fold(y: pd.Series, model: ChurnModel) -> tuple[np.ndarray, np
     return y.to_numpy()[scored], oof[scored]
 
 
-SCORING_CHUNK_ROWS = 200_000
-"""Customers scored per call of the model (bounds the copies scikit-learn makes of the features)."""
-
-
-def _churn_probability(model: ChurnModel, X: pd.DataFrame) -> np.ndarray:
-    """P(churn) from the refit model, `SCORING_CHUNK_ROWS` customers at a time (same values)."""
-    if len(X) <= SCORING_CHUNK_ROWS:
-        return model.predict_proba(X)[:, 1]
-    out = np.empty(len(X))
-    for start in range(0, len(X), SCORING_CHUNK_ROWS):
-        stop = start + SCORING_CHUNK_ROWS
-        out[start:stop] = model.predict_proba(X.iloc[start:stop])[:, 1]
-    return out
-
-
 def _display_names(data: CustomerData) -> dict[str, str]:
     names: dict[str, str] = {}
     for report in data.reports:
@@ -331,7 +316,7 @@ def _analyse_derived(
             CUSTOMER_ID: now.index.astype(str),
             CHURNED: y.reindex(now.index).astype("boolean").to_numpy(),
             "oof_probability": oof.to_numpy(),
-            "churn_probability": _churn_probability(model, now),
+            "churn_probability": model.predict_proba(now)[:, 1],
             "active": True,
         }
     )

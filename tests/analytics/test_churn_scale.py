@@ -16,7 +16,15 @@ from analytics.data.datasets import load_demo
 from analytics.data.ingest import load_files
 from analytics.data.schema import ORDER_DATE
 from analytics.engine.customer_days import customer_days
-from analytics.models.churn import ChurnModel, gains_at, make_pipeline, permutation_auc_drops
+from analytics.models import churn as churn_model
+from analytics.models.churn import (
+    ChurnModel,
+    gains_at,
+    make_pipeline,
+    permutation_auc_drops,
+    score_distinct,
+    tree_groups,
+)
 from analytics.models.sampling import REFIT_SAMPLE_ROWS, stratified_sample
 from analytics.reports.sections.churn import section_from_analysis
 from tests.analytics.test_churn_sampling import customers
@@ -92,7 +100,7 @@ def test_derived_churn_is_measured_on_the_cv_sample_and_scored_in_chunks(monkeyp
         return ChurnModel(settings.model, cv_sample_rows=1000, oof_outside_sample=oof_outside_sample)
 
     monkeypatch.setattr(churn_analysis, "_churn_model", small_model)
-    monkeypatch.setattr(churn_analysis, "SCORING_CHUNK_ROWS", 500)
+    monkeypatch.setattr(churn_model, "SCORING_CHUNK_ROWS", 500)
     sampled = analyse_churn(data, ChurnSettings())
     section = section_from_analysis(sampled)
     assert section["cv_sample_size"] == section["evaluation_sample_size"] == 1000
@@ -130,3 +138,54 @@ def test_purchases_without_an_id_or_a_date_are_left_out_with_or_without_cleaning
     edited.loc[edited.index[3], ORDER_DATE] = pd.NaT
     assert id_codes(edited, "customer_id") is None
     assert _check_transactions(edited)["customer_id"].tolist() == ["a", "a"]
+
+
+def spend_rows(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Purchase features with almost every row distinct (spend), blanks and ties, and a churn label."""
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 400, n).astype(float)
+    orders = rng.integers(1, 12, n).astype(float)
+    spend = orders * rng.gamma(3.0, 20.0, n)
+    gap = np.where(orders > 1, rng.gamma(2.0, 30.0, n), np.nan)
+    X = pd.DataFrame({"days": days, "orders": orders, "spend": spend, "gap": gap})
+    risk = 1 / (1 + np.exp(-(days / 100 - orders / 3 - 0.5)))
+    return X, pd.Series(rng.random(n) < risk)
+
+
+def test_boosting_scores_each_group_of_rows_its_trees_cannot_tell_apart_once_with_the_same_values(monkeypatch):
+    X, y = spend_rows(6000, 5)
+    fitted = make_pipeline("gradient_boosting", tuple(X.columns), (), len(X), 0).fit(X, y)
+    base, _ = spend_rows(500, 6)
+    new = base.sample(5000, replace=True, random_state=1).reset_index(drop=True)
+    new["spend"] *= 1 + 1e-9 * np.arange(1, 5001)  # every row distinct, on the same sides of (nearly) every split
+    new.loc[new.index[:50], "spend"] = np.inf  # beyond every threshold
+    new.loc[new.index[50:80], "days"] = np.nan  # blank where training had none
+    scored_rows = []
+    predict = type(fitted).predict_proba
+
+    def counting(self, X):
+        scored_rows.append(len(X))
+        return predict(self, X)
+
+    monkeypatch.setattr(type(fitted), "predict_proba", counting)
+    monkeypatch.setattr(churn_model, "SCORING_CHUNK_ROWS", 1500)  # groups found across chunks
+    grouped = score_distinct(fitted, new)
+    assert 0 < sum(scored_rows) < 0.9 * len(new)  # fewer rows went through the trees
+    scored_rows.clear()
+    np.testing.assert_array_equal(grouped, predict(fitted, new))  # bit for bit
+    assert len(new["spend"].unique()) == len(new) - 49  # the raw rows were all distinct
+
+
+def test_logistic_scores_every_row():
+    X, y = spend_rows(3000, 7)
+    X = X.fillna(0.0)
+    fitted = make_pipeline("logistic", tuple(X.columns), (), len(X), 0).fit(X, y)
+    np.testing.assert_array_equal(score_distinct(fitted, X), fitted.predict_proba(X))
+
+
+def test_tree_groups_renumber_before_the_key_overflows():
+    codes = np.array([[1, 2, 3], [1, 2, 3], [0, 2, 3], [1, 2, 4]], dtype=np.int32)
+    first, group = tree_groups(codes, [2**40, 2**30, 2**20])  # 2**90 combinations: renumbered
+    assert list(group) == [group[0], group[0], group[2], group[3]]
+    assert len(set(group.tolist())) == 3
+    np.testing.assert_array_equal(codes[first][group], codes)
