@@ -20,6 +20,12 @@ save that import only for a process that starts many workers; a report starts on
 
 When no worker can be started (one core, a sandbox without semaphores, a broken pool), `run`
 computes the call here instead, so the result is the same either way; only the time differs.
+
+Memory: once the worker has the arguments (pickled into the pipe), this process drops its references
+to them (the executor would otherwise hold them until the result comes back), so what the caller
+deletes is freed. A worker that dies therefore cannot be replaced by the same call here: `result`
+calls the caller's `fallback` (which recomputes from what this process still holds), or raises
+`WorkerLost` when there is none.
 """
 
 from __future__ import annotations
@@ -32,11 +38,17 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class WorkerLost(RuntimeError):
+    """The worker process stopped before returning a result (e.g. killed for memory), and the call
+    had no fallback to compute it here."""
+
 
 START_METHOD = "spawn"
 """How the worker starts: a fresh interpreter (see the module docstring for why not 'fork')."""
@@ -62,6 +74,29 @@ def _import_modules(names: tuple[str, ...]) -> None:
         importlib.import_module(name)
 
 
+def _identity(value: T) -> T:
+    return value
+
+
+class _SentOnce:
+    """Arguments that leave this process with their first pickling: the executor keeps its work item
+    (and so this object) until the result arrives, but no longer the arguments once they were sent."""
+
+    def __init__(self, args: tuple) -> None:
+        self._args: tuple | None = args
+
+    def __reduce__(self) -> tuple[Callable[[tuple], tuple], tuple[tuple]]:
+        args, self._args = self._args, None
+        if args is None:
+            raise RuntimeError("These arguments were already sent to the worker process.")
+        return _identity, (args,)
+
+
+def _call(function: Callable[..., T], args: Any) -> T:
+    """On the worker: `function(*args)` (the arguments arrive unpacked from `_SentOnce`)."""
+    return function(*args)
+
+
 class Offloaded(Generic[T]):
     """A call started on the worker process (or left to run here when there is none).
 
@@ -70,15 +105,24 @@ class Offloaded(Generic[T]):
     function : callable
         A module-level function (the worker imports it by name).
     args : tuple
-        Its arguments (sent pickled).
+        Its arguments, kept only when it runs here (`future` None); the worker's were sent and dropped.
     future : Future or None
         The worker's pending result; None to compute here when `result` is asked.
+    fallback : callable, optional
+        Gives the value here when the worker dies before returning it.
     """
 
-    def __init__(self, function: Callable[..., T], args: tuple, future: Future | None) -> None:
+    def __init__(
+        self,
+        function: Callable[..., T],
+        args: tuple,
+        future: Future | None,
+        fallback: Callable[[], T] | None = None,
+    ) -> None:
         self._function = function
-        self._args = args
+        self._args: tuple | None = args if future is None else None
         self._future = future
+        self._fallback = fallback
         self.ran_on_worker = future is not None
 
     def result(self) -> T:
@@ -87,22 +131,30 @@ class Offloaded(Generic[T]):
         Returns
         -------
         T
-            What `function(*args)` returns.
+            What `function(*args)` returns (or `fallback()` when the worker died).
 
         Raises
         ------
+        WorkerLost
+            When the worker died and there is no fallback.
         Exception
             Whatever `function(*args)` raises (the worker's exception, re-raised here).
         """
         if self._future is not None:
             try:
                 return self._future.result()
-            except BrokenProcessPool as exc:  # the worker died (e.g. killed for memory): compute here
-                logger.warning("The worker process stopped (%s); computing here instead.", exc)
+            except BrokenProcessPool as exc:  # the worker died (e.g. killed for memory)
                 self.ran_on_worker = False
+                if self._fallback is None:
+                    raise WorkerLost(f"The worker process stopped before returning a result ({exc}).") from exc
+                logger.warning("The worker process stopped (%s); computing here instead.", exc)
+                return self._fallback()
             finally:
                 self._future = None
-        return self._function(*self._args)
+        if self._args is None:
+            raise RuntimeError("This call's result was already taken.")
+        args, self._args = self._args, None
+        return self._function(*args)
 
 
 class WorkerProcess:
@@ -139,15 +191,19 @@ class WorkerProcess:
         self._executor = executor
         return self
 
-    def run(self, function: Callable[..., T], *args: object) -> Offloaded[T]:
+    def run(self, function: Callable[..., T], *args: object, fallback: Callable[[], T] | None = None) -> Offloaded[T]:
         """Start `function(*args)` on the worker (or mark it to run here when there is none).
+
+        Calls run on the worker one after the other, in the order they were started.
 
         Parameters
         ----------
         function : callable
             A module-level function.
         *args
-            Its arguments.
+            Its arguments (dropped here once sent to the worker).
+        fallback : callable, optional
+            Gives the value here if the worker dies first (without it, `result` raises `WorkerLost`).
 
         Returns
         -------
@@ -157,10 +213,10 @@ class WorkerProcess:
         future = None
         if self._executor is not None:
             try:
-                future = self._executor.submit(function, *args)
+                future = self._executor.submit(_call, function, _SentOnce(args))
             except (BrokenProcessPool, RuntimeError, OSError) as exc:
                 logger.warning("The worker process could not take the work (%s); computing here.", exc)
-        return Offloaded(function, args, future)
+        return Offloaded(function, args, future, fallback)
 
     def __exit__(
         self,

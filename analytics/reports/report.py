@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analytics.data.ingest import data_section
@@ -345,7 +346,9 @@ def segments_section(data: CustomerData, settings: ReportSettings) -> dict:
     return report_section(data)
 
 
-def value_by_segment_section(data: CustomerData, settings: ReportSettings) -> dict:
+def value_by_segment_section(
+    data: CustomerData, settings: ReportSettings, purchase_comparisons: Callable[[], dict | None] | None = None
+) -> dict:
     """The `value_by_segment` section: the purchase model and the retention curve fitted per segment.
 
     The purchase model is the clv section's (same settings, same cached fit); each segment with enough
@@ -358,6 +361,9 @@ def value_by_segment_section(data: CustomerData, settings: ReportSettings) -> di
         The cleaned dataset.
     settings : ReportSettings
         The report's shared settings (`period`, `calibration_end`).
+    purchase_comparisons : callable, optional
+        Gives the per-segment purchase-model fits by attribute when they were computed elsewhere
+        (the report's worker process), or None to fit them here.
 
     Returns
     -------
@@ -378,7 +384,10 @@ def value_by_segment_section(data: CustomerData, settings: ReportSettings) -> di
         analysis = purchase_analysis(data, clv) if data.has_transactions else None
     except DataError:
         analysis = None
-    return section(data, analysis, margin=clv.margin, annual_discount_rate=clv.annual_discount_rate)
+    fitted = None if purchase_comparisons is None or analysis is None else purchase_comparisons()
+    return section(
+        data, analysis, margin=clv.margin, annual_discount_rate=clv.annual_discount_rate, purchase_comparisons=fitted
+    )
 
 
 def customer_value(data: CustomerData, ids: pd.Series, settings: ReportSettings) -> tuple[pd.Series, str]:
@@ -608,38 +617,106 @@ def _load(target: str) -> Callable[[CustomerData, ReportSettings], dict]:
     return getattr(importlib.import_module(module), function)
 
 
+_KEPT_ON_WORKER: dict[str, Any] = {}
+"""On the worker process: the purchase-model analysis the jobs queued behind its fit reuse."""
+
+
+def _fit_on_worker(split: Any, summary: pd.DataFrame, settings: Any) -> tuple[Any, dict]:
+    """On the worker: the CLV analysis packed for the trip back (`FittedRows`) and the clv section
+    without `retention`; the analysis stays here for the jobs queued behind (`_p_alive_cutoff_on_worker`,
+    `_segments_on_worker`), the last of which drops it."""
+    from analytics.models.clv import analyse_summaries
+    from analytics.reports.sections.clv import fitted_rows, section_from_analysis
+
+    _KEPT_ON_WORKER.clear()
+    analysis = analyse_summaries(split, summary, settings)
+    _KEPT_ON_WORKER["analysis"] = analysis
+    return fitted_rows(analysis, summary), section_from_analysis(analysis, settings)
+
+
+def _segments_on_worker(labels: dict[str, tuple[str, np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """On the worker: `purchase_value_by_segment` of the kept analysis for each attribute (the
+    per-segment fits of the `value_by_segment` section). `labels`: key -> (name, codes in the
+    summary's row order with -1 for blank, the codes' labels)."""
+    from analytics.business.segment_value import attribute_label, purchase_value_by_segment
+
+    analysis = _KEPT_ON_WORKER.pop("analysis")  # KeyError when the fit failed: the section runs here
+    ids = analysis.customers.index.astype(str)
+    out = {}
+    for key, (name, codes, levels) in labels.items():
+        values = (
+            np.where(codes >= 0, levels[np.maximum(codes, 0)], np.nan) if len(levels) else np.full(len(codes), np.nan)
+        )
+        out[key] = purchase_value_by_segment(
+            analysis, pd.Series(values, index=ids, dtype=object, name=name), label=attribute_label(key)
+        )
+    return out
+
+
+def _segment_labels(data: CustomerData, ids: pd.Index) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
+    """`segment_attributes` of `data` for the customers `ids`, as compact codes for the worker."""
+    from analytics.business.segment_value import segment_attributes
+
+    out = {}
+    for key, labels in segment_attributes(data).items():
+        codes, levels = pd.factorize(labels.reindex(ids).to_numpy(dtype=object))
+        out[key] = (str(labels.name), codes, np.asarray(levels, dtype=object))
+    return out
+
+
+@dataclass
+class _WorkerJobs:
+    """The purchase-model work started on the worker process, and what this process waits for."""
+
+    clv_section: dict | None = None
+    segments: Any = None
+    p_alive_cutoff: Callable[[], pd.Series | None] | None = None
+
+
 def _fit_purchase_models(
-    data: CustomerData, settings: ReportSettings, worker: Any, run_early: Callable[[], None]
-) -> dict | None:
+    data: CustomerData, settings: ReportSettings, worker: Any, run_early: Callable[[], None], sections: dict[str, str]
+) -> _WorkerJobs:
     """The shared purchase-model fit, cached for the sections (`purchase_analysis`).
 
-    With a worker process: the per-customer rows are built here, the fits and the clv section run
-    there while `run_early` runs here. Returns the clv section the worker computed (None when it
-    ran here, or could not run: the sections then compute or report it themselves).
+    With a worker process: the per-customer rows are built here and sent by position; the fits and
+    the clv section run there while `run_early` runs here; then the churn angle's refit at the
+    label's cutoff and the value_by_segment section's per-segment fits are queued on the worker
+    (they run there while this process runs the other sections). Returns what the worker computed
+    (nothing when everything ran here, or the worker could not: the sections then compute or report
+    it themselves).
     """
     from analytics.business.value import purchase_analysis, remember_purchase_analysis
-    from analytics.reports.sections.clv import fit_inputs, fit_section, with_split, without_days
+    from analytics.reports.sections.clv import fit_arguments, fit_inputs, with_rows
 
     clv = clv_settings(settings)
+    jobs = _WorkerJobs()
     if not worker.active:
         run_early()
         with contextlib.suppress(Exception):  # each section that needs the fit reports its failure itself
             purchase_analysis(data, clv)
-        return None
+        return jobs
     try:
         split, summary = fit_inputs(data, clv)
     except DataError:
         run_early()
-        return None
-    fit = worker.run(fit_section, without_days(split), summary, clv)
-    del summary
+        return jobs
+    segments_here = sections.get("value_by_segment") == SECTIONS["value_by_segment"]
+    fit = worker.run(_fit_on_worker, *fit_arguments(split, summary), clv)
     run_early()
+    if sections.get("churn") == SECTIONS["churn"]:
+        # the churn angle's own purchase-model fit at the label's cutoff, queued behind the fit
+        jobs.p_alive_cutoff = _p_alive_at_cutoff(data, worker, release=not segments_here)
+    if segments_here:
+        try:
+            jobs.segments = worker.run(_segments_on_worker, _segment_labels(data, summary.index))
+        except Exception:  # no attribute to segment by, ...: the section says so itself
+            jobs.segments = None
     try:
-        analysis, section = fit.result()
+        fitted, jobs.clv_section = fit.result()
     except Exception:  # the sections fit here and report the failure themselves
-        return None
-    remember_purchase_analysis(data, clv, with_split(analysis, split))
-    return section
+        return jobs
+    remember_purchase_analysis(data, clv, with_rows(fitted, split, summary))
+    return jobs
 
 
 def settings_keys(settings: ReportSettings) -> dict:
@@ -661,11 +738,26 @@ def settings_keys(settings: ReportSettings) -> dict:
     }
 
 
-def _p_alive_at_cutoff(data: CustomerData, settings: ReportSettings, worker: Any) -> Callable[[], pd.Series | None]:
-    """Start the churn angle's P(alive) at the label's cutoff on the worker; a function giving it
-    (None when the angle does not need it or the worker failed: the churn section then fits it)."""
+def _p_alive_cutoff_on_worker(rows: pd.DataFrame, model_name: str | None, release: bool) -> np.ndarray:
+    """On the worker: `fitted_p_alive` of the churn angle's cutoff summary with `model_name`, or (None)
+    with the kept analysis's chosen model, 'pareto_nbd' when its fit failed (as `purchase_model_view`);
+    with `release` the kept analysis is dropped afterwards."""
+    from analytics.business.churn_angles import fitted_p_alive
+
+    analysis = _KEPT_ON_WORKER.get("analysis")
+    if release:
+        _KEPT_ON_WORKER.clear()
+    if model_name is None:
+        model_name = "pareto_nbd" if analysis is None else analysis.selected
+    return fitted_p_alive(rows, model_name)
+
+
+def _p_alive_at_cutoff(data: CustomerData, worker: Any, release: bool = True) -> Callable[[], pd.Series | None]:
+    """Queue the churn angle's P(alive) at the label's cutoff on the worker (behind the purchase-model
+    fit, whose chosen model it uses); a function giving it (None when the angle does not need it or
+    the worker failed: the churn section then fits it)."""
     from analytics.business.churn_analysis import ChurnSettings, churn_analysis
-    from analytics.business.churn_angles import cutoff_summary, fitted_p_alive
+    from analytics.business.churn_angles import cutoff_summary
 
     try:
         analysis = churn_analysis(data, ChurnSettings())
@@ -674,12 +766,13 @@ def _p_alive_at_cutoff(data: CustomerData, settings: ReportSettings, worker: Any
         return lambda: None
     if summary is None:
         return lambda: None
-    _, model_name = purchase_model_view(data, analysis, settings)
+    # `purchase_model_view`: the clv fit's chosen model for a churn label derived from purchases
+    model_name = None if data.has_transactions and analysis.source == "purchases" else "pareto_nbd"
     rows = pd.DataFrame({column: summary[column].to_numpy() for column in ("frequency", "recency", "T")})
     rows.attrs = dict(summary.attrs)
-    job = worker.run(fitted_p_alive, rows, model_name)
+    job = worker.run(_p_alive_cutoff_on_worker, rows, model_name, release)
     ids = summary.index.astype(str)
-    del summary
+    del summary, rows
 
     def result() -> pd.Series | None:
         try:
@@ -788,15 +881,27 @@ def build_report(
         if fit_needed:
             if progress:
                 progress(PURCHASE_FIT)
-            fitted_clv = _fit_purchase_models(data, settings, worker, run_early)
+            jobs = _fit_purchase_models(data, settings, worker, run_early, sections)
+            fitted_clv = jobs.clv_section
             if fitted_clv is not None and sections.get("clv") == SECTIONS["clv"]:
                 calls["clv"] = lambda: clv_section(data, settings, fitted=fitted_clv)
-            if worker.active and sections.get("churn") == SECTIONS["churn"]:
-                # the churn angle's own purchase-model fit at the label's cutoff runs on the worker
-                # while the other sections run here; the churn section comes last and reads it
-                at_cutoff = _p_alive_at_cutoff(data, settings, worker)
+            # the worker fits the churn angle's P(alive) at the label's cutoff, then the per-segment
+            # purchase models, while the other sections run here; those two sections come last
+            if jobs.p_alive_cutoff is not None and "churn" in calls:
+                at_cutoff = jobs.p_alive_cutoff
                 calls.pop("churn")
                 calls["churn"] = lambda: churn_section(data, settings, p_alive_cutoff=at_cutoff)
+            if jobs.segments is not None and "value_by_segment" in calls:
+                segments_job = jobs.segments
+
+                def comparisons() -> dict | None:
+                    try:
+                        return segments_job.result()
+                    except Exception:  # e.g. the worker stopped: the section fits here
+                        return None
+
+                calls.pop("value_by_segment")
+                calls["value_by_segment"] = lambda: value_by_segment_section(data, settings, comparisons)
         for name in list(calls):
             run(name)
     for name in sections:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from analytics.data.datasets import DATA_DIR
@@ -78,3 +79,48 @@ def test_large_purchase_logs_use_two_processes_by_default(monkeypatch):
     assert report_workers(data) == 2
     monkeypatch.setattr(parallel, "available_cores", lambda: 1)
     assert report_workers(data) == 1
+
+
+def test_the_analysis_comes_back_by_position_and_equals_the_one_computed_here():
+    """What the worker sends back carries no customer id nor the fitters' data, and unpacks to the same analysis."""
+    import pickle
+
+    from analytics.models.clv import analyse_summaries
+    from analytics.reports.sections.clv import fit_arguments, fit_inputs, fitted_rows, with_rows
+
+    data = _simulated()
+    clv = report_module.clv_settings(ReportSettings())
+    split, summary = fit_inputs(data, clv)
+    here = analyse_summaries(split, summary, clv)
+    sent_split, sent_summary = fit_arguments(split, summary)
+    assert sent_summary.index.equals(pd.RangeIndex(len(summary))) and len(sent_split.days.day) == 0
+    packed = fitted_rows(analyse_summaries(sent_split, sent_summary, clv), sent_summary)
+    assert packed.analysis.customers.empty and packed.analysis.comparison.predictions.empty
+    assert packed.analysis.purchase_model.fitter_.data is None and here.purchase_model.fitter_.data is not None
+    assert len(pickle.dumps(packed)) < len(pickle.dumps(here)) / 2
+    back = with_rows(pickle.loads(pickle.dumps(packed)), split, summary)
+    pd.testing.assert_frame_equal(back.customers, here.customers)
+    pd.testing.assert_frame_equal(back.comparison.predictions, here.comparison.predictions)
+    assert back.comparison.split is split and back.purchase_model.params_ == here.purchase_model.params_
+    assert back.purchase_model.fitter_.predict(4, 2.0, 10.0, 20.0) == here.purchase_model.fitter_.predict(
+        4, 2.0, 10.0, 20.0
+    )
+
+
+def test_with_two_processes_the_fits_and_the_per_segment_fits_run_on_the_worker(monkeypatch):
+    """Here, the purchase models and the per-segment fits are never computed: the worker's are used."""
+    from analytics.business import segment_value
+    from analytics.models import clv as clv_models
+
+    alone = build_report(_simulated(), ReportSettings(), workers=1)
+    assert alone["value_by_segment"]["by"]["acquisition_cohort"]["purchase"]
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("computed in this process")
+
+    monkeypatch.setattr(clv_models, "analyse_clv", not_here)
+    monkeypatch.setattr(segment_value, "purchase_value_by_segment", not_here)
+    steps: list[str] = []
+    together = build_report(_simulated(), ReportSettings(), progress=steps.append, workers=2)  # nothing cached
+    assert json.dumps(together, sort_keys=False) == json.dumps(alone, sort_keys=False)
+    assert steps[-2:] == ["churn", "value_by_segment"]  # the sections that read the worker's last jobs

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import time
+import weakref
 
 import pytest
 
 from analytics.engine import parallel
-from analytics.engine.parallel import WorkerProcess
+from analytics.engine.parallel import WorkerLost, WorkerProcess
+
+
+class Payload:
+    """A stand-in for a large argument (weakly referenceable, so the test sees when it is freed)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def slowly(payload: Payload) -> int:
+    time.sleep(3.0)  # longer than the test waits for the argument to be freed
+    return payload.value
 
 
 def square_and_pid(x: int) -> tuple[int, int]:
@@ -39,10 +54,29 @@ def test_one_worker_means_everything_runs_here():
         assert job.result() == (9, os.getpid()) and not job.ran_on_worker
 
 
-def test_a_worker_that_dies_is_replaced_by_the_call_here():
+def test_a_worker_that_dies_is_replaced_by_the_fallback_here():
     with WorkerProcess(2) as worker:
-        job = worker.run(die, 41, os.getpid())
+        job = worker.run(die, 41, os.getpid(), fallback=lambda: die(41, os.getpid()))
         assert job.result() == 42 and not job.ran_on_worker
+
+
+def test_a_worker_that_dies_without_a_fallback_says_so():
+    with WorkerProcess(2) as worker, pytest.raises(WorkerLost, match="stopped"):
+        worker.run(die, 41, os.getpid()).result()
+
+
+def test_the_arguments_are_freed_here_once_the_worker_has_them():
+    with WorkerProcess(2) as worker:
+        payload = Payload(5)
+        sent = weakref.ref(payload)
+        job = worker.run(slowly, payload)
+        del payload
+        deadline = time.monotonic() + 2
+        while sent() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            gc.collect()
+        assert sent() is None  # freed while the worker still works on it
+        assert job.result() == 5
 
 
 def test_the_functions_exception_comes_back_as_is():

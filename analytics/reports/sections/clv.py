@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -149,13 +150,150 @@ def without_days(split: HoldoutSplit) -> HoldoutSplit:
     return replace(split, days=PurchaseDays(days.customer_ids[:0], none, none, np.zeros(0)))
 
 
-def fit_section(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSettings) -> tuple[ClvAnalysis, dict]:
+def by_position(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its rows numbered 0..n-1 instead of named by customer id (its columns shared, not copied).
+
+    What goes to the report's worker process: the fits read only the numbers, and every per-customer
+    result comes back in this same order (`FittedRows`), so the text ids need not travel.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+
+    Returns
+    -------
+    pd.DataFrame
+    """
+    numbered = frame.copy(deep=False)
+    numbered.index = pd.RangeIndex(len(frame))
+    return numbered
+
+
+def fit_arguments(split: HoldoutSplit, summary: pd.DataFrame) -> tuple[HoldoutSplit, pd.DataFrame]:
+    """`fit_section`'s per-customer inputs as they travel to the worker: no purchase days, rows by position.
+
+    Parameters
+    ----------
+    split, summary : from `fit_inputs`
+
+    Returns
+    -------
+    tuple of (HoldoutSplit, pd.DataFrame)
+    """
+    light = without_days(split)
+    return replace(light, calibration=by_position(light.calibration)), by_position(summary)
+
+
+@dataclass(frozen=True)
+class FittedRows:
+    """A CLV analysis as the report's worker sends it back: the fits, and per-customer numbers by position.
+
+    Attributes
+    ----------
+    analysis : ClvAnalysis
+        The analysis with no per-customer rows (`customers`, `comparison.predictions` and
+        `comparison.split.calibration` empty) and its models without the lifetimes fitters' copy of
+        their data (nothing here reads it).
+    customer_columns : list of str
+        The columns of `analysis.customers`, in order.
+    new_columns : dict of str to np.ndarray
+        Those columns of `analysis.customers` that are not in the summary it was computed from,
+        in the summary's row order.
+    prediction_columns : dict of str to np.ndarray
+        The columns of `comparison.predictions`, in the calibration summary's row order.
+    """
+
+    analysis: ClvAnalysis
+    customer_columns: list[str]
+    new_columns: dict[str, np.ndarray]
+    prediction_columns: dict[str, np.ndarray]
+
+
+def _without_data(model: Any) -> Any:
+    """A shallow copy of a fitted purchase or spend model whose lifetimes fitter no longer holds its data."""
+    fitter = getattr(model, "fitter_", None)
+    if getattr(fitter, "data", None) is None:
+        return model
+    light = copy.copy(model)
+    light.fitter_ = copy.copy(fitter)
+    light.fitter_.data = None
+    predict = getattr(fitter, "predict", None)
+    if predict is not None and getattr(predict, "__self__", None) is fitter:  # bound to the fitter: rebind
+        light.fitter_.predict = getattr(light.fitter_, predict.__name__)
+    return light
+
+
+def fitted_rows(analysis: ClvAnalysis, summary: pd.DataFrame) -> FittedRows:
+    """`analysis` packed for the trip back from the worker (see `FittedRows`; `with_rows` unpacks it).
+
+    Parameters
+    ----------
+    analysis : ClvAnalysis
+        Computed from `summary` (by `analyse_summaries`).
+    summary : pd.DataFrame
+        The per-customer summary it was computed from.
+
+    Returns
+    -------
+    FittedRows
+    """
+    customers, predictions = analysis.customers, analysis.comparison.predictions
+    cmp_ = analysis.comparison
+    light = replace(
+        analysis,
+        customers=customers.iloc[:0],
+        purchase_model=_without_data(analysis.purchase_model),
+        spend_model=_without_data(analysis.spend_model),
+        comparison=replace(
+            cmp_,
+            split=replace(cmp_.split, calibration=cmp_.split.calibration.iloc[:0]),
+            predictions=predictions.iloc[:0],
+            models={name: _without_data(model) for name, model in cmp_.models.items()},
+        ),
+    )
+    return FittedRows(
+        analysis=light,
+        customer_columns=list(customers.columns),
+        new_columns={c: customers[c].to_numpy() for c in customers.columns if c not in summary.columns},
+        prediction_columns={c: predictions[c].to_numpy() for c in predictions.columns},
+    )
+
+
+def with_rows(fitted: FittedRows, split: HoldoutSplit, summary: pd.DataFrame) -> ClvAnalysis:
+    """The analysis `fitted_rows` packed, with this process's own split and summary (ids and all) put back.
+
+    Parameters
+    ----------
+    fitted : FittedRows
+    split : HoldoutSplit
+        The split the analysis was computed from (with its customer ids).
+    summary : pd.DataFrame
+        The summary it was computed from (with its customer ids).
+
+    Returns
+    -------
+    ClvAnalysis
+        Equal to `analyse_summaries(split, summary, settings)`.
+    """
+    a = fitted.analysis
+    customers = pd.DataFrame(
+        {
+            c: fitted.new_columns[c] if c in fitted.new_columns else summary[c].to_numpy()
+            for c in fitted.customer_columns
+        },
+        index=summary.index,
+    )
+    predictions = pd.DataFrame(fitted.prediction_columns, index=split.calibration.index)
+    comparison = replace(a.comparison, split=split, predictions=predictions)
+    return replace(a, customers=customers, comparison=comparison)
+
+
+def fit_section(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSettings) -> tuple[FittedRows, dict]:
     """The CLV analysis and this section (without `retention`) from the per-customer rows alone.
 
     Run on the report's worker process (`analytics.engine.parallel`): its inputs and outputs are
-    per-customer rows, never purchases. The returned analysis's `comparison.split` carries no rows
-    (the caller puts back its own split, the same data); everything else is what `analyse_clv`
-    returns.
+    per-customer numbers, never purchases nor customer ids (`fit_arguments` sends the rows by
+    position, `with_rows` puts the caller's ids back).
 
     Parameters
     ----------
@@ -168,8 +306,8 @@ def fit_section(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSetting
 
     Returns
     -------
-    tuple of (ClvAnalysis, dict)
-        The analysis and `section_from_analysis` of it.
+    tuple of (FittedRows, dict)
+        The analysis packed for the trip back, and `section_from_analysis` of it.
 
     Raises
     ------
@@ -177,24 +315,7 @@ def fit_section(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSetting
         When no purchase model can be fitted.
     """
     analysis = analyse_summaries(split, summary, settings)
-    section = section_from_analysis(analysis, settings)
-    return with_split(analysis, replace(split, calibration=split.calibration.iloc[:0])), section
-
-
-def with_split(analysis: ClvAnalysis, split: HoldoutSplit) -> ClvAnalysis:
-    """`analysis` whose holdout comparison carries `split` (e.g. the caller's own, with its rows).
-
-    Parameters
-    ----------
-    analysis : ClvAnalysis
-    split : HoldoutSplit
-
-    Returns
-    -------
-    ClvAnalysis
-        A copy (the models and per-customer frames are shared, not copied).
-    """
-    return replace(analysis, comparison=replace(analysis.comparison, split=split))
+    return fitted_rows(analysis, summary), section_from_analysis(analysis, settings)
 
 
 def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
