@@ -49,6 +49,7 @@ def report_section(
     margin: float = 0.3,
     annual_discount_rate: float = 0.1,
     first_purchase: pd.Series | None = None,
+    purchase_comparisons: dict[str, SegmentComparison] | None = None,
 ) -> dict[str, Any]:
     """The `value_by_segment` section of the headless report (keys are a stable contract).
 
@@ -62,6 +63,9 @@ def report_section(
         For the subscription value of a new customer.
     first_purchase : pd.Series, optional
         Each customer's first purchase day, when the purchases are not in `data` (`segment_attributes`).
+    purchase_comparisons : dict of str to SegmentComparison, optional
+        `purchase_value_by_segment(analysis, labels, label=attribute_label(key))` by attribute key,
+        when computed elsewhere (the report's worker process); the others are computed here.
 
     Returns
     -------
@@ -100,7 +104,7 @@ def report_section(
         name = attribute_label(key)
         entry: dict[str, Any] = {"purchase": None, "retention": None, "notes": []}
         if analysis is not None:
-            p = purchase_value_by_segment(analysis, labels, label=name)
+            p = (purchase_comparisons or {}).get(key) or purchase_value_by_segment(analysis, labels, label=name)
             entry["purchase"] = _records(
                 p,
                 {
