@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.assumptions import ANNUAL_DISCOUNT_RATE, MARGIN_RATE
+from analytics.data.periods import DAYS_PER_MONTH
 from analytics.data.schema import DataError
 from analytics.models.btyd import (
     HoldoutSplit,
@@ -41,12 +41,6 @@ from analytics.models.btyd import (
     summarize_customers,
     unit_days,
 )
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from lifetimes import GammaGammaFitter
-
-from analytics.data.periods import DAYS_PER_MONTH
 from analytics.models.holdout import (
     HoldoutComparison,
     combined_range,
@@ -56,6 +50,7 @@ from analytics.models.holdout import (
     purchases_parameter_range,
 )
 from analytics.models.interval import SpendByTriple, delta_interval, log_covariance, total_clv
+from analytics.models.likelihood import SpendRows, gamma_gamma_log_likelihood
 from analytics.models.purchase import MODEL_LABELS, MODEL_NAMES, PurchaseModel, Triples, make_model
 from analytics.models.spend import GammaGamma, GammaGammaCheck, gamma_gamma_check
 
@@ -202,8 +197,12 @@ def _normal_draws(loglik: Any, theta: np.ndarray, n: int, rng: np.random.Generat
 
 
 def _gg_loglik(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> Any:
+    """The Gamma-Gamma log-likelihood as a function of the log-parameters (lifetimes' value, written
+    out in analytics.models.likelihood with the lnG terms computed once per distinct frequency)."""
+    rows = SpendRows.from_arrays(x, m, w)
+
     def loglik(log_params: np.ndarray) -> float:
-        return float(-GammaGammaFitter._negative_log_likelihood(log_params, x, m, w, 0.0) * w.sum())
+        return gamma_gamma_log_likelihood(np.exp(log_params), rows)
 
     return loglik
 

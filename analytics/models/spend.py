@@ -22,8 +22,9 @@ with warnings.catch_warnings():
 
 from analytics.models.likelihood import (
     LIFETIMES_START,
+    SpendRows,
     fit_bfgs,
-    gamma_gamma_objective,
+    gamma_gamma_rows_objective,
     hessian_from_gradient,
 )
 from analytics.models.purchase import MIN_REPEAT_BUYERS, RETRY_PENALIZERS
@@ -33,18 +34,20 @@ GG_CORRELATION_LIMIT = 0.3
 
 
 def _fit_gamma_gamma(
-    x: np.ndarray, m: np.ndarray, w: np.ndarray, penalty: float, initial: np.ndarray | None
+    x: np.ndarray, m: np.ndarray, w: np.ndarray, penalty: float, initial: np.ndarray | None, rows: SpendRows
 ) -> GammaGammaFitter:
     """lifetimes' Gamma-Gamma fit (BFGS on the log-parameters from 0.1, tolerance 1e-7) with the
     analytic gradient of `gamma_gamma_objective` instead of autograd's; returned as a lifetimes
-    fitter holding the estimate, its Hessian and standard errors (as lifetimes fills them)."""
-    args = (x, m, w, penalty)
-    theta = fit_bfgs(gamma_gamma_objective, np.full(3, LIFETIMES_START) if initial is None else initial, args)
+    fitter holding the estimate, its Hessian and standard errors (as lifetimes fills them).
+    `rows` are x, m, w as `SpendRows` (grouped once for every penalty tried)."""
+    args = (rows, penalty)
+    objective = gamma_gamma_rows_objective
+    theta = fit_bfgs(objective, np.full(3, LIFETIMES_START) if initial is None else initial, args)
     fitter = GammaGammaFitter(penalizer_coef=penalty)
     fitter.params_ = pd.Series(np.exp(theta), index=["p", "q", "v"])
     fitter.data = pd.DataFrame({"monetary_value": m, "frequency": x, "weights": w})
-    fitter._negative_log_likelihood_ = gamma_gamma_objective(theta, *args)[0]
-    fitter._hessian_ = hessian_from_gradient(gamma_gamma_objective, theta, args)
+    fitter._negative_log_likelihood_ = objective(theta, *args)[0]
+    fitter._hessian_ = hessian_from_gradient(objective, theta, args)
     fitter.variance_matrix_ = fitter._compute_variance_matrix()
     fitter.standard_errors_ = fitter._compute_standard_errors()
     fitter.confidence_intervals_ = fitter._compute_confidence_intervals()
@@ -131,6 +134,7 @@ class GammaGamma:
                 "refunds into the orders they belong to."
             )
         problems = []
+        rows = SpendRows.from_arrays(x, m, w)
         for penalty in [self.penalizer] + ([p for p in RETRY_PENALIZERS if p > self.penalizer] if retry else []):
             try:
                 with (
@@ -138,7 +142,7 @@ class GammaGamma:
                     np.errstate(all="ignore"),
                 ):  # lifetimes' prints go to our log (models/purchase.py)
                     warnings.simplefilter("ignore")
-                    fitter = _fit_gamma_gamma(x, m, w, penalty, initial)
+                    fitter = _fit_gamma_gamma(x, m, w, penalty, initial, rows)
                 params = {k: float(fitter.params_[k]) for k in self.param_names}
                 if not all(math.isfinite(v) and 0 < v < 1e10 for v in params.values()):
                     raise ConvergenceError("parameters went to 0 or infinity")
@@ -152,7 +156,7 @@ class GammaGamma:
                     "wrongly scaled amounts."
                 )
             self.fitter_, self.params_, self.penalizer_ = fitter, params, penalty
-            nll = gamma_gamma_objective(np.log(list(params.values())), x, m, w, 0.0)[0]
+            nll = gamma_gamma_rows_objective(np.log(list(params.values())), rows, 0.0)[0]
             self.log_likelihood_ = float(-nll * w.sum())
             self.n_customers_ = int(round(w.sum()))
             self.population_mean_ = params["v"] * params["p"] / (params["q"] - 1)

@@ -103,7 +103,9 @@ def test_weighted_triple_fits_equal_unweighted_lifetimes_fits(comparison, cal):
     f, r, T = cal["frequency"], cal["recency"], cal["T"]
     reference = {
         "bg_nbd": BetaGeoFitter().fit(f, r, T),
-        "pareto_nbd": ParetoNBDFitter().fit(f, r, T, initial_params=np.ones(4)),
+        # our Pareto/NBD fit is a gradient fit to the optimum, lifetimes' Nelder-Mead stops 5e-5 short
+        # of it at its default tolerance: the reference is Nelder-Mead run to convergence
+        "pareto_nbd": ParetoNBDFitter().fit(f, r, T, initial_params=np.ones(4), maxiter=20000, xatol=1e-9, fatol=1e-9),
         "mbg_nbd": ModifiedBetaGeoFitter().fit(f, r, T),
     }
     for name, ref in reference.items():

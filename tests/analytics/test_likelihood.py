@@ -10,18 +10,26 @@ import numpy as np
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 
+import analytics.models.purchase as purchase_module
 from analytics.models.btyd import simulate_transactions, summarize_customers
 from analytics.models.likelihood import (
-    PARETO_MAXITER,
-    PARETO_TOL,
+    PARETO_LOG_BOUND,
+    FitFailed,
     bg_nbd_objective,
-    fit_bfgs,
     gamma_gamma_objective,
     hessian_from_gradient,
     mbg_nbd_objective,
+    pareto_nbd_guarded_objective,
     pareto_nbd_objective,
 )
-from analytics.models.purchase import BetaGeo, ModifiedBetaGeo, ParetoNBD, Triples, _pareto_pieces
+from analytics.models.purchase import (
+    BetaGeo,
+    ModifiedBetaGeo,
+    ParetoNBD,
+    Triples,
+    _PairwiseParetoNBDFitter,
+    _pareto_pieces,
+)
 from analytics.models.spend import GammaGamma
 from tests.analytics.helpers import cdnow_transactions
 
@@ -133,15 +141,13 @@ def test_gamma_gamma_fit_equals_lifetimes_fit(data):
     np.testing.assert_allclose(ours.fitter_.standard_errors_, ref.standard_errors_, rtol=1e-6)
 
 
-def test_pareto_gradient_fit_reaches_the_optimum_lifetimes_nelder_mead_converges_to():
-    """BFGS on `pareto_nbd_objective` against Nelder-Mead run to convergence (lifetimes' default stops
+def test_pareto_fit_reaches_the_optimum_lifetimes_nelder_mead_converges_to():
+    """ParetoNBD's gradient fit against Nelder-Mead run to convergence (lifetimes' default stops
     5e-5 short) on the simulated log's triples: parameters within 1e-6, log-likelihoods within 1e-9."""
     s = summary("simulated")
     tr = Triples.from_summary(s)
-    scale = 1.0 / tr.T.max()
-    args = (_pareto_pieces(tr, scale), 0.0, tr.weights.sum())
-    theta = fit_bfgs(pareto_nbd_objective, np.zeros(4), args, tol=PARETO_TOL, maxiter=PARETO_MAXITER)
-    ours = np.exp(theta) / np.array([1.0, scale, 1.0, scale])
+    model = ParetoNBD().fit_triples(tr)
+    ours = model._params()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = ParetoNBDFitter().fit(
@@ -156,6 +162,32 @@ def test_pareto_gradient_fit_reaches_the_optimum_lifetimes_nelder_mead_converges
         )
     ref_params = ref.params_[["r", "alpha", "s", "beta"]].to_numpy()
     np.testing.assert_allclose(ours, ref_params, rtol=1e-6)
-    model = ParetoNBD()
-    ours_ll, ref_ll = model._log_likelihood(tr, ours), model._log_likelihood(tr, ref_params)
-    assert ours_ll == pytest.approx(ref_ll, rel=1e-9)
+    ref_ll = model._log_likelihood(tr, ref_params)
+    assert model.log_likelihood_ == pytest.approx(ref_ll, rel=1e-9)
+    assert model.log_likelihood_ >= ref_ll - 1e-9 * abs(ref_ll)
+    # lifetimes' objective (scaled time, weighted sum over the mean weight), as its fitter stores it
+    assert model.fitter_._negative_log_likelihood_ == pytest.approx(ref._negative_log_likelihood_, rel=1e-9)
+
+
+def test_pareto_guard_refuses_runaway_parameters_and_the_fit_falls_back_on_nelder_mead(monkeypatch):
+    """Beyond PARETO_LOG_BOUND the objective is refused before any 2F1 is evaluated; a fit whose
+    BFGS is refused ends exactly where lifetimes' pairwise Nelder-Mead ends."""
+    tr = Triples.from_summary(summary("simulated"))
+    args = (_pareto_pieces(tr, 1.0 / tr.T.max()), 0.0, tr.weights.sum())
+    inside = np.array([0.0, 0.0, 0.0, PARETO_LOG_BOUND])
+    assert pareto_nbd_guarded_objective(inside, *args)[0] == pareto_nbd_objective(inside, *args)[0]
+    for outside in (np.array([0.0, 0.0, 0.0, PARETO_LOG_BOUND + 0.01]), np.array([-PARETO_LOG_BOUND - 0.01, 0, 0, 0])):
+        with pytest.raises(FitFailed, match="ran off"):
+            pareto_nbd_guarded_objective(outside, *args)
+
+    def runs_away(theta, *args):
+        return pareto_nbd_guarded_objective(theta + 2 * PARETO_LOG_BOUND, *args)
+
+    monkeypatch.setattr(purchase_module, "pareto_nbd_guarded_objective", runs_away)
+    guarded = ParetoNBD().fit_triples(tr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nelder_mead = _PairwiseParetoNBDFitter().fit_triples(tr, np.ones(4))
+    assert guarded.penalizer_ == 0.0
+    for k in guarded.param_names:
+        assert guarded.params_[k] == nelder_mead.params_[k], k
