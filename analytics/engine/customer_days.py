@@ -143,10 +143,23 @@ class CustomerDays:
     @cached_property
     def id_rank(self) -> np.ndarray:
         """Position of each customer code when the ids are sorted (as a pandas group-by sorts them)."""
-        order = np.argsort(self.customer_ids.to_numpy(), kind="stable")
+        order = _text_order(self.customer_ids.to_numpy())
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         return rank
+
+
+def _text_order(ids: np.ndarray) -> np.ndarray:
+    """`np.argsort(ids, kind="stable")`: Arrow's stable sort of text ids, 3x faster than comparing
+    Python strings (UTF-8 byte order is code-point order, Python's); other ids sort in numpy."""
+    if ids.dtype == object:
+        try:
+            text = pa.array(ids, type=pa.string())
+        except (pa.ArrowException, TypeError, UnicodeError):  # not all text (or lone surrogates)
+            text = None
+        if text is not None and text.null_count == 0:
+            return pc.sort_indices(text).to_numpy().astype(np.intp)
+    return np.argsort(ids, kind="stable")
 
 
 def day_numbers(dates: pd.Series) -> np.ndarray:

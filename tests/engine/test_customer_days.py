@@ -299,3 +299,18 @@ def test_integer_order_ids_count_orders_as_text_order_ids_do():
     np.testing.assert_array_equal(arrow_table.orders, text_table.orders)
     np.testing.assert_allclose(arrow_table.order_spend, text_table.order_spend, rtol=1e-12)
     assert int(arrow_table.orders.sum()) == len(merge_order_lines(frame)) == 2_500
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["C10", "C9", "c1", "C1", "é", "e", "😀", "\uffff", "a\x00b", "a", ""],
+        [30, 1, 20, 7],
+        ["x", "\ud800", "a"],  # a lone surrogate: no UTF-8, sorted by numpy
+    ],
+)
+def test_id_rank_is_the_rank_of_numpys_sort(ids):
+    from analytics.engine.customer_days import _text_order
+
+    values = np.array(ids, dtype=object if isinstance(ids[0], str) else None)
+    np.testing.assert_array_equal(_text_order(values), np.argsort(values, kind="stable"))
