@@ -88,9 +88,12 @@ def action_list(
     if ((df["churn_probability"] < 0) | (df["churn_probability"] > 1)).any():
         raise DataError("Churn probabilities must lie between 0 and 1.")
     df.index.name = CUSTOMER_ID
-    df["segment"] = segment.reindex(df.index).astype(object) if segment is not None else None
+    # each per-customer series aligned on the ranked customers once per distinct index (the RFM
+    # table's segment and days share one: one lookup of the text ids, not one per column)
+    aligned = _Aligner(df.index)
+    df["segment"] = aligned(segment).astype(object) if segment is not None else None
     df["days_since_last_purchase"] = (
-        days_since_last_purchase.reindex(df.index).astype(float) if days_since_last_purchase is not None else np.nan
+        aligned(days_since_last_purchase).astype(float) if days_since_last_purchase is not None else np.nan
     )
     extra: list[str] = []
     if customers is not None and CUSTOMER_ID in customers.columns:
@@ -107,7 +110,11 @@ def action_list(
         df[NPS] = np.nan
     df["value_at_stake"] = value_at_stake(df["clv"], df["churn_probability"])
     value_rank = df["clv"].rank(pct=True)
-    df = df.assign(value_percentile=value_rank).sort_values(["value_at_stake", "clv"], ascending=False)
+    # by value at stake, then CLV, both descending, ties in input order: the order
+    # `sort_values(["value_at_stake", "clv"], ascending=False)` gives (a stable lexsort of the
+    # negated numbers: no NaN is left here), without factorizing both columns first
+    order = np.lexsort((-df["clv"].to_numpy(dtype=float), -df["value_at_stake"].to_numpy(dtype=float)))
+    df = df.assign(value_percentile=value_rank).iloc[order]
     ranked, total = len(df), float(df["value_at_stake"].sum())
     if top is not None:
         df = df.head(top).copy()
@@ -117,6 +124,26 @@ def action_list(
     out = df[list(ACTION_COLUMNS) + extra]
     out.attrs.update(customers_ranked=ranked, value_at_stake_total=total)
     return out
+
+
+class _Aligner:
+    """Series re-indexed on `target` (as `Series.reindex`), the text ids looked up once per source index."""
+
+    def __init__(self, target: pd.Index) -> None:
+        self.target = target
+        self._source: pd.Index | None = None
+        self._positions = np.empty(0, dtype=np.intp)
+
+    def __call__(self, values: pd.Series) -> pd.Series:
+        if values.index.equals(self.target):
+            return pd.Series(values.to_numpy(), index=self.target, name=values.name)
+        if len(values) == 0:
+            return values.reindex(self.target)
+        if self._source is not values.index:
+            self._source, self._positions = values.index, values.index.get_indexer(self.target)
+        found = self._positions >= 0
+        taken = values.to_numpy()[np.where(found, self._positions, 0)]
+        return pd.Series(taken, index=self.target, name=values.name).where(found)
 
 
 def _reason(row: Any) -> str:  # a DataFrame.itertuples() row: fields by column name

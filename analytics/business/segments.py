@@ -171,9 +171,15 @@ def rfm_scores(values: pd.DataFrame) -> pd.DataFrame:
     out["r_score"] = quintile_score(out["days_since_last_purchase"], higher_is_better=False)
     out["f_score"] = quintile_score(out["orders"])
     out["m_score"] = quintile_score(out["revenue"])
-    out["rfm"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
+    # "545": looked up among the 125 codes (joining millions of small strings took seconds)
+    digits = 25 * out["r_score"].to_numpy() + 5 * out["f_score"].to_numpy() + out["m_score"].to_numpy() - 31
+    out["rfm"] = pd.Series(_RFM_CODES[digits], index=out.index)
     out["segment"] = segment_names(out["r_score"], out["f_score"])
     return out
+
+
+_RFM_CODES = np.array([f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)], dtype=object)
+"""The RFM code of scores (r, f, m) at position 25 (r - 1) + 5 (f - 1) + (m - 1)."""
 
 
 def segment_names(r_score: pd.Series, f_score: pd.Series) -> pd.Series:

@@ -665,7 +665,13 @@ def value_and_risk(clv_customers: pd.DataFrame | None, churn_scores: pd.DataFram
         frames.append(churn_scores.set_index(CUSTOMER_ID)[["churn_probability", "active"]])
     if not frames:
         raise DataError("Neither lifetime value nor churn risk can be computed on this data.")
-    out = pd.concat(frames, axis=1)
+    if len(frames) == 2 and frames[0].index.equals(frames[1].index) and frames[0].index.is_unique:
+        # the same customers in the same order (both models score every customer, sorted by id):
+        # side by side without aligning millions of text ids (what `pd.concat` gives here too)
+        out = pd.DataFrame({column: frame[column].to_numpy() for frame in frames for column in frame.columns})
+        out.index = frames[0].index
+    else:
+        out = pd.concat(frames, axis=1)
     out.index.name = CUSTOMER_ID
     return out
 

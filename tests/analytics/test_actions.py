@@ -13,6 +13,7 @@ from analytics.business.actions import (
     filter_actions,
     ranked_actions,
 )
+from analytics.business.value import value_and_risk
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 
 
@@ -186,3 +187,39 @@ def test_actions_section_on_a_customers_table_ranks_by_quadrant_without_purchase
     assert section["value_source"].startswith("12-month value at today's monthly charge")
     assert section["risk_source"] == "the churn model (probability of leaving)"
     assert section["customers_ranked"] > 0 and len(section["top"]) == 20
+
+
+def test_action_list_ranks_and_aligns_as_pandas_does_with_ties_and_missing_customers():
+    rng = np.random.default_rng(11)
+    ids = [f"C{i:03d}" for i in range(300)]
+    clv = pd.Series(rng.choice([100.0, 200.0, 50.0], 300), index=ids)
+    risk = pd.Series(rng.choice([0.5, 0.25, 1.0], 300), index=ids)  # many ties in value at stake and CLV
+    others = ids[::-1][:250] + ["X1", "X2"]  # another order, some ranked customers missing, extras
+    segment = pd.Series(pd.Categorical(rng.choice(["Champions", "Lost"], 252)), index=others)
+    days = pd.Series(rng.integers(0, 400, 252), index=others)
+    out = action_list(clv, risk, segment=segment, days_since_last_purchase=days)
+    expected = pd.DataFrame({"clv": clv, "churn_probability": risk})
+    expected["value_at_stake"] = expected["clv"] * expected["churn_probability"]
+    expected = expected.sort_values(["value_at_stake", "clv"], ascending=False)
+    assert out["customer_id"].tolist() == expected.index.tolist()
+    pd.testing.assert_series_equal(
+        out.set_index("customer_id")["segment"], segment.reindex(expected.index).astype(object), check_names=False
+    )
+    pd.testing.assert_series_equal(
+        out.set_index("customer_id")["days_since_last_purchase"],
+        days.reindex(expected.index).astype(float),
+        check_names=False,
+    )
+    assert out["segment"].isna().sum() == 50
+
+
+def test_value_and_risk_side_by_side_equals_the_aligned_concat():
+    ids = pd.Index([f"C{i}" for i in range(6)], name="customer_id")
+    clv = pd.DataFrame({"clv": [1.0, 2, 3, 4, 5, 6], "p_alive": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}, index=ids)
+    scores = pd.DataFrame({"customer_id": list(ids), "churn_probability": np.linspace(0, 1, 6), "active": True})
+    same = value_and_risk(clv, scores)
+    pd.testing.assert_frame_equal(
+        same, pd.concat([clv, scores.set_index("customer_id")[["churn_probability", "active"]]], axis=1)
+    )
+    shuffled = scores.iloc[::-1]  # another order: aligned on the ids
+    pd.testing.assert_frame_equal(value_and_risk(clv, shuffled), same)
