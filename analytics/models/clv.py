@@ -49,7 +49,13 @@ from analytics.models.holdout import (
     model_error_text,
     purchases_parameter_range,
 )
-from analytics.models.interval import SpendByTriple, delta_interval, log_covariance, total_clv
+from analytics.models.interval import (
+    SpendByTriple,
+    delta_interval,
+    discounted_transactions,
+    log_covariance,
+    total_clv_of,
+)
 from analytics.models.likelihood import SpendRows, gamma_gamma_log_likelihood
 from analytics.models.purchase import MODEL_LABELS, MODEL_NAMES, PurchaseModel, Triples, make_model
 from analytics.models.spend import GammaGamma, GammaGammaCheck, gamma_gamma_check
@@ -229,7 +235,7 @@ def _delta_clv_interval(
         "mean": None,
     }
     theta = purchase_model._params()
-    cov_purchase = log_covariance(lambda lp: purchase_model._log_likelihood(tr, np.exp(lp)), theta)
+    cov_purchase = purchase_model.parameter_covariance(tr)
     cov_spend = log_covariance(_gg_loglik(x_r, m_r, np.ones(len(x_r))), gg_theta)
     if cov_purchase is None or cov_spend is None:
         return result
@@ -310,16 +316,21 @@ def clv_interval(
     # every valuation works on distinct triples: spend per purchase is linear in m (see interval.py)
     spend = SpendByTriple(tr, x, m)
 
+    # The delta method moves one parameter at a time: the 6 valuations that move a Gamma-Gamma
+    # parameter keep the purchase parameters of the first valuation (the estimate), whose discounted
+    # expected transactions are kept and reused (the costly part: 2F1 on the weekly grid).
+    first: dict[bytes, np.ndarray] = {}
+
     def value(model_b: PurchaseModel, gg: np.ndarray) -> float:
-        return total_clv(
-            model_b,
-            gg,
-            tr,
-            spend,
-            horizon=horizon,
-            annual_discount_rate=settings.annual_discount_rate,
-            margin=settings.margin,
-        )
+        key = model_b._params().tobytes()
+        det = first.get(key)
+        if det is None:
+            det = discounted_transactions(
+                model_b, tr, horizon=horizon, annual_discount_rate=settings.annual_discount_rate
+            )
+            if not first:
+                first[key] = det
+        return total_clv_of(det, gg, spend, margin=settings.margin)
 
     if settings.interval_method == "delta":
         return _delta_clv_interval(

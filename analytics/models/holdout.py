@@ -22,7 +22,7 @@ from analytics.models.btyd import (
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
-from analytics.models.interval import delta_interval, log_covariance
+from analytics.models.interval import delta_interval
 from analytics.models.purchase import MODEL_NAMES, PurchaseModel, Triples, make_model
 
 FREQUENCY_BUCKETS = 7
@@ -234,7 +234,7 @@ def purchases_parameter_range(
     (low, high) or None
         None when the parameters' covariance cannot be estimated (a flat ridge or a boundary).
     """
-    covariance = log_covariance(lambda lp: model._log_likelihood(triples, np.exp(lp)), model._params())
+    covariance = model.parameter_covariance(triples)
     if covariance is None:
         return None
 
