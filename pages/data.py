@@ -334,8 +334,9 @@ next_step(
     "figure in the app is computed from the rows used here."
 )
 
-# Last, once the page is drawn: the models start fitting in the background while the user reads it
-# (the model modules load here, not before the counts above).
-from ui.models import start_fits  # noqa: E402
+# Last, once the page is drawn: the models, personas, what-if and churn angles start fitting in the
+# background while the user reads it, so the other pages find them ready (the model modules load
+# here, not before the counts above).
+from ui.prefetch import prefetch  # noqa: E402
 
-start_fits(data)
+prefetch(data)

@@ -11,6 +11,11 @@ At most MAX_RUNNING fits run at once (a long one does not hold the others back),
 carries the session's script context, so its cached calls (the lifetime-value fit inside the
 per-segment fits) use that session's caches. The job table holds no results, only which fits
 are under way, keyed on the data key (an upload's sha256).
+
+Which queued fit runs next: one a page waits for (the latest asked for first: the page on screen),
+then the prefetched ones in the order they were started. `prefetch` starts what other pages will
+need as soon as data arrives (Data page); prefetched fits use at most MAX_PREFETCH_RUNNING slots, so
+a fit the page on screen waits for never queues behind several long prefetches.
 """
 
 from __future__ import annotations
@@ -36,11 +41,17 @@ POLL_S = 1.0
 
 @dataclass
 class Job:
-    """A fit started in the background: what it does (for the page) and its future."""
+    """A fit started in the background: what it does (for the page) and its future.
+
+    `wanted`: when a page last asked for it (monotonic seconds; 0 for a prefetch no page has asked
+    for yet); `order`: when it was started (ties among prefetches)."""
 
     label: str
     future: Future = field(default_factory=Future)
     started: float = field(default_factory=time.monotonic)
+    wanted: float = 0.0
+    order: int = 0
+    prefetch: bool = False
 
 
 _jobs: dict[Hashable, Job] = {}
@@ -48,36 +59,99 @@ _lock = threading.Lock()
 #: Fits running at once: two, so one long fit (eight per-segment fits on a large upload take minutes)
 #: does not hold every other page's figures back; more would only share the machine's two cores.
 MAX_RUNNING = 2
-_slots = threading.Semaphore(MAX_RUNNING)
+#: Of those, at most this many prefetched fits no page has asked for yet.
+MAX_PREFETCH_RUNNING = 1
+#: Whether `prefetch` starts anything (the app tests switch it off: a prefetched fit still running
+#: after its test would take the next test's CPU and fill its cache).
+PREFETCH = True
+_turns = threading.Condition()  # guards _queued, _running and the jobs' wanted/prefetch
+_queued: list[Job] = []
+_running: list[Job] = []
+_counter = iter(range(1 << 62))
 
 
-def submit(key: Hashable, label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+def _next_job() -> Job | None:
+    """The queued job to run when a slot frees: wanted ones, latest asked first; then prefetches, oldest first."""
+    live = [j for j in _queued if not j.future.cancelled()]
+    wanted = [j for j in live if j.wanted > 0]
+    if wanted:
+        return max(wanted, key=lambda j: (j.wanted, -j.order))
+    if sum(j.prefetch for j in _running) >= MAX_PREFETCH_RUNNING:
+        return None
+    return min(live, key=lambda j: j.order, default=None)
+
+
+def _take_turn(job: Job) -> bool:
+    """Block until `job` may run (a free slot and its turn); False when it was cancelled meanwhile."""
+    with _turns:
+        _queued.append(job)
+        try:
+            while not job.future.cancelled():
+                if len(_running) < MAX_RUNNING and _next_job() is job:
+                    _running.append(job)
+                    return True
+                _turns.wait(timeout=POLL_S)  # woken when a slot frees or a job is wanted; the timeout is a backstop
+            return False
+        finally:
+            _queued.remove(job)
+
+
+def _end_turn(job: Job) -> None:
+    with _turns:
+        _running.remove(job)
+        _turns.notify_all()
+
+
+def want(keys: Sequence[Hashable]) -> None:
+    """A page waits for these jobs now: they run before any other queued job (the latest asked for first)."""
+    now = time.monotonic()
+    with _lock:
+        jobs = [j for j in (_jobs.get(k) for k in keys) if j is not None]
+    with _turns:
+        for job in jobs:
+            job.wanted, job.prefetch = now, False
+        _turns.notify_all()
+
+
+def submit(
+    key: Hashable, label: str, fn: Callable[..., Any], *args: Any, _prefetch: bool = False, **kwargs: Any
+) -> Job:
     """Start `fn(*args, **kwargs)` in the background under `key` (the queued or running job when there is one).
 
     `fn` stores its result itself (a cached function): the job only says whether it is done, and is
-    forgotten when it ends.
+    forgotten when it ends. `_prefetch`: no page waits for it yet (it queues behind every fit a page
+    waits for); otherwise the page that starts it waits for it.
     """
     with _lock:
         job = _jobs.get(key)
-        if job is not None and not job.future.cancelled():
-            return job
-        job = _jobs[key] = Job(label)
+        known = job is not None and not job.future.cancelled()
+        if not known:
+            job = _jobs[key] = Job(label, wanted=0.0 if _prefetch else time.monotonic(), order=next(_counter))
+            job.prefetch = _prefetch
+    assert job is not None
+    if known:
+        if not _prefetch:
+            want([key])
+        return job
 
     def run() -> None:
-        with _slots:
-            if not job.future.set_running_or_notify_cancel():
-                return  # a page needed it first and computed it itself
-            job.started = time.monotonic()
-            try:
-                fn(*args, **kwargs)
-            except BaseException as exc:  # the page that asks for it again gets the same error
-                job.future.set_exception(exc)
-            else:
-                job.future.set_result(None)
-            finally:
-                with _lock:
-                    if _jobs.get(key) is job:
-                        del _jobs[key]
+        if not _take_turn(job):
+            return  # a page needed it first and computed it itself
+        if not job.future.set_running_or_notify_cancel():
+            _end_turn(job)
+            return
+        job.started = time.monotonic()
+        try:
+            fn(*args, **kwargs)
+        except BaseException as exc:  # the page that asks for it again gets the same error
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(None)
+        finally:
+            _end_turn(job)
+            with _lock:
+                if _jobs.get(key) is job:
+                    del _jobs[key]
 
     thread = threading.Thread(target=run, name=f"keepwise-fit-{label[:30]}", daemon=True)
     ctx = get_script_run_ctx()
@@ -97,6 +171,9 @@ def cancel(key: Hashable) -> None:
         job = _jobs.get(key)
         if job is not None and job.future.cancel():
             del _jobs[key]
+    if job is not None and job.future.cancelled():
+        with _turns:
+            _turns.notify_all()  # the next queued job may take its place in line
 
 
 def done(key: Hashable) -> bool:
@@ -115,6 +192,7 @@ def settle(keys: Sequence[Hashable], *, wait: bool = True) -> bool:
     """Wait up to WAIT_S for these jobs; True when all are done (always, after waiting, when WAIT_S is None).
 
     `wait=False`: only look (a page that has already waited once in this run)."""
+    want(keys)
     budget = WAIT_S if wait or WAIT_S is None else 0.0
     deadline = None if budget is None else time.monotonic() + budget
     for key in keys:

@@ -36,7 +36,8 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
     `CustomerData`; pass settings as frozen dataclasses so they hash. It also has
     `start(data, *args, **kwargs)`: begin the work in the background (`ui.background`) and return
     its job key, or None when the result is ready; `label` says what the work is ("Fitting the
-    churn model") while a page waits for it.
+    churn model") while a page waits for it. `prefetch(data, *args, **kwargs)` does the same for
+    work no page waits for yet (it runs after the work pages wait for).
     """
 
     def decorate(func: Callable[..., R]) -> Callable[..., R]:
@@ -73,7 +74,17 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
             background.submit(key, label or func.__qualname__, wrapper, data, *args, **kwargs)
             return key
 
+        def prefetch(data: CustomerData, *args: Any, **kwargs: Any) -> tuple | None:
+            """`start` for a result no page waits for yet (`ui.background.prefetch`): it runs after
+            the fits a page waits for; nothing when `ui.background.PREFETCH` is off."""
+            key = job_key(args, kwargs)
+            if key in _ready(key[1]) or not background.PREFETCH:
+                return None
+            background.submit(key, label or func.__qualname__, wrapper, data, *args, _prefetch=True, **kwargs)
+            return key
+
         wrapper.start = start  # type: ignore[attr-defined]
+        wrapper.prefetch = prefetch  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -60,4 +60,6 @@ def pages_wait_for_their_fits():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(background, "WAIT_S", None)
+        # nothing prefetched for pages a test does not open: it would still run in the next test
+        patch.setattr(background, "PREFETCH", False)
         yield

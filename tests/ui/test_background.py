@@ -76,3 +76,36 @@ def test_a_failed_job_is_done_and_the_caller_computes_it_again():
     background.submit(("t", 5), "Failing", fail)
     assert background.settle([("t", 5)])
     assert background.done(("t", 5)) and background.running(("t", 5)) is None
+
+
+def test_a_fit_a_page_waits_for_runs_before_prefetched_ones_and_prefetches_take_one_slot():
+    gate, ran = threading.Event(), []
+    background.submit(("t", 20), "Prefetched, running", gate.wait, 5, _prefetch=True)
+    time.sleep(0.1)
+    background.submit(("t", 21), "Prefetched, queued", ran.append, "prefetch", _prefetch=True)
+    time.sleep(0.2)
+    # one slot is free, but prefetches use at most MAX_PREFETCH_RUNNING of them
+    assert background.MAX_PREFETCH_RUNNING == 1 and ran == []
+    background.submit(("t", 22), "Wanted", ran.append, "wanted")  # a page waits for this one: it takes the free slot
+    assert background.settle([("t", 22)])
+    assert ran == ["wanted"]
+    gate.set()
+    assert background.settle([("t", 20), ("t", 21)])
+    assert ran == ["wanted", "prefetch"]
+
+
+def test_a_prefetched_fit_a_page_asks_for_goes_first(monkeypatch):
+    monkeypatch.setattr(background, "MAX_RUNNING", 1)  # one at a time: the order they run in is the order they end
+    gate, ran = threading.Event(), []
+    background.submit(("t", 30), "Blocking", gate.wait, 5)
+    time.sleep(0.1)
+    background.submit(("t", 33), "Prefetched", ran.append, "early prefetch", _prefetch=True)
+    background.submit(("t", 34), "Wanted", ran.append, "wanted")
+    background.submit(("t", 35), "Prefetched later", ran.append, "asked for", _prefetch=True)
+    time.sleep(0.05)
+    background.want([("t", 35)])  # the page now on screen waits for it: latest asked first
+    gate.set()
+    deadline = time.monotonic() + 5
+    while len(ran) < 3 and time.monotonic() < deadline:  # only look: `settle` would ask for all of them
+        time.sleep(0.02)
+    assert ran == ["asked for", "wanted", "early prefetch"]
