@@ -19,14 +19,18 @@ other in this run:
   each section timed from its start to the next one's. With a worker process (`--workers 2`,
   the default from 200,000 purchases on two cores) `purchase_model` only builds the fit's
   per-customer rows and sends them; the fits and the clv section run on the worker while this
-  process runs segments, retention_sbg and the churn model (stage `churn_model`), then waits
-  for it (stage `purchase_model_wait`);
+  process runs segments, retention_sbg and the churn model (stage `churn_model`), queues the churn
+  angle's refit at the label's cutoff and the value_by_segment section's per-segment fits behind
+  them, then waits for the fits (stage `purchase_model_wait`); the other sections run here while
+  the worker does those two, and `churn` and `value_by_segment` come last (their stages include
+  any wait for the worker);
 - baseline: the plain lifetimes pipeline: `pandas.read_csv`, `summary_data_from_transaction_data`
   (weekly, day granularity), `BetaGeoFitter`, `GammaGammaFitter` on repeat buyers, and the
   12-month `customer_lifetime_value` (monthly discount 1%).
 
 Printed per stage: CPU seconds (this process and its threads, `time.process_time`), wall
-seconds, and the process's peak resident memory after the stage (`ru_maxrss`). The worker
+seconds, the process's peak resident memory after the stage (`ru_maxrss`) and the peak of the
+process and its worker together during the stage (`both GB`, sampled). The worker
 process's CPU seconds are a row of their own (`worker_process`, from `getrusage(RUSAGE_CHILDREN)`
 once it has finished), so the CPU total counts both processes; its peak memory, and the peak of
 the process and its worker together, are sampled every 0.1 s from /proc. The machine is
@@ -90,6 +94,7 @@ class TreeMemory:
     def __init__(self) -> None:
         self.peak_kb = 0
         self.children_peak_kb = 0
+        self.stage_peak_kb = 0  # since the last `stage_peak`
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -99,7 +104,14 @@ class TreeMemory:
         while not self._stop.wait(0.1):
             children = sum(_rss_kb(child) for child in _children(me))
             self.children_peak_kb = max(self.children_peak_kb, children)
-            self.peak_kb = max(self.peak_kb, _rss_kb(me) + children)
+            both = _rss_kb(me) + children
+            self.peak_kb = max(self.peak_kb, both)
+            self.stage_peak_kb = max(self.stage_peak_kb, both)
+
+    def stage_peak(self) -> float:
+        """The peak of both processes together since the last call, in GB (and start a new stage)."""
+        peak, self.stage_peak_kb = self.stage_peak_kb, 0
+        return peak / 1e6
 
     def stop(self) -> float:
         """Stop sampling; the peak in GB."""
@@ -109,10 +121,12 @@ class TreeMemory:
 
 
 class Stages:
-    """CPU and wall seconds per stage, and the peak memory after it."""
+    """CPU and wall seconds per stage, the peak memory after it, and (with a `TreeMemory`) the peak of
+    the process and its worker together during it."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory: TreeMemory | None = None) -> None:
         self.rows: list[dict] = []
+        self._memory = memory
         self._last = (time.perf_counter(), time.process_time())
 
     def lap(self, stage: str) -> None:
@@ -125,6 +139,8 @@ class Stages:
                 "peak_gb": round(peak_rss_gb(), 2),
             }
         )
+        if self._memory is not None:
+            self.rows[-1]["both_gb"] = round(self._memory.stage_peak(), 2)
         self._last = now
 
 
@@ -168,7 +184,7 @@ def run_ours(path: Path, workers: int | None) -> dict:
     from analytics.reports.report import ReportSettings, build_report, report_workers
 
     memory = TreeMemory()
-    stages = Stages()
+    stages = Stages(memory)
     data = load_files([(path.name, path.read_bytes())])
     stages.lap("load_files")
     running = ["report_data"]
@@ -247,12 +263,15 @@ def run_child(kind: str, path: Path, workers: int | None = None) -> dict:
 
 def table(title: str, result: dict) -> str:
     rows = result["stages"]
-    lines = [title, f"  {'stage':<16}{'cpu s':>9}{'wall s':>9}{'peak GB':>9}"]
+    both = any("both_gb" in row for row in rows)
+    head = f"  {'stage':<20}{'cpu s':>9}{'wall s':>9}{'peak GB':>9}" + (f"{'both GB':>9}" if both else "")
+    lines = [title, head]
     for row in rows:
-        lines.append(f"  {row['stage']:<16}{row['cpu_s']:>9.1f}{row['wall_s']:>9.1f}{row['peak_gb']:>9.2f}")
+        line = f"  {row['stage']:<20}{row['cpu_s']:>9.1f}{row['wall_s']:>9.1f}{row['peak_gb']:>9.2f}"
+        lines.append(line + (f"{row['both_gb']:>9.2f}" if "both_gb" in row else ""))
     cpu = sum(r["cpu_s"] for r in rows)
     wall = sum(r["wall_s"] for r in rows)
-    lines.append(f"  {'total':<16}{cpu:>9.1f}{wall:>9.1f}{max(r['peak_gb'] for r in rows):>9.2f}")
+    lines.append(f"  {'total':<20}{cpu:>9.1f}{wall:>9.1f}{max(r['peak_gb'] for r in rows):>9.2f}")
     if "tree_peak_gb" in result:
         lines.append(
             f"  {result['workers']} process(es); peak memory of the process and its worker together: "

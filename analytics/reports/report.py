@@ -14,7 +14,7 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -630,8 +630,10 @@ def _fit_on_worker(split: Any, summary: pd.DataFrame, settings: Any) -> tuple[An
 
     _KEPT_ON_WORKER.clear()
     analysis = analyse_summaries(split, summary, settings)
-    _KEPT_ON_WORKER["analysis"] = analysis
-    return fitted_rows(analysis, summary), section_from_analysis(analysis, settings)
+    packed, section = fitted_rows(analysis, summary), section_from_analysis(analysis, settings)
+    # kept for the jobs behind: its choice, models and per-customer values (not the holdout's rows)
+    _KEPT_ON_WORKER["analysis"] = replace(analysis, comparison=packed.analysis.comparison)
+    return packed, section
 
 
 def _segments_on_worker(labels: dict[str, tuple[str, np.ndarray, np.ndarray]]) -> dict[str, Any]:
@@ -686,6 +688,7 @@ def _fit_purchase_models(
     it themselves).
     """
     from analytics.business.value import purchase_analysis, remember_purchase_analysis
+    from analytics.engine.parallel import release_memory
     from analytics.reports.sections.clv import fit_arguments, fit_inputs, with_rows
 
     clv = clv_settings(settings)
@@ -716,6 +719,8 @@ def _fit_purchase_models(
     except Exception:  # the sections fit here and report the failure themselves
         return jobs
     remember_purchase_analysis(data, clv, with_rows(fitted, split, summary))
+    del fitted
+    release_memory()  # the result's pipe buffer and unpacked copies
     return jobs
 
 
