@@ -92,7 +92,11 @@ def session_memory(path: Path) -> dict:
 
     from streamlit.testing.v1 import AppTest
 
-    from ui import state
+    from ui import background, state
+
+    # the Data page alone: the fits it starts for the other pages (ui.prefetch) would still be
+    # growing the process while it is measured
+    background.PREFETCH = False
 
     def resident_mib() -> float:  # Linux: the resident set of this process now
         gc.collect()
