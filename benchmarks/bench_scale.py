@@ -79,12 +79,25 @@ def _rss_kb(pid: int) -> int:
         return 0
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read()
+    except OSError:
+        return b""
+
+
 def _children(pid: int) -> list[int]:
+    """The child processes of `pid`, except forks that have not yet run another program: a library
+    starting a command (e.g. `lscpu` to count cores) forks or vforks first, and until its exec the child
+    shows the parent's resident pages, which it shares; summing them would count the parent twice."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as children:
-            return [int(child) for child in children.read().split()]
+            found = [int(child) for child in children.read().split()]
     except OSError:
         return []
+    own = _cmdline(pid)
+    return [child for child in found if _cmdline(child) != own]
 
 
 class TreeMemory:

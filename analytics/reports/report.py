@@ -827,7 +827,7 @@ def build_report(
         JSON-ready: ``version``, ``settings``, ``data`` (the cleaning report), one key per
         section, and ``reasons``. The keys are a stable contract (README.md, "Report schema").
     """
-    from analytics.engine.parallel import WorkerProcess
+    from analytics.engine.parallel import WorkerProcess, release_memory
 
     settings = settings or ReportSettings()
     sections = SECTIONS if sections is None else sections
@@ -864,6 +864,8 @@ def build_report(
                 results[name] = None
                 reasons[name] = f"Internal error in the {name} section ({type(exc).__name__}: {exc})."
                 logger.warning("warning: %s", reasons[name])
+            if worker.active:  # both processes hold their working sets at once: give back what is freed
+                release_memory()
 
         def run_early() -> None:
             """While the worker fits: the sections that do not need the fit, and the churn model."""
@@ -880,6 +882,7 @@ def build_report(
                 # the sections' shared churn fit, kept for them (a failure: they meet it again and say so)
                 with contextlib.suppress(Exception):
                     churn_analysis(data, ChurnSettings())
+                release_memory()  # the churn fit's working set, before the worker's result arrives
             if progress:
                 progress(WAIT_FOR_FIT)
 
