@@ -102,6 +102,12 @@ def _end_turn(job: Job) -> None:
         _turns.notify_all()
 
 
+def _release_heap() -> None:
+    from analytics.data.io import release_heap_memory
+
+    release_heap_memory()
+
+
 def want(keys: Sequence[Hashable]) -> None:
     """A page waits for these jobs now: they run before any other queued job (the latest asked for first)."""
     now = time.monotonic()
@@ -152,6 +158,7 @@ def submit(
             with _lock:
                 if _jobs.get(key) is job:
                     del _jobs[key]
+            _release_heap()  # the fit's freed scratch back to the system (ui.frame.release_memory)
 
     thread = threading.Thread(target=run, name=f"keepwise-fit-{label[:30]}", daemon=True)
     ctx = get_script_run_ctx()

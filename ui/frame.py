@@ -6,6 +6,7 @@ import contextlib
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,14 +34,32 @@ K_DEEP_LINK = "_deep_link"
 K_FRAMED = "_framed_once"
 
 
+#: A run longer than this (seconds) hands its freed scratch memory back (`release_memory`).
+LONG_RUN_S = 1.0
+
+
 def frame_started() -> None:
     """Called by app.py before it runs the page."""
     _FRAME.active = True
+    _FRAME.started = time.monotonic()
     st.session_state[K_FRAMED] = True
 
 
 def frame_finished() -> None:
     _FRAME.active = False
+    if time.monotonic() - getattr(_FRAME, "started", time.monotonic()) > LONG_RUN_S:
+        release_memory()  # a run that fitted or aggregated something (a slider move stays cheap)
+
+
+def release_memory() -> None:
+    """Hand the C heap's freed pages back to the operating system after long work (a fit, a page's first run).
+
+    glibc keeps the scratch a fit frees for reuse: after Home's fits on a 300k-customer upload the
+    process held 889 MiB more than before the upload, 464 MiB once trimmed (`malloc_trim`).
+    """
+    from analytics.data.io import release_heap_memory
+
+    release_heap_memory()
 
 
 def forward_deep_link() -> None:
