@@ -249,7 +249,10 @@ def purchase_model_view(data: CustomerData, analysis: Any, settings: ReportSetti
     if data.has_transactions and analysis.source == "purchases":
         try:
             clv = purchase_analysis(data, clv_settings(settings))
-            return clv.customers["p_alive"].rename(index=str), clv.selected
+            p_alive = clv.customers["p_alive"]
+            if pd.api.types.infer_dtype(p_alive.index, skipna=False) != "string":  # ids as text (C-speed check)
+                p_alive = p_alive.rename(index=str)
+            return p_alive, clv.selected
         except DataError:
             pass
     return None, "pareto_nbd"
