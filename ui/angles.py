@@ -40,8 +40,3 @@ def start_angles(data: CustomerData) -> tuple | None:
     On a purchase log the purchase model is refitted at the churn label's cutoff, minutes for a
     Pareto/NBD on a large upload: the page shows what it is doing meanwhile instead of blocking."""
     return _angles.start(data, models.churn_settings(), models.clv_settings())  # type: ignore[attr-defined]
-
-
-def prefetch_angles(data: CustomerData) -> None:
-    """`start_angles` for a page not open yet (`ui.models.prefetch`)."""
-    _angles.prefetch(data, models.churn_settings(), models.clv_settings())  # type: ignore[attr-defined]

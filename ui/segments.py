@@ -92,21 +92,15 @@ def start_whatif_summary(data: CustomerData, settings: WhatIfSettings) -> tuple 
     return _whatif_summary.start(data, settings, business_kind(data).kind, models.clv_settings())  # type: ignore[attr-defined]
 
 
-def prefetch_segments(
-    data: CustomerData, *, with_personas: bool = False, with_whatif: bool = False, by_segment: bool = False
-) -> None:
-    """Start what Segments and Home wait for before they are opened (`ui.prefetch`): the personas,
-    the default what-if (Home) and the per-segment fits of the attribute Segments shows first."""
+def prefetch_segments(data: CustomerData, *, with_personas: bool = False, with_whatif: bool = False) -> None:
+    """Start what Segments and Home wait for before they are opened (`ui.prefetch`): the personas and
+    the default what-if (Home)."""
     if with_personas:
         personas.prefetch(data)  # type: ignore[attr-defined]
     if with_whatif:
         from ui.kind import business_kind
 
         _whatif_summary.prefetch(data, WhatIfSettings(), business_kind(data).kind, models.clv_settings())  # type: ignore[attr-defined]
-    if by_segment:
-        names = segment_attribute_names(data)
-        if names:
-            segment_models.prefetch(data, next(iter(names)), models.clv_settings())  # type: ignore[attr-defined]
 
 
 @per_dataset(max_entries=12, label="Fitting the purchase model and the retention curve for each segment")
