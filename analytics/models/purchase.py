@@ -309,7 +309,11 @@ class _PairwiseParetoNBDFitter(ParetoNBDFitter):
         if np.any(params <= 0.0):
             return np.inf
         ll = _pareto_log_likelihood(params, self._pieces)
-        return -(weights * ll).sum() / weights.mean() + penalizer_coef * np.sum(params**2)
+        total = -(weights * ll).sum() / weights.mean() + penalizer_coef * np.sum(params**2)
+        # Where 2F1 overflows in both forms the log-likelihood reads +inf (or NaN): not a better fit
+        # but a point the formula cannot evaluate. Refused like a non-positive parameter, or
+        # Nelder-Mead chases it until its iteration limit (minutes on a 10,000-customer log).
+        return total if np.isfinite(total) else np.inf
 
 
 def _log_hyp2f1_euler(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -193,6 +193,29 @@ def test_pareto_guard_refuses_runaway_parameters_and_the_fit_falls_back_on_nelde
         assert guarded.params_[k] == nelder_mead.params_[k], k
 
 
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_nelder_mead_objective_refuses_points_where_the_likelihood_cannot_be_evaluated(monkeypatch, bad):
+    """Where 2F1 overflows the per-customer log-likelihood reads +inf or NaN; the objective must call
+    that point infinitely bad (as a negative parameter), not infinitely good: on a 10,000-customer log
+    Nelder-Mead chased such a point until its iteration limit (minutes)."""
+    tr = Triples.from_summary(summary("cdnow"))
+    fitter = _PairwiseParetoNBDFitter()
+    fitter._pieces = _pareto_pieces(tr, 1.0 / tr.T.max())
+    args = (tr.frequency, tr.recency, tr.T, tr.weights, 0.0)
+    params = np.array([0.55, 10.58, 0.61, 11.67]) / np.array([1, tr.T.max(), 1, tr.T.max()])
+    finite = fitter._negative_log_likelihood(params, *args)
+    assert np.isfinite(finite)  # the objective at the published optimum, in lifetimes' scaled time
+    real = purchase_module._pareto_log_likelihood
+
+    def overflowing(theta, pieces):
+        ll = real(theta, pieces)
+        ll[0] = bad
+        return ll
+
+    monkeypatch.setattr(purchase_module, "_pareto_log_likelihood", overflowing)
+    assert fitter._negative_log_likelihood(params, *args) == np.inf
+
+
 @pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo, ParetoNBD])
 def test_warm_start_reaches_the_cold_fits_optimum(model):
     """A fit started from another date's parameters (CDNOW: its first 39 weeks' customers refitted on
