@@ -73,10 +73,7 @@ class LastResult(Generic[T]):
         T or None
             The result, or None when the entry is for another object or key (or there is none).
         """
-        with self._lock:
-            if self._owner is not None and self._owner() is owner and self._key == key:
-                return self._value
-        return None
+        return self._lookup(owner, key)[1]
 
     def put(self, owner: object, key: Hashable, value: T) -> None:
         """Remember `value` as the result for `owner` and `key` (replacing the entry).
@@ -117,9 +114,9 @@ class LastResult(Generic[T]):
         T
             The result.
         """
-        with self._lock:
-            if self._owner is not None and self._owner() is owner and self._key == key:
-                return self._value  # type: ignore[return-value]
+        found, remembered = self._lookup(owner, key)
+        if found:
+            return remembered  # type: ignore[return-value]
         value = compute()
         self.put(owner, key, value)
         return value
@@ -128,6 +125,13 @@ class LastResult(Generic[T]):
         """Forget the entry."""
         with self._lock:
             self._owner, self._key, self._value = None, None, None
+
+    def _lookup(self, owner: object, key: Hashable) -> tuple[bool, T | None]:
+        """(True, result) when the entry is for this very object and an equal key, else (False, None)."""
+        with self._lock:
+            if self._owner is not None and self._owner() is owner and self._key == key:
+                return True, self._value
+        return False, None
 
     def _forget(self, dead: weakref.ref) -> None:
         """Drop the entry (and its result) when its object is garbage-collected."""
