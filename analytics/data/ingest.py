@@ -228,6 +228,20 @@ def load_files(
     DataError
         With one sentence naming the cause and the fix, for files that cannot be used.
     """
+    # read in a function of its own: no local name keeps a raw table (its Arrow cells, 0.8 GB at
+    # 10M purchases) alive past `del tables`, when the freed memory is handed back
+    tables = _read_files(files, mappings, sheet)
+    label = name or " + ".join(file_name for file_name, _ in files)
+    data = build_dataset(tables, name=label, today=today)
+    del tables  # the raw cells
+    release_read_memory()
+    return data
+
+
+def _read_files(
+    files: Sequence[tuple[str, bytes]], mappings: Sequence[ColumnMapping | None] | None, sheet: str | None
+) -> list[LoadedTable]:
+    """Each file read with its guessed mapping, or the caller's mapping at the same position."""
     tables = []
     for i, (file_name, content) in enumerate(files):
         table = read_and_guess(file_name, content, sheet=sheet)
@@ -235,11 +249,7 @@ def load_files(
         if chosen is not None:
             table = LoadedTable(raw=table.raw, mapping=chosen)
         tables.append(table)
-    label = name or " + ".join(file_name for file_name, _ in files)
-    data = build_dataset(tables, name=label, today=today)
-    del tables  # the raw cells
-    release_read_memory()
-    return data
+    return tables
 
 
 def release_read_memory() -> None:

@@ -410,3 +410,30 @@ def test_cdnow_sample_keeps_its_same_day_orders():
     data = load_demo("cdnow_sample")
     report = data.reports[0]
     assert (report.rows_read, report.rows_used, report.possible_duplicates) == (6919, 6919, 21)
+
+
+def test_raw_tables_are_freed_before_their_memory_is_returned(monkeypatch):
+    """load_files hands the read's memory back (`release_read_memory`) once nothing holds a raw table:
+    a raw table still referenced then (e.g. by a loop variable) keeps its cells, 0.8 GB at 10M rows."""
+    import gc
+    import weakref
+
+    from analytics.data import ingest
+
+    raws: list[weakref.ref] = []
+    alive_at_release: list[int] = []
+    read = ingest.read_and_guess
+
+    def read_and_watch(*args, **kwargs):
+        table = read(*args, **kwargs)
+        raws.append(weakref.ref(table.raw.frame))
+        return table
+
+    def release_and_count() -> None:
+        gc.collect()
+        alive_at_release.append(sum(ref() is not None for ref in raws))
+
+    monkeypatch.setattr(ingest, "read_and_guess", read_and_watch)
+    monkeypatch.setattr(ingest, "release_read_memory", release_and_count)
+    load_files([("orders.csv", csv_bytes(CLEAN_ROWS))], today=TODAY)
+    assert raws and alive_at_release == [0]
