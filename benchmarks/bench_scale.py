@@ -30,7 +30,8 @@ other in this run:
 
 Printed per stage: CPU seconds (this process and its threads, `time.process_time`), wall
 seconds, the process's peak resident memory after the stage (`ru_maxrss`) and the peak of the
-process and its worker together during the stage (`both GB`, sampled). The worker
+process and its worker together during the stage (`both GB`, sampled), and each one's own peak during
+the stage (`main GB`, `worker GB`; they may fall at different moments). The worker
 process's CPU seconds are a row of their own (`worker_process`, from `getrusage(RUSAGE_CHILDREN)`
 once it has finished), so the CPU total counts both processes; its peak memory, and the peak of
 the process and its worker together, are sampled every 0.1 s from /proc. The machine is
@@ -108,6 +109,8 @@ class TreeMemory:
         self.peak_kb = 0
         self.children_peak_kb = 0
         self.stage_peak_kb = 0  # since the last `stage_peak`
+        self.stage_main_kb = 0  # this process alone, since the last `stage_peak`
+        self.stage_worker_kb = 0  # its children alone, since the last `stage_peak`
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -116,15 +119,20 @@ class TreeMemory:
         me = os.getpid()
         while not self._stop.wait(0.1):
             children = sum(_rss_kb(child) for child in _children(me))
+            main = _rss_kb(me)
             self.children_peak_kb = max(self.children_peak_kb, children)
-            both = _rss_kb(me) + children
+            both = main + children
             self.peak_kb = max(self.peak_kb, both)
             self.stage_peak_kb = max(self.stage_peak_kb, both)
+            self.stage_main_kb = max(self.stage_main_kb, main)
+            self.stage_worker_kb = max(self.stage_worker_kb, children)
 
-    def stage_peak(self) -> float:
-        """The peak of both processes together since the last call, in GB (and start a new stage)."""
-        peak, self.stage_peak_kb = self.stage_peak_kb, 0
-        return peak / 1e6
+    def stage_peak(self) -> tuple[float, float, float]:
+        """The peaks since the last call, in GB, of both processes together, this process alone and
+        its worker alone (each process's own peak may fall at another moment); starts a new stage."""
+        peaks = (self.stage_peak_kb, self.stage_main_kb, self.stage_worker_kb)
+        self.stage_peak_kb = self.stage_main_kb = self.stage_worker_kb = 0
+        return peaks[0] / 1e6, peaks[1] / 1e6, peaks[2] / 1e6
 
     def stop(self) -> float:
         """Stop sampling; the peak in GB."""
@@ -153,7 +161,8 @@ class Stages:
             }
         )
         if self._memory is not None:
-            self.rows[-1]["both_gb"] = round(self._memory.stage_peak(), 2)
+            both, main, worker = self._memory.stage_peak()
+            self.rows[-1].update(both_gb=round(both, 2), main_gb=round(main, 2), worker_gb=round(worker, 2))
         self._last = now
 
 
@@ -277,11 +286,14 @@ def run_child(kind: str, path: Path, workers: int | None = None) -> dict:
 def table(title: str, result: dict) -> str:
     rows = result["stages"]
     both = any("both_gb" in row for row in rows)
-    head = f"  {'stage':<20}{'cpu s':>9}{'wall s':>9}{'peak GB':>9}" + (f"{'both GB':>9}" if both else "")
+    head = f"  {'stage':<20}{'cpu s':>9}{'wall s':>9}{'peak GB':>9}"
+    head += f"{'both GB':>9}{'main GB':>9}{'worker GB':>10}" if both else ""
     lines = [title, head]
     for row in rows:
         line = f"  {row['stage']:<20}{row['cpu_s']:>9.1f}{row['wall_s']:>9.1f}{row['peak_gb']:>9.2f}"
-        lines.append(line + (f"{row['both_gb']:>9.2f}" if "both_gb" in row else ""))
+        if "both_gb" in row:
+            line += f"{row['both_gb']:>9.2f}{row['main_gb']:>9.2f}{row['worker_gb']:>10.2f}"
+        lines.append(line)
     cpu = sum(r["cpu_s"] for r in rows)
     wall = sum(r["wall_s"] for r in rows)
     lines.append(f"  {'total':<20}{cpu:>9.1f}{wall:>9.1f}{max(r['peak_gb'] for r in rows):>9.2f}")
