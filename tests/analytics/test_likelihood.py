@@ -7,9 +7,11 @@ import functools
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 
+import analytics.models.likelihood as likelihood_module
 import analytics.models.purchase as purchase_module
 from analytics.models.btyd import simulate_transactions, summarize_customers
 from analytics.models.likelihood import (
@@ -183,7 +185,7 @@ def test_pareto_guard_refuses_runaway_parameters_and_the_fit_falls_back_on_nelde
     def runs_away(theta, *args):
         return pareto_nbd_guarded_objective(theta + 2 * PARETO_LOG_BOUND, *args)
 
-    monkeypatch.setattr(purchase_module, "pareto_nbd_guarded_objective", runs_away)
+    monkeypatch.setattr(likelihood_module, "pareto_nbd_guarded_objective", runs_away)
     guarded = ParetoNBD().fit_triples(tr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -245,3 +247,40 @@ def test_a_failing_warm_start_falls_back_on_the_cold_fit(monkeypatch):
     monkeypatch.setattr(BetaGeo, "fit_triples", fails_when_warm)
     warm = BetaGeo().fit(s, warm_start=cold)
     assert warm.params_ == cold.params_
+
+
+def _one_dropout_rate(n_customers: int, seed: int) -> pd.DataFrame:
+    """A Pareto/NBD log whose customers all drop out at one rate (0.024 a week): gamma(0.8, 2.6)
+    purchase rates, exponential lifetimes, ages of 30-100 weeks."""
+    rng = np.random.default_rng(seed)
+    rates = rng.gamma(0.8, 1 / 2.6, n_customers)
+    lifetimes = rng.exponential(1 / 0.024, n_customers)
+    ages = rng.uniform(30, 100, n_customers).round()
+    rows = []
+    for rate, life, age in zip(rates, lifetimes, ages):
+        end = min(life, age)
+        times = np.sort(rng.uniform(0, end, rng.poisson(rate * end)))
+        rows.append((len(times), float(np.floor(times[-1])) if len(times) else 0.0, age))
+    return pd.DataFrame(rows, columns=["frequency", "recency", "T"]).assign(monetary_value=0.0)
+
+
+def test_pareto_fit_on_a_ridge_stops_at_the_edge_of_what_2f1_can_evaluate():
+    # One dropout rate for everyone: the likelihood keeps rising as s and beta grow together until
+    # 2F1 is NaN. Nelder-Mead (the fallback before) stopped far below the best computable fit.
+    summary = _one_dropout_rate(3000, 2)
+    tr = Triples.from_summary(summary)
+    nelder_mead = _PairwiseParetoNBDFitter(penalizer_coef=0.0).fit_triples(tr, np.ones(4))
+    fitted = ParetoNBD(time_unit="W").fit(summary)
+    assert len(fitted.notes_) == 1 and "can still be evaluated" in fitted.notes_[0]
+    assert "0.0258 per week" in fitted.notes_[0]  # s / beta: the one dropout rate (0.024 simulated)
+    assert fitted.params_["s"] == pytest.approx(32.383, rel=1e-3)
+    assert fitted.log_likelihood_ == pytest.approx(-55776.460, abs=1e-2)
+    nm_params = np.array([nelder_mead.params_[k] for k in ParetoNBD.param_names])
+    assert fitted.log_likelihood_ > fitted._log_likelihood(tr, nm_params) + 40  # -55818.90 there
+    # r and alpha are at their best given the edge: the gradient there is flat in them
+    scale = 1.0 / tr.T.max()
+    theta = np.log(
+        [fitted.params_["r"], fitted.params_["alpha"] * scale, fitted.params_["s"], fitted.params_["beta"] * scale]
+    )
+    grad = pareto_nbd_objective(theta, _pareto_pieces(tr, scale), 0.0, tr.weights.sum())[1]
+    assert np.abs(grad[:2]).max() < 1e-6
