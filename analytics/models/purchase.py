@@ -380,20 +380,13 @@ class PurchaseModel:
         self.penalizer = penalizer
 
     # -- fitting ----------------------------------------------------------------------------
-    def fit(self, summary: pd.DataFrame, *, warm_start: PurchaseModel | None = None) -> PurchaseModel:
+    def fit(self, summary: pd.DataFrame) -> PurchaseModel:
         """Fit to a per-customer summary by maximum likelihood.
 
         Parameters
         ----------
         summary : pd.DataFrame
             `summarize_customers` output (frequency, recency, T, monetary_value).
-        warm_start : PurchaseModel, optional
-            A fitted model of the same kind and time unit (e.g. the same customers' fit at another
-            date, or all customers' fit for a segment) whose parameters start the optimiser. It
-            saves iterations; the estimate is the same optimum within the optimiser's tolerance
-            (BG models: parameters within a few 1e-6 relative of a cold start on CDNOW and a 300k
-            log, log-likelihood within 1e-9), not bit for bit. When the warm-started fit fails, the fit is run again from lifetimes'
-            start, so it never fails where a cold fit succeeds.
 
         Returns
         -------
@@ -402,15 +395,7 @@ class PurchaseModel:
         """
         unit_days(self.time_unit)
         _summary_unit(summary, self.time_unit)
-        tr = Triples.from_summary(summary)
-        if warm_start is not None:
-            if type(warm_start) is not type(self) or getattr(warm_start, "time_unit_", None) != self.time_unit:
-                raise ValueError(f"warm_start must be a fitted {type(self).__name__} in {self.time_unit!r} periods.")
-            try:
-                return self.fit_triples(tr, initial=warm_start._initial_point(tr))
-            except DataError:
-                pass  # e.g. started on a ridge: the cold fit below decides, as without a warm start
-        return self.fit_triples(tr)
+        return self.fit_triples(Triples.from_summary(summary))
 
     def fit_triples(self, tr: Triples, *, initial: np.ndarray | None = None, retry: bool = True) -> PurchaseModel:
         """Fit to distinct triples with counts.
@@ -420,7 +405,7 @@ class PurchaseModel:
         tr : Triples
             Distinct (frequency, recency, T) with counts.
         initial : np.ndarray, optional
-            Warm start for the optimiser (fitter space).
+            Starting point for the optimiser (fitter space; `_refit` starts from this fit).
         retry : bool, default True
             Try other starting points when the first fit does not converge.
 

@@ -218,37 +218,6 @@ def test_nelder_mead_objective_refuses_points_where_the_likelihood_cannot_be_eva
     assert fitter._negative_log_likelihood(params, *args) == np.inf
 
 
-@pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo, ParetoNBD])
-def test_warm_start_reaches_the_cold_fits_optimum(model):
-    """A fit started from another date's parameters (CDNOW: its first 39 weeks' customers refitted on
-    the whole history) ends at the cold fit's optimum within the optimiser's tolerance."""
-    s = summary("cdnow")
-    early = s[s["T"] > 39].assign(T=lambda f: f["T"] - 39)  # another summary of other ages
-    early = early.assign(recency=early["recency"].clip(upper=early["T"]))
-    start = model().fit(early)
-    cold, warm = model().fit(s), model().fit(s, warm_start=start)
-    for k in cold.param_names:
-        assert warm.params_[k] == pytest.approx(cold.params_[k], rel=5e-6), k  # BFGS stops at gradient 1e-7
-    assert warm.log_likelihood_ == pytest.approx(cold.log_likelihood_, rel=1e-9)
-    with pytest.raises(ValueError, match="warm_start must be a fitted"):
-        model().fit(s, warm_start=(ParetoNBD if model is not ParetoNBD else BetaGeo)().fit(s))
-
-
-def test_a_failing_warm_start_falls_back_on_the_cold_fit(monkeypatch):
-    s = summary("simulated")
-    cold = BetaGeo().fit(s)
-    original = BetaGeo.fit_triples
-
-    def fails_when_warm(self, tr, *, initial=None, retry=True):
-        if initial is not None:
-            raise purchase_module.DataError("did not converge")
-        return original(self, tr, initial=initial, retry=retry)
-
-    monkeypatch.setattr(BetaGeo, "fit_triples", fails_when_warm)
-    warm = BetaGeo().fit(s, warm_start=cold)
-    assert warm.params_ == cold.params_
-
-
 def _one_dropout_rate(n_customers: int, seed: int) -> pd.DataFrame:
     """A Pareto/NBD log whose customers all drop out at one rate (0.024 a week): gamma(0.8, 2.6)
     purchase rates, exponential lifetimes, ages of 30-100 weeks."""

@@ -80,28 +80,6 @@ def report_section(data: CustomerData, settings: ClvSettings | None = None, fitt
     return section
 
 
-def report_section_from_summaries(
-    split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSettings | None = None
-) -> dict:
-    """The `clv` section from per-customer rows alone (e.g. computed in a database); same keys.
-
-    Parameters
-    ----------
-    split : HoldoutSplit
-        Calibration summary with holdout counts (`days` is not needed).
-    summary : pd.DataFrame
-        Per-customer summary to the holdout end.
-    settings : ClvSettings, optional
-
-    Returns
-    -------
-    dict
-        The section, same keys as `report_section`.
-    """
-    s = ClvSettings() if settings is None else settings
-    return section_from_analysis(analyse_summaries(split, summary, s), s)
-
-
 def fit_inputs(data: CustomerData, settings: ClvSettings) -> tuple[HoldoutSplit, pd.DataFrame]:
     """The per-customer rows `analyse_clv` fits on: its calibration/holdout split and summary.
 
