@@ -7,6 +7,13 @@ plain `pandas.read_csv` with type inference on the same file in the same run (th
     python benchmarks/bench_ingest.py [--rows 1000000]
     python benchmarks/bench_ingest.py --session benchmarks/out/scale_300000.csv
 
+`--file FILE --before CHECKOUT` measures `load_files` on FILE (e.g. benchmarks/out/scale_2000000.csv)
+with this checkout and with another one (e.g. a `git worktree` at the commit before a change),
+alternating fresh processes (`--repeat` times each), and checks that both give the same cleaned
+frame and report (a SHA-256 of every cell in order, and the exclusions):
+
+    python benchmarks/bench_ingest.py --file benchmarks/out/scale_2000000.csv --before ../base --repeat 2
+
 `--session FILE` measures instead what one app session holds once FILE is uploaded: the growth of
 this process's resident memory (after a garbage collection) when an AppTest session that ran the
 app on the demo data is given the upload and opens the Data page, which builds the dataset and
@@ -26,9 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the checkout whose `analytics` is measured: this one, or the one after --code (see `before_after`)
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]) if "--code" in sys.argv else Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(CODE))
 
-from analytics.data.ingest import load_files
+from analytics.data.ingest import load_files  # noqa: E402 (after choosing the checkout)
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -55,6 +64,64 @@ def make_csv(rows: int, seed: int = 7) -> Path:
     path = OUT / f"purchases_{rows}.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+def load_once(path: Path) -> dict:
+    """`load_files` on `path` in this process: wall and CPU seconds, peak RSS, and a digest of the result."""
+    import hashlib
+
+    content = path.read_bytes()
+    start, cpu = time.perf_counter(), time.process_time()
+    data = load_files([(path.name, content)], today=pd.Timestamp("2026-01-01"))
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tx = data.transactions
+    digest = hashlib.sha256()
+    for column in tx.columns:  # every cell, in order, with the column's name and dtype
+        digest.update(f"{column}:{tx[column].dtype}".encode())
+        digest.update(pd.util.hash_pandas_object(tx[column], index=False).to_numpy().tobytes())
+    report = data.reports[0]
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "peak_mib": peak,
+        "digest": digest.hexdigest()[:16],
+        "rows_read": report.rows_read,
+        "rows_used": report.rows_used,
+        "excluded": [(e.reason, e.rows, list(e.examples)) for e in report.excluded],
+        "notes": list(report.notes),
+    }
+
+
+def before_after(path: Path, before: Path, repeat: int) -> None:
+    """Alternate fresh processes of this checkout and `before` on `path`; print times and check results."""
+    here = Path(__file__).resolve()
+    runs: dict[str, list[dict]] = {"before": [], "after": []}
+    for _ in range(repeat):
+        for label, code in (("before", Path(before).resolve()), ("after", here.parent.parent)):
+            out = subprocess.run(
+                [sys.executable, str(here), "--load-once", str(path.resolve()), "--code", str(code)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"file: {path.name}, {path.stat().st_size / 2**20:.0f} MiB; load_files, {repeat} fresh process(es) each")
+    for label, results in runs.items():
+        for r in results:
+            print(
+                f"  {label:<7} wall {r['seconds']:6.2f} s  cpu {r['cpu_seconds']:6.2f} s  peak RSS {r['peak_mib']:6.0f} MiB"
+                f"  rows {r['rows_read']:,} = {r['rows_used']:,} + {r['rows_read'] - r['rows_used']:,}  {r['digest']}"
+            )
+    best = {label: min(r["seconds"] for r in results) for label, results in runs.items()}
+    cpu = {label: min(r["cpu_seconds"] for r in results) for label, results in runs.items()}
+    print(
+        f"best wall: before {best['before']:.2f} s, after {best['after']:.2f} s (x{best['before'] / best['after']:.2f}); "
+        f"cpu: before {cpu['before']:.2f} s, after {cpu['after']:.2f} s (x{cpu['before'] / cpu['after']:.2f})"
+    )
+    keys = ("digest", "rows_read", "rows_used", "excluded", "notes")
+    same = all({k: r[k] for k in keys} == {k: runs["before"][0][k] for k in keys} for rs in runs.values() for r in rs)
+    print("same cleaned frame and report:", "yes" if same else "NO")
 
 
 def run_variant(variant: str, path: Path) -> dict:
@@ -129,7 +196,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--variant", choices=["baseline", "ours"])
     parser.add_argument("--path", type=Path)
+    parser.add_argument("--file", type=Path, help="a CSV to load with this checkout and with --before")
+    parser.add_argument("--before", type=Path, help="another checkout of the repository (the code before a change)")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--load-once", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load_once:
+        print(json.dumps(load_once(args.load_once)))
+        return
+    if args.file:
+        before_after(args.file, args.before, args.repeat)
+        return
     if args.session:
         print(json.dumps(session_memory(args.session)))
         return

@@ -33,6 +33,7 @@ from analytics.data.columns import ColumnMapping
 from analytics.data.io import RawTable, release_arrow_memory
 from analytics.data.parsing import (
     TEXT,
+    Distinct,
     ParsedNumbers,
     distinct,
     flag_share_readable,
@@ -124,18 +125,41 @@ def _row_key(columns: Sequence[str], frame: pd.DataFrame, rows: np.ndarray) -> n
     return key
 
 
-def _date_then_id_order(day_time: np.ndarray, id_rank: np.ndarray) -> np.ndarray:
+def _date_then_id_order(day_time: np.ndarray, id_rank: np.ndarray, stamp_rank: np.ndarray | None = None) -> np.ndarray:
     """The stable order by timestamp, then id rank (`np.lexsort((id_rank, day_time))`) in one sort.
 
     A log holds few distinct timestamps, so they are ranked on their distinct values (one hash
-    pass) and combined with the id rank into one int64 key: one stable sort instead of two
-    (5.0 -> 3.0 CPU s at 10M rows).
+    pass, or `stamp_rank` when the caller has each row's rank already) and combined with the id
+    rank into one int64 key: one stable sort instead of two (5.0 -> 3.0 CPU s at 10M rows).
+    When the rows come sorted by id already (an export grouped by customer), a stable sort by
+    timestamp alone keeps them in id order within each timestamp: with fewer than 65,536
+    distinct timestamps that is numpy's radix sort of 16-bit ranks, O(n) (2.4 -> 0.2 CPU s at
+    10M rows).
     """
-    codes, stamps = pd.factorize(day_time)
-    stamp_rank = np.empty(len(stamps), dtype=np.int64)
-    stamp_rank[np.argsort(stamps, kind="stable")] = np.arange(len(stamps))
-    key = stamp_rank[codes] * (int(id_rank.max(initial=0)) + 1) + id_rank
+    if stamp_rank is None:
+        codes, stamps = pd.factorize(day_time)
+        ranks = np.empty(len(stamps), dtype=np.int64)
+        ranks[np.argsort(stamps, kind="stable")] = np.arange(len(stamps))
+        stamp_rank = ranks[codes]
+    n_ranks = int(stamp_rank.max(initial=0)) + 1
+    if n_ranks <= 1 << 16 and bool(np.all(id_rank[1:] >= id_rank[:-1])):
+        return np.argsort(stamp_rank.astype(np.uint16), kind="stable")
+    key = stamp_rank.astype(np.int64) * (int(id_rank.max(initial=0)) + 1) + id_rank
     return np.argsort(key, kind="stable")
+
+
+def _stamp_ranks(stamps: np.ndarray, cells: Distinct | None) -> np.ndarray | None:
+    """Per row, the rank of its timestamp among the column's timestamps (equal ones share a rank).
+
+    Ranked on the date column's distinct cells (`cells`, each cell's timestamp scattered from its
+    rows) instead of hashing every row's timestamp; None for a column of native dates.
+    """
+    if cells is None:
+        return None
+    per_cell = np.zeros(len(cells.counts), dtype=np.int64)
+    per_cell[cells.codes] = stamps
+    _, cell_rank = np.unique(per_cell, return_inverse=True)
+    return cell_rank.astype(np.int64)[cells.codes]
 
 
 def _same_stamp_and_id(order: np.ndarray, stamps: np.ndarray, id_codes: np.ndarray) -> np.ndarray:
@@ -255,7 +279,12 @@ def clean_transactions(
     release_arrow_memory()  # parsing scratch, before the output columns are built
     candidates = np.flatnonzero(ex.kept)
     stamps = dates.values.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    by_date_then_id = candidates[_date_then_id_order(stamps[candidates], ids.rank[candidates])]
+    stamp_rank = _stamp_ranks(stamps, distinct(frame[roles[s.ORDER_DATE]]))
+    by_date_then_id = candidates[
+        _date_then_id_order(
+            stamps[candidates], ids.rank[candidates], None if stamp_rank is None else stamp_rank[candidates]
+        )
+    ]
     mapped = [roles[r] for r in (s.CUSTOMER_ID, s.ORDER_DATE, s.AMOUNT, s.QUANTITY) if r in roles]
     duplicates = _exact_duplicates(
         frame,
@@ -281,7 +310,8 @@ def clean_transactions(
             s.CUSTOMER_ID: customers[customer_codes],
             s.ORDER_DATE: dates.values.to_numpy(dtype="datetime64[ns]")[order],
             s.AMOUNT: np.asarray(amount, dtype="float64")[order],
-        }
+        },
+        copy=False,  # the columns are new arrays already: not copied again into one block per dtype
     )
     if order_text is not None:
         out[s.ORDER_ID] = _order_ids(frame[roles[s.ORDER_ID]], order_text, order)
@@ -483,8 +513,10 @@ def _customer_ids(values: pd.Series, column: str, notes: list[str]) -> _Customer
     if found is None:
         codes, uniques, rank = _text_factors(_normalise_ids(to_text(values), column, notes))
         return _CustomerIds(values=uniques, codes=codes, rank=rank)
-    per_value = _normalise_ids(to_text(found.values), column, notes)
-    codes, uniques, rank = _text_factors(per_value)
+    text = to_text(found.values)
+    per_value = _normalise_ids(text, column, notes)
+    same = _factors_of_distinct_cells(found.values, per_value) if per_value is text else None
+    codes, uniques, rank = same if same is not None else _text_factors(per_value)
     rows = codes[found.codes]
     return _CustomerIds(values=uniques, codes=rows, rank=rank[found.codes])
 
@@ -503,6 +535,28 @@ def _text_factors(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[positions] = np.arange(len(uniques))
     return codes.astype(np.int64), uniques, np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
+
+
+def _factors_of_distinct_cells(cells: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """`_text_factors(ids)` without hashing the ids again, when each id is its cell as written.
+
+    `cells` are a column's distinct cells (`distinct`) and `ids` their ids (`to_text`, NaN where
+    blank). When trimming changed no cell, the ids of the cells that are not blank are those
+    distinct cells themselves: their codes are their positions among them, and their rank comes
+    from sorting the Arrow cells (no Python string is hashed: 0.75 s at 2M customers). None when
+    some cell was trimmed (' C1' and 'C1' are then one id): hash the ids instead.
+    """
+    known = ids.notna().to_numpy(dtype=bool)
+    kept = cells.array._pa_array.filter(pa.array(known))
+    if not pc.all(pc.equal(pc.utf8_trim_whitespace(kept), kept)).as_py() and len(kept):
+        return None
+    codes = np.where(known, np.cumsum(known) - 1, -1).astype(np.int64)
+    uniques = ids.to_numpy(dtype=object)[known]
+    if not len(uniques):  # no id at all
+        return codes, uniques, codes.copy()
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[pc.sort_indices(kept).to_numpy()] = np.arange(len(uniques))
+    return codes, uniques, np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
 
 
 def _order_ids(values: pd.Series, trimmed: pd.Series, rows: np.ndarray) -> pd.arrays.ArrowStringArray:

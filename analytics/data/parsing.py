@@ -119,10 +119,7 @@ def distinct(values: pd.Series) -> Distinct | None:
                 n = len(values)
                 return Distinct(values.reset_index(drop=True), np.arange(n, dtype=np.int32), np.ones(n, dtype=np.int64))
             return hit[1]
-    array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-    encoded = pc.dictionary_encode(array)
-    dictionary = encoded.dictionary
-    indices = encoded.indices
+    dictionary, indices = _encode(chunked)
     if indices.null_count:
         indices = pc.fill_null(indices, len(dictionary))
         dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
@@ -138,6 +135,33 @@ def distinct(values: pd.Series) -> Distinct | None:
     # (remembered without a reference to them, so the entry goes when they do).
     _remember(result.values.array._pa_array, None)
     return result
+
+
+def _encode(chunked: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """(distinct cells in order of first appearance, per row its position): one hash pass.
+
+    A column read by Arrow's CSV reader comes in hundreds of chunks. Arrow's hash kernel encodes
+    them one after the other into ONE dictionary, which every output chunk shares, so the chunks
+    are not first copied into one array (0.45 s and a copy of the column at 10M customer ids).
+    Should the chunks ever come back with dictionaries of their own, the column is combined and
+    encoded as one array instead.
+    """
+    if chunked.num_chunks == 1:
+        encoded = pc.dictionary_encode(chunked.chunk(0))
+        return encoded.dictionary, encoded.indices
+    encoded = pc.dictionary_encode(chunked)
+    if encoded.num_chunks == 0:
+        return pa.array([], type=chunked.type), pa.array([], type=pa.int32())
+    dictionary = encoded.chunk(0).dictionary
+    shared = [buffer.address if buffer is not None else None for buffer in dictionary.buffers()]
+    if any(
+        [buffer.address if buffer is not None else None for buffer in chunk.dictionary.buffers()] != shared
+        for chunk in encoded.chunks
+    ):  # pragma: no cover - Arrow's chunked hash kernel shares its dictionary
+        encoded = pc.dictionary_encode(chunked.combine_chunks())
+        return encoded.dictionary, encoded.indices
+    indices = pa.concat_arrays([chunk.indices for chunk in encoded.chunks])
+    return dictionary, indices
 
 
 def _remember(chunked: pa.ChunkedArray, found: Distinct | None) -> None:
