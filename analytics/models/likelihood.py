@@ -16,15 +16,24 @@ Every objective takes log-parameters `theta` and returns ``(value, gradient)``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeWarning, minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
 Objective = Callable[..., tuple[float, np.ndarray]]
+
+# The fits run on the app's background threads, where `warnings.catch_warnings` around each fit is not
+# safe: it saves and restores the process-wide filter list, so two overlapping fits can restore each
+# other's "ignore everything" for good. The optimisers' numerical warnings (overflow on a trial point,
+# a line search giving up: each fit checks its own result) are silenced once here, by origin, instead;
+# floating-point errors in numpy itself are kept quiet per fit with `np.errstate` (thread-local).
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"(lifetimes|autograd|scipy\.optimize)(\.|$)")
+warnings.filterwarnings("ignore", category=OptimizeWarning, module=r"(lifetimes|autograd|scipy\.optimize)(\.|$)")
 
 LIFETIMES_START = 0.1
 """lifetimes' default start for the log-parameters of its gradient fitters (`0.1 * ones`)."""

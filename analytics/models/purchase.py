@@ -425,8 +425,7 @@ class PurchaseModel:
         problems: list[str] = []
         for penalty in penalties:
             try:
-                with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")
+                with np.errstate(all="ignore"):  # warnings: see analytics.models.likelihood
                     fitter = self._run(tr, penalty, initial)
                 params = {k: float(fitter.params_[k]) for k in self.param_names}
                 if not all(math.isfinite(v) and 0 < v < 1e10 for v in params.values()):

@@ -137,11 +137,8 @@ class GammaGamma:
         rows = SpendRows.from_arrays(x, m, w)
         for penalty in [self.penalizer] + ([p for p in RETRY_PENALIZERS if p > self.penalizer] if retry else []):
             try:
-                with (
-                    warnings.catch_warnings(),
-                    np.errstate(all="ignore"),
-                ):  # lifetimes' prints go to our log (models/purchase.py)
-                    warnings.simplefilter("ignore")
+                # lifetimes' prints go to our log (models/purchase.py), warnings: models/likelihood.py
+                with np.errstate(all="ignore"):
                     fitter = _fit_gamma_gamma(x, m, w, penalty, initial, rows)
                 params = {k: float(fitter.params_[k]) for k in self.param_names}
                 if not all(math.isfinite(v) and 0 < v < 1e10 for v in params.values()):

@@ -4,6 +4,7 @@ and the fits built on them against lifetimes' own fitters on CDNOW and on a simu
 from __future__ import annotations
 
 import functools
+import types
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, Pa
 
 import analytics.models.likelihood as likelihood_module
 import analytics.models.purchase as purchase_module
+import analytics.models.spend as spend_module
 from analytics.models.btyd import simulate_transactions, summarize_customers
 from analytics.models.likelihood import (
     PARETO_LOG_BOUND,
@@ -253,3 +255,20 @@ def test_pareto_fit_on_a_ridge_stops_at_the_edge_of_what_2f1_can_evaluate():
     )
     grad = pareto_nbd_objective(theta, _pareto_pieces(tr, scale), 0.0, tr.weights.sum())[1]
     assert np.abs(grad[:2]).max() < 1e-6
+
+
+def test_fits_leave_the_process_wide_warning_filters_alone(monkeypatch):
+    """The app fits on background threads, where `warnings.catch_warnings` (saving and restoring the
+    process-wide filter list) lets overlapping fits silence every warning for good: no fit may use it."""
+
+    def not_thread_safe(*args, **kwargs):
+        raise AssertionError("warnings.catch_warnings inside a fit")
+
+    guarded = types.SimpleNamespace(**{**vars(warnings), "catch_warnings": not_thread_safe})
+    for module in (purchase_module, spend_module, likelihood_module):
+        monkeypatch.setattr(module, "warnings", guarded)
+    s = summary("simulated")
+    for model in (BetaGeo, ModifiedBetaGeo, ParetoNBD):
+        assert model().fit(s).params_
+    assert ParetoNBD().fit(_one_dropout_rate(3000, 2)).notes_  # the ridge's edge
+    assert GammaGamma().fit(s[s["frequency"] > 0]).params_
