@@ -511,7 +511,7 @@ def _trimmed(values: pd.Series) -> pd.Series:
     return text.where(~_blank_cells(values))
 
 
-def is_blank_text(values: pd.Series) -> pd.Series:
+def is_blank_text(values: pd.Series, trimmed: bool = False) -> pd.Series:
     """`is_blank` computed cell by cell, without hashing the column first.
 
     For columns whose cells rarely repeat (order ids), where `distinct` would gain nothing. On
@@ -522,6 +522,8 @@ def is_blank_text(values: pd.Series) -> pd.Series:
     ----------
     values : pd.Series
         One column as read.
+    trimmed : bool, default False
+        The cells of an Arrow text column are trimmed already (``.str.strip()``): not again.
 
     Returns
     -------
@@ -530,11 +532,11 @@ def is_blank_text(values: pd.Series) -> pd.Series:
     """
     if not is_arrow_text(values):
         return _blank_cells(values)
-    trimmed = values.str.strip()
+    cells = values if trimmed else values.str.strip()
     blank = values.isna().to_numpy(dtype=bool)
-    short = np.flatnonzero((trimmed.str.len() <= _LONGEST_BLANK).to_numpy(dtype=bool, na_value=False) & ~blank)
+    short = np.flatnonzero((cells.str.len() <= _LONGEST_BLANK).to_numpy(dtype=bool, na_value=False) & ~blank)
     if len(short):
-        blank[short] = trimmed.iloc[short].str.lower().isin(BLANKS).to_numpy(dtype=bool, na_value=True)
+        blank[short] = cells.iloc[short].str.lower().isin(BLANKS).to_numpy(dtype=bool, na_value=True)
     return pd.Series(blank, index=values.index)
 
 

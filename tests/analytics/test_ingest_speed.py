@@ -19,13 +19,14 @@ from analytics.data.cleaning import (
     _factors_of_distinct_cells,
     _stamp_ranks,
     _text_factors,
+    _trimmed_text,
     clean_transactions,
 )
 from analytics.data.codes import id_codes
 from analytics.data.columns import ColumnMapping
 from analytics.data.ingest import load_files
 from analytics.data.io import RawTable
-from analytics.data.parsing import TEXT, _encode, distinct, to_text
+from analytics.data.parsing import TEXT, _encode, distinct, is_blank_text, to_text
 
 TODAY = pd.Timestamp("2025-01-01")
 MAPPING = ColumnMapping(
@@ -158,3 +159,16 @@ def test_a_log_sorted_by_customer_cleans_as_cell_by_cell(shuffled):
     codes, uniques = pd.factorize(tx["customer_id"].to_numpy(dtype=object))
     np.testing.assert_array_equal(known.codes, codes)
     assert list(known.uniques) == list(uniques)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [["1001", "C1002", "", "n/a", None, "é9"], ["1001", " C1002", "NA ", "\t", None, "x\u00a0"], [None], []],
+)
+def test_order_ids_trimmed_once_share_the_column_when_nothing_is_trimmed(cells):
+    column = pd.Series(cells, dtype=TEXT)
+    trimmed = _trimmed_text(column)
+    assert trimmed.tolist() == column.str.strip().tolist()
+    nothing_to_trim = column.dropna().tolist() == column.str.strip().dropna().tolist()
+    assert (trimmed.array._pa_array is column.array._pa_array) == nothing_to_trim
+    assert is_blank_text(trimmed, trimmed=True).tolist() == is_blank_text(column).tolist()
