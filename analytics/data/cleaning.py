@@ -101,8 +101,31 @@ def _exact_duplicates(
     if key is not None:
         rows = rows[pd.Series(key).duplicated(keep=False).to_numpy()]
     if len(rows):
-        duplicate[rows] = frame.iloc[rows].duplicated(keep="first").to_numpy()
+        cells = pd.DataFrame({i: _take_rows(frame.iloc[:, i], rows) for i in range(frame.shape[1])}, copy=False)
+        duplicate[rows] = cells.duplicated(keep="first").to_numpy()
     return duplicate
+
+
+def _take_rows(values: pd.Series, rows: np.ndarray) -> pd.Series:
+    """`values.iloc[rows]` (ascending rows), taking an Arrow column chunk by chunk.
+
+    A CSV column comes in hundreds of Arrow chunks, and Arrow's take on such a column first
+    copies them into one array: for the few rows compared as possible duplicates, that copied
+    every cell of every column (0.6 s at 10M rows). Here only the chunks holding those rows
+    are read.
+    """
+    chunked = getattr(values.array, "_pa_array", None)
+    if not isinstance(chunked, pa.ChunkedArray) or chunked.num_chunks <= 1:
+        return values.iloc[rows].reset_index(drop=True)
+    starts = np.cumsum([0] + [len(chunk) for chunk in chunked.chunks])
+    cuts = np.searchsorted(rows, starts)  # rows[cuts[c]:cuts[c + 1]] lie in chunk c
+    parts = [
+        chunked.chunk(c).take(pa.array(rows[cuts[c] : cuts[c + 1]] - starts[c]))
+        for c in range(chunked.num_chunks)
+        if cuts[c + 1] > cuts[c]
+    ]
+    taken = pa.chunked_array(parts, type=chunked.type)
+    return pd.Series(type(values.array)(taken), dtype=values.dtype)
 
 
 def _row_key(columns: Sequence[str], frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None:

@@ -65,6 +65,10 @@ class Distinct:
         pd.Series
             One result per row, in the column's order.
         """
+        if isinstance(per_value.dtype, np.dtype) and per_value.dtype != object:
+            # numbers, dates, flags: numpy's gather (pandas' take converts the int32 codes and
+            # checks them first: 0.45 s instead of 0.04 s for 10M rows)
+            return pd.Series(per_value.to_numpy()[self.codes], index=index, name=per_value.name)
         out = per_value.take(self.codes)
         out.index = index
         return out

@@ -16,8 +16,11 @@ import pytest
 
 from analytics.data.cleaning import (
     _date_then_id_order,
+    _exact_duplicates,
+    _Exclusions,
     _factors_of_distinct_cells,
     _stamp_ranks,
+    _take_rows,
     _text_factors,
     _trimmed_text,
     clean_transactions,
@@ -172,3 +175,33 @@ def test_order_ids_trimmed_once_share_the_column_when_nothing_is_trimmed(cells):
     nothing_to_trim = column.dropna().tolist() == column.str.strip().dropna().tolist()
     assert (trimmed.array._pa_array is column.array._pa_array) == nothing_to_trim
     assert is_blank_text(trimmed, trimmed=True).tolist() == is_blank_text(column).tolist()
+
+
+def test_rows_taken_chunk_by_chunk_are_the_rows_and_duplicates_are_pandas_duplicated():
+    rng = np.random.default_rng(6)
+    n = 3000
+    cells = {
+        "order": rng.integers(0, 40, n).astype(str),
+        "customer": rng.choice(["C1", "C2", "C3", ""], n),
+        "amount": rng.choice(["1.00", "2.50"], n),
+    }
+    bounds = [0, 7, 7, 900, 2999, n]  # chunks of every size, one of them empty
+    frame = pd.DataFrame(
+        {
+            name: pd.arrays.ArrowStringArray(
+                pa.chunked_array(
+                    [pa.array(v[a:b], type=pa.large_string()) for a, b in zip(bounds, bounds[1:], strict=False)]
+                )
+            )
+            for name, v in cells.items()
+        }
+    )
+    assert frame["order"].array._pa_array.num_chunks == 5
+    for rows in (np.array([0, 6, 7, 8, 2998, 2999]), np.arange(n), np.array([5])):
+        taken = _take_rows(frame["customer"], rows)
+        assert taken.tolist() == frame["customer"].iloc[rows].tolist() and taken.dtype == frame["customer"].dtype
+    ex = _Exclusions(n, "transactions")
+    ex.add("first rows", np.arange(n) < 10)
+    expected = frame.astype(object).duplicated(keep="first").to_numpy() & ex.kept
+    expected[ex.kept] = frame.astype(object)[ex.kept].duplicated(keep="first").to_numpy()
+    np.testing.assert_array_equal(_exact_duplicates(frame, ex, candidates_by=["customer", "amount"]), expected)
