@@ -15,7 +15,10 @@ Scenarios:
 - ``upload10k``: a seeded synthetic purchase log of 10,000 customers (about 60,000 purchases over
   two years) uploaded on the Data page;
 - ``customers7k``: a 7,000-row customers table (the demo's 6,000 rows plus 1,000 copies with new
-  ids) uploaded alone, the case that made Segments slow.
+  ids) uploaded alone, the case that made Segments slow;
+- ``upload300k``: benchmarks/out/scale_300000.csv (300,000 customers, 1.47M purchases, written by
+  bench_scale.py), for the session's memory: "held" is the server's resident memory after each page
+  of the first pass has filled in, minus its memory before the upload (issue 13: under 500 MB).
 
 Page idle = from the sidebar click until the browser has received the server's "script finished"
 message for that page's full run (read from the app's websocket, as in load_sessions.py). The
@@ -42,11 +45,12 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_sessions import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_S, RunWatcher, free_port, start_server
+from load_sessions import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_S, RunWatcher, free_port, rss_mb, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_S = 3.0
 SEED = 20261125
+SCALE_300K = ROOT / "benchmarks" / "out" / "scale_300000.csv"
 PENDING_TEXT = "fills in when it is done"  # ui.background.pending's line and Home's waiting cards
 
 
@@ -78,13 +82,23 @@ def customers_7k() -> pd.DataFrame:
 
 async def sidebar_pages(page) -> list[tuple[str, str]]:
     nav = page.get_by_test_id("stSidebarNavItems")
+    await nav.locator('a[href$="/share"]').wait_for(timeout=PAGE_TIMEOUT_S * 1000)  # the whole menu is drawn
     return await nav.get_by_role("link").evaluate_all(
         "links => links.map(a => [a.getAttribute('href'), a.innerText.trim().split('\\n').pop().trim()])"
     )
 
 
-async def click_through(page, runs: RunWatcher, items, label: str, filled: dict[str, float] | None = None):
-    """Seconds to idle per page; with `filled`, also the seconds until no part waits for a fit."""
+async def click_through(
+    page,
+    runs: RunWatcher,
+    items,
+    label: str,
+    filled: dict[str, float] | None = None,
+    held: dict[str, float] | None = None,
+    memory=None,
+):
+    """Seconds to idle per page; with `filled`, also the seconds until no part waits for a fit;
+    with `held` and `memory` (MiB held now), the memory held once each page is done."""
     nav = page.get_by_test_id("stSidebarNavItems")
     times: dict[str, float] = {}
     for href, title in items:
@@ -107,6 +121,9 @@ async def click_through(page, runs: RunWatcher, items, label: str, filled: dict[
             except PlaywrightTimeout:
                 filled[title] = PAGE_TIMEOUT_S
             note = f", filled {filled[title]:6.2f} s"
+        if held is not None and memory is not None:
+            held[title] = round(memory(), 1)
+            note += f", held {held[title]:7.1f} MiB"
         errors = await page.locator("[data-testid='stException']").count()
         print(
             f"  {label:<6} {title:<28} {seconds:6.2f} s{note}" + (f"  ({errors} exceptions)" if errors else ""),
@@ -115,7 +132,7 @@ async def click_through(page, runs: RunWatcher, items, label: str, filled: dict[
     return times
 
 
-async def scenario(browser, url: str, name: str, upload: Path | None) -> dict:
+async def scenario(browser, url: str, name: str, upload: Path | None, server_pid: int | None = None) -> dict:
     context = await browser.new_context(viewport={"width": 1440, "height": 900})
     page = await context.new_page()
     runs = RunWatcher(page)
@@ -144,6 +161,7 @@ async def scenario(browser, url: str, name: str, upload: Path | None) -> dict:
         data_href = next(h for h, t in items if t == "Data")
         await runs.timed(page.get_by_test_id("stSidebarNavItems").locator(f'a[href="{data_href}"]').click)
         began = time.perf_counter()
+        rss_before = rss_mb(server_pid) if server_pid is not None else 0.0
         await page.locator("input[type=file]").set_input_files(str(upload))
         await page.get_by_text("Rows used").first.wait_for(timeout=PAGE_TIMEOUT_S * 1000)
         await page.wait_for_function(
@@ -152,7 +170,9 @@ async def scenario(browser, url: str, name: str, upload: Path | None) -> dict:
         print(f"  upload read in {time.perf_counter() - began:.2f} s", file=sys.stderr)
     order = items[1:] + items[:1]  # every page, ending on Home
     filled: dict[str, float] = {}
-    first = await click_through(page, runs, order, "first", filled)
+    held: dict[str, float] = {}
+    memory = (lambda: rss_mb(server_pid) - rss_before) if upload is not None and server_pid is not None else None
+    first = await click_through(page, runs, order, "first", filled, held, memory)
     again = await click_through(page, runs, order, "again")
     await context.close()
     return {
@@ -162,6 +182,7 @@ async def scenario(browser, url: str, name: str, upload: Path | None) -> dict:
         "first": first,
         "filled": filled,
         "again": again,
+        **({"held_mib": held} if held else {}),
     }
 
 
@@ -177,6 +198,10 @@ async def main_async(names: list[str]) -> list[dict]:
             path = Path(tmp) / "customers_7k.csv"
             customers_7k().to_csv(path, index=False)
             files["customers7k"] = path
+        if "upload300k" in names:
+            if not SCALE_300K.exists():
+                raise SystemExit(f"no {SCALE_300K}: write it with benchmarks/bench_scale.py (300,000 customers)")
+            files["upload300k"] = SCALE_300K
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             for name in names:
@@ -184,7 +209,8 @@ async def main_async(names: list[str]) -> list[dict]:
                 server = start_server(port, tmp)
                 try:
                     print(f"{name}:", file=sys.stderr)
-                    results.append(await scenario(browser, f"http://127.0.0.1:{port}", name, files[name]))
+                    url = f"http://127.0.0.1:{port}"
+                    results.append(await scenario(browser, url, name, files[name], server.pid))
                 finally:
                     server.terminate()
                     server.wait(timeout=30)
@@ -205,11 +231,13 @@ def main() -> None:
             f"\n{r['scenario']}: fresh server: first paint {r.get('first_paint_s', float('nan')):.2f} s, first "
             f"figure {r.get('first_figure_s', float('nan')):.2f} s, Home idle {r['first_load_s']:.2f} s"
         )
-        print(f"{'page':<28}{'first':>8}{'filled':>8}{'again':>8}")
+        held = r.get("held_mib", {})
+        print(f"{'page':<28}{'first':>8}{'filled':>8}{'again':>8}" + (f"{'held MiB':>10}" if held else ""))
         for page in r["first"]:
             flag = "" if r["again"][page] <= BUDGET_S else f"  > {BUDGET_S:g} s"
             filled = f"{r['filled'][page]:>8.2f}" if page in r["filled"] else f"{'':>8}"
-            print(f"{page[:27]:<28}{r['first'][page]:>8.2f}{filled}{r['again'][page]:>8.2f}{flag}")
+            mib = f"{held[page]:>10.1f}" if page in held else ""
+            print(f"{page[:27]:<28}{r['first'][page]:>8.2f}{filled}{r['again'][page]:>8.2f}{mib}{flag}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))

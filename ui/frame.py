@@ -40,13 +40,19 @@ LONG_RUN_S = 1.0
 
 def frame_started() -> None:
     """Called by app.py before it runs the page."""
+    from ui import background
+
     _FRAME.active = True
     _FRAME.started = time.monotonic()
+    background.run_started()  # a page waits for its fits until WAIT_S after this
     st.session_state[K_FRAMED] = True
 
 
 def frame_finished() -> None:
+    from ui import background
+
     _FRAME.active = False
+    background.run_ended()
     if time.monotonic() - getattr(_FRAME, "started", time.monotonic()) > LONG_RUN_S:
         release_memory()  # a run that fitted or aggregated something (a slider move stays cheap)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -67,6 +68,40 @@ def test_settle_waits_at_most_wait_s_and_wait_false_only_looks(monkeypatch):
     gate.set()
     monkeypatch.setattr(background, "WAIT_S", None)  # the app tests' setting: wait until done
     assert background.settle([("t", 4)])
+
+
+def test_settle_counts_its_wait_from_the_start_of_the_page_run(monkeypatch):
+    gate = threading.Event()
+    monkeypatch.setattr(background, "WAIT_S", 0.3)
+    background.submit(("t", 5), "Blocking", gate.wait, 5)
+    try:
+        background.run_started()
+        time.sleep(0.2)  # the page draws what it has
+        began = time.monotonic()
+        assert not background.settle([("t", 5)])
+        assert time.monotonic() - began < 0.2  # waits only what is left of the 0.3 s
+        time.sleep(0.15)
+        began = time.monotonic()
+        assert not background.settle([("t", 5)])
+        assert time.monotonic() - began < 0.05  # the run is past its wait: only looks
+        background.run_ended()
+        began = time.monotonic()
+        assert not background.settle([("t", 5)])
+        assert time.monotonic() - began >= 0.25  # outside a page run: from the call
+    finally:
+        background.run_ended()
+        gate.set()
+
+
+def test_modules_load_in_the_background_and_a_prefetched_import_waits_for_no_page(monkeypatch):
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    key = background.load_modules("colorsys", prefetch=True)
+    assert key == ("import", "colorsys")
+    job = background.running(key)
+    assert job is None or job.prefetch  # queued behind every fit a page waits for
+    assert background.settle([key])
+    assert "colorsys" in sys.modules
+    assert background.load_modules("colorsys", prefetch=True) is None  # loaded: nothing to start
 
 
 def test_a_failed_job_is_done_and_the_caller_computes_it_again():
