@@ -538,7 +538,12 @@ def is_blank_text(values: pd.Series, trimmed: bool = False) -> pd.Series:
         return _blank_cells(values)
     cells = values if trimmed else values.str.strip()
     blank = values.isna().to_numpy(dtype=bool)
-    short = np.flatnonzero((cells.str.len() <= _LONGEST_BLANK).to_numpy(dtype=bool, na_value=False) & ~blank)
+    # bytes, not characters: a cell that lower-cases to an NA-like word is ASCII (no other
+    # character lower-cases to one of their letters), so it is as short in bytes (10x cheaper)
+    length = pc.binary_length(cells.array._pa_array)  # type: ignore[union-attr]  # Arrow text (checked above)
+    short = np.flatnonzero(
+        pc.less_equal(length, _LONGEST_BLANK).to_numpy(zero_copy_only=False).astype(bool, copy=False) & ~blank
+    )
     if len(short):
         blank[short] = cells.iloc[short].str.lower().isin(BLANKS).to_numpy(dtype=bool, na_value=True)
     return pd.Series(blank, index=values.index)

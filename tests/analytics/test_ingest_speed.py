@@ -8,6 +8,8 @@ and whole logs against the cell-by-cell path (the same cells as Python objects).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -19,6 +21,7 @@ from analytics.data.cleaning import (
     _exact_duplicates,
     _Exclusions,
     _factors_of_distinct_cells,
+    _kept_by_date_then_id,
     _stamp_ranks,
     _take_rows,
     _text_factors,
@@ -29,7 +32,7 @@ from analytics.data.codes import id_codes
 from analytics.data.columns import ColumnMapping
 from analytics.data.ingest import load_files
 from analytics.data.io import RawTable
-from analytics.data.parsing import TEXT, _encode, distinct, is_blank_text, to_text
+from analytics.data.parsing import BLANKS, TEXT, _encode, distinct, is_blank_text, to_text
 
 TODAY = pd.Timestamp("2025-01-01")
 MAPPING = ColumnMapping(
@@ -205,3 +208,22 @@ def test_rows_taken_chunk_by_chunk_are_the_rows_and_duplicates_are_pandas_duplic
     expected = frame.astype(object).duplicated(keep="first").to_numpy() & ex.kept
     expected[ex.kept] = frame.astype(object)[ex.kept].duplicated(keep="first").to_numpy()
     np.testing.assert_array_equal(_exact_duplicates(frame, ex, candidates_by=["customer", "amount"]), expected)
+
+
+def test_only_ascii_cells_lower_case_to_an_na_like_word():
+    """Why blank cells may be looked for among cells of at most 4 BYTES (`is_blank_text`)."""
+    letters = set("".join(BLANKS))
+    assert max(len(b) for b in BLANKS) == 4
+    assert not [c for c in range(0x80, sys.maxunicode + 1) if chr(c).lower() and set(chr(c).lower()) <= letters]
+
+
+@pytest.mark.parametrize("excluded_share", [0.0, 0.3])
+def test_kept_rows_by_date_then_id_are_lexsort_of_the_kept_rows(excluded_share):
+    rng = np.random.default_rng(9)
+    n = 5000
+    kept = rng.random(n) >= excluded_share
+    stamps = rng.integers(0, 30, n) * 10**9
+    id_rank = np.sort(rng.integers(0, 300, n)).astype(np.int32)
+    rows = np.flatnonzero(kept)
+    expected = rows[np.lexsort((id_rank[rows], stamps[rows]))]
+    np.testing.assert_array_equal(_kept_by_date_then_id(kept, stamps, id_rank, None), expected)
