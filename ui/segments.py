@@ -27,7 +27,7 @@ from analytics.business.whatif_inputs import WhatIfSettings
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 from analytics.formatting import percent_points
-from analytics.reports.sections.whatif import report_section
+from analytics.reports.sections.whatif import report_section, section_from_defaults
 from ui import currency as cur
 from ui import models
 from ui import whatif as wi  # the What-if page's keys and slider -> settings conversion
@@ -74,7 +74,16 @@ def stage_moves(data: CustomerData, period: str) -> tuple[pd.DataFrame, pd.Times
 
 @per_dataset(max_entries=16, label="Working out what a retention lift is worth")
 def _whatif_summary(data: CustomerData, settings: WhatIfSettings, kind: str, clv: Any) -> dict[str, Any]:
-    return report_section(data, settings, business_kind=kind, clv_settings=clv)
+    """The report's what-if section on the What-if page's measured inputs (`ui.whatif.measured_defaults`).
+
+    A purchase log's inputs come from the shared lifetime-value fit: `report_section` alone would
+    fit the purchase model again (`analytics.business.value.purchase_analysis`, 78 s at 300,000
+    customers) and keep that second analysis alive for as long as the data lives."""
+    try:
+        defaults = wi.measured_defaults(data, settings.period, kind, clv)
+    except DataError:  # no purchase model on this data: the report's own fallback (the repeat rate, said so)
+        return report_section(data, settings, business_kind=kind, clv_settings=clv)
+    return section_from_defaults(defaults, settings, kind)
 
 
 def whatif_summary(data: CustomerData, settings: WhatIfSettings) -> dict[str, Any]:

@@ -99,7 +99,9 @@ LABELS = {
 
 
 @per_dataset(max_entries=16)
-def _defaults(data: CustomerData, period: str, kind: str, clv: ClvSettings) -> dict[str, DefaultValue]:
+def measured_defaults(data: CustomerData, period: str, kind: str, clv: ClvSettings) -> dict[str, DefaultValue]:
+    """The what-if inputs measured from the data (`defaults_from_data`), a purchase log's from the
+    shared lifetime-value fit (`ui.models.clv_analysis`); raises DataError when that fit fails."""
     fitted = clv_analysis(data, clv) if kind == PURCHASE_LOG and data.has_transactions else None
     return defaults_from_data(data, period, business_kind=kind, clv_settings=clv, clv=fitted)
 
@@ -110,7 +112,7 @@ def whatif_defaults(data: CustomerData, period: str) -> dict[str, DefaultValue]:
     A purchase log's retention, starting customers and revenue come from the Lifetime value page's
     fitted purchase model (same settings, same cached fit), so both pages value the same customers.
     """
-    return _defaults(data, period, business_kind(data).kind, clv_settings())
+    return measured_defaults(data, period, business_kind(data).kind, clv_settings())
 
 
 # --------------------------------------------------------------------------------------------

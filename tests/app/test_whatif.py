@@ -252,3 +252,35 @@ def test_upload_without_retention_columns_says_what_is_missing():
     messages = [i.value for i in at.info]
     assert any("Retention cannot be measured" in m and "signup and churn dates" in m for m in messages)
     assert not at.slider and not at.error
+
+
+def _home_whatif() -> None:
+    import streamlit as st
+
+    from analytics.business import value
+    from analytics.business.whatif_inputs import WhatIfSettings
+    from analytics.reports.sections.whatif import report_section
+    from ui import models, segments
+    from ui.cache import current_data
+    from ui.kind import business_kind
+
+    data = current_data()
+    value._ANALYSES.clear()
+    section = segments.whatif_summary(data, WhatIfSettings())
+    kept = value._ANALYSES.get(data.transactions, (len(data.transactions), models.clv_settings()))
+    report = report_section(
+        data, WhatIfSettings(), business_kind=business_kind(data).kind, clv_settings=models.clv_settings()
+    )
+    value._ANALYSES.clear()
+    st.session_state["expected"] = {
+        "second_analysis_kept": kept is not None,
+        "home": [section[k] for k in ("clv_base", "retention_rate", "profit_change")],
+        "report": [report[k] for k in ("clv_base", "retention_rate", "profit_change")],
+    }
+
+
+def test_home_whatif_uses_the_shared_lifetime_value_fit():
+    """Home's what-if (and the prefetch) reads the app's cached purchase-model fit: no second fit kept alive."""
+    found = helpers.script_result(_home_whatif, query={"dataset": "cdnow_sample"})
+    assert found["second_analysis_kept"] is False
+    assert found["home"] == pytest.approx(found["report"], rel=1e-9)  # the same numbers as the report's own fit
