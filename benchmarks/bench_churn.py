@@ -13,7 +13,15 @@ from a logistic model of a few of them. Times, in one process:
 
 Prints the times, the ratio full / baseline and the CV ROC AUC of each.
 
+With `--purchases FILE` (a purchase log, e.g. benchmarks/out/scale_2000000.csv written by
+bench_scale.py) it times instead, in CPU and wall seconds, the report's churn model on churn
+derived from purchases, after `load_files` and the customer-day table (built by earlier sections
+in the report): features (the label and features at the cutoff, and the features today), the
+whole `analyse_churn`, and scoring every customer today (`ChurnModel.predict_proba`). It prints
+the AUC and a checksum of the scores, so two builds run one after the other can be compared.
+
     python benchmarks/bench_churn.py [--customers 100000]
+    python benchmarks/bench_churn.py --purchases benchmarks/out/scale_2000000.csv
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,7 +136,42 @@ def run(customers: int) -> None:
         print(f"  - {driver.sentence}")
 
 
+def timed(label: str, work: Callable[[], Any]) -> Any:
+    """Run `work`, print its CPU (this process) and wall seconds, return its result."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = work()
+    print(f"{label:<34}{time.process_time() - cpu:8.2f} cpu s{time.perf_counter() - wall:8.2f} wall s", flush=True)
+    return result
+
+
+def run_purchases(path: Path) -> None:
+    from analytics.business.churn_inputs import derive_churn_label, transaction_features
+    from analytics.data.ingest import load_files
+    from analytics.engine.customer_days import customer_days
+
+    data = load_files([(path.name, path.read_bytes())])
+    tx = data.require_transactions()
+    customer_days(tx)  # built by the sections before the churn model in the report
+    print(f"purchases: {len(tx):,}; cores: {os.cpu_count()}; load: {os.getloadavg()[0]:.1f}")
+
+    def features() -> pd.DataFrame:
+        derived = derive_churn_label(tx, None, None, data.observation_end)
+        as_of = data.observation_end + pd.Timedelta(days=1)
+        return transaction_features(tx, as_of=as_of, window_days=derived.horizon_days)
+
+    now = timed("features (cutoff and today)", features)
+    analysis = timed("analyse_churn (features, fit, scores)", lambda: analyse_churn(data, ChurnSettings()))
+    scores = timed("score every customer today", lambda: analysis.model.predict_proba(now)[:, 1])
+    print(f"AUC {analysis.model.metrics_['auc']:.6f}; model {analysis.model.model_name_}")
+    print(f"scores: {len(scores):,}, sum {float(np.sum(scores)):.12f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
-    run(parser.parse_args().customers)
+    parser.add_argument("--purchases", type=Path, default=None, help="a purchase log: time derived churn on it")
+    arguments = parser.parse_args()
+    if arguments.purchases is not None:
+        run_purchases(arguments.purchases)
+    else:
+        run(arguments.customers)

@@ -141,12 +141,37 @@ class CustomerDays:
         )
 
     @cached_property
+    def id_order(self) -> np.ndarray:
+        """Customer codes in the order of their ids (`np.argsort(customer_ids, kind="stable")`)."""
+        return _text_order(self.customer_ids.to_numpy())
+
+    @cached_property
     def id_rank(self) -> np.ndarray:
         """Position of each customer code when the ids are sorted (as a pandas group-by sorts them)."""
-        order = _text_order(self.customer_ids.to_numpy())
+        order = self.id_order
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         return rank
+
+    def by_id(self, codes: np.ndarray) -> np.ndarray:
+        """The order that sorts distinct customer `codes` by id: `np.argsort(self.id_rank[codes], kind="stable")`.
+
+        In linear time: the cached order of all ids, keeping the codes present (no sort).
+
+        Parameters
+        ----------
+        codes : np.ndarray
+            Distinct customer codes (positions in `customer_ids`).
+
+        Returns
+        -------
+        np.ndarray
+            Positions into `codes`, the smallest id's first.
+        """
+        slot = np.full(len(self.customer_ids), -1, dtype=np.int64)
+        slot[codes] = np.arange(len(codes))
+        positions = slot[self.id_order]
+        return positions[positions >= 0]
 
 
 def _text_order(ids: np.ndarray) -> np.ndarray:

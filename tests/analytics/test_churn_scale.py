@@ -161,19 +161,46 @@ def test_boosting_scores_each_group_of_rows_its_trees_cannot_tell_apart_once_wit
     new.loc[new.index[:50], "spend"] = np.inf  # beyond every threshold
     new.loc[new.index[50:80], "days"] = np.nan  # blank where training had none
     scored_rows = []
-    predict = type(fitted).predict_proba
+    score_binned = churn_model._score_binned
 
-    def counting(self, X):
-        scored_rows.append(len(X))
-        return predict(self, X)
+    def counting(model, binned):
+        scored_rows.append(len(binned))
+        return score_binned(model, binned)
 
-    monkeypatch.setattr(type(fitted), "predict_proba", counting)
+    monkeypatch.setattr(churn_model, "_score_binned", counting)
     monkeypatch.setattr(churn_model, "SCORING_CHUNK_ROWS", 1500)  # groups found across chunks
     grouped = score_distinct(fitted, new)
     assert 0 < sum(scored_rows) < 0.9 * len(new)  # fewer rows went through the trees
-    scored_rows.clear()
-    np.testing.assert_array_equal(grouped, predict(fitted, new))  # bit for bit
+    np.testing.assert_array_equal(grouped, fitted.predict_proba(new))  # bit for bit
     assert len(new["spend"].unique()) == len(new) - 49  # the raw rows were all distinct
+
+
+def test_boosting_scores_binned_rows_as_scikit_learn_scores_raw_ones():
+    # values on the bins' edges, between them, beyond both ends, infinite and blank, in a column
+    # with a split on blanks: the bin read where scikit-learn reads the value, the same sums
+    X, y = spend_rows(6000, 8)
+    y.iloc[:300] = True
+    X.loc[X.index[:300], "days"] = np.nan  # blanks that go with churn: splits on blanks (+inf thresholds)
+    fitted = make_pipeline("gradient_boosting", tuple(X.columns), (), len(X), 0).fit(X, y)
+    model = fitted[-1]
+    assert np.isinf(np.concatenate(churn_model._split_points(model))).any()
+    edges = [np.asarray(t, dtype=float) for t in model._bin_mapper.bin_thresholds_]
+    rng = np.random.default_rng(3)
+    new = pd.DataFrame(
+        {
+            column: np.r_[
+                edges[j],
+                np.nextafter(edges[j], np.inf),
+                rng.choice(edges[j], 200) - 1e-9,
+                [-np.inf, np.inf, np.nan, edges[j][0] - 1e6, edges[j][-1] + 1e6],
+                rng.choice(X[column].dropna().to_numpy(), 2000),
+            ][:2000]
+            for j, column in enumerate(X.columns)
+        }
+    )
+    binned = model._bin_mapper.transform(new.to_numpy(dtype=float))
+    np.testing.assert_array_equal(churn_model._score_binned(model, binned), fitted.predict_proba(new))
+    np.testing.assert_array_equal(score_distinct(fitted, new), fitted.predict_proba(new))
 
 
 def test_logistic_scores_every_row():

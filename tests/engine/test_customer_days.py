@@ -314,3 +314,19 @@ def test_id_rank_is_the_rank_of_numpys_sort(ids):
 
     values = np.array(ids, dtype=object if isinstance(ids[0], str) else None)
     np.testing.assert_array_equal(_text_order(values), np.argsort(values, kind="stable"))
+
+
+def test_by_id_sorts_any_set_of_customers_as_argsort_of_their_id_ranks():
+    rng = np.random.default_rng(4)
+    ids = [f"C{v}" for v in rng.permutation(5000)]  # text order unlike first appearance
+    frame = pd.DataFrame(
+        {
+            CUSTOMER_ID: np.repeat(ids, 2),
+            ORDER_DATE: pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, 10_000), unit="D"),
+            AMOUNT: 1.0,
+        }
+    )
+    table = build_customer_days(frame)
+    for present in (np.arange(len(ids)), np.sort(rng.choice(len(ids), 1200, replace=False)), np.array([], dtype=int)):
+        np.testing.assert_array_equal(table.by_id(present), np.argsort(table.id_rank[present], kind="stable"))
+    assert table.customer_ids[table.id_order].tolist() == sorted(ids)
