@@ -60,7 +60,9 @@ class _Exclusions:
         self.table = table
 
     def add(self, reason: str, mask: np.ndarray | pd.Series) -> None:
-        if isinstance(mask, pd.Series):  # nullable booleans: a missing answer is "no"
+        if isinstance(mask, pd.Series) and mask.dtype == bool:
+            mask = mask.to_numpy()
+        elif isinstance(mask, pd.Series):  # nullable booleans: a missing answer is "no"
             mask = mask.astype("boolean").fillna(False).to_numpy(dtype=bool)
         mask = np.asarray(mask, dtype=bool) & (self.reason < 0)
         if mask.any():
@@ -623,9 +625,9 @@ def _order_ids(values: pd.Series, trimmed: pd.Series, rows: np.ndarray) -> pd.ar
     """
     if not is_arrow_text(values):
         return pd.array(to_text(values).to_numpy(dtype=object)[rows], dtype=TEXT)
-    text = trimmed.take(rows)
-    blank = is_blank_text(text, trimmed=True).to_numpy(dtype=bool)
-    cells = text.array._pa_array
+    # Arrow's take straight away: pandas' would convert and bounds-check the 10M positions first
+    cells = pc.take(trimmed.array._pa_array, pa.array(rows))
+    blank = is_blank_text(pd.Series(pd.arrays.ArrowStringArray(cells)), trimmed=True).to_numpy(dtype=bool)
     if blank.any():
         cells = pc.if_else(pa.array(blank), pa.scalar(None, type=cells.type), cells)
     return pd.arrays.ArrowStringArray(cells)

@@ -227,3 +227,15 @@ def test_kept_rows_by_date_then_id_are_lexsort_of_the_kept_rows(excluded_share):
     rows = np.flatnonzero(kept)
     expected = rows[np.lexsort((id_rank[rows], stamps[rows]))]
     np.testing.assert_array_equal(_kept_by_date_then_id(kept, stamps, id_rank, None), expected)
+
+
+def test_exclusion_masks_of_every_kind_give_the_same_reasons():
+    as_array = np.array([True, False, True, False])
+    kinds = [as_array, pd.Series(as_array), pd.Series(as_array, dtype="boolean"), pd.Series([True, None, True, False])]
+    reasons = []
+    for mask in kinds:
+        ex = _Exclusions(4, "transactions")
+        ex.add("first", np.array([False, False, True, False]))
+        ex.add("second", mask)  # a missing answer is "no"
+        reasons.append(ex.reason.tolist())
+    assert reasons == [[1, -1, 0, -1]] * 4
