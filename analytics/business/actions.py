@@ -81,7 +81,12 @@ def action_list(
     (`customers_ranked`) and value at stake (`value_at_stake_total`, currency), also when `top`
     keeps fewer rows.
     """
-    df = pd.concat([clv.rename("clv"), churn_probability.rename("churn_probability")], axis=1, join="inner")
+    if clv.index.equals(churn_probability.index):  # two columns of one table (the scores): no join
+        df = pd.DataFrame(
+            {"clv": clv.array, "churn_probability": churn_probability.array}, index=clv.index.rename(CUSTOMER_ID)
+        )
+    else:
+        df = pd.concat([clv.rename("clv"), churn_probability.rename("churn_probability")], axis=1, join="inner")
     df = df.dropna()
     if df.empty:
         raise DataError("No customer has both a CLV and a churn probability, so there is nothing to rank.")

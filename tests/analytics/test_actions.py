@@ -223,3 +223,48 @@ def test_value_and_risk_side_by_side_equals_the_aligned_concat():
     )
     shuffled = scores.iloc[::-1]  # another order: aligned on the ids
     pd.testing.assert_frame_equal(value_and_risk(clv, shuffled), same)
+
+
+def test_value_and_risk_aligns_the_churn_models_order_by_position_as_concat_does(monkeypatch):
+    from analytics.business import value
+
+    rng = np.random.default_rng(2)
+    ids = pd.Index([f"C{i}" for i in rng.permutation(400)], name="customer_id")  # first-purchase order
+    clv = pd.DataFrame({"clv": rng.gamma(2.0, 50.0, 400), "p_alive": rng.random(400)}, index=ids)
+    by_id = sorted(ids)  # the churn model's order
+    scores = pd.DataFrame(
+        {
+            "customer_id": by_id,
+            "churn_probability": rng.random(400),
+            "active": pd.array(rng.random(400) < 0.8, dtype="boolean"),
+        }
+    )
+    expected = pd.concat([clv, scores.set_index("customer_id")[["churn_probability", "active"]]], axis=1)
+    with monkeypatch.context() as patch:  # the same customers in another order: no join
+        patch.setattr(value.pd, "concat", None)
+        aligned = value_and_risk(clv, scores)
+    pd.testing.assert_frame_equal(aligned, expected)
+    fewer = scores.iloc[1:]  # a customer missing: the join as before
+    pd.testing.assert_frame_equal(
+        value_and_risk(clv, fewer),
+        pd.concat([clv, fewer.set_index("customer_id")[["churn_probability", "active"]]], axis=1),
+    )
+    twice = scores.assign(customer_id=[by_id[0], *by_id[:-1]])  # an id twice, one missing: not the same customers
+    assert value._same_customers(ids, pd.Index(twice["customer_id"])) is None
+
+
+def test_action_list_puts_two_columns_of_one_table_side_by_side_as_the_inner_join_does(monkeypatch):
+    from analytics.business import actions as actions_module
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {"value": rng.gamma(2.0, 50.0, 300), "churn_probability": rng.random(300)},
+        index=pd.Index([f"C{i}" for i in rng.permutation(300)], name="customer_id"),
+    )
+    shuffled = frame["churn_probability"].sample(frac=1.0, random_state=0)  # another index: the inner join
+    expected = action_list(frame["value"], shuffled)
+    with monkeypatch.context() as patch:
+        patch.setattr(actions_module.pd, "concat", None)
+        same = action_list(frame["value"], frame["churn_probability"])
+    pd.testing.assert_frame_equal(same, expected)
+    assert same.attrs == expected.attrs
