@@ -89,3 +89,53 @@ def test_no_process_can_start_then_everything_runs_here(monkeypatch):
     with WorkerProcess(2) as worker:
         assert not worker.active
         assert worker.run(square_and_pid, 4).result() == (16, os.getpid())
+
+
+def value_of(payload: Payload) -> int:
+    return payload.value
+
+
+def test_the_worker_frees_a_calls_arguments_before_handing_memory_back(monkeypatch):
+    """On the worker the executor's work item outlives the call; the arguments it arrived with must not,
+    or the rows sent stay resident through `release_memory` and the next call."""
+    import pickle
+
+    arrived = pickle.loads(pickle.dumps(parallel._SentOnce((Payload(8),))))  # as the worker unpickles it
+    watched: list[weakref.ref] = []
+    alive_at_release: list[bool] = []
+
+    def watch(payload: Payload) -> int:
+        watched.append(weakref.ref(payload))
+        return value_of(payload)
+
+    monkeypatch.setattr(parallel, "release_memory", lambda: alive_at_release.append(watched[0]() is not None))
+    assert parallel._call(watch, arrived) == 8  # `arrived` still held, as the work item holds it
+    assert alive_at_release == [False]
+
+
+def test_release_memory_returns_arrows_free_pages(monkeypatch):
+    import pyarrow as pa
+
+    released: list[bool] = []
+    pool = pa.default_memory_pool()
+    monkeypatch.setattr(pa, "default_memory_pool", lambda: released.append(True) or pool)
+    parallel.release_memory()
+    assert released == [True]
+
+
+def test_each_call_is_followed_by_a_release_once_its_result_is_sent(monkeypatch):
+    """The executor holds a call's result (and its pickle) until it is sent: the memory is handed back
+    by a release queued behind the call, not only inside it."""
+    submitted: list[object] = []
+
+    class Recorder:
+        def submit(self, function, *args):
+            submitted.append(function)
+            return parallel.Future()
+
+    worker = WorkerProcess(2)
+    worker._executor = Recorder()  # type: ignore[assignment]
+    worker.run(square_and_pid, 2)
+    worker.run(square_and_pid, 3)
+    worker._executor = None
+    assert submitted == [parallel._call, parallel.release_memory, parallel._call, parallel.release_memory]
