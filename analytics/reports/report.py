@@ -580,6 +580,11 @@ NEEDS_PURCHASE_FIT: frozenset[str] = frozenset(
 )
 # Sections that never read the fit: with a worker process they run while it fits.
 WHILE_FITTING: tuple[str, ...] = ("segments", "retention_sbg")
+BEFORE_SEGMENT_FITS: frozenset[str] = frozenset({"kpis", "clv", "whatif"})
+"""With a worker process, the sections that run here before the worker starts the per-segment fits:
+kpis and whatif take about 1 GB each here at 2M customers (9.7M purchases), the fits 0.5 GB there,
+and the two at once made the joint peak (4.3 GB); the fits then run while this process runs
+the campaign, voice, actions and churn sections (0.6 GB)."""
 CHURN_MODEL = "churn_model"
 """Progress name of the churn model's fit, run while the worker fits the purchase models."""
 WAIT_FOR_FIT = "purchase_model_wait"
@@ -634,28 +639,29 @@ def _fit_on_worker(split: Any, summary: pd.DataFrame, settings: Any) -> tuple[An
     _KEPT_ON_WORKER.clear()
     analysis = analyse_summaries(split, summary, settings)
     packed, section = fitted_rows(analysis, summary), section_from_analysis(analysis, settings)
-    # kept for the jobs behind: its choice, models and per-customer values (not the holdout's rows)
-    _KEPT_ON_WORKER["analysis"] = replace(analysis, comparison=packed.analysis.comparison)
+    # kept for the jobs behind: its choice, the models without their data and the per-customer values
+    # the per-segment fits read (not the holdout's rows)
+    _KEPT_ON_WORKER["analysis"] = replace(
+        packed.analysis, customers=analysis.customers[[c for c in _SEGMENT_COLUMNS if c in analysis.customers]]
+    )
     return packed, section
 
 
+_SEGMENT_COLUMNS = ("frequency", "recency", "T", "monetary_value", "clv", "p_alive", "expected_purchases")
+"""The per-customer columns of the purchase analysis that `purchase_value_by_codes` reads."""
+
+
 def _segments_on_worker(labels: dict[str, tuple[str, np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    """On the worker: `purchase_value_by_segment` of the kept analysis for each attribute (the
-    per-segment fits of the `value_by_segment` section). `labels`: key -> (name, codes in the
-    summary's row order with -1 for blank, the codes' labels)."""
-    from analytics.business.segment_value import attribute_label, purchase_value_by_segment
+    """On the worker: `purchase_value_by_codes` of the kept analysis for each attribute (the
+    per-segment fits of the `value_by_segment` section, equal to `purchase_value_by_segment`'s).
+    `labels`: key -> (name, codes in the summary's row order with -1 for blank, the codes' labels)."""
+    from analytics.business.segment_value import attribute_label, purchase_value_by_codes
 
     analysis = _KEPT_ON_WORKER.pop("analysis")  # KeyError when the fit failed: the section runs here
-    ids = analysis.customers.index.astype(str)
-    out = {}
-    for key, (name, codes, levels) in labels.items():
-        values = (
-            np.where(codes >= 0, levels[np.maximum(codes, 0)], np.nan) if len(levels) else np.full(len(codes), np.nan)
-        )
-        out[key] = purchase_value_by_segment(
-            analysis, pd.Series(values, index=ids, dtype=object, name=name), label=attribute_label(key)
-        )
-    return out
+    return {
+        key: purchase_value_by_codes(analysis, codes, levels, name=name, label=attribute_label(key))
+        for key, (name, codes, levels) in labels.items()
+    }
 
 
 def _segment_labels(data: CustomerData, ids: pd.Index) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
@@ -674,7 +680,7 @@ class _WorkerJobs:
     """The purchase-model work started on the worker process, and what this process waits for."""
 
     clv_section: dict | None = None
-    segments: Any = None
+    start_segments: Callable[[], Any] | None = None
     p_alive_cutoff: Callable[[], pd.Series | None] | None = None
 
 
@@ -685,10 +691,11 @@ def _fit_purchase_models(
 
     With a worker process: the per-customer rows are built here and sent by position; the fits and
     the clv section run there while `run_early` runs here; then the churn angle's refit at the
-    label's cutoff and the value_by_segment section's per-segment fits are queued on the worker
-    (they run there while this process runs the other sections). Returns what the worker computed
-    (nothing when everything ran here, or the worker could not: the sections then compute or report
-    it themselves).
+    label's cutoff is queued on the worker (it runs there while this process runs the other
+    sections), and the value_by_segment section's per-segment fits are made ready to queue
+    (`start_segments`, which `build_report` calls once the sections with the largest working sets
+    here have run). Returns what the worker computed (nothing when everything ran here, or the
+    worker could not: the sections then compute or report it themselves).
     """
     from analytics.business.value import purchase_analysis, remember_purchase_analysis
     from analytics.engine.parallel import release_memory
@@ -712,17 +719,15 @@ def _fit_purchase_models(
     if sections.get("churn") == SECTIONS["churn"]:
         # the churn angle's own purchase-model fit at the label's cutoff, queued behind the fit
         jobs.p_alive_cutoff = _p_alive_at_cutoff(data, worker, release=not segments_here)
-    if segments_here:
-        try:
-            jobs.segments = worker.run(_segments_on_worker, _segment_labels(data, summary.index))
-        except Exception:  # no attribute to segment by, ...: the section says so itself
-            jobs.segments = None
     try:
         fitted, jobs.clv_section = fit.result()
     except Exception:  # the sections fit here and report the failure themselves
         return jobs
     remember_purchase_analysis(data, clv, with_rows(fitted, split, summary))
-    del fitted
+    if segments_here:
+        ids = summary.index
+        jobs.start_segments = lambda: worker.run(_segments_on_worker, _segment_labels(data, ids))
+    del fitted, split, summary
     release_memory()  # the result's pipe buffer and unpacked copies
     return jobs
 
@@ -789,6 +794,33 @@ def _p_alive_at_cutoff(data: CustomerData, worker: Any, release: bool = True) ->
             return None
 
     return result
+
+
+class _SegmentFits:
+    """The value_by_segment section's per-segment fits on the worker, started once (`start`) and read
+    by the section (`result`: None when they could not run there, and the section fits here)."""
+
+    def __init__(self, start: Callable[[], Any]) -> None:
+        self._start: Callable[[], Any] | None = start
+        self._job: Any = None
+
+    def start(self) -> None:
+        if self._start is None:
+            return
+        start, self._start = self._start, None
+        try:
+            self._job = start()
+        except Exception:  # no attribute to segment by, ...: the section says so itself
+            self._job = None
+
+    def result(self) -> dict | None:
+        self.start()
+        if self._job is None:
+            return None
+        try:
+            return self._job.result()
+        except Exception:  # e.g. the worker stopped: the section fits here
+            return None
 
 
 def build_report(
@@ -889,6 +921,7 @@ def build_report(
             if progress:
                 progress(WAIT_FOR_FIT)
 
+        segment_fits: _SegmentFits | None = None
         if fit_needed:
             if progress:
                 progress(PURCHASE_FIT)
@@ -902,18 +935,13 @@ def build_report(
                 at_cutoff = jobs.p_alive_cutoff
                 calls.pop("churn")
                 calls["churn"] = lambda: churn_section(data, settings, p_alive_cutoff=at_cutoff)
-            if jobs.segments is not None and "value_by_segment" in calls:
-                segments_job = jobs.segments
-
-                def comparisons() -> dict | None:
-                    try:
-                        return segments_job.result()
-                    except Exception:  # e.g. the worker stopped: the section fits here
-                        return None
-
+            if jobs.start_segments is not None and "value_by_segment" in calls:
+                fits = segment_fits = _SegmentFits(jobs.start_segments)
                 calls.pop("value_by_segment")
-                calls["value_by_segment"] = lambda: value_by_segment_section(data, settings, comparisons)
+                calls["value_by_segment"] = lambda: value_by_segment_section(data, settings, fits.result)
         for name in list(calls):
+            if segment_fits is not None and name not in BEFORE_SEGMENT_FITS:
+                segment_fits.start()  # once this process's largest working sets are freed
             run(name)
     for name in sections:
         report[name] = results[name]

@@ -124,3 +124,40 @@ def test_with_two_processes_the_fits_and_the_per_segment_fits_run_on_the_worker(
     together = build_report(_simulated(), ReportSettings(), progress=steps.append, workers=2)  # nothing cached
     assert json.dumps(together, sort_keys=False) == json.dumps(alone, sort_keys=False)
     assert steps[-2:] == ["churn", "value_by_segment"]  # the sections that read the worker's last jobs
+
+
+def test_the_worker_keeps_only_what_the_jobs_behind_the_fit_read():
+    """Between its jobs the worker keeps the per-customer columns the per-segment fits read and the
+    models without their data (not the holdout's rows, nor every value column)."""
+    from analytics.reports.sections.clv import fit_arguments, fit_inputs
+
+    data = _simulated()
+    clv = report_module.clv_settings(ReportSettings())
+    packed, _ = report_module._fit_on_worker(*fit_arguments(*fit_inputs(data, clv)), clv)
+    try:
+        kept = report_module._KEPT_ON_WORKER["analysis"]
+        assert list(kept.customers.columns) == list(report_module._SEGMENT_COLUMNS)
+        assert kept.purchase_model.fitter_.data is None and kept.spend_model.fitter_.data is None
+        assert kept.comparison.predictions.empty and kept.comparison.split.calibration.empty
+        assert kept.selected == packed.analysis.selected
+    finally:
+        report_module._KEPT_ON_WORKER.clear()
+
+
+def test_the_per_segment_fits_start_once_the_largest_sections_here_have_run(monkeypatch):
+    """kpis and whatif hold ~1 GB each here at 2M customers: the worker's per-segment fits (0.5 GB)
+    start after them, so the two working sets do not add up."""
+    steps: list[str] = []
+    seen_at_start: list[list[str]] = []
+    labels = report_module._segment_labels
+
+    def record(*args, **kwargs):
+        seen_at_start.append(list(steps))
+        return labels(*args, **kwargs)
+
+    monkeypatch.setattr(report_module, "_segment_labels", record)
+    report = build_report(_simulated(), ReportSettings(), progress=steps.append, workers=2)
+    assert report["value_by_segment"]["by"]["acquisition_cohort"]["purchase"]
+    assert len(seen_at_start) == 1
+    assert set(report_module.BEFORE_SEGMENT_FITS) <= set(seen_at_start[0])
+    assert seen_at_start[0][-1] in report_module.BEFORE_SEGMENT_FITS  # and no later

@@ -11,6 +11,7 @@ import pytest
 from analytics.business.segment_value import (
     COHORT,
     MIN_PURCHASE_CUSTOMERS,
+    purchase_value_by_codes,
     purchase_value_by_segment,
     retention_by_segment,
     segment_attributes,
@@ -149,3 +150,22 @@ def test_segment_chart_draws_one_row_per_segment_with_its_interval(cdnow_sample)
     assert rules["mark"]["type"] == "rule" and rules["encoding"]["x2"]["field"] == "value_high"
     assert dots["encoding"]["y"]["sort"] == ["1997-01", "1997-02", "1997-03"]
     assert {t["title"] for t in dots["encoding"]["tooltip"]} >= {"Segment", "Customers", "Interval from", "Interval to"}
+
+
+def test_labels_by_position_give_the_same_comparison_as_labels_by_id(cdnow_sample):
+    """The report's worker passes the labels as codes in the analysis's row order (no id read there)."""
+    data, analysis = cdnow_sample
+    ids = analysis.customers.index.astype(str)
+    labels = segment_attributes(data)[COHORT].reindex(ids)
+    labels.iloc[:30] = np.nan  # blank labels are left out and counted in a note
+    labels = labels.sample(frac=1.0, random_state=3)  # by id, in another order
+    codes, levels = pd.factorize(labels.reindex(ids).to_numpy(dtype=object))
+    by_id = purchase_value_by_segment(analysis, labels, label="Acquisition cohort")
+    by_code = purchase_value_by_codes(
+        analysis, codes, np.asarray(levels, dtype=object), name=str(labels.name), label="Acquisition cohort"
+    )
+    pd.testing.assert_frame_equal(by_code.table, by_id.table)
+    assert by_code.notes == by_id.notes and by_code.notes[0].startswith("30 customers with no acquisition cohort")
+    assert (by_code.attribute, by_code.label, by_code.model) == (by_id.attribute, by_id.label, by_id.model)
+    with pytest.raises(ValueError, match="labels for"):
+        purchase_value_by_codes(analysis, codes[1:], levels, name="x")
