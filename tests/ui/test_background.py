@@ -144,3 +144,16 @@ def test_a_prefetched_fit_a_page_asks_for_goes_first(monkeypatch):
     while len(ran) < 3 and time.monotonic() < deadline:  # only look: `settle` would ask for all of them
         time.sleep(0.02)
     assert ran == ["asked for", "wanted", "early prefetch"]
+
+
+def test_release_heap_returns_arrows_pool_and_the_c_heap(monkeypatch):
+    """Arrow's allocator keeps what Streamlit serialised for st.dataframe; malloc_trim alone does not return it."""
+    import pyarrow  # noqa: F401  (loaded, as in the app)
+
+    from analytics.data import io
+
+    calls = []
+    monkeypatch.setattr(io, "release_arrow_memory", lambda: calls.append("arrow"))
+    monkeypatch.setattr(io, "release_heap_memory", lambda: calls.append("heap"))
+    background.release_heap()
+    assert calls == ["arrow", "heap"]
