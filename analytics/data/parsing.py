@@ -204,6 +204,8 @@ def by_distinct(values: pd.Series, read: Callable[[pd.Series], pd.Series]) -> pd
 
 
 def _blank_cells(values: pd.Series) -> pd.Series:
+    if is_arrow_text(values):  # the same rule, lower-casing only the cells short enough to be blank
+        return is_blank_text(values)
     if values.dtype == object or pd.api.types.is_string_dtype(values):
         text = values.astype(TEXT).str.strip().str.lower()
         return values.isna() | text.isin(BLANKS).fillna(True)

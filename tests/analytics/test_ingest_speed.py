@@ -32,7 +32,7 @@ from analytics.data.codes import id_codes
 from analytics.data.columns import ColumnMapping
 from analytics.data.ingest import load_files
 from analytics.data.io import RawTable
-from analytics.data.parsing import BLANKS, TEXT, _encode, distinct, is_blank_text, to_text
+from analytics.data.parsing import BLANKS, TEXT, _blank_cells, _encode, distinct, is_blank_text, to_text
 
 TODAY = pd.Timestamp("2025-01-01")
 MAPPING = ColumnMapping(
@@ -239,3 +239,11 @@ def test_exclusion_masks_of_every_kind_give_the_same_reasons():
         ex.add("second", mask)  # a missing answer is "no"
         reasons.append(ex.reason.tolist())
     assert reasons == [[1, -1, 0, -1]] * 4
+
+
+def test_blank_cells_of_arrow_text_are_those_of_the_same_python_strings():
+    cells = ["", " ", "NA", " n/A ", "nan", "NULL", "None", "-", "--", "?", "#N/A", "#n/a ", "\tnull\n", "\u2003na"]
+    cells += ["NULL\u00a0", "abc", "12345", "  x  ", "nonee", "İ", "ǅ", "K", "n/a/b", None]
+    arrow, objects = pd.Series(cells, dtype=TEXT), pd.Series(cells, dtype=object)
+    assert _blank_cells(arrow).tolist() == _blank_cells(objects).tolist()
+    assert _blank_cells(arrow).tolist()[:15] == [True] * 15
