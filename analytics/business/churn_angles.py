@@ -121,6 +121,89 @@ def _auc(y: pd.Series, score: pd.Series) -> tuple[float | None, int]:
     return float(roc_auc_score(labels, s[known])), int(known.sum())
 
 
+def _auc_of(churned: np.ndarray, score: np.ndarray) -> tuple[float | None, int]:
+    """`_auc` on arrays already aligned: labels (bool) and scores (NaN = none) of the same customers."""
+    known = ~np.isnan(score)
+    labels = churned[known]
+    if not known.any() or len(np.unique(labels)) < 2:
+        return None, int(known.sum())
+    return float(roc_auc_score(labels, score[known])), int(known.sum())
+
+
+class _Scored:
+    """The churn model's customers (distinct ids) as positions: other per-customer series aligned on
+    them by one hash table of these ids, built once (`Series.reindex` builds one per call)."""
+
+    def __init__(self, ids: pd.Index) -> None:
+        self.ids = ids
+
+    def positions(self, ids: pd.Index) -> np.ndarray:
+        """Position of each of `ids` among the scored customers' (-1 where it is not one)."""
+        return self.ids.get_indexer(ids)
+
+    def values(self, series: pd.Series) -> np.ndarray:
+        """`series.reindex(scored ids)` as float values (NaN for a customer it lacks); an id of a scored
+        customer twice is refused, as reindex refuses duplicate ids."""
+        out = np.full(len(self.ids), np.nan)
+        where = self.positions(series.index)
+        found = where >= 0
+        if np.bincount(where[found], minlength=len(self.ids)).max(initial=0) > 1:  # as reindex refuses
+            raise ValueError("cannot reindex on an axis with duplicate labels")
+        out[where[found]] = series.to_numpy(dtype=float, na_value=np.nan)[found]
+        return out
+
+
+def _riskiest(risk: np.ndarray, k: int) -> np.ndarray:
+    """True for the first `k` of `risk` sorted from highest to lowest, ties in their order, blanks
+    last: the top of `Series.sort_values(ascending=False, kind="stable")`, without the sort (the
+    k-th highest value by partition, then the ties at it in order)."""
+    flagged = np.zeros(len(risk), dtype=bool)
+    known = ~np.isnan(risk)
+    n_known = int(known.sum())
+    if k >= n_known:
+        flagged[known] = True
+        flagged[np.flatnonzero(~known)[: k - n_known]] = True
+        return flagged
+    values = risk[known]
+    kth = np.partition(values, n_known - k)[n_known - k]
+    flagged[risk > kth] = True
+    ties = np.flatnonzero(risk == kth)
+    flagged[ties[: k - int(flagged.sum())]] = True
+    return flagged
+
+
+def _flags(angles: dict[str, Angle], on_scored: dict[str, np.ndarray], flag_share: float) -> pd.DataFrame:
+    """The customers every angle scores (in the first angle's order), each angle's riskiest
+    `flag_share` of them flagged; by position among the scored customers when every angle's are known."""
+    views = list(angles.values())
+    if set(on_scored) != set(angles):  # not every angle placed among the scored customers
+        common = views[0].risk.index
+        for angle in views[1:]:
+            common = common.intersection(angle.risk.index)
+        risks = [angle.risk.reindex(common).to_numpy(dtype=float) for angle in views]
+    else:
+        size = 1 + max(int(p.max(initial=-1)) for p in on_scored.values())
+        in_all = np.ones(size, dtype=bool)
+        values = {}
+        for name in angles:
+            where = on_scored[name]
+            present = np.zeros(size, dtype=bool)
+            present[where] = True
+            in_all &= present
+            values[name] = np.full(size, np.nan)
+            values[name][where] = angles[name].risk.to_numpy(dtype=float)
+        first = on_scored[views[0].name]
+        kept = in_all[first]
+        common = views[0].risk.index[kept]
+        order = first[kept]
+        risks = [values[name][order] for name in angles]
+    flags = pd.DataFrame(index=common)
+    k = max(1, int(round(flag_share * len(common))))
+    for name, risk in zip(angles, risks):
+        flags[name] = _riskiest(risk, k)
+    return flags
+
+
 def _step_lookup(months: np.ndarray, retention: np.ndarray, t: np.ndarray) -> np.ndarray:
     """S(t) of a Kaplan-Meier step curve given at its event times (1 before the first)."""
     idx = np.searchsorted(months, t, side="right") - 1
@@ -317,22 +400,35 @@ def churn_angles(
     y = None
     label = "no label"
     current = None
+    # where each angle's customers are among the scored ones (positions): the angles are aligned,
+    # intersected and flagged on those, not by their millions of text ids (`_Scored`)
+    on_scored: dict[str, np.ndarray] = {}
     if analysis is not None:
         scored = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))
-        y = scored[CHURNED].astype("boolean").dropna()
+        index = _Scored(scored.index)
+        churned = scored[CHURNED].astype("boolean")
+        labelled = np.flatnonzero(churned.notna().to_numpy())
+        y = churned.iloc[labelled]
+        y_churned = y.to_numpy(dtype=bool)
         label = analysis.target
-        current = scored.index[scored["active"].astype(bool).to_numpy()]
-        auc, n = _auc(y, scored["oof_probability"])
+        in_current = np.flatnonzero(scored["active"].astype(bool).to_numpy())
+        current = scored.index[in_current]
+        oof = scored["oof_probability"].to_numpy(dtype=float, na_value=np.nan)
+        auc, n = _auc_of(y_churned, oof[labelled])
         # every angle on the same customers: those with an out-of-fold score (all, or the churn
         # model's cross-validation sample on large data)
-        y = y[scored["oof_probability"].notna().to_numpy()[scored[CHURNED].notna().to_numpy()]]
+        with_oof = ~np.isnan(oof[labelled])
+        y, y_churned, labelled = y[with_oof], y_churned[with_oof], labelled[with_oof]
         angles[CLASSIFIER] = Angle(
             CLASSIFIER,
-            scored.loc[current, "churn_probability"].astype(float),
+            pd.Series(
+                scored["churn_probability"].to_numpy(dtype=float)[in_current], index=current, name="churn_probability"
+            ),
             auc,
             n,
             "the churn model's probability of leaving (out-of-fold for the AUC)",
         )
+        on_scored[CLASSIFIER] = in_current
     else:
         unavailable[CLASSIFIER] = "no churn label: the classifier needs a churn column or a purchase log to derive one"
 
@@ -355,17 +451,23 @@ def churn_angles(
                     tx = _purchases_to(data.require_transactions("The purchase model's angle"), cutoff)
                     at_cutoff = p_alive_at(tx, cutoff, purchase_model)
                 if y is not None:
-                    auc, n = _auc(y, 1 - at_cutoff)
+                    auc, n = _auc_of(y_churned, index.values(1 - pd.Series(at_cutoff, dtype=float))[labelled])
             if p_alive_now is None:
                 tx = data.require_transactions("The purchase model's angle")
                 p_alive_now = p_alive_at(tx, data.observation_end, purchase_model)
             now = p_alive_now
             now = pd.Series(now, dtype=float)
             now.index = now.index.astype(str)  # as rename(index=str), without a Python call per customer
-            risk = (1 - now).reindex(current) if current is not None else 1 - now
+            if current is not None:  # `(1 - now).reindex(current).dropna()`, by position
+                risk_now = index.values(1 - now)[in_current]
+                known = ~np.isnan(risk_now)
+                risk = pd.Series(risk_now[known], index=current[known], name=now.name)
+                on_scored[PALIVE] = in_current[known]
+            else:
+                risk = (1 - now).dropna()
             angles[PALIVE] = Angle(
                 PALIVE,
-                risk.dropna(),
+                risk,
                 auc,
                 n,
                 f"1 - P(alive) of the {purchase_model} purchase model (for the AUC: fitted on purchases up to the "
@@ -384,9 +486,8 @@ def churn_angles(
         segment = None
         if segment_col is not None:
             segment = analysis.features.X[segment_col].rename(index=str)
-        churned = scored[CHURNED]
         try:
-            risk = survival_risk(data, churned.astype("boolean").dropna(), segment, horizon_months)
+            risk = survival_risk(data, churned.dropna(), segment, horizon_months)
             auc, n = _auc(y, risk)
             name = analysis.features.display.get(segment_col, segment_col) if segment_col else "everyone together"
             angles[SURVIVAL] = Angle(
@@ -404,24 +505,15 @@ def churn_angles(
         missing = "; ".join(f"{ANGLE_LABELS[k]}: {v}" for k, v in unavailable.items())
         raise DataError(f"Churn from several angles needs at least two of them; this data supports one. {missing}.")
 
-    views = list(angles.values())
-    common = views[0].risk.index
-    for angle in views[1:]:
-        common = common.intersection(angle.risk.index)
-    flags = pd.DataFrame(index=common)
-    k = max(1, int(round(flag_share * len(common))))
-    for name, angle in angles.items():
-        r = angle.risk.reindex(common).reset_index(drop=True)
-        top = r.sort_values(ascending=False, kind="stable").index[:k]  # positions in `common`
-        flagged = np.zeros(len(common), dtype=bool)
-        flagged[top] = True
-        flags[name] = flagged
+    if analysis is not None and SURVIVAL in angles:
+        on_scored[SURVIVAL] = index.positions(angles[SURVIVAL].risk.index)
+    flags = _flags(angles, on_scored, flag_share)
     names = list(angles)
     agreement = pd.DataFrame(index=names, columns=names, dtype=float)
     for a in names:
         for b in names:
             agreement.loc[a, b] = float((flags[a] & flags[b]).sum() / max(1, flags[a].sum()))
-    all_flag = flags.index[flags.all(axis=1)]
+    all_flag = flags.index[flags.all(axis=1).to_numpy()]  # a mask, not a Series (np.asarray of one hashes its ids)
     advice = _advice(angles, unavailable, analysis)
     if PALIVE in angles and purchase_model == "bg_nbd":
         notes.append(

@@ -11,6 +11,7 @@ from analytics.business.churn_angles import (
     CLASSIFIER,
     PALIVE,
     SURVIVAL,
+    _auc,
     _step_lookup,
     churn_angles,
     survival_risk,
@@ -73,3 +74,62 @@ def test_cdnow_sample_classifier_and_purchase_model_on_the_derived_label():
     assert palive.auc == pytest.approx(0.78, abs=0.02)
     assert len(result.flags) == 2357
     assert isinstance(result.all_flag, pd.Index)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_riskiest_are_the_top_of_a_stable_descending_sort(seed):
+    from analytics.business.churn_angles import _riskiest
+
+    rng = np.random.default_rng(seed)
+    risk = rng.integers(0, 12, 500) / 11.0  # many ties
+    risk[rng.choice(500, 40, replace=False)] = np.nan
+    risk[rng.choice(500, 5, replace=False)] = -0.0
+    for k in (1, 37, 100, 459, 460, 470, 500):
+        top = pd.Series(risk).sort_values(ascending=False, kind="stable").index[:k]
+        expected = np.zeros(500, dtype=bool)
+        expected[top] = True
+        np.testing.assert_array_equal(_riskiest(risk, k), expected)
+
+
+def _angles_as_before(result, flag_share=0.2):
+    """Flags, agreement and all_flag the way they were computed by customer id (the reference)."""
+    views = list(result.angles.values())
+    common = views[0].risk.index
+    for angle in views[1:]:
+        common = common.intersection(angle.risk.index)
+    flags = pd.DataFrame(index=common)
+    k = max(1, int(round(flag_share * len(common))))
+    for name, angle in result.angles.items():
+        r = angle.risk.reindex(common).reset_index(drop=True)
+        flagged = np.zeros(len(common), dtype=bool)
+        flagged[r.sort_values(ascending=False, kind="stable").index[:k]] = True
+        flags[name] = flagged
+    return flags, flags.index[flags.all(axis=1)]
+
+
+def test_angles_are_aligned_by_position_as_by_customer_id():
+    data = load_demo("cdnow_sample")
+    analysis = analyse_churn(data, ChurnSettings())
+    ids = analysis.scores["customer_id"].astype(str)
+    rng = np.random.default_rng(3)
+    # P(alive) in another order, two customers missing, one blank; at the cutoff in yet another order
+    now = pd.Series(rng.random(len(ids)).round(1), index=ids.to_numpy(), name="p_alive").sample(
+        frac=1.0, random_state=1
+    )
+    now = now.iloc[2:]
+    now.iloc[5] = np.nan
+    at_cutoff = pd.Series(rng.random(len(ids)), index=ids.to_numpy()).sample(frac=1.0, random_state=2)
+    result = churn_angles(data, analysis, p_alive_now=now, p_alive_cutoff=at_cutoff)
+    scored = analysis.scores.set_index(ids)
+    current = scored.index[scored["active"].astype(bool).to_numpy()]
+    pd.testing.assert_series_equal(result.angles[PALIVE].risk, (1 - now).reindex(current).dropna())
+    pd.testing.assert_series_equal(
+        result.angles[CLASSIFIER].risk, scored.loc[current, "churn_probability"].astype(float)
+    )
+    y = scored["churned"].astype("boolean").dropna()
+    y = y[scored["oof_probability"].notna().to_numpy()[scored["churned"].notna().to_numpy()]]
+    assert (result.angles[PALIVE].auc, result.angles[PALIVE].n_auc) == _auc(y, 1 - at_cutoff)
+    flags, all_flag = _angles_as_before(result)
+    pd.testing.assert_frame_equal(result.flags, flags)
+    pd.testing.assert_index_equal(result.all_flag, all_flag)
+    assert len(result.flags) == len(ids) - 3
