@@ -325,8 +325,16 @@ def tree_groups(codes: np.ndarray, widths: list[int]) -> tuple[np.ndarray, np.nd
             size = int(key.max()) + 1 if len(key) else 1
         key = key * width + codes[:, j]
         size *= width
-    _, first, group = np.unique(key, return_index=True, return_inverse=True)
-    return first, group.reshape(-1)
+    # np.unique(key, return_index=True, return_inverse=True)'s first rows and groups (numbered in
+    # key order, so neighbouring groups take the same branches when scored), from one hash pass and
+    # a sort of the distinct keys only: half its time at 2M rows (it sorts every row's key)
+    codes, distinct = pd.factorize(key, sort=False)
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(key) - 1, -1, -1)  # the last write sticks: each group's first row
+    order = np.argsort(distinct, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[codes]
 
 
 def score_distinct(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:

@@ -216,3 +216,14 @@ def test_tree_groups_renumber_before_the_key_overflows():
     assert list(group) == [group[0], group[0], group[2], group[3]]
     assert len(set(group.tolist())) == 3
     np.testing.assert_array_equal(codes[first][group], codes)
+
+
+def test_tree_groups_are_numpys_unique_first_rows_and_groups():
+    rng = np.random.default_rng(9)
+    codes = rng.integers(0, 7, (5000, 3)).astype(np.int32)
+    first, group = tree_groups(codes, [7, 7, 7])
+    key = (codes[:, 0].astype(np.int64) * 7 + codes[:, 1]) * 7 + codes[:, 2]
+    _, expected_first, expected_group = np.unique(key, return_index=True, return_inverse=True)
+    np.testing.assert_array_equal(first, expected_first)
+    np.testing.assert_array_equal(group, expected_group.reshape(-1))
+    assert tree_groups(codes[:0], [7, 7, 7])[0].size == 0
