@@ -20,10 +20,11 @@ other in this run:
   the default from 200,000 purchases on two cores) `purchase_model` only builds the fit's
   per-customer rows and sends them; the fits and the clv section run on the worker while this
   process runs segments, retention_sbg and the churn model (stage `churn_model`), queues the churn
-  angle's refit at the label's cutoff and the value_by_segment section's per-segment fits behind
-  them, then waits for the fits (stage `purchase_model_wait`); the other sections run here while
-  the worker does those two, and `churn` and `value_by_segment` come last (their stages include
-  any wait for the worker);
+  angle's refit at the label's cutoff behind them, then waits for the fits (stage
+  `purchase_model_wait`); kpis, clv and whatif run here while the worker does the refit, then the
+  value_by_segment section's per-segment fits start on the worker while campaign, voice, actions
+  and churn run here (so the largest working sets of the two processes do not coincide), and
+  `churn` and `value_by_segment` come last (their stages include any wait for the worker);
 - baseline: the plain lifetimes pipeline: `pandas.read_csv`, `summary_data_from_transaction_data`
   (weekly, day granularity), `BetaGeoFitter`, `GammaGammaFitter` on repeat buyers, and the
   12-month `customer_lifetime_value` (monthly discount 1%).
