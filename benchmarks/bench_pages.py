@@ -165,7 +165,8 @@ async def scenario(browser, url: str, name: str, upload: Path | None, server_pid
         rss_before = rss_mb(server_pid) if server_pid is not None else 0.0
         await page.locator("input[type=file]").set_input_files(str(upload))
         await page.get_by_text("Rows used").first.wait_for(timeout=PAGE_TIMEOUT_S * 1000)
-        await page.get_by_text(upload.name).first.wait_for(timeout=PAGE_TIMEOUT_S * 1000)  # its data, not the demo's
+        # the sidebar describes the upload (ui.cache.build_upload): its data, not the demo's
+        await page.get_by_text("Your upload (kept in this session only)").first.wait_for(timeout=PAGE_TIMEOUT_S * 1000)
         await page.wait_for_function(
             "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PAGE_TIMEOUT_S * 1000
         )
