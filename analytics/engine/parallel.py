@@ -33,11 +33,14 @@ calls the caller's `fallback` (which recomputes from what this process still hol
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
@@ -69,6 +72,26 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # macOS, Windows
         return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _main_script_left_out() -> Iterator[None]:
+    """Processes started inside do not run this process's main script again.
+
+    'spawn' imports the parent's `__main__` again in the child (by module name or file path), so that
+    functions defined there can be found. The worker runs library functions only and needs none of
+    it, and running it can fail or do real work: a script that calls `build_report` without an
+    `if __name__ == "__main__":` guard would start its whole report again in the worker, and a
+    Streamlit test script (AppTest) cannot run outside its runner (the worker then dies at start).
+    Here `__main__` is briefly a bare module with neither a name nor a file, which spawn skips.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _import_modules(names: tuple[str, ...]) -> None:
@@ -229,7 +252,8 @@ class WorkerProcess:
             return self
         try:
             executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(START_METHOD))
-            executor.submit(_import_modules, self.warm_imports)  # starts the process now
+            with _main_script_left_out():
+                executor.submit(_import_modules, self.warm_imports)  # starts the process now
         except (OSError, ValueError, RuntimeError, NotImplementedError, ImportError) as exc:
             logger.warning("No worker process could be started (%s); everything runs here.", exc)
             return self

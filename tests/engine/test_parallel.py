@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
+import types
 import weakref
 
 import pytest
@@ -139,3 +141,19 @@ def test_each_call_is_followed_by_a_release_once_its_result_is_sent(monkeypatch)
     worker.run(square_and_pid, 3)
     worker._executor = None
     assert submitted == [parallel._call, parallel.release_memory, parallel._call, parallel.release_memory]
+
+
+def test_the_worker_does_not_run_the_parents_main_script(monkeypatch, tmp_path):
+    """'spawn' re-runs the parent's main script in the child; a script that cannot run there (here:
+    one that exits at once, like a Streamlit AppTest script outside its runner, or a report script
+    without a __main__ guard) must not take the worker down."""
+    script = tmp_path / "report_script.py"
+    script.write_text("raise SystemExit('the main script ran in the worker')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    with WorkerProcess(2) as worker:
+        assert worker.active
+        value, pid = worker.run(square_and_pid, 7).result()
+    assert value == 49 and pid != os.getpid()
+    assert sys.modules["__main__"] is main  # given back once the worker has started
