@@ -248,7 +248,7 @@ def purchase_value_by_segment(analysis: ClvAnalysis, labels: pd.Series, *, label
         pooled one), pooled, note. Money in the data's currency, over `settings.horizon_months`.
     """
     segment_of = labels.reindex(analysis.customers.index.astype(str)).to_numpy(dtype=object)
-    return _purchase_comparison(analysis, segment_of, str(labels.name), label)
+    return _purchase_comparison(analysis, segment_of, str(labels.name or ""), label)
 
 
 def purchase_value_by_codes(
@@ -470,13 +470,13 @@ def retention_by_segment(
 
     rows = _compare_segments(
         segment_of,
-        str(labels.name),
+        str(labels.name or ""),
         counts,
         own,
         pooled_curve,
         "its own curve could not be fitted ({}), so it shows the curve of all customers",
     )
-    return _comparison(str(labels.name), int(pd.isna(segment_of).sum()), label, rows, "sbg")
+    return _comparison(str(labels.name or ""), int(pd.isna(segment_of).sum()), label, rows, "sbg")
 
 
 def _compare_segments(

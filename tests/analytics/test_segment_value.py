@@ -169,3 +169,12 @@ def test_labels_by_position_give_the_same_comparison_as_labels_by_id(cdnow_sampl
     assert (by_code.attribute, by_code.label, by_code.model) == (by_id.attribute, by_id.label, by_id.model)
     with pytest.raises(ValueError, match="labels for"):
         purchase_value_by_codes(analysis, codes[1:], levels, name="x")
+
+
+def test_labels_without_a_name_give_an_empty_attribute_not_none(cdnow_sample, subscription):
+    data, analysis = cdnow_sample
+    ids = analysis.customers.index.astype(str)
+    unnamed = pd.Series(np.where(np.arange(len(ids)) % 2, "Odd", "Even"), index=ids)
+    assert purchase_value_by_segment(analysis, unnamed).attribute == ""
+    contract = segment_attributes(subscription)["Contract"].rename(None)
+    assert retention_by_segment(subscription, contract).attribute == ""
