@@ -645,8 +645,9 @@ def pareto_nbd_guarded_objective(
 
 
 PARETO_EDGE_MOVE = 0.1
-"""Log-parameters that moved more than this from the last point the Pareto/NBD likelihood could be
-evaluated at to the first it could not are held at that edge by `fit_pareto_to_edge`."""
+"""Log-parameters that moved more than this from the best point the Pareto/NBD fit evaluated to the
+first point beyond it where the likelihood could not be evaluated are bounded at that best point, on
+the side they moved to, by `fit_pareto_to_edge`."""
 
 
 def fit_pareto_to_edge(pairs: ParetoPairs, start: np.ndarray, normaliser: float) -> tuple[np.ndarray, bool]:
@@ -657,9 +658,11 @@ def fit_pareto_to_edge(pairs: ParetoPairs, start: np.ndarray, normaliser: float)
     barely differ: a gamma with huge s and beta is one rate s / beta). Far enough along, 2F1 can no
     longer be evaluated (NaN or infinite) and BFGS stops. Lifetimes' Nelder-Mead stops at the same
     edge, after hundreds of slow evaluations there (21 s on the 10,000-customer benchmark upload's
-    churn cutoff). Here the coordinates that ran into the edge are held at the last computable point
-    and the others are optimised by L-BFGS-B (bounded BFGS, Byrd et al. 1995): the same edge in a few
-    evaluations. Gradient tolerance `PARETO_TOL` either way.
+    churn cutoff). Here the coordinates that ran into the edge (from the best point evaluated to the
+    first failing point beyond it) are bounded at that best point on the side they ran to, and all
+    four are optimised by L-BFGS-B (bounded BFGS, Byrd et al. 1995) within those bounds: the same edge
+    in a few evaluations. Gradient tolerance `PARETO_TOL` either way. A search that failed for another
+    reason (no failing evaluation after its best point) goes to the caller's Nelder-Mead as before.
 
     Parameters
     ----------
@@ -693,14 +696,15 @@ def fit_pareto_to_edge(pairs: ParetoPairs, start: np.ndarray, normaliser: float)
     try:
         return fit_bfgs(recorded, start, args, tol=PARETO_TOL, maxiter=PARETO_MAXITER), False
     except FitFailed:
-        failed = [i for i, (_, value) in enumerate(trail) if not math.isfinite(value)]
-        if not failed:
+        finite = [i for i, (_, value) in enumerate(trail) if math.isfinite(value)]
+        best = min(finite, key=lambda i: trail[i][1], default=len(trail))
+        # the edge only when the search failed beyond its best point (not a NaN it recovered from
+        # before failing for another reason: too many iterations, a line search giving up)
+        beyond = [i for i in range(best + 1, len(trail)) if not math.isfinite(trail[i][1])]
+        if not beyond:
             raise
-    finite = [(theta, value) for theta, value in trail[: failed[0]] if math.isfinite(value)]
-    if not finite:
-        raise FitFailed("the Pareto/NBD likelihood could not be evaluated from the starting point")
-    edge = min(finite, key=lambda point: point[1])[0]
-    moved = trail[failed[0]][0] - edge
+    edge = trail[best][0]
+    moved = trail[beyond[0]][0] - edge
     bounds = [
         (-PARETO_LOG_BOUND, float(e))
         if m > PARETO_EDGE_MOVE

@@ -4,6 +4,7 @@ and the fits built on them against lifetimes' own fitters on CDNOW and on a simu
 from __future__ import annotations
 
 import functools
+import math
 import types
 import warnings
 
@@ -272,3 +273,23 @@ def test_fits_leave_the_process_wide_warning_filters_alone(monkeypatch):
         assert model().fit(s).params_
     assert ParetoNBD().fit(_one_dropout_rate(3000, 2)).notes_  # the ridge's edge
     assert GammaGamma().fit(s[s["frequency"] > 0]).params_
+
+
+def test_a_search_that_recovered_from_a_nan_and_failed_otherwise_goes_to_nelder_mead(monkeypatch):
+    """The edge fit is for a search that failed beyond its best point. A NaN before the best point,
+    then a failure for another reason (too many iterations), is the caller's Nelder-Mead case."""
+    values = iter([-1.0, math.nan, -2.0, -1.5])  # the best point (-2.0) comes after the NaN
+
+    def objective(theta, *args):
+        value = next(values)
+        return value, np.zeros(4) if math.isfinite(value) else np.full(4, math.nan)
+
+    def search(objective, start, args, **options):
+        for step in range(4):
+            objective(start + step, *args)
+        raise FitFailed("too many iterations")
+
+    monkeypatch.setattr(likelihood_module, "pareto_nbd_guarded_objective", objective)
+    monkeypatch.setattr(likelihood_module, "fit_bfgs", search)
+    with pytest.raises(FitFailed, match="too many iterations"):
+        likelihood_module.fit_pareto_to_edge(None, np.zeros(4), 1.0)
