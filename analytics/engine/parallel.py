@@ -84,6 +84,12 @@ def _main_script_left_out() -> Iterator[None]:
     `if __name__ == "__main__":` guard would start its whole report again in the worker, and a
     Streamlit test script (AppTest) cannot run outside its runner (the worker then dies at start).
     Here `__main__` is briefly a bare module with neither a name nor a file, which spawn skips.
+
+    Two limits follow. Functions sent to the worker must live in an importable module, not in the
+    caller's main script (they already had to for a script run as `python -m`). The swap is
+    process-wide, so the worker must not be started while another thread runs a script that assigns
+    `__main__` itself (Streamlit's script runner does): the app runs its fits on threads and never
+    starts this worker.
     """
     main = sys.modules.get("__main__")
     sys.modules["__main__"] = types.ModuleType("__main__")

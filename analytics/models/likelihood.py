@@ -11,6 +11,11 @@ scipy follows the same path as lifetimes and stops at the same point; tests/anal
 compares both fitters on CDNOW and a simulated log.
 
 Every objective takes log-parameters `theta` and returns ``(value, gradient)``.
+
+Importing this module adds two process-wide warning filters: RuntimeWarning and OptimizeWarning
+raised inside lifetimes, autograd and scipy.optimize are ignored (the fits check their own results;
+see the comment at the filters for why not `warnings.catch_warnings` around each fit). Warnings from
+any other module, yours included, are untouched.
 """
 
 from __future__ import annotations
