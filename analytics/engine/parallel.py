@@ -147,16 +147,11 @@ def release_memory() -> None:
     """
     import gc
 
-    import pyarrow as pa
+    from analytics.data.io import release_arrow_memory, release_heap_memory
 
     gc.collect()
-    pa.default_memory_pool().release_unused()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        pass
+    release_arrow_memory()
+    release_heap_memory()
 
 
 def _call(function: Callable[..., T], args: _Received | _SentOnce | tuple) -> T:

@@ -115,14 +115,21 @@ def test_the_worker_frees_a_calls_arguments_before_handing_memory_back(monkeypat
     assert alive_at_release == [False]
 
 
-def test_release_memory_returns_arrows_free_pages(monkeypatch):
+def test_release_memory_returns_arrows_and_the_c_heaps_free_pages(monkeypatch):
     import pyarrow as pa
 
-    released: list[bool] = []
-    pool = pa.default_memory_pool()
-    monkeypatch.setattr(pa, "default_memory_pool", lambda: released.append(True) or pool)
+    from analytics.data import io
+
+    released: list[str] = []
+
+    class Pool:
+        def release_unused(self) -> None:
+            released.append("arrow")
+
+    monkeypatch.setattr(pa, "default_memory_pool", Pool)
+    monkeypatch.setattr(io, "release_heap_memory", lambda: released.append("heap"))
     parallel.release_memory()
-    assert released == [True]
+    assert released == ["arrow", "heap"]
 
 
 def test_each_call_is_followed_by_a_release_once_its_result_is_sent(monkeypatch):
