@@ -520,9 +520,11 @@ def _trimmed(values: pd.Series) -> pd.Series:
 def is_blank_text(values: pd.Series, trimmed: bool = False) -> pd.Series:
     """`is_blank` computed cell by cell, without hashing the column first.
 
-    For columns whose cells rarely repeat (order ids), where `distinct` would gain nothing. On
-    Arrow text only the cells short enough to be an NA-like word (at most as long as the longest
-    in BLANKS once trimmed; lower-casing never shortens a cell) are lower-cased and looked up.
+    The blank check of every Arrow text column (and of columns whose cells rarely repeat, such as
+    order ids, where `distinct` would gain nothing): on Arrow text only the cells short enough to be
+    an NA-like word (at most as many bytes as the longest in BLANKS once trimmed; lower-casing never
+    shortens a cell to ASCII letters, tests/analytics/test_ingest_speed.py) are lower-cased and
+    looked up.
 
     Parameters
     ----------
