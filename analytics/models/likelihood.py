@@ -24,7 +24,6 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, minimize
@@ -647,90 +646,6 @@ def pareto_nbd_guarded_objective(
     if not np.all(np.abs(theta) <= PARETO_LOG_BOUND):
         raise FitFailed(f"the Pareto/NBD parameters ran off towards 0 or infinity (log-parameters {theta})")
     return pareto_nbd_objective(theta, pairs, penalizer, normaliser)
-
-
-PARETO_EDGE_MOVE = 0.1
-"""Log-parameters that moved more than this from the best point the Pareto/NBD fit evaluated to the
-first point beyond it where the likelihood could not be evaluated are bounded at that best point, on
-the side they moved to, by `fit_pareto_to_edge`."""
-
-
-def fit_pareto_to_edge(pairs: ParetoPairs, start: np.ndarray, normaliser: float) -> tuple[np.ndarray, bool]:
-    """The unpenalised Pareto/NBD fit by BFGS; where its likelihood stops being computable along a
-    ridge, the best fit up to that edge.
-
-    On some logs the likelihood keeps rising as s and beta grow together (customers' dropout rates
-    barely differ: a gamma with huge s and beta is one rate s / beta). Far enough along, 2F1 can no
-    longer be evaluated (NaN or infinite) and BFGS stops. Lifetimes' Nelder-Mead stops at the same
-    edge, after hundreds of slow evaluations there (21 s on the 10,000-customer benchmark upload's
-    churn cutoff). Here the coordinates that ran into the edge (from the best point evaluated to the
-    first failing point beyond it) are bounded at that best point on the side they ran to, and all
-    four are optimised by L-BFGS-B (bounded BFGS, Byrd et al. 1995) within those bounds: the same edge
-    in a few evaluations. Gradient tolerance `PARETO_TOL` either way. A search that failed for another
-    reason (no failing evaluation after its best point) goes to the caller's Nelder-Mead as before.
-
-    Parameters
-    ----------
-    pairs : ParetoPairs
-        The distinct pairs, time scaled so that max T = 1.
-    start : np.ndarray
-        Starting log-parameters.
-    normaliser : float
-        As `pareto_nbd_objective` (the total weight).
-
-    Returns
-    -------
-    (np.ndarray, bool)
-        The log-parameters, and whether they stop at the edge of what the formula can evaluate.
-
-    Raises
-    ------
-    FitFailed
-        No convergence for another reason (leaving `PARETO_LOG_BOUND`, too many iterations): the
-        caller falls back on Nelder-Mead.
-    """
-    trail: list[tuple[np.ndarray, float]] = []
-
-    def recorded(theta: np.ndarray, *args: Any) -> tuple[float, np.ndarray]:
-        value, grad = pareto_nbd_guarded_objective(theta, *args)
-        computable = math.isfinite(value) and bool(np.all(np.isfinite(grad)))
-        trail.append((np.array(theta), float(value) if computable else math.nan))
-        return value, grad
-
-    args = (pairs, 0.0, normaliser)
-    try:
-        return fit_bfgs(recorded, start, args, tol=PARETO_TOL, maxiter=PARETO_MAXITER), False
-    except FitFailed:
-        finite = [i for i, (_, value) in enumerate(trail) if math.isfinite(value)]
-        best = min(finite, key=lambda i: trail[i][1], default=len(trail))
-        # the edge only when the search failed beyond its best point (not a NaN it recovered from
-        # before failing for another reason: too many iterations, a line search giving up)
-        beyond = [i for i in range(best + 1, len(trail)) if not math.isfinite(trail[i][1])]
-        if not beyond:
-            raise
-    edge = trail[best][0]
-    moved = trail[beyond[0]][0] - edge
-    bounds = [
-        (-PARETO_LOG_BOUND, float(e))
-        if m > PARETO_EDGE_MOVE
-        else (float(e), PARETO_LOG_BOUND)
-        if m < -PARETO_EDGE_MOVE
-        else (-PARETO_LOG_BOUND, PARETO_LOG_BOUND)
-        for e, m in zip(edge, moved)
-    ]
-    with np.errstate(all="ignore"):
-        out = minimize(
-            pareto_nbd_objective,
-            edge,
-            args=args,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"gtol": PARETO_TOL, "ftol": 0.0, "maxiter": PARETO_MAXITER},
-        )
-    if not out.success or not np.all(np.isfinite(out.x)) or not math.isfinite(out.fun):
-        raise FitFailed(f"the Pareto/NBD fit stopped at the edge of what 2F1 can evaluate ({out.message})")
-    return out.x, True
 
 
 def fit_bfgs(

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1
 
-from analytics.data.periods import DAYS_PER_YEAR, PERIOD_NAMES
+from analytics.data.periods import DAYS_PER_YEAR
 from analytics.data.schema import DataError
 from analytics.models.btyd import MODEL_LABELS as MODEL_LABELS  # re-exported: defined once in btyd
 from analytics.models.btyd import MODEL_NAMES as MODEL_NAMES
@@ -30,6 +30,8 @@ from analytics.models.btyd import unit_days
 from analytics.models.interval import log_covariance
 from analytics.models.likelihood import (
     LIFETIMES_START,
+    PARETO_MAXITER,
+    PARETO_TOL,
     FitFailed,
     Objective,
     ParetoPairs,
@@ -37,10 +39,10 @@ from analytics.models.likelihood import (
     bg_nbd_log_likelihood,
     bg_nbd_rows_objective,
     fit_bfgs,
-    fit_pareto_to_edge,
     hessian_from_gradient,
     mbg_nbd_log_likelihood,
     mbg_nbd_rows_objective,
+    pareto_nbd_guarded_objective,
     pareto_nbd_objective,
     pareto_pair_terms,
 )
@@ -447,7 +449,7 @@ class PurchaseModel:
             self.n_customers_ = int(round(tr.n_customers))
             self.n_repeat_buyers_ = int(round(tr.n_repeat_buyers))
             self.n_triples_ = int((tr.weights > 0).sum())
-            self.notes_ = list(vars(fitter).pop("fit_notes_", []))
+            self.notes_ = []
             if penalty > 0 and penalty != self.penalizer:
                 self.notes_.append(
                     f"The {self.label} fit did not converge as plain maximum likelihood; it converged "
@@ -790,16 +792,16 @@ class ParetoNBD(PurchaseModel):
         # approaches (NM stops within its 1e-4 tolerance: CDNOW alpha 10.5777 where NM gives 10.577).
         # Guarded: a fit that leaves |log-parameter| <= PARETO_LOG_BOUND (a ridge to infinity), takes
         # more than PARETO_MAXITER iterations or does not converge, and any penalised retry, runs
-        # lifetimes' Nelder-Mead on the pairwise likelihood exactly as before. Where the likelihood
-        # stops being computable along a ridge (2F1 NaN or infinite), the best fit up to that edge
-        # (`fit_pareto_to_edge`), where Nelder-Mead also stops, after many slow evaluations.
+        # lifetimes' Nelder-Mead on the pairwise likelihood exactly as before.
         start = np.ones(4) if initial is None else np.asarray(initial, dtype=np.float64)
         if penalty == 0:
             scale = 1.0 / tr.T.max()
             args = (_pareto_pieces(tr, scale), 0.0, tr.weights.sum())
             try:
                 with np.errstate(all="ignore"):
-                    theta, at_edge = fit_pareto_to_edge(args[0], np.log(start), args[2])
+                    theta = fit_bfgs(
+                        pareto_nbd_guarded_objective, np.log(start), args, tol=PARETO_TOL, maxiter=PARETO_MAXITER
+                    )
             except FitFailed:
                 pass
             else:
@@ -807,14 +809,6 @@ class ParetoNBD(PurchaseModel):
                 # lifetimes' Nelder-Mead objective divides the weighted sum by the mean weight
                 fitter._negative_log_likelihood_ = pareto_nbd_objective(theta, *args)[0] * len(tr.weights)
                 fitter._hessian_ = None
-                if at_edge:
-                    s_, beta = np.exp(theta[2]), np.exp(theta[3]) / scale
-                    fitter.fit_notes_ = [
-                        f"The {self.label} likelihood keeps rising as its dropout parameters grow together "
-                        f"(customers' dropout rates barely differ: about {s_ / beta:.3g} per "
-                        f"{PERIOD_NAMES.get(self.time_unit, self.time_unit)}); the fit stops where its formula can "
-                        f"still be evaluated (s = {s_:.3g}), as lifetimes' own fit does."
-                    ]
                 return fitter
         return _PairwiseParetoNBDFitter(penalizer_coef=penalty).fit_triples(tr, start)
 

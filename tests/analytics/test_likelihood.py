@@ -4,12 +4,10 @@ and the fits built on them against lifetimes' own fitters on CDNOW and on a simu
 from __future__ import annotations
 
 import functools
-import math
 import types
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 
@@ -188,7 +186,7 @@ def test_pareto_guard_refuses_runaway_parameters_and_the_fit_falls_back_on_nelde
     def runs_away(theta, *args):
         return pareto_nbd_guarded_objective(theta + 2 * PARETO_LOG_BOUND, *args)
 
-    monkeypatch.setattr(likelihood_module, "pareto_nbd_guarded_objective", runs_away)
+    monkeypatch.setattr(purchase_module, "pareto_nbd_guarded_objective", runs_away)
     guarded = ParetoNBD().fit_triples(tr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -221,43 +219,6 @@ def test_nelder_mead_objective_refuses_points_where_the_likelihood_cannot_be_eva
     assert fitter._negative_log_likelihood(params, *args) == np.inf
 
 
-def _one_dropout_rate(n_customers: int, seed: int) -> pd.DataFrame:
-    """A Pareto/NBD log whose customers all drop out at one rate (0.024 a week): gamma(0.8, 2.6)
-    purchase rates, exponential lifetimes, ages of 30-100 weeks."""
-    rng = np.random.default_rng(seed)
-    rates = rng.gamma(0.8, 1 / 2.6, n_customers)
-    lifetimes = rng.exponential(1 / 0.024, n_customers)
-    ages = rng.uniform(30, 100, n_customers).round()
-    rows = []
-    for rate, life, age in zip(rates, lifetimes, ages):
-        end = min(life, age)
-        times = np.sort(rng.uniform(0, end, rng.poisson(rate * end)))
-        rows.append((len(times), float(np.floor(times[-1])) if len(times) else 0.0, age))
-    return pd.DataFrame(rows, columns=["frequency", "recency", "T"]).assign(monetary_value=0.0)
-
-
-def test_pareto_fit_on_a_ridge_stops_at_the_edge_of_what_2f1_can_evaluate():
-    # One dropout rate for everyone: the likelihood keeps rising as s and beta grow together until
-    # 2F1 is NaN. Nelder-Mead (the fallback before) stopped far below the best computable fit.
-    summary = _one_dropout_rate(3000, 2)
-    tr = Triples.from_summary(summary)
-    nelder_mead = _PairwiseParetoNBDFitter(penalizer_coef=0.0).fit_triples(tr, np.ones(4))
-    fitted = ParetoNBD(time_unit="W").fit(summary)
-    assert len(fitted.notes_) == 1 and "can still be evaluated" in fitted.notes_[0]
-    assert "0.0258 per week" in fitted.notes_[0]  # s / beta: the one dropout rate (0.024 simulated)
-    assert fitted.params_["s"] == pytest.approx(32.383, rel=1e-3)
-    assert fitted.log_likelihood_ == pytest.approx(-55776.460, abs=1e-2)
-    nm_params = np.array([nelder_mead.params_[k] for k in ParetoNBD.param_names])
-    assert fitted.log_likelihood_ > fitted._log_likelihood(tr, nm_params) + 40  # -55818.90 there
-    # r and alpha are at their best given the edge: the gradient there is flat in them
-    scale = 1.0 / tr.T.max()
-    theta = np.log(
-        [fitted.params_["r"], fitted.params_["alpha"] * scale, fitted.params_["s"], fitted.params_["beta"] * scale]
-    )
-    grad = pareto_nbd_objective(theta, _pareto_pieces(tr, scale), 0.0, tr.weights.sum())[1]
-    assert np.abs(grad[:2]).max() < 1e-6
-
-
 def test_fits_leave_the_process_wide_warning_filters_alone(monkeypatch):
     """The app fits on background threads, where `warnings.catch_warnings` (saving and restoring the
     process-wide filter list) lets overlapping fits silence every warning for good: no fit may use it."""
@@ -271,25 +232,4 @@ def test_fits_leave_the_process_wide_warning_filters_alone(monkeypatch):
     s = summary("simulated")
     for model in (BetaGeo, ModifiedBetaGeo, ParetoNBD):
         assert model().fit(s).params_
-    assert ParetoNBD().fit(_one_dropout_rate(3000, 2)).notes_  # the ridge's edge
     assert GammaGamma().fit(s[s["frequency"] > 0]).params_
-
-
-def test_a_search_that_recovered_from_a_nan_and_failed_otherwise_goes_to_nelder_mead(monkeypatch):
-    """The edge fit is for a search that failed beyond its best point. A NaN before the best point,
-    then a failure for another reason (too many iterations), is the caller's Nelder-Mead case."""
-    values = iter([-1.0, math.nan, -2.0, -1.5])  # the best point (-2.0) comes after the NaN
-
-    def objective(theta, *args):
-        value = next(values)
-        return value, np.zeros(4) if math.isfinite(value) else np.full(4, math.nan)
-
-    def search(objective, start, args, **options):
-        for step in range(4):
-            objective(start + step, *args)
-        raise FitFailed("too many iterations")
-
-    monkeypatch.setattr(likelihood_module, "pareto_nbd_guarded_objective", objective)
-    monkeypatch.setattr(likelihood_module, "fit_bfgs", search)
-    with pytest.raises(FitFailed, match="too many iterations"):
-        likelihood_module.fit_pareto_to_edge(None, np.zeros(4), 1.0)
