@@ -377,7 +377,7 @@ def stake_concentration_chart(value_at_stake: pd.Series, *, currency: str | None
         rows = np.unique(np.append(np.arange(0, len(frame), step), len(frame) - 1))
         frame = frame.iloc[rows]
     return (
-        alt.Chart(frame, title="Value at stake covered by calling the first customers of the list")
+        alt.Chart(frame, title="Value at stake covered, calling down the list")
         .mark_area(line=True, opacity=0.25)
         .encode(
             x=alt.X("called:Q", title="Customers called, highest value at stake first"),
@@ -393,7 +393,7 @@ def stake_concentration_chart(value_at_stake: pd.Series, *, currency: str | None
                 alt.Tooltip("covered:Q", title=money_title("Value at stake covered", currency), format=",.0f"),
             ],
         )
-        .properties(height=200)
+        .properties(height=280)
     )
 
 
