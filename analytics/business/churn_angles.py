@@ -176,7 +176,8 @@ def _flags(angles: dict[str, Angle], on_scored: dict[str, np.ndarray], flag_shar
     """The customers every angle scores (in the first angle's order), each angle's riskiest
     `flag_share` of them flagged; by position among the scored customers when every angle's are known."""
     views = list(angles.values())
-    if set(on_scored) != set(angles):  # not every angle placed among the scored customers
+    placed = set(on_scored) == set(angles) and all((p >= 0).all() for p in on_scored.values())
+    if not placed:  # not every angle (or customer) placed among the scored customers
         common = views[0].risk.index
         for angle in views[1:]:
             common = common.intersection(angle.risk.index)
