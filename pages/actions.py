@@ -30,7 +30,7 @@ from analytics.reports.charts.health import (
     stake_concentration_chart,
     value_risk_scatter,
 )
-from analytics.reports.export import to_csv_bytes, to_excel_bytes
+from analytics.reports.export import to_excel_bytes
 from analytics.reports.html_report import build_html_report
 from analytics.reports.story import CARD_KEYS, card_label, headline, recommendations
 from ui import currency as cur
@@ -38,6 +38,7 @@ from ui import look, models, state
 from ui import segments as us
 from ui import whatif as wi
 from ui.campaign import control_controls, control_settings, mark_control_group
+from ui.downloads import csv_download
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
 from ui.kind import business_kind
@@ -370,23 +371,9 @@ filters = (", ".join(chosen) if chosen else "all segments") + (
 )
 a, b, c = st.columns(3)
 with a:
-    st.download_button(
-        "Download CSV",
-        to_csv_bytes(export, currency=cur.current(data)),
-        file_name="action_list.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    csv_download("Download CSV", export, "action_list.csv", currency=cur.current(data))
     if loop_export is not None:
-        st.download_button(
-            "Download the close-the-loop CSV",
-            to_csv_bytes(loop_export, currency=cur.current(data)),
-            file_name="close_the_loop.csv",
-            mime="text/csv",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+        csv_download("Download the close-the-loop CSV", loop_export, "close_the_loop.csv", currency=cur.current(data))
 with b:
     excel_block(export, loop_export, signature(tuple(chosen), min_value))
 with c:

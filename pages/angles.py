@@ -9,10 +9,10 @@ import streamlit as st
 
 from analytics.business.churn_angles import ANGLE_LABELS
 from analytics.data.schema import CUSTOMER_ID, DataError
-from analytics.reports.export import to_csv_bytes
 from ui import background
 from ui import segments as us
 from ui.angles import LABEL, angles, start_angles
+from ui.downloads import csv_download
 from ui.frame import header, next_step, require_data
 from ui.text import safe_table
 
@@ -107,14 +107,7 @@ if len(result.all_flag):
         }
         | {"Value": st.column_config.NumberColumn(format="%,.0f")},
     )
-    st.download_button(
-        f"Download the {len(table):,} customers every angle flags (CSV)",
-        to_csv_bytes(table),
-        file_name="flagged_by_every_angle.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    csv_download(f"Download the {len(table):,} customers every angle flags (CSV)", table, "flagged_by_every_angle.csv")
 else:
     st.markdown("**No customer is among the riskiest of every angle**: the angles see leaving differently here.")
 

@@ -12,11 +12,11 @@ from analytics.business.campaign import CampaignAssumptions, plan_campaign
 from analytics.business.experiment import CONTROL, GROUP
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 from analytics.reports.charts.churn import calibration_chart, drivers_chart, gains_chart, profit_chart, retention_chart
-from analytics.reports.export import to_csv_bytes
 from ui import churn as ch
 from ui import currency as cur
 from ui import look
 from ui.campaign import control_controls, mark_control_group
+from ui.downloads import csv_download
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CHURN_DEFAULTS, churn_settings, clv_settings, current_churn, current_clv
 from ui.text import plain, safe_table
@@ -408,13 +408,11 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
         ch.contact_list(inputs, plan, assumptions), id_column="Customer", risk_column="Churn risk (%)"
     )
     held_out = int((contacts[GROUP] == CONTROL).sum())
-    st.download_button(
+    csv_download(
         f"Download the {len(contacts):,} customers to contact (CSV)",
-        to_csv_bytes(contacts, currency=cur.current(data)),
-        file_name="customers_to_contact.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
+        contacts,
+        "customers_to_contact.csv",
+        currency=cur.current(data),
     )
     st.dataframe(safe_table(contacts.head(10)), hide_index=True, width="stretch")
     st.caption(

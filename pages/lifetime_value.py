@@ -22,10 +22,10 @@ from analytics.reports.charts.clv import (
     p_alive_matrix,
     retention_curve,
 )
-from analytics.reports.export import to_csv_bytes
 from ui import clv as lv
 from ui import currency as cur
 from ui import look
+from ui.downloads import csv_download
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import factors_text, kpi_report
 from ui.models import CLV_DEFAULTS, clv_settings
@@ -266,13 +266,11 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
             "clv": st.column_config.NumberColumn("Lifetime value", format="%,.2f"),
         },
     )
-    st.download_button(
+    csv_download(
         f"Download all {len(customers):,} customers (CSV)",
-        to_csv_bytes(lv.customers_csv_frame(customers), currency=cur.current(data)),
-        file_name="customer_lifetime_value.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
+        lambda: lv.customers_csv_frame(customers),
+        "customer_lifetime_value.csv",
+        currency=cur.current(data),
     )
     st.caption(
         f"Money in your currency; expected spend is undiscounted revenue, lifetime value is discounted margin. "
@@ -390,13 +388,11 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
                 "remaining_value": st.column_config.NumberColumn("Remaining value", format="%,.2f"),
             },
         )
-        st.download_button(
+        csv_download(
             f"Download all {len(table):,} active subscribers (CSV)",
-            to_csv_bytes(table, currency=cur.current(data)),
-            file_name="subscriber_value.csv",
-            mime="text/csv",
-            on_click="ignore",
-            icon=":material/download:",
+            table,
+            "subscriber_value.csv",
+            currency=cur.current(data),
         )
         st.caption(
             "The most valuable active subscribers first: margin x their monthly charge x the payments still "

@@ -8,9 +8,9 @@ import streamlit as st
 from analytics.business.voice import SIGNALS, voice_signals
 from analytics.data.schema import CUSTOMER_ID, NPS, DataError
 from analytics.reports.charts.voice import group_churn_chart
-from analytics.reports.export import to_csv_bytes
 from ui import currency as cur
 from ui import segments as us
+from ui.downloads import csv_download
 from ui.explain import explain
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.text import safe_table
@@ -163,14 +163,7 @@ else:
             "Value at risk": st.column_config.NumberColumn(format="%,.0f"),
         },
     )
-    st.download_button(
-        f"Download the {len(loop):,} detractors to call back (CSV)",
-        to_csv_bytes(shown),
-        file_name="detractors_by_value_at_risk.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    csv_download(f"Download the {len(loop):,} detractors to call back (CSV)", shown, "detractors_by_value_at_risk.csv")
     st.caption("The data holds no survey date, so the list cannot say when each answer was given.")
 
 with st.expander("How these numbers are defined"):

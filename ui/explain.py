@@ -17,7 +17,7 @@ from analytics.business import glossary
 from analytics.business.explain import customers_behind
 from analytics.business.kpis import KPIReport
 from analytics.data.schema import CustomerData
-from analytics.reports.export import to_csv_bytes
+from ui.downloads import csv_download
 from ui.text import safe_table
 
 TOP_ROWS = 20
@@ -48,14 +48,8 @@ def explain(
         if customers is not None:
             st.markdown(f"**The {len(customers):,} customers behind it** (first {min(TOP_ROWS, len(customers))}):")
             st.dataframe(safe_table(customers.head(TOP_ROWS)), hide_index=True, width="stretch")
-            st.download_button(
-                f"Download all {len(customers):,} (CSV)",
-                to_csv_bytes(customers),
-                file_name=file_name,
-                mime="text/csv",
-                on_click="ignore",
-                icon=":material/download:",
-                key=f"explain_download_{file_name}",
+            csv_download(
+                f"Download all {len(customers):,} (CSV)", customers, file_name, key=f"explain_download_{file_name}"
             )
 
 
