@@ -22,6 +22,7 @@ from analytics.data.datasets import load_demo
 from analytics.data.ingest import LoadedTable, build_dataset, read_and_guess, release_read_memory
 from analytics.data.io import workbook_sheets
 from analytics.data.schema import CustomerData, DataError
+from analytics.engine.memo import forget_results_of
 from analytics.store.share_store import FolderShareStore, StoreSettings
 from ui import background, state
 from ui.connections import database_data
@@ -38,6 +39,9 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
     its job key, or None when the result is ready; `label` says what the work is ("Fitting the
     churn model") while a page waits for it. `prefetch(data, *args, **kwargs)` does the same for
     work no page waits for yet (it runs after the work pages wait for).
+
+    Each result is held once, here: after computing it, the library's one-entry memos
+    (`analytics.engine.memo`, e.g. the RFM table) forget what they kept for this dataset.
     """
 
     def decorate(func: Callable[..., R]) -> Callable[..., R]:
@@ -46,7 +50,10 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
         def make(scope: str) -> Callable[..., R]:
             def compute(key: str, args: tuple, kwargs: tuple, _data: CustomerData) -> R:
                 background.cancel((name, key, args, kwargs))  # queued in the background: compute it here
-                return func(_data, *args, **dict(kwargs))
+                try:
+                    return func(_data, *args, **dict(kwargs))
+                finally:  # this cache keeps the result: the library's memos drop their live copy
+                    forget_results_of(_data, _data.transactions)
 
             # Distinct names: Streamlit identifies a cache by its function, so the shared (demo)
             # and per-session (upload) caches must never be the same function.

@@ -34,3 +34,24 @@ def test_the_session_keeps_the_outline_of_an_upload_and_one_live_dataset():
         "same_object": True,
         "kept": True,
     }
+
+
+def _rfm_held_once() -> None:
+    import streamlit as st
+
+    from analytics.business import segments
+    from ui import cache
+    from ui.segments import rfm
+
+    data = cache.current_data()
+    table = rfm(data)
+    st.session_state["expected"] = {
+        "rows": len(table),
+        "memo_empty": segments._LAST_RFM.get(data.transactions, (len(data.transactions), data.observation_end)) is None,
+        "cached": rfm(data).equals(table),
+    }
+
+
+def test_a_result_the_session_cache_keeps_is_not_kept_by_the_librarys_memo_too():
+    held = script_result(_rfm_held_once, session=upload_session("log.csv", CSV))
+    assert held == {"rows": 7, "memo_empty": True, "cached": True}

@@ -11,7 +11,7 @@ from analytics.business.churn_analysis import ChurnSettings, churn_analysis
 from analytics.business.segments import rfm_table
 from analytics.business.value import purchase_analysis, remember_purchase_analysis
 from analytics.data.schema import CustomerData
-from analytics.engine.memo import LastResult
+from analytics.engine.memo import LastResult, forget_results_of
 from analytics.models.clv import ClvSettings
 
 
@@ -107,6 +107,30 @@ def test_a_failed_computation_keeps_the_entry() -> None:
     with pytest.raises(ValueError):
         memo.get_or_compute(Dataset(5), ("a",), fail)
     assert memo.get(data, ("a",)) == 20
+
+
+def test_forget_results_of_drops_only_the_entries_of_those_objects() -> None:
+    memo: LastResult[int] = LastResult("test")
+    other: LastResult[int] = LastResult("other")
+    mine, theirs = Dataset(2), Dataset(3)
+    counting(memo, mine, ("a",), [])
+    counting(other, theirs, ("a",), [])
+    forget_results_of(Dataset(2), None)  # an equal object is another object: nothing goes
+    assert memo.get(mine, ("a",)) == 20
+    forget_results_of(mine, None)
+    assert memo.get(mine, ("a",)) is None
+    assert other.get(theirs, ("a",)) == 30  # another object's entry stays
+    calls: list[int] = []
+    assert counting(memo, mine, ("a",), calls) == 20 and calls == [2]  # asked again: computed again
+
+
+def test_forget_results_of_empties_the_library_memos_for_a_frame() -> None:
+    tx = purchases()
+    table = rfm_table(tx)
+    forget_results_of(tx)
+    again = rfm_table(tx)
+    assert again is not table  # computed again, not held in the meantime
+    pd.testing.assert_frame_equal(again, table)
 
 
 def purchases(shift: float = 0.0) -> pd.DataFrame:
