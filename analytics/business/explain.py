@@ -9,7 +9,10 @@ the glossary (`analytics.business.glossary`).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics.business.kpis import customer_spans
 from analytics.data.periods import PERIOD_CODES
@@ -67,12 +70,13 @@ def customers_behind(data: CustomerData, key: str, period: str, current_period: 
         cols = [CUSTOMER_ID, TICKETS] + [x for x in (ESCALATIONS, RESOLUTION_HOURS) if x in c.columns]
         return c[cols].sort_values(cols[-1], ascending=False).reset_index(drop=True)
     if key == "customers" and spans is None:
-        ids: set[str] = set()
-        if data.has_transactions:
-            ids |= set(data.require_transactions()[CUSTOMER_ID].astype(str))
-        if customers is not None:
-            ids |= set(customers[CUSTOMER_ID].astype(str))
-        return pd.DataFrame({CUSTOMER_ID: sorted(ids)})
+        # Every distinct id of either table, as text, in code-point order (Arrow sorts UTF-8 bytes,
+        # which is code-point order). From cleaning's distinct ids: a Python set of every purchase's
+        # id and sorted() took 13 s at 4.8M purchases, numpy's object sort 5 s for 1M ids.
+        text = pa.array(np.asarray(data.customer_ids.astype(str), dtype=object), type=pa.large_string())
+        distinct = pc.unique(text)
+        ordered = pc.take(distinct, pc.sort_indices(distinct))
+        return pd.DataFrame({CUSTOMER_ID: ordered.to_numpy(zero_copy_only=False)})
     if current_period is None:
         return None
     start, end = _bounds(period, current_period)

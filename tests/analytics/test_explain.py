@@ -42,3 +42,16 @@ def test_customers_behind_reproduce_the_kpis(key):
         assert len(left) == 70 and report.value("churn_rate") == pytest.approx(70 / 4048)  # of 4,048 at the start
         assert left["churn"].between(*[pd.Timestamp(x) for x in ("2025-12-01", "2025-12-31 23:59:59")]).all()
     assert behind("customer_lifetime") is None  # a ratio of averages, not a count of customers
+
+
+def test_customers_behind_the_customer_count_are_every_distinct_id_of_both_tables_in_code_point_order():
+    from analytics.data.ingest import load_files
+
+    purchases = "customer,date,amount\n00123,2024-01-05,10\n123,2024-02-05,12\nb,2024-03-01,5\nA,2024-03-02,7\n"
+    purchases += "é,2024-03-03,9\n00123,2024-03-09,4\n"
+    customers = "customer,plan,monthly_charge\n00123,basic,10\nZ9,pro,20\nA,basic,10\n"
+    data = load_files([("purchases.csv", purchases.encode()), ("customers.csv", customers.encode())])
+    behind = customers_behind(data, "customers", "month", "2024-03")
+    # "00123" and "123" stay two customers; the customers table adds Z9; upper case before lower, é last
+    assert behind["customer_id"].tolist() == ["00123", "123", "A", "Z9", "b", "é"]
+    assert behind["customer_id"].tolist() == sorted(set(data.transactions["customer_id"]) | {"Z9"})
