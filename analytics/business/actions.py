@@ -27,6 +27,8 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
+from analytics.engine.customer_days import CustomerDays, customer_days
+from analytics.engine.id_positions import id_positions
 from analytics.formatting import money
 
 DETRACTOR_MAX = 6  # NPS answers 0-6 are detractors (Reichheld 2003)
@@ -58,6 +60,7 @@ def action_list(
     customers: pd.DataFrame | None = None,
     exclude_churned: bool = True,
     top: int | None = None,
+    table: CustomerDays | None = None,
 ) -> pd.DataFrame:
     """Customers ranked by value at stake, each with a reason in words.
 
@@ -71,7 +74,10 @@ def action_list(
         churned), optional: adds NPS and support facts to the reason and drops churned customers.
     top : int, optional
         Keep only the first `top` ranks (None = everyone). Ranks, value percentiles and reasons are
-        those of the full list; only the first `top` reasons are written (cheap on millions).
+        those of the full list; only the first `top` rows are sorted and written (cheap on millions).
+    table : CustomerDays, optional
+        The customer-day table of the purchases the series were computed from: lines them up by its
+        customer codes instead of their text ids where it can (the same result).
 
     Returns
     -------
@@ -93,13 +99,7 @@ def action_list(
     if ((df["churn_probability"] < 0) | (df["churn_probability"] > 1)).any():
         raise DataError("Churn probabilities must lie between 0 and 1.")
     df.index.name = CUSTOMER_ID
-    # each per-customer series aligned on the ranked customers once per distinct index (the RFM
-    # table's segment and days share one: one lookup of the text ids, not one per column)
-    aligned = _Aligner(df.index)
-    df["segment"] = aligned(segment).astype(object) if segment is not None else None
-    df["days_since_last_purchase"] = (
-        aligned(days_since_last_purchase).astype(float) if days_since_last_purchase is not None else np.nan
-    )
+    facts: dict[str, pd.Series] = {}
     extra: list[str] = []
     if customers is not None and CUSTOMER_ID in customers.columns:
         c = customers.set_index(CUSTOMER_ID)
@@ -108,47 +108,88 @@ def action_list(
             df = df.drop(index=gone[gone].index.intersection(df.index))
         for col in (NPS, ESCALATIONS, COMPLAINTS):
             if col in c.columns:
-                df[col] = c[col].reindex(df.index).astype(float)
+                facts[col] = c[col]
                 if col != NPS:
                     extra.append(col)
-    if NPS not in df.columns:
-        df[NPS] = np.nan
-    df["value_at_stake"] = value_at_stake(df["clv"], df["churn_probability"])
-    value_rank = df["clv"].rank(pct=True)
-    # by value at stake, then CLV, both descending, ties in input order: the order
-    # `sort_values(["value_at_stake", "clv"], ascending=False)` gives (a stable lexsort of the
-    # negated numbers: no NaN is left here), without factorizing both columns first
-    order = np.lexsort((-df["clv"].to_numpy(dtype=float), -df["value_at_stake"].to_numpy(dtype=float)))
-    df = df.assign(value_percentile=value_rank).iloc[order]
-    ranked, total = len(df), float(df["value_at_stake"].sum())
-    if top is not None:
-        df = df.head(top).copy()
-    df["reason"] = [_reason(row) for row in df.itertuples()]
-    df = df.reset_index()
-    df.insert(0, "rank", np.arange(1, len(df) + 1))
-    out = df[list(ACTION_COLUMNS) + extra]
+    value = df["clv"].to_numpy(dtype=float)
+    stake = value_at_stake(df["clv"], df["churn_probability"]).to_numpy(dtype=float)
+    order = _ranked(stake, value, top)
+    ranked = len(df)
+    # the sum in rank order, as the sorted list sums it (ties in value at stake are equal numbers)
+    total = float(stake[order].sum()) if len(order) == ranked else float(np.sort(stake)[::-1].copy().sum())
+    out = df.iloc[order]
+    # each per-customer series taken for the listed customers only, lined up once per distinct index
+    # (the RFM table's segment and days share one) and by the customer-day table's codes where they
+    # can be (`analytics.engine.id_positions`: no hash table of millions of text ids)
+    aligned = _Aligner(df.index, order, table)
+    out = out.assign(
+        segment=aligned(segment).astype(object) if segment is not None else None,
+        days_since_last_purchase=(
+            aligned(days_since_last_purchase).astype(float) if days_since_last_purchase is not None else np.nan
+        ),
+    )
+    for col, values in facts.items():
+        out[col] = values.reindex(out.index).astype(float)
+    if NPS not in out.columns:
+        out[NPS] = np.nan
+    out["value_at_stake"] = stake[order]
+    out["value_percentile"] = _value_percentile(value, value[order])
+    out["reason"] = [_reason(row) for row in out.itertuples()]
+    out = out.reset_index()
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out = out[list(ACTION_COLUMNS) + extra]
     out.attrs.update(customers_ranked=ranked, value_at_stake_total=total)
     return out
 
 
-class _Aligner:
-    """Series re-indexed on `target` (as `Series.reindex`), the text ids looked up once per source index."""
+def _ranked(stake: np.ndarray, value: np.ndarray, top: int | None) -> np.ndarray:
+    """Positions of the first `top` customers (all: None) by value at stake, then CLV, both
+    descending, ties in input order: the order `sort_values(["value_at_stake", "clv"],
+    ascending=False, kind="stable")` gives (a stable lexsort of the negated numbers; no NaN is left
+    here). For the first `top` only the customers at or above the `top`-th value at stake are sorted
+    (found by partition): the same first ranks without sorting millions."""
+    n = len(stake)
+    if top is None or top >= n:
+        return np.lexsort((-value, -stake))
+    kth = np.partition(stake, n - top)[n - top]
+    candidates = np.flatnonzero(stake >= kth)
+    return candidates[np.lexsort((-value[candidates], -stake[candidates]))][:top]
 
-    def __init__(self, target: pd.Index) -> None:
+
+def _value_percentile(value: np.ndarray, listed: np.ndarray) -> np.ndarray:
+    """`Series(value).rank(pct=True)` (average rank of ties / count) of the `listed` values, from one
+    sort of all values: the ties of x occupy the sorted positions left..right-1, average rank
+    (left + right + 1) / 2."""
+    ordered = np.sort(value)
+    left = np.searchsorted(ordered, listed, side="left")
+    right = np.searchsorted(ordered, listed, side="right")
+    return (left + right + 1) / 2 / len(value)
+
+
+class _Aligner:
+    """Series re-indexed on `target` (as `Series.reindex`) and taken at `rows`; the positions found
+    once per source index, by the customer-day table's codes when `table` is given and both list
+    its customers in one of its orders (`id_positions`), else by hashing the ids."""
+
+    def __init__(self, target: pd.Index, rows: np.ndarray, table: CustomerDays | None = None) -> None:
         self.target = target
+        self.rows = rows
+        self.table = table
         self._source: pd.Index | None = None
         self._positions = np.empty(0, dtype=np.intp)
 
     def __call__(self, values: pd.Series) -> pd.Series:
+        index = self.target[self.rows]
         if values.index.equals(self.target):
-            return pd.Series(values.to_numpy(), index=self.target, name=values.name)
+            return pd.Series(values.to_numpy()[self.rows], index=index, name=values.name)
         if len(values) == 0:
-            return values.reindex(self.target)
+            return values.reindex(index)
         if self._source is not values.index:
-            self._source, self._positions = values.index, values.index.get_indexer(self.target)
+            self._source = values.index
+            self._positions = id_positions(values.index, self.target, self.table)[self.rows]
         found = self._positions >= 0
         taken = values.to_numpy()[np.where(found, self._positions, 0)]
-        return pd.Series(taken, index=self.target, name=values.name).where(found)
+        return pd.Series(taken, index=index, name=values.name).where(found)
 
 
 def _reason(row: Any) -> str:  # a DataFrame.itertuples() row: fields by column name
@@ -340,9 +381,12 @@ def ranked_actions(data: CustomerData, scores: Scores, *, top: int | None = None
         `action_list` output, and the segment column's name in words.
     """
     frame = scores.frame
+    table = None
     if data.has_transactions:
-        rfm = rfm_table(data.require_transactions(), as_of=data.observation_end)
+        transactions = data.require_transactions()
+        rfm = rfm_table(transactions, as_of=data.observation_end)
         segment, label, days = rfm["segment"], "RFM segment", rfm["days_since_last_purchase"]
+        table = customer_days(transactions)  # built with the RFM table (cached per frame)
     else:
         matrix = value_risk_matrix(frame["value"].rename("clv"), frame["churn_probability"])
         segment, label, days = matrix.customers["quadrant"], "Value x risk quadrant", None
@@ -353,6 +397,7 @@ def ranked_actions(data: CustomerData, scores: Scores, *, top: int | None = None
         days_since_last_purchase=days,
         customers=data.customers,
         top=top,
+        table=table,
     )
     return actions, label
 

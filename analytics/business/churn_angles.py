@@ -31,6 +31,8 @@ from sklearn.metrics import roc_auc_score
 
 from analytics.business.churn_analysis import ChurnAnalysis
 from analytics.data.schema import CHURNED, CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
+from analytics.engine.customer_days import CustomerDays, customer_days
+from analytics.engine.id_positions import id_positions
 from analytics.models.btyd import summarize_customers
 from analytics.models.purchase import make_model
 from analytics.models.survival import retention_curves, retention_inputs
@@ -132,14 +134,17 @@ def _auc_of(churned: np.ndarray, score: np.ndarray) -> tuple[float | None, int]:
 
 class _Scored:
     """The churn model's customers (distinct ids) as positions: other per-customer series aligned on
-    them by one hash table of these ids, built once (`Series.reindex` builds one per call)."""
+    them by the customer-day table's codes (`analytics.engine.id_positions`: the purchase model's
+    customers and the churn scores list the table's customers in its two orders), else by one hash
+    table of these ids, built once (`Series.reindex` builds one per call)."""
 
-    def __init__(self, ids: pd.Index) -> None:
+    def __init__(self, ids: pd.Index, table: CustomerDays | None = None) -> None:
         self.ids = ids
+        self.table = table
 
     def positions(self, ids: pd.Index) -> np.ndarray:
         """Position of each of `ids` among the scored customers' (-1 where it is not one)."""
-        return self.ids.get_indexer(ids)
+        return id_positions(self.ids, ids, self.table)
 
     def values(self, series: pd.Series) -> np.ndarray:
         """`series.reindex(scored ids)` as float values (NaN for a customer it lacks); an id of a scored
@@ -406,7 +411,10 @@ def churn_angles(
     on_scored: dict[str, np.ndarray] = {}
     if analysis is not None:
         scored = analysis.scores.set_index(analysis.scores[CUSTOMER_ID].astype(str))
-        index = _Scored(scored.index)
+        # the purchases' customer-day table (built by then), when the scores are its customers'
+        purchases = data.has_transactions and analysis.source == "purchases"
+        table = customer_days(data.require_transactions()) if purchases else None
+        index = _Scored(scored.index, table)
         churned = scored[CHURNED].astype("boolean")
         labelled = np.flatnonzero(churned.notna().to_numpy())
         y = churned.iloc[labelled]

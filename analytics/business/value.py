@@ -32,6 +32,8 @@ from scipy.special import roots_jacobi
 
 from analytics.data.periods import DAYS_PER_YEAR
 from analytics.data.schema import AMOUNT, CHURNED, CUSTOMER_ID, MONTHLY_CHARGE, ORDER_DATE, CustomerData, DataError
+from analytics.engine.customer_days import CustomerDays
+from analytics.engine.id_positions import customer_codes
 from analytics.engine.memo import LastResult
 from analytics.models.btyd import MODEL_LABELS
 
@@ -636,7 +638,9 @@ def customer_value(
     return value.rename("value"), source
 
 
-def value_and_risk(clv_customers: pd.DataFrame | None, churn_scores: pd.DataFrame | None) -> pd.DataFrame:
+def value_and_risk(
+    clv_customers: pd.DataFrame | None, churn_scores: pd.DataFrame | None, table: CustomerDays | None = None
+) -> pd.DataFrame:
     """The model results per customer that `score_customers` ranks from, in one frame.
 
     Parameters
@@ -647,6 +651,10 @@ def value_and_risk(clv_customers: pd.DataFrame | None, churn_scores: pd.DataFram
     churn_scores : pd.DataFrame or None
         The churn model's scores (`ChurnAnalysis.scores`: customer_id, `churn_probability` 0..1,
         `active`), or None when no churn model could run.
+    table : CustomerDays, optional
+        The customer-day table of the purchases both were computed from: when each lists its
+        customers in one of the table's orders, they are lined up by its codes (no hash table of
+        the text ids; `analytics.engine.id_positions`). The same result.
 
     Returns
     -------
@@ -665,7 +673,7 @@ def value_and_risk(clv_customers: pd.DataFrame | None, churn_scores: pd.DataFram
         frames.append(churn_scores.set_index(CUSTOMER_ID)[["churn_probability", "active"]])
     if not frames:
         raise DataError("Neither lifetime value nor churn risk can be computed on this data.")
-    positions = _same_customers(frames[0].index, frames[1].index) if len(frames) == 2 else None
+    positions = _same_customers(frames[0].index, frames[1].index, table) if len(frames) == 2 else None
     if positions is not None:
         # the same customers (both models score every customer; the purchase model in order of
         # first purchase, the churn model by id): the churn columns taken by position, in the
@@ -688,13 +696,23 @@ def value_and_risk(clv_customers: pd.DataFrame | None, churn_scores: pd.DataFram
     return out
 
 
-def _same_customers(left: pd.Index, right: pd.Index) -> np.ndarray | slice | None:
+def _same_customers(left: pd.Index, right: pd.Index, table: CustomerDays | None = None) -> np.ndarray | slice | None:
     """Where each of `left`'s ids is in `right` when both hold the same distinct ids, else None.
 
-    A slice (every row where it is) when the two are equal and distinct; else positions, found with
-    one hash table (of `right`'s ids) and one lookup of `left`'s.
+    By the customer-day table's codes when both list all of `table`'s customers in its orders
+    (`customer_codes`); else a slice (every row where it is) when the two are equal and distinct,
+    or positions found with one hash table (of `right`'s ids) and one lookup of `left`'s.
     """
-    if len(left) != len(right) or not right.is_unique:
+    if len(left) != len(right):
+        return None
+    if table is not None and len(right) == len(table.customer_ids):
+        right_codes = customer_codes(table, right)
+        left_codes = None if right_codes is None else customer_codes(table, left)
+        if right_codes is not None and left_codes is not None:  # both every customer of the table, once
+            slot = np.empty(len(right_codes), dtype=np.intp)
+            slot[right_codes] = np.arange(len(right_codes))
+            return slot[left_codes]
+    if not right.is_unique:
         return None
     if left.equals(right):
         return slice(None)

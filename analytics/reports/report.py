@@ -530,6 +530,7 @@ def actions_section(data: CustomerData, settings: ReportSettings) -> dict:
     """
     from analytics.business.churn_analysis import ChurnSettings, churn_analysis
     from analytics.business.value import purchase_analysis, score_customers, value_and_risk
+    from analytics.engine.customer_days import customer_days
     from analytics.models.clv import ClvSettings
     from analytics.reports.sections.actions import report_section
 
@@ -544,7 +545,9 @@ def actions_section(data: CustomerData, settings: ReportSettings) -> dict:
         churn_scores = churn_analysis(data, ChurnSettings()).scores
     except DataError:
         churn_scores = None
-    scores = score_customers(data, value_and_risk(customers, churn_scores), clv)
+    # both list the purchases' customers in the customer-day table's orders: lined up by its codes
+    table = customer_days(data.require_transactions()) if data.has_transactions else None
+    scores = score_customers(data, value_and_risk(customers, churn_scores, table), clv)
     return report_section(data, scores, churn_scores=churn_scores, horizon_months=clv.horizon_months)
 
 

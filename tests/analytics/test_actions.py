@@ -268,3 +268,62 @@ def test_action_list_puts_two_columns_of_one_table_side_by_side_as_the_inner_joi
         same = action_list(frame["value"], frame["churn_probability"])
     pd.testing.assert_frame_equal(same, expected)
     assert same.attrs == expected.attrs
+
+
+def test_first_ranks_by_partition_are_the_full_sorts_first_ranks_with_ties_percentiles_and_total():
+    from analytics.business.actions import _ranked, _value_percentile
+
+    rng = np.random.default_rng(5)
+    value = rng.choice([0.0, 50.0, 100.0, 200.0, 200.0 + 1e-9], 5000)
+    risk = rng.choice([0.0, 0.25, 0.5, 1.0], 5000)
+    stake = value * risk  # many ties in value at stake, in CLV, and zeros
+    full = np.lexsort((-value, -stake))
+    for top in (1, 7, 100, 1300, 4999):
+        np.testing.assert_array_equal(_ranked(stake, value, top), full[:top])
+    np.testing.assert_array_equal(_ranked(stake, value, None), full)
+    ranks = pd.Series(value).rank(pct=True).to_numpy()
+    np.testing.assert_array_equal(_value_percentile(value, value[full[:300]]), ranks[full[:300]])  # bit for bit
+    ids = [f"C{i:05d}" for i in range(5000)]
+    clv, churn = pd.Series(value, index=ids), pd.Series(risk, index=ids)
+    everyone = action_list(clv, churn)
+    first = action_list(clv, churn, top=100)
+    pd.testing.assert_frame_equal(first, everyone.head(100))
+    assert first.attrs["value_at_stake_total"] == everyone.attrs["value_at_stake_total"]  # the same sum, same order
+    assert everyone.attrs["value_at_stake_total"] == everyone["value_at_stake"].sum()
+
+
+def test_ranked_actions_line_up_rfm_and_scores_by_the_customer_day_tables_codes(monkeypatch):
+    from analytics.business import actions as actions_module
+    from analytics.business.churn_analysis import churn_analysis
+    from analytics.business.value import purchase_analysis, score_customers
+    from analytics.data.datasets import load_demo
+    from analytics.engine.customer_days import customer_days
+    from analytics.engine.id_positions import customer_codes
+    from analytics.models.clv import ClvSettings
+
+    data = load_demo("cdnow_sample")
+    settings = ClvSettings(time_unit="W")
+    clv = purchase_analysis(data, settings).customers
+    churn = churn_analysis(data).scores
+    table = customer_days(data.require_transactions())
+    lined_up = value_and_risk(clv, churn, table)
+    pd.testing.assert_frame_equal(lined_up, value_and_risk(clv, churn))  # by codes = by hashing the ids
+    assert customer_codes(table, clv.index) is not None  # first purchase order
+    assert customer_codes(table, pd.Index(churn["customer_id"])) is not None  # by id
+    scores = score_customers(data, lined_up, settings)
+    calls = []
+    real = actions_module.id_positions
+
+    def recording(source, target, table=None):
+        calls.append((source, target, table))
+        return real(source, target, table)
+
+    monkeypatch.setattr(actions_module, "id_positions", recording)
+    listed, _ = ranked_actions(data, scores, top=50)
+    assert len(calls) == 1  # one lookup for the RFM table's segment and days
+    source, target, passed = calls[0]
+    assert passed is table  # both in the table's orders (RFM by id, the scores by first purchase): by codes
+    assert customer_codes(table, source) is not None and customer_codes(table, target) is not None
+    monkeypatch.setattr(actions_module, "customer_days", lambda transactions: None)  # no table: hashed
+    pd.testing.assert_frame_equal(ranked_actions(data, scores, top=50)[0], listed)
+    assert listed["segment"].notna().all() and listed["days_since_last_purchase"].notna().all()

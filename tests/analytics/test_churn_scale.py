@@ -227,3 +227,31 @@ def test_tree_groups_are_numpys_unique_first_rows_and_groups():
     np.testing.assert_array_equal(first, expected_first)
     np.testing.assert_array_equal(group, expected_group.reshape(-1))
     assert tree_groups(codes[:0], [7, 7, 7])[0].size == 0
+
+
+@pytest.mark.slow  # the churn analysis and two purchase-model fits of the CDNOW sample
+def test_churn_angles_line_up_by_the_customer_day_tables_codes_as_by_hashing(monkeypatch):
+    from analytics.business import churn_angles as angles_module
+    from analytics.engine.id_positions import customer_codes
+
+    data = load_demo("cdnow_sample")
+    analysis = analyse_churn(data, ChurnSettings())
+    table = customer_days(data.require_transactions())
+    calls = []
+    real = angles_module.id_positions
+
+    def recording(source, target, table=None):
+        calls.append((source, target, table))
+        return real(source, target, table)
+
+    monkeypatch.setattr(angles_module, "id_positions", recording)
+    by_codes = churn_angles(data, analysis)
+    assert len(calls) == 2 and all(passed is table for _, _, passed in calls)  # P(alive) at the cutoff and today
+    assert all(customer_codes(table, s) is not None and customer_codes(table, t) is not None for s, t, _ in calls)
+    monkeypatch.setattr(angles_module, "customer_days", lambda transactions: None)  # no table: the ids hashed
+    hashed = churn_angles(data, analysis)
+    pd.testing.assert_frame_equal(by_codes.flags, hashed.flags)
+    pd.testing.assert_frame_equal(by_codes.agreement, hashed.agreement)
+    assert {k: (a.auc, a.n_auc) for k, a in by_codes.angles.items()} == {
+        k: (a.auc, a.n_auc) for k, a in hashed.angles.items()
+    }
