@@ -8,6 +8,7 @@ cached results here, so a model is fitted once per dataset and settings, not onc
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import pandas as pd
 
@@ -70,7 +71,26 @@ def clv_analysis(data: CustomerData, settings: ClvSettings) -> ClvAnalysis:
     """Holdout validation, model choice and per-customer CLV (needs a purchase log)."""
     if not data.has_transactions:
         raise DataError("Lifetime value from purchase behaviour needs a purchase log (customer id, date, amount).")
-    return analyse_clv(data.transactions, settings)
+    return held_analysis(analyse_clv(data.transactions, settings))
+
+
+def held_analysis(analysis: ClvAnalysis) -> ClvAnalysis:
+    """`analysis` as the session cache keeps it: its fitted models without the lifetimes fitters' copy
+    of their training data (no page reads it; the report's worker sends its models the same way).
+
+    Every figure is unchanged (same parameters, same per-customer rows); the pickle the session holds,
+    and unpickles on every call, is 21 MiB smaller at 300,000 customers (112.6 -> ~91 MiB)."""
+    from analytics.reports.sections.clv import _without_data as without_fitter_data
+
+    comparison = analysis.comparison
+    return replace(
+        analysis,
+        purchase_model=without_fitter_data(analysis.purchase_model),
+        spend_model=without_fitter_data(analysis.spend_model),
+        comparison=replace(
+            comparison, models={name: without_fitter_data(model) for name, model in comparison.models.items()}
+        ),
+    )
 
 
 @per_dataset(max_entries=4, label="Fitting the churn model (cross-validated, with its drivers)")

@@ -55,3 +55,34 @@ def _rfm_held_once() -> None:
 def test_a_result_the_session_cache_keeps_is_not_kept_by_the_librarys_memo_too():
     held = script_result(_rfm_held_once, session=upload_session("log.csv", CSV))
     assert held == {"rows": 7, "memo_empty": True, "cached": True}
+
+
+def _clv_as_held() -> None:
+    import streamlit as st
+
+    from analytics.models.clv import analyse_clv
+    from ui import cache, models
+
+    data = cache.current_data()
+    held = models.clv_analysis(data, models.clv_settings())
+    fitted = analyse_clv(data.transactions, models.clv_settings())
+    fitted_models = [fitted.purchase_model, fitted.spend_model, *fitted.comparison.models.values()]
+    held_models = [held.purchase_model, held.spend_model, *held.comparison.models.values()]
+    st.session_state["expected"] = {
+        "fitter_data": [m.fitter_.data is None for m in held_models],
+        "fitted_data": [m.fitter_.data is not None for m in fitted_models],
+        "params": [m.params_ for m in held_models] == [m.params_ for m in fitted_models],
+        "customers": held.customers.equals(fitted.customers),
+        "metrics": held.comparison.metrics.equals(fitted.comparison.metrics),
+    }
+
+
+def test_the_session_keeps_the_lifetime_value_models_without_the_fitters_copy_of_their_data():
+    held = script_result(_clv_as_held, query={"dataset": "cdnow_sample"})
+    assert held == {
+        "fitter_data": [True] * 5,
+        "fitted_data": [True] * 5,
+        "params": True,
+        "customers": True,
+        "metrics": True,
+    }
