@@ -330,3 +330,58 @@ def test_by_id_sorts_any_set_of_customers_as_argsort_of_their_id_ranks():
     for present in (np.arange(len(ids)), np.sort(rng.choice(len(ids), 1200, replace=False)), np.array([], dtype=int)):
         np.testing.assert_array_equal(table.by_id(present), np.argsort(table.id_rank[present], kind="stable"))
     assert table.customer_ids[table.id_order].tolist() == sorted(ids)
+
+
+@pytest.mark.parametrize(
+    "ids,shortcut",
+    [
+        (["5", "3", "9", "-4", "100"], True),  # distinct integers, a narrow range: every row an order
+        (["5", "3000000000000", "-9", "77"], True),  # distinct, a wide range (sorted instead of a bitmap)
+        (["5", "3", "5", "8"], False),  # a repeated integer: one order of two rows
+        (["00123", "123", "7", "8"], False),  # read alike as integers, different as text: two orders
+        (["7", "x", "9", "10"], False),  # not all integers
+    ],
+)
+def test_order_ids_count_as_their_codes_do_when_every_row_might_be_an_order(ids, shortcut):
+    from analytics.engine.customer_days import _distinct_integer_ids
+
+    frame = pd.DataFrame(
+        {
+            CUSTOMER_ID: ["A", "A", "A", "B"][: len(ids)] + ["B"] * (len(ids) - 4),
+            ORDER_DATE: pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-01-03", "2024-01-05", "2024-01-06"][: len(ids)]
+            ),
+            AMOUNT: np.arange(1.0, len(ids) + 1.0),
+            ORDER_ID: pd.Series(ids, dtype="string[pyarrow]"),
+        }
+    )
+    codes, count = order_codes(frame[ORDER_ID])
+    assert _distinct_integer_ids(frame[ORDER_ID]) == shortcut
+    assert not shortcut or count == len(ids)
+    table = build_customer_days(frame)
+    reference = build_customer_days(frame.assign(**{ORDER_ID: frame[ORDER_ID].astype(object)}))  # hashed as text
+    np.testing.assert_array_equal(table.orders, reference.orders)
+    np.testing.assert_array_equal(table.order_spend, reference.order_spend)
+    assert int(table.orders.sum()) == count
+
+
+@pytest.mark.parametrize("sorted_by_date", [True, False])
+def test_until_renumbers_customers_as_if_the_rows_were_filtered_first(sorted_by_date):
+    """The shortcut for a frame in date order (no sort) and the general path give the table built
+    from the rows on or before the end day."""
+    frame = random_log(20_000, 5, with_orders=True)
+    if sorted_by_date:
+        frame = frame.sort_values(ORDER_DATE, kind="stable").reset_index(drop=True)
+    table = build_customer_days(frame)
+    assert table._in_first_row_order == sorted_by_date
+    end = frame[ORDER_DATE].max() - pd.Timedelta(days=250)
+    got = table.until(to_day_number(end))
+    expected = build_customer_days(frame[frame[ORDER_DATE].dt.normalize() <= end])
+    assert list(got.customer_ids) == list(expected.customer_ids)
+    for name in ("customer", "day", "orders", "rows"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
+    np.testing.assert_allclose(got.spend, expected.spend, rtol=1e-12)
+    # first rows count positions in the whole frame: the same rows, found by their dates
+    np.testing.assert_array_equal(
+        frame[ORDER_DATE].to_numpy()[got.first_row].astype("datetime64[D]").astype(np.int64), got.day
+    )
