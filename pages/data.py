@@ -58,7 +58,7 @@ with st.expander("Upload your files", expanded=state.source() == state.UPLOAD or
         "Files", type=["csv", "txt", "tsv", "xlsx", "parquet", "gz", "zip"], accept_multiple_files=True, key="uploader"
     )
     if files:
-        incoming = [state.UploadedBytes.of(f.name, f.getvalue()) for f in files]
+        incoming = [state.UploadedBytes.from_widget(f) for f in files]
         if [f.sha256 for f in incoming] != [f.sha256 for f in state.uploads()]:
             state.set_uploads(incoming)
             state.set_source(state.UPLOAD)

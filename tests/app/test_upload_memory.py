@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.app.helpers import script_result, upload_session
+from tests.app.helpers import open_page, script_result, upload_session
+from ui import state
 
 ROWS = 40
 CSV = ("customer,date,amount\n" + "".join(f"C{i % 7},2024-03-{1 + i % 28:02d},{i}.50\n" for i in range(ROWS))).encode()
@@ -86,3 +87,12 @@ def test_the_session_keeps_the_lifetime_value_models_without_the_fitters_copy_of
         "customers": True,
         "metrics": True,
     }
+
+
+def test_the_session_keeps_the_uploaded_bytes_streamlit_holds_not_a_copy():
+    content = bytes(CSV)  # the bytes object the uploader stores
+    at = open_page("pages/data.py")
+    at.file_uploader[0].set_value(("log.csv", content, "text/csv")).run()
+    kept = at.session_state[state.K_UPLOADS][0]
+    assert kept.content == content and kept.sha256 == state.UploadedBytes.of("log.csv", content).sha256
+    assert kept.content is content  # the widget's value is a deep copy: holding it held the file twice
