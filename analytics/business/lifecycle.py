@@ -26,7 +26,10 @@ import numpy as np
 import pandas as pd
 
 from analytics.data.periods import check_period, last_complete_period
-from analytics.data.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError, merge_order_lines
+from analytics.data.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
+from analytics.engine.customer_days import customer_days, day_numbers
+
+_NS_PER_DAY = 86_400 * 10**9
 
 ACTIVE = "Active"
 COOLING_DOWN = "Cooling down"
@@ -116,16 +119,52 @@ def stage_from_gap(ratio: pd.Series, thresholds: LifecycleThresholds = Lifecycle
 
 
 def _purchase_history(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Per customer (orders up to as_of): orders, first, last, mean_gap_days, days_since_last."""
-    orders = merge_order_lines(transactions)
-    orders = orders[orders[ORDER_DATE] <= as_of]
-    dates = orders[ORDER_DATE].dt.normalize()
-    g = dates.groupby(orders[CUSTOMER_ID])
-    hist = pd.DataFrame({"orders": g.size(), "first": g.min(), "last": g.max()})
-    span = (hist["last"] - hist["first"]).dt.days
-    hist["mean_gap_days"] = (span / (hist["orders"] - 1)).where(hist["orders"] > 1)
-    hist["days_since_last"] = (as_of.normalize() - hist["last"]).dt.days
-    return hist
+    """Per customer with an order on or before the day `as_of`: orders, first, last (days),
+    mean_gap_days, days_since_last; indexed by customer_id, sorted by id.
+
+    An order (rows sharing an order id, else one row) counts on the day of its first row, the
+    whole day `as_of` included whatever the time of day. Read off the customer-day table
+    (`analytics.engine.customer_days`), which every page and section reuses: merging the order
+    lines and grouping text ids in pandas took 14% of a whole 1M-customer session, four times per
+    Segments visit.
+    """
+    table = customer_days(transactions)
+    end_day = int(day_numbers(pd.Series([pd.Timestamp(as_of)]))[0])
+    keep = (table.day <= end_day) & (table.orders > 0)
+    customer, day, orders = table.customer[keep], table.day[keep], table.orders[keep]
+    if len(customer) == 0:
+        empty = pd.Index([], name=CUSTOMER_ID, dtype=table.customer_ids.dtype)
+        return pd.DataFrame(
+            {"orders": [], "first": [], "last": [], "mean_gap_days": [], "days_since_last": []}, index=empty
+        )
+    starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])  # rows are sorted by customer, then day
+    ends = np.r_[starts[1:], len(customer)] - 1
+    count = np.add.reduceat(orders, starts)
+    by_id = table.by_id(customer[starts])  # the order a group-by on the ids gives
+    starts, ends, count = starts[by_id], ends[by_id], count[by_id]
+    first, last = day[starts], day[ends]
+    repeat = count > 1
+    gap = np.full(len(count), np.nan)
+    gap[repeat] = (last[repeat] - first[repeat]) / (count[repeat] - 1)
+    return pd.DataFrame(
+        {
+            "orders": count,
+            "first": (first * _NS_PER_DAY).astype("datetime64[ns]"),
+            "last": (last * _NS_PER_DAY).astype("datetime64[ns]"),
+            "mean_gap_days": gap,
+            "days_since_last": end_day - last,
+        },
+        index=pd.Index(table.customer_ids[customer[starts]], name=CUSTOMER_ID),
+    )
+
+
+def _typical_gap(history: pd.DataFrame) -> float:
+    """Median over repeat buyers (purchases on more than one day) of their mean days between orders."""
+    gaps = history["mean_gap_days"]
+    gaps = gaps[gaps > 0]
+    if gaps.empty:
+        raise DataError("Nobody bought twice on different days, so there is no typical gap between purchases.")
+    return float(gaps.median())
 
 
 def typical_repeat_gap_days(transactions: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> float:
@@ -151,11 +190,7 @@ def typical_repeat_gap_days(transactions: pd.DataFrame, *, as_of: pd.Timestamp |
         When nobody bought twice on different days.
     """
     as_of = pd.Timestamp(as_of) if as_of is not None else transactions[ORDER_DATE].max()
-    gaps = _purchase_history(transactions, as_of)["mean_gap_days"]
-    gaps = gaps[gaps > 0]
-    if gaps.empty:
-        raise DataError("Nobody bought twice on different days, so there is no typical gap between purchases.")
-    return float(gaps.median())
+    return _typical_gap(_purchase_history(transactions, as_of))
 
 
 def lifecycle_stages(
@@ -241,7 +276,7 @@ def lifecycle_from_transactions(
     if hist.empty:
         raise DataError(f"No purchases on or before {as_of.date()}.")
     if repeat_gap_days is None:
-        repeat_gap_days = typical_repeat_gap_days(transactions, as_of=as_of)
+        repeat_gap_days = _typical_gap(hist)
     own = hist["mean_gap_days"].where(hist["mean_gap_days"] > 0)
     gap = own.fillna(repeat_gap_days)
     ratio = hist["days_since_last"] / gap

@@ -112,3 +112,24 @@ def test_stage_counts_lists_every_stage():
     assert counts["stage"].tolist() == list(STAGES)
     assert counts["customers"].tolist() == [2, 0, 0, 0, 1]
     assert counts["share"].tolist() == pytest.approx([2 / 3, 0, 0, 0, 1 / 3])
+
+
+def test_stages_at_a_day_count_that_whole_day_and_an_order_on_its_first_line_s_day():
+    """An order of several lines counts once, on the day of its first line; a snapshot at a day
+    (the previous month's end is taken at midnight) counts every purchase of that day."""
+    rows = [
+        ("A", 1, "2024-01-10 09:00", 10.0),
+        ("A", 1, "2024-01-11 10:00", 5.0),  # a second line of order 1, a day later: still one order
+        ("A", 2, "2024-02-29 15:30", 20.0),  # on the snapshot day, after midnight
+        ("B", 3, "2024-02-01 12:00", 30.0),
+        ("B", 4, "2024-03-05 12:00", 30.0),  # after the snapshot day
+    ]
+    tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"])
+    tx["order_date"] = pd.to_datetime(tx["order_date"])
+    out = lifecycle_from_transactions(tx, as_of=pd.Timestamp("2024-02-29"), repeat_gap_days=10.0)
+    assert out["orders"].to_dict() == {"A": 2, "B": 1}
+    assert out["days_since_last_purchase"].to_dict() == {"A": 0, "B": 28}
+    # A: own gap 50 days (Jan 10 -> Feb 29, 2 orders), bought today; B one-time: 28 / 10
+    assert out["gap_ratio"].to_dict() == pytest.approx({"A": 0.0, "B": 2.8})
+    assert out["rule"].to_dict() == {"A": "own repeat gap", "B": "one-time buyer gap"}
+    assert typical_repeat_gap_days(tx, as_of=pd.Timestamp("2024-02-29")) == pytest.approx(50.0)
