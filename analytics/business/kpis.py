@@ -134,8 +134,12 @@ def _period_counts(table: CustomerDays, period: str) -> pd.DataFrame:
     has_order = table.orders > 0
     c = table.customer[has_order]
     n = table.orders[has_order]
-    days, day_index = np.unique(table.day[has_order], return_inverse=True)
-    p = period_ordinals(pd.Series(days.astype("datetime64[D]")), period)[day_index]
+    day = table.day[has_order]
+    # every calendar day from the first purchase day to the last, so a day's period is a lookup
+    # (no sort of the days: np.unique took 1.8 of this function's 2.3 CPU s at 2M customers)
+    first_day = int(day.min())
+    all_days = np.arange(first_day, int(day.max()) + 1).astype("datetime64[D]")
+    p = period_ordinals(pd.Series(all_days), period)[day - first_day]
     full = np.arange(p.min(), p.max() + 1)
     offset = p - full[0]
     size = len(full)

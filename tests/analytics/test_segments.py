@@ -216,3 +216,13 @@ def test_persona_features_combine_behaviour_and_attributes():
     # resolution_hours is filled for half the customers: kept, blanks get the median of A, C, D
     assert features.loc["B", "resolution_hours"] == pytest.approx(4.0)
     assert "ces" in features.columns and features.notna().all().all()
+
+
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_quintile_scores_count_strictly_worse_customers_as_pandas_rank_does(higher_is_better):
+    rng = np.random.default_rng(11)
+    values = np.r_[rng.integers(0, 40, 3000).astype(float), rng.gamma(2.0, 30.0, 3000).round(1), 0.0, -0.0, -3.5]
+    values = pd.Series(rng.permutation(values), index=[f"C{i}" for i in range(len(values))])
+    worse = values.rank(method="min", ascending=higher_is_better) - 1
+    expected = pd.Series(1 + np.floor(5 * worse / len(values)), index=values.index).clip(1, 5).astype(int)
+    pd.testing.assert_series_equal(quintile_score(values, higher_is_better=higher_is_better), expected)
