@@ -309,7 +309,7 @@ def _analyse_derived(
     features = FeatureSet(X, tuple(X.columns), (), {}, (), display)
     y = pd.Series(derived.churned.to_numpy(), index=X.index, name=CHURNED)
     model.fit(X, y)
-    now = now[list(X.columns)]
+    now = now if list(now.columns) == list(X.columns) else now[list(X.columns)]
     oof = model.oof_proba_.reindex(now.index)
     scores = pd.DataFrame(
         {

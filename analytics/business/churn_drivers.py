@@ -68,6 +68,14 @@ def _group_rates(groups: pd.Series, y: pd.Series, min_size: int) -> pd.DataFrame
     return stats[stats["size"] >= min_size].sort_values("mean", ascending=False, kind="stable")
 
 
+def _at_most_two_values(values: np.ndarray) -> bool:
+    """`nunique() <= 2` of filled numbers, by comparisons instead of a hash table of millions of values."""
+    if len(values) == 0:
+        return True
+    other = values[values != values[0]]
+    return len(other) == 0 or bool((other == other[0]).all())
+
+
 def driver_sentence(values: pd.Series, y: pd.Series, name: str, min_group: int = 30) -> Driver | None:
     """Compare observed churn between the groups of one column.
 
@@ -99,7 +107,7 @@ def driver_sentence(values: pd.Series, y: pd.Series, name: str, min_group: int =
     # masks over millions of text ids cost a comparison of the ids per mask)
     values = pd.Series(values.to_numpy()[filled], name=values.name)
     y = pd.Series(np.asarray(y, dtype=float)[filled])
-    if values.dtype == object or values.nunique() <= 2:
+    if values.dtype == object or _at_most_two_values(values.to_numpy()):
         levels = values.map(lambda v: v if isinstance(v, str) else _fmt(v))
         rates = _group_rates(levels, y, min_group)
         if len(rates) < 2:

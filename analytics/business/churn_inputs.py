@@ -481,7 +481,8 @@ def _features(table: CustomerDays, as_of_day: int, window_days: int) -> tuple[pd
     }
     # sorted by customer id (as a pandas group-by): the customers' codes in the table's cached id
     # order, no sort; each column taken once into one block (no frame-wide copy or take after)
-    by_id = table.by_id(code[starts])
+    # (every customer present, as today: the cached order itself)
+    by_id = table.id_order if len(starts) == len(table.customer_ids) else table.by_id(code[starts])
     values = np.empty((len(columns), len(by_id)))
     for j, per_customer in enumerate(columns.values()):
         np.take(per_customer, by_id, out=values[j])

@@ -261,23 +261,101 @@ def permutation_auc_drops(
         Shape (columns, n_repeats): baseline AUC minus the AUC with the column shuffled.
     """
     seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
-    baseline = roc_auc_score(y, fitted.decision_function(X))
+    trees = _BinnedTrees.of(fitted, X)
+    baseline = roc_auc_score(y, fitted.decision_function(X) if trees is None else trees.raw())
     n = len(X)
     drops = np.empty((X.shape[1], n_repeats))
     for j, column in enumerate(X.columns):
         shuffler = np.random.RandomState(seed)  # every column starts from the same seed
         order = np.arange(n)
-        values = X[column].to_numpy()
-        copies = []
-        for _ in range(n_repeats):
-            shuffler.shuffle(order)
-            values = values[order]
-            copy = X.copy()
-            copy[column] = values
-            copies.append(copy)
-        scores = fitted.decision_function(pd.concat(copies, ignore_index=True))
+        if trees is not None:
+            rows, taken = [], np.arange(n)
+            for _ in range(n_repeats):
+                shuffler.shuffle(order)
+                taken = taken[order]  # each shuffle shuffles the previous one again
+                rows.append(taken)
+            scores = trees.raw(trees.columns[column], np.concatenate(rows))
+        else:
+            values = X[column].to_numpy()
+            copies = []
+            for _ in range(n_repeats):
+                shuffler.shuffle(order)
+                values = values[order]
+                copy = X.copy()
+                copy[column] = values
+                copies.append(copy)
+            scores = fitted.decision_function(pd.concat(copies, ignore_index=True))
         drops[j] = [baseline - roc_auc_score(y, scores[r * n : (r + 1) * n]) for r in range(n_repeats)]
     return drops
+
+
+class _BinnedTrees:
+    """A fitted gradient boosting pipeline's raw scores (`decision_function`) of some rows and of
+    copies of them with one column shuffled, from the model's binned rows, bit for bit.
+
+    Each tree's value of every row is computed once; a shuffled copy goes only through the trees
+    that split on the shuffled column (the others give it the values already computed), and the
+    values are added tree after tree to the baseline as scikit-learn's `_raw_predict` adds them (the
+    same sums in the same order). Binned rows read by `predict_binned`, as `_score_binned`.
+    """
+
+    def __init__(self, model: HistGradientBoostingClassifier, binned: np.ndarray, columns: dict[str, int]) -> None:
+        self.model = model
+        self.binned = binned
+        self.columns = columns
+        self.trees = [tree for trees in model._predictors for tree in trees]
+        self.splits_on = [set(tree.nodes["feature_idx"][tree.nodes["is_leaf"] == 0].tolist()) for tree in self.trees]
+        self.values = np.stack([self._predict(tree, binned) for tree in self.trees]) if self.trees else None
+
+    @classmethod
+    def of(cls, fitted: Pipeline, X: pd.DataFrame) -> _BinnedTrees | None:
+        """For a `make_pipeline` boosting pipeline on numbers only (its columns passed through as they
+        are), else None (scored through the pipeline)."""
+        model = fitted[-1]
+        prepare = fitted[0] if len(fitted) == 2 else None
+        if (
+            not isinstance(model, HistGradientBoostingClassifier)
+            or getattr(model, "is_categorical_", None) is not None
+            or model.n_trees_per_iteration_ != 1
+            or not isinstance(prepare, ColumnTransformer)
+        ):
+            return None
+        if prepare.remainder != "drop" or any(spec[1] != "passthrough" for spec in prepare.transformers):
+            return None
+        passed = [str(c) for spec in prepare.transformers for c in spec[2]]  # the columns as passed through
+        try:
+            prepared = np.asarray(prepare.transform(X), dtype=np.float64)
+            binned = np.ascontiguousarray(model._bin_mapper.transform(prepared))
+            if prepared.shape[1] != len(passed) or not hasattr(model._predictors[0][0], "predict_binned"):
+                return None
+        except (AttributeError, IndexError, TypeError, ValueError):  # another scikit-learn layout
+            return None
+        positions = {name: j for j, name in enumerate(passed)}
+        if set(positions) != {str(c) for c in X.columns}:
+            return None
+        return cls(model, binned, {c: positions[str(c)] for c in X.columns})
+
+    def _predict(self, tree: object, rows: np.ndarray) -> np.ndarray:
+        missing = self.model._bin_mapper.missing_values_bin_idx_
+        return tree.predict_binned(rows, missing_values_bin_idx=missing, n_threads=_openmp_effective_n_threads())  # type: ignore[attr-defined]
+
+    def raw(self, column: int | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+        """Raw scores of the rows, or (with `column` and `rows`) of copies of them whose `column` is
+        taken from `rows` (a concatenation of row orders, one per copy)."""
+        n = self.binned.shape[0]
+        copies = 1 if rows is None else len(rows) // n
+        shuffled = None
+        if column is not None and rows is not None:
+            shuffled = np.tile(self.binned, (copies, 1))
+            shuffled[:, column] = self.binned[rows, column]
+        raw = np.zeros(n * copies, dtype=self.model._baseline_prediction.dtype)
+        raw += self.model._baseline_prediction.ravel()[0]
+        for t, tree in enumerate(self.trees):
+            if shuffled is not None and column in self.splits_on[t]:
+                raw += self._predict(tree, shuffled)
+            else:
+                raw += self.values[t] if copies == 1 else np.tile(self.values[t], copies)  # type: ignore[index]
+        return raw
 
 
 SCORING_CHUNK_ROWS = 200_000
@@ -367,10 +445,11 @@ def score_distinct(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:
     tables = None if points is None else _bin_side_codes(model, points)
     if points is None or tables is None or len(X) == 0:
         return _in_chunks(pipeline, X)
+    passed = _passed_through(pipeline)
     binned = np.empty((len(X), len(tables)), dtype=np.uint8)
     codes = np.empty((len(X), len(tables)), dtype=np.int32)
     for start in range(0, len(X), SCORING_CHUNK_ROWS):
-        prepared = np.asarray(pipeline[:-1].transform(X.iloc[start : start + SCORING_CHUNK_ROWS]), dtype=np.float64)
+        prepared = _prepared(pipeline, X, passed, slice(start, start + SCORING_CHUNK_ROWS))
         if prepared.shape[1] != len(tables):
             return _in_chunks(pipeline, X)
         rows = slice(start, start + len(prepared))
@@ -380,6 +459,25 @@ def score_distinct(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:
     first, group = tree_groups(codes, [len(column_points) + 2 for column_points in points])
     del codes
     return _score_binned(model, binned[first])[group]
+
+
+def _passed_through(pipeline: Pipeline) -> list[str] | None:
+    """The columns a `make_pipeline` pipeline hands its model as they are (all-passthrough preparation,
+    numbers only), in the model's order; None when its preparation changes them."""
+    prepare = pipeline[0] if len(pipeline) == 2 else None
+    if not isinstance(prepare, ColumnTransformer) or prepare.remainder != "drop":
+        return None
+    if any(spec[1] != "passthrough" for spec in prepare.transformers):
+        return None
+    return [c for spec in prepare.transformers for c in spec[2]]
+
+
+def _prepared(pipeline: Pipeline, X: pd.DataFrame, passed: list[str] | None, rows: slice) -> np.ndarray:
+    """`pipeline[:-1].transform(X.iloc[rows])` as float64: for columns passed through as they are, the
+    columns' values read directly (the same numbers, without the transformer's frame copies)."""
+    if passed is not None and all(X[c].dtype == np.float64 for c in passed):
+        return np.column_stack([X[c].to_numpy()[rows] for c in passed])
+    return np.asarray(pipeline[:-1].transform(X.iloc[rows]), dtype=np.float64)
 
 
 def _bin_side_codes(model: HistGradientBoostingClassifier, points: list[np.ndarray]) -> list[np.ndarray] | None:
@@ -658,5 +756,6 @@ class ChurnModel:
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
             raise DataError(f"Columns the model was trained on are missing: {', '.join(missing)}.")
+        columns = list(self.feature_names_in_)
         with threadpool_limits(limits=1):  # as in `fit`: one OpenMP thread on shared cores
-            return score_distinct(self.pipeline_, X[list(self.feature_names_in_)])
+            return score_distinct(self.pipeline_, X if list(X.columns) == columns else X[columns])

@@ -255,3 +255,17 @@ def test_churn_angles_line_up_by_the_customer_day_tables_codes_as_by_hashing(mon
     assert {k: (a.auc, a.n_auc) for k, a in by_codes.angles.items()} == {
         k: (a.auc, a.n_auc) for k, a in hashed.angles.items()
     }
+
+
+def test_boosting_permutation_drops_from_binned_rows_are_scikit_learns_bit_for_bit(monkeypatch):
+    X, y = spend_rows(4000, 12)
+    fitted = make_pipeline("gradient_boosting", tuple(X.columns), (), 3000, 0).fit(X.iloc[:3000], y.iloc[:3000])
+    held_out, labels = X.iloc[3000:], y.iloc[3000:].to_numpy(dtype=int)
+    theirs = permutation_importance(fitted, held_out, labels, scoring="roc_auc", n_repeats=5, random_state=7)
+    through_pipeline = []
+    monkeypatch.setattr(type(fitted), "decision_function", lambda self, X: through_pipeline.append(len(X)))
+    ours = permutation_auc_drops(fitted, held_out, labels, n_repeats=5, random_state=7)
+    assert through_pipeline == []  # every score from the binned rows
+    np.testing.assert_array_equal(ours, theirs.importances)
+    splits = churn_model._BinnedTrees.of(fitted, held_out).splits_on
+    assert any(len(used) < X.shape[1] for used in splits)  # some trees skipped for some columns
