@@ -205,12 +205,21 @@ _RUN = threading.local()  # when the page run on this thread started (`run_start
 
 
 def run_started() -> None:
-    """A page's run starts on this thread (app.py, through `ui.frame.frame_started`): `settle` counts from here."""
+    """A page's run starts on this thread (app.py, through `ui.frame.frame_started`): `settle` counts from
+    here, and `run_results` keeps this run's cached results until `run_ended`."""
     _RUN.started = time.monotonic()
+    _RUN.results = {}
 
 
 def run_ended() -> None:
     _RUN.started = None
+    _RUN.results = None
+
+
+def run_results() -> dict[Hashable, Any] | None:
+    """The cached results this page run has already received (`ui.cache.per_dataset`), or None outside
+    a page run (a background fit, a fragment's rerun)."""
+    return getattr(_RUN, "results", None)
 
 
 def settle(keys: Sequence[Hashable], *, wait: bool = True) -> bool:

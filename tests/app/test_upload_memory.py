@@ -96,3 +96,26 @@ def test_the_session_keeps_the_uploaded_bytes_streamlit_holds_not_a_copy():
     kept = at.session_state[state.K_UPLOADS][0]
     assert kept.content == content and kept.sha256 == state.UploadedBytes.of("log.csv", content).sha256
     assert kept.content is content  # the widget's value is a deep copy: holding it held the file twice
+
+
+def _one_copy_per_run() -> None:
+    import streamlit as st
+
+    from ui import background, cache
+    from ui.segments import rfm
+
+    data = cache.current_data()
+    background.run_started()
+    first, again = rfm(data), rfm(data)
+    background.run_ended()
+    later = rfm(data)
+    st.session_state["expected"] = {
+        "same_in_the_run": again is first,
+        "fresh_after_it": later is not first,
+        "equal": later.equals(first),
+    }
+
+
+def test_a_page_run_gets_one_copy_of_a_cached_result_however_often_it_asks():
+    held = script_result(_one_copy_per_run, session=upload_session("log.csv", CSV))
+    assert held == {"same_in_the_run": True, "fresh_after_it": True, "equal": True}
