@@ -35,9 +35,9 @@ from analytics.data.schema import CUSTOMER_ID, CUSTOMERS, TRANSACTIONS, Customer
 from analytics.engine.pushdown import (
     Source,
     connect,
+    count_table,
     list_tables,
     parquet_folder_source,
-    summarise_table,
 )
 
 MAX_ROWS = 5_000_000  # purchase rows read into one session unless the connection says otherwise
@@ -139,7 +139,7 @@ def database_data(name: str, purchases: str | None, customers: str | None) -> Cu
     tables = []
     try:
         if purchases:
-            summary = summarise_table(source, purchases)
+            summary = count_table(source, purchases)
             if summary.rows_read > chosen.max_rows:
                 raise DataError(
                     f"The table {purchases} has {summary.rows_read:,} rows, more than this server reads into the "
@@ -148,7 +148,7 @@ def database_data(name: str, purchases: str | None, customers: str | None) -> Cu
                 )
             counted = (
                 f" Counted inside the database first: {summary.rows_read:,} rows, {summary.rows_used:,} usable, "
-                f"{len(summary.customers):,} customers."
+                f"{summary.customers:,} customers."
             )
             tables.append(_read(source, purchases, TRANSACTIONS, label))
         if customers:

@@ -424,6 +424,93 @@ def _roles(source: Source, table: str) -> tuple[dict[str, str], list[str]]:
     return dict(mapping.roles), [str(c) for c in sample.columns]
 
 
+@dataclass(frozen=True)
+class TableCounts:
+    """A purchase table's rows and customers counted where it lives, with the cleaning rules.
+
+    Attributes
+    ----------
+    rows_read : int
+    excluded : list of (reason, rows)
+        In the order the cleaning rules apply.
+    customers : int or None
+        Distinct customers among the rows kept (None when not asked for).
+    columns : dict
+        Role -> the table's column.
+    first_day, last_day : int
+        Of all kept purchases (days since 1970-01-01).
+    marked_sql : str
+        The `WITH marked AS (...)` clause that gives every row its exclusion reason (NULL if kept).
+    """
+
+    rows_read: int
+    excluded: list[tuple[str, int]]
+    customers: int | None
+    columns: dict[str, str]
+    first_day: int
+    last_day: int
+    marked_sql: str
+
+    @property
+    def rows_used(self) -> int:
+        return self.rows_read - sum(rows for _, rows in self.excluded)
+
+
+def count_table(
+    source: Source, table: str, *, today: pd.Timestamp | None = None, distinct_customers: bool = True
+) -> TableCounts:
+    """Rows read, excluded by reason and kept, and distinct customers, in one scan of `table`.
+
+    What the app needs before it reads a table (to refuse one above its row limit, and to say what
+    the database counted), without `summarise_table`'s per-customer aggregation: at 4.8M
+    purchases (1M customers, a Parquet folder) 31 s for the summary, against one grouped count.
+
+    Parameters
+    ----------
+    source : Source
+        Where the table lives.
+    table : str
+        The purchase table (or view), optionally schema-qualified.
+    today : pd.Timestamp, optional
+        For the future-date rule (default: now).
+    distinct_customers : bool, default True
+        Also count the distinct customers kept (one more hash aggregation in the database).
+
+    Returns
+    -------
+    TableCounts
+        The counts.
+
+    Raises
+    ------
+    DataError
+        When the table cannot be read, or no row can be used.
+    """
+    name = _table(table)
+    roles, all_columns = _roles(source, name)
+    today = (today or pd.Timestamp.now()).normalize()
+    marked = _marked_sql(name, roles, all_columns, today)
+    customers = ", COUNT(DISTINCT customer_key) AS customers" if distinct_customers else ""
+    counts = source.query(
+        marked + " SELECT reason, COUNT(*) AS n_rows, MIN(purchase_day) AS first_day, MAX(purchase_day) AS last_day"
+        f"{customers} FROM marked GROUP BY reason"
+    )
+    kept = counts[counts["reason"].isna()]
+    if kept.empty:
+        raise s.DataError(f"No row of {table} can be used (every row is excluded).")
+    by_reason = dict(zip(counts["reason"], counts["n_rows"].astype(int), strict=True))
+    rules = [NO_ID, NO_DATE, NO_AMOUNT, CANCELLED, REFUND, f"Date in the future (after {today:%Y-%m-%d})", DUPLICATE]
+    return TableCounts(
+        rows_read=int(counts["n_rows"].sum()),
+        excluded=[(reason, by_reason[reason]) for reason in rules if by_reason.get(reason)],
+        customers=int(kept["customers"].iloc[0]) if distinct_customers else None,
+        columns=roles,
+        first_day=to_day_number(kept["first_day"].iloc[0]),
+        last_day=to_day_number(kept["last_day"].iloc[0]),
+        marked_sql=marked,
+    )
+
+
 def summarise_table(
     source: Source,
     table: str,
@@ -449,27 +536,14 @@ def summarise_table(
     TableSummary
         Row counts, exclusions and the per-customer summaries.
     """
-    name = _table(table)
-    roles, all_columns = _roles(source, name)
-    today = (today or pd.Timestamp.now()).normalize()
-    marked = _marked_sql(name, roles, all_columns, today)
-    counts = source.query(
-        marked + " SELECT reason, COUNT(*) AS n_rows, MIN(purchase_day) AS first_day, MAX(purchase_day) AS last_day"
-        " FROM marked GROUP BY reason"
-    )
-    kept = counts[counts["reason"].isna()]
-    rows_read = int(counts["n_rows"].sum())
-    if kept.empty:
-        raise s.DataError(f"No row of {table} can be used (every row is excluded).")
-    first_day = to_day_number(kept["first_day"].iloc[0])
-    last_day = to_day_number(kept["last_day"].iloc[0])
+    counted = count_table(source, table, today=today, distinct_customers=False)
+    marked = counted.marked_sql
+    first_day, last_day = counted.first_day, counted.last_day
     if calibration_end is None:
         cal_day = default_calibration_end(first_day, last_day)
     else:
         cal_day = to_day_number(calibration_end)
-    by_reason = dict(zip(counts["reason"], counts["n_rows"].astype(int), strict=True))
-    rules = [NO_ID, NO_DATE, NO_AMOUNT, CANCELLED, REFUND, f"Date in the future (after {today:%Y-%m-%d})", DUPLICATE]
-    excluded = [(reason, by_reason[reason]) for reason in rules if by_reason.get(reason)]
+    rows_read, excluded, roles = counted.rows_read, counted.excluded, counted.columns
     cal = f"DATE '{from_day_number(cal_day):%Y-%m-%d}'"
     customers = source.query(
         marked

@@ -15,7 +15,16 @@ import pytest
 
 from analytics.data.ingest import load_files
 from analytics.data.schema import DataError
-from analytics.engine.pushdown import Source, TableSummary, connect, spark_source, summarise_table, triples
+from analytics.engine.pushdown import (
+    Source,
+    TableCounts,
+    TableSummary,
+    connect,
+    count_table,
+    spark_source,
+    summarise_table,
+    triples,
+)
 from analytics.models.btyd import calibration_holdout_split, summarize_customers
 from analytics.models.purchase import BetaGeo
 from analytics.models.spend import GammaGamma
@@ -70,10 +79,19 @@ def check_same(pushed: TableSummary, path: Path) -> None:
     assert len(compressed) <= len(got)
 
 
+def check_counted(counted: TableCounts, path: Path) -> None:
+    """`count_table` (what the app's connection counts before reading) equals the file's cleaning."""
+    report, transactions = embedded(path)
+    assert (counted.rows_read, counted.rows_used) == (report.rows_read, report.rows_used)
+    assert counted.excluded == [(e.reason, e.rows) for e in report.excluded]
+    assert counted.customers == transactions["customer_id"].nunique()
+
+
 def test_duckdb_file_gives_the_same_counts_summary_and_parameters(purchase_file):
     source = connect(duckdb_file(purchase_file))
     try:
         check_same(summarise_table(source, "purchases", today=TODAY), purchase_file)
+        check_counted(count_table(source, "purchases", today=TODAY), purchase_file)
     finally:
         source.close()
 
@@ -83,6 +101,7 @@ def test_postgresql_gives_the_same_counts_summary_and_parameters(purchase_file, 
     source = connect(postgres_url)
     try:
         check_same(summarise_table(source, table, today=TODAY), purchase_file)
+        check_counted(count_table(source, table, today=TODAY), purchase_file)
     finally:
         source.close()
 
@@ -90,6 +109,7 @@ def test_postgresql_gives_the_same_counts_summary_and_parameters(purchase_file, 
 def test_spark_gives_the_same_counts_summary_and_parameters(purchase_file, spark):
     view = spark_view(spark, purchase_file, "purchases")
     check_same(summarise_table(spark_source(spark), view, today=TODAY), purchase_file)
+    check_counted(count_table(spark_source(spark), view, today=TODAY), purchase_file)
 
 
 def test_a_password_in_the_url_is_refused():
