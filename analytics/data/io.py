@@ -350,9 +350,11 @@ def _arrow_csv(text: str, delimiter: str, encoded: bytes | None = None) -> pd.Da
         return None
     if len(set(header)) != len(header) or any(not name.strip() or name.startswith(" ") for name in header):
         return None
+    content = text.encode("utf-8") if encoded is None else encoded
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8") if encoded is None else encoded),
+            io.BytesIO(content),
+            read_options=pacsv.ReadOptions(block_size=_csv_block_bytes(len(content))),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.large_string() for name in header}, strings_can_be_null=False
@@ -368,6 +370,14 @@ def _arrow_csv(text: str, delimiter: str, encoded: bytes | None = None) -> pd.Da
     return pd.DataFrame(
         {name: pd.arrays.ArrowStringArray(table.column(i)) for i, name in enumerate(header)}, copy=False
     )
+
+
+def _csv_block_bytes(size: int) -> int:
+    """Bytes per block Arrow's CSV reader parses at once: about a sixteenth of the file, from 1 MB (Arrow's
+    default) to 16 MB. Cells that may hold line breaks (quoted) make each block's start costly to find,
+    and every block becomes one chunk of each column: at 2M customers (365 MB) 16 MB blocks took 1.8
+    CPU s where 1 MB ones took 2.7, and 22 chunks instead of 348; sixteen blocks still keep two cores busy."""
+    return int(min(max(size // 16, 1 << 20), 16 << 20))
 
 
 def release_arrow_memory() -> None:

@@ -418,7 +418,7 @@ def _aggregate(
         )
     day_sorted = bool(np.all(day[1:] >= day[:-1]))
     if day_sorted:
-        order = np.argsort(customer, kind="stable")
+        order = _stable_order(customer)
     else:
         day0 = int(day.min())
         order = np.argsort(customer.astype(np.int64) * (int(day.max()) - day0 + 1) + (day - day0), kind="stable")
@@ -456,6 +456,19 @@ def _aggregate(
         first_time=first_time,
         last_time=last_time,
     )
+
+
+def _stable_order(codes: np.ndarray) -> np.ndarray:
+    """`np.argsort(codes, kind="stable")` for non-negative integer codes below 2**32, as numpy's radix sort
+    of their two 16-bit halves (low half first, then the high half, both stable): numpy sorts 32-bit
+    integers by merging runs instead (1.4 -> 0.9 CPU s for 9.7M purchases of 2M customers)."""
+    if len(codes) == 0 or int(codes.min()) < 0 or int(codes.max()) >= 1 << 32:
+        return np.argsort(codes, kind="stable")
+    wide = codes.astype(np.int64, copy=False)
+    if int(codes.max()) < 1 << 16:
+        return np.argsort(wide.astype(np.uint16), kind="stable")
+    low = np.argsort((wide & 0xFFFF).astype(np.uint16), kind="stable")
+    return low[np.argsort((wide[low] >> 16).astype(np.uint16), kind="stable")]
 
 
 def _orders_by_day(

@@ -437,3 +437,25 @@ def test_raw_tables_are_freed_before_their_memory_is_returned(monkeypatch):
     monkeypatch.setattr(ingest, "release_read_memory", release_and_count)
     load_files([("orders.csv", csv_bytes(CLEAN_ROWS))], today=TODAY)
     assert raws and alive_at_release == [0]
+
+
+def test_a_csv_read_in_several_blocks_has_the_cells_pandas_reads():
+    """Arrow parses a file in blocks (about a sixteenth of it, at least 1 MB); quoted cells with line
+    breaks and separators on both sides of a block's edge come back whole, as pandas reads them."""
+    import io
+
+    import numpy as np
+
+    from analytics.data.io import _csv_block_bytes
+
+    rows = 400_000
+    rng = np.random.default_rng(6)
+    notes = np.where(rng.random(rows) < 0.01, '"two\nlines, and a comma"', "plain")
+    lines = [f"{i},C{i % 977:05d},2024-01-{1 + i % 28:02d},{i % 500}.25,{note}" for i, note in enumerate(notes)]
+    content = ("order_id,customer_id,order_date,amount,note\n" + "\n".join(lines) + "\n").encode()
+    assert _csv_block_bytes(len(content)) * 8 < len(content)  # several blocks
+    raw = read_table(content, "big.csv")
+    expected = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False)
+    assert raw.frame.columns.tolist() == expected.columns.tolist()
+    for column in expected.columns:
+        assert raw.frame[column].tolist() == expected[column].tolist()

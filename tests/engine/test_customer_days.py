@@ -385,3 +385,13 @@ def test_until_renumbers_customers_as_if_the_rows_were_filtered_first(sorted_by_
     np.testing.assert_array_equal(
         frame[ORDER_DATE].to_numpy()[got.first_row].astype("datetime64[D]").astype(np.int64), got.day
     )
+
+
+@pytest.mark.parametrize("high", [5, 70_000, 3_000_000_000])
+def test_stable_order_of_codes_is_numpys_stable_argsort(high):
+    from analytics.engine.customer_days import _stable_order
+
+    codes = np.random.default_rng(3).integers(0, high, 50_000)
+    for typed in (codes.astype(np.int64), codes.astype(np.uint32) if high < 1 << 32 else codes):
+        np.testing.assert_array_equal(_stable_order(typed), np.argsort(typed, kind="stable"))
+    np.testing.assert_array_equal(_stable_order(np.array([], dtype=np.int32)), np.array([], dtype=np.intp))
