@@ -31,6 +31,7 @@ from analytics.models.interval import log_covariance
 from analytics.models.likelihood import (
     LIFETIMES_START,
     PARETO_MAXITER,
+    PARETO_PRECISION_GRADIENT,
     PARETO_TOL,
     FitFailed,
     Objective,
@@ -800,7 +801,12 @@ class ParetoNBD(PurchaseModel):
             try:
                 with np.errstate(all="ignore"):
                     theta = fit_bfgs(
-                        pareto_nbd_guarded_objective, np.log(start), args, tol=PARETO_TOL, maxiter=PARETO_MAXITER
+                        pareto_nbd_guarded_objective,
+                        np.log(start),
+                        args,
+                        tol=PARETO_TOL,
+                        maxiter=PARETO_MAXITER,
+                        precision_gradient=PARETO_PRECISION_GRADIENT,
                     )
             except FitFailed:
                 pass

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+from scipy.special import hyp2f1
 
 import analytics.models.likelihood as likelihood_module
 import analytics.models.purchase as purchase_module
@@ -17,6 +18,7 @@ import analytics.models.spend as spend_module
 from analytics.models.btyd import simulate_transactions, summarize_customers
 from analytics.models.likelihood import (
     PARETO_LOG_BOUND,
+    PARETO_QUADRATURE_MAX_RHO,
     FitFailed,
     bg_nbd_objective,
     gamma_gamma_objective,
@@ -24,6 +26,8 @@ from analytics.models.likelihood import (
     mbg_nbd_objective,
     pareto_nbd_guarded_objective,
     pareto_nbd_objective,
+    pareto_pair_terms,
+    pareto_tail_log_integral,
 )
 from analytics.models.purchase import (
     BetaGeo,
@@ -233,3 +237,84 @@ def test_fits_leave_the_process_wide_warning_filters_alone(monkeypatch):
     for model in (BetaGeo, ModifiedBetaGeo, ParetoNBD):
         assert model().fit(s).params_
     assert GammaGamma().fit(s[s["frequency"] > 0]).params_
+
+
+# log F(t) = log of the integral over (t, inf) of (mn + tau)^-p (mx + tau)^-q, as mpmath 1.3.0 gives it at
+# 40 digits from the hypergeometric form of Fader & Hardie's note 009, eqs. (19)-(20):
+# log(hyp2f1(a, p, a + 1, 1 - (mn+t)/(mx+t), maxprec=4000)) - a log(mx + t) - log(a), a = p + q - 1.
+# (p, q, mn, mx, t, log F): the 10,000-customer upload's churn-cutoff ridge in scaled time (alpha 0.0283,
+# s + 1 = 102.7 where scipy's 2F1 starts to overflow for x = 170, then 169.5 and 1269 where it returns inf
+# and NaN), a dropout shape of 1e5, alpha >= beta, CDNOW-like values and alpha = beta.
+TAIL_REFERENCES = [
+    (0.766, 102.7, 0.0283, 46.9, 0.0, -394.78828102399676),
+    (1.766, 102.7, 0.0283, 46.9, 0.3, -395.65201586936188),
+    (170.766, 102.7, 0.0283, 46.9, 0.7, -348.03362118034318),
+    (2.766, 169.5, 0.0283, 77.9, 0.0078125, -733.04627256649064),
+    (3.766, 169.5, 0.0283, 77.9, 0.096875, -733.85586749603608),
+    (0.764, 1269.0, 0.0283, 592.3, 0.0, -8100.9061682303217),
+    (8.764, 1269.0, 0.0283, 592.3, 0.09375, -8087.2706508013045),
+    (0.5, 100000.0, 0.01, 40000.0, 0.0, -1059663.528807822),
+    (40.5, 100000.0, 0.01, 40000.0, 1.0, -1059670.1060385525),
+    (1.6, 0.553, 0.1, 0.11, 0.0, 2.4839705207282161),
+    (1.6, 25.553, 0.1, 0.11, 0.5, 9.6888336191635357),
+    (301.0, 5.2, 0.002, 3.0, 0.01, 1315.4206485432721),
+    (10.553, 1.606, 0.1354, 0.1494, 0.5, 2.6162206257586028),
+    (3.553, 1.606, 0.1354, 0.1354, 0.2, 3.1181476549166312),
+    (2.2, 0.9, 0.0001, 10.0, 0.0, 8.7977210046911279),
+]
+
+
+@pytest.mark.parametrize("case", TAIL_REFERENCES)
+def test_pareto_tail_integral_equals_mpmath_on_the_ridge_and_off_it(case):
+    p, q, mn, mx, t, expected = case
+    log_f, _ = pareto_tail_log_integral(p, q, mn, mx, t)
+    assert log_f[0] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_scipy_2f1_fails_on_the_ridge_where_the_quadrature_does_not():
+    """The reason for the quadrature: on the ridge scipy's hyp2f1 overflows (inf) or gives NaN."""
+    p, q, mn, mx, t, _ = TAIL_REFERENCES[5]
+    a = p + q - 1
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(np.log(hyp2f1(a, p, a + 1, 1 - (mn + t) / (mx + t))))
+    assert np.isfinite(pareto_tail_log_integral(p, q, mn, mx, t)[0][0])
+
+
+@pytest.mark.parametrize("case", [TAIL_REFERENCES[i] for i in (0, 2, 6, 8, 11, 14)])
+def test_pareto_tail_integral_derivatives_equal_finite_differences(case):
+    args = np.array(case[:4], dtype=float)
+    t = case[4]
+    log_f, grad = pareto_tail_log_integral(*args, t)
+    for k in range(4):
+        h = 1e-6 * args[k]
+        up, down = args.copy(), args.copy()
+        up[k] += h
+        down[k] -= h
+        numeric = (pareto_tail_log_integral(*up, t)[0][0] - pareto_tail_log_integral(*down, t)[0][0]) / (2 * h)
+        rounding = 1e-15 * abs(log_f[0]) / h  # the difference quotient's own error where log F is ~1e6
+        assert grad[k][0] == pytest.approx(numeric, rel=1e-6, abs=1e-6 / args[k] + rounding), k
+
+
+def test_pareto_pair_terms_agree_with_scipy_where_both_work():
+    """Off the ridge the quadrature and scipy's series give the same terms (both methods on CDNOW's pairs,
+    at CDNOW's parameters in scaled time with beta raised so that every pair is in the quadrature's range)."""
+    tr = Triples.from_summary(summary("cdnow"))
+    pairs = _pareto_pieces(tr, 1.0 / tr.T.max())
+    params = np.array([0.553, 10.58 / 39, 3.606, 11.67 / 39 / PARETO_QUADRATURE_MAX_RHO * 1.5])
+    l1, l2 = pareto_pair_terms(params, pairs)
+    scipy1 = likelihood_module._hyp2f1_pair_terms(params, pairs.xr_x, pairs.xr_rec)
+    scipy2 = likelihood_module._hyp2f1_pair_terms(params, pairs.xT_x, pairs.xT_T)
+    np.testing.assert_allclose(l1, scipy1, rtol=1e-11)
+    np.testing.assert_allclose(l2, scipy2, rtol=1e-11)
+
+
+def test_pareto_objective_is_finite_with_a_true_gradient_past_where_2f1_overflowed():
+    """Where s and beta grow together (one dropout rate for everyone) scipy's 2F1 overflowed first for
+    the largest frequency and the objective read -inf, so a fit stopped there; now it is finite and its
+    gradient equals finite differences."""
+    tr = Triples.from_summary(summary("simulated"))
+    args = (_pareto_pieces(tr, 1.0 / tr.T.max()), 0.0, tr.weights.sum())
+    for theta in (np.array([-0.27, -3.56, 4.62, 3.85]), np.array([-0.27, -3.57, 8.5, 7.8])):
+        value, grad = pareto_nbd_objective(theta, *args)
+        assert np.isfinite(value)
+        np.testing.assert_allclose(grad, numeric_gradient(pareto_nbd_objective, theta, args), rtol=1e-5, atol=1e-8)
