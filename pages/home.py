@@ -181,7 +181,8 @@ with slots[4], friendly_errors("Action list"):
     if not fitting("clv", "churn"):
         # The Action list's own ranking, its first 100 ranks (the report's actions.value_at_stake_top_100)
         top = ACTION_TOPS[-1]
-        at_stake = ranked_actions(data, customer_scores(data), top=top)[0]["value_at_stake"].sum()
+        with st.spinner("Ranking customers by value at stake…"):
+            at_stake = ranked_actions(data, customer_scores(data), top=top)[0]["value_at_stake"].sum()
         st.metric(
             f"Value at stake, top {top} customers still with you",
             cur.money(at_stake, data),

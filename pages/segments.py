@@ -329,7 +329,8 @@ def persona_block() -> None:
 
 
 def lifecycle_block() -> None:
-    stages = us.current_stages(data)
+    with st.spinner("Placing every customer in a lifecycle stage…"):
+        stages = us.current_stages(data)
     counts = stage_counts(stages.frame["stage"])
     by = counts.set_index("stage")["customers"]
     total = int(by.sum())
@@ -468,7 +469,8 @@ with persona_slot.container(), friendly_errors("Personas"):
 if models_ready:
     scores = None
     with value_slot.container(), friendly_errors("Value x risk"):
-        scores = us.customer_scores(data)
+        with st.spinner("Putting each customer's value next to their churn risk…"):
+            scores = us.customer_scores(data)
         value_risk_block(scores)
 
     if rfm is not None:
