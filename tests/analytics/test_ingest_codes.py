@@ -226,3 +226,29 @@ def test_exact_duplicates_found_in_date_and_id_runs_are_pandas_duplicated_rows()
     found = excluded["Exact duplicate of an earlier row"]
     assert found.rows == int(expected.sum())
     assert found.examples == tuple(int(r) + 2 for r in np.flatnonzero(expected)[:5])
+
+
+def test_a_cleaned_frame_copied_out_of_process_gets_its_codes_once_and_keeps_the_same_answers():
+    """A dataset unpickled by the app (a connection's or a share link's tables through st.cache_data)
+    has lost cleaning's codes: the first customer count encodes the ids and remembers them, so the
+    next count and the customer-day table do not hash every id again."""
+    import pickle
+
+    from analytics.data.codes import encoded_id_codes
+    from analytics.engine.customer_days import customer_days
+
+    data = load_files([("log.csv", _log())], today=TODAY)
+    copied = pickle.loads(pickle.dumps(data))
+    assert id_codes(copied.transactions, CUSTOMER_ID) is None  # the copy has no remembered codes
+    assert copied.customer_ids.tolist() == data.customer_ids.tolist()  # same ids, same first-appearance order
+    remembered = id_codes(copied.transactions, CUSTOMER_ID)
+    assert remembered is not None and remembered.codes.dtype == np.int32
+    cleaning = id_codes(data.transactions, CUSTOMER_ID)
+    np.testing.assert_array_equal(remembered.codes, cleaning.codes)
+    ours, theirs = customer_days(copied.transactions), customer_days(data.transactions)
+    np.testing.assert_array_equal(ours.customer, theirs.customer)
+    np.testing.assert_array_equal(ours.day, theirs.day)
+    assert ours.customer_ids.tolist() == theirs.customer_ids.tolist()
+    # a frame with a missing id is not a cleaned frame: nothing is remembered, nothing guessed
+    raw = pd.DataFrame({CUSTOMER_ID: ["a", None, "b"]})
+    assert encoded_id_codes(raw, CUSTOMER_ID) is None and id_codes(raw, CUSTOMER_ID) is None
