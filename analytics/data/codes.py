@@ -152,9 +152,9 @@ def encoded_id_codes(frame: pd.DataFrame, column: str) -> IdCodes | None:
     Parameters
     ----------
     frame : pd.DataFrame
-        A frame, usually a cleaned transactions frame.
+        A cleaned transactions frame, or any frame whose `column` has no missing id.
     column : str
-        The id column.
+        The customer id column.
 
     Returns
     -------
