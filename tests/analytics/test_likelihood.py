@@ -318,3 +318,21 @@ def test_pareto_objective_is_finite_with_a_true_gradient_past_where_2f1_overflow
         value, grad = pareto_nbd_objective(theta, *args)
         assert np.isfinite(value)
         np.testing.assert_allclose(grad, numeric_gradient(pareto_nbd_objective, theta, args), rtol=1e-5, atol=1e-8)
+
+
+def test_bfgs_accepts_a_precision_loss_stop_only_with_a_small_gradient():
+    """An objective known to 1e-7 only (rounded): BFGS stops for precision loss 1e-4 short of the
+    optimum's gradient; `fit_bfgs` refuses it, unless its gradient is within `precision_gradient`."""
+    optimum = np.array([1.0, -0.5])
+
+    def rounded(theta):
+        d = theta - optimum
+        return round(float(np.sum(np.log(np.cosh(3 * d)) + 0.1 * d**4)), 7), 3 * np.tanh(3 * d) + 0.4 * d**3
+
+    start = np.array([0.3, 0.9])
+    with pytest.raises(FitFailed, match="precision loss"):
+        likelihood_module.fit_bfgs(rounded, start, (), tol=1e-10)
+    with pytest.raises(FitFailed, match="precision loss"):
+        likelihood_module.fit_bfgs(rounded, start, (), tol=1e-10, precision_gradient=1e-6)
+    theta = likelihood_module.fit_bfgs(rounded, start, (), tol=1e-10, precision_gradient=1e-3)
+    np.testing.assert_allclose(theta, optimum, atol=1e-4)
