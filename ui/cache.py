@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,11 +69,9 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
         shared, private = make("global"), make("session")
 
         def job_key(args: tuple, kwargs: dict) -> tuple:
-            return (name, state.data_key(), args, tuple(sorted(kwargs.items())))
+            return (name, _JOB.data_key or state.data_key(), args, tuple(sorted(kwargs.items())))
 
-        @functools.wraps(func)
-        def wrapper(data: CustomerData, *args: Any, **kwargs: Any) -> R:
-            key = job_key(args, kwargs)
+        def call(key: tuple, data: CustomerData, args: tuple, kwargs: dict) -> R:
             run = background.run_results()
             if run is not None and key in run:  # asked again in this page run: the copy it already has
                 return run[key]
@@ -83,11 +82,24 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
                 run[key] = result
             return result
 
+        def in_background(key: tuple, data: CustomerData, args: tuple, kwargs: dict) -> R:
+            """A job's call: cached under the key it was started with, not the session's key when it runs
+            (a fit queued for the demo and run after an upload would be stored as the upload's)."""
+            outer, _JOB.data_key = _JOB.data_key, key[1]  # nested cached calls key on the job's data too
+            try:
+                return call(key, data, args, kwargs)
+            finally:
+                _JOB.data_key = outer
+
+        @functools.wraps(func)
+        def wrapper(data: CustomerData, *args: Any, **kwargs: Any) -> R:
+            return call(job_key(args, kwargs), data, args, kwargs)
+
         def start(data: CustomerData, *args: Any, **kwargs: Any) -> tuple | None:
             key = job_key(args, kwargs)
             if key in _ready(key[1]):
                 return None
-            background.submit(key, label or func.__qualname__, wrapper, data, *args, **kwargs)
+            background.submit(key, label or func.__qualname__, in_background, key, data, args, kwargs)
             return key
 
         def prefetch(data: CustomerData, *args: Any, **kwargs: Any) -> tuple | None:
@@ -96,7 +108,7 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
             key = job_key(args, kwargs)
             if key in _ready(key[1]) or not background.PREFETCH:
                 return None
-            background.submit(key, label or func.__qualname__, wrapper, data, *args, _prefetch=True, **kwargs)
+            background.submit(key, label or func.__qualname__, in_background, key, data, args, kwargs, _prefetch=True)
             return key
 
         wrapper.start = start  # type: ignore[attr-defined]
@@ -106,6 +118,11 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
     return decorate
 
 
+class _JobData(threading.local):
+    data_key: str | None = None  # while a background job runs on this thread: the data key it was started with
+
+
+_JOB = _JobData()
 _READY_DEMO: set[tuple] = set()  # demo results are cached for the whole server
 K_READY = "_ready_results"
 

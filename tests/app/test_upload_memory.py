@@ -119,3 +119,32 @@ def _one_copy_per_run() -> None:
 def test_a_page_run_gets_one_copy_of_a_cached_result_however_often_it_asks():
     held = script_result(_one_copy_per_run, session=upload_session("log.csv", CSV))
     assert held == {"same_in_the_run": True, "fresh_after_it": True, "equal": True}
+
+
+def _job_queued_before_an_upload(csv: bytes) -> None:
+    import streamlit as st
+
+    from ui import background, cache, state
+    from ui.segments import rfm
+
+    queued = []
+    submit = background.submit
+    background.submit = lambda key, label, fn, *args, **kwargs: queued.append((fn, args, kwargs))
+    try:
+        demo = cache.current_data()
+        rfm.start(demo)  # queued for the demo...
+    finally:
+        background.submit = submit
+    state.set_uploads([state.UploadedBytes.of("log.csv", csv)])  # ...and the user uploads before it runs
+    state.set_source(state.UPLOAD)
+    fn, args, kwargs = queued[0]
+    fn(*args, **kwargs)
+    st.session_state["expected"] = {
+        "upload": len(rfm(cache.current_data())),
+        "demo_is_larger": len(demo.customers) > 7,
+    }
+
+
+def test_a_fit_queued_for_one_dataset_is_never_stored_as_the_next_ones():
+    held = script_result(_job_queued_before_an_upload, CSV)
+    assert held == {"upload": 7, "demo_is_larger": True}
