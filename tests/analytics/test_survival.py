@@ -124,3 +124,30 @@ def test_retention_inputs_from_customers_and_from_purchases():
     assert frame["customer_id"].tolist() == ["a", "b"]  # c has no known status
     assert frame["months"].tolist() == pytest.approx([30 / DAYS_PER_MONTH, 0.0])
     assert frame["churned"].tolist() == [False, True]
+
+
+def test_purchase_spans_count_whole_days_elapsed_with_the_time_of_day():
+    """First to last purchase in whole days elapsed (as Timedelta.days), read off the customer-day
+    table with each day's earliest and latest time: 23:00 to 01:00 the next day is 0 days, 08:00 to
+    07:59 two days later is 1; ids sorted as a group-by sorts them."""
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["b", "a", "a", "b", "c", "b"],
+            "order_date": pd.to_datetime(
+                [
+                    "2024-01-01 08:00",
+                    "2024-01-01 23:00",
+                    "2024-01-02 01:00",
+                    "2024-01-03 07:59",
+                    "2024-05-05 12:00",
+                    "2024-01-02 12:00",
+                ]
+            ),
+            "amount": 1.0,
+        }
+    )
+    spans = durations_from_transactions(tx)
+    assert spans.index.tolist() == ["a", "b", "c"] and spans.index.name == "customer_id"
+    assert spans.to_numpy().tolist() == [0.0, 1 / DAYS_PER_MONTH, 0.0]
+    utc = tx.assign(order_date=tx["order_date"].dt.tz_localize("UTC"))
+    assert durations_from_transactions(utc).to_numpy().tolist() == [0.0, 1 / DAYS_PER_MONTH, 0.0]
