@@ -213,15 +213,26 @@ def transaction_activity(data: CustomerData, period: str) -> PeriodActivity:
     first_purchase, last_purchase = tx[ORDER_DATE].min(), tx[ORDER_DATE].max()
     pairs = _customer_periods(tx, period)
     codes = pairs["code"]
+    spend = pairs.groupby("code")[AMOUNT].sum()  # by period, sorted: the periods with a purchase
+    # customers per period counted over the periods' range (no hash of millions of pairs)
+    code = codes.to_numpy()
+    low = int(code.min()) if len(code) else 0
+    size = int(code.max()) - low + 1 if len(code) else 0
+    present = spend.index.to_numpy(dtype=np.int64) - low
+
+    def per_period(rows: np.ndarray) -> np.ndarray:
+        return np.bincount(code[rows] - low, minlength=size)[present].astype(np.int64)
+
+    everyone = np.ones(len(code), dtype=bool)
     counts = pd.DataFrame(
         {
-            "buyers": codes.value_counts(),
-            "again": codes[pairs["again"].to_numpy()].value_counts(),
-            "new": codes[(pairs["code"] == pairs["first_code"]).to_numpy()].value_counts(),
-            "spend": pairs.groupby("code")[AMOUNT].sum(),
-        }
-    ).sort_index()
-    counts[["buyers", "again", "new"]] = counts[["buyers", "again", "new"]].fillna(0).astype(np.int64)
+            "buyers": per_period(everyone),
+            "again": per_period(pairs["again"].to_numpy()),
+            "new": per_period(code == pairs["first_code"].to_numpy()),
+            "spend": spend.to_numpy(),
+        },
+        index=spend.index.to_numpy(dtype=np.int64),
+    )
     counts.index.name = "period"
     first, last = measured_periods(first_purchase, last_purchase, data.observation_end, period)
     growth = None
@@ -341,7 +352,8 @@ def _customer_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
             AMOUNT: np.add.reduceat(table.spend, starts),
             "first_code": np.repeat(first_code, np.diff(np.r_[np.flatnonzero(first_pair), len(starts)])),
             "again": ~first_pair & (np.r_[0, pair_code[:-1]] == pair_code - 1),
-        }
+        },
+        copy=False,  # new arrays: not copied again into one block per dtype (1 CPU s at 2M customers)
     )
 
 
