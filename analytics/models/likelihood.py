@@ -508,6 +508,14 @@ gradient; below it scipy slows down (1-5 us at rho = 0.1, 30 us at 0.01, 100 us 
 r + s + x) and overflows for large x, while the quadrature costs about 4.5 us a pair with its
 gradient."""
 
+PARETO_QUADRATURE_VALUE_MAX_RHO = 0.02
+"""The same bound where only the terms' values are wanted (Nelder-Mead, predictions): scipy then needs
+no central differences and stays cheaper than the quadrature (about 3 us a pair) down to rho ~ 0.02-0.05
+(1-5 us at 0.1, 30 us at 0.01). Kept low so that fits that run far along a ridge with moderate rho
+(the subscription demo's monthly payments: r and alpha growing together, rho ~ 0.03-0.2) evaluate
+exactly as before: Nelder-Mead there stops wherever its simplex settles, and values differing in the
+13th digit send it elsewhere."""
+
 _QUADRATURE_NODES, _QUADRATURE_WEIGHTS = np.polynomial.legendre.leggauss(64)
 
 _QUADRATURE_DEPTH = 46.0
@@ -625,13 +633,37 @@ def _hyp2f1_pair_terms(params: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.n
 
 def _pair_log_terms(params: np.ndarray, x: np.ndarray, t: np.ndarray, gradient: bool) -> tuple[np.ndarray, np.ndarray]:
     """`pareto_pair_terms` for one set of (x, t) pairs, with d/d log(r, alpha, s, beta) (shape (4, n)) when
-    `gradient`, else an empty (0, n) array."""
+    `gradient`, else an empty (0, n) array.
+
+    The quadrature takes the pairs with r + s + x >= `PARETO_QUADRATURE_MIN_A` and rho below
+    `PARETO_QUADRATURE_MAX_RHO` (with the gradient: also any such pair where scipy's 2F1 is not finite)
+    or `PARETO_QUADRATURE_VALUE_MAX_RHO` (value only); scipy the others."""
     r, alpha, s, beta = params
     a = r + s + x
     mn, mx = min(alpha, beta), max(alpha, beta)
-    by_quadrature = (a >= PARETO_QUADRATURE_MIN_A) & ((mn + t) < PARETO_QUADRATURE_MAX_RHO * (mx + t))
+    quadrature_able = a >= PARETO_QUADRATURE_MIN_A
+    rho_max = PARETO_QUADRATURE_MAX_RHO if gradient else PARETO_QUADRATURE_VALUE_MAX_RHO
+    by_quadrature = quadrature_able & ((mn + t) < rho_max * (mx + t))
     out = np.empty(len(x))
     grad = np.empty((4 if gradient else 0, len(x)))
+    by_series = ~by_quadrature
+    if by_series.any():
+        series = _hyp2f1_pair_terms(params, x[by_series], t[by_series])
+        failed = ~np.isfinite(series) & quadrature_able[by_series] & gradient  # overflow: to the quadrature
+        if failed.any():
+            by_quadrature[np.flatnonzero(by_series)[failed]] = True
+            by_series = ~by_quadrature
+            series = series[~failed]
+        out[by_series] = series
+        if gradient and by_series.any():  # central differences in the log-parameters (error O(step^2) ~ 1e-10)
+            xs, ts = x[by_series], t[by_series]
+            theta = np.log(params)
+            for k in range(4):
+                step = np.zeros(4)
+                step[k] = PARETO_STEP
+                up = _hyp2f1_pair_terms(np.exp(theta + step), xs, ts)
+                down = _hyp2f1_pair_terms(np.exp(theta - step), xs, ts)
+                grad[k, by_series] = (up - down) / (2 * PARETO_STEP)
     if by_quadrature.any():
         xq, tq = x[by_quadrature], t[by_quadrature]
         if alpha < beta:  # (alpha + tau)^-(r+x) (beta + tau)^-(s+1)
@@ -644,18 +676,6 @@ def _pair_log_terms(params: np.ndarray, x: np.ndarray, t: np.ndarray, gradient: 
         out[by_quadrature] = np.log(aq) + log_f  # log(a F(t)), as the 2F1 form
         if gradient:
             grad[:, by_quadrature] = [r * (1.0 / aq + d_r), alpha * d_alpha, s * (1.0 / aq + d_s), beta * d_beta]
-    by_series = ~by_quadrature
-    if by_series.any():
-        xs, ts = x[by_series], t[by_series]
-        out[by_series] = _hyp2f1_pair_terms(params, xs, ts)
-        if gradient:  # central differences in the log-parameters (error O(step^2) ~ 1e-10)
-            theta = np.log(params)
-            for k in range(4):
-                step = np.zeros(4)
-                step[k] = PARETO_STEP
-                up = _hyp2f1_pair_terms(np.exp(theta + step), xs, ts)
-                down = _hyp2f1_pair_terms(np.exp(theta - step), xs, ts)
-                grad[k, by_series] = (up - down) / (2 * PARETO_STEP)
     return out, grad
 
 
