@@ -48,6 +48,7 @@ BIND = "query-params"
 K_EXCEL = "actions_excel"  # (signature, bytes): session only, not a setting (no act_ prefix)
 K_REPORT = "actions_report"
 REPORT_TOP = 20
+SHOWN_ROWS = 1_000  # rows of the ranked list drawn on the page (the downloads hold every row)
 
 header(
     "Action list",
@@ -326,8 +327,10 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
     total = float(filtered["value_at_stake"].sum())
     answer_block(answer, actions, filtered, total)
     export = for_people(filtered, segment_label, actions)
+    # The first rows only: the whole list goes to the browser on every run otherwise (hundreds of
+    # thousands of rows at a million customers); the downloads below hold every row.
     st.dataframe(
-        safe_table(export),
+        safe_table(export.head(SHOWN_ROWS)),
         hide_index=True,
         width="stretch",
         height=420,
@@ -340,9 +343,14 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
             ),
         },
     )
+    shown = (
+        f"The first {SHOWN_ROWS:,} of {len(export):,} customers; the CSV and Excel downloads below hold them all. "
+        if len(export) > SHOWN_ROWS
+        else ""
+    )
     st.caption(
-        f"Value: {scores.value_source}. Churn risk: {scores.risk_source}. Customers who already left are not "
-        "listed: they need a win-back campaign, not a retention call."
+        f"{shown}Value: {scores.value_source}. Churn risk: {scores.risk_source}. Customers who already left are "
+        "not listed: they need a win-back campaign, not a retention call."
     )
     return export, chosen, min_value
 

@@ -73,7 +73,8 @@ def test_subscription_ranking_filters_downloads_and_report(downloads):
     actions = action_table(at)
     data = load_demo("subscription")
     current = int((~data.customers["churned"].astype(bool)).sum())
-    assert len(actions) == current  # customers who already left are not listed
+    assert len(actions) == 1_000  # the first rows are drawn, the downloads hold every one
+    assert any(f"The first 1,000 of {current:,} customers" in c.value for c in at.caption)
     assert metrics(at)["Customers in the list"] == f"{current:,}"
     top = actions.iloc[0]
     assert top["Value at stake"] == actions["Value at stake"].max()
@@ -82,7 +83,9 @@ def test_subscription_ranking_filters_downloads_and_report(downloads):
     assert top["Reason"].startswith(("Top-10% value (CLV", "High value (CLV", "Lower value (CLV"))
     csv = downloads["action_list.csv"].decode("utf-8-sig")
     assert csv.splitlines()[1].startswith(f"1,{top['Customer']},")
-    exported = pd.read_csv(io.StringIO(csv))
+    exported = pd.read_csv(io.StringIO(csv), dtype={"Customer": str})
+    assert len(exported) == current  # customers who already left are not listed
+    assert exported["Customer"].head(1_000).tolist() == actions["Customer"].tolist()
     assert list(exported.columns[:3]) == ["Rank", "Customer", "group"]
     # 10% of each churn-risk tenth held out as control, reproducibly (default seed)
     held_out = exported.groupby(pd.qcut(exported["Churn probability"].rank(method="first"), 10))["group"]
@@ -90,12 +93,12 @@ def test_subscription_ranking_filters_downloads_and_report(downloads):
 
     at.multiselect(key="act_segment").set_value(["Can't lose them"]).run()
     chosen = action_table(at)
-    expected = actions[actions["RFM segment"] == "Can't lose them"]
-    assert 0 < len(chosen) == len(expected) < len(actions)
+    expected = exported[exported["RFM segment"] == "Can't lose them"]
+    assert 0 < len(chosen) == len(expected) < 1_000  # all of them drawn
     assert chosen["Customer"].tolist() == expected["Customer"].tolist()
-    threshold = float(expected["Value at stake"].median())
+    threshold = float(chosen["Value at stake"].median())
     at.number_input(key="act_min_value").set_value(threshold).run()
-    assert len(action_table(at)) == int((expected["Value at stake"] >= threshold).sum())
+    assert len(action_table(at)) == int((chosen["Value at stake"] >= threshold).sum())
     at.number_input(key="act_min_value").set_value(1e9).run()
     assert not at.exception
     assert any("No customer matches these filters" in i.value for i in at.info)
@@ -142,7 +145,8 @@ def test_cdnow_sample_runs_and_says_what_close_the_loop_needs(downloads):
     assert not at.exception
     assert not at.error
     assert any("close-the-loop list needs a customers table" in i.value for i in at.info)
-    assert len(action_table(at)) == 2357
+    assert len(action_table(at)) == 1_000  # of 2,357: the downloads hold them all
+    assert pd.read_csv(io.BytesIO(downloads["action_list.csv"]), encoding="utf-8-sig").shape[0] == 2357
     click(at, "Build the workshop report")
     html = downloads["keepwise_report.html"].decode("utf-8")
     assert "the default scenario" in html and "Whom to call first (top 20)" in html
