@@ -32,10 +32,12 @@ from analytics.reports.charts.segments import segment_interval_chart
 from ui import background, look, models
 from ui import currency as cur
 from ui import segments as us
+from ui.downloads import csv_download
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.text import plain, safe_table
 
 BIND = "query-params"
+SHOWN_ROWS = 1_000  # rows of the every-customer RFM table drawn on the page (the download holds all)
 PERIODS = {"month": "the previous month", "quarter": "the previous quarter"}
 # Each model's per-segment estimate and its 90% range: (value, low, high, number format)
 PURCHASE_RANGE = ("mean_value", "value_low", "value_high", ",.2f")
@@ -72,7 +74,9 @@ def segment_table(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: str) -> None:
+def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: str, *, draw: str) -> None:
+    """The RFM answer, table and every customer's scores; `draw` names this drawing of the slot (the
+    page draws it once at once and again with the value column), keeping its download's key unique."""
     summary = segment_summary(rfm, clv)
     shares = summary[["customer_share", "revenue_share"]]
     best = shares.loc[[CHAMPIONS, LOYAL]].sum()
@@ -118,8 +122,15 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
         grid = pd.crosstab(rfm["r_score"], rfm["f_score"]).sort_index(ascending=False)
         grid.index, grid.columns = [f"R = {r}" for r in grid.index], [f"F = {f}" for f in grid.columns]
         st.dataframe(grid, width="content")
-        shown = rfm.sort_values(["r_score", "f_score", "m_score"], ascending=False).reset_index()
-        st.dataframe(safe_table(shown), hide_index=True, width="stretch", height=260)
+        ranked = rfm.sort_values(["r_score", "f_score", "m_score"], ascending=False).reset_index()
+        # the first rows drawn (every customer went to the browser on every run: a million rows at
+        # 1M customers, each text cell escaped first); the download holds everyone
+        st.dataframe(safe_table(ranked.head(SHOWN_ROWS)), hide_index=True, width="stretch", height=260)
+        if len(ranked) > SHOWN_ROWS:
+            st.caption(f"The first {SHOWN_ROWS:,} of {len(ranked):,} customers, highest scores first.")
+        csv_download(
+            f"Download the scores of all {len(ranked):,} customers (CSV)", ranked, "rfm_scores.csv", key=f"rfm_{draw}"
+        )
 
 
 def value_risk_block(scores: us.Scores) -> None:
@@ -441,7 +452,9 @@ if not data.has_transactions:
 else:
     with rfm_slot.container(), friendly_errors("RFM segments"):
         rfm = us.rfm(data)
-        rfm_block(rfm, None, f"{MEAN_VALUE} fills in once the lifetime-value model has been fitted.", measure)
+        rfm_block(
+            rfm, None, f"{MEAN_VALUE} fills in once the lifetime-value model has been fitted.", measure, draw="first"
+        )
 
 st.subheader("Value x risk: whom to save first")
 value_slot = st.empty()
@@ -481,7 +494,7 @@ if models_ready:
                 if clv is not None
                 else f"{MEAN_VALUE} needs the lifetime-value model, which could not run on this data."
             )
-            rfm_block(rfm, clv, note, measure)
+            rfm_block(rfm, clv, note, measure, draw="with_value")
 
     with lifecycle_slot.container(), friendly_errors("Lifecycle stages"):
         lifecycle_block()

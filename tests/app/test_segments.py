@@ -108,6 +108,12 @@ def test_cdnow_sample_runs_with_one_time_buyer_rule():
     assert by_cohort["Segment"].tolist() == ["1997-01", "1997-02", "1997-03"]
     assert by_cohort["Customers"].tolist() == [781, 857, 719]
     assert "1997-02 customers are worth the most" in page
+    # every customer's RFM scores: the first 1,000 drawn, highest first; all 2,357 in the download
+    scores = next(d.value for d in at.dataframe if "r_score" in d.value.columns)
+    assert len(scores) == 1_000
+    assert scores["r_score"].is_monotonic_decreasing
+    assert any("The first 1,000 of 2,357 customers" in c.value for c in at.caption)
+    assert "Download the scores of all 2,357 customers (CSV)" in [b.label for b in at.get("download_button")]
 
 
 def test_customers_only_upload_says_what_rfm_needs():
