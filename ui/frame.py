@@ -53,8 +53,23 @@ def frame_finished() -> None:
 
     _FRAME.active = False
     background.run_ended()
+    forget_library_results()
     if time.monotonic() - getattr(_FRAME, "started", time.monotonic()) > LONG_RUN_S:
         release_memory()  # a run that fitted or aggregated something (a slider move stays cheap)
+
+
+def forget_library_results() -> None:
+    """The library's one-entry memos drop what they kept for this session's dataset (`analytics.engine.memo`).
+
+    A page that calls a library function directly (the Action list's and Home's `ranked_actions`
+    reads the RFM table) fills a memo outside `ui.cache.per_dataset`; it would keep that table
+    (27 MiB at 300,000 customers) beside the session cache's copy for as long as the data lives."""
+    from analytics.engine.memo import forget_results_of
+    from ui.cache import K_DATA_NOW
+
+    kept = st.session_state.get(K_DATA_NOW)
+    if kept is not None:
+        forget_results_of(kept[1], kept[1].transactions)
 
 
 def release_memory() -> None:

@@ -148,3 +148,22 @@ def _job_queued_before_an_upload(csv: bytes) -> None:
 def test_a_fit_queued_for_one_dataset_is_never_stored_as_the_next_ones():
     held = script_result(_job_queued_before_an_upload, CSV)
     assert held == {"upload": 7, "demo_is_larger": True}
+
+
+def _page_run_calling_the_library() -> None:
+    import streamlit as st
+
+    from analytics.business import segments
+    from ui import cache, frame
+
+    data = cache.current_data()
+    frame.frame_started()
+    segments.rfm_table(data.transactions, as_of=data.observation_end)  # as ranked_actions does
+    frame.frame_finished()
+    key = (len(data.transactions), data.observation_end)
+    st.session_state["expected"] = {"memo_empty": segments._LAST_RFM.get(data.transactions, key) is None}
+
+
+def test_a_page_run_leaves_no_library_memo_of_the_sessions_data():
+    held = script_result(_page_run_calling_the_library, session=upload_session("log.csv", CSV))
+    assert held == {"memo_empty": True}
