@@ -18,11 +18,12 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from analytics.data.codes import encoded_id_codes
 from analytics.data.columns import ColumnMapping
 from analytics.data.datasets import load_demo
 from analytics.data.ingest import LoadedTable, build_dataset, read_and_guess, release_read_memory
 from analytics.data.io import workbook_sheets
-from analytics.data.schema import CustomerData, DataError
+from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 from analytics.engine.memo import forget_results_of
 from analytics.store.share_store import FolderShareStore, StoreSettings
 from ui import background, state
@@ -208,6 +209,8 @@ def current_data() -> CustomerData:
     if kept is not None and kept[0] == key:
         return kept[1]
     data = _load_current_data()
+    if data.transactions is not None:  # a copy unpickled from st.cache_data lost cleaning's codes
+        encoded_id_codes(data.transactions, CUSTOMER_ID)
     st.session_state[K_DATA_NOW] = (key, data)
     return data
 

@@ -143,11 +143,14 @@ def id_codes(frame: pd.DataFrame, column: str) -> IdCodes | None:
 def encoded_id_codes(frame: pd.DataFrame, column: str) -> IdCodes | None:
     """The codes remembered for `frame[column]`, else the column encoded now and remembered.
 
-    A frame that did not come out of cleaning in this process (a cached copy unpickled by the app,
-    a share link, a connection's table read through `st.cache_data`) has no remembered codes;
-    without this every customer count hashed all its ids again (1.5-3 s a call at 4.8M purchases,
-    several calls a page run). `pd.factorize` numbers the ids in order of first appearance, as
-    cleaning does.
+    For a cleaned frame that came into this process as a copy (the app's dataset unpickled from
+    `st.cache_data`: a connection's or a share link's tables) and is never changed in place: it has
+    no remembered codes, so every customer count hashed all its ids again (1.5-3 s a call at 4.8M
+    purchases, several calls a page run). Only the caller knows a frame will not be edited in
+    place (the codes are checked against the column's address, which an in-place edit keeps), so
+    `CustomerData` does not call this itself. `pd.factorize` numbers the ids in order of first
+    appearance, as cleaning does; text ids are kept as an object Index (as cleaning keeps them),
+    other ids keep their dtype.
 
     Parameters
     ----------
@@ -167,6 +170,9 @@ def encoded_id_codes(frame: pd.DataFrame, column: str) -> IdCodes | None:
     codes, uniques = pd.factorize(frame[column], sort=False)
     if len(codes) and int(codes.min()) < 0:  # a missing id: not a cleaned frame
         return None
-    made = IdCodes(codes.astype(np.int32, copy=False), pd.Index(np.asarray(uniques, dtype=object), dtype=object))
+    distinct = pd.Index(uniques)
+    if pd.api.types.is_string_dtype(distinct.dtype):
+        distinct = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+    made = IdCodes(codes.astype(np.int32, copy=False), distinct)
     remember_id_codes(frame, column, made)
     return made

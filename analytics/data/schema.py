@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analytics.data.codes import encoded_id_codes
+from analytics.data.codes import id_codes
 
 CUSTOMER_ID = "customer_id"
 ORDER_DATE = "order_date"
@@ -264,7 +264,7 @@ class CustomerData:
     def customer_ids(self) -> pd.Index:
         ids = []
         if self.transactions is not None:
-            known = encoded_id_codes(self.transactions, CUSTOMER_ID)  # cleaning's distinct ids, same order
+            known = id_codes(self.transactions, CUSTOMER_ID)  # cleaning's distinct ids, same order
             ids.append(known.uniques if known is not None else pd.Index(self.transactions[CUSTOMER_ID].unique()))
         if self.customers is not None:
             ids.append(pd.Index(self.customers[CUSTOMER_ID]))

@@ -229,22 +229,23 @@ def test_exact_duplicates_found_in_date_and_id_runs_are_pandas_duplicated_rows()
 
 
 def test_a_cleaned_frame_copied_out_of_process_gets_its_codes_once_and_keeps_the_same_answers():
-    """A dataset unpickled by the app (a connection's or a share link's tables through st.cache_data)
-    has lost cleaning's codes: the first customer count encodes the ids and remembers them, so the
-    next count and the customer-day table do not hash every id again."""
+    """The app's dataset unpickled from st.cache_data (a connection's or a share link's tables) has
+    lost cleaning's codes: `encoded_id_codes` encodes the ids once and remembers them, so customer
+    counts and the customer-day table do not hash every id again, with the same answers."""
     import pickle
 
     from analytics.data.codes import encoded_id_codes
+    from analytics.data.schema import CustomerData
     from analytics.engine.customer_days import customer_days
 
     data = load_files([("log.csv", _log())], today=TODAY)
     copied = pickle.loads(pickle.dumps(data))
     assert id_codes(copied.transactions, CUSTOMER_ID) is None  # the copy has no remembered codes
-    assert copied.customer_ids.tolist() == data.customer_ids.tolist()  # same ids, same first-appearance order
-    remembered = id_codes(copied.transactions, CUSTOMER_ID)
+    remembered = encoded_id_codes(copied.transactions, CUSTOMER_ID)
     assert remembered is not None and remembered.codes.dtype == np.int32
-    cleaning = id_codes(data.transactions, CUSTOMER_ID)
-    np.testing.assert_array_equal(remembered.codes, cleaning.codes)
+    assert id_codes(copied.transactions, CUSTOMER_ID) is remembered
+    np.testing.assert_array_equal(remembered.codes, id_codes(data.transactions, CUSTOMER_ID).codes)
+    assert copied.customer_ids.tolist() == data.customer_ids.tolist()  # same ids, same first-appearance order
     ours, theirs = customer_days(copied.transactions), customer_days(data.transactions)
     np.testing.assert_array_equal(ours.customer, theirs.customer)
     np.testing.assert_array_equal(ours.day, theirs.day)
@@ -252,3 +253,17 @@ def test_a_cleaned_frame_copied_out_of_process_gets_its_codes_once_and_keeps_the
     # a frame with a missing id is not a cleaned frame: nothing is remembered, nothing guessed
     raw = pd.DataFrame({CUSTOMER_ID: ["a", None, "b"]})
     assert encoded_id_codes(raw, CUSTOMER_ID) is None and id_codes(raw, CUSTOMER_ID) is None
+    # integer ids keep their dtype
+    assert encoded_id_codes(pd.DataFrame({CUSTOMER_ID: [10, 9, 10]}), CUSTOMER_ID).uniques.dtype == np.int64
+    # a customer count never remembers codes of a frame it was merely given: edited in place, it stays right
+    tx = pd.DataFrame(
+        {
+            CUSTOMER_ID: ["a", "b", "c", "a"],
+            "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]),
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    given = CustomerData(name="given", transactions=tx)
+    assert given.n_customers == 3
+    tx.loc[tx[CUSTOMER_ID] == "c", CUSTOMER_ID] = "a"
+    assert given.n_customers == 2
