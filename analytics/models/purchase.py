@@ -263,6 +263,18 @@ def _pareto_log_a0(params: np.ndarray, pc: ParetoPairs) -> np.ndarray:
         return a1 + np.log1p(-np.exp(l2[pc.xT_index] - a1))
 
 
+def _predictable(params: np.ndarray, pc: ParetoPairs) -> bool:
+    """True when the value-only log-likelihood at `params` is finite for every triple.
+
+    BFGS evaluates the 2F1 terms with their gradient, which falls back on the quadrature wherever
+    scipy's series overflows; value-only evaluations (P(alive), predictions, Nelder-Mead) keep
+    scipy's result there (`analytics.models.likelihood.PARETO_QUADRATURE_VALUE_MAX_RHO`). A BFGS
+    optimum where the two differ would give NaN P(alive): such a fit goes to Nelder-Mead instead.
+    """
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(_pareto_log_likelihood(params, pc)).all())
+
+
 def _pareto_log_likelihood(params: np.ndarray, pc: ParetoPairs) -> np.ndarray:
     """Per-triple Pareto/NBD log-likelihood, Fader & Hardie (2005) note 009, eq. (18):
 
@@ -811,6 +823,8 @@ class ParetoNBD(PurchaseModel):
             except FitFailed:
                 pass
             else:
+                if not _predictable(np.exp(theta), _pareto_pieces(tr, scale)):
+                    return _PairwiseParetoNBDFitter(penalizer_coef=penalty).fit_triples(tr, start)
                 fitter = _lifetimes_fitter(ParetoNBDFitter(penalizer_coef=0.0), theta, scale, tr)
                 # lifetimes' Nelder-Mead objective divides the weighted sum by the mean weight
                 fitter._negative_log_likelihood_ = pareto_nbd_objective(theta, *args)[0] * len(tr.weights)

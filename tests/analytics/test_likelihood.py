@@ -200,6 +200,41 @@ def test_pareto_guard_refuses_runaway_parameters_and_the_fit_falls_back_on_nelde
         assert guarded.params_[k] == nelder_mead.params_[k], k
 
 
+def test_a_bfgs_optimum_where_predictions_would_be_nan_goes_to_nelder_mead(monkeypatch):
+    """BFGS's 2F1 terms fall back on the quadrature where scipy's series overflows; value-only terms
+    (P(alive), predictions) do not (rho above PARETO_QUADRATURE_VALUE_MAX_RHO). At r 1, alpha 3, s 200,
+    beta 100 (rho 0.03-0.2) value-only terms are NaN where the gradient's are finite (found in review):
+    a BFGS fit ending there must not be kept."""
+    x = np.array([0.0, 5.0, 50.0, 300.0])
+    recency = np.array([0.0, 2.0, 10.0, 20.0])
+    pairs = purchase_module.ParetoPairs(
+        x=x,
+        T=recency + 5,
+        weights=np.ones(4),
+        xr_index=np.arange(4),
+        xT_index=np.arange(4),
+        xr_x=x,
+        xr_rec=recency,
+        xT_x=x,
+        xT_T=recency + 5,
+    )
+    ridge = np.array([1.0, 3.0, 200.0, 100.0])
+    assert np.isfinite(likelihood_module._pair_log_terms(ridge, x, recency, True)[0]).all()
+    assert not np.isfinite(likelihood_module._pair_log_terms(ridge, x, recency, False)[0]).all()
+    assert not purchase_module._predictable(ridge, pairs)
+    assert purchase_module._predictable(np.array([0.55, 10.58, 0.61, 11.67]), pairs)
+
+    tr = Triples.from_summary(summary("cdnow"))
+    monkeypatch.setattr(purchase_module, "fit_bfgs", lambda *a, **k: np.log([0.55, 10.58, 0.61, 11.67]))
+    monkeypatch.setattr(purchase_module, "_predictable", lambda params, pc: False)
+    kept = ParetoNBD().fit_triples(tr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nelder_mead = _PairwiseParetoNBDFitter().fit_triples(tr, np.ones(4))
+    for k in kept.param_names:
+        assert kept.params_[k] == nelder_mead.params_[k], k
+
+
 @pytest.mark.parametrize("bad", [np.inf, np.nan])
 def test_nelder_mead_objective_refuses_points_where_the_likelihood_cannot_be_evaluated(monkeypatch, bad):
     """Where 2F1 overflows the per-customer log-likelihood reads +inf or NaN; the objective must call
