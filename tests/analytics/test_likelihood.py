@@ -279,7 +279,7 @@ def test_fits_leave_the_process_wide_warning_filters_alone(monkeypatch):
 # log(hyp2f1(a, p, a + 1, 1 - (mn+t)/(mx+t), maxprec=4000)) - a log(mx + t) - log(a), a = p + q - 1.
 # (p, q, mn, mx, t, log F): the 10,000-customer upload's churn-cutoff ridge in scaled time (alpha 0.0283,
 # s + 1 = 102.7 where scipy's 2F1 starts to overflow for x = 170, then 169.5 and 1269 where it returns inf
-# and NaN), a dropout shape of 1e5, alpha >= beta, CDNOW-like values and alpha = beta.
+# and NaN), a dropout shape of 1e5, alpha >= beta, CDNOW-like values, alpha = beta, and a long interval.
 TAIL_REFERENCES = [
     (0.766, 102.7, 0.0283, 46.9, 0.0, -394.78828102399676),
     (1.766, 102.7, 0.0283, 46.9, 0.3, -395.65201586936188),
@@ -296,6 +296,16 @@ TAIL_REFERENCES = [
     (10.553, 1.606, 0.1354, 0.1494, 0.5, 2.6162206257586028),
     (3.553, 1.606, 0.1354, 0.1354, 0.2, 3.1181476549166312),
     (2.2, 0.9, 0.0001, 10.0, 0.0, 8.7977210046911279),
+    # a one-time buyer with r < 1 (p < 1), small q and rho ~ 1.7e-8: the integrand climbs for ~18 in y, then
+    # falls; on one 64-node panel the error was 1.6e-8 (found in review), on two panels it is below 1e-13
+    (
+        0.18093311765013914,
+        3.082684568112395,
+        1.886226914213632,
+        114065807.29934983,
+        126.19343249299602,
+        -42.499299946388152998,
+    ),
 ]
 
 
