@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -536,6 +536,57 @@ def analyse_summaries(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvS
         interval=interval,
         observation_end=split.holdout_end,
         notes=notes,
+    )
+
+
+def without_fitter_data(model: Any) -> Any:
+    """A shallow copy of a fitted purchase or spend model whose lifetimes fitter no longer holds its
+    training data (every figure the model gives is unchanged; no page or section reads that data).
+
+    Parameters
+    ----------
+    model : PurchaseModel or GammaGamma
+        A fitted model.
+
+    Returns
+    -------
+    The same model, or a light copy of it.
+    """
+    fitter = getattr(model, "fitter_", None)
+    if getattr(fitter, "data", None) is None:
+        return model
+    light = copy.copy(model)
+    light.fitter_ = copy.copy(fitter)
+    light.fitter_.data = None
+    predict = getattr(fitter, "predict", None)
+    if predict is not None and getattr(predict, "__self__", None) is fitter:  # bound to the fitter: rebind
+        light.fitter_.predict = getattr(light.fitter_, predict.__name__)
+    return light
+
+
+def analysis_without_fitter_data(analysis: ClvAnalysis) -> ClvAnalysis:
+    """`analysis` with its fitted models (the chosen one, the spend model and the holdout comparison's)
+    without the lifetimes fitters' copies of their training data (`without_fitter_data`): what the
+    app's session cache keeps and the report's worker sends back.
+
+    Parameters
+    ----------
+    analysis : ClvAnalysis
+        A computed analysis.
+
+    Returns
+    -------
+    ClvAnalysis
+        The same figures, lighter to pickle (21 MiB less at 300,000 customers).
+    """
+    comparison = analysis.comparison
+    return replace(
+        analysis,
+        purchase_model=without_fitter_data(analysis.purchase_model),
+        spend_model=without_fitter_data(analysis.spend_model),
+        comparison=replace(
+            comparison, models={name: without_fitter_data(model) for name, model in comparison.models.items()}
+        ),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +17,13 @@ with warnings.catch_warnings():
 
 from analytics.business.value import boundary_note, purchase_analysis, purchase_retention, unique_notes
 from analytics.models.btyd import HoldoutSplit, PurchaseDays, calibration_holdout_split, summarize_customers
-from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_summaries, forecast_ranges
+from analytics.models.clv import (
+    ClvAnalysis,
+    ClvSettings,
+    analyse_summaries,
+    analysis_without_fitter_data,
+    forecast_ranges,
+)
 from analytics.models.holdout import holdout_interval
 from analytics.models.purchase import MODEL_NAMES
 from analytics.models.spend import GammaGamma
@@ -187,20 +192,6 @@ class FittedRows:
     prediction_columns: dict[str, np.ndarray]
 
 
-def _without_data(model: Any) -> Any:
-    """A shallow copy of a fitted purchase or spend model whose lifetimes fitter no longer holds its data."""
-    fitter = getattr(model, "fitter_", None)
-    if getattr(fitter, "data", None) is None:
-        return model
-    light = copy.copy(model)
-    light.fitter_ = copy.copy(fitter)
-    light.fitter_.data = None
-    predict = getattr(fitter, "predict", None)
-    if predict is not None and getattr(predict, "__self__", None) is fitter:  # bound to the fitter: rebind
-        light.fitter_.predict = getattr(light.fitter_, predict.__name__)
-    return light
-
-
 def fitted_rows(analysis: ClvAnalysis, summary: pd.DataFrame) -> FittedRows:
     """`analysis` packed for the trip back from the worker (see `FittedRows`; `with_rows` unpacks it).
 
@@ -217,16 +208,14 @@ def fitted_rows(analysis: ClvAnalysis, summary: pd.DataFrame) -> FittedRows:
     """
     customers, predictions = analysis.customers, analysis.comparison.predictions
     cmp_ = analysis.comparison
+    light = analysis_without_fitter_data(analysis)
     light = replace(
-        analysis,
+        light,
         customers=customers.iloc[:0],
-        purchase_model=_without_data(analysis.purchase_model),
-        spend_model=_without_data(analysis.spend_model),
         comparison=replace(
-            cmp_,
+            light.comparison,
             split=replace(cmp_.split, calibration=cmp_.split.calibration.iloc[:0]),
             predictions=predictions.iloc[:0],
-            models={name: _without_data(model) for name, model in cmp_.models.items()},
         ),
     )
     return FittedRows(
