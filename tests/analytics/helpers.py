@@ -109,3 +109,17 @@ def subscription_customers() -> pd.DataFrame:
         }
     )
     return df
+
+
+def record_id_positions(monkeypatch, module) -> list[tuple]:
+    """Record every `id_positions(source, target, table)` call `module` makes (still answered by the
+    real function): the tests that customers are lined up by the customer-day table's codes."""
+    calls: list[tuple] = []
+    real = module.id_positions
+
+    def recording(source, target, table=None):
+        calls.append((source, target, table))
+        return real(source, target, table)
+
+    monkeypatch.setattr(module, "id_positions", recording)
+    return calls

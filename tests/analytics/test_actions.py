@@ -15,6 +15,7 @@ from analytics.business.actions import (
 )
 from analytics.business.value import value_and_risk
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
+from tests.analytics.helpers import record_id_positions
 
 
 def _inputs():
@@ -311,14 +312,7 @@ def test_ranked_actions_line_up_rfm_and_scores_by_the_customer_day_tables_codes(
     assert customer_codes(table, clv.index) is not None  # first purchase order
     assert customer_codes(table, pd.Index(churn["customer_id"])) is not None  # by id
     scores = score_customers(data, lined_up, settings)
-    calls = []
-    real = actions_module.id_positions
-
-    def recording(source, target, table=None):
-        calls.append((source, target, table))
-        return real(source, target, table)
-
-    monkeypatch.setattr(actions_module, "id_positions", recording)
+    calls = record_id_positions(monkeypatch, actions_module)
     listed, _ = ranked_actions(data, scores, top=50)
     assert len(calls) == 1  # one lookup for the RFM table's segment and days
     source, target, passed = calls[0]

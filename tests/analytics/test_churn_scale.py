@@ -27,6 +27,7 @@ from analytics.models.churn import (
 )
 from analytics.models.sampling import REFIT_SAMPLE_ROWS, stratified_sample
 from analytics.reports.sections.churn import section_from_analysis
+from tests.analytics.helpers import record_id_positions
 from tests.analytics.test_churn_sampling import customers
 
 
@@ -237,14 +238,7 @@ def test_churn_angles_line_up_by_the_customer_day_tables_codes_as_by_hashing(mon
     data = load_demo("cdnow_sample")
     analysis = analyse_churn(data, ChurnSettings())
     table = customer_days(data.require_transactions())
-    calls = []
-    real = angles_module.id_positions
-
-    def recording(source, target, table=None):
-        calls.append((source, target, table))
-        return real(source, target, table)
-
-    monkeypatch.setattr(angles_module, "id_positions", recording)
+    calls = record_id_positions(monkeypatch, angles_module)
     by_codes = churn_angles(data, analysis)
     assert len(calls) == 2 and all(passed is table for _, _, passed in calls)  # P(alive) at the cutoff and today
     assert all(customer_codes(table, s) is not None and customer_codes(table, t) is not None for s, t, _ in calls)
