@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.business.kpis import customer_spans
+from analytics.data.codes import text_order
 from analytics.data.periods import PERIOD_CODES
 from analytics.data.schema import (
     AMOUNT,
@@ -75,7 +76,7 @@ def customers_behind(data: CustomerData, key: str, period: str, current_period: 
         # id and sorted() took 13 s at 4.8M purchases, numpy's object sort 5 s for 1M ids.
         text = pa.array(np.asarray(data.customer_ids.astype(str), dtype=object), type=pa.large_string())
         distinct = pc.unique(text)
-        ordered = pc.take(distinct, pc.sort_indices(distinct))
+        ordered = pc.take(distinct, text_order(distinct))
         return pd.DataFrame({CUSTOMER_ID: ordered.to_numpy(zero_copy_only=False)})
     if current_period is None:
         return None

@@ -27,9 +27,7 @@ import pandas as pd
 
 from analytics.data.periods import check_period, last_complete_period
 from analytics.data.schema import CUSTOMER_ID, ORDER_DATE, CustomerData, DataError
-from analytics.engine.customer_days import customer_days, day_numbers
-
-_NS_PER_DAY = 86_400 * 10**9
+from analytics.engine.customer_days import NS_PER_DAY, customer_days, day_numbers
 
 ACTIVE = "Active"
 COOLING_DOWN = "Cooling down"
@@ -131,30 +129,27 @@ def _purchase_history(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.Dat
     table = customer_days(transactions)
     end_day = int(day_numbers(pd.Series([pd.Timestamp(as_of)]))[0])
     keep = (table.day <= end_day) & (table.orders > 0)
-    customer, day, orders = table.customer[keep], table.day[keep], table.orders[keep]
-    if len(customer) == 0:
+    codes, first_row, last_row = table.first_and_last(keep)  # customers sorted by id, as a group-by gives
+    if len(codes) == 0:
         empty = pd.Index([], name=CUSTOMER_ID, dtype=table.customer_ids.dtype)
         return pd.DataFrame(
             {"orders": [], "first": [], "last": [], "mean_gap_days": [], "days_since_last": []}, index=empty
         )
-    starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])  # rows are sorted by customer, then day
-    ends = np.r_[starts[1:], len(customer)] - 1
-    count = np.add.reduceat(orders, starts)
-    by_id = table.by_id(customer[starts])  # the order a group-by on the ids gives
-    starts, ends, count = starts[by_id], ends[by_id], count[by_id]
-    first, last = day[starts], day[ends]
+    kept_orders = np.cumsum(np.where(keep, table.orders, 0))  # orders of the kept rows up to each row
+    count = kept_orders[last_row] - kept_orders[first_row] + table.orders[first_row]
+    first, last = table.day[first_row], table.day[last_row]
     repeat = count > 1
     gap = np.full(len(count), np.nan)
     gap[repeat] = (last[repeat] - first[repeat]) / (count[repeat] - 1)
     return pd.DataFrame(
         {
             "orders": count,
-            "first": (first * _NS_PER_DAY).astype("datetime64[ns]"),
-            "last": (last * _NS_PER_DAY).astype("datetime64[ns]"),
+            "first": (first * NS_PER_DAY).astype("datetime64[ns]"),
+            "last": (last * NS_PER_DAY).astype("datetime64[ns]"),
             "mean_gap_days": gap,
             "days_since_last": end_day - last,
         },
-        index=pd.Index(table.customer_ids[customer[starts]], name=CUSTOMER_ID),
+        index=pd.Index(table.customer_ids[codes], name=CUSTOMER_ID),
     )
 
 

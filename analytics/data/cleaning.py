@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.data import schema as s
-from analytics.data.codes import IdCodes, first_appearance_codes, remember_id_codes
+from analytics.data.codes import IdCodes, first_appearance_codes, remember_id_codes, text_order
 from analytics.data.columns import ColumnMapping
 from analytics.data.io import RawTable, release_arrow_memory
 from analytics.data.parsing import (
@@ -569,7 +569,7 @@ def _text_factors(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     uniques = np.asarray(uniques, dtype=object)
     if not len(uniques):  # no id at all
         return codes.astype(np.int64), uniques, np.full(len(codes), -1, dtype=np.int64)
-    positions = pc.sort_indices(pa.array(uniques, type=pa.large_string())).to_numpy()
+    positions = text_order(uniques)
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[positions] = np.arange(len(uniques))
     return codes.astype(np.int64), uniques, np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
@@ -593,7 +593,7 @@ def _factors_of_distinct_cells(cells: pd.Series, ids: pd.Series) -> tuple[np.nda
     if not len(uniques):  # no id at all
         return codes, uniques, codes.copy()
     rank = np.empty(len(uniques), dtype=np.int64)
-    rank[pc.sort_indices(kept).to_numpy()] = np.arange(len(uniques))
+    rank[text_order(kept)] = np.arange(len(uniques))
     return codes, uniques, np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
 
 

@@ -40,11 +40,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analytics.data.codes import column_address, id_codes
+from analytics.data.codes import column_address, id_codes, text_order
 from analytics.data.io import release_heap_memory
 from analytics.data.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, ORDER_ID
 
-_NS_PER_DAY = 86_400 * 10**9
+NS_PER_DAY = 86_400 * 10**9
+"""Nanoseconds in a calendar day: day numbers (days since 1970-01-01) times this are datetime64[ns] values."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ class CustomerDays:
     @cached_property
     def id_order(self) -> np.ndarray:
         """Customer codes in the order of their ids (`np.argsort(customer_ids, kind="stable")`)."""
-        return _text_order(self.customer_ids.to_numpy())
+        return text_order(self.customer_ids.to_numpy())
 
     @cached_property
     def id_rank(self) -> np.ndarray:
@@ -209,18 +210,39 @@ class CustomerDays:
         positions = slot[self.id_order]
         return positions[positions >= 0]
 
+    def first_and_last(self, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each customer's first and last row of this table (among the rows `keep`), customers by id.
 
-def _text_order(ids: np.ndarray) -> np.ndarray:
-    """`np.argsort(ids, kind="stable")`: Arrow's stable sort of text ids, 3x faster than comparing
-    Python strings (UTF-8 byte order is code-point order, Python's); other ids sort in numpy."""
-    if ids.dtype == object:
-        try:
-            text = pa.array(ids, type=pa.string())
-        except (pa.ArrowException, TypeError, UnicodeError):  # not all text (or lone surrogates)
-            text = None
-        if text is not None and text.null_count == 0:
-            return pc.sort_indices(text).to_numpy().astype(np.intp)
-    return np.argsort(ids, kind="stable")
+        The rows are sorted by customer then day, so these are the customer's first and last
+        purchase days (`self.day[first]`, `self.day[last]`), in the order a pandas group-by on
+        the ids gives.
+
+        Parameters
+        ----------
+        keep : np.ndarray of bool, optional
+            Rows to consider (e.g. days up to a date, days with an order); all rows when None.
+            Customers without a kept row are left out.
+
+        Returns
+        -------
+        tuple of (np.ndarray, np.ndarray, np.ndarray)
+            Customer codes sorted by id, and the positions in this table of each one's first and
+            last kept row.
+        """
+        if keep is None:
+            rows, starts = None, self.starts
+            customer = self.customer
+        else:
+            rows = np.flatnonzero(keep)
+            customer = self.customer[rows]
+            starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]]) if len(rows) else rows
+        ends = np.r_[starts[1:], len(customer)] - 1 if len(starts) else starts
+        codes = customer[starts]
+        by_id = self.by_id(codes)
+        first, last = starts[by_id], ends[by_id]
+        if rows is not None:
+            first, last = rows[first], rows[last]
+        return codes[by_id], first, last
 
 
 def day_numbers(dates: pd.Series) -> np.ndarray:
@@ -501,7 +523,7 @@ def _time_of_day(dates: pd.Series, day: np.ndarray) -> np.ndarray | None:
     """Nanoseconds after midnight of each timestamp, or None when all are at midnight (NaT -> 0)."""
     values = dates.dt.tz_localize(None) if getattr(dates.dt, "tz", None) is not None else dates
     ns = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    time_of_day = ns - day * _NS_PER_DAY
+    time_of_day = ns - day * NS_PER_DAY
     time_of_day[values.isna().to_numpy()] = 0
     return time_of_day if time_of_day.any() else None
 

@@ -29,12 +29,10 @@ from analytics.data.schema import (
     CustomerData,
     DataError,
 )
-from analytics.engine.customer_days import customer_days
+from analytics.engine.customer_days import NS_PER_DAY, customer_days
 
 ALL = "All customers"
 OTHER = "Other"
-
-_NS_PER_DAY = 86_400 * 10**9
 
 
 @dataclass(frozen=True)
@@ -261,18 +259,15 @@ def durations_from_transactions(transactions: pd.DataFrame) -> pd.Series:
     # customers, on every visit of Churn): each customer's first and last purchase day plus the
     # time of day of its earliest and latest row, whole days elapsed as Timedelta.days counts them.
     table = customer_days(transactions)
-    starts = table.starts
-    ends = np.r_[starts[1:], len(table)] - 1
-    first = table.day[starts] * _NS_PER_DAY
-    last = table.day[ends] * _NS_PER_DAY
+    codes, first_row, last_row = table.first_and_last()  # customers sorted by id, as a group-by gives
+    first = table.day[first_row] * NS_PER_DAY
+    last = table.day[last_row] * NS_PER_DAY
     if table.first_time is not None and table.last_time is not None:
-        first = first + table.first_time[starts]
-        last = last + table.last_time[ends]
-    days = (last - first) // _NS_PER_DAY
-    codes = table.customer[starts]
-    by_id = table.by_id(codes)  # the order a group-by on the ids gives
-    index = pd.Index(table.customer_ids[codes[by_id]], name=CUSTOMER_ID)
-    return pd.Series(days[by_id] / DAYS_PER_MONTH, index=index, name="months")
+        first = first + table.first_time[first_row]
+        last = last + table.last_time[last_row]
+    days = (last - first) // NS_PER_DAY
+    index = pd.Index(table.customer_ids[codes], name=CUSTOMER_ID)
+    return pd.Series(days / DAYS_PER_MONTH, index=index, name="months")
 
 
 def retention_inputs(data: CustomerData, churned: pd.Series) -> pd.DataFrame:

@@ -310,26 +310,50 @@ def test_integer_order_ids_count_orders_as_text_order_ids_do():
     ],
 )
 def test_id_rank_is_the_rank_of_numpys_sort(ids):
-    from analytics.engine.customer_days import _text_order
+    from analytics.data.codes import text_order
 
     values = np.array(ids, dtype=object if isinstance(ids[0], str) else None)
-    np.testing.assert_array_equal(_text_order(values), np.argsort(values, kind="stable"))
+    np.testing.assert_array_equal(text_order(values), np.argsort(values, kind="stable"))
+
+
+def _purchases_on_random_days(customers: np.ndarray, days: int, rng: np.random.Generator) -> pd.DataFrame:
+    """One purchase of 1.0 per entry of `customers`, each on a random day of the `days` from 2024-01-01."""
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: customers,
+            ORDER_DATE: pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, days, len(customers)), unit="D"),
+            AMOUNT: 1.0,
+        }
+    )
 
 
 def test_by_id_sorts_any_set_of_customers_as_argsort_of_their_id_ranks():
     rng = np.random.default_rng(4)
     ids = [f"C{v}" for v in rng.permutation(5000)]  # text order unlike first appearance
-    frame = pd.DataFrame(
-        {
-            CUSTOMER_ID: np.repeat(ids, 2),
-            ORDER_DATE: pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, 10_000), unit="D"),
-            AMOUNT: 1.0,
-        }
-    )
-    table = build_customer_days(frame)
+    table = build_customer_days(_purchases_on_random_days(np.repeat(ids, 2), 300, rng))
     for present in (np.arange(len(ids)), np.sort(rng.choice(len(ids), 1200, replace=False)), np.array([], dtype=int)):
         np.testing.assert_array_equal(table.by_id(present), np.argsort(table.id_rank[present], kind="stable"))
     assert table.customer_ids[table.id_order].tolist() == sorted(ids)
+
+
+def test_first_and_last_are_each_customers_first_and_last_kept_day_sorted_by_id():
+    """The first and last purchase day per customer (lifecycle's history, survival's spans) equal a
+    pandas group-by's min and max day over the rows kept, customers in the group-by's id order."""
+    rng = np.random.default_rng(7)
+    ids = [f"C{v}" for v in rng.permutation(3000)]  # text order unlike first appearance
+    frame = _purchases_on_random_days(rng.choice(ids, 12_000), 400, rng).sort_values(ORDER_DATE, kind="stable")
+    table = build_customer_days(frame)
+    day = pd.Series(table.day)
+    customer = pd.Series(table.customer_ids[table.customer])
+    for keep in (None, table.day <= table.day.min() + 150, rng.random(len(table)) < 0.3, np.zeros(len(table), bool)):
+        rows = np.ones(len(table), bool) if keep is None else keep
+        expected = day[rows].groupby(customer[rows]).agg(["min", "max"])
+        codes, first, last = table.first_and_last(keep)
+        assert table.customer_ids[codes].tolist() == expected.index.tolist()
+        np.testing.assert_array_equal(table.customer[first], codes)
+        np.testing.assert_array_equal(table.customer[last], codes)
+        np.testing.assert_array_equal(table.day[first], expected["min"].to_numpy())
+        np.testing.assert_array_equal(table.day[last], expected["max"].to_numpy())
 
 
 @pytest.mark.parametrize(
