@@ -7,7 +7,8 @@ have churned are left out: they need a win-back campaign, not a retention call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -122,10 +123,11 @@ def action_list(
     # (the RFM table's segment and days share one) and by the customer-day table's codes where they
     # can be (`analytics.engine.id_positions`: no hash table of millions of text ids)
     aligned = _Aligner(df.index, order, table)
+    # (as arrays: a Series would be lined up on the list's ids once more, a pass over millions of them)
     out = out.assign(
-        segment=aligned(segment).astype(object) if segment is not None else None,
+        segment=aligned(segment, object) if segment is not None else None,
         days_since_last_purchase=(
-            aligned(days_since_last_purchase).astype(float) if days_since_last_purchase is not None else np.nan
+            aligned(days_since_last_purchase, float) if days_since_last_purchase is not None else np.nan
         ),
     )
     for col, values in facts.items():
@@ -133,8 +135,8 @@ def action_list(
     if NPS not in out.columns:
         out[NPS] = np.nan
     out["value_at_stake"] = stake[order]
-    out["value_percentile"] = _value_percentile(value, value[order])
-    out["reason"] = [_reason(row) for row in out.itertuples()]
+    out["value_percentile"] = _value_percentile(value, order)
+    out["reason"] = _reasons(out)
     out = out.reset_index()
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out = out[list(ACTION_COLUMNS) + extra]
@@ -156,18 +158,31 @@ def _ranked(stake: np.ndarray, value: np.ndarray, top: int | None) -> np.ndarray
     return candidates[np.lexsort((-value[candidates], -stake[candidates]))][:top]
 
 
-def _value_percentile(value: np.ndarray, listed: np.ndarray) -> np.ndarray:
-    """`Series(value).rank(pct=True)` (average rank of ties / count) of the `listed` values, from one
-    sort of all values: the ties of x occupy the sorted positions left..right-1, average rank
-    (left + right + 1) / 2."""
-    ordered = np.sort(value)
-    left = np.searchsorted(ordered, listed, side="left")
-    right = np.searchsorted(ordered, listed, side="right")
-    return (left + right + 1) / 2 / len(value)
+def _value_percentile(value: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`Series(value).rank(pct=True)` (average rank of ties / count) at positions `rows`: the ties of
+    x occupy the sorted positions left..right-1, average rank (left + right + 1) / 2. For a few rows
+    their values are found in one sort of all values; for many, every value's ties from one stable
+    sort (two binary searches per customer cost more at millions)."""
+    n = len(value)
+    if len(rows) * 8 < n:
+        ordered = np.sort(value)
+        listed = value[rows]
+        left = np.searchsorted(ordered, listed, side="left")
+        right = np.searchsorted(ordered, listed, side="right")
+        return (left + right + 1) / 2 / n
+    by_value = np.argsort(value, kind="stable")
+    ordered = value[by_value]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    left = np.flatnonzero(first)
+    right = np.r_[left[1:], n]
+    tie = np.cumsum(first) - 1
+    percentile = np.empty(n)
+    percentile[by_value] = ((left + right + 1) / 2 / n)[tie]
+    return percentile[rows]
 
 
 class _Aligner:
-    """Series re-indexed on `target` (as `Series.reindex`) and taken at `rows`; the positions found
+    """Series re-indexed on `target` (as `Series.reindex`) and taken at `rows`, as arrays; the positions found
     once per source index, by the customer-day table's codes when `table` is given and both list
     its customers in one of its orders (`id_positions`), else by hashing the ids."""
 
@@ -178,37 +193,86 @@ class _Aligner:
         self._source: pd.Index | None = None
         self._positions = np.empty(0, dtype=np.intp)
 
-    def __call__(self, values: pd.Series) -> pd.Series:
-        index = self.target[self.rows]
+    def __call__(self, values: pd.Series, dtype: type) -> np.ndarray:
+        """`values.reindex(target).to_numpy(dtype)[rows]` (NaN where a customer has no value)."""
         if values.index.equals(self.target):
-            return pd.Series(values.to_numpy()[self.rows], index=index, name=values.name)
+            return _values(values, dtype)[self.rows]
         if len(values) == 0:
-            return values.reindex(index)
+            return np.full(len(self.rows), np.nan, dtype=dtype)
         if self._source is not values.index:
             self._source = values.index
             self._positions = id_positions(values.index, self.target, self.table)[self.rows]
         found = self._positions >= 0
-        taken = values.to_numpy()[np.where(found, self._positions, 0)]
-        return pd.Series(taken, index=index, name=values.name).where(found)
+        taken = _values(values, dtype)[np.where(found, self._positions, 0)]
+        taken[~found] = np.nan
+        return taken
 
 
-def _reason(row: Any) -> str:  # a DataFrame.itertuples() row: fields by column name
-    vr = row.value_percentile
-    label = "Top-10% value" if vr >= 0.9 else "High value" if vr >= 0.5 else "Lower value"
-    parts = [f"{label} (CLV {money(row.clv, whole_from=0)})", f"{row.churn_probability:.0%} churn risk"]
-    days = row.days_since_last_purchase
-    if pd.notna(days):
-        parts.append("last purchase today" if int(days) == 0 else f"last purchase {_plural(days, 'day')} ago")
-    nps = getattr(row, NPS, np.nan)
-    if pd.notna(nps) and nps <= DETRACTOR_MAX:
-        parts.append(f"detractor (NPS {nps:.0f})")
-    esc = getattr(row, ESCALATIONS, np.nan)
-    if pd.notna(esc) and esc > 0:
-        parts.append(_plural(esc, "escalated ticket"))
-    complaints = getattr(row, COMPLAINTS, np.nan)
-    if pd.notna(complaints) and complaints > 0:
-        parts.append(_plural(complaints, "complaint"))
-    return ", ".join(parts)
+def _values(values: pd.Series, dtype: type) -> np.ndarray:
+    """The values as a numpy array of `dtype`, blanks as NaN (not `Series.to_numpy(na_value=...)`:
+    it asks the Series for an attribute that builds a hash table of its millions of ids)."""
+    array = values.array
+    if isinstance(array, pd.arrays.NumpyExtensionArray):
+        return np.asarray(array.to_numpy(), dtype=dtype)
+    return np.asarray(array.to_numpy(dtype=dtype, na_value=np.nan), dtype=dtype)
+
+
+def _worded(values: np.ndarray, key: np.ndarray, words: Callable[[Any], str]) -> np.ndarray:
+    """`words(value)` of every value, called once per distinct `key`: values sharing a key (their
+    rounding, as the words print them) read the same, so one of them is worded for all."""
+    if len(values) == 0:
+        return np.empty(0, dtype=object)
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    return np.array([words(values[i]) for i in first], dtype=object)[group]
+
+
+def _then(
+    text: np.ndarray, present: np.ndarray, values: np.ndarray, key: np.ndarray, words: Callable[[Any], str]
+) -> np.ndarray:
+    """`text` with ", " and `words` of the row's value appended on the rows where `present`."""
+    if not present.any():
+        return text
+    part = np.full(len(text), "", dtype=object)
+    part[present] = ", " + _worded(values[present], key[present], words)
+    return text + part
+
+
+def _reasons(rows: pd.DataFrame) -> np.ndarray:
+    """The reason in words of each row of the ranked list (value, risk, days since the last purchase,
+    NPS detractor, escalated tickets, complaints), e.g. "High value (CLV 1,240), 72% churn risk,
+    last purchase 94 days ago, detractor (NPS 3)".
+
+    Built a part at a time over all rows: each number is worded once per distinct rounding (whole
+    currency units, whole percent, whole days or tickets), not once per customer (a Python call per
+    row and part took 7.5 of the 9.7 CPU s of the full list at 1,000,000 customers).
+    """
+    share = rows["value_percentile"].to_numpy(dtype=float)
+    label = np.where(share >= 0.9, "Top-10% value", np.where(share >= 0.5, "High value", "Lower value"))
+    clv = rows["clv"].to_numpy(dtype=float)
+    risk = rows["churn_probability"].to_numpy(dtype=float)
+    text = (
+        label.astype(object)
+        + " (CLV "
+        + _worded(clv, np.rint(clv), lambda v: money(v, whole_from=0))  # whole units: rint's rounding
+        + "), "
+        + _worded(risk, np.rint(risk * 100), lambda p: f"{p:.0%}")  # '%' prints rint(100 p)
+        + " churn risk"
+    )
+    days = rows["days_since_last_purchase"].to_numpy(dtype=float)
+    text = _then(
+        text,
+        ~np.isnan(days),
+        days,
+        np.trunc(days),
+        lambda d: "last purchase today" if int(d) == 0 else f"last purchase {_plural(d, 'day')} ago",
+    )
+    nps = rows[NPS].to_numpy(dtype=float)
+    text = _then(text, nps <= DETRACTOR_MAX, nps, nps, lambda n: f"detractor (NPS {n:.0f})")
+    for column, word in ((ESCALATIONS, "escalated ticket"), (COMPLAINTS, "complaint")):
+        if column in rows.columns:
+            counts = rows[column].to_numpy(dtype=float)
+            text = _then(text, counts > 0, counts, np.trunc(counts), functools.partial(_plural, word=word))
+    return text
 
 
 def filter_actions(

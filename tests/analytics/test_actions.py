@@ -124,6 +124,58 @@ def test_days_read_naturally():
     assert actions["reason"].str.split(", ").str[-1].tolist() == ["last purchase today", "last purchase 1 day ago"]
 
 
+def _reason_of_one_row(row) -> str:
+    """The reason as worded one customer at a time (the definition the list's columns must match)."""
+    from analytics.formatting import money
+
+    share = row.value_percentile
+    label = "Top-10% value" if share >= 0.9 else "High value" if share >= 0.5 else "Lower value"
+    parts = [f"{label} (CLV {money(row.clv, whole_from=0)})", f"{row.churn_probability:.0%} churn risk"]
+    if pd.notna(row.days_since_last_purchase):
+        days = int(row.days_since_last_purchase)
+        parts.append("last purchase today" if days == 0 else f"last purchase {days} day{'' if days == 1 else 's'} ago")
+    if pd.notna(row.nps) and row.nps <= 6:
+        parts.append(f"detractor (NPS {row.nps:.0f})")
+    for count, word in ((row.escalations, "escalated ticket"), (row.complaints, "complaint")):
+        if pd.notna(count) and count > 0:
+            parts.append(f"{int(count)} {word}{'' if int(count) == 1 else 's'}")
+    return ", ".join(parts)
+
+
+def test_reasons_read_as_worded_customer_by_customer_at_every_rounding_edge():
+    # the list words each number once per rounding (whole units, whole percent, whole days): the same
+    # text as wording each customer on their own, at the halves where rounding goes to even
+    rng = np.random.default_rng(7)
+    n = 3000
+    edges = np.array([0.5, 1.5, 2.5, -0.4, -0.5, -1.5, 999.5, 1000.5, 1234567.5, 0.0, -0.0, 7.49999])
+    halves = rng.integers(-200, 6000, 1500) / 2  # x.5 amounts: rounding to even
+    clv = np.r_[edges, halves, rng.normal(300, 900, n - len(edges) - len(halves))]
+    risk = np.r_[[0.005, 0.015, 0.125, 0.995, 0.0, 1.0, 0.5, 0.285, 0.575, 0.9999, 0.00499, 0.07], rng.random(n - 12)]
+    ids = [f"c{i}" for i in range(n)]
+    days = pd.Series(np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 400, n) + rng.random(n) * 0.9), index=ids)
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "nps": np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 11, n)),
+            "escalations": rng.choice([0.0, 1.0, 2.0, 3.0, np.nan], n),
+            "complaints": rng.choice([0.0, 1.0, 5.0], n),
+        }
+    )
+    actions = action_list(
+        pd.Series(clv, index=ids), pd.Series(risk, index=ids), days_since_last_purchase=days, customers=customers
+    )
+    frame = actions.set_index("customer_id")
+    percentile = pd.Series(clv, index=ids).rank(pct=True)
+    rows = frame.assign(value_percentile=percentile.reindex(frame.index), complaints=frame["complaints"])
+    expected = [_reason_of_one_row(row) for row in rows.itertuples()]
+    assert actions["reason"].tolist() == expected
+    reason = frame["reason"]
+    assert reason["c0"].startswith("Lower value (CLV 0), 0% churn risk")  # 0.5 and 0.5% round to even
+    assert reason["c1"].startswith("Lower value (CLV 2), 2% churn risk")  # 1.5 and 1.5% too
+    assert reason["c5"].startswith("Lower value (CLV -2), 100% churn risk")
+    assert reason["c8"].startswith("Top-10% value (CLV 1,234,568), 57% churn risk")  # 100 x 0.575 < 57.5
+
+
 def test_top_keeps_the_full_lists_first_ranks_and_reasons():
     clv, risk, segment, days, customers = _inputs()
     full = action_list(clv, risk, segment=segment, days_since_last_purchase=days, customers=customers)
@@ -283,7 +335,8 @@ def test_first_ranks_by_partition_are_the_full_sorts_first_ranks_with_ties_perce
         np.testing.assert_array_equal(_ranked(stake, value, top), full[:top])
     np.testing.assert_array_equal(_ranked(stake, value, None), full)
     ranks = pd.Series(value).rank(pct=True).to_numpy()
-    np.testing.assert_array_equal(_value_percentile(value, value[full[:300]]), ranks[full[:300]])  # bit for bit
+    np.testing.assert_array_equal(_value_percentile(value, full[:300]), ranks[full[:300]])  # bit for bit
+    np.testing.assert_array_equal(_value_percentile(value, full), ranks[full])  # every row: from one sort
     ids = [f"C{i:05d}" for i in range(5000)]
     clv, churn = pd.Series(value, index=ids), pd.Series(risk, index=ids)
     everyone = action_list(clv, churn)
