@@ -268,8 +268,9 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     )
     csv_download(
         f"Download all {len(customers):,} customers (CSV)",
-        lambda: lv.customers_csv_frame(customers),
+        customers,
         "customer_lifetime_value.csv",
+        prepare=lv.customers_csv_frame,
         currency=cur.current(data),
     )
     st.caption(
