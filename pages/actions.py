@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from analytics.business.actions import close_the_loop, filter_actions, ranked_actions
+from analytics.business.actions import close_the_loop, filter_actions
 from analytics.business.experiment import CONTROL, GROUP
 from analytics.business.glossary import help_text, period_name
 from analytics.business.kpis import kpi_trend
@@ -21,7 +21,7 @@ from analytics.business.lifecycle import stage_counts
 from analytics.business.segments import QUADRANT_ADVICE, SAVE_FIRST, SEGMENTS, segment_summary
 from analytics.business.value import horizon_label
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
-from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData, DataError
+from analytics.data.schema import CUSTOMER_ID, NPS, DataError
 from analytics.reports.charts.economics import customers_over_time
 from analytics.reports.charts.health import (
     kpi_trend_chart,
@@ -33,11 +33,12 @@ from analytics.reports.charts.health import (
 from analytics.reports.export import to_excel_bytes
 from analytics.reports.html_report import build_html_report
 from analytics.reports.story import CARD_KEYS, card_label, headline, recommendations
+from ui import actions as ua
+from ui import background, look, models, state
 from ui import currency as cur
-from ui import look, models, state
 from ui import segments as us
 from ui import whatif as wi
-from ui.campaign import control_controls, control_settings, mark_control_group
+from ui.campaign import control_controls, control_settings
 from ui.downloads import csv_download
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
@@ -57,34 +58,6 @@ header(
     "an answer. Download the lists, or build the workshop report. Money is in your file's currency.",
 )
 data = require_data()
-
-
-def ranked(data: CustomerData, scores: us.Scores) -> tuple[pd.DataFrame, str]:
-    """The full action list and what its segment column holds (`ranked_actions`)."""
-    return ranked_actions(data, scores)
-
-
-def for_people(actions: pd.DataFrame, segment_label: str, full: pd.DataFrame) -> pd.DataFrame:
-    """The list with readable headers (as shown and exported); columns empty in the `full` list
-    (e.g. NPS without survey answers) dropped."""
-    names = {
-        "rank": "Rank",
-        CUSTOMER_ID: "Customer",
-        "segment": segment_label,
-        "clv": horizon_label(models.clv_settings().horizon_months).capitalize(),
-        "churn_probability": "Churn probability",
-        "value_at_stake": "Value at stake",
-        "days_since_last_purchase": "Days since last purchase",
-        NPS: "NPS answer",
-        "reason": "Reason",
-        "escalations": "Escalations",
-        "complaints": "Complaints",
-    }
-    first = ["rank", CUSTOMER_ID, "value_at_stake", "reason", "segment"]
-    filled = [c for c in full.columns if c in first or full[c].notna().any()]
-    out = actions[first + [c for c in filled if c not in first]].rename(columns=names)
-    out[segment_label] = out[segment_label].astype(str)
-    return out
 
 
 def lower_first(text: str) -> str:
@@ -326,7 +299,7 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
     filtered = filter_actions(actions, segments=chosen or None, min_value_at_stake=min_value or None)
     total = float(filtered["value_at_stake"].sum())
     answer_block(answer, actions, filtered, total)
-    export = for_people(filtered, segment_label, actions)
+    export = ua.for_people(filtered, segment_label, actions)  # as `ua.exported(data, chosen, min_value)`
     # The first rows only: the whole list goes to the browser on every run otherwise (hundreds of
     # thousands of rows at a million customers); the downloads below hold every row.
     st.dataframe(
@@ -358,22 +331,31 @@ def ranked_section(actions: pd.DataFrame, scores: us.Scores, segment_label: str)
 actions = None
 with ranked_slot:
     st.subheader("Whom to call first")
-    with friendly_errors("Action list"):
-        with st.spinner("Fitting the lifetime-value and churn models (the first time takes up to a minute)…"):
-            scores = us.customer_scores(data)
-        actions, segment_label = ranked(data, scores)
-    if actions is None:
-        st.markdown(f"The ranking needs a value per customer ({us.NEEDS_VALUE}) and a churn risk ({us.NEEDS_RISK}).")
+    # The models and the ranking are computed in the background (once per dataset and settings):
+    # the close-the-loop list below shows meanwhile, and this part fills in when they are done.
+    jobs = [k for k in (*models.start_fits(data).values(), ua.start_ranking(data)) if k is not None]
+    waiting = not background.settle(jobs)
+    if waiting:
+        background.pending(jobs, "Fitting the lifetime-value and churn models, then ranking every customer")
     else:
-        export, chosen, min_value = ranked_section(actions, scores, segment_label)
+        with friendly_errors("Action list"):
+            ranked = ua.ranking(data)
+            actions, scores, segment_label = ranked.actions, ranked.scores, ranked.segment_label
+        if actions is None:
+            st.markdown(
+                f"The ranking needs a value per customer ({us.NEEDS_VALUE}) and a churn risk ({us.NEEDS_RISK})."
+            )
+        else:
+            export, chosen, min_value = ranked_section(actions, scores, segment_label)
 
 if actions is None:
-    next_step("Add the missing column or table on the Data page; the close-the-loop list works on its own.")
+    if not waiting:
+        next_step("Add the missing column or table on the Data page; the close-the-loop list works on its own.")
     st.stop()
 
 st.subheader("Download and share")
 control_share, _ = control_controls()
-export = mark_control_group(export, id_column="Customer", risk_column="Churn probability")
+export = ua.with_groups(data, export, chosen, min_value)  # the draw of `mark_control_group`, cached
 filters = (", ".join(chosen) if chosen else "all segments") + (
     f", value at stake at least {us.money(min_value)}" if min_value else ""
 )

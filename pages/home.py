@@ -92,16 +92,18 @@ from ui import background  # noqa: E402
 # the steps show at once and their figures fill in when the models have loaded and fitted.
 loading = background.load_modules("ui.models", "ui.segments")
 if loading is None or background.settle([loading]):
-    from analytics.business.actions import ACTION_TOPS, customers_at_high_risk, ranked_actions
+    from analytics.business.actions import ACTION_TOPS, customers_at_high_risk
     from analytics.business.value import horizon_label
     from analytics.business.whatif_inputs import WhatIfSettings
+    from ui.actions import ranking, start_ranking
     from ui.models import current_churn, current_clv, start_fits
-    from ui.segments import customer_scores, start_whatif_summary, whatif_summary
+    from ui.segments import start_whatif_summary, whatif_summary
 
     # The fits start now, in the background: the steps below fill in as each one is done.
     jobs = {**start_fits(data), "whatif": start_whatif_summary(data, WhatIfSettings())}
+    jobs["ranking"] = start_ranking(data)  # the Action list's, cached: it reads both fits
 else:
-    jobs = {"clv": loading, "churn": loading, "whatif": loading}
+    jobs = {"clv": loading, "churn": loading, "whatif": loading, "ranking": loading}
 
 st.markdown("#### Where to go next")
 look.home_css()
@@ -178,11 +180,10 @@ with slots[2], friendly_errors("Lifetime value"):
         )
 
 with slots[4], friendly_errors("Action list"):
-    if not fitting("clv", "churn"):
+    if not fitting("clv", "churn", "ranking"):
         # The Action list's own ranking, its first 100 ranks (the report's actions.value_at_stake_top_100)
         top = ACTION_TOPS[-1]
-        with st.spinner("Ranking customers by value at stake…"):
-            at_stake = ranked_actions(data, customer_scores(data), top=top)[0]["value_at_stake"].sum()
+        at_stake = ranking(data).actions["value_at_stake"].head(top).sum()
         st.metric(
             f"Value at stake, top {top} customers still with you",
             cur.money(at_stake, data),

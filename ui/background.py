@@ -98,8 +98,27 @@ def _take_turn(job: Job) -> bool:
 
 def _end_turn(job: Job) -> None:
     with _turns:
-        _running.remove(job)
+        if job in _running:  # not when it gave its slot away (`leave_slot`)
+            _running.remove(job)
         _turns.notify_all()
+
+
+_CURRENT = threading.local()  # the job this background thread runs
+
+
+def leave_slot() -> None:
+    """Inside a background job: let the next queued job run in this job's slot from now on.
+
+    For a job that goes on to wait for work done elsewhere (its fit on the worker process,
+    `ui.worker`): waiting takes no CPU here, and holding the slot would keep the fits this process
+    could run meanwhile (the churn model, the personas) queued behind it. Nothing outside a job."""
+    job = getattr(_CURRENT, "job", None)
+    if job is None:
+        return
+    with _turns:
+        if job in _running:
+            _running.remove(job)
+            _turns.notify_all()
 
 
 def release_heap() -> None:
@@ -153,6 +172,7 @@ def submit(
             _end_turn(job)
             return
         job.started = time.monotonic()
+        _CURRENT.job = job
         try:
             fn(*args, **kwargs)
         except BaseException as exc:  # the page that asks for it again gets the same error
@@ -160,6 +180,7 @@ def submit(
         else:
             job.future.set_result(None)
         finally:
+            _CURRENT.job = None
             _end_turn(job)
             with _lock:
                 if _jobs.get(key) is job:

@@ -17,7 +17,17 @@ from analytics.business.value import customer_value as one_value
 from analytics.business.value import value_and_risk as joined_value_and_risk
 from analytics.data.schema import CustomerData, DataError
 from analytics.engine.customer_days import customer_days
-from analytics.models.clv import ClvAnalysis, ClvSettings, analyse_clv, analysis_without_fitter_data
+from analytics.engine.parallel import SharedWorker
+from analytics.models.clv import (
+    ClvAnalysis,
+    ClvSettings,
+    analyse_clv,
+    analyse_summaries,
+    analysis_without_fitter_data,
+)
+from analytics.reports.sections.clv import fit_arguments, fit_inputs, fit_rows, fitted_rows, with_rows
+from ui import background
+from ui import worker as app_worker
 from ui.cache import per_dataset
 from ui.state import setting
 
@@ -71,7 +81,28 @@ def clv_analysis(data: CustomerData, settings: ClvSettings) -> ClvAnalysis:
     """Holdout validation, model choice and per-customer CLV (needs a purchase log)."""
     if not data.has_transactions:
         raise DataError("Lifetime value from purchase behaviour needs a purchase log (customer id, date, amount).")
-    return held_analysis(analyse_clv(data.transactions, settings))
+    worker = app_worker.for_data(data)
+    if worker is None:
+        return held_analysis(analyse_clv(data.transactions, settings))
+    return held_analysis(analysis_on_worker(data, settings, worker))
+
+
+def analysis_on_worker(data: CustomerData, settings: ClvSettings, worker: SharedWorker) -> ClvAnalysis:
+    """`analyse_clv` with its fits on the worker process, as the report runs it (`build_report`).
+
+    The per-customer rows are summarised here from the customer-day table (`fit_inputs`), the models
+    fitted there on those rows by position (`fit_rows`), and the customers' ids put back here
+    (`with_rows`): the same analysis. While the worker fits, this job's slot goes to the next queued
+    fit (the churn model, the personas), so both cores work."""
+    split, summary = fit_inputs(data, settings)
+    job = worker.run(
+        fit_rows,
+        *fit_arguments(split, summary),
+        settings,
+        fallback=lambda: fitted_rows(analyse_summaries(split, summary, settings), summary),
+    )
+    background.leave_slot()
+    return with_rows(job.result(), split, summary)
 
 
 def held_analysis(analysis: ClvAnalysis) -> ClvAnalysis:

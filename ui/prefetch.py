@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from analytics.data.schema import CustomerData
 from ui import background, models
+from ui import worker as app_worker
+from ui.actions import prefetch_ranking
 from ui.segments import prefetch_segments
 
 #: Modules a page imports on its first visit that take seconds under load: pandas' Styler (the
@@ -16,17 +18,22 @@ def prefetch(data: CustomerData) -> None:
     """Start, in the background, what most pages wait for, in the order a visitor meets it.
 
     First the slow imports of a page's first visit (`SLOW_IMPORTS`, once per server: under a
-    second), then the lifetime-value fit (every page), the personas (Segments: a second or two), the churn fit
-    (every page) and the default what-if (Home). They queue behind any fit the page on screen waits
-    for and run one at a time (`ui.background.MAX_PREFETCH_RUNNING`). The per-segment fits and the
-    churn angles start only when their page opens: a fit running in the background takes the page
-    on screen's CPU too (one process, one interpreter lock), and those two can take minutes; on a
-    7,000-row customers table, prefetching them made Segments 2.6 -> 3.5 s.
+    second) and, for a large purchase log, the worker process its fits run on (`ui.worker`); then
+    the lifetime-value fit (every page), the personas (Segments: a second or two), the churn fit
+    (every page), the default what-if (Home) and the Action list's ranking (which reads both fits).
+    They queue behind any fit the page on screen waits for and run one at a time
+    (`ui.background.MAX_PREFETCH_RUNNING`; a fit that waits for the worker process leaves its turn
+    to the next). The per-segment fits and the churn angles start only when their page opens: a fit
+    running in the background takes the page on screen's CPU too (one process, one interpreter
+    lock), and those two can take minutes; on a 7,000-row customers table, prefetching them made
+    Segments 2.6 -> 3.5 s.
     """
     if background.PREFETCH:
         background.load_modules(*SLOW_IMPORTS, prefetch=True)
+        app_worker.start(data)  # a large purchase log's fits run there: it loads the models meanwhile
     if data.has_transactions:
         models.clv_analysis.prefetch(data, models.clv_settings())  # type: ignore[attr-defined]
     prefetch_segments(data, with_personas=True)
     models.churn_analysis.prefetch(data, models.churn_settings())  # type: ignore[attr-defined]
     prefetch_segments(data, with_whatif=True)
+    prefetch_ranking(data)

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.business import lifecycle as lc
+from analytics.business.churn_analysis import ChurnSettings
 from analytics.business.segments import Personas, ValueRisk, fit_personas, rfm_table, value_risk_matrix
 from analytics.business.value import (  # noqa: F401  (Scores and the NEEDS_ texts are read by pages)
     NEEDS_PURCHASES,
@@ -27,6 +28,7 @@ from analytics.business.whatif_inputs import WhatIfSettings
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 from analytics.formatting import percent_points
+from analytics.models.clv import ClvSettings
 from analytics.reports.sections.whatif import report_section, section_from_defaults
 from ui import currency as cur
 from ui import models
@@ -154,12 +156,21 @@ def segment_attribute_names(data: CustomerData) -> dict[str, str]:
 def customer_scores(data: CustomerData) -> Scores:
     """Value (CLV, or the monthly-charge proxy) and churn risk of every current customer, from the
     shared model results (`ui.models`); see `analytics.business.value.score_customers`. Raises
-    DataError naming the columns that would enable it."""
+    DataError naming the columns that would enable it.
+
+    Cached per dataset and settings: Segments, the Action list, the churn angles and Home read it on
+    every run, and lining the two models' customers up took seconds a run at a million customers."""
+    return _customer_scores(data, models.clv_settings(), models.churn_settings())
+
+
+@per_dataset(max_entries=4)
+def _customer_scores(data: CustomerData, clv: ClvSettings, churn: ChurnSettings) -> Scores:
+    """`customer_scores` for these settings (the session's: `ui.models.value_and_risk` reads them)."""
     try:
         vr = models.value_and_risk(data)
     except DataError:
         vr = pd.DataFrame(index=pd.Index([], name=CUSTOMER_ID))
-    return score_customers(data, vr, models.clv_settings())
+    return score_customers(data, vr, clv)
 
 
 def value_risk(scores: Scores) -> ValueRisk:

@@ -33,12 +33,14 @@ calls the caller's `fallback` (which recomputes from what this process still hol
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import logging
 import multiprocessing
 import os
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -75,7 +77,7 @@ def available_cores() -> int:
 
 
 @contextlib.contextmanager
-def _main_script_left_out() -> Iterator[None]:
+def _main_script_left_out() -> Iterator[Callable[[], bool]]:
     """Processes started inside do not run this process's main script again.
 
     'spawn' imports the parent's `__main__` again in the child (by module name or file path), so that
@@ -87,16 +89,19 @@ def _main_script_left_out() -> Iterator[None]:
 
     Two limits follow. Functions sent to the worker must live in an importable module, not in the
     caller's main script (they already had to for a script run as `python -m`). The swap is
-    process-wide, so the worker must not be started while another thread runs a script that assigns
-    `__main__` itself (Streamlit's script runner does): the app runs its fits on threads and never
-    starts this worker.
+    process-wide: another thread that assigns `__main__` itself meanwhile (Streamlit's script runner
+    does, at the start of every page run) may have its script handed to the child. The block yields
+    a check, true when nobody replaced the bare module while it was in place (then the child was
+    started clean); when somebody did, their module is left in place, and the caller discards the
+    worker (`WorkerProcess.__enter__`).
     """
     main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
+    bare = types.ModuleType("__main__")
+    sys.modules["__main__"] = bare
     try:
-        yield
+        yield lambda: sys.modules.get("__main__") is bare
     finally:
-        if main is not None:
+        if main is not None and sys.modules.get("__main__") is bare:
             sys.modules["__main__"] = main
 
 
@@ -253,10 +258,15 @@ class WorkerProcess:
             return self
         try:
             executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(START_METHOD))
-            with _main_script_left_out():
+            with _main_script_left_out() as started_clean:
                 executor.submit(_import_modules, self.warm_imports)  # starts the process now
+                clean = started_clean()
         except (OSError, ValueError, RuntimeError, NotImplementedError, ImportError) as exc:
             logger.warning("No worker process could be started (%s); everything runs here.", exc)
+            return self
+        if not clean:  # another thread's main script may have been handed to the child: not used
+            logger.warning("The worker process started while another script began; everything runs here.")
+            executor.shutdown(wait=False, cancel_futures=True)
             return self
         self._executor = executor
         return self
@@ -300,3 +310,92 @@ class WorkerProcess:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+class SharedWorker:
+    """One worker process for a long-running server (the app), shared by its threads and sessions.
+
+    `WorkerProcess` lives for one `with` block (a report); a server's fits arrive one by one for as
+    long as it runs. This starts the process on first use (`start`, or `run`), hands every call to
+    it in the order they come (so a server's fits take the second core while its own process serves
+    pages), starts a new one after the old one died, and stops it at `close` (or when the
+    interpreter exits). Thread-safe.
+
+    Parameters
+    ----------
+    warm_imports : tuple of str
+        Modules the process imports as soon as it starts.
+    workers : int, optional
+        As `WorkerProcess`: 1 runs every call here (no process); default `min(2, available_cores())`.
+    """
+
+    def __init__(self, warm_imports: tuple[str, ...] = (), workers: int | None = None) -> None:
+        self.warm_imports = warm_imports
+        self.workers = min(2, available_cores()) if workers is None else workers
+        self._lock = threading.Lock()
+        self._worker: WorkerProcess | None = None
+        self._closed = False
+
+    def _live(self) -> WorkerProcess:
+        """The running worker, started now when there is none (call with the lock held)."""
+        if self._worker is None:
+            self._worker = WorkerProcess(1 if self._closed else self.workers, self.warm_imports).__enter__()
+            if self._worker.active and not self._closed:
+                atexit.register(self.close)
+        return self._worker
+
+    @property
+    def active(self) -> bool:
+        """True while a worker process runs (started and not known to be lost)."""
+        with self._lock:
+            return self._worker is not None and self._worker.active
+
+    def start(self) -> bool:
+        """Start the worker process now (e.g. as soon as data arrives, so it is ready when the fits are).
+
+        Returns
+        -------
+        bool
+            True when a worker process runs.
+        """
+        with self._lock:
+            return self._live().active
+
+    def run(self, function: Callable[..., T], *args: object, fallback: Callable[[], T] | None = None) -> Offloaded[T]:
+        """`WorkerProcess.run` on the shared worker (started when there is none, replaced when it died).
+
+        Parameters
+        ----------
+        function : callable
+            A module-level function.
+        *args
+            Its arguments (dropped here once sent).
+        fallback : callable, optional
+            Gives the value here if the worker dies first.
+
+        Returns
+        -------
+        Offloaded
+            Its `result()` waits for the worker (or computes here when no worker could take it).
+        """
+        with self._lock:
+            worker = self._live()
+            job = worker.run(function, *args, fallback=fallback)
+            if worker.active and not job.ran_on_worker:  # it could not take the call: it died, start another
+                self._drop(worker)
+                job = self._live().run(function, *args, fallback=fallback)
+            return job
+
+    def _drop(self, worker: WorkerProcess) -> None:
+        if self._worker is worker:
+            self._worker = None
+        with contextlib.suppress(Exception):
+            worker.__exit__(None, None, None)
+
+    def close(self) -> None:
+        """Stop the worker process (waiting for the call it runs); later calls run here."""
+        with self._lock:
+            self._closed = True
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.__exit__(None, None, None)

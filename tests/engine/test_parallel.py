@@ -164,3 +164,46 @@ def test_the_worker_does_not_run_the_parents_main_script(monkeypatch, tmp_path):
         value, pid = worker.run(square_and_pid, 7).result()
     assert value == 49 and pid != os.getpid()
     assert sys.modules["__main__"] is main  # given back once the worker has started
+
+
+def test_a_script_that_begins_while_the_worker_starts_keeps_its_main_and_the_worker_is_not_used(monkeypatch):
+    """Streamlit's script runner assigns `__main__` at the start of every page run: if that happens while
+    the worker starts, the child may have been handed the app's script, so that worker is not used
+    (everything runs here), and the script's own module stays in place."""
+    streamlit_main = types.ModuleType("__main__")
+    submit = parallel.ProcessPoolExecutor.submit
+
+    def submit_while_a_script_begins(self, *args, **kwargs):
+        sys.modules["__main__"] = streamlit_main  # another thread, at the worst moment
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+    monkeypatch.setattr(parallel.ProcessPoolExecutor, "submit", submit_while_a_script_begins)
+    with WorkerProcess(2) as worker:
+        assert not worker.active
+        assert worker.run(square_and_pid, 5).result() == (25, os.getpid())
+    assert sys.modules["__main__"] is streamlit_main
+
+
+def test_the_shared_worker_keeps_one_process_for_every_call_and_replaces_it_when_it_died():
+    shared = parallel.SharedWorker(workers=2)
+    try:
+        assert shared.start() and shared.active
+        first = shared.run(square_and_pid, 2)
+        second = shared.run(square_and_pid, 3)
+        (four, pid), (nine, same_pid) = first.result(), second.result()
+        assert (four, nine) == (4, 9) and pid == same_pid != os.getpid()
+        assert shared.run(die, 1, os.getpid(), fallback=lambda: -1).result() == -1  # it died on this call
+        value, new_pid = shared.run(square_and_pid, 6).result()  # a new worker takes the next one
+        assert value == 36 and new_pid not in (pid, os.getpid())
+    finally:
+        shared.close()
+    assert not shared.active
+    assert shared.run(square_and_pid, 2).result() == (4, os.getpid())  # closed: everything runs here
+
+
+def test_a_shared_worker_of_one_process_runs_everything_here():
+    shared = parallel.SharedWorker(workers=1)
+    assert not shared.start()
+    job = shared.run(square_and_pid, 3)
+    assert job.result() == (9, os.getpid()) and not job.ran_on_worker

@@ -157,3 +157,23 @@ def test_release_heap_returns_arrows_pool_and_the_c_heap(monkeypatch):
     monkeypatch.setattr(io, "release_heap_memory", lambda: calls.append("heap"))
     background.release_heap()
     assert calls == ["arrow", "heap"]
+
+
+def test_a_job_that_waits_for_the_worker_process_leaves_its_slot_to_the_next_fit():
+    """A fit sent to the worker process (`ui.worker`) waits without using this process's CPU: from
+    `leave_slot` on, the queued fits run beside it instead of behind it."""
+    gate, ran = threading.Event(), []
+
+    def waits_elsewhere() -> None:
+        background.leave_slot()
+        gate.wait(5)
+
+    for i in range(background.MAX_RUNNING):
+        background.submit(("t", 20 + i), "On the worker", waits_elsewhere)
+    background.submit(("t", 30), "Churn model", ran.append, "ran")
+    assert background.settle([("t", 30)])  # while every earlier job still waits
+    assert ran == ["ran"] and not background.done(("t", 20))
+    gate.set()
+    assert background.settle([("t", 20 + i) for i in range(background.MAX_RUNNING)])
+    assert background._running == []
+    background.leave_slot()  # outside a job: nothing to leave

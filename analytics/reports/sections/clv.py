@@ -285,6 +285,32 @@ def fit_section(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSetting
     return fitted_rows(analysis, summary), section_from_analysis(analysis, settings)
 
 
+def fit_rows(split: HoldoutSplit, summary: pd.DataFrame, settings: ClvSettings) -> FittedRows:
+    """`fit_section` without the section: the CLV analysis of the per-customer rows, packed for the
+    trip back (`with_rows` unpacks it). Run on the app's worker process (`ui.worker`).
+
+    Parameters
+    ----------
+    split : HoldoutSplit
+        From `fit_arguments`.
+    summary : pd.DataFrame
+        From `fit_arguments`.
+    settings : ClvSettings
+        The CLV settings.
+
+    Returns
+    -------
+    FittedRows
+        `fitted_rows(analyse_summaries(split, summary, settings), summary)`.
+
+    Raises
+    ------
+    DataError
+        When no purchase model can be fitted.
+    """
+    return fitted_rows(analyse_summaries(split, summary, settings), summary)
+
+
 def section_from_analysis(a: ClvAnalysis, s: ClvSettings) -> dict:
     """The section's JSON-ready dict from a finished analysis.
 

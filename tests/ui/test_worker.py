@@ -1,0 +1,58 @@
+"""ui.worker: a large purchase log's lifetime-value fit runs on the worker process and gives the same analysis."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analytics.data.ingest import load_files
+from analytics.engine.parallel import SharedWorker
+from analytics.models.btyd import simulate_transactions
+from analytics.models.clv import ClvSettings, analyse_clv
+from ui import models
+from ui import worker as app_worker
+
+
+@pytest.fixture(scope="module")
+def data():
+    tx = simulate_transactions(3000, r=0.62, alpha=6.0, a=0.8, b=4.0, random_state=5)
+    text = tx.assign(order_date=tx["order_date"].dt.strftime("%Y-%m-%d"), amount=tx["amount"].round(2))
+    return load_files([("orders.csv", text.to_csv(index=False).encode())])
+
+
+@pytest.fixture(scope="module")
+def shared():
+    worker = SharedWorker(warm_imports=app_worker.WORKER.warm_imports, workers=2)
+    yield worker
+    worker.close()
+
+
+def test_the_fit_on_the_worker_process_gives_the_analysis_computed_here(data, shared):
+    settings = ClvSettings(time_unit="W")
+    calls = []
+    run = shared.run
+
+    def record(function, *args, **kwargs):
+        job = run(function, *args, **kwargs)
+        calls.append((function.__name__, job.ran_on_worker))
+        return job
+
+    shared.run = record  # type: ignore[method-assign]
+    there = models.held_analysis(models.analysis_on_worker(data, settings, shared))
+    here = models.held_analysis(analyse_clv(data.transactions, settings))
+    assert calls == [("fit_rows", True)]
+    pd.testing.assert_frame_equal(there.customers, here.customers)
+    pd.testing.assert_frame_equal(there.comparison.predictions, here.comparison.predictions)
+    pd.testing.assert_frame_equal(there.comparison.metrics, here.comparison.metrics)
+    assert there.selected == here.selected and there.purchase_model.params_ == here.purchase_model.params_
+    assert there.spend_model.params_ == here.spend_model.params_ and there.interval == here.interval
+    assert there.comparison.split.days.day.size == here.comparison.split.days.day.size > 0  # the holdout's days
+
+
+def test_only_a_large_purchase_log_goes_to_the_worker(data, monkeypatch):
+    assert len(data.transactions) < app_worker.MIN_PURCHASES
+    assert app_worker.for_data(data) is None
+    monkeypatch.setattr(app_worker, "MIN_PURCHASES", 10)
+    assert app_worker.for_data(data) is (app_worker.WORKER if app_worker.WORKER.workers >= 2 else None)
+    monkeypatch.setattr(app_worker, "ENABLED", False)
+    assert app_worker.for_data(data) is None

@@ -1,0 +1,122 @@
+"""The Action list's ranking and control group, cached per dataset (Action list page, Home).
+
+At a million customers the ranking (a reason in words for every customer, `ranked_actions`) took
+about 10 s and the control group's stratified draw about 3 s, on every run of the page: its second
+visit took as long as its first. Both are cached per dataset and settings (`ui.cache.per_dataset`),
+and the ranking is started in the background once the models are fitted (`prefetch`), so the first
+visit finds it ready too. Filters and the control group's share and seed only slice or mark the
+cached list; every figure is the one `ranked_actions` and `with_control_group` give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.business.actions import filter_actions, ranked_actions
+from analytics.business.churn_analysis import ChurnSettings
+from analytics.business.experiment import GROUP, with_control_group
+from analytics.business.value import Scores, horizon_label
+from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData
+from analytics.models.clv import ClvSettings
+from ui import models
+from ui import segments as us
+from ui.cache import per_dataset
+from ui.campaign import control_settings
+
+#: What a page says while the ranking is computed.
+LABEL = "Ranking customers by value at stake (a reason in words for each)"
+ID, RISK = "Customer", "Churn probability"  # the exported list's id and risk columns
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The Action list of a dataset: the scores it ranks and the ranked list (`ranked_actions`)."""
+
+    scores: Scores
+    actions: pd.DataFrame
+    segment_label: str
+
+
+def ranking(data: CustomerData) -> Ranking:
+    """The ranked list for this session's settings (raises DataError when value or risk is missing)."""
+    return _ranking(data, models.clv_settings(), models.churn_settings())
+
+
+def start_ranking(data: CustomerData) -> tuple | None:
+    """Start `ranking` in the background (`ui.background`): its job key, None once cached."""
+    return _ranking.start(data, models.clv_settings(), models.churn_settings())  # type: ignore[attr-defined]
+
+
+def prefetch_ranking(data: CustomerData) -> None:
+    """Start `ranking` for when a page asks for it (`ui.prefetch`): it runs after the fits it reads."""
+    _ranking.prefetch(data, models.clv_settings(), models.churn_settings())  # type: ignore[attr-defined]
+
+
+@per_dataset(max_entries=4, label=LABEL)
+def _ranking(data: CustomerData, clv: ClvSettings, churn: ChurnSettings) -> Ranking:
+    """`ranked_actions` of `customer_scores` for these settings (the session's, which both read)."""
+    scores = us.customer_scores(data)
+    actions, label = ranked_actions(data, scores)
+    return Ranking(scores, actions, label)
+
+
+def for_people(actions: pd.DataFrame, segment_label: str, full: pd.DataFrame) -> pd.DataFrame:
+    """The list with readable headers (as shown and exported); columns empty in the `full` list
+    (e.g. NPS without survey answers) dropped."""
+    names = {
+        "rank": "Rank",
+        CUSTOMER_ID: ID,
+        "segment": segment_label,
+        "clv": horizon_label(models.clv_settings().horizon_months).capitalize(),
+        "churn_probability": RISK,
+        "value_at_stake": "Value at stake",
+        "days_since_last_purchase": "Days since last purchase",
+        NPS: "NPS answer",
+        "reason": "Reason",
+        "escalations": "Escalations",
+        "complaints": "Complaints",
+    }
+    first = ["rank", CUSTOMER_ID, "value_at_stake", "reason", "segment"]
+    filled = [c for c in full.columns if c in first or full[c].notna().any()]
+    out = actions[first + [c for c in filled if c not in first]].rename(columns=names)
+    out[segment_label] = out[segment_label].astype(str)
+    return out
+
+
+def exported(data: CustomerData, segments: list[str], min_value: float) -> pd.DataFrame:
+    """The filtered list as the page shows and exports it (before the control group is marked)."""
+    ranked = ranking(data)
+    filtered = filter_actions(ranked.actions, segments=segments or None, min_value_at_stake=min_value or None)
+    return for_people(filtered, ranked.segment_label, ranked.actions)
+
+
+def with_groups(data: CustomerData, export: pd.DataFrame, segments: list[str], min_value: float) -> pd.DataFrame:
+    """`export` (from `exported` with these filters) with its control group marked, as
+    `ui.campaign.mark_control_group` marks it: the draw is cached per dataset, filters, share and seed."""
+    if export.empty:
+        return with_control_group(export, id_column=ID, risk_column=RISK)
+    share, seed = control_settings()
+    groups = _groups(
+        data, models.clv_settings(), models.churn_settings(), tuple(segments), float(min_value), share, seed
+    )
+    out = export.copy()
+    out.insert(list(out.columns).index(ID) + 1, GROUP, groups)
+    return out
+
+
+@per_dataset(max_entries=8)
+def _groups(
+    data: CustomerData,
+    clv: ClvSettings,
+    churn: ChurnSettings,
+    segments: tuple[str, ...],
+    min_value: float,
+    share: float,
+    seed: int,
+) -> np.ndarray:
+    """The `group` column `with_control_group` gives the list `exported(data, segments, min_value)`."""
+    export = exported(data, list(segments), min_value)
+    return with_control_group(export, id_column=ID, risk_column=RISK, control_share=share, seed=seed)[GROUP].to_numpy()
