@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from analytics.business.churn_analysis import ChurnSettings
-from analytics.business.churn_angles import ChurnAngles, churn_angles
+import pandas as pd
+
+from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings
+from analytics.business.churn_angles import ChurnAngles, churn_angles, cutoff_summary, fitted_p_alive
 from analytics.data.schema import CustomerData, DataError
 from analytics.models.clv import ClvSettings
-from ui import models
+from ui import background, models
+from ui import worker as app_worker
 from ui.cache import per_dataset
 
 #: What the page says while the angles are computed in the background.
@@ -26,7 +29,26 @@ def _angles(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> Churn
             p_alive, model = fitted.customers["p_alive"].rename(index=str), fitted.selected
         except DataError:
             pass
-    return churn_angles(data, analysis, p_alive_now=p_alive, purchase_model=model)
+    at_cutoff = p_alive_cutoff_on_worker(data, analysis, model)
+    return churn_angles(data, analysis, p_alive_now=p_alive, purchase_model=model, p_alive_cutoff=at_cutoff)
+
+
+def p_alive_cutoff_on_worker(data: CustomerData, analysis: ChurnAnalysis | None, model: str) -> pd.Series | None:
+    """The purchase-model angle's P(alive) at the churn label's cutoff, fitted on the worker process
+    for a large purchase log (`ui.worker`), as the report's worker fits it; None otherwise (or when
+    the angle reads none): `churn_angles` then fits it here, the same way (`fitted_p_alive` of
+    `cutoff_summary`)."""
+    worker = app_worker.for_data(data)
+    summary = None if worker is None else cutoff_summary(data, analysis)
+    if worker is None or summary is None:
+        return None
+    rows = pd.DataFrame({column: summary[column].to_numpy() for column in ("frequency", "recency", "T")})
+    rows.attrs = dict(summary.attrs)
+    job = worker.run(fitted_p_alive, rows, model, fallback=lambda: fitted_p_alive(rows, model))
+    ids = summary.index.astype(str)
+    del summary
+    background.leave_slot()
+    return pd.Series(job.result(), index=ids, name="p_alive")
 
 
 def angles(data: CustomerData) -> ChurnAngles:
@@ -40,3 +62,8 @@ def start_angles(data: CustomerData) -> tuple | None:
     On a purchase log the purchase model is refitted at the churn label's cutoff, minutes for a
     Pareto/NBD on a large upload: the page shows what it is doing meanwhile instead of blocking."""
     return _angles.start(data, models.churn_settings(), models.clv_settings())  # type: ignore[attr-defined]
+
+
+def prefetch_angles(data: CustomerData) -> None:
+    """Start the angles for when the page opens (`ui.prefetch`): they run after the fits they read."""
+    _angles.prefetch(data, models.churn_settings(), models.clv_settings())  # type: ignore[attr-defined]

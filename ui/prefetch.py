@@ -6,7 +6,8 @@ from analytics.data.schema import CustomerData
 from ui import background, models
 from ui import worker as app_worker
 from ui.actions import prefetch_ranking
-from ui.segments import prefetch_segments
+from ui.angles import prefetch_angles
+from ui.segments import prefetch_segment_models, prefetch_segments
 
 #: Modules a page imports on its first visit that take seconds under load: pandas' Styler (the
 #: Segments tables) imports matplotlib's pyplot, 0.5 s on a quiet machine and 2.2 s of the 4 s
@@ -23,10 +24,11 @@ def prefetch(data: CustomerData) -> None:
     (every page), the default what-if (Home) and the Action list's ranking (which reads both fits).
     They queue behind any fit the page on screen waits for and run one at a time
     (`ui.background.MAX_PREFETCH_RUNNING`; a fit that waits for the worker process leaves its turn
-    to the next). The per-segment fits and the churn angles start only when their page opens: a fit
-    running in the background takes the page on screen's CPU too (one process, one interpreter
-    lock), and those two can take minutes; on a 7,000-row customers table, prefetching them made
-    Segments 2.6 -> 3.5 s.
+    to the next). The per-segment fits of the first attribute and the churn angles (before the
+    what-if) start here only when their fits run on the worker process (a large purchase log), else
+    when their page opens: a fit running in the background takes the page on screen's CPU too (one
+    process, one interpreter lock), and those two can take minutes; on a 7,000-row customers table,
+    prefetching them made Segments 2.6 -> 3.5 s.
     """
     if background.PREFETCH:
         background.load_modules(*SLOW_IMPORTS, prefetch=True)
@@ -35,5 +37,8 @@ def prefetch(data: CustomerData) -> None:
         models.clv_analysis.prefetch(data, models.clv_settings())  # type: ignore[attr-defined]
     prefetch_segments(data, with_personas=True)
     models.churn_analysis.prefetch(data, models.churn_settings())  # type: ignore[attr-defined]
+    if app_worker.for_data(data) is not None:  # their fits run on the worker process: little CPU here
+        prefetch_segment_models(data)
+        prefetch_angles(data)
     prefetch_segments(data, with_whatif=True)
     prefetch_ranking(data)

@@ -9,9 +9,11 @@ results (value x risk, stages from p_alive) run in milliseconds and are not cach
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analytics.business import lifecycle as lc
@@ -30,9 +32,10 @@ from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 from analytics.formatting import percent_points
 from analytics.models.clv import ClvSettings
 from analytics.reports.sections.whatif import report_section, section_from_defaults
+from ui import background, models
 from ui import currency as cur
-from ui import models
 from ui import whatif as wi  # the What-if page's keys and slider -> settings conversion
+from ui import worker as app_worker
 from ui.cache import per_dataset
 from ui.state import setting
 
@@ -128,7 +131,7 @@ def segment_models(data: CustomerData, attribute: str, clv: Any) -> dict[str, An
     label = sv.attribute_label(attribute)
     out: dict[str, Any] = {"purchase": None, "retention": None, "purchase_missing": None, "retention_missing": None}
     try:
-        out["purchase"] = sv.purchase_value_by_segment(models.clv_analysis(data, clv), labels, label=label)
+        out["purchase"] = _purchase_value_by_segment(data, models.clv_analysis(data, clv), labels, label)
     except DataError as exc:
         out["purchase_missing"] = str(exc)
     try:
@@ -138,6 +141,47 @@ def segment_models(data: CustomerData, attribute: str, clv: Any) -> dict[str, An
     except DataError as exc:
         out["retention_missing"] = str(exc)
     return out
+
+
+def _purchase_value_by_segment(data: CustomerData, analysis: Any, labels: pd.Series, label: str) -> Any:
+    """`purchase_value_by_segment`, its fits on the worker process for a large purchase log (`ui.worker`).
+
+    As the report's worker does (`analytics.reports.report`): the pooled analysis goes without its
+    holdout rows nor ids, the labels as codes by position (`purchase_value_by_codes`, the same fits)."""
+    from analytics.business import segment_value as sv
+    from analytics.reports.sections.clv import fitted_rows
+
+    worker = app_worker.for_data(data)
+    if worker is None:
+        return sv.purchase_value_by_segment(analysis, labels, label=label)
+    customers = analysis.customers
+    codes, levels = pd.factorize(labels.reindex(customers.index.astype(str)).to_numpy(dtype=object))
+    light = replace(
+        fitted_rows(analysis, customers).analysis,  # no rows: the per-segment fits read only these columns
+        customers=customers[[c for c in SEGMENT_COLUMNS if c in customers]].reset_index(drop=True),
+    )
+    name = str(labels.name or "")
+    job = worker.run(
+        partial(sv.purchase_value_by_codes, name=name, label=label),
+        light,
+        codes,
+        np.asarray(levels, dtype=object),
+        fallback=lambda: sv.purchase_value_by_segment(analysis, labels, label=label),
+    )
+    background.leave_slot()
+    return job.result()
+
+
+#: The per-customer columns of the pooled analysis the per-segment fits read (as the report sends them).
+SEGMENT_COLUMNS = ("frequency", "recency", "T", "monetary_value", "clv", "p_alive", "expected_purchases")
+
+
+def prefetch_segment_models(data: CustomerData) -> None:
+    """Start the per-segment fits of the attribute Segments shows first (`ui.prefetch`; on the worker
+    process for a large purchase log, so they take little of this process's time)."""
+    names = segment_attribute_names(data)
+    if names:
+        segment_models.prefetch(data, next(iter(names)), models.clv_settings())  # type: ignore[attr-defined]
 
 
 @per_dataset()

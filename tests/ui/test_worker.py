@@ -27,7 +27,7 @@ def shared():
     worker.close()
 
 
-def test_the_fit_on_the_worker_process_gives_the_analysis_computed_here(data, shared):
+def test_the_fit_on_the_worker_process_gives_the_analysis_computed_here(data, shared, monkeypatch):
     settings = ClvSettings(time_unit="W")
     calls = []
     run = shared.run
@@ -37,7 +37,7 @@ def test_the_fit_on_the_worker_process_gives_the_analysis_computed_here(data, sh
         calls.append((function.__name__, job.ran_on_worker))
         return job
 
-    shared.run = record  # type: ignore[method-assign]
+    monkeypatch.setattr(shared, "run", record)
     there = models.held_analysis(models.analysis_on_worker(data, settings, shared))
     here = models.held_analysis(analyse_clv(data.transactions, settings))
     assert calls == [("fit_rows", True)]
@@ -56,3 +56,42 @@ def test_only_a_large_purchase_log_goes_to_the_worker(data, monkeypatch):
     assert app_worker.for_data(data) is (app_worker.WORKER if app_worker.WORKER.workers >= 2 else None)
     monkeypatch.setattr(app_worker, "ENABLED", False)
     assert app_worker.for_data(data) is None
+
+
+@pytest.fixture()
+def on_worker(shared, monkeypatch):
+    """Every fit of a large purchase log goes to `shared` (a log of any size counts as large)."""
+    monkeypatch.setattr(app_worker, "MIN_PURCHASES", 10)
+    monkeypatch.setattr(app_worker, "WORKER", shared)
+    return shared
+
+
+def test_the_per_segment_fits_on_the_worker_equal_those_computed_here(data, on_worker):
+    from analytics.business import segment_value as sv
+    from ui import segments as us
+
+    analysis = models.held_analysis(analyse_clv(data.transactions, ClvSettings(time_unit="W")))
+    (key, labels), *_ = sv.segment_attributes(data).items()
+    label = sv.attribute_label(key)
+    here = sv.purchase_value_by_segment(analysis, labels, label=label)
+    there = us._purchase_value_by_segment(data, analysis, labels, label)
+    pd.testing.assert_frame_equal(there.table, here.table)
+    assert there.notes == here.notes and len(here.table) >= 2
+
+
+def test_the_angles_refit_at_the_cutoff_on_the_worker_equals_the_one_computed_here(data, on_worker):
+    from analytics.business.churn_analysis import ChurnSettings, analyse_churn
+    from analytics.business.churn_angles import churn_angles
+    from ui import angles
+
+    analysis = analyse_churn(data, ChurnSettings())
+    at_cutoff = angles.p_alive_cutoff_on_worker(data, analysis, "bg_nbd")
+    assert at_cutoff is not None and at_cutoff.between(0, 1).all()
+    there = churn_angles(data, analysis, purchase_model="bg_nbd", p_alive_cutoff=at_cutoff)
+    here = churn_angles(data, analysis, purchase_model="bg_nbd")
+    assert {k: (a.auc, a.n_auc) for k, a in there.angles.items()} == {
+        k: (a.auc, a.n_auc) for k, a in here.angles.items()
+    }
+    for name, angle in here.angles.items():
+        pd.testing.assert_series_equal(there.angles[name].risk, angle.risk)
+    pd.testing.assert_frame_equal(there.flags, here.flags)
