@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -58,6 +59,8 @@ SCALE_FILES = {  # scenario -> a bench_scale.py file (benchmarks/out, git-ignore
     "upload1m": ROOT / "benchmarks" / "out" / "scale_1000000.csv",
 }
 PENDING_TEXT = "fills in when it is done"
+SETTLE_S = 0.0  # --settle S: after the first pass, wait up to S s for the server's fits to finish, then "held" again
+BREAKDOWN = False  # --breakdown: the server's resident memory by kind after each page (resident_by_kind)
 AGAIN = True  # --first-only: no second pass (memory figures need only the first)  # ui.background.pending's line and Home's waiting cards
 
 
@@ -78,6 +81,70 @@ def synthetic_purchases(n_customers: int = 10_000, seed: int = SEED) -> pd.DataF
             rows.append((f"C{cid:05d}", start + pd.Timedelta(days=int(t)), round(spend[cid] * rng.gamma(4, 0.25), 2)))
             t += max(1, int(rng.exponential(1 / rate[cid])))
     return pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+
+
+GLIBC_HEAP_MAX = 64 << 20  # a glibc thread arena grows in heaps of this size, mapped at this alignment (64-bit)
+
+
+def resident_by_kind(pid: int) -> dict[str, float]:
+    """The process's resident MiB by kind of mapping (/proc/PID/smaps): glibc's main heap (`[heap]`),
+    glibc's thread arenas (anonymous mappings starting on a 64 MiB boundary whose reservation spans
+    64 MiB), other anonymous memory (large arrays mapped on their own, Arrow's and Python's
+    allocators, thread stacks) and file mappings (code of the libraries)."""
+    maps: list[dict] = []
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            start, end = (int(x, 16) for x in head[0].split("-"))
+            maps.append({"start": start, "end": end, "perm": head[1], "name": " ".join(head[5:]), "rss": 0})
+        elif head[0] == "Rss:":
+            maps[-1]["rss"] = int(head[1]) / 1024
+    kinds = {"heap": 0.0, "arenas": 0.0, "anon": 0.0, "files": 0.0}
+    for i, mapping in enumerate(maps):
+        following = maps[i + 1] if i + 1 < len(maps) else None
+        reserved = mapping["end"]
+        if following is not None and following["start"] == mapping["end"] and following["perm"].startswith("---"):
+            reserved = following["end"]
+        if mapping["name"] == "[heap]":
+            kind = "heap"
+        elif mapping["name"]:
+            kind = "files"
+        elif mapping["start"] % GLIBC_HEAP_MAX == 0 and reserved - mapping["start"] == GLIBC_HEAP_MAX:
+            kind = "arenas"
+        else:
+            kind = "anon"
+        kinds[kind] += mapping["rss"]
+    return {k: round(v, 1) for k, v in kinds.items()}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds the process has used (user + system, /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def settle(pid: int, timeout_s: float, quiet_s: float = 5.0) -> float:
+    """Seconds until the server has been idle (under 5% of a core) for `quiet_s`: its background fits are done."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout_s:
+        used = cpu_seconds(pid)
+        await asyncio.sleep(quiet_s)
+        if cpu_seconds(pid) - used < 0.05 * quiet_s:
+            break
+    return time.perf_counter() - began
+
+
+def cache_mib(url: str) -> dict[str, float]:
+    """MiB each `st.cache_data` function holds on the server (its /_stcore/metrics), largest first."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=10).read().decode()
+    sizes: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith('cache_memory_bytes{cache_type="st_cache_data"'):
+            name = line.split('cache="', 1)[1].split('"', 1)[0]
+            sizes[name] = sizes.get(name, 0.0) + int(float(line.rsplit(" ", 1)[1])) / 2**20
+    return dict(sorted(((k, round(v, 1)) for k, v in sizes.items()), key=lambda kv: -kv[1]))
 
 
 def customers_7k() -> pd.DataFrame:
@@ -105,6 +172,7 @@ async def click_through(
     memory=None,
     since: dict[str, float] | None = None,
     uploaded_at: float | None = None,
+    server_pid: int | None = None,
 ):
     """Seconds to idle per page; with `filled`, also the seconds until no part waits for a fit;
     with `held` and `memory` (MiB held now), the memory held once each page is done; with `since`
@@ -138,6 +206,12 @@ async def click_through(
         if held is not None and memory is not None:
             held[title] = round(memory(), 1)
             note += f", held {held[title]:7.1f} MiB"
+            if BREAKDOWN and server_pid is not None:
+                cached = cache_mib(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2])
+                kinds = {**resident_by_kind(server_pid), "st.cache_data": sum(cached.values())}
+                note += " (" + ", ".join(f"{k} {v:.0f}" for k, v in kinds.items()) + ")"
+                if title == items[-1][1]:  # after the last page: the largest cached results
+                    note += "\n    cached MiB: " + ", ".join(f"{k} {v}" for k, v in list(cached.items())[:12])
         errors = await page.locator("[data-testid='stException']").count()
         print(
             f"  {label:<6} {title:<28} {seconds:6.2f} s{note}" + (f"  ({errors} exceptions)" if errors else ""),
@@ -177,6 +251,10 @@ async def scenario(browser, url: str, name: str, upload: Path | None, server_pid
         await runs.timed(page.get_by_test_id("stSidebarNavItems").locator(f'a[href="{data_href}"]').click)
         began = time.perf_counter()
         rss_before = rss_mb(server_pid) if server_pid is not None else 0.0
+        if BREAKDOWN and server_pid is not None:
+            print(
+                f"  before the upload: {rss_before:.0f} MiB resident ({resident_by_kind(server_pid)})", file=sys.stderr
+            )
         await page.locator("input[type=file]").set_input_files(str(upload))
         await page.get_by_text("Rows used").first.wait_for(timeout=PAGE_TIMEOUT_S * 1000)
         # the sidebar describes the upload (ui.cache.build_upload): its data, not the demo's
@@ -192,8 +270,13 @@ async def scenario(browser, url: str, name: str, upload: Path | None, server_pid
     memory = (lambda: rss_mb(server_pid) - rss_before) if upload is not None and server_pid is not None else None
     since: dict[str, float] = {}
     first = await click_through(
-        page, runs, order, "first", filled, held, memory, since if upload is not None else None, uploaded_at
+        page, runs, order, "first", filled, held, memory, since if upload is not None else None, uploaded_at, server_pid
     )
+    if memory is not None and server_pid is not None and SETTLE_S:
+        waited = await settle(server_pid, SETTLE_S)
+        held["settled"] = round(memory(), 1)
+        kinds = resident_by_kind(server_pid)
+        print(f"  settled after {waited:.0f} s more: held {held['settled']:7.1f} MiB ({kinds})", file=sys.stderr)
     again = await click_through(page, runs, order, "again") if AGAIN else {}
     await context.close()
     return {
@@ -246,9 +329,22 @@ def main() -> None:
     parser.add_argument("--scenarios", default="demo,upload10k,customers7k")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--first-only", action="store_true", help="skip the second pass (cached pages)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="after the first pass, up to this many s for the fits to end, then 'held'",
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="with 'held': the server's resident MiB by kind (heap, arenas, anon, files)",
+    )
     args = parser.parse_args()
-    global AGAIN
+    global AGAIN, BREAKDOWN, SETTLE_S
     AGAIN = not args.first_only
+    BREAKDOWN = args.breakdown
+    SETTLE_S = args.settle
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"no Chromium at {CHROMIUM}")
     results = asyncio.run(main_async(args.scenarios.split(",")))
@@ -271,6 +367,8 @@ def main() -> None:
             mib = f"{held[page]:>10.1f}" if page in held else ""
             after = f"{since[page]:>19.1f}" if page in since else ""
             print(f"{page[:27]:<28}{r['first'][page]:>8.2f}{filled}{again:>8.2f}{mib}{after}{flag}")
+        if "settled" in held:
+            print(f"{'(fits done, all pages seen)':<52}{held['settled']:>10.1f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
