@@ -134,7 +134,7 @@ def fit_with_progress(data: CustomerData, settings: ClvSettings, bounds: Calibra
 @per_dataset(max_entries=8)
 def holdout_views(data: CustomerData, settings: ClvSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(conditional expectations by calibration frequency 0..7+, cumulative tracking per period)."""
-    comparison = models.clv_analysis(data, settings).comparison
+    comparison = models.with_purchase_days(models.clv_analysis(data, settings).comparison, data)
     return conditional_expectations(comparison), cumulative_tracking(comparison)
 
 
