@@ -51,14 +51,18 @@ def start_ranking(data: CustomerData) -> tuple | None:
 
 
 def prefetch_ranking(data: CustomerData) -> None:
-    """Start `ranking` for when a page asks for it (`ui.prefetch`): it runs after the fits it reads."""
-    _ranking.prefetch(data, models.clv_settings(), models.churn_settings())  # type: ignore[attr-defined]
+    """Start `ranking`, then the control group of the unfiltered list with this session's share and
+    seed (what the Action list shows first), for when the page opens (`ui.prefetch`)."""
+    clv, churn = models.clv_settings(), models.churn_settings()
+    _ranking.prefetch(data, clv, churn)  # type: ignore[attr-defined]
+    _groups.prefetch(data, clv, churn, (), 0.0, *control_settings())  # type: ignore[attr-defined]
 
 
 @per_dataset(max_entries=4, label=LABEL)
 def _ranking(data: CustomerData, clv: ClvSettings, churn: ChurnSettings) -> Ranking:
     """`ranked_actions` of `customer_scores` for these settings (the session's, which both read)."""
     scores = us.customer_scores(data)
+    us.share_rfm(data)
     actions, label = ranked_actions(data, scores)
     return Ranking(scores, actions, label)
 

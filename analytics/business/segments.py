@@ -141,6 +141,25 @@ _LAST_RFM: LastResult[pd.DataFrame] = LastResult("RFM table")
 """The last RFM table, keyed on its purchases frame (held weakly, compared by identity), its length and `as_of`."""
 
 
+def remember_rfm_table(transactions: pd.DataFrame, as_of: pd.Timestamp | None, table: pd.DataFrame) -> None:
+    """Keep `table` as `rfm_table(transactions, as_of)` from now on.
+
+    For a table computed earlier from the same purchases and kept elsewhere (the app's cache hands
+    out a copy of it): the functions that read the RFM table (`persona_features`, the action list)
+    then use it instead of computing it again.
+
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        The purchases it was computed from.
+    as_of : pd.Timestamp or None
+        Its "today", as given to `rfm_table`.
+    table : pd.DataFrame
+        `rfm_table(transactions, as_of)`'s result.
+    """
+    _LAST_RFM.put(transactions, (len(transactions), None if as_of is None else pd.Timestamp(as_of)), table)
+
+
 def _rfm_table(transactions: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
     """`rfm_table` computed (not cached)."""
     table = customer_days(transactions)  # orders counted on their first day, integer customer codes

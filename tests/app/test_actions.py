@@ -194,3 +194,18 @@ def test_the_ranking_and_the_control_group_are_computed_once_per_dataset_and_set
     assert len(drawn[0]) == len(exported)
     at.number_input(key="camp_seed").set_value(8).run()
     assert calls == ["rank", "draw", "draw"]
+
+
+def test_the_rfm_table_is_computed_once_per_dataset(monkeypatch):
+    """Segments' RFM table, its personas' features and the Action list's segments are one table, computed
+    once: the personas and the ranking read the cached copy (`ui.segments.share_rfm`) instead of
+    computing it again (seconds each at a million customers)."""
+    from analytics.business import segments
+
+    computed: list[int] = []
+    compute = segments._rfm_table
+    monkeypatch.setattr(segments, "_rfm_table", lambda tx, as_of: computed.append(len(tx)) or compute(tx, as_of))
+    at = upload_then_open("pages/segments.py", "shop.csv", tiny_log())
+    at.switch_page(PAGE).run()
+    assert not at.exception and not at.error
+    assert len(computed) == 1
