@@ -108,7 +108,7 @@ def tables_of(name: str) -> list[str]:
 
 
 def _read(source: Source, table: str, kind: str, label: str) -> LoadedTable:
-    frame = source.query(f"SELECT * FROM {table}")
+    frame = source.read_table(table)
     if frame.empty:
         raise DataError(f"The table {table} in {label} has no rows.")
     raw = RawTable(frame=frame, source=f"{label}: {table}", file_kind="parquet", notes=(f"Read from {label}.",))

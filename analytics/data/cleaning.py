@@ -300,7 +300,8 @@ def clean_transactions(
     if s.ORDER_ID in roles:
         # Online Retail's convention: "C" + the invoice number marks a cancellation. Other ids that
         # merely start with a C ("CUST-0001", "CA-2024-17") are ordinary orders.
-        order_text = _trimmed_text(frame[roles[s.ORDER_ID]])
+        order_cells = _integers_as_text(frame[roles[s.ORDER_ID]])
+        order_text = _trimmed_text(order_cells)
         cancelled = order_text.str.match(r"^[Cc]\d+$").fillna(False).to_numpy(dtype=bool)
         ex.add("Cancellation (invoice number starts with C)", cancelled)
     ex.add("Return or refund (negative amount)", (amount < 0).to_numpy())
@@ -351,7 +352,7 @@ def clean_transactions(
         copy=False,  # the columns are new arrays already: not copied again into one block per dtype
     )
     if order_text is not None:
-        out[s.ORDER_ID] = _order_ids(frame[roles[s.ORDER_ID]], order_text, order)
+        out[s.ORDER_ID] = _order_ids(order_cells, order_text, order)
     if s.QUANTITY in roles:
         out[s.QUANTITY] = parse_numbers(frame[roles[s.QUANTITY]]).values.to_numpy()[order]
     for role in (s.PRODUCT, s.CHANNEL):
@@ -546,6 +547,7 @@ def _customer_ids(values: pd.Series, column: str, notes: list[str]) -> _Customer
     Each distinct cell is read and ranked once; cells that read as the same id (' C1' and 'C1')
     share one code.
     """
+    values = _integers_as_text(values)
     found = distinct(values)
     if found is None:
         codes, uniques, rank = _text_factors(_normalise_ids(to_text(values), column, notes))
@@ -595,6 +597,20 @@ def _factors_of_distinct_cells(cells: pd.Series, ids: pd.Series) -> tuple[np.nda
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[text_order(kept)] = np.arange(len(uniques))
     return codes, uniques, np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
+
+
+def _integers_as_text(values: pd.Series) -> pd.Series:
+    """An integer column (a database's or a Parquet file's ids) as Arrow text, in one Arrow cast.
+
+    Each cell reads as `to_text` reads it ("123", "-17"), and the column then takes the Arrow path
+    CSV cells take (each distinct cell read once, no Python string per row): at 4.8M purchases read
+    from a Parquet folder, the order ids' text made one cell at a time took a third of cleaning.
+    Any other column is returned as it is.
+    """
+    if not (isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu"):  # numpy integers: no missing cell
+        return values
+    text = pc.cast(pa.array(values.to_numpy()), pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index, name=values.name)
 
 
 def _trimmed_text(values: pd.Series) -> pd.Series:

@@ -13,11 +13,15 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analytics.data.parsing import TEXT
 from analytics.data.schema import DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CSV_DELIMITERS = ",;\t|"
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # latin-1 decodes any byte, so it is the last resort
@@ -378,6 +382,42 @@ def _csv_block_bytes(size: int) -> int:
     and every block becomes one chunk of each column: at 2M customers (365 MB) 16 MB blocks took 1.8
     CPU s where 1 MB ones took 2.7, and 22 chunks instead of 348; sixteen blocks still keep two cores busy."""
     return int(min(max(size // 16, 1 << 20), 16 << 20))
+
+
+def frame_from_arrow(table: pa.Table) -> pd.DataFrame:
+    """A frame of an Arrow table's cells as a file read gives them: text kept as Arrow text.
+
+    Text columns stay Arrow-backed (`TEXT`, no Python string per cell), as CSV cells are read, so
+    cleaning reads each distinct id once in Arrow; dates become datetime64 (not a Python date per
+    cell) and decimals the nearest float64, as DuckDB's own conversion to pandas makes them. At 4.8M purchases
+    (1M customers, a Parquet folder read through DuckDB) cleaning the object-text frame took 25 s.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        The cells (e.g. a database query's result).
+
+    Returns
+    -------
+    pd.DataFrame
+        One column per field, same names and order.
+    """
+    import pyarrow as pa
+
+    text_types = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if any(is_text(kind) for is_text in text_types):
+            if pa.types.is_string_view(kind):
+                column = column.cast(pa.large_string())
+            columns[name] = pd.arrays.ArrowStringArray(column)
+        elif pa.types.is_decimal(kind):  # through its exact text: Arrow's direct cast is not correctly
+            # rounded (21.58 became 21.580000000000002), parsing the text gives the nearest double
+            columns[name] = column.cast(pa.string()).cast(pa.float64()).to_pandas()
+        else:
+            columns[name] = column.to_pandas(date_as_object=False)
+    return pd.DataFrame(columns, copy=False)
 
 
 def release_arrow_memory() -> None:

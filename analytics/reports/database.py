@@ -81,7 +81,7 @@ def _data_section(summary: TableSummary, purchases: str, label: str) -> dict:
 
 
 def _customers_data(source: Source, table: str) -> CustomerData:
-    frame = source.query(f"SELECT * FROM {table}")
+    frame = source.read_table(table)
     # database cells keep their native types, like a Parquet file's
     raw = RawTable(frame=frame, source=f"{source.label}: {table}", file_kind="parquet")
     mapping = guess_mapping(frame, kind=CUSTOMERS)
