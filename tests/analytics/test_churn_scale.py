@@ -204,6 +204,45 @@ def test_boosting_scores_binned_rows_as_scikit_learn_scores_raw_ones():
     np.testing.assert_array_equal(score_distinct(fitted, new), fitted.predict_proba(new))
 
 
+def test_binned_rows_find_their_leaves_by_table_look_ups_with_the_same_sums(monkeypatch):
+    # every tree's leaf of every row from the column masks (no tree walked row by row), blanks with a
+    # split on blanks included; the sums bit for bit those of scikit-learn's own scoring
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+    X, y = spend_rows(6000, 8)
+    y.iloc[:300] = True
+    X.loc[X.index[:300], "days"] = np.nan
+    fitted = make_pipeline("gradient_boosting", tuple(X.columns), (), len(X), 0).fit(X, y)
+    model = fitted[-1]
+    new, _ = spend_rows(9000, 9)  # more rows than one chunk of look-ups
+    new.loc[new.index[:40], "days"] = np.nan
+    new.loc[new.index[40:60], "spend"] = np.inf
+    expected = fitted.predict_proba(new)
+    binned = model._bin_mapper.transform(new.to_numpy(dtype=float))
+
+    def walked(*args, **kwargs):
+        raise AssertionError("a tree was walked row by row")
+
+    monkeypatch.setattr(TreePredictor, "predict_binned", walked)
+    np.testing.assert_array_equal(churn_model._score_binned(model, binned), expected)
+    np.testing.assert_array_equal(score_distinct(fitted, new), expected)
+    masks = churn_model._LeafMasks.of(model)
+    leaves = [int(tree.nodes["is_leaf"].sum()) for trees in model._predictors for tree in trees]
+    assert masks is not None and masks.values.shape == (len(leaves), 16) and max(leaves) <= 15
+
+
+def test_trees_with_more_than_16_leaves_are_walked_with_the_same_sums():
+    X, y = spend_rows(6000, 10)
+    fitted = make_pipeline("gradient_boosting", tuple(X.columns), (), len(X), 0)
+    fitted.set_params(model__max_leaf_nodes=40, model__min_samples_leaf=5).fit(X, y)
+    model = fitted[-1]
+    assert max(int(tree.nodes["is_leaf"].sum()) for trees in model._predictors for tree in trees) > 16
+    assert churn_model._LeafMasks.of(model) is None
+    new, _ = spend_rows(3000, 11)
+    binned = model._bin_mapper.transform(new.to_numpy(dtype=float))
+    np.testing.assert_array_equal(churn_model._score_binned(model, binned), fitted.predict_proba(new))
+
+
 def test_logistic_scores_every_row():
     X, y = spend_rows(3000, 7)
     X = X.fillna(0.0)
