@@ -595,7 +595,7 @@ def _read_parquet(content: bytes, name: str) -> RawTable:
             f"Columns holding lists or records were ignored: {', '.join(repr(n) for n in nested)} "
             "(flatten them into plain columns to use them)."
         )
-    frame = table.to_pandas()
+    frame = frame_from_arrow(table)
     return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="parquet", notes=tuple(notes))
 
 

@@ -117,6 +117,31 @@ def test_excel_and_parquet():
         assert data.reports[0].rows_used == 3
 
 
+def test_a_parquet_file_cleans_as_the_same_purchases_written_as_csv():
+    """Parquet cells keep their types (text as Arrow text, dates as dates, integer order ids cast to
+    text in Arrow): the same purchases, exclusions and counts as the CSV of the same table, and no
+    time-zone note for plain dates (reading them as Python dates once said 'converted to UTC')."""
+    frame = pd.DataFrame(
+        {
+            "order_id": [101, 102, 103, 104, 105, 105],
+            "customer_id": ["a", " b", "", "a", "c", "c"],
+            "order_date": pd.to_datetime(
+                ["2024-01-01", "2024-01-02", "2024-01-03", None, "2024-03-01", "2024-03-01"]
+            ).date,
+            "amount": [1.5, 2.5, 3.0, 4.0, -1.0, 6.0],
+        }
+    )
+    frame = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)  # an exact repeat of order 101
+    parquet = load(parquet_bytes(frame), "table.parquet")
+    text = frame.assign(order_date=pd.to_datetime(frame["order_date"]).dt.strftime("%Y-%m-%d"))
+    csv = load(text.to_csv(index=False).encode(), "table.csv")
+    pd.testing.assert_frame_equal(parquet.transactions, csv.transactions, check_exact=True)
+    report = parquet.reports[0]
+    assert [(e.reason, e.rows) for e in report.excluded] == [(e.reason, e.rows) for e in csv.reports[0].excluded]
+    assert report.rows_read == 7 and report.rows_used == 3
+    assert not any("time zone" in note for note in report.notes)
+
+
 def test_online_retail_layout_quantity_times_price_and_cancellations():
     content = csv_bytes(
         """
