@@ -23,6 +23,12 @@ Scenarios:
   the 200 MB upload limit), for issue 13's "every page ready within 60 s of the upload". Heavy: run
   it alone (`--first-only`), never beside a 2M bench_scale.
 
+For memory: `--breakdown` adds, after each page, the server's resident MiB by kind and what
+st.cache_data holds (largest results after the last page); `--settle 240` waits for the server's fits
+to end after the first pass and prints "held" once more (what the session keeps at rest):
+
+    python benchmarks/bench_pages.py --scenarios upload300k --first-only --breakdown --settle 240
+
 Page idle = from the sidebar click until the browser has received the server's "script finished"
 message for that page's full run (read from the app's websocket, as in load_sessions.py). The
 browser shares the machine's 2 cores with the server, so the figures are an upper bound.
