@@ -302,7 +302,7 @@ def clean_transactions(
         # merely start with a C ("CUST-0001", "CA-2024-17") are ordinary orders.
         order_cells = _integers_as_text(frame[roles[s.ORDER_ID]])
         order_text = _trimmed_text(order_cells)
-        cancelled = order_text.str.match(r"^[Cc]\d+$").fillna(False).to_numpy(dtype=bool)
+        cancelled = _cancellations(order_text)
         ex.add("Cancellation (invoice number starts with C)", cancelled)
     ex.add("Return or refund (negative amount)", (amount < 0).to_numpy())
     zero = int(((amount == 0) & ex.kept).sum())
@@ -597,6 +597,26 @@ def _factors_of_distinct_cells(cells: pd.Series, ids: pd.Series) -> tuple[np.nda
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[text_order(kept)] = np.arange(len(uniques))
     return codes, uniques, np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
+
+
+def _cancellations(order_text: pd.Series) -> np.ndarray:
+    """Where an order id is "C" or "c" followed by digits only (Online Retail's cancellations).
+
+    On Arrow text the pattern is matched only on the ids that start with a C (a prefix test in
+    Arrow): most logs have none, and matching every id took 0.2-0.4 s at 4.8M purchases.
+    """
+    if not is_arrow_text(order_text):
+        return order_text.str.match(_CANCELLATION).fillna(False).to_numpy(dtype=bool)
+    cells = order_text.array._pa_array  # Arrow text (checked above)
+    starts_with_c = pc.or_(pc.starts_with(cells, "C"), pc.starts_with(cells, "c"))
+    candidates = np.flatnonzero(pc.fill_null(starts_with_c, False).to_numpy(zero_copy_only=False))
+    cancelled = np.zeros(len(order_text), dtype=bool)
+    if len(candidates):
+        cancelled[candidates] = order_text.iloc[candidates].str.match(_CANCELLATION).fillna(False).to_numpy(dtype=bool)
+    return cancelled
+
+
+_CANCELLATION = r"^[Cc]\d+$"
 
 
 def _integers_as_text(values: pd.Series) -> pd.Series:

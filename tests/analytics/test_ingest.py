@@ -142,6 +142,24 @@ def test_a_parquet_file_cleans_as_the_same_purchases_written_as_csv():
     assert not any("time zone" in note for note in report.notes)
 
 
+def test_cancellations_are_c_and_digits_only_whatever_the_case_or_padding():
+    """'C123', 'c45' and ' C9 ' are cancellations; 'CUST-0001', 'C', 'C12a', 'X1' and plain numbers are
+    orders; the same from a CSV (Arrow text) and from a Parquet file of Python strings."""
+    ids = ["C123", "c45", " C9 ", "CUST-0001", "C", "C12a", "X1", "123", "C7"]
+    frame = pd.DataFrame(
+        {
+            "order_id": ids,
+            "customer_id": [f"K{i}" for i in range(len(ids))],
+            "order_date": "2024-01-05",
+            "amount": 10.0,
+        }
+    )
+    for name, content in (("t.csv", frame.to_csv(index=False).encode()), ("t.parquet", parquet_bytes(frame))):
+        report = load(content, name).reports[0]
+        cancelled = [e for e in report.excluded if e.reason.startswith("Cancellation")]
+        assert [(e.rows, list(e.examples)) for e in cancelled] == [(4, [2, 3, 4, 10])], name
+
+
 def test_online_retail_layout_quantity_times_price_and_cancellations():
     content = csv_bytes(
         """
