@@ -60,21 +60,27 @@ def prefetch_ranking(data: CustomerData) -> None:
 
 @per_dataset(max_entries=4, label=LABEL)
 def _ranking(data: CustomerData, clv: ClvSettings, churn: ChurnSettings) -> Ranking:
-    """`ranked_actions` of `customer_scores` for these settings (the session's, which both read)."""
-    scores = us.customer_scores(data)
+    """`ranked_actions` of `customer_scores` for these settings (those of the key, not the session's
+    at run time: a prefetched ranking can run after the user changed them)."""
+    scores = us.customer_scores(data, clv, churn)
     us.share_rfm(data)
     actions, label = ranked_actions(data, scores)
     return Ranking(scores, actions, label)
 
 
-def for_people(actions: pd.DataFrame, segment_label: str, full: pd.DataFrame) -> pd.DataFrame:
+def for_people(
+    actions: pd.DataFrame, segment_label: str, full: pd.DataFrame, horizon_months: float | None = None
+) -> pd.DataFrame:
     """The list with readable headers (as shown and exported); columns empty in the `full` list
-    (e.g. NPS without survey answers) dropped."""
+    (e.g. NPS without survey answers) dropped. The value column names the CLV horizon
+    (`horizon_months`; this session's when None)."""
+    if horizon_months is None:
+        horizon_months = models.clv_settings().horizon_months
     names = {
         "rank": "Rank",
         CUSTOMER_ID: ID,
         "segment": segment_label,
-        "clv": horizon_label(models.clv_settings().horizon_months).capitalize(),
+        "clv": horizon_label(horizon_months).capitalize(),
         "churn_probability": RISK,
         "value_at_stake": "Value at stake",
         "days_since_last_purchase": "Days since last purchase",
@@ -90,11 +96,19 @@ def for_people(actions: pd.DataFrame, segment_label: str, full: pd.DataFrame) ->
     return out
 
 
-def exported(data: CustomerData, segments: list[str], min_value: float) -> pd.DataFrame:
-    """The filtered list as the page shows and exports it (before the control group is marked)."""
-    ranked = ranking(data)
+def exported(
+    data: CustomerData,
+    segments: list[str],
+    min_value: float,
+    clv: ClvSettings | None = None,
+    churn: ChurnSettings | None = None,
+) -> pd.DataFrame:
+    """The filtered list as the page shows and exports it (before the control group is marked), at
+    these settings (this session's when None)."""
+    clv, churn = clv or models.clv_settings(), churn or models.churn_settings()
+    ranked = _ranking(data, clv, churn)
     filtered = filter_actions(ranked.actions, segments=segments or None, min_value_at_stake=min_value or None)
-    return for_people(filtered, ranked.segment_label, ranked.actions)
+    return for_people(filtered, ranked.segment_label, ranked.actions, clv.horizon_months)
 
 
 def with_groups(data: CustomerData, export: pd.DataFrame, segments: list[str], min_value: float) -> pd.DataFrame:
@@ -122,5 +136,5 @@ def _groups(
     seed: int,
 ) -> np.ndarray:
     """The `group` column `with_control_group` gives the list `exported(data, segments, min_value)`."""
-    export = exported(data, list(segments), min_value)
+    export = exported(data, list(segments), min_value, clv, churn)
     return with_control_group(export, id_column=ID, risk_column=RISK, control_share=share, seed=seed)[GROUP].to_numpy()

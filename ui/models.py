@@ -173,18 +173,22 @@ def customer_value(data: CustomerData, customer_ids: pd.Index | pd.Series) -> tu
     return one_value(data, customer_ids, settings, clv=clv, fit=False)
 
 
-def value_and_risk(data: CustomerData) -> pd.DataFrame:
+def value_and_risk(
+    data: CustomerData, clv: ClvSettings | None = None, churn: ChurnSettings | None = None
+) -> pd.DataFrame:
     """One row per customer (index customer_id): clv, p_alive (when a purchase log exists) and
-    churn_probability, active (when the churn model runs), from this session's shared fits
-    (`analytics.business.value.value_and_risk`). Missing pieces are simply absent.
+    churn_probability, active (when the churn model runs), from the shared fits at these settings
+    (this session's when None; `analytics.business.value.value_and_risk`). Missing pieces are simply
+    absent. A cached caller passes the settings it is keyed on: run later in the background, it must
+    not read settings the user has changed since.
 
     The two models' customers are lined up by the customer-day table's codes (as the report's
     actions section does), not by hashing both tables' text ids: that took 13-21% of the second
     visits of a 1M-customer session (Segments, Action list, Churn), on every run."""
     customers = scores = None
     with contextlib.suppress(DataError):
-        customers = current_clv(data).customers
+        customers = clv_analysis(data, clv or clv_settings()).customers
     with contextlib.suppress(DataError):
-        scores = current_churn(data).scores
+        scores = churn_analysis(data, churn or churn_settings()).scores
     table = customer_days(data.transactions) if data.transactions is not None else None
     return joined_value_and_risk(customers, scores, table)

@@ -214,21 +214,22 @@ def segment_attribute_names(data: CustomerData) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 
-def customer_scores(data: CustomerData) -> Scores:
+def customer_scores(data: CustomerData, clv: ClvSettings | None = None, churn: ChurnSettings | None = None) -> Scores:
     """Value (CLV, or the monthly-charge proxy) and churn risk of every current customer, from the
     shared model results (`ui.models`); see `analytics.business.value.score_customers`. Raises
     DataError naming the columns that would enable it.
 
     Cached per dataset and settings: Segments, the Action list, the churn angles and Home read it on
     every run, and lining the two models' customers up took seconds a run at a million customers."""
-    return _customer_scores(data, models.clv_settings(), models.churn_settings())
+    return _customer_scores(data, clv or models.clv_settings(), churn or models.churn_settings())
 
 
 @per_dataset(max_entries=4)
 def _customer_scores(data: CustomerData, clv: ClvSettings, churn: ChurnSettings) -> Scores:
-    """`customer_scores` for these settings (the session's: `ui.models.value_and_risk` reads them)."""
+    """`customer_scores` for these settings (those of the key, not the session's at run time: a
+    prefetched run can start after the user changed them)."""
     try:
-        vr = models.value_and_risk(data)
+        vr = models.value_and_risk(data, clv, churn)
     except DataError:
         vr = pd.DataFrame(index=pd.Index([], name=CUSTOMER_ID))
     return score_customers(data, vr, clv)

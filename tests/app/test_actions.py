@@ -209,3 +209,44 @@ def test_the_rfm_table_is_computed_once_per_dataset(monkeypatch):
     at.switch_page(PAGE).run()
     assert not at.exception and not at.error
     assert len(computed) == 1
+
+
+def test_a_ranking_run_later_uses_the_settings_it_is_cached_under():
+    """A prefetched ranking or control group can run after the user changed a setting (the job is
+    keyed when it is started, its body runs minutes later at a million customers). It must compute at
+    the settings of its key, not read the session's: before, a 12-month ranking run while the session
+    was at 24 months stored 24-month values under the 12-month key, and the control group drawn on
+    that list was inserted by position into the 12-month export (wrong customers marked)."""
+    from tests.app.helpers import script_result, upload_session
+
+    def script():
+        import dataclasses
+
+        import streamlit as st
+
+        from ui import actions as ua
+        from ui import models
+        from ui.cache import current_data
+
+        data = current_data()
+        session = models.clv_settings()  # 24 months: the user's setting now
+        keyed = dataclasses.replace(session, horizon_months=12.0)  # the setting the job was started with
+        ranked = ua._ranking(data, keyed, models.churn_settings())
+        export = ua.exported(data, [], 0.0, keyed, models.churn_settings())
+        at_12 = models.clv_analysis(data, keyed).customers["clv"]
+        at_24 = models.clv_analysis(data, session).customers["clv"]
+        value = ranked.scores.frame["value"]
+        st.session_state["expected"] = {
+            "session_months": session.horizon_months,
+            "value": value.tolist(),
+            "at_12": at_12.reindex(value.index).tolist(),
+            "at_24": at_24.reindex(value.index).tolist(),
+            "columns": list(export.columns),
+        }
+
+    session = {**upload_session("shop.csv", tiny_log()), "clv_horizon": 24}
+    got = script_result(script, session=session)
+    assert got["session_months"] == 24.0
+    assert got["value"] == pytest.approx(got["at_12"], rel=1e-12)
+    assert got["value"] != pytest.approx(got["at_24"], rel=1e-3)
+    assert "12-month value" in got["columns"] and "2-year value" not in got["columns"]
