@@ -38,15 +38,18 @@ def test_the_fit_on_the_worker_process_gives_the_analysis_computed_here(data, sh
         return job
 
     monkeypatch.setattr(shared, "run", record)
-    there = models.held_analysis(models.analysis_on_worker(data, settings, shared))
-    here = models.held_analysis(analyse_clv(data.transactions, settings))
+    fitted_there = models.analysis_on_worker(data, settings, shared)
+    fitted_here = analyse_clv(data.transactions, settings)
+    # the holdout's purchase days before the session cache drops them (079dd7e), then the held forms
+    assert fitted_there.comparison.split.days.day.size == fitted_here.comparison.split.days.day.size > 0
+    there, here = models.held_analysis(fitted_there), models.held_analysis(fitted_here)
     assert calls == [("fit_rows", True)]
     pd.testing.assert_frame_equal(there.customers, here.customers)
     pd.testing.assert_frame_equal(there.comparison.predictions, here.comparison.predictions)
     pd.testing.assert_frame_equal(there.comparison.metrics, here.comparison.metrics)
     assert there.selected == here.selected and there.purchase_model.params_ == here.purchase_model.params_
     assert there.spend_model.params_ == here.spend_model.params_ and there.interval == here.interval
-    assert there.comparison.split.days.day.size == here.comparison.split.days.day.size > 0  # the holdout's days
+    assert there.comparison.split.days is None and here.comparison.split.days is None
 
 
 def test_only_a_large_purchase_log_goes_to_the_worker(data, monkeypatch):
