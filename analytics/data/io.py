@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import ctypes
+import functools
 import gzip
 import io
 import re
@@ -415,9 +416,30 @@ def frame_from_arrow(table: pa.Table) -> pd.DataFrame:
         elif pa.types.is_decimal(kind):  # through its exact text: Arrow's direct cast is not correctly
             # rounded (21.58 became 21.580000000000002), parsing the text gives the nearest double
             columns[name] = column.cast(pa.string()).cast(pa.float64()).to_pandas()
+        elif pa.types.is_integer(kind) and column.null_count:  # float64 would round ids above 2**53
+            columns[name] = column.to_pandas(types_mapper=_nullable_integer_types().get)
         else:
             columns[name] = column.to_pandas(date_as_object=False)
     return pd.DataFrame(columns, copy=False)
+
+
+@functools.cache
+def _nullable_integer_types() -> dict:
+    """Arrow integer type -> pandas' nullable integer dtype (exact, with <NA>), as DuckDB's `.df()` and
+    pandas' own Parquet reader give them: Arrow's default turns an integer column with a null into
+    float64, which rounds 64-bit ids above 2**53 and merges distinct customers."""
+    import pyarrow as pa
+
+    return {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+    }
 
 
 def release_arrow_memory() -> None:
@@ -595,8 +617,21 @@ def _read_parquet(content: bytes, name: str) -> RawTable:
             f"Columns holding lists or records were ignored: {', '.join(repr(n) for n in nested)} "
             "(flatten them into plain columns to use them)."
         )
+    table = _without_stored_row_numbers(table)
     frame = frame_from_arrow(table)
     return RawTable(frame=_tidy_headers(frame, name), source=name, file_kind="parquet", notes=tuple(notes))
+
+
+def _without_stored_row_numbers(table: pa.Table) -> pa.Table:
+    """`table` without the unnamed index pandas stores beside the data (`__index_level_0__`, ...).
+
+    pandas writes a frame's index into the file when it is not a plain 0..n-1 range (any filtered or
+    concatenated frame). Those row numbers are not the user's data: kept as a column, they made every
+    repeated row unique, so exact duplicates were no longer found. A named index (e.g. a customer id
+    set as the index) is the user's column and stays, as an ordinary column."""
+    metadata = table.schema.pandas_metadata or {}
+    stored = [c for c in metadata.get("index_columns", []) if isinstance(c, str) and c.startswith("__index_level_")]
+    return table.drop_columns([c for c in stored if c in table.column_names]) if stored else table
 
 
 def _tidy_headers(frame: pd.DataFrame, name: str) -> pd.DataFrame:
