@@ -105,6 +105,26 @@ def _main_script_left_out() -> Iterator[Callable[[], bool]]:
             sys.modules["__main__"] = main
 
 
+def _exit_with_parent() -> None:
+    """On the worker (its executor's initializer): end this process as soon as its parent is gone.
+
+    A worker blocks on its call queue, whose write end it holds itself, so a parent killed without
+    running its exit handlers (SIGKILL, the kernel's out-of-memory killer, a container stopped after
+    its grace period) would leave it running, adopted by PID 1, with its memory. A daemon thread
+    waits on the parent (`multiprocessing.parent_process().join()`: the spawn pipe that reads
+    end-of-file when the parent dies, on every platform) and then exits the process at once.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # called in a process that was not started by multiprocessing
+        return
+
+    def wait_then_exit() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=wait_then_exit, name="exit-with-parent", daemon=True).start()
+
+
 def _import_modules(names: tuple[str, ...]) -> None:
     """Import `names` (on the worker, while its parent prepares the inputs)."""
     for name in names:
@@ -257,7 +277,9 @@ class WorkerProcess:
         if self.workers < 2:
             return self
         try:
-            executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(START_METHOD))
+            executor = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context(START_METHOD), initializer=_exit_with_parent
+            )
             with _main_script_left_out() as started_clean:
                 executor.submit(_import_modules, self.warm_imports)  # starts the process now
                 clean = started_clean()
@@ -301,6 +323,30 @@ class WorkerProcess:
                 logger.warning("The worker process could not take the work (%s); computing here.", exc)
         return Offloaded(function, args, future, fallback)
 
+    @property
+    def pids(self) -> list[int]:
+        """The worker process's id while it runs (empty when there is none)."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        return [pid for pid, process in list(processes.items()) if process.is_alive()]
+
+    def stop(self) -> None:
+        """End the worker process now: the calls waiting are cancelled, and one that runs is not waited for.
+
+        For a server's exit: `__exit__` waits for the running call (minutes for a fit at 1M customers),
+        long enough for a container runtime to escalate a graceful stop to SIGKILL.
+        """
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(timeout=5)
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -310,6 +356,22 @@ class WorkerProcess:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def _at_exit(function: Callable[[], None]) -> None:
+    """Call `function` when the interpreter exits, before `concurrent.futures` waits for its pools' calls.
+
+    `concurrent.futures.process` joins its pools at exit through `threading`'s exit hooks, which run
+    before `atexit`'s and wait for the call a worker runs: a pool stopped from `atexit` comes too late.
+    `threading._register_atexit` (private, Python 3.9+; hooks run last registered first) runs
+    `function` before that join; `atexit` where it is missing.
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
+            register(function)
+            return
+    atexit.register(function)
 
 
 class SharedWorker:
@@ -341,7 +403,7 @@ class SharedWorker:
         if self._worker is None:
             self._worker = WorkerProcess(1 if self._closed else self.workers, self.warm_imports).__enter__()
             if self._worker.active and not self._closed:
-                atexit.register(self.close)
+                _at_exit(self.close)
         return self._worker
 
     @property
@@ -392,10 +454,17 @@ class SharedWorker:
         with contextlib.suppress(Exception):
             worker.__exit__(None, None, None)
 
+    @property
+    def pids(self) -> list[int]:
+        """The worker process's id while one runs (empty otherwise)."""
+        with self._lock:
+            return [] if self._worker is None else self._worker.pids
+
     def close(self) -> None:
-        """Stop the worker process (waiting for the call it runs); later calls run here."""
+        """Stop the worker process now, without waiting for the call it runs (that call's `result` then
+        computes here with its fallback, or raises `WorkerLost`); later calls run here."""
         with self._lock:
             self._closed = True
             worker, self._worker = self._worker, None
         if worker is not None:
-            worker.__exit__(None, None, None)
+            worker.stop()

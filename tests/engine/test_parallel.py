@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import subprocess
 import sys
 import time
 import types
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +210,74 @@ def test_a_shared_worker_of_one_process_runs_everything_here():
     assert not shared.start()
     job = shared.run(square_and_pid, 3)
     assert job.result() == (9, os.getpid()) and not job.ran_on_worker
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie waiting to be reaped does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc (macOS): the signal test is all there is
+        return True
+
+
+def _server(code: str) -> tuple[subprocess.Popen, int]:
+    """A Python process that starts a shared worker, prints its process id, then runs `code`."""
+    script = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).parents[2])!r})\n"
+        "from analytics.engine.parallel import SharedWorker\n"
+        "shared = SharedWorker(workers=2)\n"
+        "assert shared.start()\n"
+        "print(shared.pids[0], flush=True)\n" + code
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    return server, int(server.stdout.readline())
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not _running(pid)
+
+
+def test_the_worker_process_ends_when_its_server_is_killed():
+    server, worker = _server("time.sleep(60)\n")
+    try:
+        assert _running(worker)
+        server.kill()  # SIGKILL, as the out-of-memory killer does: no exit handler runs
+        server.wait(10)
+        assert _gone_within(worker, 10)
+    finally:
+        if _running(worker):
+            os.kill(worker, signal.SIGKILL)
+
+
+def test_the_servers_exit_does_not_wait_for_the_call_its_worker_runs():
+    server, worker = _server("shared.run(time.sleep, 60)\ntime.sleep(0.5)\n")  # then it exits
+    try:
+        started = time.monotonic()
+        assert server.wait(30) == 0
+        assert time.monotonic() - started < 15 and _gone_within(worker, 10)
+    finally:
+        server.kill()
+        if _running(worker):
+            os.kill(worker, signal.SIGKILL)
+
+
+def test_closing_the_shared_worker_ends_its_running_call_and_the_call_falls_back():
+    shared = parallel.SharedWorker(workers=2)
+    assert shared.start()
+    (worker,) = shared.pids
+    job = shared.run(slowly, Payload(5), fallback=lambda: -1)
+    time.sleep(0.5)
+    started = time.monotonic()
+    shared.close()
+    assert time.monotonic() - started < 5 and not _running(worker)
+    assert job.result() == -1
