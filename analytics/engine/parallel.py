@@ -380,8 +380,8 @@ class SharedWorker:
     `WorkerProcess` lives for one `with` block (a report); a server's fits arrive one by one for as
     long as it runs. This starts the process on first use (`start`, or `run`), hands every call to
     it in the order they come (so a server's fits take the second core while its own process serves
-    pages), starts a new one after the old one died, and stops it at `close` (or when the
-    interpreter exits). Thread-safe.
+    pages), starts a new one after the old one died or could not start (up to `MAX_FAILED_STARTS`
+    failed starts in a row), and stops it at `close` (or when the interpreter exits). Thread-safe.
 
     Parameters
     ----------
@@ -391,20 +391,42 @@ class SharedWorker:
         As `WorkerProcess`: 1 runs every call here (no process); default `min(2, available_cores())`.
     """
 
+    #: Failed starts in a row after which the server stops trying (and runs every call here).
+    MAX_FAILED_STARTS = 3
+
     def __init__(self, warm_imports: tuple[str, ...] = (), workers: int | None = None) -> None:
         self.warm_imports = warm_imports
         self.workers = min(2, available_cores()) if workers is None else workers
         self._lock = threading.Lock()
         self._worker: WorkerProcess | None = None
         self._closed = False
+        self._failed_starts = 0
+        self._stopped_at_exit = False
 
     def _live(self) -> WorkerProcess:
-        """The running worker, started now when there is none (call with the lock held)."""
-        if self._worker is None:
-            self._worker = WorkerProcess(1 if self._closed else self.workers, self.warm_imports).__enter__()
-            if self._worker.active and not self._closed:
+        """The running worker, started now when there is none (call with the lock held).
+
+        A start that failed (no process, or one that raced with a script run) is not kept: the next call
+        tries again, up to `MAX_FAILED_STARTS` failures in a row, after which everything runs here.
+        """
+        if self._worker is not None:
+            return self._worker
+        gave_up = self._failed_starts >= self.MAX_FAILED_STARTS
+        worker = WorkerProcess(1 if self._closed or gave_up else self.workers, self.warm_imports).__enter__()
+        if worker.active:
+            self._failed_starts = 0
+            if not self._stopped_at_exit:
+                self._stopped_at_exit = True
                 _at_exit(self.close)
-        return self._worker
+        elif worker.workers >= 2:  # a failed start: not kept, the next call tries again
+            self._failed_starts += 1
+            if self._failed_starts >= self.MAX_FAILED_STARTS:
+                logger.warning(
+                    "No worker process after %d attempts; every call runs here from now on.", self._failed_starts
+                )
+            return worker
+        self._worker = worker
+        return worker
 
     @property
     def active(self) -> bool:

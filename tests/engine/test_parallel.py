@@ -281,3 +281,41 @@ def test_closing_the_shared_worker_ends_its_running_call_and_the_call_falls_back
     shared.close()
     assert time.monotonic() - started < 5 and not _running(worker)
     assert job.result() == -1
+
+
+def test_a_shared_worker_whose_start_raced_with_a_script_starts_one_on_the_next_call(monkeypatch):
+    """One unclean start (a page run began meanwhile) must not leave the server without a worker for good."""
+    submit = parallel.ProcessPoolExecutor.submit
+    races = [types.ModuleType("__main__")]
+
+    def submit_while_a_script_begins_once(self, *args, **kwargs):
+        if races:
+            sys.modules["__main__"] = races.pop()  # another thread, at the worst moment, once
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+    monkeypatch.setattr(parallel.ProcessPoolExecutor, "submit", submit_while_a_script_begins_once)
+    shared = parallel.SharedWorker(workers=2)
+    try:
+        assert not shared.start()  # raced: not used
+        assert shared.start() and shared.active  # the next start gives a worker
+        job = shared.run(square_and_pid, 4)
+        assert job.ran_on_worker and job.result()[1] != os.getpid()
+    finally:
+        shared.close()
+
+
+def test_a_shared_worker_that_cannot_start_gives_up_after_a_few_attempts(monkeypatch):
+    attempts = []
+    enter = WorkerProcess.__enter__
+
+    def counted(self):
+        attempts.append(self.workers)
+        return enter(self)
+
+    monkeypatch.setattr(parallel, "START_METHOD", "no-such-start-method")
+    monkeypatch.setattr(WorkerProcess, "__enter__", counted)
+    shared = parallel.SharedWorker(workers=2)
+    for _ in range(6):
+        assert shared.run(square_and_pid, 2).result() == (4, os.getpid())
+    assert attempts.count(2) == parallel.SharedWorker.MAX_FAILED_STARTS and not shared.start()
