@@ -361,7 +361,10 @@ filters = (", ".join(chosen) if chosen else "all segments") + (
 )
 a, b, c = st.columns(3)
 with a:
-    csv_download("Download CSV", export, "action_list.csv", currency=cur.current(data))
+    # Packed once per dataset, settings and filters (cached), not on every run
+    csv_download(
+        "Download CSV", ua.packed_export(data, chosen, min_value), "action_list.csv", currency=cur.current(data)
+    )
     if loop_export is not None:
         csv_download("Download the close-the-loop CSV", loop_export, "close_the_loop.csv", currency=cur.current(data))
 with b:

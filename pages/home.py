@@ -95,7 +95,7 @@ if loading is None or background.settle([loading]):
     from analytics.business.actions import ACTION_TOPS, customers_at_high_risk
     from analytics.business.value import horizon_label
     from analytics.business.whatif_inputs import WhatIfSettings
-    from ui.actions import ranking, start_ranking
+    from ui.actions import start_ranking, top_value_at_stake
     from ui.models import current_churn, current_clv, start_fits
     from ui.segments import start_whatif_summary, whatif_summary
 
@@ -183,7 +183,7 @@ with slots[4], friendly_errors("Action list"):
     if not fitting("clv", "churn", "ranking"):
         # The Action list's own ranking, its first 100 ranks (the report's actions.value_at_stake_top_100)
         top = ACTION_TOPS[-1]
-        at_stake = ranking(data).actions["value_at_stake"].head(top).sum()
+        at_stake = top_value_at_stake(data, top)  # cached: not the whole list unpickled on every run
         st.metric(
             f"Value at stake, top {top} customers still with you",
             cur.money(at_stake, data),

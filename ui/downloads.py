@@ -59,7 +59,7 @@ class PackedFrame:
 
 def csv_download(
     label: str,
-    table: pd.DataFrame,
+    table: pd.DataFrame | PackedFrame,
     file_name: str,
     *,
     prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
@@ -72,9 +72,11 @@ def csv_download(
     ----------
     label : str
         The button's text (say how many rows the file holds).
-    table : pd.DataFrame
+    table : pd.DataFrame or PackedFrame
         The rows to write (or to shape with `prepare`). Packed (`PackedFrame`) while the page is
-        shown: the button holds no reference to it.
+        shown: the button holds no reference to it. Packing a million rows takes over a second, on
+        every run: a list the page shows on every run should come packed from a cache (e.g.
+        `ui.actions.packed_export`), packed once per dataset and settings.
     file_name : str
         The downloaded file's name.
     prepare : callable, optional
@@ -86,7 +88,7 @@ def csv_download(
     key : str, optional
         Widget key, for buttons with the same label on one page.
     """
-    packed = PackedFrame.of(table)
+    packed = table if isinstance(table, PackedFrame) else PackedFrame.of(table)
 
     def write() -> bytes:
         frame = packed.unpack()

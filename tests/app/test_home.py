@@ -59,6 +59,14 @@ def test_home_tells_the_story_with_the_library_figures(home):
     assert int(shown["Value at stake, top 100 customers still with you"].replace(",", "")) > 0
 
 
+def test_home_value_at_stake_is_the_action_lists_first_100(home):
+    """Home's figure is the cached sum (`ui.actions.top_value_at_stake`), the Action list's own first 100."""
+    shown = {m.label: m.value for m in home.metric}["Value at stake, top 100 customers still with you"]
+    home.switch_page("pages/actions.py").run()
+    table = next(d.value for d in home.dataframe if list(d.value.columns)[:2] == ["Rank", "Customer"])
+    assert shown == f"{table['Value at stake'].head(100).sum():,.0f}"
+
+
 @pytest.mark.parametrize("demo", [d for d in DEMOS if d != "subscription"])
 def test_home_has_a_chart_and_deltas_on_every_demo(demo):
     at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
