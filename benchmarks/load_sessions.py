@@ -75,6 +75,32 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process it started, recursively (/proc/PID/task/TID/children): the app server
+    and its worker process (`ui.worker`, which runs the large fits as the report's worker does)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                queue.extend(int(child) for child in (task / "children").read_text().split())
+            except OSError:  # the task ended meanwhile
+                continue
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident MiB of `pid` and its child processes together (see `process_tree`)."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            total += rss_mb(member)
+        except (OSError, RuntimeError):  # ended meanwhile
+            continue
+    return total
+
+
 def start_server(port: int, data_dir: str) -> subprocess.Popen:
     """The app on `port`, its share store in `data_dir`; sessions forgotten 2 s after their tab closes."""
     try:
