@@ -36,8 +36,8 @@ def _angles(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> Churn
 def p_alive_cutoff_on_worker(data: CustomerData, analysis: ChurnAnalysis | None, model: str) -> pd.Series | None:
     """The purchase-model angle's P(alive) at the churn label's cutoff, fitted on the worker process
     for a large purchase log (`ui.worker`), as the report's worker fits it; None otherwise (or when
-    the angle reads none): `churn_angles` then fits it here, the same way (`fitted_p_alive` of
-    `cutoff_summary`)."""
+    the angle reads none, or the fit fails): `churn_angles` then fits it here, the same way
+    (`fitted_p_alive` of `cutoff_summary`), and explains a failure in its own words."""
     worker = app_worker.for_data(data)
     summary = None if worker is None else cutoff_summary(data, analysis)
     if worker is None or summary is None:
@@ -48,7 +48,11 @@ def p_alive_cutoff_on_worker(data: CustomerData, analysis: ChurnAnalysis | None,
     ids = summary.index.astype(str)
     del summary
     background.leave_slot()
-    return pd.Series(job.result(), index=ids, name="p_alive")
+    try:
+        values = job.result()
+    except DataError:  # churn_angles refits here and says, among the other angles, why this one is missing
+        return None
+    return pd.Series(values, index=ids, name="p_alive")
 
 
 def angles(data: CustomerData) -> ChurnAngles:

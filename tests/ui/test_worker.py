@@ -98,3 +98,31 @@ def test_the_angles_refit_at_the_cutoff_on_the_worker_equals_the_one_computed_he
     for name, angle in here.angles.items():
         pd.testing.assert_series_equal(there.angles[name].risk, angle.risk)
     pd.testing.assert_frame_equal(there.flags, here.flags)
+
+
+def fails_to_converge(summary, model_name="pareto_nbd", time_unit="W"):
+    """A purchase-model refit that fails (module-level: the worker process imports it by name)."""
+    from analytics.data.schema import DataError
+
+    raise DataError("The Pareto/NBD model did not converge on this data (simulated).")
+
+
+def test_a_failed_refit_at_the_cutoff_leaves_churn_angles_to_explain_which_angles_there_are(
+    data, on_worker, monkeypatch
+):
+    """The refit's DataError on the worker must not escape `churn_angles`' per-angle explanation."""
+    from analytics.business import churn_angles as ca
+    from analytics.business.churn_analysis import ChurnSettings, analyse_churn
+    from analytics.data.schema import DataError
+    from ui import angles
+
+    monkeypatch.setattr(ca, "fitted_p_alive", fails_to_converge)
+    monkeypatch.setattr(angles, "fitted_p_alive", fails_to_converge)
+    analysis = analyse_churn(data, ChurnSettings())
+    with pytest.raises(DataError) as library:
+        ca.churn_angles(data, analysis, purchase_model="pareto_nbd")
+    at_cutoff = angles.p_alive_cutoff_on_worker(data, analysis, "pareto_nbd")
+    assert at_cutoff is None
+    with pytest.raises(DataError) as app:
+        ca.churn_angles(data, analysis, purchase_model="pareto_nbd", p_alive_cutoff=at_cutoff)
+    assert str(app.value) == str(library.value) and "angles" in str(app.value) and "(simulated)" in str(app.value)
