@@ -8,7 +8,7 @@ from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings
 from analytics.business.churn_angles import ChurnAngles, churn_angles, cutoff_summary, fitted_p_alive
 from analytics.data.schema import CustomerData, DataError
 from analytics.models.clv import ClvSettings
-from ui import background, models
+from ui import models
 from ui import worker as app_worker
 from ui.cache import per_dataset
 
@@ -44,12 +44,10 @@ def p_alive_cutoff_on_worker(data: CustomerData, analysis: ChurnAnalysis | None,
         return None
     rows = pd.DataFrame({column: summary[column].to_numpy() for column in ("frequency", "recency", "T")})
     rows.attrs = dict(summary.attrs)
-    job = worker.run(fitted_p_alive, rows, model, fallback=lambda: fitted_p_alive(rows, model))
     ids = summary.index.astype(str)
     del summary
-    background.leave_slot()
     try:
-        values = job.result()
+        values = app_worker.result_of(worker, fitted_p_alive, rows, model, fallback=lambda: fitted_p_alive(rows, model))
     except DataError:  # churn_angles refits here and says, among the other angles, why this one is missing
         return None
     return pd.Series(values, index=ids, name="p_alive")

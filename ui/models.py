@@ -29,7 +29,6 @@ from analytics.models.clv import (
 )
 from analytics.models.holdout import HoldoutComparison
 from analytics.reports.sections.clv import fit_arguments, fit_inputs, fit_rows, fitted_rows, with_rows
-from ui import background
 from ui import worker as app_worker
 from ui.cache import per_dataset
 from ui.state import setting
@@ -98,14 +97,14 @@ def analysis_on_worker(data: CustomerData, settings: ClvSettings, worker: Shared
     (`with_rows`): the same analysis. While the worker fits, this job's slot goes to the next queued
     fit (the churn model, the personas), so both cores work."""
     split, summary = fit_inputs(data, settings)
-    job = worker.run(
+    rows = app_worker.result_of(
+        worker,
         fit_rows,
         *fit_arguments(split, summary),
         settings,
         fallback=lambda: fitted_rows(analyse_summaries(split, summary, settings), summary),
     )
-    background.leave_slot()
-    return with_rows(job.result(), split, summary)
+    return with_rows(rows, split, summary)
 
 
 def held_analysis(analysis: ClvAnalysis) -> ClvAnalysis:

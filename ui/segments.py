@@ -39,8 +39,8 @@ from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 from analytics.formatting import percent_points
 from analytics.models.clv import ClvSettings
 from analytics.reports.sections.whatif import report_section, section_from_defaults
-from ui import background, models
 from ui import currency as cur
+from ui import models
 from ui import whatif as wi  # the What-if page's keys and slider -> settings conversion
 from ui import worker as app_worker
 from ui.cache import per_dataset
@@ -178,15 +178,14 @@ def _purchase_value_by_segment(data: CustomerData, analysis: Any, labels: pd.Ser
         customers=customers[[c for c in SEGMENT_COLUMNS if c in customers]].reset_index(drop=True),
     )
     name = str(labels.name or "")
-    job = worker.run(
+    return app_worker.result_of(
+        worker,
         partial(sv.purchase_value_by_codes, name=name, label=label),
         light,
         codes,
         np.asarray(levels, dtype=object),
         fallback=lambda: sv.purchase_value_by_segment(analysis, labels, label=label),
     )
-    background.leave_slot()
-    return job.result()
 
 
 #: The per-customer columns of the pooled analysis the per-segment fits read (as the report sends them).

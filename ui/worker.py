@@ -15,13 +15,18 @@ be started) is computed here instead, so a page always gets its figures. Below
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from analytics.data.schema import CustomerData
 from analytics.engine.parallel import SharedWorker
 from analytics.reports.report import PARALLEL_MIN_PURCHASES
+from ui import background
 
 #: From this many purchases on, the fits run on the worker process (the report's threshold: below
 #: it the fits take a few seconds and starting a process would eat the gain).
 MIN_PURCHASES = PARALLEL_MIN_PURCHASES
+R = TypeVar("R")
 #: Whether the app may use a worker process at all (the app tests switch it on where they test it).
 ENABLED = True
 
@@ -42,3 +47,14 @@ def start(data: CustomerData) -> None:
     worker = for_data(data)
     if worker is not None:
         worker.start()
+
+
+def result_of(worker: SharedWorker, function: Callable[..., R], *args: Any, fallback: Callable[[], R]) -> R:
+    """`function(*args)` computed on `worker` (`fallback()` here when it cannot take the call).
+
+    Inside a background job (`ui.background`), the job gives its slot to the next queued fit while
+    it waits: waiting takes no CPU here, and the fits this process runs meanwhile (the churn model,
+    the personas) use the other core."""
+    job = worker.run(function, *args, fallback=fallback)
+    background.leave_slot()
+    return job.result()
