@@ -355,7 +355,7 @@ if actions is None:
 
 st.subheader("Download and share")
 control_share, _ = control_controls()
-export = ua.with_groups(data, export, chosen, min_value)  # the draw of `mark_control_group`, cached
+export = ua.with_groups(data, export, chosen, min_value)  # the control group's draw, cached
 filters = (", ".join(chosen) if chosen else "all segments") + (
     f", value at stake at least {us.money(min_value)}" if min_value else ""
 )

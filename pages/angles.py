@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-
-import pandas as pd
 import streamlit as st
 
 from analytics.business.churn_angles import ANGLE_LABELS
-from analytics.data.schema import CUSTOMER_ID, DataError
+from analytics.data.schema import DataError
+from ui import angles as ua
 from ui import background
-from ui import segments as us
 from ui.angles import LABEL, angles, start_angles
 from ui.downloads import csv_download
 from ui.frame import header, next_step, require_data
@@ -59,7 +56,7 @@ st.info(result.advice, icon=":material/lightbulb:")
 
 st.subheader("2. Do the angles flag the same customers?")
 names = list(result.angles)
-short = {n: ANGLE_LABELS[n].split(" (")[0] for n in names}
+short = {n: ua.short_label(n) for n in names}
 matrix = (100 * result.agreement).round(0).rename(index=short, columns=short)
 left, right = st.columns([3, 2])
 with left:
@@ -79,24 +76,17 @@ with right:
         help="Current customers among the riskiest of every available angle.",
     )
 
-scores = None
-with contextlib.suppress(DataError):  # no value per customer: the list is shown without it
-    scores = us.customer_scores(data).frame
 if len(result.all_flag):
-    table = pd.DataFrame(index=result.all_flag)
-    for name in names:
-        table[f"{short[name]} risk"] = result.angles[name].risk.reindex(result.all_flag)
-    if scores is not None:
-        table["Value"] = scores["value"].reindex(result.all_flag)
-        table = table.sort_values("Value", ascending=False)
-    table = table.reset_index(names=CUSTOMER_ID).rename(columns={CUSTOMER_ID: "Customer"})
+    flagged = ua.flagged(data)  # built and packed once per dataset and settings, not on every run
+    table = flagged.head
+    valued = "Value" in table.columns
     st.markdown(
-        f"**{len(table):,} customers are flagged by every angle**"
-        + (", most valuable first" if scores is not None else "")
+        f"**{flagged.rows:,} customers are flagged by every angle**"
+        + (", most valuable first" if valued else "")
         + ": they are the safest bet for a retention call."
     )
     st.dataframe(
-        safe_table(table.head(200)),
+        safe_table(table),
         hide_index=True,
         width="stretch",
         height=300,
@@ -107,7 +97,9 @@ if len(result.all_flag):
         }
         | {"Value": st.column_config.NumberColumn(format="%,.0f")},
     )
-    csv_download(f"Download the {len(table):,} customers every angle flags (CSV)", table, "flagged_by_every_angle.csv")
+    csv_download(
+        f"Download the {flagged.rows:,} customers every angle flags (CSV)", flagged.packed, "flagged_by_every_angle.csv"
+    )
 else:
     st.markdown("**No customer is among the riskiest of every angle**: the angles see leaving differently here.")
 

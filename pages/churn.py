@@ -9,13 +9,13 @@ import altair as alt
 import streamlit as st
 
 from analytics.business.campaign import CampaignAssumptions, plan_campaign
-from analytics.business.experiment import CONTROL, GROUP
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
+from analytics.models.clv import ClvSettings
 from analytics.reports.charts.churn import calibration_chart, drivers_chart, gains_chart, profit_chart, retention_chart
 from ui import churn as ch
 from ui import currency as cur
 from ui import look
-from ui.campaign import control_controls, mark_control_group
+from ui.campaign import contact_list, control_controls
 from ui.downloads import csv_download
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.models import CHURN_DEFAULTS, churn_settings, clv_settings, current_churn, current_clv
@@ -347,8 +347,9 @@ with survival_box:
 
 
 @st.fragment
-def campaign_panel(inputs: ch.CampaignInputs) -> None:
-    """Offer assumptions, profit curve, best k% and the contact list; reruns alone, never refits."""
+def campaign_panel(inputs: ch.CampaignInputs, clv_choice: ClvSettings | None) -> None:
+    """Offer assumptions, profit curve, best k% and the contact list; reruns alone, never refits.
+    `clv_choice`: the lifetime-value settings `inputs` were computed with (None: no purchase model)."""
     a, b = st.columns(2)
     cost = a.number_input(
         "Offer cost per contacted customer (your currency)",
@@ -404,17 +405,16 @@ def campaign_panel(inputs: ch.CampaignInputs) -> None:
         f"**{ch.money(plan.best_profit)}**. Beyond that point each extra contact costs more than it is expected to save."
     )
     share, _ = control_controls()
-    contacts = mark_control_group(
-        ch.contact_list(inputs, plan, assumptions), id_column="Customer", risk_column="Churn risk (%)"
-    )
-    held_out = int((contacts[GROUP] == CONTROL).sum())
+    # built, marked and packed once per settings, assumptions and control group (cached), not every run
+    contacts = contact_list(data, churn_settings(), clv_choice, assumptions)
+    held_out = contacts.held_out
     csv_download(
-        f"Download the {len(contacts):,} customers to contact (CSV)",
-        contacts,
+        f"Download the {contacts.table.rows:,} customers to contact (CSV)",
+        contacts.table.packed,
         "customers_to_contact.csv",
         currency=cur.current(data),
     )
-    st.dataframe(safe_table(contacts.head(10)), hide_index=True, width="stretch")
+    st.dataframe(safe_table(contacts.table.head), hide_index=True, width="stretch")
     st.caption(
         "The first 10 of the list, riskiest first: churn risk in %, value at stake and expected value saved in "
         f"your currency. The file is safe to open in a spreadsheet. **Send the offer only to the treatment group**: "
@@ -439,7 +439,7 @@ with plan_box:
         inputs = ch.campaign_inputs(data, churn_settings(), clv_choice)
 
     if inputs is not None:
-        campaign_panel(inputs)
+        campaign_panel(inputs, clv_choice)
 
 next_step(
     "Contact the customers the planner says pay for an offer, riskiest first, and work on the strongest driver "

@@ -268,7 +268,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     )
     csv_download(
         f"Download all {len(customers):,} customers (CSV)",
-        customers,
+        lv.customers_download(data, s).packed,  # packed once per dataset and settings, not on every run
         "customer_lifetime_value.csv",
         prepare=lv.customers_csv_frame,
         currency=cur.current(data),

@@ -37,7 +37,6 @@ from ui.frame import friendly_errors, header, next_step, require_data
 from ui.text import plain, safe_table
 
 BIND = "query-params"
-SHOWN_ROWS = 1_000  # rows of the every-customer RFM table drawn on the page (the download holds all)
 PERIODS = {"month": "the previous month", "quarter": "the previous quarter"}
 # Each model's per-segment estimate and its 90% range: (value, low, high, number format)
 PURCHASE_RANGE = ("mean_value", "value_low", "value_high", ",.2f")
@@ -122,14 +121,18 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
         grid = pd.crosstab(rfm["r_score"], rfm["f_score"]).sort_index(ascending=False)
         grid.index, grid.columns = [f"R = {r}" for r in grid.index], [f"F = {f}" for f in grid.columns]
         st.dataframe(grid, width="content")
-        ranked = rfm.sort_values(["r_score", "f_score", "m_score"], ascending=False).reset_index()
         # the first rows drawn (every customer went to the browser on every run: a million rows at
-        # 1M customers, each text cell escaped first); the download holds everyone
-        st.dataframe(safe_table(ranked.head(SHOWN_ROWS)), hide_index=True, width="stretch", height=260)
-        if len(ranked) > SHOWN_ROWS:
-            st.caption(f"The first {SHOWN_ROWS:,} of {len(ranked):,} customers, highest scores first.")
+        # 1M customers, each text cell escaped first); the download holds everyone, sorted and packed
+        # once per dataset (not on every run, twice: this slot is drawn twice)
+        ranked = us.rfm_scores(data)
+        st.dataframe(safe_table(ranked.head), hide_index=True, width="stretch", height=260)
+        if ranked.rows > us.RFM_SHOWN:
+            st.caption(f"The first {us.RFM_SHOWN:,} of {ranked.rows:,} customers, highest scores first.")
         csv_download(
-            f"Download the scores of all {len(ranked):,} customers (CSV)", ranked, "rfm_scores.csv", key=f"rfm_{draw}"
+            f"Download the scores of all {ranked.rows:,} customers (CSV)",
+            ranked.packed,
+            "rfm_scores.csv",
+            key=f"rfm_{draw}",
         )
 
 

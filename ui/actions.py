@@ -114,7 +114,7 @@ def exported(
 
 def with_groups(data: CustomerData, export: pd.DataFrame, segments: list[str], min_value: float) -> pd.DataFrame:
     """`export` (from `exported` with these filters) with its control group marked, as
-    `ui.campaign.mark_control_group` marks it: the draw is cached per dataset, filters, share and seed."""
+    `ui.campaign.contact_list` marks the Churn planner's: the draw is cached per dataset, filters, share and seed."""
     share, seed = control_settings()
     return _marked(data, export, models.clv_settings(), models.churn_settings(), segments, min_value, share, seed)
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 
 from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings
-from analytics.business.churn_angles import ChurnAngles, churn_angles, cutoff_summary, fitted_p_alive
-from analytics.data.schema import CustomerData, DataError
+from analytics.business.churn_angles import (
+    ANGLE_LABELS,
+    ChurnAngles,
+    churn_angles,
+    cutoff_summary,
+    fitted_p_alive,
+)
+from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
 from analytics.models.clv import ClvSettings
 from ui import models
+from ui import segments as us
 from ui import worker as app_worker
 from ui.cache import per_dataset
+from ui.downloads import TableDownload, table_download
 
 #: What the page says while the angles are computed in the background.
 LABEL = "Scoring customers from every angle (first time only; fits the churn and lifetime-value models)"
@@ -56,6 +66,37 @@ def p_alive_cutoff_on_worker(data: CustomerData, analysis: ChurnAnalysis | None,
 def angles(data: CustomerData) -> ChurnAngles:
     """The angles with this session's churn and lifetime-value settings (raises DataError)."""
     return _angles(data, models.churn_settings(), models.clv_settings())
+
+
+FLAGGED_SHOWN = 200  # rows of the flagged-by-every-angle list the page draws (the download holds all)
+
+
+def short_label(name: str) -> str:
+    """An angle's label without its parenthesis ("Churn model")."""
+    return ANGLE_LABELS[name].split(" (")[0]
+
+
+def flagged(data: CustomerData) -> TableDownload:
+    """The customers every angle flags, with each angle's risk and (where known) their value, most
+    valuable first, at this session's settings (raises DataError): the page draws the first
+    `FLAGGED_SHOWN` and offers them all, packed once per dataset and settings, not on every run."""
+    return _flagged(data, models.churn_settings(), models.clv_settings())
+
+
+@table_download(shown=FLAGGED_SHOWN)
+def _flagged(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> pd.DataFrame:
+    """`flagged` at the settings of its key: columns Customer, '<angle> risk' per angle, Value."""
+    result = _angles(data, churn, clv)
+    scores = None
+    with contextlib.suppress(DataError):  # no value per customer: the list is shown without it
+        scores = us.customer_scores(data, clv, churn).frame
+    table = pd.DataFrame(index=result.all_flag)
+    for name in result.angles:
+        table[f"{short_label(name)} risk"] = result.angles[name].risk.reindex(result.all_flag)
+    if scores is not None:
+        table["Value"] = scores["value"].reindex(result.all_flag)
+        table = table.sort_values("Value", ascending=False)
+    return table.reset_index(names=CUSTOMER_ID).rename(columns={CUSTOMER_ID: "Customer"})
 
 
 def start_angles(data: CustomerData) -> tuple | None:

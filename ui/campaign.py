@@ -7,14 +7,22 @@ same list, share and seed always give the same groups.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
-from analytics.business.experiment import DEFAULT_CONTROL_SHARE, DEFAULT_SEED, with_control_group
+from analytics.business.campaign import CampaignAssumptions, plan_campaign
+from analytics.business.churn_analysis import ChurnSettings
+from analytics.business.experiment import CONTROL, DEFAULT_CONTROL_SHARE, DEFAULT_SEED, GROUP, with_control_group
 from analytics.data.ingest import load_files
 from analytics.data.io import read_table
 from analytics.data.schema import CustomerData
+from analytics.models.clv import ClvSettings
+from ui import churn as ch
 from ui import state
+from ui.cache import per_dataset
+from ui.downloads import TableDownload
 
 BIND = "query-params"
 K_CONTROL_PERCENT = "camp_control_percent"  # % of each contact list held out (setting)
@@ -63,10 +71,56 @@ def control_controls() -> tuple[float, int]:
     return control_settings()
 
 
-def mark_control_group(contacts: pd.DataFrame, *, id_column: str, risk_column: str) -> pd.DataFrame:
-    """The list with its `group` column drawn with this session's share and seed."""
-    share, seed = control_settings()
-    return with_control_group(contacts, id_column=id_column, risk_column=risk_column, control_share=share, seed=seed)
+CONTACTS_SHOWN = 10  # rows of the Churn planner's contact list drawn on its page (the download holds all)
+
+
+@dataclass(frozen=True)
+class ContactList:
+    """The Churn planner's contact list with its control group marked.
+
+    Attributes
+    ----------
+    table : TableDownload
+        The list (`ui.churn.contact_list` with its `group` column drawn by `with_control_group`): its first
+        `CONTACTS_SHOWN` rows, its length, and every row packed for the CSV download.
+    held_out : int
+        Customers marked control.
+    """
+
+    table: TableDownload
+    held_out: int
+
+
+def contact_list(
+    data: CustomerData, churn: ChurnSettings, clv: ClvSettings | None, assumptions: CampaignAssumptions
+) -> ContactList:
+    """The contacts the campaign plan on `ui.churn.campaign_inputs(data, churn, clv)` picks at these
+    assumptions, marked with this session's control group: built and packed once per dataset, settings,
+    assumptions, share and seed (`ui.cache.per_dataset`), not on every run of the planner (a list of
+    hundreds of thousands of customers took a second or more to pack, whether or not anyone clicked)."""
+    return _contact_list(data, churn, clv, assumptions, control_settings())
+
+
+@per_dataset(max_entries=2)
+def _contact_list(
+    data: CustomerData,
+    churn: ChurnSettings,
+    clv: ClvSettings | None,
+    assumptions: CampaignAssumptions,
+    control: tuple[float, int],
+) -> ContactList:
+    """`contact_list` at the settings of its key (`control`: the control group's share and seed)."""
+    inputs = ch.campaign_inputs(data, churn, clv)
+    plan = plan_campaign(inputs.customers["churn_probability"], inputs.customers["value"], assumptions)
+    share, seed = control
+    contacts = with_control_group(
+        ch.contact_list(inputs, plan, assumptions),
+        id_column="Customer",
+        risk_column="Churn risk (%)",
+        control_share=share,
+        seed=seed,
+    )
+    return ContactList(TableDownload.of(contacts, CONTACTS_SHOWN), int((contacts[GROUP] == CONTROL).sum()))
 
 
 @st.cache_data(show_spinner=False, max_entries=4, scope="session")

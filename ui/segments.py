@@ -44,6 +44,7 @@ from ui import models
 from ui import whatif as wi  # the What-if page's keys and slider -> settings conversion
 from ui import worker as app_worker
 from ui.cache import per_dataset
+from ui.downloads import table_download
 from ui.state import setting
 
 
@@ -63,6 +64,16 @@ def rfm(data: CustomerData) -> pd.DataFrame:
     if not data.has_transactions:
         raise DataError(f"RFM segments need {NEEDS_PURCHASES}; this data has only a customers table.")
     return rfm_table(data.transactions, as_of=data.observation_end)
+
+
+RFM_SHOWN = 1_000  # rows of the every-customer RFM table Segments draws (the download holds all)
+
+
+@table_download(shown=RFM_SHOWN)
+def rfm_scores(data: CustomerData) -> pd.DataFrame:
+    """Every customer's RFM values and scores, highest scores first: Segments draws the first
+    `RFM_SHOWN` and offers them all as a CSV (packed once per dataset, not on every run)."""
+    return rfm(data).sort_values(["r_score", "f_score", "m_score"], ascending=False).reset_index()
 
 
 def share_rfm(data: CustomerData) -> None:

@@ -115,3 +115,49 @@ def test_the_packed_rows_write_the_same_csv_as_the_frame():
     assert back is not packed.unpack()  # a new copy each time: a click never changes the next one's rows
     assert to_csv_bytes(back, currency="EUR") == to_csv_bytes(frame, currency="EUR")
     assert to_csv_bytes(back, index=True) == to_csv_bytes(frame, index=True)
+
+
+# Each page's list, its file and the data it is shown on (a demo: cached for the whole server)
+PACKED_ONCE = {
+    "segments": ("pages/segments.py", "rfm_scores.csv", CDNOW),
+    "angles": ("pages/angles.py", "flagged_by_every_angle.csv", {}),
+    "churn planner": ("pages/churn.py", "customers_to_contact.csv", {}),
+    "lifetime value": ("pages/lifetime_value.py", "customer_lifetime_value.csv", CDNOW),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page, file_name, query", PACKED_ONCE.values(), ids=list(PACKED_ONCE))
+def test_a_rerun_with_no_click_packs_no_list_again(page, file_name, query, monkeypatch):
+    """A page's CSV rows are built and packed once per dataset and settings (`ui.downloads.table_download`,
+    cached), not on every run: packing a million-row list took 1.2-1.4 CPU s per button per run, whether
+    or not anyone clicked (Segments packed its RFM scores twice a run). The file is the one written before."""
+    import streamlit as st
+
+    from ui import downloads as ud
+
+    st.cache_data.clear()  # packed by no earlier test
+    packed: list[int] = []
+    of = ud.PackedFrame.of.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, frame):
+        packed.append(len(frame))
+        return of(cls, frame)
+
+    files: dict[str, bytes] = {}
+    deferred = MediaFileManager.add_deferred
+
+    def written_now(self, make, mimetype, coordinates, file_name=None, **kwargs):  # a click would write it
+        files[str(file_name)] = make()
+        return deferred(self, make, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(ud.PackedFrame, "of", classmethod(counting))
+    monkeypatch.setattr(MediaFileManager, "add_deferred", written_now)
+    at = helpers.open_page(page, query, check_errors=True)
+    first, after_first = files.pop(file_name), len(packed)
+    assert after_first >= 1 and first.count(b"\n") > 10
+    at.run()
+    at.run()
+    assert not at.exception
+    assert len(packed) == after_first, packed  # two more runs, nothing packed again
+    assert files.pop(file_name) == first
