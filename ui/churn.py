@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.business.campaign import CampaignAssumptions, CampaignPlan
-from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings
+from analytics.business.churn_analysis import ChurnAnalysis, ChurnSettings, feature_table
 from analytics.business.churn_inputs import label_cell_text
 from analytics.business.value import customer_value
 from analytics.data.schema import CHURNED, CUSTOMER_ID, SIGNUP_DATE, TENURE_MONTHS, CustomerData
@@ -101,7 +101,7 @@ def median_sentence(median: float | None, source: str, max_months: float) -> str
 def survival_options(analysis: ChurnAnalysis) -> list[str]:
     """Attributes to split retention curves by: the model's inputs, most predictive first."""
     columns = [c for c in analysis.model.importances_["feature"] if c not in DURATION_COLUMNS]
-    return [c for c in columns if c in analysis.features.X.columns]
+    return [c for c in columns if c in analysis.features.X.columns]  # the columns (their rows may be left out)
 
 
 @per_dataset(max_entries=16)
@@ -116,7 +116,8 @@ def retention(data: CustomerData, settings: ChurnSettings, by: str | None) -> Re
     inputs = retention_inputs(data, analysis.scores.set_index(CUSTOMER_ID)[CHURNED])
     if by is None:
         return retention_curves(inputs["months"], inputs["churned"])
-    groups = analysis.features.X[by].reindex(inputs[CUSTOMER_ID].to_numpy())
+    # the session cache keeps no feature table of derived churn: rebuilt from the purchases here (one view)
+    groups = feature_table(analysis, data)[by].reindex(inputs[CUSTOMER_ID].to_numpy())
     name = analysis.features.display.get(by, by)
     return retention_curves(inputs["months"], inputs["churned"], groups.reset_index(drop=True), by=name)
 

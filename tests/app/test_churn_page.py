@@ -134,6 +134,29 @@ def test_cdnow_sample_uses_the_derived_label_and_its_window_can_be_changed():
     assert "your choice" in captions(at)
 
 
+@pytest.mark.slow  # first fits of the churn model
+def test_retention_by_an_attribute_of_derived_churn_groups_the_customers_as_the_whole_analysis_does():
+    """The session keeps derived churn without its feature table (`analysis_without_feature_table`): the
+    grouped curves rebuild it from the purchases and give the groups the library's whole analysis gives."""
+    from analytics.business.churn_analysis import ChurnSettings, analyse_churn
+    from analytics.data.datasets import load_demo
+    from analytics.data.schema import CHURNED, CUSTOMER_ID
+    from analytics.models.survival import retention_curves, retention_inputs
+
+    at = open_page({"dataset": "cdnow_sample"})
+    at.selectbox(key=ch.K_SURVIVAL_BY).set_value("n_orders").run()
+    assert not at.exception
+    shown = table(at, "Left")
+    data = load_demo("cdnow_sample")
+    whole = analyse_churn(data, ChurnSettings())
+    inputs = retention_inputs(data, whole.scores.set_index(CUSTOMER_ID)[CHURNED])
+    groups = whole.features.X["n_orders"].reindex(inputs[CUSTOMER_ID].to_numpy()).reset_index(drop=True)
+    expected = retention_curves(inputs["months"], inputs["churned"], groups, by="n_orders").summary
+    assert len(shown) == len(expected) >= 2
+    assert shown["Customers"].tolist() == expected["customers"].tolist()
+    assert shown["Left"].tolist() == expected["churned"].tolist()
+
+
 @pytest.mark.slow  # first fits of the churn (and lifetime-value) models
 def test_customers_only_upload_models_the_churn_column_and_values_a_year_of_margin_on_the_charge():
     frame = pd.read_csv(TELCO, dtype=str, keep_default_na=False).head(1500)
