@@ -360,7 +360,20 @@ def _by_position(frame: pd.DataFrame) -> pd.DataFrame:
 
 def fit_arguments(inputs: ChurnInputs, settings: ChurnSettings) -> tuple:
     """The arguments of `fit_rows` for `inputs`: the rows by position, no customer id (what travels
-    to a worker process: the attributes, the labels and the settings)."""
+    to a worker process: the attributes, the labels and the settings).
+
+    Parameters
+    ----------
+    inputs : ChurnInputs
+        From `churn_inputs`.
+    settings : ChurnSettings
+        Model choices.
+
+    Returns
+    -------
+    tuple
+        X, y, to_score, settings, oof_outside_sample, display (the rows share `inputs`' columns).
+    """
     to_score = None if inputs.to_score is None else _by_position(inputs.to_score)
     y = inputs.y.to_numpy(dtype=bool)
     return (_by_position(inputs.X), y, to_score, settings, inputs.oof_outside_sample, inputs.features.display)
