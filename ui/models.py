@@ -18,6 +18,10 @@ from analytics.business.churn_analysis import (
     ChurnSettings,
     analyse_churn,
     analysis_without_feature_table,
+    assemble_churn,
+    churn_fit_arguments,
+    churn_inputs,
+    fit_churn_rows,
 )
 from analytics.business.value import customer_value as one_value
 from analytics.business.value import value_and_risk as joined_value_and_risk
@@ -141,10 +145,31 @@ def with_purchase_days(comparison: HoldoutComparison, data: CustomerData) -> Hol
 def churn_analysis(data: CustomerData, settings: ChurnSettings) -> ChurnAnalysis:
     """Churn label, cross-validated models, drivers and a risk score per customer.
 
-    Kept without the feature table of churn derived from purchases (`analysis_without_feature_table`:
-    same figures; the retention curves' grouping rebuilds it): 35.1 -> 11.0 MiB pickled at 300,000
-    customers, unpickled on every page run that reads it."""
-    return analysis_without_feature_table(analyse_churn(data, settings))
+    For a large purchase log the models are fitted on the worker process (`churn_on_worker`), as the
+    lifetime-value models are. Kept without the feature table of churn derived from purchases
+    (`analysis_without_feature_table`: same figures; the retention curves' grouping rebuilds it):
+    35.1 -> 11.0 MiB pickled at 300,000 customers, unpickled on every page run that reads it."""
+    worker = app_worker.for_data(data)
+    analysis = analyse_churn(data, settings) if worker is None else churn_on_worker(data, settings, worker)
+    return analysis_without_feature_table(analysis)
+
+
+def churn_on_worker(data: CustomerData, settings: ChurnSettings, worker: SharedWorker) -> ChurnAnalysis:
+    """`analyse_churn` with its model fits on the worker process: the same analysis.
+
+    The label and the attributes are computed here from the purchases (`churn_inputs`), the models
+    fitted, scored and explained there on those rows by position (`fit_churn_rows`: no customer id travels),
+    and the ids put back here (`assemble_churn`). The cross-validation, refit, scoring and
+    permutation importance then take the second core instead of this process's interpreter lock,
+    which the pages need; while it waits, this job's slot goes to the next queued fit."""
+    inputs = churn_inputs(data, settings)
+    fit = app_worker.result_of(
+        worker,
+        fit_churn_rows,
+        *churn_fit_arguments(inputs, settings),
+        fallback=lambda: fit_churn_rows(*churn_fit_arguments(inputs, settings)),
+    )
+    return assemble_churn(inputs, fit)
 
 
 def start_fits(data: CustomerData) -> dict[str, tuple | None]:

@@ -209,7 +209,7 @@ def analyse_churn(data: CustomerData, settings: ChurnSettings = ChurnSettings())
         attributes.
     """
     inputs = churn_inputs(data, settings)
-    return assemble_churn(inputs, fit_rows(*fit_arguments(inputs, settings)))
+    return assemble_churn(inputs, fit_churn_rows(*churn_fit_arguments(inputs, settings)))
 
 
 def _churn_model(settings: ChurnSettings, oof_outside_sample: bool) -> ChurnModel:
@@ -261,7 +261,7 @@ class ChurnInputs:
 
 @dataclass(frozen=True)
 class ChurnFit:
-    """What `fit_rows` learned, by position (no customer ids): all that comes back from a worker process.
+    """What `fit_churn_rows` learned, by position (no customer ids): all that comes back from a worker process.
 
     Attributes
     ----------
@@ -295,7 +295,7 @@ def churn_inputs(data: CustomerData, settings: ChurnSettings = ChurnSettings()) 
     Returns
     -------
     ChurnInputs
-        For `fit_arguments` / `fit_rows` and `assemble_churn`.
+        For `churn_fit_arguments` / `fit_churn_rows` and `assemble_churn`.
 
     Raises
     ------
@@ -358,8 +358,8 @@ def _by_position(frame: pd.DataFrame) -> pd.DataFrame:
     return numbered
 
 
-def fit_arguments(inputs: ChurnInputs, settings: ChurnSettings) -> tuple:
-    """The arguments of `fit_rows` for `inputs`: the rows by position, no customer id (what travels
+def churn_fit_arguments(inputs: ChurnInputs, settings: ChurnSettings) -> tuple:
+    """The arguments of `fit_churn_rows` for `inputs`: the rows by position, no customer id (what travels
     to a worker process: the attributes, the labels and the settings).
 
     Parameters
@@ -379,7 +379,7 @@ def fit_arguments(inputs: ChurnInputs, settings: ChurnSettings) -> tuple:
     return (_by_position(inputs.X), y, to_score, settings, inputs.oof_outside_sample, inputs.features.display)
 
 
-def fit_rows(
+def fit_churn_rows(
     X: pd.DataFrame,
     y: np.ndarray,
     to_score: pd.DataFrame | None,
@@ -390,7 +390,7 @@ def fit_rows(
     """The churn model's fit, scores, drivers, gains and calibration on rows by position.
 
     `analyse_churn` runs it here; the app runs it on its worker process for a large purchase log
-    (`ui.models.churn_analysis`), with the same arguments (`fit_arguments`), so the results are the same.
+    (`ui.models.churn_analysis`), with the same arguments (`churn_fit_arguments`), so the results are the same.
 
     Parameters
     ----------
@@ -425,14 +425,14 @@ def fit_rows(
 
 
 def assemble_churn(inputs: ChurnInputs, fit: ChurnFit) -> ChurnAnalysis:
-    """The `ChurnAnalysis` of `inputs` from their fit (`fit_rows`): the customers' ids put back.
+    """The `ChurnAnalysis` of `inputs` from their fit (`fit_churn_rows`): the customers' ids put back.
 
     Parameters
     ----------
     inputs : ChurnInputs
         From `churn_inputs`.
     fit : ChurnFit
-        `fit_rows(*fit_arguments(inputs, settings))`, here or on a worker process.
+        `fit_churn_rows(*churn_fit_arguments(inputs, settings))`, here or on a worker process.
 
     Returns
     -------
@@ -505,7 +505,7 @@ def analyse_churn_in_database(behaviour: PurchaseBehaviour, settings: ChurnSetti
     cutoff = pd.Timestamp(behaviour.cutoff_day, unit="D")
     derived = DerivedLabel(features, churned, cutoff, behaviour.horizon_days, n_new)
     inputs = _derived_inputs(derived, behaviour.features("now"))
-    return assemble_churn(inputs, fit_rows(*fit_arguments(inputs, settings)))
+    return assemble_churn(inputs, fit_churn_rows(*churn_fit_arguments(inputs, settings)))
 
 
 def analysis_without_feature_table(analysis: ChurnAnalysis) -> ChurnAnalysis:
