@@ -30,6 +30,9 @@ to end after the first pass and prints "held" once more (what the session keeps 
 
     python benchmarks/bench_pages.py --scenarios upload300k --first-only --breakdown --settle 240
 
+`--hold S` keeps the session open S seconds more and prints the server's and worker's process ids,
+to look inside them meanwhile (py-spy dump, /proc/PID/smaps, a heap snapshot).
+
 Page idle = from the sidebar click until the browser has received the server's "script finished"
 message for that page's full run (read from the app's websocket, as in load_sessions.py). The
 browser shares the machine's 2 cores with the server, so the figures are an upper bound.
@@ -77,6 +80,7 @@ SCALE_FILES = {  # scenario -> a bench_scale.py file (benchmarks/out, git-ignore
 PENDING_TEXT = "fills in when it is done"
 SETTLE_S = 0.0  # --settle S: after the first pass, wait up to S s for the server's fits to finish, then "held" again
 BREAKDOWN = False  # --breakdown: the server's resident memory by kind after each page (resident_by_kind)
+HOLD_S = 0.0  # --hold S: keep the session open S s after the first pass (and --settle), to attach a profiler
 AGAIN = True  # --first-only: no second pass (memory figures need only the first)  # ui.background.pending's line and Home's waiting cards
 
 
@@ -302,6 +306,10 @@ async def scenario(browser, url: str, name: str, upload: Path | None, server_pid
         held["settled"] = round(memory(), 1)
         kinds = resident_by_kind(server_pid)
         print(f"  settled after {waited:.0f} s more: held {held['settled']:7.1f} MiB ({kinds})", file=sys.stderr)
+    if HOLD_S and server_pid is not None:
+        pids = ", ".join(str(p) for p in process_tree(server_pid))
+        print(f"  holding the session {HOLD_S:g} s (server and worker: {pids})", file=sys.stderr, flush=True)
+        await asyncio.sleep(HOLD_S)
     again = await click_through(page, runs, order, "again") if AGAIN else {}
     await context.close()
     return {
@@ -365,11 +373,18 @@ def main() -> None:
         action="store_true",
         help="with 'held': the server's resident MiB by kind (heap, arenas, anon, files)",
     )
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=0.0,
+        help="keep the session open this many s after the first pass, e.g. to take a heap snapshot",
+    )
     args = parser.parse_args()
-    global AGAIN, BREAKDOWN, SETTLE_S
+    global AGAIN, BREAKDOWN, HOLD_S, SETTLE_S
     AGAIN = not args.first_only
     BREAKDOWN = args.breakdown
     SETTLE_S = args.settle
+    HOLD_S = args.hold
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"no Chromium at {CHROMIUM}")
     results = asyncio.run(main_async(args.scenarios.split(",")))
