@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from analytics.business.lifecycle import NEW, STAGES, LifecycleThresholds, stage_counts, transition_flows
+from analytics.business.lifecycle import NEW, STAGES, LifecycleThresholds, transition_flows
 from analytics.business.segment_value import SegmentComparison
 from analytics.business.segments import (
     AT_RISK,
@@ -18,7 +18,6 @@ from analytics.business.segments import (
     LOYAL,
     QUADRANT_ADVICE,
     SAVE_FIRST,
-    segment_summary,
 )
 from analytics.business.value import horizon_label
 from analytics.reports.charts.health import (
@@ -26,7 +25,6 @@ from analytics.reports.charts.health import (
     persona_profile_chart,
     segment_bars,
     transition_chart,
-    value_risk_scatter,
 )
 from analytics.reports.charts.segments import segment_interval_chart
 from ui import background, look, models
@@ -73,10 +71,10 @@ def segment_table(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: str, *, draw: str) -> None:
-    """The RFM answer, table and every customer's scores; `draw` names this drawing of the slot (the
-    page draws it once at once and again with the value column), keeping its download's key unique."""
-    summary = segment_summary(rfm, clv)
+def rfm_block(summary: pd.DataFrame, valued: bool, clv_note: str, measure: str, *, draw: str) -> None:
+    """The RFM answer, table and every customer's scores; `summary`: `us.rfm_summary` (`valued`: with
+    the mean model value); `draw` names this drawing of the slot (the page draws it once at once and
+    again with the value column), keeping its download's key unique."""
     shares = summary[["customer_share", "revenue_share"]]
     best = shares.loc[[CHAMPIONS, LOYAL]].sum()
     slipping = summary.loc[[AT_RISK, CANT_LOSE]]
@@ -88,7 +86,7 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
     )
     left, right = st.columns([3, 2])
     with left:
-        if measure == "mean_clv" and clv is None:
+        if measure == "mean_clv" and not valued:
             measure = "customers"
             st.caption(f"{MEAN_VALUE} is shown once the lifetime-value model is ready.")
         st.altair_chart(look.fit(segment_bars(summary, measure=measure, currency=cur.current(data))), width="stretch")
@@ -118,9 +116,7 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
             "Customers with equal values always get equal scores, so with many one-time buyers the F quintiles "
             "fill unevenly. The first table counts customers by their R and F scores; the second lists everyone."
         )
-        grid = pd.crosstab(rfm["r_score"], rfm["f_score"]).sort_index(ascending=False)
-        grid.index, grid.columns = [f"R = {r}" for r in grid.index], [f"F = {f}" for f in grid.columns]
-        st.dataframe(grid, width="content")
+        st.dataframe(us.rfm_grid(data), width="content")
         # the first rows drawn (every customer went to the browser on every run: a million rows at
         # 1M customers, each text cell escaped first); the download holds everyone, sorted and packed
         # once per dataset (not on every run, twice: this slot is drawn twice)
@@ -136,19 +132,18 @@ def rfm_block(rfm: pd.DataFrame, clv: pd.Series | None, clv_note: str, measure: 
         )
 
 
-def value_risk_block(scores: us.Scores) -> None:
-    matrix = us.value_risk(scores)
-    quadrants = matrix.summary()
+def value_risk_block(view: us.ValueRiskView) -> None:
+    quadrants = view.quadrants
     save = quadrants.loc[SAVE_FIRST]
-    n = len(matrix.customers)
+    n = view.customers
     st.markdown(
         f"**{int(save['customers']):,} customers ({save['customers'] / n:.0%} of the {n:,} current customers) are in "
-        f"*Save first*:** value of at least {us.money(matrix.value_threshold)} and churn risk of at least "
-        f"{matrix.risk_threshold:.0%} (the medians). Together they are worth {us.money(save['clv'])}, of which "
+        f"*Save first*:** value of at least {us.money(view.value_threshold)} and churn risk of at least "
+        f"{view.risk_threshold:.0%} (the medians). Together they are worth {us.money(save['clv'])}, of which "
         f"{us.money(save['value_at_stake'])} is at stake (value x churn probability): call them first."
     )
     left, right = st.columns([3, 2])
-    left.altair_chart(look.fit(value_risk_scatter(matrix, currency=cur.current(data))), width="stretch")
+    left.altair_chart(look.fit(view.chart), width="stretch")
     with right:
         st.markdown(
             "**How to read it.** Each dot is a current customer; the dashed lines are the medians. Top right "
@@ -156,7 +151,7 @@ def value_risk_block(scores: us.Scores) -> None:
             "safe, keep them happy. Bottom right: likely to leave but worth less, so use cheap, automated offers."
         )
         st.caption(
-            f"Value: {scores.value_source}. Churn risk: {scores.risk_source}. Customers who already left are not shown."
+            f"Value: {view.value_source}. Churn risk: {view.risk_source}. Customers who already left are not shown."
         )
         st.page_link(
             "pages/actions.py", label="Open the action list: whom to call, with reasons", icon=":material/checklist:"
@@ -344,8 +339,8 @@ def persona_block() -> None:
 
 def lifecycle_block() -> None:
     with st.spinner("Placing every customer in a lifecycle stage…"):
-        stages = us.current_stages(data)
-    counts = stage_counts(stages.frame["stage"])
+        stages = us.stage_counts(data)
+    counts = stages.counts
     by = counts.set_index("stage")["customers"]
     total = int(by.sum())
     t = LifecycleThresholds()
@@ -430,7 +425,7 @@ fits = [k for k in models.start_fits(data).values() if k is not None]
 persona_job = us.personas.start(data)  # type: ignore[attr-defined]  # k-means for 2 to 8 groups: seconds
 
 st.subheader("RFM segments")
-rfm = None
+rfm_drawn = False
 measure = "customers"
 if data.has_transactions:
     # outside the slot below: a widget may be drawn once per run, the slot is drawn twice
@@ -454,10 +449,14 @@ if not data.has_transactions:
     )
 else:
     with rfm_slot.container(), friendly_errors("RFM segments"):
-        rfm = us.rfm(data)
         rfm_block(
-            rfm, None, f"{MEAN_VALUE} fills in once the lifetime-value model has been fitted.", measure, draw="first"
+            us.rfm_summary(data, None),
+            False,
+            f"{MEAN_VALUE} fills in once the lifetime-value model has been fitted.",
+            measure,
+            draw="first",
         )
+        rfm_drawn = True
 
 st.subheader("Value x risk: whom to save first")
 value_slot = st.empty()
@@ -483,21 +482,27 @@ with persona_slot.container(), friendly_errors("Personas"):
     else:
         background.pending([persona_job], "Finding personas")
 if models_ready:
-    scores = None
+    view = None
     with value_slot.container(), friendly_errors("Value x risk"):
         with st.spinner("Putting each customer's value next to their churn risk…"):
-            scores = us.customer_scores(data)
-        value_risk_block(scores)
+            view = us.value_risk_view(data)
+        value_risk_block(view)
 
-    if rfm is not None:
+    if rfm_drawn:
         with rfm_slot.container(), friendly_errors("RFM segments"):
-            clv = models.current_clv(data).customers["clv"] if scores is not None and scores.model_clv else None
+            valued = view is not None and view.model_clv
             note = (
-                f"{MEAN_VALUE}: {scores.value_source}, averaged over the segment's customers."
-                if clv is not None
+                f"{MEAN_VALUE}: {view.value_source}, averaged over the segment's customers."
+                if view is not None and valued
                 else f"{MEAN_VALUE} needs the lifetime-value model, which could not run on this data."
             )
-            rfm_block(rfm, clv, note, measure, draw="with_value")
+            rfm_block(
+                us.rfm_summary(data, models.clv_settings() if valued else None),
+                valued,
+                note,
+                measure,
+                draw="with_value",
+            )
 
     with lifecycle_slot.container(), friendly_errors("Lifecycle stages"):
         lifecycle_block()

@@ -40,5 +40,5 @@ def prefetch(data: CustomerData) -> None:
     if app_worker.for_data(data) is not None:  # their fits run on the worker process: little CPU here
         prefetch_segment_models(data)
         prefetch_angles(data)
-    prefetch_segments(data, with_whatif=True)
+    prefetch_segments(data, with_whatif=True, with_views=True)  # Home's what-if, then Segments' views
     prefetch_ranking(data)

@@ -24,6 +24,7 @@ from analytics.business.segments import (
     fit_personas,
     remember_rfm_table,
     rfm_table,
+    segment_summary,
     value_risk_matrix,
 )
 from analytics.business.value import (  # noqa: F401  (Scores and the NEEDS_ texts are read by pages)
@@ -38,6 +39,7 @@ from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
 from analytics.data.schema import CHURNED, CUSTOMER_ID, CustomerData, DataError
 from analytics.formatting import percent_points
 from analytics.models.clv import ClvSettings
+from analytics.reports.charts.health import value_risk_scatter
 from analytics.reports.sections.whatif import report_section, section_from_defaults
 from ui import currency as cur
 from ui import models
@@ -74,6 +76,24 @@ def rfm_scores(data: CustomerData) -> pd.DataFrame:
     """Every customer's RFM values and scores, highest scores first: Segments draws the first
     `RFM_SHOWN` and offers them all as a CSV (packed once per dataset, not on every run)."""
     return rfm(data).sort_values(["r_score", "f_score", "m_score"], ascending=False).reset_index()
+
+
+@per_dataset(max_entries=4)
+def rfm_summary(data: CustomerData, clv: ClvSettings | None) -> pd.DataFrame:
+    """`segment_summary` of the RFM table (eight rows): with each segment's mean model value from the
+    shared lifetime-value fit at `clv`, or without it (None). Cached: Segments drew it from the whole
+    table twice a run (a second or more at a million customers)."""
+    values = None if clv is None else models.clv_analysis(data, clv).customers["clv"]
+    return segment_summary(rfm(data), values)
+
+
+@per_dataset()
+def rfm_grid(data: CustomerData) -> pd.DataFrame:
+    """Customers by R score (rows "R = 5" first) and F score (columns "F = 1" ...), as Segments shows them."""
+    table = rfm(data)
+    grid = pd.crosstab(table["r_score"], table["f_score"]).sort_index(ascending=False)
+    grid.index, grid.columns = [f"R = {r}" for r in grid.index], [f"F = {f}" for f in grid.columns]
+    return grid
 
 
 def share_rfm(data: CustomerData) -> None:
@@ -134,15 +154,30 @@ def start_whatif_summary(data: CustomerData, settings: WhatIfSettings) -> tuple 
     return _whatif_summary.start(data, settings, business_kind(data).kind, models.clv_settings())  # type: ignore[attr-defined]
 
 
-def prefetch_segments(data: CustomerData, *, with_personas: bool = False, with_whatif: bool = False) -> None:
+def prefetch_segments(
+    data: CustomerData, *, with_personas: bool = False, with_whatif: bool = False, with_views: bool = False
+) -> None:
     """Start what Segments and Home wait for before they are opened (`ui.prefetch`): the personas and
-    the default what-if (Home)."""
+    the RFM tables and stage moves Segments draws (`with_personas`: no model needed), the default what-if
+    (Home), and Segments' views on the fitted models (`with_views`: the value x risk matrix, the
+    lifecycle stages, the RFM table's mean model value), seconds at a million customers."""
     if with_personas:
         personas.prefetch(data)  # type: ignore[attr-defined]
+        if data.has_transactions:
+            rfm_summary.prefetch(data, None)  # type: ignore[attr-defined]
+            rfm_grid.prefetch(data)  # type: ignore[attr-defined]
+            rfm_scores.prefetch(data)  # type: ignore[attr-defined]
+            stage_moves.prefetch(data, "month")  # type: ignore[attr-defined]  # the page's default period
     if with_whatif:
         from ui.kind import business_kind
 
         _whatif_summary.prefetch(data, WhatIfSettings(), business_kind(data).kind, models.clv_settings())  # type: ignore[attr-defined]
+    if with_views:
+        clv, churn = models.clv_settings(), models.churn_settings()
+        _value_risk_view.prefetch(data, clv, churn, cur.current(data))  # type: ignore[attr-defined]
+        if data.has_transactions:
+            rfm_summary.prefetch(data, clv)  # type: ignore[attr-defined]
+        _stage_counts.prefetch(data, clv, churn)  # type: ignore[attr-defined]
 
 
 @per_dataset(max_entries=12, label="Fitting the purchase model and the retention curve for each segment")
@@ -250,6 +285,60 @@ def value_risk(scores: Scores) -> ValueRisk:
     return value_risk_matrix(scores.frame["value"].rename("clv"), scores.frame["churn_probability"])
 
 
+@dataclass(frozen=True)
+class ValueRiskView:
+    """What Segments shows of the value x risk matrix (`value_risk` of `customer_scores`).
+
+    Attributes
+    ----------
+    quadrants : pd.DataFrame
+        `ValueRisk.summary()`: one row per quadrant.
+    customers : int
+        Current customers placed in the matrix.
+    value_threshold, risk_threshold : float
+        The splits (the medians).
+    chart : alt.LayerChart
+        `value_risk_scatter` of the matrix (a sample of the customers above its `max_points`).
+    value_source, risk_source : str
+        Where the value and the churn risk come from, in words (`Scores`).
+    model_clv : bool
+        Whether the value is the lifetime-value model's.
+    """
+
+    quadrants: pd.DataFrame
+    customers: int
+    value_threshold: float
+    risk_threshold: float
+    chart: Any
+    value_source: str
+    risk_source: str
+    model_clv: bool
+
+
+def value_risk_view(data: CustomerData) -> ValueRiskView:
+    """The value x risk matrix at this session's settings, as Segments draws it (raises DataError as
+    `customer_scores`). Cached: placing a million customers and sampling the chart's points took a
+    second or more on every run of the page."""
+    return _value_risk_view(data, models.clv_settings(), models.churn_settings(), cur.current(data))
+
+
+@per_dataset(max_entries=4)
+def _value_risk_view(data: CustomerData, clv: ClvSettings, churn: ChurnSettings, currency: str | None) -> ValueRiskView:
+    """`value_risk_view` at the settings of its key (`currency`: the chart's axis and tooltip titles)."""
+    scores = customer_scores(data, clv, churn)
+    matrix = value_risk(scores)
+    return ValueRiskView(
+        quadrants=matrix.summary(),
+        customers=len(matrix.customers),
+        value_threshold=matrix.value_threshold,
+        risk_threshold=matrix.risk_threshold,
+        chart=value_risk_scatter(matrix, currency=currency),
+        value_source=scores.value_source,
+        risk_source=scores.risk_source,
+        model_clv=scores.model_clv,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Lifecycle stage now
 # --------------------------------------------------------------------------------------------
@@ -265,23 +354,25 @@ class Stages:
     repeat_gap_days: float | None
 
 
-def current_stages(data: CustomerData) -> Stages:
+def current_stages(data: CustomerData, clv: ClvSettings | None = None, churn: ChurnSettings | None = None) -> Stages:
     """Stage per customer now; customers marked churned are Lost.
 
     Where the data records who left (the churn model learns from a churn column: a contractual
     business such as a subscription), stages come from 1 - churn risk. Otherwise (purchases only:
     nobody announces leaving) they come from the purchase model's p_alive, with one-time buyers
-    staged by the gap rule because BG/NBD gives them p_alive = 1.
+    staged by the gap rule because BG/NBD gives them p_alive = 1. `clv`, `churn`: the models' settings
+    (this session's when None).
     """
+    clv, churn_settings = clv or models.clv_settings(), churn or models.churn_settings()
     churned = data.customers.set_index(CUSTOMER_ID)[CHURNED] if data.has_column(CHURNED) else None
-    churn = None
+    churn_fit = None
     try:
-        churn = models.current_churn(data)
+        churn_fit = models.churn_analysis(data, churn_settings)
     except DataError:
         if not data.has_transactions:
             raise
-    if churn is not None and (churn.source == "column" or not data.has_transactions):
-        risk = churn.scores.set_index(CUSTOMER_ID)["churn_probability"]
+    if churn_fit is not None and (churn_fit.source == "column" or not data.has_transactions):
+        risk = churn_fit.scores.set_index(CUSTOMER_ID)["churn_probability"]
         frame = lc.lifecycle_stages(churn_probability=risk, churned=churned)
         return Stages(
             frame,
@@ -290,12 +381,12 @@ def current_stages(data: CustomerData) -> Stages:
             0,
             None,
         )
-    clv = models.current_clv(data).customers
+    customers = models.clv_analysis(data, clv).customers
     gap = repeat_gap_days(data)
     # BG/NBD's one-time buyers: no repeat purchase on a later day (frequency 0), not orders == 1
-    orders = (clv["frequency"] + 1).astype(int)
+    orders = (customers["frequency"] + 1).astype(int)
     frame = lc.lifecycle_stages(
-        p_alive=clv["p_alive"],
+        p_alive=customers["p_alive"],
         orders=orders,
         days_since_last_purchase=rfm(data)["days_since_last_purchase"],
         repeat_gap_days=gap,
@@ -306,6 +397,39 @@ def current_stages(data: CustomerData) -> Stages:
         "the purchase model's probability that the customer is still active (p_alive)",
         int((orders == 1).sum()),
         gap,
+    )
+
+
+@dataclass(frozen=True)
+class StageCounts:
+    """Customers per lifecycle stage now (`lifecycle.stage_counts` of `current_stages`) and its rule.
+
+    Attributes
+    ----------
+    counts : pd.DataFrame
+        stage, customers, share (0..1): all five stages, in order.
+    basis, one_time_buyers, repeat_gap_days
+        As `Stages`.
+    """
+
+    counts: pd.DataFrame
+    basis: str
+    one_time_buyers: int
+    repeat_gap_days: float | None
+
+
+def stage_counts(data: CustomerData) -> StageCounts:
+    """Customers per stage now at this session's settings (Segments, the Action list's report).
+    Cached: staging a million customers took a second or more on every run of the page."""
+    return _stage_counts(data, models.clv_settings(), models.churn_settings())
+
+
+@per_dataset(max_entries=4)
+def _stage_counts(data: CustomerData, clv: ClvSettings, churn: ChurnSettings) -> StageCounts:
+    """`stage_counts` at the settings of its key."""
+    stages = current_stages(data, clv, churn)
+    return StageCounts(
+        lc.stage_counts(stages.frame["stage"]), stages.basis, stages.one_time_buyers, stages.repeat_gap_days
     )
 
 
