@@ -14,10 +14,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from analytics.business.actions import close_the_loop, filter_actions
-from analytics.business.experiment import CONTROL, GROUP
 from analytics.business.glossary import help_text, period_name
 from analytics.business.kpis import kpi_trend
-from analytics.business.lifecycle import stage_counts
 from analytics.business.segments import QUADRANT_ADVICE, SAVE_FIRST, SEGMENTS, segment_summary
 from analytics.business.value import horizon_label
 from analytics.data.periods import PERIOD_NAMES, PERIODS_PER_YEAR
@@ -39,7 +37,7 @@ from ui import currency as cur
 from ui import segments as us
 from ui import whatif as wi
 from ui.campaign import control_controls, control_settings
-from ui.downloads import csv_download
+from ui.downloads import PackedFrame, csv_download
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
 from ui.kind import business_kind
@@ -69,13 +67,14 @@ def signature(*parts: object) -> str:
     return repr((state.data_key(), models.clv_settings(), models.churn_settings(), control_settings(), *parts))
 
 
-def excel_block(export: pd.DataFrame, loop: pd.DataFrame | None, sig: str) -> None:
+def excel_block(export: PackedFrame, loop: pd.DataFrame | None, sig: str) -> None:
+    """The Excel button; `export`: the marked list, unpacked when the button is clicked."""
     if st.button(
         "Prepare the Excel file",
         icon=":material/table_view:",
         help="Builds the workbook (about 7 seconds for 23,000 customers).",
     ):
-        sheets = {"Action list": export}
+        sheets = {"Action list": export.unpack()}
         if loop is not None:
             sheets["Close the loop"] = loop
         with st.spinner("Writing the Excel file…"):
@@ -105,7 +104,7 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
         charts.append(("RFM segments", segment_bars(segment_summary(us.rfm(data), clv), currency=code)))
     charts.append(("Value x risk", value_risk_scatter(us.value_risk(scores), max_points=1500, currency=code)))
     with contextlib.suppress(DataError):
-        charts.append(("Lifecycle stages", lifecycle_bar(stage_counts(us.current_stages(data).frame["stage"]))))
+        charts.append(("Lifecycle stages", lifecycle_bar(us.stage_counts(data).counts)))
     settings, from_page = us.scenario_settings()
     section: dict | None = None
     scenario_chart = None
@@ -153,10 +152,11 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
     )
 
 
-def report_block(scores: us.Scores, export: pd.DataFrame, filters: str, sig: str) -> None:
+def report_block(scores: us.Scores, export: PackedFrame, filters: str, sig: str) -> None:
+    """The report button; `export`: the marked list, unpacked when the button is clicked."""
     if st.button("Build the workshop report", icon=":material/description:", type="primary"):
         with st.spinner("Building the report…"):
-            st.session_state[K_REPORT] = (sig, report_html(scores, export, filters))
+            st.session_state[K_REPORT] = (sig, report_html(scores, export.unpack(), filters))
     built = st.session_state.get(K_REPORT)
     if built and built[0] == sig:
         st.download_button(
@@ -346,7 +346,7 @@ with ranked_slot:
                 f"The ranking needs a value per customer ({us.NEEDS_VALUE}) and a churn risk ({us.NEEDS_RISK})."
             )
         else:
-            export, chosen, min_value = ranked_section(actions, scores, segment_label)
+            _, chosen, min_value = ranked_section(actions, scores, segment_label)
 
 if actions is None:
     if not waiting:
@@ -355,24 +355,21 @@ if actions is None:
 
 st.subheader("Download and share")
 control_share, _ = control_controls()
-export = ua.with_groups(data, export, chosen, min_value)  # the control group's draw, cached
+marked = ua.marked_export(data, chosen, min_value)  # built, marked and packed once (cached), not every run
 filters = (", ".join(chosen) if chosen else "all segments") + (
     f", value at stake at least {us.money(min_value)}" if min_value else ""
 )
 a, b, c = st.columns(3)
 with a:
-    # Packed once per dataset, settings and filters (cached), not on every run
-    csv_download(
-        "Download CSV", ua.packed_export(data, chosen, min_value), "action_list.csv", currency=cur.current(data)
-    )
+    csv_download("Download CSV", marked.packed, "action_list.csv", currency=cur.current(data))
     if loop_export is not None:
         csv_download("Download the close-the-loop CSV", loop_export, "close_the_loop.csv", currency=cur.current(data))
 with b:
-    excel_block(export, loop_export, signature(tuple(chosen), min_value))
+    excel_block(marked.packed, loop_export, signature(tuple(chosen), min_value))
 with c:
-    report_block(scores, export, filters, signature(tuple(chosen), min_value, us.scenario_settings()))
+    report_block(scores, marked.packed, filters, signature(tuple(chosen), min_value, us.scenario_settings()))
 st.caption(
-    f"The files mark each customer in the column **group**: {int((export[GROUP] == CONTROL).sum()):,} customers "
+    f"The files mark each customer in the column **group**: {marked.control:,} customers "
     f"({control_share:.0%} of each risk tenth, drawn at random) are *control*: leave them out of the calls, so the "
     "Campaign readout page can measure what the calls changed. Cells that a spreadsheet could run as a formula "
     "(starting with = + - @) are written as text."

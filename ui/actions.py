@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from analytics.business.actions import filter_actions, ranked_actions
 from analytics.business.churn_analysis import ChurnSettings
-from analytics.business.experiment import GROUP, with_control_group
+from analytics.business.experiment import CONTROL, GROUP, with_control_group
 from analytics.business.value import Scores, horizon_label
 from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData
 from analytics.models.clv import ClvSettings
@@ -52,11 +51,11 @@ def start_ranking(data: CustomerData) -> tuple | None:
 
 
 def prefetch_ranking(data: CustomerData) -> None:
-    """Start `ranking`, then the control group of the unfiltered list with this session's share and
-    seed (what the Action list shows first), for when the page opens (`ui.prefetch`)."""
+    """Start `ranking`, then the unfiltered list marked with this session's control group (what the
+    Action list shows first, `marked_export`), for when the page opens (`ui.prefetch`)."""
     clv, churn = models.clv_settings(), models.churn_settings()
     _ranking.prefetch(data, clv, churn)  # type: ignore[attr-defined]
-    _groups.prefetch(data, clv, churn, (), 0.0, *control_settings())  # type: ignore[attr-defined]
+    _marked_export.prefetch(data, clv, churn, ((), 0.0), control_settings())  # type: ignore[attr-defined]
 
 
 @per_dataset(max_entries=4, label=LABEL)
@@ -112,65 +111,45 @@ def exported(
     return for_people(filtered, ranked.segment_label, ranked.actions, clv.horizon_months)
 
 
-def with_groups(data: CustomerData, export: pd.DataFrame, segments: list[str], min_value: float) -> pd.DataFrame:
-    """`export` (from `exported` with these filters) with its control group marked, as
-    `ui.campaign.contact_list` marks the Churn planner's: the draw is cached per dataset, filters, share and seed."""
-    share, seed = control_settings()
-    return _marked(data, export, models.clv_settings(), models.churn_settings(), segments, min_value, share, seed)
+@dataclass(frozen=True)
+class MarkedList:
+    """The Action list's export (`exported`) with its control group marked (`with_control_group`'s
+    `group` column), as the CSV, Excel and report files hold it.
+
+    Attributes
+    ----------
+    packed : PackedFrame
+        The marked list, packed for the downloads (`ui.downloads.PackedFrame`).
+    control : int
+        Customers marked control.
+    """
+
+    packed: PackedFrame
+    control: int
 
 
-def _marked(
-    data: CustomerData,
-    export: pd.DataFrame,
-    clv: ClvSettings,
-    churn: ChurnSettings,
-    segments: list[str],
-    min_value: float,
-    share: float,
-    seed: int,
-) -> pd.DataFrame:
-    """`export` with its control group marked (`with_groups`, at these settings)."""
-    if export.empty:
-        return with_control_group(export, id_column=ID, risk_column=RISK)
-    groups = _groups(data, clv, churn, tuple(segments), float(min_value), share, seed)
-    out = export.copy()
-    out.insert(list(out.columns).index(ID) + 1, GROUP, groups)
-    return out
-
-
-@per_dataset(max_entries=8)
-def _groups(
-    data: CustomerData,
-    clv: ClvSettings,
-    churn: ChurnSettings,
-    segments: tuple[str, ...],
-    min_value: float,
-    share: float,
-    seed: int,
-) -> np.ndarray:
-    """The `group` column `with_control_group` gives the list `exported(data, segments, min_value)`."""
-    export = exported(data, list(segments), min_value, clv, churn)
-    return with_control_group(export, id_column=ID, risk_column=RISK, control_share=share, seed=seed)[GROUP].to_numpy()
-
-
-def packed_export(data: CustomerData, segments: list[str], min_value: float) -> PackedFrame:
-    """`with_groups(data, exported(data, segments, min_value), ...)` packed for the CSV download
-    (`ui.downloads.PackedFrame`), cached per dataset, settings, filters, share and seed: packing the
-    list on every run took 1.2-1.3 CPU s at a million customers, whether or not anyone clicked."""
+def marked_export(data: CustomerData, segments: list[str], min_value: float) -> MarkedList:
+    """`exported(data, segments, min_value)` with its control group marked at this session's share and
+    seed, built once and packed (cached per dataset, settings, filters, share and seed): the page reads
+    the CSV's rows, the files' rows and the control count from it. Packing the list on every run took
+    1.2-1.3 CPU s at a million customers, whether or not anyone clicked."""
     share, seed = control_settings()
     filters = (tuple(segments), float(min_value))
-    return _packed(data, models.clv_settings(), models.churn_settings(), filters, (share, seed))
+    return _marked_export(data, models.clv_settings(), models.churn_settings(), filters, (share, seed))
 
 
 @per_dataset(max_entries=4)
-def _packed(
+def _marked_export(
     data: CustomerData, clv: ClvSettings, churn: ChurnSettings, filters: tuple, control: tuple[float, int]
-) -> PackedFrame:
-    """`packed_export` at the settings of its key (`filters`: segments and minimum value at stake;
-    `control`: the control group's share and seed)."""
+) -> MarkedList:
+    """`marked_export` at the settings of its key (`filters`: segments and minimum value at stake;
+    `control`: the control group's share and seed): the list built and marked once."""
     segments, min_value = list(filters[0]), filters[1]
+    share, seed = control
     export = exported(data, segments, min_value, clv, churn)
-    return PackedFrame.of(_marked(data, export, clv, churn, segments, min_value, *control))
+    marked = with_control_group(export, id_column=ID, risk_column=RISK, control_share=share, seed=seed)
+    del export
+    return MarkedList(PackedFrame.of(marked), int((marked[GROUP] == CONTROL).sum()))
 
 
 def top_value_at_stake(data: CustomerData, top: int) -> float:

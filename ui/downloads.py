@@ -126,7 +126,7 @@ def csv_download(
         The rows to write (or to shape with `prepare`). Packed (`PackedFrame`) while the page is
         shown: the button holds no reference to it. Packing a million rows takes over a second, on
         every run: a list the page shows on every run should come packed from a cache
-        (`table_download`, or e.g. `ui.actions.packed_export`), packed once per dataset and settings.
+        (`table_download`, or e.g. `ui.actions.marked_export`), packed once per dataset and settings.
     file_name : str
         The downloaded file's name.
     prepare : callable, optional

@@ -253,7 +253,7 @@ def test_a_ranking_run_later_uses_the_settings_it_is_cached_under():
 
 
 def test_a_rerun_with_no_click_does_not_pack_the_list_again(downloads, monkeypatch):
-    """The CSV button's rows are packed once per dataset, settings and filters (`ua.packed_export`,
+    """The CSV button's rows are packed once per dataset, settings and filters (`ua.marked_export`,
     cached), not on every run: packing the list took 1.2-1.3 CPU s per run at a million customers,
     whether or not anyone clicked. The file is the one written before."""
     from ui import downloads as ud
@@ -273,3 +273,30 @@ def test_a_rerun_with_no_click_does_not_pack_the_list_again(downloads, monkeypat
     at.run()
     assert not at.exception and len(packed) == 1  # two more runs, nothing packed again
     assert downloads.pop("action_list.csv") == first
+
+
+def test_the_marked_list_is_built_once_on_the_first_visit(downloads, monkeypatch):
+    """The list the files hold (the filtered export with its control group marked) is built once per
+    dataset, settings, filters and control group (`ua.marked_export`), not once for the control group's
+    draw and again for the CSV's rows: each build filters and renames the whole ranking (a million rows
+    at 1M customers). The caption's control count is the file's."""
+    from ui import actions as ua
+
+    built: list[int] = []
+    exported = ua.exported
+
+    def counting(*args, **kwargs):
+        out = exported(*args, **kwargs)
+        built.append(len(out))
+        return out
+
+    monkeypatch.setattr(ua, "exported", counting)
+    at = upload_then_open(PAGE, "shop.csv", tiny_log())
+    assert not at.exception and not at.error
+    assert len(built) == 1
+    at.run()
+    assert len(built) == 1  # nothing built again on a rerun
+    table = pd.read_csv(io.BytesIO(downloads["action_list.csv"]), encoding="utf-8-sig")
+    control = int((table["group"] == "control").sum())
+    assert set(table["group"]) <= {"control", "treatment"} and len(table) == built[0]
+    assert any(f"{control:,} customers" in c.value and "*control*" in c.value for c in at.caption)
