@@ -28,6 +28,7 @@ doubles) per customer, or a few hundred thousand triples.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -240,8 +241,37 @@ def parquet_folder_source(folder: str | Path) -> Source:
     connection = duckdb.connect()
     for name, path in tables.items():
         literal = exp.Literal.string(path).sql(dialect="duckdb")
-        connection.execute(f"CREATE VIEW {_q(name)} AS SELECT * FROM read_parquet({literal}, union_by_name = true)")
+        stored = _stored_row_numbers(connection, literal)
+        leave_out = f" EXCLUDE ({', '.join(_q(c) for c in stored)})" if stored else ""
+        connection.execute(
+            f"CREATE VIEW {_q(name)} AS SELECT *{leave_out} FROM read_parquet({literal}, union_by_name = true)"
+        )
     return _duckdb_source(connection, f"Parquet folder {root}")
+
+
+def _stored_row_numbers(connection: Any, files: str) -> list[str]:
+    """The unnamed indexes pandas stored beside the data in any of `files` (a DuckDB string literal:
+    a path or a glob), as `analytics.data.io` leaves them out of a Parquet upload.
+
+    pandas writes a frame's index into the file (`__index_level_0__`, ...) when it is not a plain
+    0..n-1 range (any filtered or concatenated frame); a range index is kept in the file's metadata
+    only. Those row numbers are not the user's data: kept as a column, they made every repeated row
+    unique, so exact duplicates were not found and their revenue counted twice. A named index (e.g.
+    a customer id set as the index) is the user's column and stays. Read from the files' footers."""
+    rows = connection.execute(
+        f"SELECT DISTINCT decode(value) FROM parquet_kv_metadata({files}) WHERE decode(key) = 'pandas'"
+    ).fetchall()
+    stored: set[str] = set()
+    for (text,) in rows:
+        try:
+            index_columns = json.loads(text).get("index_columns", [])
+        except (ValueError, AttributeError):  # not pandas' metadata after all: nothing to leave out
+            continue
+        stored.update(c for c in index_columns if isinstance(c, str) and c.startswith("__index_level_"))
+    if not stored:
+        return []
+    columns = connection.execute(f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)").fetchall()
+    return [str(c[0]) for c in columns if c[0] in stored]
 
 
 def _duckdb_source(connection: Any, label: str) -> Source:

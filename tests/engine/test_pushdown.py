@@ -192,3 +192,58 @@ def test_a_bulk_read_through_arrow_cleans_exactly_as_the_pandas_read(tmp_path, i
     reasons = [e.reason for e in report.excluded]
     assert ("No customer id" in reasons) == (ids == "text") and "Exact duplicate of an earlier row" in reasons
     assert report.rows_read == len(frame) == report.rows_used + sum(e.rows for e in report.excluded)
+
+
+@pytest.mark.parametrize("index", ["range", "filtered", "named", "folder"])
+def test_a_parquet_folder_leaves_out_the_row_numbers_pandas_stored(tmp_path, index):
+    """A Parquet file written by pandas stores its index beside the data (`__index_level_0__`) unless
+    it is a plain 0..n-1 range (then in the file's metadata only). Read through a Parquet-folder
+    connection, those row numbers made every repeated row unique: exact duplicates were not found
+    in the database's counts nor in the read, and their revenue was counted twice. Left out as the
+    Parquet upload leaves them out (2773583); a named index is the user's column and stays."""
+    from analytics.data.columns import guess_mapping
+    from analytics.data.ingest import LoadedTable, build_dataset
+    from analytics.data.io import RawTable
+    from analytics.data.schema import TRANSACTIONS
+    from analytics.engine.pushdown import DUPLICATE, parquet_folder_source
+
+    rng = np.random.default_rng(5)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(n)],
+            "customer_id": [f"K{c}" for c in rng.integers(0, 60, n)],
+            "order_date": (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D")).date,
+            "amount": np.round(rng.gamma(2.0, 20.0, n), 2),
+        }
+    )
+    repeats = frame.iloc[10:30]  # 20 exact repeats of an order each
+    frame = pd.concat([frame, repeats], ignore_index=True)
+    expected_revenue = float(frame["amount"].iloc[:n].sum())
+    if index in ("filtered", "folder"):
+        frame = frame.sort_values("customer_id", kind="stable")  # a sorted (or filtered) frame: no longer a range
+        assert not isinstance(frame.index, pd.RangeIndex)
+    if index == "named":
+        frame = frame.set_index("order_id")  # the user's column, kept by pandas as the index
+    if index == "folder":  # a partitioned export: one table of two files, one of them with a range index
+        (tmp_path / "purchases").mkdir()
+        frame.iloc[:200].to_parquet(tmp_path / "purchases" / "part-0.parquet")
+        frame.iloc[200:].reset_index(drop=True).to_parquet(tmp_path / "purchases" / "part-1.parquet")
+    else:
+        frame.to_parquet(tmp_path / "purchases.parquet")
+    stored = pd.read_parquet(tmp_path / ("purchases" if index == "folder" else "purchases.parquet"))
+    source = parquet_folder_source(tmp_path)
+    try:
+        cells = source.read_table("purchases")
+        counted = count_table(source, "purchases", today=TODAY)
+    finally:
+        source.close()
+    assert sorted(cells.columns) == ["amount", "customer_id", "order_date", "order_id"]
+    assert "__index_level_0__" not in "".join(map(str, stored.columns))  # pandas' reader drops it too
+    assert dict(counted.excluded) == {DUPLICATE: 20}
+    assert counted.rows_used == n
+    raw = RawTable(frame=cells, source="purchases", file_kind="parquet", notes=("Read.",))
+    data = build_dataset([LoadedTable(raw=raw, mapping=guess_mapping(cells, kind=TRANSACTIONS))], name="p", today=TODAY)
+    report = data.reports[0]
+    assert [(e.reason, e.rows) for e in report.excluded] == [(DUPLICATE, 20)]
+    assert data.transactions["amount"].sum() == pytest.approx(expected_revenue, rel=1e-12)
