@@ -33,7 +33,7 @@ max_cohorts = b.slider(
     "Most recent cohorts shown",
     2,
     36,
-    24,
+    h.DEFAULT_COHORTS,
     key=h.K_COH_MAX,
     bind=BIND,
     help="Older cohorts are left out to keep the heatmap readable; the reading below uses the ones shown.",

@@ -44,7 +44,9 @@ class Job:
     """A fit started in the background: what it does (for the page) and its future.
 
     `wanted`: when a page last asked for it (monotonic seconds; 0 for a prefetch no page has asked
-    for yet); `order`: when it was started (ties among prefetches)."""
+    for yet); `order`: when it was started (ties among prefetches); `dataset`: the data key it works
+    on (None: no dataset's, e.g. loading modules); `sessions`: the sessions that started it or wait
+    for it (`leave` drops a session's own)."""
 
     label: str
     future: Future = field(default_factory=Future)
@@ -52,6 +54,8 @@ class Job:
     wanted: float = 0.0
     order: int = 0
     prefetch: bool = False
+    dataset: str | None = None
+    sessions: set[str | None] = field(default_factory=set)
 
 
 _jobs: dict[Hashable, Job] = {}
@@ -133,33 +137,75 @@ def release_heap() -> None:
     release_heap_memory()
 
 
+def _session() -> str | None:
+    """The id of the session whose page (or background job) runs on this thread; None outside one."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return None if ctx is None else ctx.session_id
+
+
 def want(keys: Sequence[Hashable]) -> None:
     """A page waits for these jobs now: they run before any other queued job (the latest asked for first)."""
-    now = time.monotonic()
+    now, session = time.monotonic(), _session()
     with _lock:
         jobs = [j for j in (_jobs.get(k) for k in keys) if j is not None]
     with _turns:
         for job in jobs:
             job.wanted, job.prefetch = now, False
+            job.sessions.add(session)
         _turns.notify_all()
 
 
+def leave(dataset: str) -> list[str]:
+    """This session has moved on from `dataset` (a new upload, connection or demo): its jobs on it that no
+    other session started or waits for are cancelled before they start.
+
+    A demo's jobs are shared by every session on that demo (its results are cached for the whole
+    server), so a job another session asked for stays. A job already running cannot be stopped (a
+    thread running library code has no safe point to end at) and finishes: the labels of those are
+    returned. Without this, the demo's fits Home starts before a user reads their own data queued
+    and ran beside the user's own (two churn fits at once on a 1M-customer connection).
+    """
+    session = _session()
+    with _lock:
+        mine = [(k, j) for k, j in _jobs.items() if j.dataset == dataset]
+    still_running = []
+    for key, job in mine:
+        with _turns:
+            job.sessions.discard(session)
+            if job.sessions:
+                continue
+        cancel(key)
+        if not job.future.cancelled() and not job.future.done():
+            still_running.append(job.label)
+    return still_running
+
+
 def submit(
-    key: Hashable, label: str, fn: Callable[..., Any], *args: Any, _prefetch: bool = False, **kwargs: Any
+    key: Hashable,
+    label: str,
+    fn: Callable[..., Any],
+    *args: Any,
+    _prefetch: bool = False,
+    _dataset: str | None = None,
+    **kwargs: Any,
 ) -> Job:
     """Start `fn(*args, **kwargs)` in the background under `key` (the queued or running job when there is one).
 
     `fn` stores its result itself (a cached function): the job only says whether it is done, and is
     forgotten when it ends. `_prefetch`: no page waits for it yet (it queues behind every fit a page
-    waits for); otherwise the page that starts it waits for it.
+    waits for); otherwise the page that starts it waits for it. `_dataset`: the data key it works on
+    (`leave` cancels it once no session that asked for it is on that data any more).
     """
+    session = _session()
     with _lock:
         job = _jobs.get(key)
         known = job is not None and not job.future.cancelled()
         if not known:
             job = _jobs[key] = Job(label, wanted=0.0 if _prefetch else time.monotonic(), order=next(_counter))
-            job.prefetch = _prefetch
-    assert job is not None
+            job.prefetch, job.dataset = _prefetch, _dataset
+        assert job is not None
+        with _turns:
+            job.sessions.add(session)
     if known:
         if not _prefetch:
             want([key])

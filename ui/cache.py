@@ -100,7 +100,7 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
             key = job_key(args, kwargs)
             if key in _ready(key[1]):
                 return None
-            background.submit(key, label or func.__qualname__, in_background, key, data, args, kwargs)
+            background.submit(key, label or func.__qualname__, in_background, key, data, args, kwargs, _dataset=key[1])
             return key
 
         def prefetch(data: CustomerData, *args: Any, **kwargs: Any) -> tuple | None:
@@ -109,7 +109,9 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
             key = job_key(args, kwargs)
             if key in _ready(key[1]) or not background.PREFETCH:
                 return None
-            background.submit(key, label or func.__qualname__, in_background, key, data, args, kwargs, _prefetch=True)
+            background.submit(
+                key, label or func.__qualname__, in_background, key, data, args, kwargs, _prefetch=True, _dataset=key[1]
+            )
             return key
 
         wrapper.start = start  # type: ignore[attr-defined]
@@ -208,6 +210,8 @@ def current_data() -> CustomerData:
     kept = st.session_state.get(K_DATA_NOW)
     if kept is not None and kept[0] == key:
         return kept[1]
+    if kept is not None:  # the session moved on: the fits queued for its previous data alone never start
+        background.leave(kept[0])
     data = _load_current_data()
     if data.transactions is not None:  # a copy unpickled from st.cache_data lost cleaning's codes
         encoded_id_codes(data.transactions, CUSTOMER_ID)

@@ -12,6 +12,7 @@ library's results, so the pages stay thin and the sentences are tested through t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import altair as alt
 import pandas as pd
@@ -32,6 +33,9 @@ from analytics.data.schema import CustomerData
 from analytics.formatting import money
 from ui.cache import per_dataset
 from ui.state import setting
+
+if TYPE_CHECKING:  # the model modules load only when a model is asked for
+    from analytics.models.clv import ClvSettings
 
 # --- widget keys (URL parameter names) ----------------------------------------------------------
 K_PERIOD = "kpi_period"
@@ -122,6 +126,57 @@ def trend(data: CustomerData, key: str, period: str) -> pd.DataFrame:
     return kpi_trend(data, key, period=period)
 
 
+#: The period Home's cards and Customer health's cards open on, and the KPI Customer health's trend
+#: chart shows first (its selectbox's default): what `prefetch_kpis` computes.
+DEFAULT_PERIOD = "month"
+DEFAULT_TREND = "churn_rate"
+#: The most recent cohorts the Cohorts page shows until the user moves its slider.
+DEFAULT_COHORTS = 24
+
+
+def prefetch_kpis(data: CustomerData) -> None:
+    """Start, in the background (`ui.background`), what Home and Customer health compute on their
+    first visit before any model (`_first_visit`), then the Cohorts page's default table (3 s at 1M
+    customers once the customer-day table is built)."""
+    _first_visit.prefetch(data, DEFAULT_PERIOD)  # type: ignore[attr-defined]
+    cohorts.prefetch(data, DEFAULT_PERIOD, DEFAULT_COHORTS)  # type: ignore[attr-defined]
+
+
+@per_dataset(max_entries=2, label="Computing the KPIs")
+def _first_visit(data: CustomerData, period: str) -> bool:
+    """The KPI report for `period`, the trends Home's cards and chart and Customer health's first
+    chart draw, and the customers behind the KPI Customer health's 'Explain a number' shows first
+    (`ui.explain.customers_table`), each cached where the pages read it. At 1M customers these took
+    10-20 s of Customer health's first visit (the report 4 s, a trend 1-3 s, the 1M customer ids
+    sorted and packed 2.5 s). True once done."""
+    from analytics.reports.story import CARD_KEYS
+    from ui.explain import customers_table, first_explained
+
+    report = kpi_report(data, period)
+    for key in dict.fromkeys((DEFAULT_TREND, *CARD_KEYS)):
+        if report[key].value is not None:
+            trend(data, key, period)
+    first = first_explained(report)
+    if first is not None:
+        customers_table(data, first, period, report.current_period)
+    return True
+
+
+def prefetch_model_kpis(data: CustomerData) -> None:
+    """Start, in the background and last (it waits for the lifetime-value fit), Customer health's KPI
+    report with the model-based CLV (`_with_model_clv`)."""
+    if data.has_transactions:
+        _with_model_clv.prefetch(data, DEFAULT_PERIOD)  # type: ignore[attr-defined]
+
+
+@per_dataset(max_entries=2, label="Computing the KPIs with the model-based CLV")
+def _with_model_clv(data: CustomerData, period: str) -> bool:
+    """The KPI report with the model-based CLV (a second pass over every purchase: 2-4 s at 1M), cached
+    where Customer health reads it. True once done."""
+    kpi_report(data, period, model_clv(data)[0])
+    return True
+
+
 @per_dataset(max_entries=12)
 def cohorts(data: CustomerData, period: str, max_cohorts: int) -> CohortTable:
     """Acquisition cohorts (most recent `max_cohorts`)."""
@@ -144,12 +199,20 @@ def model_clv(data: CustomerData) -> tuple[float, str]:
     """Mean model-based CLV (currency per customer) and a one-line description of how it was made.
 
     Reads the fit `start_model_clv` started (fits it here when it was never started; cached in
-    ui.models for every page); raises DataError without a purchase log.
+    ui.models for every page); raises DataError without a purchase log. The two results are cached
+    on their own: at 1M customers unpickling the whole lifetime-value analysis for them took seconds.
     """
-    from analytics.models.purchase import MODEL_LABELS  # the model modules load only when a model is asked for
-    from ui.models import current_clv
+    from ui.models import clv_settings  # the model modules load only when a model is asked for
 
-    clv = current_clv(data)
+    return _model_clv_summary(data, clv_settings())
+
+
+@per_dataset(max_entries=4)
+def _model_clv_summary(data: CustomerData, settings: ClvSettings) -> tuple[float, str]:
+    from analytics.models.purchase import MODEL_LABELS  # the model modules load only when a model is asked for
+    from ui.models import clv_analysis
+
+    clv = clv_analysis(data, settings)
     s = clv.settings
     label = MODEL_LABELS.get(clv.selected, clv.selected)
     text = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analytics.data.schema import CustomerData
-from ui import background, models
+from ui import background, health, models
 from ui import worker as app_worker
 from ui.actions import prefetch_ranking
 from ui.angles import prefetch_angles
@@ -20,8 +20,11 @@ def prefetch(data: CustomerData) -> None:
 
     First the slow imports of a page's first visit (`SLOW_IMPORTS`, once per server: under a
     second) and, for a large purchase log, the worker process its fits run on (`ui.worker`); then
-    the lifetime-value fit (every page), the personas (Segments: a second or two), the churn fit
-    (every page), the default what-if (Home) and the Action list's ranking (which reads both fits).
+    the lifetime-value fit (every page; on the worker process it leaves its turn to the next), the
+    month's KPIs and trends (Home, Customer health: `ui.health.prefetch_kpis`), the personas
+    (Segments: a second or two), the churn fit (every page), the default what-if (Home), the Action
+    list's ranking (which reads both fits) and, last as it waits for the lifetime-value fit, the KPIs
+    with the model-based CLV (Customer health).
     They queue behind any fit the page on screen waits for and run one at a time
     (`ui.background.MAX_PREFETCH_RUNNING`; a fit that waits for the worker process leaves its turn
     to the next). The per-segment fits of the first attribute and the churn angles (before the
@@ -35,6 +38,7 @@ def prefetch(data: CustomerData) -> None:
         app_worker.start(data)  # a large purchase log's fits run there: it loads the models meanwhile
     if data.has_transactions:
         models.clv_analysis.prefetch(data, models.clv_settings())  # type: ignore[attr-defined]
+    health.prefetch_kpis(data)
     prefetch_segments(data, with_personas=True)
     models.churn_analysis.prefetch(data, models.churn_settings())  # type: ignore[attr-defined]
     if app_worker.for_data(data) is not None:  # their fits run on the worker process: little CPU here
@@ -42,3 +46,4 @@ def prefetch(data: CustomerData) -> None:
         prefetch_angles(data)
     prefetch_segments(data, with_whatif=True, with_views=True)  # Home's what-if, then Segments' views
     prefetch_ranking(data)
+    health.prefetch_model_kpis(data)

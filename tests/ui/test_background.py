@@ -177,3 +177,43 @@ def test_a_job_that_waits_for_the_worker_process_leaves_its_slot_to_the_next_fit
     assert background.settle([("t", 20 + i) for i in range(background.MAX_RUNNING)])
     assert background._running == []
     background.leave_slot()  # outside a job: nothing to leave
+
+
+def test_leaving_a_dataset_cancels_its_queued_jobs_unless_another_session_waits_for_them(monkeypatch):
+    """A session that reads its own data stops the fits queued for the demo it was on, but not one another
+    session on that demo asked for (the demo's results are shared), nor a job on other data."""
+    gate, ran = threading.Event(), []
+    for i in range(background.MAX_RUNNING):
+        background.submit(("t", 40 + i), "Blocking", gate.wait, 5)
+    time.sleep(0.1)  # every slot is taken: what follows stays queued
+    session = "a"
+    monkeypatch.setattr(background, "_session", lambda: session)
+    background.submit(("t", 43), "Demo churn", ran.append, "demo churn", _dataset="demo:x", _prefetch=True)
+    background.submit(("t", 44), "Demo CLV", ran.append, "demo clv", _dataset="demo:x")
+    background.submit(("t", 45), "Own fit", ran.append, "own", _dataset="db:y")
+    session = "b"
+    background.want([("t", 44)])  # another session on the demo waits for its CLV fit
+    session = "a"
+    assert background.leave("demo:x") == []  # nothing of the demo's was running yet
+    assert background.done(("t", 43)) and background.running(("t", 43)) is None
+    assert not background.done(("t", 44)) and not background.done(("t", 45))
+    gate.set()
+    assert background.settle([("t", 40 + i) for i in range(background.MAX_RUNNING)] + [("t", 44), ("t", 45)])
+    time.sleep(0.1)
+    assert sorted(ran) == ["demo clv", "own"]  # the demo's churn fit never ran
+
+
+def test_leaving_a_dataset_leaves_a_running_job_to_finish_and_says_so(monkeypatch):
+    gate, ran = threading.Event(), []
+
+    def fit() -> None:
+        gate.wait(5)
+        ran.append("fit")
+
+    monkeypatch.setattr(background, "_session", lambda: "a")
+    background.submit(("t", 50), "Fitting the churn model", fit, _dataset="demo:x")
+    time.sleep(0.1)
+    assert background.leave("demo:x") == ["Fitting the churn model"]
+    gate.set()
+    assert background.settle([("t", 50)])
+    assert ran == ["fit"]
