@@ -28,6 +28,7 @@ from analytics.business.kpis import (
     kpi_gaps,
     kpi_trend,
     parse_targets,
+    with_model_clv,
 )
 from analytics.data.schema import CustomerData
 from analytics.formatting import money
@@ -108,16 +109,16 @@ def kpi_report(data: CustomerData, period: str, model_clv: float | None = None) 
     from ui.models import clv_settings  # the model modules load only when a model is asked for
 
     settings = clv_settings()
-    return _kpi_report(data, period, model_clv, settings.horizon_months, settings.margin)
+    report = _kpi_report(data, period, settings.horizon_months, settings.margin)
+    if model_clv is None:
+        return report
+    # the model's two KPIs set on the cached report: no second pass over every purchase (2-4 s at 1M)
+    return with_model_clv(report, model_clv, model_clv_horizon_months=settings.horizon_months)
 
 
 @per_dataset(max_entries=12)
-def _kpi_report(
-    data: CustomerData, period: str, model_clv: float | None, horizon_months: float, margin: float
-) -> KPIReport:
-    return compute_kpis(
-        data, period=period, model_clv=model_clv, model_clv_horizon_months=horizon_months, margin=margin
-    )
+def _kpi_report(data: CustomerData, period: str, horizon_months: float, margin: float) -> KPIReport:
+    return compute_kpis(data, period=period, model_clv_horizon_months=horizon_months, margin=margin)
 
 
 @per_dataset(max_entries=24)
@@ -159,21 +160,6 @@ def _first_visit(data: CustomerData, period: str) -> bool:
     first = first_explained(report)
     if first is not None:
         customers_table(data, first, period, report.current_period)
-    return True
-
-
-def prefetch_model_kpis(data: CustomerData) -> None:
-    """Start, in the background and last (it waits for the lifetime-value fit), Customer health's KPI
-    report with the model-based CLV (`_with_model_clv`)."""
-    if data.has_transactions:
-        _with_model_clv.prefetch(data, DEFAULT_PERIOD)  # type: ignore[attr-defined]
-
-
-@per_dataset(max_entries=2, label="Computing the KPIs with the model-based CLV")
-def _with_model_clv(data: CustomerData, period: str) -> bool:
-    """The KPI report with the model-based CLV (a second pass over every purchase: 2-4 s at 1M), cached
-    where Customer health reads it. True once done."""
-    kpi_report(data, period, model_clv(data)[0])
     return True
 
 

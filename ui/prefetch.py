@@ -23,8 +23,7 @@ def prefetch(data: CustomerData) -> None:
     the lifetime-value fit (every page; on the worker process it leaves its turn to the next), the
     month's KPIs and trends (Home, Customer health: `ui.health.prefetch_kpis`), the personas
     (Segments: a second or two), the churn fit (every page), the default what-if (Home), the Action
-    list's ranking (which reads both fits) and, last as it waits for the lifetime-value fit, the KPIs
-    with the model-based CLV (Customer health).
+    list's ranking (which reads both fits).
     They queue behind any fit the page on screen waits for and run one at a time
     (`ui.background.MAX_PREFETCH_RUNNING`; a fit that waits for the worker process leaves its turn
     to the next). The per-segment fits of the first attribute and the churn angles (before the
@@ -46,4 +45,3 @@ def prefetch(data: CustomerData) -> None:
         prefetch_angles(data)
     prefetch_segments(data, with_whatif=True, with_views=True)  # Home's what-if, then Segments' views
     prefetch_ranking(data)
-    health.prefetch_model_kpis(data)

@@ -281,3 +281,23 @@ def test_churn_rate_trend_stays_within_0_and_100_percent_on_cdnow():
     churn = table["churn_rate"].dropna()
     assert churn.between(0, 1).all() and churn.max() < 1
     assert (churn + table.loc[churn.index, "retention_rate"]).round(12).eq(1).all()
+
+
+@pytest.mark.parametrize("demo", ["subscription", "cdnow_sample"])
+@pytest.mark.parametrize("period", ["month", "quarter"])
+def test_with_model_clv_equals_compute_kpis_with_the_model_clv(demo, period):
+    """The model CLV set on a computed report is the report compute_kpis makes with it: the same
+    clv_model and ltv_cac KPIs (value, label with its horizon, missing reason), the rest untouched."""
+    from analytics.business.kpis import with_model_clv
+    from analytics.data.datasets import load_demo
+
+    data = load_demo(demo)
+    base = compute_kpis(data, period=period, model_clv_horizon_months=24.0)
+    for model_clv, horizon in ((123.4, 12.0), (55.0, 36.0), (None, 12.0), (float("nan"), 24.0)):
+        expected = compute_kpis(data, period=period, model_clv=model_clv, model_clv_horizon_months=horizon)
+        assert with_model_clv(base, model_clv, model_clv_horizon_months=horizon) == expected
+    with_value = with_model_clv(base, 123.4, model_clv_horizon_months=36.0)
+    assert with_value.value("clv_model") == 123.4 and "3-year value" in with_value["clv_model"].label
+    assert [k for k in with_value.kpis if k.key not in ("clv_model", "ltv_cac")] == [
+        k for k in base.kpis if k.key not in ("clv_model", "ltv_cac")
+    ]

@@ -4,7 +4,8 @@ At 1M customers read through a connection, Customer health's first visit took 18
 every model fit was done: it computed the month's KPI report (twice: again with the model-based
 CLV), its first trend and the customers behind its first 'Explain a number' (every customer id,
 sorted and packed for the download) on the page; Cohorts its default table. Now `ui.prefetch` starts them as soon as the data
-arrives (`ui.health.prefetch_kpis`, `prefetch_model_kpis`), so the page only reads caches.
+arrives (`ui.health.prefetch_kpis`) and the report with the model CLV is the cached report with
+its two model KPIs set (`analytics.business.kpis.with_model_clv`), so the page only reads caches.
 """
 
 from __future__ import annotations
