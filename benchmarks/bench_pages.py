@@ -26,7 +26,8 @@ Scenarios:
 
 For memory: `--breakdown` adds, after each page, the server's resident MiB by kind and what
 st.cache_data holds (largest results after the last page); `--settle 240` waits for the server's fits
-to end after the first pass and prints "held" once more (what the session keeps at rest):
+to end after the first pass and prints "held" once more (what the session keeps once idle), and again
+once the worker process has ended after its idle time (`SharedWorker.IDLE_EXIT_S`, "at rest"):
 
     python benchmarks/bench_pages.py --scenarios upload300k --first-only --breakdown --settle 240
 
@@ -71,6 +72,10 @@ from load_sessions import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from analytics.engine.parallel import SharedWorker  # noqa: E402
+
+IDLE_EXIT_S = SharedWorker.IDLE_EXIT_S or 0.0  # the app's worker ends after this many idle seconds
 BUDGET_S = 3.0
 SEED = 20261125
 SCALE_FILES = {  # scenario -> a bench_scale.py file (benchmarks/out, git-ignored)
@@ -148,6 +153,30 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The server's worker processes (`ui.worker`: started by multiprocessing's spawn), not its resource tracker."""
+    found = []
+    for member in process_tree(pid)[1:]:
+        try:
+            command = Path(f"/proc/{member}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"multiprocessing.spawn" in command:
+            found.append(member)
+    return found
+
+
+async def worker_gone(pid: int, timeout_s: float) -> float | None:
+    """Seconds until the server's worker process has ended (`SharedWorker.idle_exit_s` after its last
+    fit), None if it still runs after `timeout_s`."""
+    began = time.perf_counter()
+    while worker_pids(pid):
+        if time.perf_counter() - began > timeout_s:
+            return None
+        await asyncio.sleep(1.0)
+    return time.perf_counter() - began
 
 
 async def settle(pid: int, timeout_s: float, quiet_s: float = 5.0) -> float:
@@ -306,6 +335,13 @@ async def scenario(browser, url: str, name: str, upload: Path | None, server_pid
         held["settled"] = round(memory(), 1)
         kinds = resident_by_kind(server_pid)
         print(f"  settled after {waited:.0f} s more: held {held['settled']:7.1f} MiB ({kinds})", file=sys.stderr)
+        ended = await worker_gone(server_pid, max(0.0, SETTLE_S - waited) + IDLE_EXIT_S + 10)
+        if ended is not None and ended > 0:  # the worker process ended after its idle time: the session at rest
+            held["at rest"] = round(memory(), 1)
+            print(
+                f"  the worker ended {ended:.0f} s later: held {held['at rest']:7.1f} MiB ({resident_by_kind(server_pid)})",
+                file=sys.stderr,
+            )
     if HOLD_S and server_pid is not None:
         pids = ", ".join(str(p) for p in process_tree(server_pid))
         print(f"  holding the session {HOLD_S:g} s (server and worker: {pids})", file=sys.stderr, flush=True)
@@ -409,6 +445,8 @@ def main() -> None:
             print(f"{page[:27]:<28}{r['first'][page]:>8.2f}{filled}{again:>8.2f}{mib}{after}{flag}")
         if "settled" in held:
             print(f"{'(fits done, all pages seen)':<52}{held['settled']:>10.1f}")
+        if "at rest" in held:
+            print(f"{'(and the worker ended, idle)':<52}{held['at rest']:>10.1f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))

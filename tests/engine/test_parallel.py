@@ -319,3 +319,40 @@ def test_a_shared_worker_that_cannot_start_gives_up_after_a_few_attempts(monkeyp
     for _ in range(6):
         assert shared.run(square_and_pid, 2).result() == (4, os.getpid())
     assert attempts.count(2) == parallel.SharedWorker.MAX_FAILED_STARTS and not shared.start()
+
+
+def test_an_idle_shared_worker_ends_and_the_next_call_starts_another():
+    shared = parallel.SharedWorker(workers=2, idle_exit_s=1.0)
+    try:
+        job = shared.run(slowly, Payload(2))  # busy for 3 s: longer than the idle time, never ended meanwhile
+        (first,) = shared.pids
+        time.sleep(1.5)
+        assert _running(first) and shared.pids == [first]
+        assert job.result() == 2 and job.ran_on_worker
+        assert _gone_within(first, 10) and not shared.active  # no call for 1 s: it ended
+        value, second = shared.run(square_and_pid, 7).result()  # the next call starts a new one
+        assert value == 49 and second not in (first, os.getpid())
+    finally:
+        shared.close()
+
+
+def test_a_started_worker_that_gets_no_call_ends_too():
+    shared = parallel.SharedWorker(workers=2, idle_exit_s=0.5)
+    try:
+        assert shared.start()
+        (pid,) = shared.pids
+        assert _gone_within(pid, 10) and not shared.active
+    finally:
+        shared.close()
+
+
+def test_a_worker_without_idle_exit_stays():
+    shared = parallel.SharedWorker(workers=2, idle_exit_s=None)
+    try:
+        assert shared.start()
+        (pid,) = shared.pids
+        assert shared.run(square_and_pid, 2).result()[1] == pid
+        time.sleep(1.5)
+        assert _running(pid) and shared.pids == [pid]
+    finally:
+        shared.close()
