@@ -57,6 +57,9 @@ def frame_finished() -> None:
     forget_library_results()
     if time.monotonic() - getattr(_FRAME, "started", time.monotonic()) > LONG_RUN_S:
         release_memory()  # a run that fitted or aggregated something (a slider move stays cheap)
+    from ui.cache import release_when_quiet
+
+    release_when_quiet()  # and what any run left, once the session is quiet
 
 
 def forget_library_results() -> None:

@@ -197,3 +197,40 @@ def _page_run_calling_the_library() -> None:
 def test_a_page_run_leaves_no_library_memo_of_the_sessions_data():
     held = script_result(_page_run_calling_the_library, session=upload_session("log.csv", CSV))
     assert held == {"memo_empty": True}
+
+
+def _work_leaves_no_cycles(quiet_s: float) -> None:
+    import gc
+    import time
+    import weakref
+
+    import numpy as np
+    import streamlit as st
+
+    from ui import cache
+
+    freed: list[weakref.ref] = []
+
+    @cache.per_dataset()
+    def fit_like(data):
+        scratch = {"array": np.ones(100_000)}  # a fit's scratch, in a reference cycle
+        scratch["itself"] = scratch
+        freed.append(weakref.ref(scratch["array"]))
+        return len(data.transactions)
+
+    before, cache.QUIET_S = cache.QUIET_S, quiet_s
+    gc.collect()
+    gc.disable()  # only the collection release_when_quiet runs may free the cycle
+    try:
+        rows = fit_like(cache.current_data())
+        soon = freed[0]() is None
+        time.sleep(quiet_s + 1.0)
+        st.session_state["expected"] = {"rows": rows, "freed_at_once": soon, "freed_when_quiet": freed[0]() is None}
+    finally:
+        gc.enable()
+        cache.QUIET_S = before
+
+
+def test_a_cached_computation_frees_its_reference_cycles_once_the_server_is_quiet():
+    held = script_result(_work_leaves_no_cycles, 0.5, session=upload_session("log.csv", CSV))
+    assert held == {"rows": ROWS, "freed_at_once": False, "freed_when_quiet": True}
