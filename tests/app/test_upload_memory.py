@@ -156,7 +156,11 @@ def _job_queued_before_an_upload(csv: bytes) -> None:
 
     queued = []
     submit = background.submit
-    background.submit = lambda key, label, fn, *args, **kwargs: queued.append((fn, args, kwargs))
+
+    def submit_later(key, label, fn, *args, _prefetch=False, _dataset=None, **kwargs):  # submit's own options
+        queued.append((fn, args, kwargs))
+
+    background.submit = submit_later
     try:
         demo = cache.current_data()
         # the demo's results are shared by the whole server: an earlier test in this process may have
