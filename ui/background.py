@@ -21,6 +21,7 @@ a fit the page on screen waits for never queues behind several long prefetches.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import threading
 import time
@@ -58,6 +59,7 @@ class Job:
     sessions: set[str | None] = field(default_factory=set)
 
 
+_LOG = logging.getLogger(__name__)
 _jobs: dict[Hashable, Job] = {}
 _lock = threading.Lock()
 #: Fits running at once: two, so one long fit (eight per-segment fits on a large upload take minutes)
@@ -168,6 +170,7 @@ def leave(dataset: str) -> list[str]:
     session = _session()
     with _lock:
         mine = [(k, j) for k, j in _jobs.items() if j.dataset == dataset]
+    _LOG.info("leaving %s: %d jobs on it", dataset[:40], len(mine))
     still_running = []
     for key, job in mine:
         with _turns:
@@ -177,6 +180,8 @@ def leave(dataset: str) -> list[str]:
         cancel(key)
         if not job.future.cancelled() and not job.future.done():
             still_running.append(job.label)
+    if still_running:
+        _LOG.info("left running (cannot be stopped): %s", "; ".join(still_running))
     return still_running
 
 

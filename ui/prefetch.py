@@ -21,9 +21,10 @@ def prefetch(data: CustomerData) -> None:
     First the slow imports of a page's first visit (`SLOW_IMPORTS`, once per server: under a
     second) and, for a large purchase log, the worker process its fits run on (`ui.worker`); then
     the lifetime-value fit (every page; on the worker process it leaves its turn to the next), the
-    month's KPIs and trends (Home, Customer health: `ui.health.prefetch_kpis`), the personas
-    (Segments: a second or two), the churn fit (every page), the default what-if (Home), the Action
-    list's ranking (which reads both fits).
+    personas (Segments: a second or two), the churn fit (every page), the month's KPIs, trends,
+    explained customers and cohorts (Home, Customer health, Cohorts: `ui.health.prefetch_kpis`;
+    after the fits, which are what takes longest: a page opened before computes these itself, in
+    seconds), the default what-if (Home) and the Action list's ranking (which reads both fits).
     They queue behind any fit the page on screen waits for and run one at a time
     (`ui.background.MAX_PREFETCH_RUNNING`; a fit that waits for the worker process leaves its turn
     to the next). The per-segment fits of the first attribute and the churn angles (before the
@@ -37,11 +38,11 @@ def prefetch(data: CustomerData) -> None:
         app_worker.start(data)  # a large purchase log's fits run there: it loads the models meanwhile
     if data.has_transactions:
         models.clv_analysis.prefetch(data, models.clv_settings())  # type: ignore[attr-defined]
-    health.prefetch_kpis(data)
     prefetch_segments(data, with_personas=True)
     models.churn_analysis.prefetch(data, models.churn_settings())  # type: ignore[attr-defined]
     if app_worker.for_data(data) is not None:  # their fits run on the worker process: little CPU here
         prefetch_segment_models(data)
         prefetch_angles(data)
+    health.prefetch_kpis(data)
     prefetch_segments(data, with_whatif=True, with_views=True)  # Home's what-if, then Segments' views
     prefetch_ranking(data)
