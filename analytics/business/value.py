@@ -335,8 +335,10 @@ def model_base(analysis: Any) -> ModelBase:
     from analytics.models.clv import ClvSettings, customer_values
 
     ret = purchase_retention(analysis)
-    if not math.isfinite(ret.yearly_retention):
-        note = boundary_note(ret.model, analysis.purchase_model.params_, analysis.settings.time_unit)
+    # A fit at its no-dropout boundary has no retention to lift, whether the yearly figure comes out
+    # as NaN or as 100% less a rounding error (which of the two depends on the optimizer's last step).
+    note = boundary_note(ret.model, analysis.purchase_model.params_, analysis.settings.time_unit)
+    if not math.isfinite(ret.yearly_retention) or note is not None:
         raise DataError(
             (note or f"{MODEL_LABELS.get(ret.model, ret.model)} gives no yearly retention on this data.")
             + " It therefore gives no retention rate below 100% to start a what-if from."

@@ -20,9 +20,15 @@ from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 @pytest.fixture(autouse=True, scope="module")
 def clear_streamlit_caches():
+    # ui.cache remembers which demo results are cached (a process-wide set); cleared with the
+    # cache itself, else a later module's prefetch skips a result that is no longer there.
+    from ui import cache
+
     st.cache_data.clear()
+    cache._READY_DEMO.clear()
     yield
     st.cache_data.clear()
+    cache._READY_DEMO.clear()
 
 
 class RouterPagesManager(PagesManager):
