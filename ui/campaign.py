@@ -98,7 +98,7 @@ def contact_list(
     assumptions, marked with this session's control group: built and packed once per dataset, settings,
     assumptions, share and seed (`ui.cache.per_dataset`), not on every run of the planner (a list of
     hundreds of thousands of customers took a second or more to pack, whether or not anyone clicked)."""
-    return _contact_list(data, churn, clv, assumptions, control_settings())
+    return _contact_list(data, churn, clv, ch.value_settings(clv), assumptions, control_settings())
 
 
 @per_dataset(max_entries=2)
@@ -106,11 +106,13 @@ def _contact_list(
     data: CustomerData,
     churn: ChurnSettings,
     clv: ClvSettings | None,
+    value: ClvSettings,
     assumptions: CampaignAssumptions,
     control: tuple[float, int],
 ) -> ContactList:
-    """`contact_list` at the settings of its key (`control`: the control group's share and seed)."""
-    inputs = ch.campaign_inputs(data, churn, clv)
+    """`contact_list` at the settings of its key (`value`: the value at stake's settings,
+    `ui.churn.value_settings`; `control`: the control group's share and seed)."""
+    inputs = ch._campaign_inputs(data, churn, clv, value)
     plan = plan_campaign(inputs.customers["churn_probability"], inputs.customers["value"], assumptions)
     share, seed = control
     contacts = with_control_group(

@@ -136,22 +136,34 @@ class CampaignInputs:
     value_source: str
 
 
-@per_dataset(max_entries=8)
 def campaign_inputs(data: CustomerData, settings: ChurnSettings, clv_settings: ClvSettings | None) -> CampaignInputs:
     """Active customers' risk (from the churn fit of `settings`) and value at stake.
 
     The value is `analytics.business.value.customer_value`, the one every page uses: with
     `clv_settings` (a purchase log) each customer's model value from the shared CLV fit; without,
     margin x monthly charge (else the last year's spend) over the Lifetime value page's horizon,
-    discounted. Customers who have left are not listed (nothing left to save).
+    discounted (this session's `ui.models.clv_settings()`, part of the cache key so a new margin
+    or horizon is never served the old values). Customers who have left are not listed.
     """
+    return _campaign_inputs(data, settings, clv_settings, value_settings(clv_settings))
+
+
+def value_settings(clv_settings: ClvSettings | None) -> ClvSettings:
+    """The settings the value at stake is computed with: the model's, else the session's."""
+    return clv_settings if clv_settings is not None else models.clv_settings()
+
+
+@per_dataset(max_entries=8)
+def _campaign_inputs(
+    data: CustomerData, settings: ChurnSettings, clv_settings: ClvSettings | None, value_settings: ClvSettings
+) -> CampaignInputs:
+    """`campaign_inputs` at the settings of its key."""
     analysis = models.churn_analysis(data, settings)
     scores = analysis.scores[analysis.scores["active"].astype(bool)]
     ids = scores[CUSTOMER_ID].astype(str)
     clv = None
     if clv_settings is not None:
         clv = models.clv_analysis(data, clv_settings).customers["clv"]
-    value_settings = clv_settings if clv_settings is not None else models.clv_settings()
     value, source = customer_value(data, ids, value_settings, clv=clv, fit=False)
     value = value.fillna(0.0)
     frame = pd.DataFrame(

@@ -216,3 +216,20 @@ def test_contact_list_ranks_like_the_planner_and_prices_each_customer():
     assert list(contacts["Expected value saved"]) == [4.5, 22.5, 50.0]
     assert list(contacts["Contract"]) == ["=1+1", "z", "y"]
     assert "'=1+1" in to_csv_bytes(contacts).decode("utf-8-sig")  # the download cannot run a formula
+
+
+def test_the_planner_values_customers_at_the_margin_set_on_lifetime_value():
+    # A customers table has no purchase model: the value at stake is margin x monthly charge at the
+    # session's Lifetime value settings. A margin changed there reaches the planner (review F1: the
+    # cached inputs were keyed on "no model" and kept the 30% margin's values).
+    frame = pd.read_csv(TELCO, dtype=str, keep_default_na=False).head(1500)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    at = open_page(session=upload_session("telco.csv", buffer.getvalue().encode()))
+    assert any("30% margin" in c for c in captions(at).split("\n"))
+    at.session_state["clv_margin"] = 60
+    at.run()
+    at.switch_page("pages/lifetime_value.py").run()
+    at.switch_page("pages/churn.py").run()
+    stake = [c for c in captions(at).split("\n") if c.startswith("Value at stake")]
+    assert stake and "60% margin" in stake[0] and "30% margin" not in stake[0]
