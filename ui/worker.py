@@ -2,7 +2,7 @@
 
 CPython runs one thread's Python code at a time, so fits on background threads (`ui.background`)
 share one core with the pages. For a large purchase log the purchase-model fits (the lifetime-value
-analysis, the churn angle's refit at the label's cutoff, the per-segment fits) run on a second
+analysis, the churn model, the churn angle's refit at the label's cutoff, the per-segment fits) run on a second
 process instead, as the headless report's do (`analytics.reports.report.build_report`): only
 per-customer numbers travel (by position, no customer id), the same library functions compute
 them there, and the results are the same.
@@ -53,8 +53,8 @@ def result_of(worker: SharedWorker, function: Callable[..., R], *args: Any, fall
     """`function(*args)` computed on `worker` (`fallback()` here when it cannot take the call).
 
     Inside a background job (`ui.background`), the job gives its slot to the next queued fit while
-    it waits: waiting takes no CPU here, and the fits this process runs meanwhile (the churn model,
-    the personas) use the other core."""
+    it waits: waiting takes no CPU here, and the work this process does meanwhile (the churn label and
+    features, the personas, the pages) uses the other core."""
     job = worker.run(function, *args, fallback=fallback)
     background.leave_slot()
     return job.result()
