@@ -16,18 +16,7 @@ from ui import models
 data, shared = test_worker.data, test_worker.shared
 
 
-def recorded(worker, monkeypatch) -> list[tuple[str, bool]]:
-    """The calls `worker` is given: (function name, whether the worker process took it)."""
-    calls = []
-    run = worker.run
-
-    def record(function, *args, **kwargs):
-        job = run(function, *args, **kwargs)
-        calls.append((function.__name__, job.ran_on_worker))
-        return job
-
-    monkeypatch.setattr(worker, "run", record)
-    return calls
+recorded = test_worker.recorded
 
 
 def assert_same_analysis(there, here):

@@ -27,17 +27,23 @@ def shared():
     worker.close()
 
 
-def test_the_fit_on_the_worker_process_gives_the_analysis_computed_here(data, shared, monkeypatch):
-    settings = ClvSettings(time_unit="W")
+def recorded(worker, monkeypatch) -> list[tuple[str, bool]]:
+    """The calls `worker` is given: (function name, whether the worker process took it)."""
     calls = []
-    run = shared.run
+    run = worker.run
 
     def record(function, *args, **kwargs):
         job = run(function, *args, **kwargs)
         calls.append((function.__name__, job.ran_on_worker))
         return job
 
-    monkeypatch.setattr(shared, "run", record)
+    monkeypatch.setattr(worker, "run", record)
+    return calls
+
+
+def test_the_fit_on_the_worker_process_gives_the_analysis_computed_here(data, shared, monkeypatch):
+    settings = ClvSettings(time_unit="W")
+    calls = recorded(shared, monkeypatch)
     fitted_there = models.analysis_on_worker(data, settings, shared)
     fitted_here = analyse_clv(data.transactions, settings)
     # the holdout's purchase days before the session cache drops them (079dd7e), then the held forms
