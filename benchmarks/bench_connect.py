@@ -56,6 +56,8 @@ from load_sessions import (
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 CONNECTION = "bench"
+#: How long, after the walk, to wait for the server's background work to end.
+DRAIN_TIMEOUT_S = 300.0
 TABLE = "purchases"
 
 
@@ -81,21 +83,22 @@ def parquet_folder(customers: int) -> Path:
     return folder
 
 
-def start_server(port: int, data_dir: str, secrets: Path):
-    """The app on `port` reading its secrets from `secrets` only (not .streamlit/secrets.toml)."""
+def start_server(port: int, data_dir: str, secrets: Path, timeline: Path):
+    """The app on `port` reading its secrets from `secrets` only (not .streamlit/secrets.toml), writing
+    its background jobs' timeline to `timeline` (`ui.background.TIMELINE`)."""
     try:
         return app_server.start_app(
             port,
-            env={"KEEPWISE_DATA_DIR": data_dir},
+            env={"KEEPWISE_DATA_DIR": data_dir, "KEEPWISE_TIMELINE": str(timeline)},
             args=("--server.disconnectedSessionTTL", "2", "--secrets.files", str(secrets)),
         )
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from exc
 
 
-async def read_connection(page, runs: RunWatcher, items) -> tuple[float, float]:
+async def read_connection(page, runs: RunWatcher, items) -> tuple[float, float, float]:
     """On the Data page: pick the purchase table, click Read, wait for the data summary.
-    (perf_counter at the click, at the read's end)."""
+    (perf_counter at the click, at the read's end; the wall clock at the click, as the server's timeline)."""
     nav = page.get_by_test_id("stSidebarNavItems")
     data_href = next(h for h, t in items if t == "Data")
     print("  opening Data", file=sys.stderr)
@@ -119,7 +122,7 @@ async def read_connection(page, runs: RunWatcher, items) -> tuple[float, float]:
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PAGE_TIMEOUT_S * 1000
     )
     print(f"  picked the table {TABLE}; clicking Read", file=sys.stderr)
-    clicked = time.perf_counter()
+    clicked, clicked_wall = time.perf_counter(), time.time()
     await page.get_by_role("button", name="Read these tables").click()
     # the data summary of the connection's data (the demo's has a "Rows used" card too)
     await page.get_by_role("heading", name=f"{CONNECTION}: {TABLE}").wait_for(timeout=PAGE_TIMEOUT_S * 1000)
@@ -127,7 +130,7 @@ async def read_connection(page, runs: RunWatcher, items) -> tuple[float, float]:
     await page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PAGE_TIMEOUT_S * 1000
     )
-    return clicked, time.perf_counter()
+    return clicked, time.perf_counter(), clicked_wall
 
 
 async def session(browser, url: str, server_pid: int, settle_from_click: float, only: list[str] | None) -> dict:
@@ -139,7 +142,7 @@ async def session(browser, url: str, server_pid: int, settle_from_click: float, 
     print(f"  Home (demo) idle {time.perf_counter() - began:.2f} s (fresh server)", file=sys.stderr)
     items = await sidebar_pages(page)
     rss_before = tree_rss_mb(server_pid)
-    clicked, read_at = await read_connection(page, runs, items)
+    clicked, read_at, clicked_wall = await read_connection(page, runs, items)
     print(f"  read in {read_at - clicked:.2f} s after the click on Read", file=sys.stderr)
     if settle_from_click:
         await asyncio.sleep(max(0.0, clicked + settle_from_click - time.perf_counter()))
@@ -168,6 +171,7 @@ async def session(browser, url: str, server_pid: int, settle_from_click: float, 
     held_end = round(tree_rss_mb(server_pid), 1)
     await context.close()
     return {
+        "clicked_wall": clicked_wall,
         "read_s": round(read_at - clicked, 2),
         "settle_from_click_s": settle_from_click,
         "rss_before_read_mib": round(rss_before, 1),
@@ -186,17 +190,69 @@ async def main_async(customers: int, settle_from_click: float, only: list[str] |
     with tempfile.TemporaryDirectory() as tmp:
         secrets = Path(tmp) / "secrets.toml"
         secrets.write_text(f'[connections.{CONNECTION}]\nfolder = "{folder}"\n')
+        timeline = Path(tmp) / "timeline.jsonl"
         port = free_port()
-        server = start_server(port, tmp, secrets)
+        server = start_server(port, tmp, secrets, timeline)
         try:
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 result = await session(browser, f"http://127.0.0.1:{port}", server.pid, settle_from_click, only)
                 await browser.close()
+            events = drained_timeline(timeline)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return {"customers": customers, "load_before": os.getloadavg(), **result}
+    return {"customers": customers, "load_before": os.getloadavg(), **result, **background_work(events, result)}
+
+
+def drained_timeline(path: Path, timeout_s: float = DRAIN_TIMEOUT_S) -> list[dict]:
+    """The server's timeline (`ui.background.record`), once its last line says the queue drained (or after
+    `timeout_s`: then the work still under way shows as not ended)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        events = [json.loads(line) for line in lines if line.strip()]
+        if (events and events[-1]["event"] == "drained") or time.monotonic() > deadline:
+            return events
+        time.sleep(0.5)
+
+
+def background_work(events: list[dict], result: dict) -> dict:
+    """When the background work (fits, prefetches, the worker process's calls) was done, in s after the click on
+    Read: "work_done_s" (the last time the queue drained; None if it never did) and every job and worker call
+    that ended after the click (the demo's earlier ones left out), with queued/start/end from the click.
+
+    A worker call's "start" is inferred: the worker runs its calls one at a time in the order they are
+    sent, so a call starts when it was sent or when the call before it came back, whichever is later."""
+    click = result["clicked_wall"]
+
+    def since(t: float | None) -> float | None:
+        return None if t is None else round(t - click, 2)
+
+    jobs = [
+        {
+            "label": e["label"],
+            "dataset": (e["dataset"] or "")[:20],
+            "asked": e["asked"],
+            "status": e["status"],
+            "queued": since(e["queued"]),
+            "start": since(e["start"]),
+            "end": since(e["end"]),
+        }
+        for e in events
+        if e["event"] == "job" and e["end"] > click
+    ]
+    calls, free_at = [], 0.0
+    for e in sorted((e for e in events if e["event"] == "worker"), key=lambda e: e["sent"]):
+        start = max(e["sent"], free_at)
+        free_at = e["back"]
+        if e["back"] > click:
+            calls.append(
+                {"function": e["function"], "sent": since(e["sent"]), "start": since(start), "back": since(e["back"])}
+            )
+    drained = [e["t"] for e in events if e["event"] == "drained"]
+    done = since(max(drained)) if drained and events[-1]["event"] == "drained" else None
+    return {"work_done_s": done, "jobs": jobs, "worker_calls": calls}
 
 
 def main() -> None:
@@ -234,6 +290,23 @@ def main() -> None:
             f"({max(r['after_click_s'].values()):.1f} s after the click on Read); "
             f"held {r['held_mib'].get('Home', float('nan')):,.0f} MiB after Home, {r['held_end_mib']:,.0f} at the end"
         )
+    print(
+        "background work (fits, prefetches, the worker process) all done "
+        + (
+            f"{r['work_done_s']:.1f} s after the click on Read"
+            if r["work_done_s"] is not None
+            else "NOT within the wait"
+        )
+    )
+    print(f"{'job (s after the click on Read)':<64}{'queued':>8}{'start':>8}{'end':>8}  asked status")
+    for job in sorted(r["jobs"], key=lambda j: (j["start"] is None, j["start"] or 0.0)):
+        cells = "".join(f"{'':>8}" if job[k] is None else f"{job[k]:>8.1f}" for k in ("queued", "start", "end"))
+        print(
+            f"{(job['label'][:44] + ' ' + job['dataset'][:18]):<64}{cells}  {'yes' if job['asked'] else 'no ':<5} {job['status']}"
+        )
+    print(f"{'worker process call':<64}{'sent':>8}{'start':>8}{'back':>8}")
+    for call in r["worker_calls"]:
+        print(f"{call['function'][:63]:<64}{call['sent']:>8.1f}{call['start']:>8.1f}{call['back']:>8.1f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(r, indent=2))

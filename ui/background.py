@@ -21,7 +21,9 @@ a fit the page on screen waits for never queues behind several long prefetches.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -52,6 +54,7 @@ class Job:
     label: str
     future: Future = field(default_factory=Future)
     started: float = field(default_factory=time.monotonic)
+    queued_at: float = field(default_factory=time.time)  # wall clock, for the timeline (`record`)
     wanted: float = 0.0
     order: int = 0
     prefetch: bool = False
@@ -74,6 +77,43 @@ _turns = threading.Condition()  # guards _queued, _running and the jobs' wanted/
 _queued: list[Job] = []
 _running: list[Job] = []
 _counter = iter(range(1 << 62))
+#: A file the server appends one JSON line to for every background job that ends (its label, data
+#: key, and when it was queued, started and ended, wall-clock seconds), every call sent to the worker
+#: process (`ui.worker`), and a "drained" line whenever no job is queued or running any more: how a
+#: benchmark (benchmarks/bench_connect.py) sees when the background work was all done, and what ran
+#: when. Set from the environment variable KEEPWISE_TIMELINE; None (the default): nothing is written.
+TIMELINE: str | None = os.environ.get("KEEPWISE_TIMELINE") or None
+_timeline_lock = threading.Lock()
+
+
+def record(event: str, **fields: Any) -> None:
+    """Append `{"event": event, **fields}` as one JSON line to `TIMELINE` (nothing when it is None)."""
+    if TIMELINE is None:
+        return
+    line = json.dumps({"event": event, **fields}, default=str)
+    with _timeline_lock, open(TIMELINE, "a", encoding="utf-8") as out:
+        out.write(line + "\n")
+
+
+def _record_job(job: Job, began: float | None, status: str) -> None:
+    """The timeline's line for a job that ended (`status`: done, failed, cancelled), then "drained" when
+    it was the last job under way."""
+    if TIMELINE is None:
+        return
+    record(
+        "job",
+        label=job.label,
+        dataset=job.dataset,
+        asked=job.wanted > 0,  # a page waited for it (else only prefetched)
+        queued=job.queued_at,
+        start=began,
+        end=time.time(),
+        status=status,
+    )
+    with _lock:
+        idle = not _jobs
+    if idle:
+        record("drained", t=time.time())
 
 
 def _next_job() -> Job | None:
@@ -171,15 +211,23 @@ def leave(dataset: str) -> list[str]:
     with _lock:
         mine = [(k, j) for k, j in _jobs.items() if j.dataset == dataset]
     _LOG.info("leaving %s: %d jobs on it", dataset[:40], len(mine))
-    still_running = []
+    still_running, cancelled = [], False
     for key, job in mine:
-        with _turns:
+        # the check and the cancel under both locks, as `submit` and `want` add a session: a session that
+        # asks for the job meanwhile either comes first (the job stays) or finds it gone (and starts it again)
+        with _lock, _turns:
             job.sessions.discard(session)
             if job.sessions:
                 continue
-        cancel(key)
+            if job.future.cancel():
+                cancelled = True
+                if _jobs.get(key) is job:
+                    del _jobs[key]
         if not job.future.cancelled() and not job.future.done():
             still_running.append(job.label)
+    if cancelled:
+        with _turns:
+            _turns.notify_all()  # the next queued jobs may take the cancelled ones' places in line
     if still_running:
         _LOG.info("left running (cannot be stopped): %s", "; ".join(still_running))
     return still_running
@@ -218,16 +266,19 @@ def submit(
 
     def run() -> None:
         if not _take_turn(job):
+            _record_job(job, None, "cancelled")
             return  # a page needed it first and computed it itself
         if not job.future.set_running_or_notify_cancel():
             _end_turn(job)
+            _record_job(job, None, "cancelled")
             return
-        job.started = time.monotonic()
+        job.started, began, status = time.monotonic(), time.time(), "done"
         _CURRENT.job = job
         try:
             fn(*args, **kwargs)
         except BaseException as exc:  # the page that asks for it again gets the same error
             job.future.set_exception(exc)
+            status = "failed"
         else:
             job.future.set_result(None)
         finally:
@@ -237,6 +288,7 @@ def submit(
                 if _jobs.get(key) is job:
                     del _jobs[key]
             release_heap()  # the fit's freed scratch back to the system (ui.frame.release_memory)
+            _record_job(job, began, status)
 
     thread = threading.Thread(target=run, name=f"keepwise-fit-{label[:30]}", daemon=True)
     ctx = get_script_run_ctx()

@@ -15,6 +15,7 @@ be started) is computed here instead, so a page always gets its figures. Below
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -55,6 +56,10 @@ def result_of(worker: SharedWorker, function: Callable[..., R], *args: Any, fall
     Inside a background job (`ui.background`), the job gives its slot to the next queued fit while
     it waits: waiting takes no CPU here, and the work this process does meanwhile (the churn label and
     features, the personas, the pages) uses the other core."""
+    sent = time.time()
     job = worker.run(function, *args, fallback=fallback)
+    if background.TIMELINE is not None and job.ran_on_worker:  # what the worker ran when (the benchmarks)
+        name = getattr(getattr(function, "func", function), "__qualname__", str(function))  # a partial's function
+        job.when_done(lambda: background.record("worker", function=name, sent=sent, back=time.time()))
     background.leave_slot()
     return job.result()

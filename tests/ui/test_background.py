@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -217,3 +218,61 @@ def test_leaving_a_dataset_leaves_a_running_job_to_finish_and_says_so(monkeypatc
     gate.set()
     assert background.settle([("t", 50)])
     assert ran == ["fit"]
+
+
+def test_leaving_a_dataset_never_cancels_a_job_another_session_has_asked_for(monkeypatch):
+    """Review F5: `leave` checked that no other session wanted a job, then cancelled it under another lock
+    acquisition; a session asking in between (here: just before the cancel) lost the job it had asked for
+    and computed the fit on its page instead. The check and the cancel are now one step."""
+    gate = threading.Event()
+    for i in range(background.MAX_RUNNING):
+        background.submit(("t", 60 + i), "Blocking", gate.wait, 5)
+    time.sleep(0.1)  # every slot is taken: what follows stays queued
+    session = "a"
+    monkeypatch.setattr(background, "_session", lambda: session)
+    job = background.submit(("t", 63), "Demo CLV", lambda: None, _dataset="demo:x", _prefetch=True)
+    cancel = background.cancel
+
+    def another_session_asks_first(key):
+        nonlocal session
+        session = "b"
+        asking = threading.Thread(target=background.want, args=([key],))
+        asking.start()
+        asking.join(1.0)
+        session = "a"
+        cancel(key)
+
+    monkeypatch.setattr(background, "cancel", another_session_asks_first)
+    background.leave("demo:x")
+    assert not (job.future.cancelled() and "b" in job.sessions)
+    gate.set()
+    assert background.settle([("t", 60 + i) for i in range(background.MAX_RUNNING)] + [("t", 63)])
+
+
+def test_the_timeline_says_what_ran_when_and_when_the_queue_drained(tmp_path, monkeypatch):
+    """KEEPWISE_TIMELINE (`background.TIMELINE`): one line per job that ended, with its label, data and
+    wall-clock queued/start/end, then "drained" once no job is under way (benchmarks/bench_connect.py)."""
+    path = tmp_path / "timeline.jsonl"
+    monkeypatch.setattr(background, "TIMELINE", str(path))
+    gate = threading.Event()
+    before = time.time()
+    background.submit(("t", 70), "Fitting A", gate.wait, 5, _dataset="db:timeline")
+    background.submit(("t", 71), "Prefetching B", time.sleep, 0.05, _prefetch=True, _dataset="db:timeline")
+    time.sleep(0.2)
+    assert not path.exists() or "drained" not in path.read_text()  # A still runs
+    gate.set()
+    assert background.settle([("t", 70), ("t", 71)])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (not path.exists() or '"drained"' not in path.read_text()):
+        time.sleep(0.05)
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    # (jobs of earlier tests may end meanwhile and be written too)
+    jobs = {e["label"]: e for e in events if e["event"] == "job" and e["dataset"] == "db:timeline"}
+    assert set(jobs) == {"Fitting A", "Prefetching B"}
+    a, b = jobs["Fitting A"], jobs["Prefetching B"]
+    assert a["status"] == b["status"] == "done"
+    assert a["asked"] and not b["asked"]  # B was only prefetched
+    assert before <= a["queued"] <= a["start"] <= a["end"] and b["queued"] <= b["start"] <= b["end"]
+    assert a["end"] - a["start"] >= 0.2  # it waited for the gate
+    assert events[-1]["event"] == "drained" and events[-1]["t"] >= max(a["end"], b["end"])
+    assert [e["event"] for e in events].count("drained") >= 1

@@ -55,12 +55,28 @@ def test_without_a_worker_process_the_churn_fit_runs_here_with_the_same_result(d
     assert_same_analysis(there, analyse_churn(data, ChurnSettings()))
 
 
-def test_a_failed_churn_fit_on_the_worker_says_why_as_here(data, shared):
+def test_a_failed_churn_fit_on_the_worker_says_why_as_here(shared, monkeypatch):
+    """The fit itself fails (every customer buys every week, so nobody churns: too few churners to learn
+    from), on the worker process, and the page gets the same message as when it fails here (review F3:
+    a window longer than the data failed in `churn_inputs`, before any call reached the worker)."""
+    from analytics.business.churn_analysis import churn_fit_arguments, churn_inputs, fit_churn_rows
+    from analytics.data.ingest import load_files
     from analytics.data.schema import DataError
 
-    settings = ChurnSettings(horizon_days=10_000)  # a window longer than the data: no label
+    weeks = pd.date_range("2024-01-01", periods=104, freq="W-MON")
+    rows = pd.DataFrame(
+        [(f"c{c:03d}", day.strftime("%Y-%m-%d"), 10.0 + c % 7) for c in range(300) for day in weeks],
+        columns=["customer_id", "order_date", "amount"],
+    )
+    loyal = load_files([("orders.csv", rows.to_csv(index=False).encode())])
+    settings = ChurnSettings()
+    inputs = churn_inputs(loyal, settings)  # the label and attributes are fine: the fit is what fails
+    assert not inputs.y.any()
     with pytest.raises(DataError) as here:
-        analyse_churn(data, settings)
+        fit_churn_rows(*churn_fit_arguments(inputs, settings))
+    calls = recorded(shared, monkeypatch)
     with pytest.raises(DataError) as there:
-        models.churn_on_worker(data, settings, shared)
+        models.churn_on_worker(loyal, settings, shared)
+    assert calls == [("fit_churn_rows", True)]
     assert str(there.value) == str(here.value)
+    assert str(there.value).startswith("Too few churned customers (0)")
