@@ -115,24 +115,42 @@ def assign_control_group(
     DataError : duplicated ids, risks that are not probabilities, or a share outside (0, 1).
     """
     check_control_share(control_share)
-    ids = pd.Index(pd.Series(customer_ids).astype(str).to_numpy(), name=CUSTOMER_ID)
+    text = pd.Series(customer_ids).astype(str).to_numpy()
+    ids = pd.Index(text, name=CUSTOMER_ID)
     if ids.has_duplicates:
         raise DataError("The contact list names some customers twice; each customer can be in one group only.")
-    p = pd.Series(np.asarray(risk, dtype=float), index=ids)
+    p = np.asarray(risk, dtype=float)
     if p.size != ids.size:
         raise DataError("The control group needs one churn risk per customer of the list.")
-    if p.isna().any() or ((p < 0) | (p > 1)).any():
+    if np.isnan(p).any() or ((p < 0) | (p > 1)).any():
         raise DataError("Churn risks must be probabilities between 0 and 1 for every customer of the list.")
-    canonical = p.sort_index(kind="stable")  # the draw never depends on the list's row order
-    strata = risk_strata(canonical)
+    order = _text_order(text)  # the draw never depends on the list's row order: customers by id
+    strata = risk_strata(pd.Series(p[order])).to_numpy()
     rng = np.random.default_rng(seed)
-    group = pd.Series(TREATMENT, index=canonical.index, name=GROUP)
-    for stratum in sorted(strata.unique()):
-        members = canonical.index[strata.to_numpy() == stratum]
+    control = np.zeros(len(order), dtype=bool)  # by position in id order
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)
         k = int(round(control_share * len(members)))
         if k:
-            group.loc[members[rng.permutation(len(members))[:k]]] = CONTROL
-    return group.reindex(ids)
+            control[members[rng.permutation(len(members))[:k]]] = True
+    in_input_order = np.empty(len(order), dtype=bool)
+    in_input_order[order] = control
+    return pd.Series(np.where(in_input_order, CONTROL, TREATMENT).astype(object), index=ids, name=GROUP)
+
+
+def _text_order(text: np.ndarray) -> np.ndarray:
+    """Positions that sort these distinct strings as Python compares them (by code point).
+
+    Arrow's sort of UTF-8 bytes gives that order (UTF-8 keeps code-point order) and takes 0.3 s for a
+    million ids where sorting the Python strings took 3-4 s; strings UTF-8 cannot encode (lone
+    surrogates) are sorted as Python strings."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return np.asarray(pc.sort_indices(pa.array(text, type=pa.string())), dtype=np.int64)
+    except (UnicodeEncodeError, pa.ArrowException):
+        return np.argsort(text, kind="stable")
 
 
 def with_control_group(

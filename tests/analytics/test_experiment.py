@@ -158,3 +158,36 @@ def test_contact_list_and_outcome_files_round_trip(tmp_path):
 def test_contact_list_without_group_names_the_fix():
     with pytest.raises(DataError, match="'group' column"):
         parse_contact_list(pd.DataFrame({"Customer": ["a"]}))
+
+
+def _control_group_by_sorting_text(customer_ids, risk, control_share, seed):
+    """The draw as first written (pandas sorts the text ids, groups set by label): the specification the
+    faster `assign_control_group` must equal."""
+    ids = pd.Index(pd.Series(customer_ids).astype(str).to_numpy(), name="customer_id")
+    canonical = pd.Series(np.asarray(risk, dtype=float), index=ids).sort_index(kind="stable")
+    strata = canonical.rank(method="first").pipe(lambda r: ((r.to_numpy() - 1) * 10) // len(r) + 1)
+    rng = np.random.default_rng(seed)
+    group = pd.Series(TREATMENT, index=canonical.index, name=GROUP)
+    for stratum in sorted(np.unique(strata)):
+        members = canonical.index[strata == stratum]
+        k = int(round(control_share * len(members)))
+        if k:
+            group.loc[members[rng.permutation(len(members))[:k]]] = CONTROL
+    return group.reindex(ids)
+
+
+@pytest.mark.parametrize("seed", [0, 2026])
+def test_the_control_group_is_the_one_drawn_by_sorting_the_text_ids(seed):
+    """Ids of every shape (numbers as text of different lengths, letters, accents, emoji, an empty
+    string, a lone surrogate that UTF-8 cannot encode): the same groups as sorting them in pandas."""
+    rng = np.random.default_rng(seed)
+    ids = [str(i) for i in rng.permutation(5000)] + ["", "Zoë", "zoe", "Ökonom", "éa", "😀x", "a\ud800b", "A", "a"]
+    ids = [ids[i] for i in rng.permutation(len(ids))]
+    risk = np.round(rng.beta(2, 5, len(ids)), 2)  # ties among risks
+    for share in (0.1, 0.37):
+        got = assign_control_group(ids, risk, control_share=share, seed=seed)
+        pd.testing.assert_series_equal(got, _control_group_by_sorting_text(ids, risk, share, seed))
+    no_surrogate = [i for i in ids if i != "a\ud800b"]
+    risk_ns = risk[: len(no_surrogate)]
+    got = assign_control_group(no_surrogate, risk_ns, control_share=0.1, seed=seed)
+    pd.testing.assert_series_equal(got, _control_group_by_sorting_text(no_surrogate, risk_ns, 0.1, seed))
