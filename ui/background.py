@@ -320,6 +320,12 @@ def done(key: Hashable) -> bool:
     return job is None or job.future.done()
 
 
+def under_way() -> bool:
+    """True while any job is queued or running (on any dataset)."""
+    with _lock:
+        return bool(_jobs)
+
+
 def running(key: Hashable) -> Job | None:
     with _lock:
         return _jobs.get(key)

@@ -68,6 +68,8 @@ def release_when_quiet(delay_s: float | None = None) -> None:
 
 
 def _release_now() -> None:
+    if background.under_way():  # not in the middle of the background work: its last computation arms this again
+        return
     gc.collect()
     background.release_heap()
 
