@@ -92,11 +92,12 @@ from ui import background  # noqa: E402
 # the steps show at once and their figures fill in when the models have loaded and fitted.
 loading = background.load_modules("ui.models", "ui.segments")
 if loading is None or background.settle([loading]):
-    from analytics.business.actions import ACTION_TOPS, customers_at_high_risk
+    from analytics.business.actions import ACTION_TOPS
     from analytics.business.value import horizon_label
     from analytics.business.whatif_inputs import WhatIfSettings
     from ui.actions import start_ranking, top_value_at_stake
-    from ui.models import current_churn, current_clv, start_fits
+    from ui.health import model_clv
+    from ui.models import churn_headline, churn_settings, clv_settings, start_fits
     from ui.segments import start_whatif_summary, whatif_summary
 
     # The fits start now, in the background: the steps below fill in as each one is done.
@@ -160,22 +161,21 @@ with slots[3], friendly_errors("What-if"):
 
 with slots[1], friendly_errors("Churn"):
     if not fitting("churn"):
-        churn = current_churn(data)
-        at_risk = customers_at_high_risk(churn.scores["churn_probability"], churn.scores["active"])
+        at_risk, churn_rate, target = churn_headline(data, churn_settings())  # not the whole analysis unpickled
         a, b = st.columns(2)
         a.metric(figure_name("customers_at_high_risk"), f"{at_risk:,}", help=help_text("customers_at_high_risk"))
         b.metric(
             "Customers who have left, all time",
-            percent(churn.churn_rate),
-            help=f"{help_text('customers_left_all_time')} Outcome used: {churn.target}.",
+            percent(churn_rate),
+            help=f"{help_text('customers_left_all_time')} Outcome used: {target}.",
         )
 
 with slots[2], friendly_errors("Lifetime value"):
     if not fitting("clv"):
-        clv = current_clv(data)
+        mean_clv, _ = model_clv(data)  # Customer health's cached mean, not the whole analysis unpickled
         st.metric(
-            f"Average {horizon_label(clv.settings.horizon_months)} per customer (model)",
-            cur.money(clv.mean_clv, data, decimals=2),
+            f"Average {horizon_label(clv_settings().horizon_months)} per customer (model)",
+            cur.money(mean_clv, data, decimals=2),
             help=help_text("clv_model"),
         )
 

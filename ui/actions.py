@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analytics.business.actions import filter_actions, ranked_actions
+from analytics.business.actions import ACTION_TOPS, filter_actions, ranked_actions
 from analytics.business.churn_analysis import ChurnSettings
 from analytics.business.experiment import CONTROL, GROUP, with_control_group
 from analytics.business.value import Scores, horizon_label
@@ -51,10 +51,12 @@ def start_ranking(data: CustomerData) -> tuple | None:
 
 
 def prefetch_ranking(data: CustomerData) -> None:
-    """Start `ranking`, then the unfiltered list marked with this session's control group (what the
-    Action list shows first, `marked_export`), for when the page opens (`ui.prefetch`)."""
+    """Start `ranking` and Home's sum of its first 100 values at stake (`top_value_at_stake`), then the
+    unfiltered list marked with this session's control group (what the Action list shows first,
+    `marked_export`), for when the pages open (`ui.prefetch`)."""
     clv, churn = models.clv_settings(), models.churn_settings()
     _ranking.prefetch(data, clv, churn)  # type: ignore[attr-defined]
+    _top_value_at_stake.prefetch(data, clv, churn, ACTION_TOPS[-1])  # type: ignore[attr-defined]
     _marked_export.prefetch(data, clv, churn, ((), 0.0), control_settings())  # type: ignore[attr-defined]
 
 

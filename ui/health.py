@@ -193,6 +193,13 @@ def model_clv(data: CustomerData) -> tuple[float, str]:
     return _model_clv_summary(data, clv_settings())
 
 
+def prefetch_model_clv(data: CustomerData) -> None:
+    """Start `model_clv`'s summary in the background (`ui.prefetch`: Customer health and Home show it)."""
+    from ui.models import clv_settings
+
+    _model_clv_summary.prefetch(data, clv_settings())  # type: ignore[attr-defined]
+
+
 @per_dataset(max_entries=4)
 def _model_clv_summary(data: CustomerData, settings: ClvSettings) -> tuple[float, str]:
     from analytics.models.purchase import MODEL_LABELS  # the model modules load only when a model is asked for
