@@ -370,12 +370,10 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
             help=f"{summary['active_customers']:,} active customers; your currency.",
         )
         c.metric("Mean remaining value per active customer", lv.money(summary["mean_active_remaining_value"]))
-        table = lv.subscriber_table(
-            data, fit, margin=settings.margin, annual_discount_rate=settings.annual_discount_rate
-        )
+        table = lv.subscriber_download(data, settings.margin, settings.annual_discount_rate)  # packed once
         st.markdown(f"**The {lv.TOP_CUSTOMERS} most valuable active subscribers**")
         st.dataframe(
-            safe_table(table.head(lv.TOP_CUSTOMERS)),
+            safe_table(table.head),
             hide_index=True,
             width="stretch",
             height=lv.table_height(lv.TOP_CUSTOMERS),
@@ -390,8 +388,8 @@ def subscription_section(data: CustomerData, settings: ClvSettings) -> None:
             },
         )
         csv_download(
-            f"Download all {len(table):,} active subscribers (CSV)",
-            table,
+            f"Download all {table.rows:,} active subscribers (CSV)",
+            table.packed,
             "subscriber_value.csv",
             currency=cur.current(data),
         )

@@ -282,6 +282,14 @@ def subscriber_table(
     return values.sort_values("remaining_value", ascending=False).reset_index(drop=True)
 
 
+@table_download(shown=TOP_CUSTOMERS)
+def subscriber_download(data: CustomerData, margin: float, annual_discount_rate: float) -> pd.DataFrame:
+    """`subscriber_table` of the cached sBG fit at these assumptions, for the page's first rows and
+    its CSV button: built and packed once per dataset and assumptions (`ui.downloads.table_download`),
+    not on every run of the page."""
+    return subscriber_table(data, retention_fit(data), margin=margin, annual_discount_rate=annual_discount_rate)
+
+
 def unit_name(time_unit: str) -> str:
     """'weeks', 'days' or 'months'."""
     return TIME_UNIT_NAMES[time_unit]

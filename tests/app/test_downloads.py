@@ -123,6 +123,7 @@ PACKED_ONCE = {
     "angles": ("pages/angles.py", "flagged_by_every_angle.csv", {}),
     "churn planner": ("pages/churn.py", "customers_to_contact.csv", {}),
     "lifetime value": ("pages/lifetime_value.py", "customer_lifetime_value.csv", CDNOW),
+    "subscribers": ("pages/lifetime_value.py", "subscriber_value.csv", {}),
 }
 
 
