@@ -231,7 +231,7 @@ def test_a_ranking_run_later_uses_the_settings_it_is_cached_under():
         data = current_data()
         session = models.clv_settings()  # 24 months: the user's setting now
         keyed = dataclasses.replace(session, horizon_months=12.0)  # the setting the job was started with
-        ranked = ua._ranking(data, keyed, models.churn_settings())
+        ranked = ua.ranking_at(data, keyed, models.churn_settings())
         export = ua.exported(data, [], 0.0, keyed, models.churn_settings())
         at_12 = models.clv_analysis(data, keyed).customers["clv"]
         at_24 = models.clv_analysis(data, session).customers["clv"]
@@ -250,6 +250,40 @@ def test_a_ranking_run_later_uses_the_settings_it_is_cached_under():
     assert got["value"] == pytest.approx(got["at_12"], rel=1e-12)
     assert got["value"] != pytest.approx(got["at_24"], rel=1e-3)
     assert "12-month value" in got["columns"] and "2-year value" not in got["columns"]
+
+
+def test_the_cached_ranking_holds_the_list_not_the_scores_again():
+    """The Action list's cached ranking holds the ranked list only: its scores are the ones
+    `ui.segments.customer_scores` caches already (a second copy of every customer id and value: 8 of the
+    ranking's 45 MiB pickled at 300,000 customers). The page still gets both, equal to their caches'."""
+    from tests.app.helpers import script_result, upload_session
+
+    def script():
+        import pickle
+
+        import streamlit as st
+
+        from ui import actions as ua
+        from ui import models
+        from ui import segments as us
+        from ui.cache import current_data
+
+        data = current_data()
+        clv, churn = models.clv_settings(), models.churn_settings()
+        cached = ua._ranking(data, clv, churn)
+        shown = ua.ranking(data)
+        scores = us.customer_scores(data, clv, churn)
+        st.session_state["expected"] = {
+            "cached": len(pickle.dumps(cached, protocol=5)),
+            "list": len(pickle.dumps((cached.actions, cached.segment_label), protocol=5)),
+            "same_scores": shown.scores.frame.equals(scores.frame) and shown.scores.value_source == scores.value_source,
+            "same_list": shown.actions.equals(cached.actions) and shown.segment_label == cached.segment_label,
+            "customers": len(shown.actions),
+        }
+
+    got = script_result(script, session=upload_session("shop.csv", tiny_log()))
+    assert got["customers"] > 10 and got["same_scores"] and got["same_list"]
+    assert got["cached"] < got["list"] + 500  # the list and its label, nothing of the size of the scores
 
 
 def test_a_rerun_with_no_click_does_not_pack_the_list_again(downloads, monkeypatch):
