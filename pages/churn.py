@@ -44,11 +44,6 @@ def titled(chart: alt.TopLevelMixin, *lines: str) -> alt.TopLevelMixin:
     return chart.properties(title=alt.Title(list(lines), anchor="start"))
 
 
-def reset_churn_value() -> None:
-    """A new churn column: the value that meant 'left' in the old one means nothing here."""
-    st.session_state["ch_churn_value"] = CHURN_DEFAULTS["ch_churn_value"]
-
-
 def label_controls(data: CustomerData) -> None:
     """The widgets that define the outcome and the model (bound to the URL; shared with every page)."""
     grid = st.columns(3)
@@ -69,8 +64,8 @@ def label_controls(data: CustomerData) -> None:
             columns,
             key="ch_label_column",
             bind=BIND,
-            on_change=reset_churn_value,
-            format_func=lambda col: "Detected automatically" if col == "" else display_name(data, col),
+            on_change=ch.reset_churn_value,  # widget functions from ui.churn: they outlive the run (see there)
+            format_func=ch.labelled({col: display_name(data, col) for col in columns}, "Detected automatically"),
             help="The column that says whether a customer has left (yes/no, 1/0, churned/stayed, or a churn date).",
         )
         values = [""] + (ch.label_values(data.customers[column]) if column else [])
@@ -80,7 +75,7 @@ def label_controls(data: CustomerData) -> None:
             key="ch_churn_value",
             bind=BIND,
             disabled=not column,
-            format_func=lambda v: "Read automatically" if v == "" else v,
+            format_func=ch.labelled({}, "Read automatically"),
             help="Pick a churn column first. Every other filled value then means the customer stayed.",
         )
     if data.has_transactions and source != "column":
@@ -305,7 +300,7 @@ def retention_panel(data: CustomerData) -> None:
         options,
         key=ch.K_SURVIVAL_BY,
         bind=BIND,
-        format_func=lambda c: "Everyone together" if c == "" else current.features.display.get(c, c),
+        format_func=ch.labelled(current.features.display, "Everyone together"),  # not a lambda: see ui.churn
     )
     with friendly_errors("Retention curves"):
         overall = ch.retention(data, settings, None)

@@ -92,7 +92,7 @@ with st.expander(
             "Connection",
             names,
             index=names.index(chosen["connection"]) if chosen.get("connection") in names else 0,
-            format_func=lambda n: f"{n} ({configured[n].kind})",
+            format_func={n: f"{n} ({configured[n].kind})" for n in names}.get,  # no lambda: see ui.churn.labelled
             key="db_connection",
         )
         try:
@@ -305,7 +305,7 @@ kind = business_kind(data)
 choice = st.selectbox(
     "Read this data as",
     [None, *KINDS],
-    format_func=lambda k: f"Detected: {KINDS[kind.detected]}" if k is None else KINDS[k],
+    format_func={None: f"Detected: {KINDS[kind.detected]}", **KINDS}.get,  # holds its labels, not the page's names
     key=K_BUSINESS_KIND,
     help="Decides what retention, churn, 'active' and customer value mean on every page: recorded leaving "
     "for a subscription, a purchase model's estimate for a purchase log.",

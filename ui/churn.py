@@ -11,6 +11,8 @@ without any cache or refit.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +51,30 @@ MODEL_LABELS = {
 }
 # Durations are built from these, so grouping retention curves by them would be circular.
 DURATION_COLUMNS = (TENURE_MONTHS, SIGNUP_DATE, "tenure_days", "days_since_last_purchase")
+
+
+# --- the page's widget functions ----------------------------------------------------------------
+# A widget's format function and callback outlive the page's run: Streamlit keeps them with the widget's
+# state for the rest of the session. Written in the page (a lambda, a page function) they keep the page's
+# whole namespace alive: its unpickled churn analysis, campaign inputs and data. At 300,000 customers the
+# survival selectbox's lambda held ~34 MiB after the user had moved on. These hold only their labels.
+
+
+def labelled(labels: Mapping[str, str], empty: str) -> Callable[[str], str]:
+    """A selectbox's `format_func`: `empty` for the "" option, else the option's label in `labels`
+    (the option itself when it has none). Holds a copy of `labels` only."""
+    return functools.partial(_label, dict(labels), empty)
+
+
+def _label(labels: dict[str, str], empty: str, option: str) -> str:
+    return empty if option == "" else labels.get(option, option)
+
+
+def reset_churn_value() -> None:
+    """The churn column's `on_change`: the value that meant 'left' in the old column means nothing in the new one."""
+    import streamlit as st
+
+    st.session_state["ch_churn_value"] = models.CHURN_DEFAULTS["ch_churn_value"]
 
 
 def money(x: float) -> str:
