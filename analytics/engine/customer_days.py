@@ -466,6 +466,13 @@ def _aggregate(
         orders, order_spend = n_rows, spend
     else:
         orders, order_spend = _orders_by_day(customer, day, spendable, order_code, group_customer, group_day)
+        # Orders of several lines, each within one day (a basket): `order_spend` is `spend` and, with one
+        # order a day, `orders` is `rows`; each then held once, as when every line is its own order
+        # (`order_code` None). 8 bytes per customer-day each, for a comparison of a few milliseconds.
+        if np.array_equal(orders, n_rows):
+            orders = n_rows
+        if np.array_equal(order_spend, spend):  # NaN-free: amounts summed with NaN as 0
+            order_spend = spend
     return CustomerDays(
         customer_ids=customer_ids,
         customer=group_customer,

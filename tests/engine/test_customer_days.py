@@ -120,15 +120,36 @@ def test_kpi_period_counts_match_the_reference(name, transactions):
             np.testing.assert_allclose(got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-12)
 
 
-def test_orders_are_counted_on_their_first_day_and_spend_on_each_rows_day():
-    frame = pd.DataFrame(
+def four_rows(order_ids: list[str]) -> pd.DataFrame:
+    """Customer a buys on Jan 31 and twice on Feb 1, b once on Feb 1, with these order ids."""
+    return pd.DataFrame(
         {
             CUSTOMER_ID: ["a", "a", "a", "b"],
             ORDER_DATE: pd.to_datetime(["2024-01-31", "2024-02-01", "2024-02-01", "2024-02-01"]),
             AMOUNT: [10.0, 5.0, 7.0, 3.0],
-            ORDER_ID: ["o1", "o1", "o2", "o3"],
+            ORDER_ID: order_ids,
         }
     )
+
+
+def test_orders_equal_to_the_rows_are_held_once():
+    """Orders of several lines within one day (baskets): the table's order spend is its spend, and with
+    one order a day its orders are its rows: each held once (8 bytes per customer-day), the numbers
+    unchanged. An order spanning two days keeps its own arrays."""
+    table = build_customer_days(four_rows(["o1", "o2", "o2", "o3"]))
+    np.testing.assert_array_equal(table.orders, [1, 1, 1])
+    np.testing.assert_array_equal(table.rows, [1, 2, 1])
+    np.testing.assert_array_equal(table.order_spend, [10.0, 12.0, 3.0])
+    assert table.order_spend is table.spend and table.orders is not table.rows  # 2 lines, 1 order on Feb 1
+    spanning = build_customer_days(four_rows(["o1", "o1", "o2", "o3"]))
+    assert spanning.order_spend is not spanning.spend
+    np.testing.assert_array_equal(spanning.order_spend, [15.0, 7.0, 3.0])
+    one_a_line = build_customer_days(four_rows(["o1", "o2", "o3", "o4"]))
+    assert one_a_line.orders is one_a_line.rows and one_a_line.order_spend is one_a_line.spend
+
+
+def test_orders_are_counted_on_their_first_day_and_spend_on_each_rows_day():
+    frame = four_rows(["o1", "o1", "o2", "o3"])
     table = build_customer_days(frame)
     assert list(table.customer_ids) == ["a", "b"]
     np.testing.assert_array_equal(table.customer, [0, 0, 1])
