@@ -51,3 +51,29 @@ def test_the_page_table_stays_alive_without_the_collection():
     finally:
         gc.enable()
         gc.collect()
+
+
+def test_arrow_allocates_from_the_c_heap_in_the_app_unless_the_environment_says_otherwise():
+    """The app's processes use the system allocator for Arrow (`ui.frame.use_system_allocator`): the
+    heap `malloc_trim` empties for every thread, where mimalloc's `release_unused` returns only the
+    calling thread's pages. An explicit ARROW_DEFAULT_MEMORY_POOL is kept."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    probe = "import ui.frame, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+
+    def backend(code: str = probe, **env: str) -> str:
+        environment = {k: v for k, v in os.environ.items() if k != frame.ARROW_POOL_ENV} | env
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    assert backend() == "system"
+    assert backend(ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
+    # pyarrow already in use before the app's first page: the system allocator from then on
+    late = "import pyarrow as pa; pa.default_memory_pool(); " + probe
+    assert backend(late) == "system"
