@@ -174,6 +174,12 @@ def campaign_inputs(data: CustomerData, settings: ChurnSettings, clv_settings: C
     return _campaign_inputs(data, settings, clv_settings, value_settings(clv_settings))
 
 
+def prefetch_campaign_inputs(data: CustomerData, settings: ChurnSettings, clv_settings: ClvSettings | None) -> None:
+    """Start `campaign_inputs` in the background (`ui.prefetch`): the Churn planner's first visit computed
+    it, 2 s at a million customers."""
+    _campaign_inputs.prefetch(data, settings, clv_settings, value_settings(clv_settings))  # type: ignore[attr-defined]
+
+
 def value_settings(clv_settings: ClvSettings | None) -> ClvSettings:
     """The settings the value at stake is computed with: the model's, else the session's."""
     return clv_settings if clv_settings is not None else models.clv_settings()
