@@ -68,7 +68,8 @@ def release_when_quiet(delay_s: float | None = None) -> None:
 
 
 def _release_now() -> None:
-    if background.under_way():  # not in the middle of the background work: its last computation arms this again
+    if background.under_way():  # not in the middle of the background work: look again once quiet
+        release_when_quiet()  # re-armed, not dropped: the last job may end after its computation armed this
         return
     gc.collect()
     background.release_heap()
