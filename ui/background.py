@@ -79,7 +79,8 @@ _running: list[Job] = []
 _counter = iter(range(1 << 62))
 #: A file the server appends one JSON line to for every background job that ends (its label, data
 #: key, and when it was queued, started and ended, wall-clock seconds), every call sent to the worker
-#: process (`ui.worker`), and a "drained" line whenever no job is queued or running any more: how a
+#: process (`ui.worker`), a "queued" line for every job submitted, and a "drained" line whenever no job is
+#: queued or running any more (so the file ends with "drained" only while nothing is under way): how a
 #: benchmark (benchmarks/bench_connect.py) sees when the background work was all done, and what ran
 #: when. Set from the environment variable KEEPWISE_TIMELINE; None (the default): nothing is written.
 TIMELINE: str | None = os.environ.get("KEEPWISE_TIMELINE") or None
@@ -110,10 +111,9 @@ def _record_job(job: Job, began: float | None, status: str) -> None:
         end=time.time(),
         status=status,
     )
-    with _lock:
-        idle = not _jobs
-    if idle:
-        record("drained", t=time.time())
+    with _lock:  # written under the lock `submit` writes "queued" under: a job queued now comes after it in the file
+        if not _jobs:
+            record("drained", t=time.time())
 
 
 def _next_job() -> Job | None:
@@ -256,6 +256,8 @@ def submit(
         if not known:
             job = _jobs[key] = Job(label, wanted=0.0 if _prefetch else time.monotonic(), order=next(_counter))
             job.prefetch, job.dataset = _prefetch, _dataset
+            if TIMELINE is not None:  # a "drained" line is the last one only while nothing is queued after it
+                record("queued", label=label, dataset=_dataset, t=time.time())
         assert job is not None
         with _turns:
             job.sessions.add(session)

@@ -301,3 +301,27 @@ def test_the_quiet_collection_waits_for_the_background_work_to_end(monkeypatch):
         time.sleep(0.02)
     cache._release_now()
     assert collections == [1]
+
+
+def test_a_job_queued_after_the_queue_drained_keeps_the_timeline_open_until_it_ends(tmp_path, monkeypatch):
+    """Review R2: a job submitted after a "drained" line (a prefetch a late page starts) wrote nothing until it
+    ended, so the file still ended with the old "drained" and bench_connect read the work as done too early."""
+    path = tmp_path / "timeline.jsonl"
+    monkeypatch.setattr(background, "TIMELINE", str(path))
+    background.submit(("t", 90), "Quick", time.sleep, 0.01, _dataset="db:late")
+    assert background.settle([("t", 90)])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (not path.exists() or '"drained"' not in path.read_text()):
+        time.sleep(0.05)
+    gate = threading.Event()
+    background.submit(("t", 91), "Late prefetch", gate.wait, 5, _prefetch=True, _dataset="db:late")
+    last = json.loads(path.read_text().splitlines()[-1])
+    assert last["event"] == "queued" and last["label"] == "Late prefetch"  # not "drained": work is under way
+    gate.set()
+    assert background.settle([("t", 91)])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and json.loads(path.read_text().splitlines()[-1])["event"] != "drained":
+        time.sleep(0.05)
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    ended = [e for e in events if e["event"] == "job" and e["label"] == "Late prefetch"]
+    assert ended and events[-1]["event"] == "drained" and events[-1]["t"] >= ended[0]["end"]
