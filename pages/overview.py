@@ -69,7 +69,9 @@ if options:
     picked = st.selectbox(
         "Trend of",
         options,
-        format_func=lambda k: figure_name(k, report.basis == "purchases"),
+        format_func={
+            k: figure_name(k, report.basis == "purchases") for k in options
+        }.get,  # no lambda: ui.churn.labelled
         key=h.K_TREND,
         bind=BIND,
         index=options.index("churn_rate") if "churn_rate" in options else 0,
@@ -250,7 +252,7 @@ if targetable:
     pick = a.selectbox(
         "KPI",
         targetable,
-        format_func=lambda k: KPI_SPECS[k].label,
+        format_func={k: KPI_SPECS[k].label for k in targetable}.get,  # no lambda (it would hold the page)
         key=h.K_PICK,
         index=targetable.index("churn_rate") if "churn_rate" in targetable else 0,
     )

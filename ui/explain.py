@@ -93,7 +93,7 @@ def explain_kpis(data: CustomerData, report: KPIReport, *, key: str = "explain_k
     chosen = st.selectbox(
         "Explain a number",
         [k.key for k in computed],
-        format_func=lambda k: report[k].label,
+        format_func={k.key: k.label for k in computed}.get,  # not a lambda holding the whole report for the session
         key=key,
         help="The formula, the inputs, the period and the customers behind a headline figure.",
     )

@@ -177,3 +177,23 @@ def test_model_clv_fits_in_the_background_and_fills_in_its_card(monkeypatch):
     mean_clv = real(load_demo("cdnow_sample").transactions, ClvSettings(horizon_months=9)).mean_clv
     assert cards(at)["Average 9-month value per customer (model)"][0] == f"{mean_clv:,.2f}"
     assert calls == [calls[0]] and calls[0].startswith("keepwise-fit-")  # fitted once, in the background
+
+
+def test_the_page_keeps_no_kpi_report_alive_once_the_user_moves_on():
+    """Streamlit keeps a selectbox's format function for the rest of the session; the page's two lambdas
+    (and the explain picker's) held its namespace, with the KPI report and the data, after the user had
+    moved on (the same leak as the Churn page's, memproc 9a58cb7). Dicts' `.get` hold only the labels."""
+    import gc
+
+    from analytics.business.kpis import KPIReport
+
+    at = open_page(dataset="subscription")
+
+    def alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, KPIReport) for o in gc.get_objects())
+
+    assert not at.exception and at.metric  # the page ran with its cards
+    at.switch_page("pages/glossary.py").run()
+    assert not at.exception
+    assert alive() == 0
