@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from analytics.data.datasets import load_demo
 from analytics.data.ingest import LoadedTable, build_dataset, read_and_guess, release_read_memory
 from analytics.data.io import workbook_sheets
 from analytics.data.schema import CUSTOMER_ID, CustomerData, DataError
-from analytics.engine.compact import DatasetIds, compact_ids, expand_ids
+from analytics.engine.compact import DatasetIds, StaleIdsError, compact_ids, expand_ids
 from analytics.engine.memo import forget_results_of
 from analytics.engine.packed import pack, unpack
 from analytics.store.share_store import FolderShareStore, StoreSettings
@@ -33,6 +34,7 @@ from ui import background, state
 from ui.connections import database_data
 
 R = TypeVar("R")
+_LOG = logging.getLogger(__name__)
 #: Seconds without a page run or a cached computation after which `release_when_quiet` frees memory.
 QUIET_S = 2.0
 _quiet_lock = threading.Lock()
@@ -134,7 +136,12 @@ def per_dataset(max_entries: int = 8, label: str | None = None) -> Callable[[Cal
             if run is not None and key in run:  # asked again in this page run: the copy it already has
                 return run[key]
             cached = shared if key[1].startswith("demo:") else private
-            result = expand_ids(unpack(cached(key[1], args, key[3], data)), DatasetIds(data))
+            try:
+                result = expand_ids(unpack(cached(key[1], args, key[3], data)), DatasetIds(data))
+            except StaleIdsError:  # stored for an earlier read of the same key (a database table that changed since)
+                _LOG.info("%s: cached result made for other customer ids than %s's now: computed again", name, key[1])
+                cached.clear()
+                result = expand_ids(unpack(cached(key[1], args, key[3], data)), DatasetIds(data))
             _ready(key[1]).add(key)
             if run is not None:
                 run[key] = result

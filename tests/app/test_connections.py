@@ -165,3 +165,58 @@ def test_a_share_link_names_the_connection_and_tables_only(duckdb_file, tmp_path
     assert not elsewhere.exception
     shown = " ".join(e.value for e in [*elsewhere.error, *elsewhere.warning, *elsewhere.info])
     assert "No connection named 'shop' is configured on this server" in shown
+
+
+def _shown_list(at) -> pd.DataFrame:
+    for element in at.dataframe:
+        value = element.value
+        value = value.data if hasattr(value, "data") and not isinstance(value, pd.DataFrame) else value
+        if isinstance(value, pd.DataFrame) and "Customer" in value.columns:
+            return value.reset_index(drop=True)
+    raise AssertionError("no customer list on the page")
+
+
+def test_a_table_read_again_after_it_changed_never_pairs_old_figures_with_new_ids(tmp_path):
+    """Review R5: cached results hold customer ids as positions into the dataset's ids (ui.cache), and a
+    connection's data key is its names. Read again after the table changed (a new first customer: every
+    other id one place on), the Action list paired the first read's figures with the new read's ids (rank 1,
+    49.18 at stake, said c006 instead of c027). Codes now carry their ids' fingerprint: the list is the new
+    read's, as a fresh session shows it."""
+    import duckdb
+
+    path = tmp_path / "shop.duckdb"
+    frame = orders()
+    con = duckdb.connect(str(path))
+    con.register("f", frame)
+    for name in ("purchases", "p2", "p3"):
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM f")
+    con.close()
+    secrets = {"shop": {"url": f"duckdb:///{path}"}}
+    at = connect_and_read(app_with(secrets), "shop", "purchases")
+    at.switch_page("pages/actions.py").run()
+    assert not at.exception
+    first = _shown_list(at)
+
+    newcomer = frame.head(3).copy()
+    newcomer["customer_id"] = "a000"  # first of all by id: every other customer's position moves one on
+    newcomer["order_id"] = ["n1", "n2", "n3"]
+    newcomer["order_date"] = frame["order_date"].min() - pd.Timedelta(days=1)
+    con = duckdb.connect(str(path))
+    con.register("r", pd.concat([frame, newcomer]).reset_index(drop=True))
+    con.execute("DROP TABLE purchases")
+    con.execute("CREATE TABLE purchases AS SELECT * FROM r")
+    con.close()
+
+    at.switch_page("pages/data.py").run()
+    for other in ("p2", "p3", "purchases"):  # two other reads push the first out of the session's reads
+        at = connect_and_read(at, "shop", other)
+        assert not at.exception, at.exception
+    at.switch_page("pages/actions.py").run()
+    assert not at.exception
+    again = _shown_list(at)
+
+    fresh = connect_and_read(app_with(secrets), "shop", "purchases")
+    fresh.switch_page("pages/actions.py").run()
+    expected = _shown_list(fresh)
+    pd.testing.assert_frame_equal(again, expected)
+    assert not first.equals(expected)  # the change shows in the list (else this test proves nothing)

@@ -13,7 +13,15 @@ import pytest
 
 from analytics.data.datasets import load_demo
 from analytics.data.schema import CUSTOMER_ID, CustomerData
-from analytics.engine.compact import CodedFrame, CodedIds, CodedSeries, DatasetIds, compact_ids, expand_ids
+from analytics.engine.compact import (
+    CodedFrame,
+    CodedIds,
+    CodedSeries,
+    DatasetIds,
+    StaleIdsError,
+    compact_ids,
+    expand_ids,
+)
 from analytics.engine.customer_days import customer_days
 
 POST_INITS: list[int] = []
@@ -121,3 +129,17 @@ def test_a_customers_table_is_a_source_of_ids_too() -> None:
     back = expand_ids(pickle.loads(pickle.dumps(stored)), DatasetIds(data))
     pd.testing.assert_series_equal(back, scores)
     assert back.index[1] is customers[CUSTOMER_ID].iloc[0]
+
+
+def test_codes_are_never_read_against_other_ids(data) -> None:
+    """Review R5: the same data key read again after its table changed (a new customer first by id) must
+    not pair the old positions with the new ids: expanding raises, and the cache computes again."""
+    scores = pd.Series(np.arange(len(customer_days(data.transactions).customer_ids), dtype=float))
+    scores.index = customer_days(data.transactions).customer_ids
+    stored = pickle.loads(pickle.dumps(compact_ids(scores, DatasetIds(data))))
+    newcomer = data.transactions.head(1).copy()
+    newcomer[CUSTOMER_ID] = "0000-new"
+    changed = dataclasses.replace(data, transactions=pd.concat([newcomer, data.transactions], ignore_index=True))
+    with pytest.raises(StaleIdsError):
+        expand_ids(stored, DatasetIds(changed))
+    pd.testing.assert_series_equal(expand_ids(stored, DatasetIds(load_demo("cdnow_sample"))), scores)  # an equal copy
