@@ -51,7 +51,10 @@ class Packed:
         Packed
             Its compressed pickle.
         """
-        pickled = pickle.dumps(value, protocol=5)
+        return cls._compressed(pickle.dumps(value, protocol=5))
+
+    @classmethod
+    def _compressed(cls, pickled: bytes) -> Packed:
         return cls(pa.compress(pickled, codec=CODEC, asbytes=True), len(pickled))
 
     def unpack(self) -> Any:
@@ -83,7 +86,7 @@ def pack(value: Any, min_bytes: int | None = None) -> Any:
     pickled = pickle.dumps(value, protocol=5)
     if len(pickled) < (MIN_PACKED_BYTES if min_bytes is None else min_bytes):
         return value
-    return Packed(pa.compress(pickled, codec=CODEC, asbytes=True), len(pickled))
+    return Packed._compressed(pickled)  # the pickle made once, for the size and the packing
 
 
 def unpack(stored: Any) -> Any:
