@@ -8,6 +8,7 @@ every rerun: an Excel file of 23,000 rows takes about 7 seconds.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -37,7 +38,7 @@ from ui import currency as cur
 from ui import segments as us
 from ui import whatif as wi
 from ui.campaign import control_controls, control_settings
-from ui.downloads import PackedFrame, csv_download
+from ui.downloads import csv_download
 from ui.frame import friendly_errors, header, next_step, require_data
 from ui.health import kpi_report
 from ui.kind import business_kind
@@ -67,14 +68,14 @@ def signature(*parts: object) -> str:
     return repr((state.data_key(), models.clv_settings(), models.churn_settings(), control_settings(), *parts))
 
 
-def excel_block(export: PackedFrame, loop: pd.DataFrame | None, sig: str) -> None:
-    """The Excel button; `export`: the marked list, unpacked when the button is clicked."""
+def excel_block(export: Callable[[], pd.DataFrame], loop: pd.DataFrame | None, sig: str) -> None:
+    """The Excel button; `export`: the marked list's rows, made when the button is clicked (`ua.marked_rows`)."""
     if st.button(
         "Prepare the Excel file",
         icon=":material/table_view:",
         help="Builds the workbook (about 7 seconds for 23,000 customers).",
     ):
-        sheets = {"Action list": export.unpack()}
+        sheets = {"Action list": export()}
         if loop is not None:
             sheets["Close the loop"] = loop
         with st.spinner("Writing the Excel file…"):
@@ -152,11 +153,11 @@ def report_html(scores: us.Scores, export: pd.DataFrame, filters: str) -> str:
     )
 
 
-def report_block(scores: us.Scores, export: PackedFrame, filters: str, sig: str) -> None:
-    """The report button; `export`: the marked list, unpacked when the button is clicked."""
+def report_block(scores: us.Scores, export: Callable[[], pd.DataFrame], filters: str, sig: str) -> None:
+    """The report button; `export`: the marked list's rows, made when the button is clicked (`ua.marked_rows`)."""
     if st.button("Build the workshop report", icon=":material/description:", type="primary"):
         with st.spinner("Building the report…"):
-            st.session_state[K_REPORT] = (sig, report_html(scores, export.unpack(), filters))
+            st.session_state[K_REPORT] = (sig, report_html(scores, export(), filters))
     built = st.session_state.get(K_REPORT)
     if built and built[0] == sig:
         st.download_button(
@@ -356,19 +357,19 @@ if actions is None:
 
 st.subheader("Download and share")
 control_share, _ = control_controls()
-marked = ua.marked_export(data, chosen, min_value)  # built, marked and packed once (cached), not every run
+marked = ua.marked_export(data, chosen, min_value)  # the control group drawn once (cached); rows made on click
 filters = (", ".join(chosen) if chosen else "all segments") + (
     f", value at stake at least {us.money(min_value)}" if min_value else ""
 )
 a, b, c = st.columns(3)
 with a:
-    csv_download("Download CSV", marked.packed, "action_list.csv", currency=cur.current(data))
+    csv_download("Download CSV", marked.rows, "action_list.csv", currency=cur.current(data))
     if loop_export is not None:
         csv_download("Download the close-the-loop CSV", loop_export, "close_the_loop.csv", currency=cur.current(data))
 with b:
-    excel_block(marked.packed, loop_export, signature(tuple(chosen), min_value))
+    excel_block(marked.rows, loop_export, signature(tuple(chosen), min_value))
 with c:
-    report_block(scores, marked.packed, filters, signature(tuple(chosen), min_value, us.scenario_settings()))
+    report_block(scores, marked.rows, filters, signature(tuple(chosen), min_value, us.scenario_settings()))
 st.caption(
     f"The files mark each customer in the column **group**: {marked.control:,} customers "
     f"({control_share:.0%} of each risk tenth, drawn at random) are *control*: leave them out of the calls, so the "

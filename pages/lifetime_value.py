@@ -7,6 +7,7 @@ customers table without a purchase log gets the shifted-beta-geometric retention
 """
 
 import datetime as dt
+import functools
 
 import streamlit as st
 
@@ -268,7 +269,7 @@ def value_section(data: CustomerData, analysis: ClvAnalysis) -> None:
     )
     csv_download(
         f"Download all {len(customers):,} customers (CSV)",
-        lv.customers_download(data, s).packed,  # packed once per dataset and settings, not on every run
+        functools.partial(lv.customer_rows, data, s),  # taken from the cached analysis when clicked
         "customer_lifetime_value.csv",
         prepare=lv.customers_csv_frame,
         currency=cur.current(data),

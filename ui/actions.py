@@ -10,13 +10,16 @@ cached list; every figure is the one `ranked_actions` and `with_control_group` g
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from analytics.business.actions import ACTION_TOPS, filter_actions, ranked_actions
 from analytics.business.churn_analysis import ChurnSettings
-from analytics.business.experiment import CONTROL, GROUP, with_control_group
+from analytics.business.experiment import CONTROL, GROUP, TREATMENT, with_control_group
 from analytics.business.value import Scores, horizon_label
 from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData
 from analytics.models.clv import ClvSettings
@@ -24,7 +27,6 @@ from ui import models
 from ui import segments as us
 from ui.cache import per_dataset
 from ui.campaign import control_settings
-from ui.downloads import PackedFrame
 
 #: What a page says while the ranking is computed.
 LABEL = "Ranking customers by value at stake (a reason in words for each)"
@@ -132,42 +134,72 @@ def exported(
 @dataclass(frozen=True)
 class MarkedList:
     """The Action list's export (`exported`) with its control group marked (`with_control_group`'s
-    `group` column), as the CSV, Excel and report files hold it.
+    `group` column), as the CSV, Excel and report files hold it: who is control, and the function
+    that writes the rows.
 
     Attributes
     ----------
-    packed : PackedFrame
-        The marked list, packed for the downloads (`ui.downloads.PackedFrame`).
+    rows : callable
+        Returns the marked list (`marked_rows`, from the cached ranking): the CSV button calls it when
+        clicked, the Excel and report buttons when pressed.
     control : int
         Customers marked control.
     """
 
-    packed: PackedFrame
+    rows: Callable[[], pd.DataFrame]
     control: int
+
+
+@dataclass(frozen=True)
+class _Marked:
+    """What `_marked_export` caches: the positions in the export of the customers drawn control (int32).
+
+    The marked list itself is the cached ranking filtered and renamed, plus this column: cached packed
+    beside the ranking it was a second copy of every row (6.9 MiB at 300,000 customers, for the whole
+    session); these positions are 4 bytes per control customer."""
+
+    control_rows: np.ndarray
 
 
 def marked_export(data: CustomerData, segments: list[str], min_value: float) -> MarkedList:
     """`exported(data, segments, min_value)` with its control group marked at this session's share and
-    seed, built once and packed (cached per dataset, settings, filters, share and seed): the page reads
-    the CSV's rows, the files' rows and the control count from it. Packing the list on every run took
-    1.2-1.3 CPU s at a million customers, whether or not anyone clicked."""
+    seed: the control group is drawn once (cached per dataset, settings, filters, share and seed), and
+    the rows are written from the cached ranking when a file is asked for (`marked_rows`). Packing the
+    list on every run took 1.2-1.3 CPU s at a million customers, whether or not anyone clicked."""
     share, seed = control_settings()
+    clv, churn = models.clv_settings(), models.churn_settings()
     filters = (tuple(segments), float(min_value))
-    return _marked_export(data, models.clv_settings(), models.churn_settings(), filters, (share, seed))
+    marked = _marked_export(data, clv, churn, filters, (share, seed))
+    rows = functools.partial(marked_rows, data, clv, churn, filters, (share, seed))
+    return MarkedList(rows, len(marked.control_rows))
+
+
+def marked_rows(
+    data: CustomerData, clv: ClvSettings, churn: ChurnSettings, filters: tuple, control: tuple[float, int]
+) -> pd.DataFrame:
+    """The marked list at these settings, filters and control group, as `with_control_group` marks it:
+    the export of the cached ranking with the cached draw's `group` column after the customer id."""
+    export = exported(data, list(filters[0]), filters[1], clv, churn)
+    if export.empty:
+        return with_control_group(export, id_column=ID, risk_column=RISK)
+    group = np.full(len(export), TREATMENT, dtype=object)
+    group[_marked_export(data, clv, churn, filters, control).control_rows] = CONTROL
+    export.insert(list(export.columns).index(ID) + 1, GROUP, group)
+    return export
 
 
 @per_dataset(max_entries=4)
 def _marked_export(
     data: CustomerData, clv: ClvSettings, churn: ChurnSettings, filters: tuple, control: tuple[float, int]
-) -> MarkedList:
-    """`marked_export` at the settings of its key (`filters`: segments and minimum value at stake;
-    `control`: the control group's share and seed): the list built and marked once."""
+) -> _Marked:
+    """`marked_export`'s control group at the settings of its key (`filters`: segments and minimum value
+    at stake; `control`: the control group's share and seed): drawn once."""
     segments, min_value = list(filters[0]), filters[1]
     share, seed = control
     export = exported(data, segments, min_value, clv, churn)
     marked = with_control_group(export, id_column=ID, risk_column=RISK, control_share=share, seed=seed)
     del export
-    return MarkedList(PackedFrame.of(marked), int((marked[GROUP] == CONTROL).sum()))
+    return _Marked(np.flatnonzero((marked[GROUP] == CONTROL).to_numpy()).astype(np.int32))
 
 
 def top_value_at_stake(data: CustomerData, top: int) -> float:

@@ -55,8 +55,9 @@ def prefetch(data: CustomerData) -> None:
 
 def prefetch_views(data: CustomerData) -> None:
     """What the Churn planner, the Lifetime value page and Home's cards compute from the fits on their first
-    visit, for a large purchase log (at 1M customers: the planner's inputs 2 s; the forecast ranges,
-    alive map and packed customer list 2-3 s; Home's cards unpickled both analyses, 1.5 s)."""
+    visit, for a large purchase log (at 1M customers: the planner's inputs 2 s; the forecast ranges and
+    alive map, 2-3 s with the packed customer list, which is no longer made: its rows are the analysis's,
+    taken when clicked; Home's cards unpickled both analyses, 1.5 s)."""
     if app_worker.for_data(data) is None:  # small data: seconds at most, computed when the page opens
         return
     from ui import churn as ch
@@ -64,7 +65,7 @@ def prefetch_views(data: CustomerData) -> None:
 
     clv, churn = models.clv_settings(), models.churn_settings()
     ch.prefetch_campaign_inputs(data, churn, clv)  # the Churn planner's, as the page asks for it with a purchase log
-    for view in (lv.holdout_views, lv.forecast_view, lv.alive_map, lv.customers_download):
+    for view in (lv.holdout_views, lv.forecast_view, lv.alive_map):
         view.prefetch(data, clv)  # type: ignore[attr-defined]
     health.prefetch_model_clv(data)
     models.churn_headline.prefetch(data, churn)  # type: ignore[attr-defined]
