@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from analytics.engine.heap import keep_heap_trimmed
+
 if TYPE_CHECKING:
     from analytics.data.schema import CustomerData
 
@@ -63,6 +65,7 @@ def use_system_allocator() -> None:
 
 
 use_system_allocator()
+keep_heap_trimmed()  # the server hands freed memory back as it goes (analytics.engine.heap)
 
 
 def frame_started() -> None:
