@@ -249,6 +249,42 @@ def test_leaving_a_dataset_never_cancels_a_job_another_session_has_asked_for(mon
     assert background.settle([("t", 60 + i) for i in range(background.MAX_RUNNING)] + [("t", 63)])
 
 
+def test_a_session_asking_while_another_leaves_keeps_the_job_or_finds_it_gone(monkeypatch):
+    """Review R1: session b asks for a queued job, from its own thread, at the very moment session a's
+    `leave` drops a from it. Whatever the interleaving, b is never left waiting on a cancelled job: either
+    b came first (the job stays, with b) or the job was cancelled and is gone (b's page computes it)."""
+    gate = threading.Event()
+    for i in range(background.MAX_RUNNING):
+        background.submit(("t", 80 + i), "Blocking", gate.wait, 5)
+    time.sleep(0.1)  # every slot is taken: what follows stays queued
+    monkeypatch.setattr(background, "_session", lambda: "b" if threading.current_thread().name == "session-b" else "a")
+    key = ("t", 83)
+    job = background.submit(key, "Demo CLV", lambda: None, _dataset="demo:y", _prefetch=True)
+    asking = threading.Thread(target=background.want, args=([key],), name="session-b")
+
+    class AskedWhileDiscarding(set):
+        def discard(self, session):
+            super().discard(session)
+            asking.start()  # b asks now, while `leave` is deciding
+            asking.join(0.3)
+
+    job.sessions = AskedWhileDiscarding(job.sessions)
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # b runs as soon as it can: in any gap `leave` leaves between its steps
+    try:
+        background.leave("demo:y")
+    finally:
+        sys.setswitchinterval(switching)
+    asking.join(5)
+    assert not asking.is_alive()
+    if job.future.cancelled():
+        assert "b" not in job.sessions and background.running(key) is None
+    else:
+        assert "b" in job.sessions and background.running(key) is job
+    gate.set()
+    assert background.settle([("t", 80 + i) for i in range(background.MAX_RUNNING)])
+
+
 def test_the_timeline_says_what_ran_when_and_when_the_queue_drained(tmp_path, monkeypatch):
     """KEEPWISE_TIMELINE (`background.TIMELINE`): one line per job that ended, with its label, data and
     wall-clock queued/start/end, then "drained" once no job is under way (benchmarks/bench_connect.py)."""
