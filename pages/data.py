@@ -2,11 +2,13 @@
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from analytics.business.kind import KINDS
 from analytics.data import schema as s
 from analytics.data.columns import ColumnMapping, roles_for
-from analytics.data.schema import DataError
+from analytics.data.datasets import DEFAULT_DEMO
+from analytics.data.schema import CustomerData, DataError
 from ui import connections, currency, state
 from ui.cache import current_data, read_upload, upload_sheets
 from ui.frame import header, next_step
@@ -48,25 +50,70 @@ header(
     "which column plays which part, and every row that was left out and why.",
 )
 
-with st.expander("Upload your files", expanded=state.source() == state.UPLOAD or not state.uploads()):
-    st.markdown(
-        "Give a **purchase log** (one row per purchase: customer id, date, amount), a **customers "
-        "table** (one row per customer: id plus plan, signup, churn, survey answers, support figures), "
-        "or both. CSV (any separator, decimal comma fine), Excel .xlsx or Parquet."
-    )
-    files = st.file_uploader(
-        "Files", type=["csv", "txt", "tsv", "xlsx", "parquet", "gz", "zip"], accept_multiple_files=True, key="uploader"
-    )
-    if files:
-        incoming = [state.UploadedBytes.from_widget(f) for f in files]
-        if [f.sha256 for f in incoming] != [f.sha256 for f in state.uploads()]:
-            state.set_uploads(incoming)
+K_UPLOADER_ROUND = "uploader_round"  # int: bumped on each upload, so a fresh, empty uploader is shown
+
+
+def size_label(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{max(size / 1e3, 0.1):,.1f} kB"
+
+
+def upload_box() -> DeltaGenerator:
+    """The uploader, and above it a slot for the files in use (filled by `files_in_use` once they are read).
+
+    An upload is spilled to this server's disk (`ui.state.UploadedBytes`) and Streamlit's own copy
+    dropped at once; the uploader then starts afresh under a new key (the old one would keep
+    Streamlit's copy for the session). Local names only: a page's top-level names outlive its run.
+    """
+    with st.expander("Upload your files", expanded=state.source() == state.UPLOAD or not state.uploads()):
+        st.markdown(
+            "Give a **purchase log** (one row per purchase: customer id, date, amount), a **customers "
+            "table** (one row per customer: id plus plan, signup, churn, survey answers, support figures), "
+            "or both. CSV (any separator, decimal comma fine), Excel .xlsx or Parquet."
+        )
+        listing = st.container()
+        files = st.file_uploader(
+            "Add or replace files" if state.uploads() else "Files",
+            type=["csv", "txt", "tsv", "xlsx", "parquet", "gz", "zip"],
+            accept_multiple_files=True,
+            key=f"uploader-{st.session_state.get(K_UPLOADER_ROUND, 0)}",
+            help="A file with the same name as one in use replaces it; any other file is added to them.",
+        )
+        if files:
+            state.add_uploads([state.UploadedBytes.from_widget(f, release=True) for f in files])
+            del files
+            st.session_state[K_UPLOADER_ROUND] = st.session_state.get(K_UPLOADER_ROUND, 0) + 1
             state.set_source(state.UPLOAD)
             st.rerun()
-    st.caption(
-        "Files stay in your browser session: the page's address carries demo names, never your files. "
-        "To show your data to a colleague, make a link on the Share page (it holds the cleaned tables)."
-    )
+        st.caption(
+            "Files stay in your browser session (on this server only while it lasts): the page's address "
+            "carries demo names, never your files. To show your data to a colleague, make a link on the "
+            "Share page (it holds the cleaned tables)."
+        )
+    return listing
+
+
+def files_in_use(listing: DeltaGenerator, data: CustomerData | None) -> None:
+    """The uploaded files the session uses (name, size, rows read), each with a button to remove it."""
+    if not state.uploads():
+        return
+    rows_read = {r.source: r.rows_read for r in data.reports} if data is not None else {}
+    with listing:
+        st.markdown("**Files in use**" if state.source() == state.UPLOAD else "**Files uploaded** (not in use now)")
+        for file in state.uploads():
+            left, right = st.columns([5, 1], vertical_alignment="center")
+            rows = rows_read.get(file.name)
+            left.markdown(
+                f":material/description: **{plain(file.name)}** · {size_label(file.size)}"
+                + (f" · {rows:,} rows read" if rows is not None else "")
+            )
+            if right.button("Remove", key=f"remove-{file.sha256[:12]}", icon=":material/close:"):
+                state.remove_upload(file.sha256)
+                if not state.uploads() and state.source() == state.UPLOAD:
+                    state.set_source(f"demo:{state.demo_from_url() or DEFAULT_DEMO}")
+                st.rerun()
+
+
+listing = upload_box()
 
 
 configured = connections.connections()
@@ -135,7 +182,7 @@ def sheet_picker(file: state.UploadedBytes) -> None:
 
     Shown before the file is read, so a sheet that cannot be used can still be swapped for another.
     """
-    sheets = upload_sheets(file.sha256, file.name, file.content)
+    sheets = upload_sheets(file.sha256, file.name, file)
     if len(sheets) < 2:
         return
     options = [BY_CONTENT, *sheets]
@@ -155,9 +202,9 @@ def sheet_picker(file: state.UploadedBytes) -> None:
 
 def mapping_editor(file: state.UploadedBytes) -> None:
     """Let the user correct the guessed sheet, table type, column roles and date order for one file."""
-    sheet_picker(file)
     try:
-        table = read_upload(file.sha256, file.name, file.content, state.sheets().get(file.sha256))
+        sheet_picker(file)
+        table = read_upload(file.sha256, file.name, file, state.sheets().get(file.sha256))
     except DataError as exc:
         st.error(plain(exc))
         return
@@ -231,17 +278,24 @@ def mapping_editor(file: state.UploadedBytes) -> None:
     st.dataframe(safe_table(table.raw.frame.head(5)), hide_index=True)
 
 
-if state.uploads():
-    with st.expander("Column mapping of your files", expanded=state.source() == state.UPLOAD):
-        st.caption("The app guessed each column's role from its name and content. Correct it here if needed.")
-        for file in state.uploads():
-            mapping_editor(file)
+def mapping_editors() -> None:
+    """A column mapping per uploaded file (the loop's names stay local: a page's top-level names outlive its run)."""
+    if state.uploads():
+        with st.expander("Column mapping of your files", expanded=state.source() == state.UPLOAD):
+            st.caption("The app guessed each column's role from its name and content. Correct it here if needed.")
+            for file in state.uploads():
+                mapping_editor(file)
+
+
+mapping_editors()
 
 try:
     data = current_data()
 except DataError as exc:
+    files_in_use(listing, None)
     st.error(plain(exc))
     st.stop()
+files_in_use(listing, data if state.source() == state.UPLOAD else None)
 
 st.subheader(plain(data.name))
 if data.description:

@@ -35,8 +35,9 @@ with left:
         help="The file from the Churn planner or the Action list: one row per customer with the column 'group' "
         "(treatment or control).",
     )
-    if listed is not None:
-        st.session_state[uc.K_LIST_FILE] = state.UploadedBytes.of(listed.name, listed.getvalue())
+    kept = st.session_state.get(uc.K_LIST_FILE)
+    if listed is not None and (kept is None or kept.file_id != listed.file_id):  # spilled once, not each run
+        st.session_state[uc.K_LIST_FILE] = state.UploadedBytes.from_widget(listed)
 with right:
     later = st.file_uploader(
         "What happened next: a later customers file (with the churn flag) or the next purchase log",
@@ -45,8 +46,9 @@ with right:
         key="readout_outcome_upload",
         help="Exported some weeks after the campaign, for the same customers (same customer ids).",
     )
-    if later:
-        st.session_state[uc.K_OUTCOME_FILES] = [state.UploadedBytes.of(f.name, f.getvalue()) for f in later]
+    kept_later = st.session_state.get(uc.K_OUTCOME_FILES) or []
+    if later and [f.file_id for f in later] != [f.file_id for f in kept_later]:
+        st.session_state[uc.K_OUTCOME_FILES] = [state.UploadedBytes.from_widget(f) for f in later]
 
 list_file = st.session_state.get(uc.K_LIST_FILE)
 outcome_files = st.session_state.get(uc.K_OUTCOME_FILES) or []

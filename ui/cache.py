@@ -212,23 +212,26 @@ PREVIEW_ROWS = 5  # rows of an upload the Data page shows under its column mappi
 
 
 @st.cache_data(show_spinner=False, max_entries=8, scope="session")
-def read_upload(sha256: str, name: str, _content: bytes, sheet: str | None = None) -> LoadedTable:
+def read_upload(sha256: str, name: str, _file: state.UploadedBytes, sheet: str | None = None) -> LoadedTable:
     """One uploaded file's outline: how it was read, the guessed mapping and its first rows.
 
     Keyed on the file's sha256 and the sheet; raises DataError. `sheet`: the workbook sheet the
     user picked on the Data page (None: chosen by content). The session keeps this outline only,
     which is all the mapping editor shows: the full read (84 MB pickled at 300k customers, and an
-    unpickled copy per call) is made when the dataset is built and dropped once it is.
+    unpickled copy per call) is made when the dataset is built and dropped once it is. The file's
+    bytes are read (from its spill file) only when the outline is not cached.
     """
-    table = read_and_guess(name, _content, sheet=sheet)
+    table = read_and_guess(name, _file.content, sheet=sheet)
     preview = dataclasses.replace(table.raw, frame=table.raw.frame.head(PREVIEW_ROWS).copy())
     return LoadedTable(raw=preview, mapping=table.mapping)
 
 
 @st.cache_data(show_spinner=False, max_entries=8, scope="session")
-def upload_sheets(sha256: str, name: str, _content: bytes) -> tuple[str, ...]:
-    """The sheet names of an uploaded workbook (() for other files), keyed on its sha256."""
-    return workbook_sheets(_content, name)
+def upload_sheets(sha256: str, name: str, _file: state.UploadedBytes) -> tuple[str, ...]:
+    """The sheet names of an uploaded workbook (() for other files), keyed on its sha256.
+
+    The file's bytes are read (from its spill file) only when this is not cached."""
+    return workbook_sheets(_file.content, name)
 
 
 def build_upload(files: list[state.UploadedBytes]) -> CustomerData:
@@ -247,7 +250,8 @@ def build_upload(files: list[state.UploadedBytes]) -> CustomerData:
 
 
 def loaded_uploads(files: list[state.UploadedBytes]) -> list[LoadedTable]:
-    """Each uploaded file read in full, with the user's mapping where they corrected the guess."""
+    """Each uploaded file read in full (from its spill file), with the user's mapping where they corrected
+    the guess. Raises DataError when a spill file is gone (the user is asked to upload it again)."""
     tables = []
     for file in files:
         table = read_and_guess(file.name, file.content, sheet=state.sheets().get(file.sha256))

@@ -9,14 +9,24 @@ session (opening a share link) is done by `ui.share.start_session`, called by th
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import weakref
+from pathlib import Path
 
 import streamlit as st
 
 from analytics.data.columns import ColumnMapping
 from analytics.data.datasets import DEFAULT_DEMO, DEMOS
+from analytics.data.schema import DataError
 
 UPLOAD = "upload"
 K_SOURCE = "data_source"  # "demo:<key>" or "upload"
@@ -25,34 +35,156 @@ K_MAPPINGS = "column_mappings"  # dict[sha256 -> mapping dict] chosen by the use
 K_SHEETS = "excel_sheets"  # dict[sha256 -> sheet name] chosen by the user (default: chosen by content)
 
 
-@dataclass(frozen=True)
+# --- uploaded files, spilled to this server's disk ---------------------------------------------
+_LOG = logging.getLogger(__name__)
+#: The folder this process's spill folder is made in (None: the system's temporary folder).
+SPILL_PARENT: str | None = None
+_SPILL_PREFIX = "keepwise-uploads-"
+_spill_lock = threading.Lock()
+_spill_dirs: dict[str, Path] = {}
+
+
+def spill_dir() -> Path | None:
+    """This process's private folder for uploaded files, or None when none can be made.
+
+    It is ``<temp>/keepwise-uploads-<pid>-<random>`` (mode 0700, `SPILL_PARENT` or the system's
+    temporary folder), made on first use; at that moment the folders left by earlier server
+    processes that no longer run are removed, and the folder itself is removed when this process
+    exits. Each file in it belongs to one `UploadedBytes` and is deleted with it.
+    """
+    parent = SPILL_PARENT or tempfile.gettempdir()
+    with _spill_lock:
+        made = _spill_dirs.get(parent)
+        if made is not None and made.is_dir():
+            return made
+        _remove_stale_spill_dirs(Path(parent))
+        try:
+            made = Path(tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=parent))
+        except OSError as exc:
+            _LOG.warning("No folder for uploads in %s (%s): uploads are kept in memory", parent, exc)
+            return None
+        atexit.register(shutil.rmtree, made, True)
+        _spill_dirs[parent] = made
+        return made
+
+
+def _remove_stale_spill_dirs(parent: Path) -> None:
+    """Remove the spill folders of this user's server processes that have ended (a crash, a kill)."""
+    try:
+        found = list(parent.glob(f"{_SPILL_PREFIX}*"))
+    except OSError:
+        return
+    for folder in found:
+        pid = folder.name[len(_SPILL_PREFIX) :].split("-", 1)[0]
+        with contextlib.suppress(OSError, ValueError):
+            if int(pid) == os.getpid() or folder.stat().st_uid != os.getuid():
+                continue
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _spill(sha256: str, content: bytes) -> Path | None:
+    """`content` written to a new file (0600) in `spill_dir()`; None when it cannot be written."""
+    folder = spill_dir()
+    if folder is None:
+        return None
+    path = folder / f"{sha256}-{secrets.token_hex(8)}"  # one file per upload object: each is deleted on its own
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        _LOG.warning("Could not write an upload to %s (%s): it is kept in memory", folder, exc)
+        return None
+    return path
+
+
+def _delete_spill(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
 class UploadedBytes:
-    """A file the user uploaded, kept in this session only."""
+    """A file the user uploaded, kept for this session only: its name, size, sha256 and where its bytes are.
 
-    name: str
-    content: bytes
-    sha256: str
+    The bytes live in a spill file on this server's disk (`spill_dir()`, readable by this server's
+    user only) and are read back when needed (`content`: the Data page's sheet picker and column
+    mapping when their cache misses, the dataset's build). The file is deleted when this object
+    goes (the session replaced or removed the upload, or ended) and at the latest when the server
+    process exits. When no spill file can be written the bytes stay in memory (logged).
+    """
+
+    __slots__ = ("__weakref__", "_held", "file_id", "name", "path", "sha256", "size")
+
+    def __init__(
+        self,
+        name: str,
+        size: int,
+        sha256: str,
+        path: Path | None,
+        held: bytes | None = None,
+        file_id: str | None = None,
+    ) -> None:
+        self.name, self.size, self.sha256, self.path, self._held, self.file_id = name, size, sha256, path, held, file_id
+        if path is not None:
+            weakref.finalize(self, _delete_spill, str(path))
 
     @classmethod
-    def of(cls, name: str, content: bytes) -> UploadedBytes:
-        return cls(name=name, content=content, sha256=hashlib.sha256(content).hexdigest())
+    def of(cls, name: str, content: bytes, file_id: str | None = None) -> UploadedBytes:
+        """`content` spilled to disk (kept in memory when it cannot be)."""
+        sha256 = hashlib.sha256(content).hexdigest()
+        path = _spill(sha256, content)
+        return cls(name, len(content), sha256, path, None if path is not None else content, file_id)
 
     @classmethod
-    def from_widget(cls, file) -> UploadedBytes:
-        """A file from `st.file_uploader`, holding the very bytes Streamlit's upload store holds.
+    def from_widget(cls, file, release: bool = False) -> UploadedBytes:
+        """A file from `st.file_uploader`, spilled to disk from the bytes Streamlit's upload store holds.
 
-        The widget hands out a deep copy of the file on every run (`file.getvalue()` is a second
-        copy of the bytes: 51 MB more per session for a 300,000-customer log, 182 MB at 1M); the
-        store keeps the original for the session anyway, so the session keeps that one. Falls back
-        to the copy when the store does not have the file (any other Streamlit runtime)."""
+        The widget's value is a copy of the stored bytes (`file.getvalue()`); this reads the
+        store's own bytes object instead (the copy where the store does not have the file). With
+        `release`, the store then forgets the file: its uploader must not be shown again (give the
+        next one a new key), as it would hold the store's record for the session.
+        """
         from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
         ctx = get_script_run_ctx()
+        manager = ctx.uploaded_file_mgr if ctx is not None else None
+        file_id = getattr(file, "file_id", None)
         stored = None
-        if ctx is not None and getattr(file, "file_id", None):
-            found = ctx.uploaded_file_mgr.get_files(session_id=ctx.session_id, file_ids=[file.file_id])
+        if manager is not None and file_id:
+            found = manager.get_files(session_id=ctx.session_id, file_ids=[file_id])
             stored = found[0].data if found and len(found[0].data) == file.size else None
-        return cls.of(file.name, stored if isinstance(stored, bytes) else file.getvalue())
+        made = cls.of(file.name, stored if isinstance(stored, bytes) else file.getvalue(), file_id=file_id)
+        remove = getattr(manager, "remove_file", None)  # Streamlit's in-memory store has it
+        if release and remove is not None and file_id:
+            remove(session_id=ctx.session_id, file_id=file_id)
+        return made
+
+    @property
+    def in_memory(self) -> bool:
+        """True when the bytes are held in memory (no spill file could be written)."""
+        return self._held is not None
+
+    @property
+    def content(self) -> bytes:
+        """The file's bytes (read from the spill file). Raises DataError when that file is gone."""
+        if self._held is not None:
+            return self._held
+        try:
+            return Path(str(self.path)).read_bytes()
+        except OSError as exc:
+            raise DataError(
+                f"This server no longer has the copy of '{self.name}' it kept for this session "
+                "(temporary files were cleaned up): upload it again on the Data page."
+            ) from exc
+
+    def __repr__(self) -> str:
+        where = "memory" if self.in_memory else str(self.path)
+        return f"UploadedBytes(name={self.name!r}, size={self.size}, sha256={self.sha256[:12]}…, at {where})"
 
 
 def demo_from_url() -> str | None:
@@ -95,6 +227,30 @@ def set_uploads(files: list[UploadedBytes]) -> None:
     st.session_state[K_UPLOADS] = files
     st.session_state[K_MAPPINGS] = {}
     st.session_state[K_SHEETS] = {}
+
+
+def add_uploads(files: list[UploadedBytes]) -> None:
+    """Use `files` too: each replaces the file in use with the same name (or the same bytes).
+
+    The mappings and sheets chosen for the files kept stay; a replaced file's spill file is deleted
+    with its `UploadedBytes`."""
+    names, digests = {f.name for f in files}, {f.sha256 for f in files}
+    _keep([f for f in uploads() if f.name not in names and f.sha256 not in digests] + list(files))
+
+
+def remove_upload(sha256: str) -> None:
+    """Stop using the uploaded file with this sha256 (its spill file is deleted with it)."""
+    _keep([f for f in uploads() if f.sha256 != sha256])
+
+
+def _keep(files: list[UploadedBytes]) -> None:
+    digests = {f.sha256 for f in files}
+    # deleted first: a plain assignment leaves the previous value in the state of the last run until the
+    # browser's next interaction (st.rerun does not move it on), and with it the replaced files
+    st.session_state.pop(K_UPLOADS, None)
+    st.session_state[K_UPLOADS] = files
+    st.session_state[K_MAPPINGS] = {k: v for k, v in mappings().items() if k in digests}
+    st.session_state[K_SHEETS] = {k: v for k, v in sheets().items() if k in digests}
 
 
 def mappings() -> dict[str, dict]:

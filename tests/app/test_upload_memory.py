@@ -1,9 +1,8 @@
-"""An upload is held once per session: its bytes, a small outline for the Data page, and one dataset."""
+"""An upload is held once per session: a small outline for the Data page and one dataset (its bytes: tests/app/test_upload_spill.py)."""
 
 from __future__ import annotations
 
-from tests.app.helpers import open_page, script_result, upload_session
-from ui import state
+from tests.app.helpers import script_result, upload_session
 
 ROWS = 40
 CSV = ("customer,date,amount\n" + "".join(f"C{i % 7},2024-03-{1 + i % 28:02d},{i}.50\n" for i in range(ROWS))).encode()
@@ -15,7 +14,7 @@ def _held() -> None:
     from ui import cache, state
 
     file = state.uploads()[0]
-    outline = cache.read_upload(file.sha256, file.name, file.content)
+    outline = cache.read_upload(file.sha256, file.name, file)
     data = cache.current_data()
     st.session_state["expected"] = {
         "outline_rows": len(outline.raw.frame),
@@ -114,15 +113,6 @@ def test_the_session_keeps_the_lifetime_value_split_without_its_purchase_days_an
     assert held["held_days"] is None  # 36 MiB of the 91 MiB pickle at 300,000 customers
     assert held["fitted_days"] > 0 and held["tracking_rows"] > 0
     assert held["expectations"] and held["tracking"]  # rebuilt from the customer-day table: identical views
-
-
-def test_the_session_keeps_the_uploaded_bytes_streamlit_holds_not_a_copy():
-    content = bytes(CSV)  # the bytes object the uploader stores
-    at = open_page("pages/data.py")
-    at.file_uploader[0].set_value(("log.csv", content, "text/csv")).run()
-    kept = at.session_state[state.K_UPLOADS][0]
-    assert kept.content == content and kept.sha256 == state.UploadedBytes.of("log.csv", content).sha256
-    assert kept.content is content  # the widget's value is a deep copy: holding it held the file twice
 
 
 def _one_copy_per_run() -> None:
