@@ -85,9 +85,9 @@ def upload_box() -> DeltaGenerator:
             state.set_source(state.UPLOAD)
             st.rerun()
         st.caption(
-            "Files stay in your browser session (on this server only while it lasts): the page's address "
-            "carries demo names, never your files. To show your data to a colleague, make a link on the "
-            "Share page (it holds the cleaned tables)."
+            "Your files are kept on this server for your session only and deleted when you remove them or "
+            "the session ends; the page's address carries demo names, never your files. To show your data "
+            "to a colleague, make a link on the Share page (it holds the cleaned tables)."
         )
     return listing
 
