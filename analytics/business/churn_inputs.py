@@ -338,7 +338,7 @@ def _median_gap_per_customer(table: CustomerDays) -> np.ndarray:
     """Each repeat customer's median gap (days) between consecutive purchase days."""
     repeat = np.r_[False, table.customer[1:] == table.customer[:-1]]
     gaps = np.diff(table.day, prepend=0)[repeat]
-    owner = table.customer[repeat]
+    owner = table.customer[repeat].astype(np.int64)  # int64: owner x width passes 2**31 (int32 codes)
     if len(gaps) == 0:
         return np.empty(0)
     # by customer, then gap: one sort of a combined integer key's values (no permutation to apply

@@ -229,7 +229,7 @@ def _purchase_activity(transactions: pd.DataFrame, period: str, last: int) -> pd
         {
             "cohort": cohort[pair_starts],
             "k": (p - cohort)[pair_starts],
-            "c": code[pair_starts],
+            "c": code[pair_starts].astype(np.int64),  # int64 as before (the table's codes may be int32)
             "a": np.add.reduceat(spend, pair_starts) if len(pair_starts) else np.empty(0),
             "p": p[pair_starts],
         }

@@ -137,7 +137,8 @@ def _purchase_history(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.Dat
         )
     kept_orders = np.cumsum(np.where(keep, table.orders, 0))  # orders of the kept rows up to each row
     count = kept_orders[last_row] - kept_orders[first_row] + table.orders[first_row]
-    first, last = table.day[first_row], table.day[last_row]
+    # int64 (the table's days are int32): day x NS_PER_DAY, and the int64 columns returned as before
+    first, last = table.day[first_row].astype(np.int64), table.day[last_row].astype(np.int64)
     repeat = count > 1
     gap = np.full(len(count), np.nan)
     gap[repeat] = (last[repeat] - first[repeat]) / (count[repeat] - 1)

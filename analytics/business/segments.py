@@ -171,7 +171,7 @@ def _rfm_table(transactions: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Dat
     by_id = table.by_id(code[starts])
     out = pd.DataFrame(
         {
-            "days_since_last_purchase": (as_of_day - day[ends])[by_id],
+            "days_since_last_purchase": (as_of_day - day[ends].astype(np.int64))[by_id],  # int64, as before
             "orders": np.add.reduceat(table.orders[has_order], starts)[by_id],
             "revenue": np.add.reduceat(table.order_spend[has_order], starts)[by_id],
         },

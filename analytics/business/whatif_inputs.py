@@ -347,7 +347,7 @@ def _customer_periods(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
     first_code = pair_code[np.flatnonzero(first_pair)]
     return pd.DataFrame(
         {
-            CUSTOMER_ID: pair_customer,
+            CUSTOMER_ID: pair_customer.astype(np.int64),  # int64 as before (the table's codes may be int32)
             "code": pair_code,
             AMOUNT: np.add.reduceat(table.spend, starts),
             "first_code": np.repeat(first_code, np.diff(np.r_[np.flatnonzero(first_pair), len(starts)])),

@@ -84,9 +84,10 @@ class PurchaseDays:
     ----------
     customer_ids : pd.Index
         Customer identifiers; `customer` holds positions into it.
-    customer : np.ndarray of int64
-        Position of the customer in `customer_ids`, one entry per purchase day.
-    day : np.ndarray of int64
+    customer : np.ndarray of int32 or int64
+        Position of the customer in `customer_ids`, one entry per purchase day (the customer-day
+        table's read-only arrays: int32 below 2**31 rows; multiply in int64).
+    day : np.ndarray of int32 or int64
         Purchase day as days since 1970-01-01.
     spend : np.ndarray of float64
         Total amount spent by the customer that day (currency).

@@ -260,8 +260,8 @@ def durations_from_transactions(transactions: pd.DataFrame) -> pd.Series:
     # time of day of its earliest and latest row, whole days elapsed as Timedelta.days counts them.
     table = customer_days(transactions)
     codes, first_row, last_row = table.first_and_last()  # customers sorted by id, as a group-by gives
-    first = table.day[first_row] * NS_PER_DAY
-    last = table.day[last_row] * NS_PER_DAY
+    first = table.day[first_row].astype(np.int64) * NS_PER_DAY  # int64: the table's days may be int32
+    last = table.day[last_row].astype(np.int64) * NS_PER_DAY
     if table.first_time is not None and table.last_time is not None:
         first = first + table.first_time[first_row]
         last = last + table.last_time[last_row]
