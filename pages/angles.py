@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from analytics.business.churn_angles import ANGLE_LABELS
 from analytics.data.schema import DataError
 from ui import angles as ua
-from ui import background
+from ui import background, models
 from ui.angles import LABEL, angles, start_angles
 from ui.downloads import csv_download
 from ui.frame import header, next_step, require_data
@@ -77,7 +79,7 @@ with right:
     )
 
 if len(result.all_flag):
-    flagged = ua.flagged(data)  # built and packed once per dataset and settings, not on every run
+    flagged = ua.flagged(data)  # its first rows, built once per dataset and settings, not on every run
     table = flagged.head
     valued = "Value" in table.columns
     st.markdown(
@@ -98,7 +100,9 @@ if len(result.all_flag):
         | {"Value": st.column_config.NumberColumn(format="%,.0f")},
     )
     csv_download(
-        f"Download the {flagged.rows:,} customers every angle flags (CSV)", flagged.packed, "flagged_by_every_angle.csv"
+        f"Download the {flagged.rows:,} customers every angle flags (CSV)",
+        functools.partial(ua.flagged_rows, data, models.churn_settings(), models.clv_settings()),  # made on click
+        "flagged_by_every_angle.csv",
     )
 else:
     st.markdown("**No customer is among the riskiest of every angle**: the angles see leaving differently here.")

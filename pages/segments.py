@@ -5,6 +5,8 @@ pages through ui.models) are fitted after that, then the mean CLV per segment, t
 matrix and the lifecycle stages fill in.
 """
 
+import functools
+
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -118,15 +120,15 @@ def rfm_block(summary: pd.DataFrame, valued: bool, clv_note: str, measure: str, 
         )
         st.dataframe(us.rfm_grid(data), width="content")
         # the first rows drawn (every customer went to the browser on every run: a million rows at
-        # 1M customers, each text cell escaped first); the download holds everyone, sorted and packed
-        # once per dataset (not on every run, twice: this slot is drawn twice)
+        # 1M customers, each text cell escaped first), sorted once per dataset (not on every run, twice:
+        # this slot is drawn twice); the download writes everyone, sorted from the cached RFM table on click
         ranked = us.rfm_scores(data)
         st.dataframe(safe_table(ranked.head), hide_index=True, width="stretch", height=260)
         if ranked.rows > us.RFM_SHOWN:
             st.caption(f"The first {us.RFM_SHOWN:,} of {ranked.rows:,} customers, highest scores first.")
         csv_download(
             f"Download the scores of all {ranked.rows:,} customers (CSV)",
-            ranked.packed,
+            functools.partial(us.rfm_score_rows, data),
             "rfm_scores.csv",
             key=f"rfm_{draw}",
         )

@@ -20,7 +20,7 @@ from ui import models
 from ui import segments as us
 from ui import worker as app_worker
 from ui.cache import per_dataset
-from ui.downloads import TableDownload, table_download
+from ui.downloads import TableHead
 
 #: What the page says while the angles are computed in the background.
 LABEL = "Scoring customers from every angle (first time only; fits the churn and lifetime-value models)"
@@ -76,16 +76,25 @@ def short_label(name: str) -> str:
     return ANGLE_LABELS[name].split(" (")[0]
 
 
-def flagged(data: CustomerData) -> TableDownload:
+def flagged(data: CustomerData) -> TableHead:
     """The customers every angle flags, with each angle's risk and (where known) their value, most
     valuable first, at this session's settings (raises DataError): the page draws the first
-    `FLAGGED_SHOWN` and offers them all, packed once per dataset and settings, not on every run."""
+    `FLAGGED_SHOWN` (built once per dataset and settings, not on every run) and writes them all when
+    the download is clicked (`flagged_rows`)."""
     return _flagged(data, models.churn_settings(), models.clv_settings())
 
 
-@table_download(shown=FLAGGED_SHOWN)
-def _flagged(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> pd.DataFrame:
-    """`flagged` at the settings of its key: columns Customer, '<angle> risk' per angle, Value."""
+@per_dataset(max_entries=2)
+def _flagged(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> TableHead:
+    """`flagged` at the settings of its key: the first rows of `flagged_rows` and their number. The
+    rows themselves are taken again from the cached angles and scores when clicked: cached packed,
+    they were a second copy of them (1.0 MiB at 300,000 customers, for the whole session)."""
+    return TableHead.of(flagged_rows(data, churn, clv), FLAGGED_SHOWN)
+
+
+def flagged_rows(data: CustomerData, churn: ChurnSettings, clv: ClvSettings) -> pd.DataFrame:
+    """Every customer every angle flags at these settings, from the cached angles and scores: columns
+    Customer, '<angle> risk' per angle, Value (most valuable first)."""
     result = _angles(data, churn, clv)
     scores = None
     with contextlib.suppress(DataError):  # no value per customer: the list is shown without it

@@ -92,6 +92,29 @@ class TableDownload:
         return cls(table.head(shown).copy(), len(table), PackedFrame.of(table))
 
 
+@dataclass(frozen=True)
+class TableHead:
+    """A table a page shows in part and offers whole from rows it takes again when clicked: its first rows
+    and its length (`TableDownload` without the packed rows, for a table that is a cheap function of a
+    cached result: the click makes the rows from it, `csv_download` with a function).
+
+    Attributes
+    ----------
+    head : pd.DataFrame
+        The table's first rows (as many as the page draws).
+    rows : int
+        The table's length.
+    """
+
+    head: pd.DataFrame
+    rows: int
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, shown: int) -> TableHead:
+        """`table`'s first `shown` rows (a copy) and its length."""
+        return cls(table.head(shown).copy(), len(table))
+
+
 def table_download(
     *, shown: int = 0, max_entries: int = 2
 ) -> Callable[[Callable[..., pd.DataFrame]], Callable[..., TableDownload]]:

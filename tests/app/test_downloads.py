@@ -121,11 +121,9 @@ def test_the_packed_rows_write_the_same_csv_as_the_frame():
 
 
 # Each page's list, its file and the data it is shown on (a demo: cached for the whole server). The
-# Lifetime value page's customers are packed nowhere: the click takes them from the cached analysis
-# (tests/app/test_downloads_from_cache.py).
+# Lifetime value page's customers, Segments' RFM scores and the angles' flagged customers are packed
+# nowhere: the click takes them from the cached results (tests/app/test_downloads_from_cache.py).
 PACKED_ONCE = {
-    "segments": ("pages/segments.py", "rfm_scores.csv", CDNOW),
-    "angles": ("pages/angles.py", "flagged_by_every_angle.csv", {}),
     "churn planner": ("pages/churn.py", "customers_to_contact.csv", {}),
     "subscribers": ("pages/lifetime_value.py", "subscriber_value.csv", {}),
 }

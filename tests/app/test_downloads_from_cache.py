@@ -27,19 +27,33 @@ from tests.app import helpers
 from ui import state
 
 LV_PAGE, LV_FILE = "pages/lifetime_value.py", "customer_lifetime_value.csv"
-#: sha256 of the Lifetime value page's customers CSV as main 7a0ac31 wrote it (the packed copy's rows)
-LV_CSV_SHA256 = {
-    "demo": "1223b19809e5712679df54ce6cd5b85c3d1098b423d24d5fe8781a2b4a14a9c2",
-    "upload": "5219d68e10f5eb1bf3fb3db747b0dafee987cfc1188994a57af65399995a748e",
-}
-
-
 AL_PAGE, AL_FILE = "pages/actions.py", "action_list.csv"
-#: sha256 of the Action list's CSV as main 7a0ac31 wrote it (the packed marked list)
-AL_CSV_SHA256 = {
-    "demo": "477ef531442059541609bc5b14db595d31f91a755558c90f90106ce360f4836d",
-    "upload": "f38113cdea7aa3274e49d83f738a64134cb272309b6fe6b33a9b639a8e589d46",
+SEG_PAGE, SEG_FILE = "pages/segments.py", "rfm_scores.csv"
+ANG_PAGE, ANG_FILE = "pages/angles.py", "flagged_by_every_angle.csv"
+#: sha256 of each file as main 7a0ac31 wrote it from its packed copy: on a demo, on `seeded_log()` uploaded
+CSV_SHA256 = {
+    LV_FILE: (
+        "1223b19809e5712679df54ce6cd5b85c3d1098b423d24d5fe8781a2b4a14a9c2",
+        "5219d68e10f5eb1bf3fb3db747b0dafee987cfc1188994a57af65399995a748e",
+    ),
+    AL_FILE: (
+        "477ef531442059541609bc5b14db595d31f91a755558c90f90106ce360f4836d",
+        "f38113cdea7aa3274e49d83f738a64134cb272309b6fe6b33a9b639a8e589d46",
+    ),
+    SEG_FILE: (
+        "5fcda35449bba7ea7d24f8e7588e4f03ef5435c86cc1fc6494529bca59e5abed",
+        "4b795237be0286b674760f8e8804b40579c65da156cb775997d417da8b12192d",
+    ),
+    ANG_FILE: (
+        "f79dd9e804e6097238e9a0257c64caa8aa665f9be8ffbe42b3e9300fa489e7e5",
+        "3975571e3abb62f98967c209287ef1bc51230e5ee592b348c2339b0f31ef000a",
+    ),
 }
+
+
+def sha256_of(file_name: str, source: str) -> str:
+    """The sha256 main 7a0ac31's file had on this source ("demo" or "upload")."""
+    return CSV_SHA256[file_name][source == "upload"]
 
 
 def seeded_log() -> bytes:
@@ -112,7 +126,7 @@ def test_lifetime_value_csv_is_taken_from_the_cached_analysis_byte_for_byte(sour
     on_click = buttons(monkeypatch)
     open_lifetime_value(source)
     content = clicked(on_click[LV_FILE])
-    assert hashlib.sha256(content).hexdigest() == LV_CSV_SHA256[source]
+    assert hashlib.sha256(content).hexdigest() == sha256_of(LV_FILE, source)
     held = cached_functions()
     scope = "global" if source == "demo" else "session"
     assert f"ui.models.clv_analysis__{scope}" in held, held
@@ -140,10 +154,43 @@ def test_action_list_csv_is_written_from_the_cached_ranking_byte_for_byte(source
     else:
         at = helpers.open_page(AL_PAGE, session=helpers.upload_session("seeded.csv", seeded_log()), check_errors=True)
     content = clicked(on_click[AL_FILE])
-    assert hashlib.sha256(content).hexdigest() == AL_CSV_SHA256[source]
+    assert hashlib.sha256(content).hexdigest() == sha256_of(AL_FILE, source)
     control = content.count(b",control,")
     assert control > 0 and any(f"{control:,} customers" in c.value for c in at.caption)  # the caption's count
     held = cached_bytes()
     scope = "global" if source == "demo" else "session"
     ranking, marked = held[f"ui.actions._ranking__{scope}"], held[f"ui.actions._marked_export__{scope}"]
     assert marked * 20 < ranking, (marked, ranking)  # who is control, not a second copy of the list
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["demo", "upload"])
+def test_rfm_scores_csv_is_sorted_from_the_cached_rfm_table_byte_for_byte(source, monkeypatch):
+    on_click = buttons(monkeypatch)
+    if source == "demo":
+        helpers.open_page(SEG_PAGE, {"dataset": "cdnow_sample"}, check_errors=True)
+    else:
+        helpers.open_page(SEG_PAGE, session=helpers.upload_session("seeded.csv", seeded_log()), check_errors=True)
+    content = clicked(on_click[SEG_FILE])
+    assert hashlib.sha256(content).hexdigest() == sha256_of(SEG_FILE, source)
+    held = cached_bytes()
+    scope = "global" if source == "demo" else "session"
+    table, scores = held[f"ui.segments.rfm__{scope}"], held[f"ui.segments.rfm_scores__{scope}"]
+    if source == "demo":  # 2,357 customers, the first 1,000 drawn: the cache holds those (0.64 of the table before)
+        assert scores < 0.5 * table, (scores, table)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["demo", "upload"])
+def test_flagged_customers_csv_is_taken_from_the_cached_angles_byte_for_byte(source, monkeypatch):
+    on_click = buttons(monkeypatch)
+    if source == "demo":
+        helpers.open_page(ANG_PAGE, check_errors=True)
+    else:
+        helpers.open_page(ANG_PAGE, session=helpers.upload_session("seeded.csv", seeded_log()), check_errors=True)
+    content = clicked(on_click[ANG_FILE])
+    assert hashlib.sha256(content).hexdigest() == sha256_of(ANG_FILE, source)
+    if (
+        source == "demo"
+    ):  # 661 customers flagged, the first 200 drawn: main 7a0ac31 cached 24,047 bytes (all packed too)
+        assert cached_bytes()["ui.angles._flagged__global"] < 12_000
