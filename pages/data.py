@@ -51,6 +51,7 @@ header(
 )
 
 K_UPLOADER_ROUND = "uploader_round"  # int: bumped on each upload, so a fresh, empty uploader is shown
+K_UPLOAD_NOTE = "upload_note"  # str: what the last upload left out (files of identical bytes), shown once
 
 
 def size_label(size: int) -> str:
@@ -79,41 +80,67 @@ def upload_box() -> DeltaGenerator:
             help="A file with the same name as one in use replaces it; any other file is added to them.",
         )
         if files:
-            state.add_uploads([state.UploadedBytes.from_widget(f, release=True) for f in files])
+            left_out = state.add_uploads([state.UploadedBytes.from_widget(f, release=True) for f in files])
             del files
+            if left_out:
+                st.session_state[K_UPLOAD_NOTE] = " ".join(
+                    f"'{plain(dropped)}' has the same content as '{plain(used)}': it is used once."
+                    for dropped, used in left_out
+                )
             st.session_state[K_UPLOADER_ROUND] = st.session_state.get(K_UPLOADER_ROUND, 0) + 1
             state.set_source(state.UPLOAD)
             st.rerun()
         st.caption(
-            "Your files are kept on this server for your session only and deleted when you remove them or "
-            "the session ends; the page's address carries demo names, never your files. To show your data "
+            "Your files are kept on this server for your session only, and deleted when you remove them or "
+            "a few minutes after the session ends; the page's address carries demo names, never your files. To show your data "
             "to a colleague, make a link on the Share page (it holds the cleaned tables)."
         )
     return listing
 
 
-def files_in_use(listing: DeltaGenerator, data: CustomerData | None) -> None:
-    """The uploaded files the session uses (name, size, rows read), each with a button to remove it."""
+def files_in_use(listing: DeltaGenerator) -> dict[str, DeltaGenerator]:
+    """The uploaded files the session uses (name and size), each with a button to remove it.
+
+    Drawn before anything reads the files, so that a file the page cannot read can still be removed;
+    returns a slot per file (by sha256) for its line, which `rows_read` fills in once the files are read.
+    """
+    lines: dict[str, DeltaGenerator] = {}
     if not state.uploads():
-        return
-    rows_read = {r.source: r.rows_read for r in data.reports} if data is not None else {}
+        return lines
     with listing:
         st.markdown("**Files in use**" if state.source() == state.UPLOAD else "**Files uploaded** (not in use now)")
+        note = st.session_state.pop(K_UPLOAD_NOTE, None)
+        if note:
+            st.info(note, icon=":material/content_copy:")
         for file in state.uploads():
             left, right = st.columns([5, 1], vertical_alignment="center")
-            rows = rows_read.get(file.name)
-            left.markdown(
-                f":material/description: **{plain(file.name)}** · {size_label(file.size)}"
-                + (f" · {rows:,} rows read" if rows is not None else "")
-            )
+            lines[file.sha256] = left.empty()
+            lines[file.sha256].markdown(file_line(file, None))
             if right.button("Remove", key=f"remove-{file.sha256[:12]}", icon=":material/close:"):
                 state.remove_upload(file.sha256)
                 if not state.uploads() and state.source() == state.UPLOAD:
                     state.set_source(f"demo:{state.demo_from_url() or DEFAULT_DEMO}")
                 st.rerun()
+    return lines
+
+
+def file_line(file: state.UploadedBytes, rows: int | None) -> str:
+    """One file in use: its name, size and, once read, the rows read."""
+    return f":material/description: **{plain(file.name)}** · {size_label(file.size)}" + (
+        f" · {rows:,} rows read" if rows is not None else ""
+    )
+
+
+def rows_read(lines: dict[str, DeltaGenerator], data: CustomerData) -> None:
+    """Each file's line in the list of files in use, with the rows read from it."""
+    read = {r.source: r.rows_read for r in data.reports}
+    for file in state.uploads():
+        if file.sha256 in lines and file.name in read:
+            lines[file.sha256].markdown(file_line(file, read[file.name]))
 
 
 listing = upload_box()
+file_lines = files_in_use(listing)
 
 
 configured = connections.connections()
@@ -292,10 +319,10 @@ mapping_editors()
 try:
     data = current_data()
 except DataError as exc:
-    files_in_use(listing, None)
     st.error(plain(exc))
     st.stop()
-files_in_use(listing, data if state.source() == state.UPLOAD else None)
+if state.source() == state.UPLOAD:
+    rows_read(file_lines, data)
 
 st.subheader(plain(data.name))
 if data.description:

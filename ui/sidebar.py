@@ -71,6 +71,6 @@ def dataset_picker() -> None:
             )
         else:
             st.caption(
-                "Your files stay in this browser session; the address bar does not carry them. "
+                "Your files belong to this browser session; the address bar does not carry them. "
                 "To show a colleague, make a link on the Share page."
             )

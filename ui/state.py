@@ -19,7 +19,9 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -37,22 +39,30 @@ K_SHEETS = "excel_sheets"  # dict[sha256 -> sheet name] chosen by the user (defa
 
 # --- uploaded files, spilled to this server's disk ---------------------------------------------
 _LOG = logging.getLogger(__name__)
-#: The folder this process's spill folder is made in (None: the system's temporary folder).
+#: Environment variable: the folder uploads are written to while their session lasts (default: the
+#: system's temporary folder). Point it at a disk, not a tmpfs: on a tmpfs the files are memory again.
+UPLOAD_DIR_ENV = "KEEPWISE_UPLOAD_DIR"
+#: The folder this process's spill folder is made in (None: `UPLOAD_DIR_ENV`, else the system's temporary folder).
 SPILL_PARENT: str | None = None
 _SPILL_PREFIX = "keepwise-uploads-"
 _spill_lock = threading.Lock()
 _spill_dirs: dict[str, Path] = {}
+#: Seconds between two looks for the spill files of sessions that ended (`sweep_ended_sessions`).
+SWEEP_S = 30.0
+_owners: dict[str, str] = {}  # spill file -> id of the session that uploaded it
+_gone_since: dict[str, float] = {}  # session id -> when it was first seen without a live connection (monotonic s)
+_sweeper: threading.Thread | None = None
 
 
 def spill_dir() -> Path | None:
     """This process's private folder for uploaded files, or None when none can be made.
 
-    It is ``<temp>/keepwise-uploads-<pid>-<random>`` (mode 0700, `SPILL_PARENT` or the system's
-    temporary folder), made on first use; at that moment the folders left by earlier server
+    It is ``<folder>/keepwise-uploads-<pid>-<random>`` (mode 0700; the folder is `KEEPWISE_UPLOAD_DIR`,
+    else the system's temporary folder), made on first use; at that moment the folders left by earlier server
     processes that no longer run are removed, and the folder itself is removed when this process
     exits. Each file in it belongs to one `UploadedBytes` and is deleted with it.
     """
-    parent = SPILL_PARENT or tempfile.gettempdir()
+    parent = SPILL_PARENT or os.environ.get(UPLOAD_DIR_ENV) or tempfile.gettempdir()
     with _spill_lock:
         made = _spill_dirs.get(parent)
         if made is not None and made.is_dir():
@@ -106,6 +116,72 @@ def _spill(sha256: str, content: bytes) -> Path | None:
 def _delete_spill(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
+    with _spill_lock:
+        _owners.pop(path, None)
+
+
+def _owned_by(path: Path, session_id: str) -> None:
+    """Remember that `session_id` uploaded the file at `path`; its files go once the session has ended."""
+    global _sweeper
+    with _spill_lock:
+        _owners[str(path)] = session_id
+        if _sweeper is None or not _sweeper.is_alive():
+            _sweeper = threading.Thread(target=_sweep_forever, name="keepwise-upload-sweeper", daemon=True)
+            _sweeper.start()
+
+
+def _sweep_forever() -> None:
+    while True:
+        time.sleep(SWEEP_S)
+        with contextlib.suppress(Exception):  # a look that fails is retried at the next one
+            sweep_ended_sessions()
+
+
+def _session_is_live(session_id: str) -> bool:
+    """True while Streamlit has a connected session with this id (True outside a running server)."""
+    from streamlit.runtime import Runtime
+
+    return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
+
+
+def _grace_s() -> float:
+    """Seconds a session may stay disconnected and still come back (Streamlit's `server.disconnectedSessionTTL`)."""
+    try:
+        ttl = float(st.get_option("server.disconnectedSessionTTL"))
+    except (RuntimeError, TypeError, ValueError):
+        ttl = 120.0
+    return ttl + SWEEP_S
+
+
+def sweep_ended_sessions(
+    is_live: Callable[[str], bool] = _session_is_live, now: float | None = None, grace_s: float | None = None
+) -> list[str]:
+    """Delete the spill files of sessions that ended: returns the paths deleted.
+
+    A session whose tab closed is kept by Streamlit for `server.disconnectedSessionTTL` seconds (a
+    reload within that time resumes it), then dropped without any call the app could hook; its
+    `UploadedBytes` would go only at Python's next full collection, which a quiet server may not make
+    for hours. So a session seen without a connection for longer than that (plus one sweep) loses its
+    files here. Called every `SWEEP_S` seconds by a daemon thread while any upload is on disk.
+    """
+    moment = time.monotonic() if now is None else now
+    grace = _grace_s() if grace_s is None else grace_s
+    with _spill_lock:
+        owners = dict(_owners)
+    ended = set()
+    for session_id in set(owners.values()):
+        if is_live(session_id):
+            _gone_since.pop(session_id, None)
+        elif moment - _gone_since.setdefault(session_id, moment) >= grace:
+            ended.add(session_id)
+    deleted = [path for path, owner in owners.items() if owner in ended]
+    for path in deleted:
+        _delete_spill(path)
+    for session_id in ended:
+        _gone_since.pop(session_id, None)
+    if deleted:
+        _LOG.info("removed %d uploaded files of %d ended sessions", len(deleted), len(ended))
+    return deleted
 
 
 class UploadedBytes:
@@ -114,8 +190,8 @@ class UploadedBytes:
     The bytes live in a spill file on this server's disk (`spill_dir()`, readable by this server's
     user only) and are read back when needed (`content`: the Data page's sheet picker and column
     mapping when their cache misses, the dataset's build). The file is deleted when this object
-    goes (the session replaced or removed the upload, or ended) and at the latest when the server
-    process exits. When no spill file can be written the bytes stay in memory (logged).
+    goes (the session replaced or removed the upload), a few minutes after its session ended
+    (`sweep_ended_sessions`), and at the latest when the server process exits. When no spill file can be written the bytes stay in memory (logged).
     """
 
     __slots__ = ("__weakref__", "_held", "file_id", "name", "path", "sha256", "size")
@@ -136,8 +212,13 @@ class UploadedBytes:
     @classmethod
     def of(cls, name: str, content: bytes, file_id: str | None = None) -> UploadedBytes:
         """`content` spilled to disk (kept in memory when it cannot be)."""
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
         sha256 = hashlib.sha256(content).hexdigest()
         path = _spill(sha256, content)
+        ctx = get_script_run_ctx(suppress_warning=True)
+        if path is not None and ctx is not None:
+            _owned_by(path, ctx.session_id)
         return cls(name, len(content), sha256, path, None if path is not None else content, file_id)
 
     @classmethod
@@ -229,13 +310,23 @@ def set_uploads(files: list[UploadedBytes]) -> None:
     st.session_state[K_SHEETS] = {}
 
 
-def add_uploads(files: list[UploadedBytes]) -> None:
+def add_uploads(files: list[UploadedBytes]) -> list[tuple[str, str]]:
     """Use `files` too: each replaces the file in use with the same name (or the same bytes).
 
-    The mappings and sheets chosen for the files kept stay; a replaced file's spill file is deleted
-    with its `UploadedBytes`."""
-    names, digests = {f.name for f in files}, {f.sha256 for f in files}
-    _keep([f for f in uploads() if f.name not in names and f.sha256 not in digests] + list(files))
+    Files of identical bytes are used once (the first): returns (name left out, name used) for each
+    left out. The mappings and sheets chosen for the files kept stay; a replaced file's spill file
+    is deleted with its `UploadedBytes`."""
+    first: dict[str, UploadedBytes] = {}
+    left_out = []
+    for file in files:
+        if file.sha256 in first:
+            left_out.append((file.name, first[file.sha256].name))
+        else:
+            first[file.sha256] = file
+    incoming = list(first.values())
+    names, digests = {f.name for f in incoming}, set(first)
+    _keep([f for f in uploads() if f.name not in names and f.sha256 not in digests] + incoming)
+    return left_out
 
 
 def remove_upload(sha256: str) -> None:

@@ -18,6 +18,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
+from analytics.data.schema import DataError
 from tests.app.helpers import metrics, open_page
 from tests.conftest import ROOT
 from ui import cache, state
@@ -213,3 +214,74 @@ def test_a_spill_file_that_is_gone_asks_for_the_file_again():
     at.run()
     assert not at.exception
     assert any("upload it again on the Data page" in e.value for e in at.error)
+
+
+def test_files_of_identical_bytes_are_used_once_and_the_page_says_so():
+    """Review S3: two files with the same bytes were both kept, and their two mapping forms under one key
+    crashed the page before its Remove buttons were drawn, on every rerun."""
+    at = open_page("pages/data.py")
+    at.file_uploader[0].set_value([("a.csv", LOG, "text/csv"), ("b.csv", LOG, "text/csv")]).run()
+    assert not at.exception
+    assert [f.name for f in at.session_state[state.K_UPLOADS]] == ["a.csv"]
+    assert any("'b.csv' has the same content as 'a.csv': it is used once." in i.value for i in at.info)
+    assert [b.label for b in at.button if b.label == "Remove"] == ["Remove"]
+    assert metrics(at)["Customers"] == "70"
+
+
+def test_the_remove_button_is_drawn_before_the_files_are_read(monkeypatch):
+    """Review S3: a file whose mapping editor fails (any error, not only a DataError) can still be removed."""
+    at = upload(open_page("pages/data.py"), "log.csv", LOG)
+
+    def unreadable(*args, **kwargs):
+        raise RuntimeError("unreadable")
+
+    monkeypatch.setattr(cache, "read_upload", unreadable)
+    at.run()
+    assert at.exception  # the page fails on the file ...
+    (remove,) = [b for b in at.button if b.label == "Remove"]  # ... and still offers to remove it
+    remove.click().run()
+    assert at.session_state[state.K_UPLOADS] == []
+    assert not at.exception
+
+
+def test_the_spill_files_of_a_session_that_ended_are_swept(tmp_path, monkeypatch):
+    """Review S2: Streamlit drops a closed tab's session without a hook, and its files went only at Python's
+    next full collection. A session seen without a connection for longer than the grace loses them."""
+    monkeypatch.setattr(state, "SPILL_PARENT", str(tmp_path))
+    monkeypatch.setattr(state, "_owners", {})
+    monkeypatch.setattr(state, "_gone_since", {})
+    kept, ended = state.UploadedBytes.of("a.csv", b"a,b\n1,2\n"), state.UploadedBytes.of("b.csv", b"a,b\n3,4\n")
+    state._owned_by(kept.path, "live")
+    state._owned_by(ended.path, "closed")
+
+    def is_live(session_id: str) -> bool:
+        return session_id == "live"
+
+    assert state.sweep_ended_sessions(is_live, now=100.0, grace_s=60.0) == []  # first seen gone: may come back
+    assert state.sweep_ended_sessions(is_live, now=150.0, grace_s=60.0) == []
+    assert state.sweep_ended_sessions(is_live, now=160.0, grace_s=60.0) == [str(ended.path)]
+    assert not ended.path.exists() and kept.path.exists()
+    assert state._owners == {str(kept.path): "live"}
+    with pytest.raises(DataError, match="upload it again"):
+        _ = ended.content
+
+
+def test_a_session_that_comes_back_within_the_grace_keeps_its_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(state, "SPILL_PARENT", str(tmp_path))
+    monkeypatch.setattr(state, "_owners", {})
+    monkeypatch.setattr(state, "_gone_since", {})
+    file = state.UploadedBytes.of("a.csv", b"a,b\n1,2\n")
+    state._owned_by(file.path, "s")
+    assert state.sweep_ended_sessions(lambda _: False, now=0.0, grace_s=60.0) == []
+    assert state.sweep_ended_sessions(lambda _: True, now=50.0, grace_s=60.0) == []  # reconnected (a reload)
+    assert state.sweep_ended_sessions(lambda _: False, now=70.0, grace_s=60.0) == []  # gone again: a new grace
+    assert file.path.exists()
+
+
+def test_uploads_go_to_the_folder_named_by_keepwise_upload_dir(tmp_path, monkeypatch):
+    """Review S4: where uploads are written is a server setting (a disk, not a tmpfs)."""
+    monkeypatch.setattr(state, "SPILL_PARENT", None)
+    monkeypatch.setattr(state, "_spill_dirs", {})
+    monkeypatch.setenv(state.UPLOAD_DIR_ENV, str(tmp_path))
+    made = state.UploadedBytes.of("a.csv", b"a,b\n1,2\n")
+    assert made.path.parent.parent == tmp_path and made.path.read_bytes() == b"a,b\n1,2\n"
