@@ -14,8 +14,8 @@ glibc_only = pytest.mark.skipif(
     platform.libc_ver()[0] != "glibc", reason="the thresholds are glibc's (mallopt); other C libraries keep theirs"
 )
 
-# In a fresh interpreter: free a 20 MiB block (mapped on its own, which raises glibc's dynamic
-# thresholds to 20 MiB / 40 MiB), then take and free a 10 MiB block from the heap; print the MiB the
+# In a fresh interpreter: free a 30 MiB block (mapped on its own, which raises glibc's dynamic
+# thresholds to 30 MiB / 60 MiB), then take and free a 20 MiB block from the heap; print the MiB the
 # process still holds of it. `keep_heap_trimmed` returns True (both thresholds set) or the probe fails.
 PROBE = """
 import sys
@@ -28,10 +28,10 @@ def rss_mib():
 
 if sys.argv[1] == "fixed":
     assert keep_heap_trimmed()
-big = np.ones(20 * 2**20, dtype=np.uint8)
+big = np.ones(30 * 2**20, dtype=np.uint8)
 del big
 before = rss_mib()
-block = np.ones(10 * 2**20, dtype=np.uint8)
+block = np.ones(20 * 2**20, dtype=np.uint8)
 del block
 print(rss_mib() - before)
 """
@@ -44,7 +44,7 @@ def _held_after_free(mode: str) -> float:
 
 @glibc_only
 def test_freed_heap_block_goes_back_only_with_fixed_thresholds() -> None:
-    # glibc's default: the freed 10 MiB stays with the process (below the raised 40 MiB trim threshold)
-    assert _held_after_free("dynamic") > 8.0
-    # fixed thresholds: the heap's free top above 128 KiB is handed back on free
+    # glibc's default: the freed 20 MiB stays with the process (below the raised 60 MiB trim threshold)
+    assert _held_after_free("dynamic") > 18.0
+    # fixed thresholds: the heap's free top above 16 MiB is handed back on free
     assert _held_after_free("fixed") < 2.0
