@@ -171,11 +171,13 @@ def _session_only(ctx: ScriptRunContext) -> ScriptRunContext:
     no way to send anything to the browser. The run's own context refers to its script runner and, through
     it, to what the run made (on the CDNOW sample, a button holding it kept 0.8 MB alive, six times its CSV)."""
     session = ctx.session_state
+    state = SafeSessionState(session._state, _ignored)  # not the runner's yield callback ...
+    object.__setattr__(state, "_lock", session._lock)  # ... but its lock: the page's run may touch the state meanwhile
     return ScriptRunContext(
         session_id=ctx.session_id,
         _enqueue=_ignored,
         query_string="",
-        session_state=SafeSessionState(session._state, _ignored),  # not the runner's yield callback
+        session_state=state,
         uploaded_file_mgr=ctx.uploaded_file_mgr,
         main_script_path=ctx.main_script_path,
         user_info={},

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.runtime.caching import cache_data_api
 from streamlit.runtime.media_file_manager import MediaFileManager
 
@@ -166,6 +167,7 @@ def test_action_list_csv_is_written_from_the_cached_ranking_byte_for_byte(source
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["demo", "upload"])
 def test_rfm_scores_csv_is_sorted_from_the_cached_rfm_table_byte_for_byte(source, monkeypatch):
+    st.cache_data.clear()  # the sizes below are this test's entries only (review S6: earlier tests' counted too)
     on_click = buttons(monkeypatch)
     if source == "demo":
         helpers.open_page(SEG_PAGE, {"dataset": "cdnow_sample"}, check_errors=True)
@@ -183,6 +185,7 @@ def test_rfm_scores_csv_is_sorted_from_the_cached_rfm_table_byte_for_byte(source
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["demo", "upload"])
 def test_flagged_customers_csv_is_taken_from_the_cached_angles_byte_for_byte(source, monkeypatch):
+    st.cache_data.clear()
     on_click = buttons(monkeypatch)
     if source == "demo":
         helpers.open_page(ANG_PAGE, check_errors=True)
@@ -194,3 +197,29 @@ def test_flagged_customers_csv_is_taken_from_the_cached_angles_byte_for_byte(sou
         source == "demo"
     ):  # 661 customers flagged, the first 200 drawn: main 7a0ac31 cached 24,047 bytes (all packed too)
         assert cached_bytes()["ui.angles._flagged__global"] < 12_000
+
+
+def test_a_click_touches_the_session_state_under_the_page_runs_lock():
+    """Review S1: the click's context had a session-state wrapper with a lock of its own, so a first-time
+    setdefault from the click could change the state while the page's run iterated it under the runner's."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+    from streamlit.runtime.state import SafeSessionState, SessionState
+
+    from ui import downloads
+
+    page_state = SafeSessionState(SessionState(), lambda: None)
+    ctx = ScriptRunContext(
+        session_id="s",
+        _enqueue=lambda *_: None,
+        query_string="",
+        session_state=page_state,
+        uploaded_file_mgr=None,
+        main_script_path="app.py",
+        user_info={},
+        fragment_storage=None,
+        pages_manager=PagesManager("app.py"),
+    )
+    clicked_state = downloads._session_only(ctx).session_state
+    assert clicked_state._lock is page_state._lock
+    assert clicked_state._state is page_state._state
