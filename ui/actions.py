@@ -19,7 +19,7 @@ import pandas as pd
 
 from analytics.business.actions import ACTION_TOPS, filter_actions, ranked_actions
 from analytics.business.churn_analysis import ChurnSettings
-from analytics.business.experiment import CONTROL, GROUP, TREATMENT, with_control_group
+from analytics.business.experiment import CONTROL, GROUP, TREATMENT, with_control_group, with_groups
 from analytics.business.value import Scores, horizon_label
 from analytics.data.schema import CUSTOMER_ID, NPS, CustomerData
 from analytics.models.clv import ClvSettings
@@ -184,8 +184,7 @@ def marked_rows(
         return with_control_group(export, id_column=ID, risk_column=RISK)
     group = np.full(len(export), TREATMENT, dtype=object)
     group[_marked_export(data, clv, churn, filters, control).control_rows] = CONTROL
-    export.insert(list(export.columns).index(ID) + 1, GROUP, group)
-    return export
+    return with_groups(export, group, id_column=ID)
 
 
 @per_dataset(max_entries=4)

@@ -304,12 +304,6 @@ def uploads() -> list[UploadedBytes]:
     return st.session_state.get(K_UPLOADS, [])
 
 
-def set_uploads(files: list[UploadedBytes]) -> None:
-    st.session_state[K_UPLOADS] = files
-    st.session_state[K_MAPPINGS] = {}
-    st.session_state[K_SHEETS] = {}
-
-
 def add_uploads(files: list[UploadedBytes]) -> list[tuple[str, str]]:
     """Use `files` too: each replaces the file in use with the same name (or the same bytes).
 

@@ -188,8 +188,29 @@ def with_control_group(
     if risk.max() > 1:  # a percentage column ("Churn risk (%)")
         risk = risk / 100
     group = assign_control_group(contacts[id_column], risk, control_share=control_share, seed=seed)
+    return with_groups(contacts, group.to_numpy(), id_column=id_column)
+
+
+def with_groups(contacts: pd.DataFrame, groups: np.ndarray, *, id_column: str) -> pd.DataFrame:
+    """A copy of the contact list with `groups` (treatment / control, one per row) as its `group` column,
+    right after the id column: where `with_control_group` puts the group it draws.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The contact list.
+    groups : np.ndarray
+        `TREATMENT` or `CONTROL` for each row, in the list's order.
+    id_column : str
+        Its customer id column.
+
+    Returns
+    -------
+    pd.DataFrame
+        The list with `group`.
+    """
     out = contacts.copy()
-    out.insert(list(out.columns).index(id_column) + 1, GROUP, group.to_numpy())
+    out.insert(list(out.columns).index(id_column) + 1, GROUP, groups)
     return out
 
 

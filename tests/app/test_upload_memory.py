@@ -159,7 +159,7 @@ def _job_queued_before_an_upload(csv: bytes) -> None:
         rfm.start(demo)  # queued for the demo...
     finally:
         background.submit = submit
-    state.set_uploads([state.UploadedBytes.of("log.csv", csv)])  # ...and the user uploads before it runs
+    state.add_uploads([state.UploadedBytes.of("log.csv", csv)])  # ...and the user uploads before it runs
     state.set_source(state.UPLOAD)
     fn, args, kwargs = queued[0]
     fn(*args, **kwargs)
